@@ -1,0 +1,33 @@
+// The `bulwark` command. Each subcommand lives in its own file and registers itself here.
+import { Command, CommanderError } from 'commander';
+import { registerScan } from './scan.js';
+import { registerServe } from './serve.js';
+
+export const USAGE_EXIT = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('bulwark')
+    .description('Kubernetes admission webhook and policy enforcer with audit-log threat detection')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerServe(program);
+  registerScan(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. Usage errors exit 2, as the contract says. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.commands.forEach((c) => c.exitOverride());
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return USAGE_EXIT;
+    }
+    throw err;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}

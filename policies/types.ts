@@ -1,0 +1,153 @@
+// The shared vocabulary of every check: subjects in, findings out.
+// A check is a pure function; nothing in policies/ does I/O or imports another room.
+
+export type Severity = 'informational' | 'low' | 'medium' | 'high';
+
+export const SEVERITY_RANK: Record<Severity, number> = {
+  informational: 0,
+  low: 1,
+  medium: 2,
+  high: 3,
+};
+
+export function isSeverity(value: unknown): value is Severity {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(SEVERITY_RANK, value);
+}
+
+/** Any Kubernetes object as it arrives: untrusted, every field optional. */
+export interface K8sObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: unknown;
+  [key: string]: unknown;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** Which object a subject came from, in Kubernetes terms. */
+export interface ObjectRef {
+  apiVersion: string;
+  group: string;
+  version: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * Every pod-bearing kind (Pod, PodTemplate, Deployment, ReplicaSet, StatefulSet, DaemonSet,
+ * Job, CronJob, ReplicationController, and the pre-1.22 EphemeralContainers subresource)
+ * becomes one PodSubject: the pod's metadata and spec, and where they sit in the object.
+ */
+export interface PodSubject {
+  type: 'pod';
+  ref: ObjectRef;
+  object: K8sObject;
+  /** The pod's metadata (a template's metadata for workloads); `{}` when absent. */
+  podMeta: ObjectMeta;
+  /** Field path of podMeta in the submitted object: `metadata`, `spec.template.metadata`, … */
+  podMetaPath: string;
+  /** The pod spec; `{}` when absent. Fields are untrusted: check types before use. */
+  spec: Record<string, unknown>;
+  /** Field path of the spec: `spec`, `spec.template.spec`, `spec.jobTemplate.spec.template.spec`, `template.spec`, or `` for EphemeralContainers. */
+  specPath: string;
+}
+
+export interface PolicyRule {
+  apiGroups?: unknown;
+  resources?: unknown;
+  resourceNames?: unknown;
+  verbs?: unknown;
+  nonResourceURLs?: unknown;
+}
+
+export interface RoleSubject {
+  type: 'role';
+  ref: ObjectRef;
+  object: K8sObject;
+  /** `rules` of the Role/ClusterRole; `[]` when absent or not a list. */
+  rules: unknown[];
+  clusterScoped: boolean;
+}
+
+export interface BindingSubject {
+  type: 'binding';
+  ref: ObjectRef;
+  object: K8sObject;
+  roleRef: { apiGroup?: unknown; kind?: unknown; name?: unknown };
+  /** `subjects` of the binding; `[]` when absent or not a list. */
+  subjects: unknown[];
+  clusterScoped: boolean;
+}
+
+export interface ServiceSubject {
+  type: 'service';
+  ref: ObjectRef;
+  object: K8sObject;
+  spec: Record<string, unknown>;
+}
+
+export interface IngressSubject {
+  type: 'ingress';
+  ref: ObjectRef;
+  object: K8sObject;
+  spec: Record<string, unknown>;
+}
+
+export type Subject = PodSubject | RoleSubject | BindingSubject | ServiceSubject | IngressSubject;
+export type SubjectType = Subject['type'];
+
+/** One thing a check found: which policy, how bad, a sentence for humans, and where. */
+export interface Finding {
+  policy: string;
+  severity: Severity;
+  /** A human sentence naming the container, volume, rule or field. No `[policy]` prefix. */
+  message: string;
+  /** Field path in the submitted object, e.g. `spec.template.spec.containers[1].securityContext.privileged`. */
+  path: string;
+  /** The image of the container the finding is about (image exemptions remove such findings). */
+  image?: string;
+}
+
+/** Tunable data lists (Falco-style): defaults in policies/lists.ts, overridable in config. */
+export interface PolicyLists {
+  sensitiveHostPaths: string[];
+  minerNames: string[];
+  minerPoolSchemes: string[];
+  dashboardNames: string[];
+  allowedCapabilities: string[];
+}
+
+/** What a check may know beyond the subject. */
+export interface EvalContext {
+  lists: PolicyLists;
+  /** The requesting user when known (admission, audit); absent in offline scans. */
+  user?: { username: string; groups: string[] };
+  /** The admission operation when known (CREATE, UPDATE, …). */
+  operation?: string;
+}
+
+export interface CheckMeta {
+  id: string;
+  title: string;
+  severity: Severity;
+  /** MITRE ATT&CK tactics (names). */
+  tactics: string[];
+  remediation: string;
+}
+
+export interface Check<S extends Subject = Subject> extends CheckMeta {
+  appliesTo: readonly S['type'][];
+  evaluate(subject: S, ctx: EvalContext): Finding[];
+}
+
+/** A check of any subject type, as the registry stores them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCheck = Check<any>;
