@@ -1,0 +1,31 @@
+// The one logger (pino) and the alert log line every source writes.
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { Alert, AlertSink } from './model.js';
+
+export type { Logger };
+
+/**
+ * The process logger. Structured JSON to stderr by default (stdout stays free for the
+ * machine-readable output of commands); BULWARK_LOG_LEVEL sets the level.
+ * Authorization headers and tokens are redacted wherever they appear.
+ */
+export function createLogger(options: LoggerOptions = {}, destination: NodeJS.WritableStream = process.stderr): Logger {
+  return pino(
+    {
+      name: 'bulwark',
+      level: process.env.BULWARK_LOG_LEVEL ?? 'info',
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'password', '*.password'], censor: '[redacted]' },
+      ...options,
+    },
+    destination as pino.DestinationStream,
+  );
+}
+
+/** Writes each alert as one structured `alert` line. */
+export class LogAlertSink implements AlertSink {
+  constructor(private readonly logger: Logger) {}
+
+  async record(alert: Alert): Promise<void> {
+    this.logger.warn({ alert }, `alert ${alert.type}: ${alert.message}`);
+  }
+}

@@ -1,0 +1,82 @@
+// The alert: one model for admission and audit, as DESIGN.md's contract lists its fields.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Severity } from '../policies/types.js';
+
+export type AlertSource = 'admission' | 'audit';
+export type AlertStatus = 'active' | 'in-progress' | 'resolved' | 'dismissed';
+export const ALERT_STATUSES: readonly AlertStatus[] = ['active', 'in-progress', 'resolved', 'dismissed'];
+
+export interface AlertUser {
+  username: string;
+  groups: string[];
+  /** When the request was impersonated: the impersonator (audit `user`); `username` is then the effective user. */
+  impersonator?: { username: string; groups: string[] };
+}
+
+export interface StatusChange {
+  from: AlertStatus;
+  to: AlertStatus;
+  by: string;
+  at: string;
+  reason: string;
+}
+
+export interface Alert {
+  id: string;
+  type: string;
+  title: string;
+  severity: Severity;
+  source: AlertSource;
+  firstSeen: string;
+  lastSeen: string;
+  count: number;
+  namespace: string;
+  resource: { group: string; version: string; kind: string; name: string };
+  user: AlertUser;
+  sourceIPs: string[];
+  userAgent: string;
+  auditIDs: string[];
+  message: string;
+  evidence: Record<string, unknown>;
+  tactics: string[];
+  remediation: string;
+  status: AlertStatus;
+  /** Who moved the alert between statuses, when and why (alerts API). */
+  history: StatusChange[];
+  /** De-duplication key: same type, resource, namespace and user. */
+  fingerprint: string;
+}
+
+/** Fields a producer fills; the rest get defaults from newAlert. */
+export type AlertInput = Omit<Alert, 'id' | 'count' | 'status' | 'history' | 'fingerprint' | 'auditIDs' | 'sourceIPs' | 'userAgent' | 'evidence' | 'lastSeen'> &
+  Partial<Pick<Alert, 'count' | 'auditIDs' | 'sourceIPs' | 'userAgent' | 'evidence' | 'lastSeen'>>;
+
+/** The de-duplication key of DESIGN.md: type, resource, namespace, user. */
+export function fingerprintOf(a: Pick<Alert, 'type' | 'namespace' | 'resource' | 'user'>): string {
+  const key = [a.type, a.namespace, a.resource.group, a.resource.kind, a.resource.name, a.user.username].join('\u0000');
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+}
+
+export function newAlert(input: AlertInput): Alert {
+  const alert: Alert = {
+    id: randomUUID(),
+    count: 1,
+    auditIDs: [],
+    sourceIPs: [],
+    userAgent: '',
+    evidence: {},
+    lastSeen: input.firstSeen,
+    status: 'active',
+    history: [],
+    fingerprint: '',
+    ...input,
+  };
+  alert.fingerprint = fingerprintOf(alert);
+  return alert;
+}
+
+/** Where alerts go: the pino log, a store, or both through the pipeline. */
+export interface AlertSink {
+  /** Records one alert. Resolves once it is durable where the sink keeps things. */
+  record(alert: Alert): Promise<void>;
+}
