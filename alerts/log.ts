@@ -1,5 +1,5 @@
 // The one logger (pino) and the alert log line every source writes.
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Alert, AlertSink } from './model.js';
 
 export type { Logger };
@@ -17,7 +17,7 @@ export function createLogger(options: LoggerOptions = {}, destination: NodeJS.Wr
       redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'password', '*.password'], censor: '[redacted]' },
       ...options,
     },
-    destination as pino.DestinationStream,
+    destination as DestinationStream,
   );
 }
 
