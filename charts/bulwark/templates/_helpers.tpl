@@ -1,0 +1,114 @@
+{{- define "bulwark.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "bulwark.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bulwark.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "bulwark.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: bulwark
+{{- end -}}
+
+{{- define "bulwark.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bulwark.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "bulwark.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "bulwark.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bulwark.tlsSecretName" -}}
+{{- if eq .Values.certificates.mode "secret" -}}
+{{- required "certificates.existingSecret is required with certificates.mode=secret" .Values.certificates.existingSecret -}}
+{{- else -}}
+{{- printf "%s-tls" (include "bulwark.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The configuration file Bulwark reads (config.yaml), built from values. */}}
+{{- define "bulwark.config" -}}
+{{- $store := dict "url" .Values.alerts.storeUrl -}}
+{{- $api := dict "port" (int .Values.alerts.api.port) "auth" "kubernetes" "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- $server := dict "port" 8443 "namespace" .Release.Namespace "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- $base := dict "profiles" .Values.profiles "defaultAction" .Values.mode "actions" .Values.actions "onError" .Values.onError "mutations" .Values.mutation.mutations "server" $server "store" $store -}}
+{{- $exempt := deepCopy .Values.exemptions -}}
+{{- $_ := set $exempt "namespaces" (concat (list .Release.Namespace) (default (list) .Values.exemptions.namespaces) | uniq) -}}
+{{- $_ := set $base "exemptions" $exempt -}}
+{{- if .Values.alerts.api.enabled -}}{{- $_ := set $base "api" $api -}}{{- end -}}
+{{- toYaml (mergeOverwrite $base (deepCopy .Values.extraConfig)) -}}
+{{- end -}}
+
+{{/* Every subject kind Bulwark checks, for CREATE and UPDATE. */}}
+{{- define "bulwark.validateRules" -}}
+- apiGroups: [""]
+  apiVersions: ["*"]
+  resources: [pods, pods/ephemeralcontainers, podtemplates, replicationcontrollers, services]
+  operations: [CREATE, UPDATE]
+  scope: "*"
+- apiGroups: [apps]
+  apiVersions: ["*"]
+  resources: [deployments, replicasets, statefulsets, daemonsets]
+  operations: [CREATE, UPDATE]
+  scope: "*"
+- apiGroups: [batch]
+  apiVersions: ["*"]
+  resources: [jobs, cronjobs]
+  operations: [CREATE, UPDATE]
+  scope: "*"
+- apiGroups: [rbac.authorization.k8s.io]
+  apiVersions: ["*"]
+  resources: [roles, clusterroles, rolebindings, clusterrolebindings]
+  operations: [CREATE, UPDATE]
+  scope: "*"
+- apiGroups: [networking.k8s.io, extensions]
+  apiVersions: ["*"]
+  resources: [ingresses]
+  operations: [CREATE, UPDATE]
+  scope: "*"
+{{- end -}}
+
+{{- define "bulwark.mutateRules" -}}
+- apiGroups: [""]
+  apiVersions: ["*"]
+  resources: [pods, podtemplates, replicationcontrollers]
+  operations: [CREATE, UPDATE]
+  scope: Namespaced
+- apiGroups: [apps]
+  apiVersions: ["*"]
+  resources: [deployments, replicasets, statefulsets, daemonsets]
+  operations: [CREATE, UPDATE]
+  scope: Namespaced
+- apiGroups: [batch]
+  apiVersions: ["*"]
+  resources: [jobs, cronjobs]
+  operations: [CREATE, UPDATE]
+  scope: Namespaced
+{{- end -}}
+
+{{/* Namespaces the enforcing and mutating webhooks never see. The label selector needs
+Kubernetes 1.21+ (kubernetes.io/metadata.name); on older clusters label those namespaces
+bulwark.io/webhook=ignore. */}}
+{{- define "bulwark.excludedNamespaceSelector" -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- toYaml (concat (list "kube-system" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq) | nindent 6 }}
+  - key: bulwark.io/webhook
+    operator: NotIn
+    values: [ignore]
+{{- end -}}
