@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Build: compile TypeScript and the native SQLite module, then keep only production dependencies.
+FROM node:20-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json ./
+COPY webhook webhook
+COPY policies policies
+COPY audit audit
+COPY alerts alerts
+COPY cli cli
+COPY certs/*.ts certs/
+COPY bench bench
+COPY test test
+COPY bin bin
+COPY charts charts
+RUN npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf dist/test dist/bench
+
+# Run: distroless Node.js, no shell, no package manager, no build tools; non-root (65532).
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+COPY --from=build /src/bin bin
+COPY --from=build /src/charts/static charts/static
+USER 65532:65532
+EXPOSE 8443 8444
+# Kubernetes probes /healthz and /readyz; no HEALTHCHECK here.
+ENTRYPOINT ["/nodejs/bin/node", "/app/bin/bulwark.js"]
+CMD ["serve", "--config", "/etc/bulwark/config.yaml"]
