@@ -89,3 +89,84 @@ export function quoteList(names: readonly string[]): string {
 export function plural(count: number, singular: string, pluralForm = singular + 's'): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;
 }
+
+/** `Deployment "web"`, or the bare kind when the object has no name (`object` when it has no kind). */
+export function describeObject(ref: { kind: string; name: string }): string {
+  const kind = ref.kind || 'object';
+  return ref.name ? `${kind} ${JSON.stringify(ref.name)}` : kind;
+}
+
+/**
+ * Memoises what a check derives from a config list (a Set, a matcher), keyed by the list array
+ * itself: config lists are compiled once and never mutated, so the hot path only does a lookup.
+ */
+export function perList<T>(build: (list: readonly string[]) => T): (list: readonly string[]) => T {
+  const cache = new WeakMap<readonly string[], T>();
+  return (list) => {
+    let value = cache.get(list);
+    if (value === undefined) {
+      value = build(list);
+      cache.set(list, value);
+    }
+    return value;
+  };
+}
+
+const NAME_TOKEN_SEPARATORS = /[-_./]+/;
+
+/** Lower-cased tokens of a name, split at `-`, `_`, `.` and `/`: `XMR-Stak_cpu` → `xmr`, `stak`, `cpu`. */
+export function nameTokens(text: string): string[] {
+  const out: string[] = [];
+  for (const part of text.toLowerCase().split(NAME_TOKEN_SEPARATORS)) if (part) out.push(part);
+  return out;
+}
+
+/** Finds list names in a text as whole token runs (see compileTokenMatcher). */
+export interface TokenMatcher {
+  /** The first list name whose tokens occur as a contiguous run of the text's tokens, or undefined. */
+  match(text: string): string | undefined;
+}
+
+/**
+ * Compiles names into a matcher that compares token sequences, so that `xmr-stak` matches
+ * `xmr_stak-cpu` and `my-headlamp` matches `headlamp`, but `miner` never matches `minecraft`.
+ * Longer names are tried first, so the most specific name is the one reported.
+ */
+export function compileTokenMatcher(names: readonly string[]): TokenMatcher {
+  const byFirst = new Map<string, { name: string; tokens: string[] }[]>();
+  for (const name of names) {
+    const tokens = nameTokens(name);
+    if (tokens.length === 0) continue;
+    const bucket = byFirst.get(tokens[0]!) ?? [];
+    bucket.push({ name, tokens });
+    bucket.sort((a, b) => b.tokens.length - a.tokens.length);
+    byFirst.set(tokens[0]!, bucket);
+  }
+  return {
+    match(text: string): string | undefined {
+      if (byFirst.size === 0 || !text) return undefined;
+      const tokens = nameTokens(text);
+      for (let i = 0; i < tokens.length; i++) {
+        const bucket = byFirst.get(tokens[i]!);
+        if (!bucket) continue;
+        for (const candidate of bucket) {
+          const n = candidate.tokens.length;
+          if (i + n > tokens.length) continue;
+          let k = 1;
+          while (k < n && tokens[i + k] === candidate.tokens[k]) k++;
+          if (k === n) return candidate.name;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/** An RBAC binding subject for messages: `User "alice"`, `ServiceAccount "ns/sa"`, `Group "devs"`. */
+export function describeRbacSubject(subject: unknown): string {
+  if (!isRecord(subject)) return 'a malformed subject';
+  const kind = typeof subject.kind === 'string' && subject.kind ? subject.kind : 'subject';
+  const name = typeof subject.name === 'string' ? subject.name : '';
+  const namespace = kind === 'ServiceAccount' && typeof subject.namespace === 'string' ? subject.namespace : '';
+  return `${kind} ${JSON.stringify(namespace ? `${namespace}/${name}` : name)}`;
+}

@@ -1,0 +1,106 @@
+// crypto-mining-image — flags a container (of any of the three lists) that looks like a
+// cryptocurrency miner: either its image's repository path names a known miner
+// (lists.minerNames), or its command or args hold a mining-pool address (a scheme of
+// lists.minerPoolSchemes such as `stratum+tcp://`, case-insensitive). Miners are the most common
+// payload of a compromised cluster: they burn the nodes' CPU and the owner's money (MITRE "Resource
+// Hijacking").
+//
+// Where a name may match: only in the repository path — the registry host, the tag and the digest
+// are removed first (`localhost:5000/xmrig:v6` → `xmrig`, `docker.io/library/nginx` →
+// `library/nginx`). Each `/`-separated component is split into tokens at `-`, `_` and `.`, and a
+// miner name matches when its own tokens occur there as a contiguous run: `xmrig/xmrig`,
+// `acme/xmr-stak-cpu`, `team/t-rex_miner` and `tools/cpuminer.opt` match; `nginx`,
+// `minecraft-server`, `registry.example.com/team/miner-dashboard` (`miner` is not a listed name)
+// and `xmrigger` (one token) do not. A name never matches across a `/` (`xmr/stak` is not `xmr-stak`).
+import { compileTokenMatcher, describeContainer, joinPath, perList, quoteList, visitContainers } from '../helpers.js';
+import type { Check, Finding, PodSubject } from '../types.js';
+
+/**
+ * The repository path of an image reference, lower-cased: registry host, tag and digest removed.
+ * The first component is a registry host when it holds a `.` or a `:` or is `localhost` (the
+ * Docker reference grammar).
+ */
+export function imageRepositoryPath(image: string): string {
+  let ref = image.trim();
+  const at = ref.indexOf('@');
+  if (at >= 0) ref = ref.slice(0, at);
+  const colon = ref.indexOf(':', ref.lastIndexOf('/') + 1);
+  if (colon >= 0) ref = ref.slice(0, colon);
+  const slash = ref.indexOf('/');
+  if (slash >= 0) {
+    const first = ref.slice(0, slash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost') ref = ref.slice(slash + 1);
+  }
+  return ref.toLowerCase();
+}
+
+const minerMatcher = perList(compileTokenMatcher);
+const lowerSchemes = perList((list) => list.map((s) => s.toLowerCase()).filter((s) => s !== ''));
+
+function minerInImage(image: string, names: readonly string[]): string | undefined {
+  if (!image) return undefined;
+  const matcher = minerMatcher(names);
+  for (const component of imageRepositoryPath(image).split('/')) {
+    const hit = matcher.match(component);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
+/** The pool address in `text` (from the scheme to the next space or quote), or undefined. */
+function poolAddress(text: string, schemes: readonly string[]): string | undefined {
+  const lower = text.toLowerCase();
+  for (const scheme of schemes) {
+    const start = lower.indexOf(scheme);
+    if (start < 0) continue;
+    let end = start + scheme.length;
+    while (end < text.length && !' \t\n\r"\'`;,'.includes(text[end]!)) end++;
+    return text.slice(start, end);
+  }
+  return undefined;
+}
+
+const ARGUMENT_FIELDS = ['command', 'args'] as const;
+
+export const cryptoMiningImage: Check<PodSubject> = {
+  id: 'crypto-mining-image',
+  title: 'Cryptocurrency miner',
+  severity: 'high',
+  tactics: ['Impact'],
+  remediation:
+    'Delete the workload and investigate how it was created: rotate the credentials of the user or service account that submitted it and look for other persistence.',
+  appliesTo: ['pod'],
+  evaluate(subject, ctx) {
+    const findings: Finding[] = [];
+    visitContainers(subject, (ref) => {
+      const miner = minerInImage(ref.image, ctx.lists.minerNames);
+      if (miner !== undefined) {
+        findings.push({
+          policy: cryptoMiningImage.id,
+          severity: cryptoMiningImage.severity,
+          message: `${describeContainer(ref)} runs image ${quoteList([ref.image])}, which names the crypto miner ${quoteList([miner])}`,
+          path: joinPath(ref.path, 'image'),
+          image: ref.image,
+        });
+      }
+      for (const field of ARGUMENT_FIELDS) {
+        const list = ref.container[field];
+        if (!Array.isArray(list)) continue;
+        for (let k = 0; k < list.length; k++) {
+          const arg = list[k];
+          if (typeof arg !== 'string') continue;
+          const address = poolAddress(arg, lowerSchemes(ctx.lists.minerPoolSchemes));
+          if (address === undefined) continue;
+          findings.push({
+            policy: cryptoMiningImage.id,
+            severity: cryptoMiningImage.severity,
+            message: `${describeContainer(ref)} connects to the mining pool ${quoteList([address])} (${field}[${k}])`,
+            path: joinPath(ref.path, `${field}[${k}]`),
+            image: ref.image,
+          });
+        }
+      }
+    });
+    return findings;
+  },
+};

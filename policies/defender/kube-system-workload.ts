@@ -1,0 +1,44 @@
+// kube-system-workload — flags a pod-bearing object (Pod, Deployment, DaemonSet, CronJob, …) in the
+// `kube-system` namespace submitted by a user whose name does not start with `system:` (a human or
+// an outside identity, rather than a control-plane component or a service account). kube-system
+// holds the cluster's most privileged service accounts and secrets and is rarely watched, so it
+// is a favourite place to hide a backdoor. In an offline scan there is no user, so every
+// workload in kube-system is reported.
+import { describeObject } from '../helpers.js';
+import type { Check, PodSubject } from '../types.js';
+
+const KUBE_SYSTEM = 'kube-system';
+const SYSTEM_PREFIX = 'system:';
+
+export const kubeSystemWorkload: Check<PodSubject> = {
+  id: 'kube-system-workload',
+  title: 'Workload created in kube-system',
+  severity: 'medium',
+  tactics: ['Persistence', 'Defense Evasion'],
+  remediation:
+    'Run application workloads in their own namespace; keep kube-system for control-plane and cluster add-on components installed by administrators.',
+  appliesTo: ['pod'],
+  evaluate(subject, ctx) {
+    if (subject.ref.namespace !== KUBE_SYSTEM) return [];
+    const user = ctx.user;
+    let who: string;
+    if (user) {
+      const username = typeof user.username === 'string' ? user.username : '';
+      if (username.startsWith(SYSTEM_PREFIX)) return [];
+      who = username ? `by user ${JSON.stringify(username)}` : 'by an unnamed user';
+    } else {
+      who = '';
+    }
+    const what = describeObject(subject.ref);
+    return [
+      {
+        policy: kubeSystemWorkload.id,
+        severity: kubeSystemWorkload.severity,
+        message: who
+          ? `${what} is submitted to namespace kube-system ${who}, which is not a system: identity`
+          : `${what} runs in namespace kube-system, which is reserved for control-plane components`,
+        path: 'metadata.namespace',
+      },
+    ];
+  },
+};

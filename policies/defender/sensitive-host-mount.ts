@@ -1,0 +1,70 @@
+// sensitive-host-mount — flags a hostPath volume whose path, normalised as the kernel would resolve
+// it (`//`, `.`, `..` and a trailing `/` removed), equals, lies under, or is an ancestor of a
+// sensitive host path (lists.sensitiveHostPaths: /etc, /proc, /var/run, the kubelet's and the
+// container runtime's state, …). Such a mount exposes node credentials, the runtime socket (and
+// with it every container on the node) or the kernel's knobs; mounting an ancestor (`/`, `/var`)
+// exposes everything beneath it. `/etc-backup` is not under `/etc`: paths compare by component.
+// The finding is about the pod's volume, not a container, so image exemptions do not drop it.
+import { describeContainer, isPathWithin, isRecord, joinPath, normaliseHostPath, perList, quoteList, visitContainers } from '../helpers.js';
+import type { Check, Finding, PodSubject } from '../types.js';
+
+const normalisedSensitivePaths = perList((list) => [...new Set(list.map(normaliseHostPath))]);
+
+function relation(path: string, sensitive: readonly string[]): string | undefined {
+  for (const s of sensitive) {
+    if (path === s) return `the sensitive path ${s}`;
+    if (isPathWithin(path, s)) return `under the sensitive path ${s}`;
+    if (isPathWithin(s, path)) return `an ancestor of the sensitive path ${s}`;
+  }
+  return undefined;
+}
+
+function mountersOf(subject: PodSubject, volumeName: unknown): string {
+  const names: string[] = [];
+  visitContainers(subject, (ref) => {
+    const mounts = ref.container.volumeMounts;
+    if (!Array.isArray(mounts)) return;
+    for (const m of mounts) {
+      if (isRecord(m) && m.name === volumeName) {
+        names.push(describeContainer(ref));
+        return;
+      }
+    }
+  });
+  return names.length ? `mounted by ${names.join(', ')}` : 'not mounted by any container yet';
+}
+
+export const sensitiveHostMount: Check<PodSubject> = {
+  id: 'sensitive-host-mount',
+  title: 'Sensitive host path mounted',
+  severity: 'high',
+  tactics: ['Privilege Escalation', 'Credential Access', 'Persistence'],
+  remediation:
+    'Replace the hostPath volume with a ConfigMap, Secret, emptyDir or PersistentVolumeClaim; if a node agent truly needs it, mount the narrowest path read-only and exempt its namespace.',
+  appliesTo: ['pod'],
+  evaluate(subject, ctx) {
+    const volumes = subject.spec.volumes;
+    if (!Array.isArray(volumes) || volumes.length === 0) return [];
+    const sensitive = normalisedSensitivePaths(ctx.lists.sensitiveHostPaths);
+    const findings: Finding[] = [];
+    for (let i = 0; i < volumes.length; i++) {
+      const volume = volumes[i];
+      if (!isRecord(volume) || !isRecord(volume.hostPath)) continue;
+      const raw = volume.hostPath.path;
+      // The API server rejects an empty hostPath.path; there is no path to judge.
+      if (typeof raw !== 'string' || raw === '') continue;
+      const path = normaliseHostPath(raw);
+      const where = relation(path, sensitive);
+      if (!where) continue;
+      const name = typeof volume.name === 'string' && volume.name ? volume.name : `volumes[${i}]`;
+      const shown = path === raw ? quoteList([raw]) : `${quoteList([raw])} (resolves to ${path})`;
+      findings.push({
+        policy: sensitiveHostMount.id,
+        severity: sensitiveHostMount.severity,
+        message: `volume ${quoteList([name])} mounts host path ${shown}, ${where}; ${mountersOf(subject, volume.name)}`,
+        path: joinPath(subject.specPath, `volumes[${i}].hostPath.path`),
+      });
+    }
+    return findings;
+  },
+};
