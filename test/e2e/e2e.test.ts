@@ -1,0 +1,256 @@
+// End to end against a real kube-apiserver v1.20.2 + etcd + kube-controller-manager on loopback
+// (test/e2e/cluster.sh), with Bulwark started from the built CLI exactly as a user runs it.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCA, createServingCert } from '../../certs/x509.js';
+import { kubectlBinary } from '../support/helm.js';
+
+const root = resolve(__dirname, '../..');
+const cluster = join(root, 'test/e2e/cluster.sh');
+const BULWARK_PORT = Number(process.env.BULWARK_E2E_WEBHOOK_PORT ?? 18443);
+const API_PORT = Number(process.env.BULWARK_E2E_ALERTS_PORT ?? 18444);
+
+type Obj = Record<string, any>;
+
+let dir: string;
+let bulwark: ChildProcess | undefined;
+let bulwarkLog = '';
+
+function kubectl(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(kubectlBinary(), ['--kubeconfig', join(dir, 'kubeconfig'), ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function bulwarkCli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin/bulwark.js'), ...args], { input, encoding: 'utf8', timeout: 120_000, cwd: dir });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function writeConfig(mode: 'enforce' | 'warn'): string {
+  const file = join(dir, `config-${mode}.yaml`);
+  writeFileSync(file, `profiles: [defender]
+defaultAction: ${mode}
+exemptions:
+  namespaces: [bulwark-system]
+mutations: [seccomp-runtime-default, no-privilege-escalation, drop-all-capabilities]
+store:
+  url: sqlite:${join(dir, 'alerts.db')}
+api:
+  port: ${API_PORT}
+  address: 127.0.0.1
+  tokenFile: ${join(dir, 'alert-tokens.csv')}
+  roles:
+    admin: [security-admins]
+    reader: [security-readers]
+`);
+  return file;
+}
+
+async function get(url: string): Promise<number> {
+  return new Promise((resolveCode) => {
+    const req = request(url, { ca: readFileSync(join(dir, 'pki-bulwark/ca.crt')), timeout: 2000 }, (res) => {
+      res.resume();
+      resolveCode(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolveCode(0));
+    req.end();
+  });
+}
+
+async function startBulwark(mode: 'enforce' | 'warn'): Promise<void> {
+  bulwark = spawn(process.execPath, [
+    join(root, 'bin/bulwark.js'), 'serve', '--config', writeConfig(mode), '--port', String(BULWARK_PORT),
+    '--tls-cert', join(dir, 'pki-bulwark/tls.crt'), '--tls-key', join(dir, 'pki-bulwark/tls.key'),
+    '--kubeconfig', join(dir, 'kubeconfig'),
+  ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  bulwark.stdout!.on('data', (d: Buffer) => (bulwarkLog += d.toString()));
+  bulwark.stderr!.on('data', (d: Buffer) => (bulwarkLog += d.toString()));
+  for (let i = 0; i < 100; i++) {
+    if ((await get(`https://127.0.0.1:${BULWARK_PORT}/readyz`)) === 200) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`bulwark did not become ready:\n${bulwarkLog}`);
+}
+
+async function stopBulwark(): Promise<void> {
+  if (!bulwark || bulwark.exitCode !== null) return;
+  const exited = new Promise((r) => bulwark!.once('exit', r));
+  bulwark.kill('SIGTERM');
+  await exited;
+}
+
+const privilegedPod = (name: string, ns: string) => JSON.stringify({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
+  spec: { automountServiceAccountToken: false, containers: [{ name: 'shell', image: 'busybox:1.36', securityContext: { privileged: true } }] },
+});
+
+const dockerSockDeployment = (name: string, ns: string) => JSON.stringify({
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: {
+        automountServiceAccountToken: false,
+        containers: [{ name: 'agent', image: 'example.com/agent:1', volumeMounts: [{ name: 'sock', mountPath: '/var/run/docker.sock' }] }],
+        volumes: [{ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }],
+      },
+    },
+  },
+});
+
+const clusterAdminBinding = (name: string) => JSON.stringify({
+  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+  subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'mallory' }],
+});
+
+function waitForServiceAccount(ns: string): void {
+  for (let i = 0; i < 60; i++) {
+    if (kubectl(['-n', ns, 'get', 'serviceaccount', 'default']).code === 0) return;
+    execFileSync('sleep', ['0.5']);
+  }
+  throw new Error(`no default service account in ${ns}`);
+}
+
+describe('Bulwark against a real kube-apiserver', () => {
+  beforeAll(async () => {
+    execFileSync('bash', [cluster, 'build'], { stdio: 'inherit', timeout: 1_500_000 });
+    dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-'));
+    mkdirSync(join(dir, 'pki-bulwark'));
+    const ca = createCA();
+    const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    writeFileSync(join(dir, 'pki-bulwark/ca.crt'), ca.certPem);
+    writeFileSync(join(dir, 'pki-bulwark/tls.crt'), leaf.certPem);
+    writeFileSync(join(dir, 'pki-bulwark/tls.key'), leaf.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'alert-tokens.csv'), 'e2e-admin-token,sam,1001,"security-admins"\n');
+    writeFileSync(join(dir, 'audit-webhook.kubeconfig'), `apiVersion: v1
+kind: Config
+clusters:
+- name: bulwark
+  cluster:
+    server: https://127.0.0.1:${BULWARK_PORT}/audit
+    certificate-authority: ${join(dir, 'pki-bulwark/ca.crt')}
+users:
+- name: kube-apiserver
+  user: {}
+contexts:
+- name: default
+  context: {cluster: bulwark, user: kube-apiserver}
+current-context: default
+`);
+    execFileSync('bash', [cluster, 'start', dir], { stdio: 'inherit', timeout: 180_000, env: { ...process.env, BULWARK_E2E_AUDIT_WEBHOOK_CONFIG: join(dir, 'audit-webhook.kubeconfig') } });
+    for (const ns of ['team-a', 'team-w']) expect(kubectl(['create', 'namespace', ns]).code).toBe(0);
+    expect(kubectl(['label', 'namespace', 'team-w', 'bulwark.io/mode=warn']).code).toBe(0);
+    waitForServiceAccount('team-a');
+    waitForServiceAccount('team-w');
+    await startBulwark('enforce');
+  }, 1_800_000);
+
+  afterAll(async () => {
+    await stopBulwark();
+    if (dir && existsSync(dir)) {
+      spawnSync('bash', [cluster, 'stop', dir], { stdio: 'inherit' });
+      if (!process.env.BULWARK_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('registers the webhooks, idempotently', () => {
+    const args = ['register', '--kubeconfig', join(dir, 'kubeconfig'), '--url', `https://127.0.0.1:${BULWARK_PORT}`, '--ca-file', join(dir, 'pki-bulwark/ca.crt'), '--mutate'];
+    const first = bulwarkCli(args);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/validatingwebhookconfiguration\/bulwark created/);
+    const second = bulwarkCli(args);
+    expect(second.stdout).toMatch(/validatingwebhookconfiguration\/bulwark unchanged/);
+    expect(second.stdout).toMatch(/mutatingwebhookconfiguration\/bulwark-mutate unchanged/);
+  });
+
+  it('denies a privileged pod, a docker.sock Deployment and a cluster-admin binding with [policy-id] lines', () => {
+    const pod = kubectl(['create', '-f', '-'], privilegedPod('priv', 'team-a'));
+    expect(pod.code).not.toBe(0);
+    expect(pod.stderr).toMatch(/admission webhook "validate.bulwark.io" denied the request/);
+    expect(pod.stderr).toMatch(/\[privileged-container\] container "shell"/);
+    const deploy = kubectl(['create', '-f', '-'], dockerSockDeployment('sock', 'team-a'));
+    expect(deploy.code).not.toBe(0);
+    expect(deploy.stderr).toMatch(/\[sensitive-host-mount\]/);
+    const crb = kubectl(['create', '-f', '-'], clusterAdminBinding('mallory-admin'));
+    expect(crb.code).not.toBe(0);
+    expect(crb.stderr).toMatch(/\[cluster-admin-binding\]/);
+    expect(kubectl(['-n', 'team-a', 'get', 'pod', 'priv']).code).not.toBe(0);
+  });
+
+  it('admits the same in audit-only warning mode, and kubectl prints the warnings', () => {
+    const pod = kubectl(['create', '-f', '-'], privilegedPod('priv', 'team-w'));
+    expect(pod.code).toBe(0);
+    expect(pod.stderr).toMatch(/Warning: \[privileged-container\] container "shell"/);
+    const deploy = kubectl(['create', '-f', '-'], dockerSockDeployment('sock', 'team-w'));
+    expect(deploy.code).toBe(0);
+    expect(deploy.stderr).toMatch(/Warning: \[sensitive-host-mount\]/);
+    expect(kubectl(['-n', 'team-w', 'get', 'pod', 'priv']).code).toBe(0);
+  });
+
+  it('answers a dry-run create the same way and records no alert for it', async () => {
+    const before = bulwarkLog.split('\n').filter((l) => l.includes('"dry-run-probe"')).length;
+    const r = kubectl(['create', '--dry-run=server', '-f', '-'], privilegedPod('dry-run-probe', 'team-a'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\[privileged-container\]/);
+    await new Promise((res) => setTimeout(res, 500));
+    const alertLines = bulwarkLog.split('\n').filter((l) => l.includes('"dry-run-probe"') && l.includes('"alert"'));
+    expect(alertLines.length).toBe(before);
+  });
+
+  it('hardens a Deployment through /mutate, and the stored object shows it', () => {
+    const plain = JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'plain', namespace: 'team-a' },
+      spec: { selector: { matchLabels: { app: 'plain' } }, template: { metadata: { labels: { app: 'plain' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'web', image: 'nginx:1.27' }] } } },
+    });
+    expect(kubectl(['create', '-f', '-'], plain).code).toBe(0);
+    const stored = JSON.parse(kubectl(['-n', 'team-a', 'get', 'deployment', 'plain', '-o', 'json']).stdout) as Obj;
+    const spec = stored.spec.template.spec;
+    expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(spec.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(stored.metadata.annotations['bulwark.io/mutated']).toMatch(/seccomp-runtime-default/);
+  });
+
+  it('raises the expected alerts from the audit log file and from the audit webhook backend', async () => {
+    const logFile = join(dir, 'log/audit.log');
+    const scan = bulwarkCli(['audit', 'scan', '--format', 'ndjson', logFile]);
+    expect(scan.code).toBe(0);
+    const alerts = scan.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Obj);
+    const types = new Set(alerts.map((a) => a.type));
+    expect(types).toContain('privileged-container');
+    expect(types).toContain('sensitive-host-mount');
+    const priv = alerts.find((a) => a.type === 'privileged-container')!;
+    expect(priv).toMatchObject({ source: 'audit', namespace: 'team-w', user: { username: 'e2e-admin' } });
+    // The webhook backend batches within a second; the alerts reach the store through POST /audit.
+    let fromBackend: Obj[] = [];
+    for (let i = 0; i < 40 && fromBackend.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const list = bulwarkCli(['alerts', 'list', '--server', `https://127.0.0.1:${API_PORT}`, '--token', 'e2e-admin-token', '--ca', join(dir, 'pki-bulwark/ca.crt'), '--source', 'audit', '--format', 'json']);
+      if (list.code === 0) fromBackend = ((JSON.parse(list.stdout) as Obj).items ?? []).filter((a: Obj) => a.type === 'privileged-container');
+    }
+    expect(fromBackend.length).toBeGreaterThan(0);
+  });
+
+  it('lets everything through once unregistered', () => {
+    const r = bulwarkCli(['register', '--kubeconfig', join(dir, 'kubeconfig'), '--unregister']);
+    expect(r.stdout).toMatch(/validatingwebhookconfiguration\/bulwark deleted/);
+    expect(kubectl(['create', '-f', '-'], privilegedPod('after-unregister', 'team-a')).code).toBe(0);
+  });
+
+  it('with Bulwark stopped: failurePolicy Fail denies, Ignore admits', async () => {
+    const base = ['register', '--kubeconfig', join(dir, 'kubeconfig'), '--url', `https://127.0.0.1:${BULWARK_PORT}`, '--ca-file', join(dir, 'pki-bulwark/ca.crt')];
+    expect(bulwarkCli([...base, '--failure-policy', 'Fail', '--timeout', '2']).code).toBe(0);
+    await stopBulwark();
+    const clean = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'clean-1', namespace: 'team-a' }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox:1.36' }] } });
+    const denied = kubectl(['create', '-f', '-'], clean);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/failed calling webhook "validate.bulwark.io"/);
+    expect(bulwarkCli([...base, '--failure-policy', 'Ignore', '--timeout', '2']).code).toBe(0);
+    expect(kubectl(['create', '-f', '-'], clean.replace('clean-1', 'clean-2')).code).toBe(0);
+  });
+});
