@@ -1,5 +1,270 @@
-import type { Command } from 'commander';
+// `bulwark scan`: the policies of the webhook, run offline on manifests (files, directories, stdin).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { compileConfig, ConfigError, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { evaluateSubject } from '../policies/evaluate.js';
+import { parseProfile } from '../policies/registry.js';
+import { toSubject } from '../policies/subject.js';
+import { SEVERITY_RANK, type Finding, type Severity, type SubjectType } from '../policies/types.js';
+import { loadConfigFile } from './config-file.js';
+import { isManifestError, loadManifests, readStream } from './manifests.js';
+
+/** Where the scan reads and writes; injectable so that tests run it in-process. */
+export interface ScanIO {
+  stdout: { write(chunk: string): unknown; isTTY?: boolean };
+  stderr: { write(chunk: string): unknown };
+  stdin: AsyncIterable<string | Buffer>;
+  env: Record<string, string | undefined>;
+  /** Colour the table; by default only when stdout is a TTY and NO_COLOR is unset or empty. */
+  color?: boolean;
+}
+
+export interface ScanOptions {
+  config?: string;
+  /** Replace the config's profiles when given (non-empty). */
+  profile?: string[];
+  format?: 'table' | 'json';
+}
+
+export const EXIT_CLEAN = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** One evaluated object, as `--format json` prints it. */
+export interface ScanResult {
+  source: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  findings: Pick<Finding, 'policy' | 'severity' | 'message' | 'path'>[];
+}
+
+export interface ScanError {
+  source: string;
+  file: string;
+  line?: number;
+  column?: number;
+  /** Set when a check threw on an object (a bug, or a shape no check expected). */
+  policy?: string;
+  message: string;
+}
+
+export interface ScanSummary {
+  files: number;
+  objects: number;
+  findings: number;
+  bySeverity: Record<Severity, number>;
+  /** Objects whose kind no active check looks at (ConfigMap, Namespace, …). */
+  skipped: number;
+  /** Objects in an exempt namespace. */
+  exempt: number;
+  errors: number;
+}
+
+export interface ScanReport {
+  results: ScanResult[];
+  errors: ScanError[];
+  summary: ScanSummary;
+}
+
+const ioStorage = new AsyncLocalStorage<Partial<ScanIO>>();
+
+/** Runs `fn` (e.g. `main([...])`) with the scan's streams replaced. */
+export function withScanIO<T>(io: Partial<ScanIO>, fn: () => T): T {
+  return ioStorage.run(io, fn);
+}
+
+function currentIO(): ScanIO {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    ...ioStorage.getStore(),
+  };
+}
+
+function collectProfile(value: string, previous: string[] | undefined): string[] {
+  try {
+    parseProfile(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return [...(previous ?? []), value];
+}
 
 export function registerScan(program: Command): void {
-  void program;
+  program
+    .command('scan')
+    .description('evaluate Kubernetes manifests offline (YAML or JSON files, directories, - for stdin)')
+    .argument('<path...>', 'manifest files or directories (recursively: .yaml, .yml, .json), - for stdin')
+    .option('-c, --config <file>', 'Bulwark configuration (profiles, actions, exemptions)')
+    .option('-p, --profile <name>', 'policy set, repeatable, replaces the config\'s profiles: defender, pss-baseline, pss-restricted (pss-restricted@v1.29 pins a version)', collectProfile)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .configureOutput({
+      writeOut: (s) => void currentIO().stdout.write(s),
+      writeErr: (s) => void currentIO().stderr.write(s),
+    })
+    .action(async (paths: string[], options: ScanOptions) => {
+      process.exitCode = await runScan(paths, options, currentIO());
+    });
+}
+
+/** The whole command: loads the config, scans, prints; resolves to the exit code. */
+export async function runScan(paths: readonly string[], options: ScanOptions, io: ScanIO): Promise<number> {
+  const log = (line: string): void => void io.stderr.write(`bulwark scan: ${line}\n`);
+  if (paths.length === 0) {
+    log('no PATH given (a manifest file, a directory, or - for stdin)');
+    return EXIT_BAD_INPUT;
+  }
+  let config: BulwarkConfig;
+  let compiled: CompiledConfig;
+  try {
+    config = loadConfigFile(options.config);
+    if (options.profile && options.profile.length > 0) config = { ...config, profiles: [...options.profile] };
+    compiled = compileConfig(config); // throws on a profile or PSS version this build does not know
+  } catch (err) {
+    log(err instanceof ConfigError ? err.message : (err as Error).message);
+    return EXIT_BAD_INPUT;
+  }
+  if (config.exemptions.usernames.length > 0 || config.exemptions.groups.length > 0) {
+    log('note: exemptions.usernames and exemptions.groups do not apply offline (a manifest has no requesting user)');
+  }
+
+  const format = options.format ?? 'table';
+  const color = io.color ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
+  const table = format === 'table' ? new TablePrinter(io.stdout, color) : undefined;
+  const report = await scanManifests(paths, compiled, {
+    readStdin: () => readStream(io.stdin),
+    onError: (e) => log(`${e.source}: ${e.policy ? `check ${e.policy} failed: ` : ''}${e.message}`),
+    onResult: table ? (r) => table.result(r) : undefined,
+  });
+  if (table) table.summary(report);
+  else io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  return exitCodeOf(report);
+}
+
+export function exitCodeOf(report: ScanReport): number {
+  if (report.errors.length > 0) return EXIT_BAD_INPUT;
+  return report.summary.findings > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
+export interface ScanHooks {
+  readStdin?: () => Promise<string>;
+  onResult?: (result: ScanResult) => void;
+  onError?: (error: ScanError) => void;
+}
+
+/** Loads every manifest of `paths` and evaluates the subjects with the config's active checks. */
+export async function scanManifests(paths: readonly string[], compiled: CompiledConfig, hooks: ScanHooks = {}): Promise<ScanReport> {
+  const checkedTypes = new Set<SubjectType>();
+  for (const check of compiled.checks) for (const type of check.appliesTo) checkedTypes.add(type as SubjectType);
+
+  const report: ScanReport = {
+    results: [],
+    errors: [],
+    summary: {
+      files: 0,
+      objects: 0,
+      findings: 0,
+      bySeverity: { high: 0, medium: 0, low: 0, informational: 0 },
+      skipped: 0,
+      exempt: 0,
+      errors: 0,
+    },
+  };
+  const files = new Set<string>();
+  const addError = (error: ScanError): void => {
+    report.errors.push(error);
+    hooks.onError?.(error);
+  };
+
+  for await (const entry of loadManifests(paths, hooks.readStdin ? { readStdin: hooks.readStdin } : {})) {
+    files.add(entry.file);
+    if (isManifestError(entry)) {
+      const { error, ...where } = entry;
+      addError({ ...where, message: error });
+      continue;
+    }
+    const subject = toSubject(entry.object);
+    if (!subject || !checkedTypes.has(subject.type)) {
+      report.summary.skipped++;
+      continue;
+    }
+    if (exemptionReason(compiled, subject.ref.namespace) !== undefined) {
+      report.summary.exempt++;
+      continue;
+    }
+    const evaluation = evaluateSubject(subject, compiled);
+    for (const e of evaluation.errors) {
+      addError({ source: entry.source, file: entry.file, line: entry.line, policy: e.policy, message: e.error.message });
+    }
+    const findings = evaluation.findings
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => SEVERITY_RANK[b.f.severity] - SEVERITY_RANK[a.f.severity] || a.i - b.i)
+      .map(({ f }) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path }));
+    const result: ScanResult = {
+      source: entry.source,
+      kind: subject.ref.kind,
+      namespace: subject.ref.namespace,
+      name: subject.ref.name,
+      findings,
+    };
+    report.results.push(result);
+    report.summary.objects++;
+    report.summary.findings += findings.length;
+    for (const f of findings) report.summary.bySeverity[f.severity]++;
+    hooks.onResult?.(result);
+  }
+  report.summary.files = files.size;
+  report.summary.errors = report.errors.length;
+  return report;
+}
+
+const SEVERITY_LABEL: Record<Severity, string> = { high: 'HIGH', medium: 'MEDIUM', low: 'LOW', informational: 'INFO' };
+const SEVERITY_COLOR: Record<Severity, string> = { high: '\x1b[31;1m', medium: '\x1b[33m', low: '\x1b[36m', informational: '\x1b[2m' };
+const RESET = '\x1b[0m';
+const BOLD = '\x1b[1m';
+const SEVERITIES_DESC: readonly Severity[] = ['high', 'medium', 'low', 'informational'];
+
+/** The human format: objects with findings as they are evaluated, then one summary line. */
+class TablePrinter {
+  private printed = 0;
+
+  constructor(
+    private readonly out: ScanIO['stdout'],
+    private readonly color: boolean,
+  ) {}
+
+  result(r: ScanResult): void {
+    if (r.findings.length === 0) return;
+    const name = r.name || '(unnamed)';
+    const where = r.namespace ? `${r.namespace}/${name}` : name;
+    const header = `${r.kind} ${where}  (${r.source})`;
+    let text = (this.printed++ > 0 ? '\n' : '') + (this.color ? `${BOLD}${header}${RESET}` : header) + '\n';
+    for (const f of r.findings) {
+      const label = SEVERITY_LABEL[f.severity].padEnd(6);
+      const severity = this.color ? `${SEVERITY_COLOR[f.severity]}${label}${RESET}` : label;
+      text += `  ${severity}  [${f.policy}] ${f.message}${f.path ? ` (at ${f.path})` : ''}\n`;
+    }
+    this.out.write(text);
+  }
+
+  summary(report: ScanReport): void {
+    const s = report.summary;
+    const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+    let line = `${plural(s.objects, 'object')} scanned`;
+    if (s.findings === 0) line += ', no findings';
+    else {
+      const withFindings = report.results.filter((r) => r.findings.length > 0).length;
+      const bySeverity = SEVERITIES_DESC.filter((sev) => s.bySeverity[sev] > 0).map((sev) => `${s.bySeverity[sev]} ${sev}`);
+      line += `, ${plural(s.findings, 'finding')} (${bySeverity.join(', ')}) in ${plural(withFindings, 'object')}`;
+    }
+    const extra: string[] = [];
+    if (s.skipped > 0) extra.push(`${s.skipped} skipped (no checks for their kind)`);
+    if (s.exempt > 0) extra.push(`${s.exempt} exempt`);
+    if (s.errors > 0) extra.push(`${plural(s.errors, 'error')} (on stderr)`);
+    if (extra.length > 0) line += `; ${extra.join(', ')}`;
+    this.out.write(`${this.printed > 0 ? '\n' : ''}${line}\n`);
+  }
 }
