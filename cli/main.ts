@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
+import { registerInstallCommands } from './install.js';
 
 export const USAGE_EXIT = 2;
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerServe(program);
   registerScan(program);
+  registerInstallCommands(program);
   return program;
 }
 
