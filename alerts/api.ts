@@ -1,0 +1,328 @@
+// The alerts HTTP API, on its own HTTPS listener (default port 8444):
+//   GET  /api/v1/alerts               list, filtered, cursor-paginated ({items, continue?})
+//   GET  /api/v1/alerts/{id}          one alert
+//   POST /api/v1/alerts/{id}/status   {status, reason}: move an alert (admin)
+// Every /api route needs a bearer token; readers list and get, admins also change status.
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { isSeverity, type Severity } from '../policies/types.js';
+import { parseSince } from './duration.js';
+import type { Logger } from './log.js';
+import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
+import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
+import {
+  AlertNotFoundError,
+  InvalidCursorError,
+  MAX_REASON_LENGTH,
+  StatusChangeError,
+  type AlertFilter,
+  type AlertStore,
+} from './store.js';
+import type { PipelineStatus } from './pipeline.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+const SEVERITIES: Severity[] = ['informational', 'low', 'medium', 'high'];
+const SOURCES: AlertSource[] = ['admission', 'audit'];
+const LIST_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'limit', 'continue'];
+
+/** A 4xx/5xx answer: `{error, parameter?, allowed?}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: { parameter?: string; allowed?: string[] } = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface AlertsAppOptions {
+  store: AlertStore;
+  access: AccessControl;
+  logger: Logger;
+  /** Shown on /healthz: whether alerts are waiting for the store. */
+  pipelineStatus?: () => PipelineStatus;
+  now?: () => number;
+}
+
+interface Authed {
+  identity: Identity;
+}
+
+function values(query: Request['query'], name: string): string[] | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  const list = (Array.isArray(raw) ? raw : [raw]).map(String);
+  const out = list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  if (out.length === 0) throw new ApiError(400, `parameter ${name} is empty`, { parameter: name });
+  return out;
+}
+
+function single(query: Request['query'], name: string): string | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw) || typeof raw !== 'string') throw new ApiError(400, `parameter ${name} may be given once`, { parameter: name });
+  return raw;
+}
+
+function oneOf<T extends string>(query: Request['query'], name: string, allowed: readonly T[]): T[] | undefined {
+  const list = values(query, name);
+  if (!list) return undefined;
+  for (const v of list) {
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new ApiError(400, `invalid ${name} ${JSON.stringify(v)}: allowed values are ${allowed.join(', ')} (comma-separated for several)`, {
+        parameter: name,
+        allowed: [...allowed],
+      });
+    }
+  }
+  return list as T[];
+}
+
+/** The list query: filters, limit and cursor, or an ApiError naming the bad parameter. */
+export function parseListQuery(query: Request['query'], now = Date.now()): { filter: AlertFilter; limit: number; cursor: string | undefined } {
+  for (const key of Object.keys(query)) {
+    if (!LIST_PARAMETERS.includes(key)) {
+      throw new ApiError(400, `unknown parameter ${JSON.stringify(key)}: allowed parameters are ${LIST_PARAMETERS.join(', ')}`, {
+        parameter: key,
+        allowed: LIST_PARAMETERS,
+      });
+    }
+  }
+  const filter: AlertFilter = {};
+  const severity = oneOf(query, 'severity', SEVERITIES);
+  if (severity) filter.severity = severity;
+  const min = single(query, 'minSeverity');
+  if (min !== undefined) {
+    if (!isSeverity(min)) throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, { parameter: 'minSeverity', allowed: SEVERITIES });
+    filter.minSeverity = min;
+  }
+  const status = oneOf(query, 'status', ALERT_STATUSES);
+  if (status) filter.status = status;
+  const source = oneOf(query, 'source', SOURCES);
+  if (source) filter.source = source;
+  const type = values(query, 'type');
+  if (type) filter.type = type;
+  const namespace = values(query, 'namespace');
+  if (namespace) filter.namespace = namespace;
+  const since = single(query, 'since');
+  if (since !== undefined) {
+    // An unencoded "+" in a query string arrives as a space: 10:00:00+02:00 → "10:00:00 02:00".
+    const at = parseSince(since.replace(/ (\d{2}:\d{2})$/, '+$1'), now);
+    if (!at) {
+      throw new ApiError(400, `invalid since ${JSON.stringify(since)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`, { parameter: 'since' });
+    }
+    filter.since = at;
+  }
+  let limit = DEFAULT_LIMIT;
+  const rawLimit = single(query, 'limit');
+  if (rawLimit !== undefined) {
+    if (!/^\d+$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_LIMIT) {
+      throw new ApiError(400, `invalid limit ${JSON.stringify(rawLimit)}: a whole number from 1 to ${MAX_LIMIT}`, { parameter: 'limit' });
+    }
+    limit = Number(rawLimit);
+  }
+  const cursor = single(query, 'continue');
+  return { filter, limit, cursor: cursor === '' ? undefined : cursor };
+}
+
+function sendError(res: Response, err: ApiError): void {
+  res.status(err.status).json({ error: err.message, ...err.extra });
+}
+
+export function createAlertsApp(options: AlertsAppOptions): express.Express {
+  const { store, access, logger } = options;
+  const now = options.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.setHeader('Cache-Control', 'no-store');
+    res.on('finish', () => {
+      const user = (res.locals as Partial<Authed>).identity?.username;
+      logger.info(
+        { method: req.method, path: req.path, status: res.statusCode, ...(user ? { user } : {}), ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'alerts api request',
+      );
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    const status = options.pipelineStatus?.();
+    res.json({ status: 'ok', ...(status ? { pipeline: status } : {}) });
+  });
+
+  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
+    if (!match) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="bulwark"');
+      return sendError(res, new ApiError(401, header ? 'the Authorization header must be "Bearer <token>"' : 'authentication required: send Authorization: Bearer <token>'));
+    }
+    const identity = await access.authenticate(match[1]!);
+    if (!identity) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="bulwark", error="invalid_token"');
+      return sendError(res, new ApiError(401, 'the bearer token is not valid'));
+    }
+    (res.locals as Authed).identity = identity;
+    next();
+  };
+
+  const allow = (verb: Verb) => async (_req: Request, res: Response, next: NextFunction) => {
+    const { identity } = res.locals as Authed;
+    if (!(await access.authorize(identity, verb))) {
+      return sendError(res, new ApiError(403, `user ${JSON.stringify(identity.username)} may not ${verb} alerts: that needs ${access.describeRequirement(verb)}`));
+    }
+    next();
+  };
+
+  app.use('/api', authenticate);
+
+  app.get('/api/v1/alerts', allow('list'), async (req, res) => {
+    const { filter, limit, cursor } = parseListQuery(req.query, now());
+    const page = await store.list(filter, cursor, limit);
+    res.json({ items: page.items, ...(page.nextCursor ? { continue: page.nextCursor } : {}) });
+  });
+
+  app.get('/api/v1/alerts/:id', allow('get'), async (req, res) => {
+    const id = String(req.params.id);
+    const alert = await store.get(id);
+    if (!alert) return sendError(res, new ApiError(404, `alert ${JSON.stringify(id)} not found`));
+    res.json(alert);
+  });
+
+  app.post(
+    '/api/v1/alerts/:id/status',
+    allow('update'),
+    (req, res, next) => {
+      if (!req.is('application/json')) {
+        return sendError(res, new ApiError(415, `the body must be JSON (Content-Type: application/json), got ${req.headers['content-type'] ? JSON.stringify(req.headers['content-type']) : 'no Content-Type'}`));
+      }
+      next();
+    },
+    express.json({ limit: '16kb', strict: true }),
+    async (req, res) => {
+      const body: unknown = req.body;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'the body must be a JSON object {"status": …, "reason": …}');
+      const { status, reason, ...rest } = body as Record<string, unknown>;
+      const unknown = Object.keys(rest);
+      if (unknown.length > 0) throw new ApiError(400, `unknown field ${JSON.stringify(unknown[0])}: the body has status and reason`, { parameter: unknown[0]!, allowed: ['status', 'reason'] });
+      if (typeof status !== 'string' || !(ALERT_STATUSES as readonly string[]).includes(status)) {
+        throw new ApiError(400, `status must be one of ${ALERT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, { parameter: 'status', allowed: [...ALERT_STATUSES] });
+      }
+      if (reason !== undefined && typeof reason !== 'string') throw new ApiError(400, 'reason must be a string', { parameter: 'reason' });
+      if (status === 'dismissed' && (reason ?? '').trim() === '') throw new ApiError(400, 'a reason is required to dismiss an alert', { parameter: 'reason' });
+      if ((reason ?? '').length > MAX_REASON_LENGTH) throw new ApiError(400, `reason is longer than ${MAX_REASON_LENGTH} characters`, { parameter: 'reason' });
+      const { identity } = res.locals as Authed;
+      const updated = await store.setStatus(String(req.params.id), status as AlertStatus, identity.username, reason ?? '');
+      logger.info({ alertId: updated.id, to: status, by: identity.username }, 'alert status changed');
+      res.json(updated);
+    },
+  );
+
+  const methodNotAllowed = (allowed: string) => (_req: Request, res: Response) => {
+    res.setHeader('Allow', allowed);
+    sendError(res, new ApiError(405, `method not allowed: use ${allowed}`));
+  };
+  app.all('/api/v1/alerts', methodNotAllowed('GET'));
+  app.all('/api/v1/alerts/:id', methodNotAllowed('GET'));
+  app.all('/api/v1/alerts/:id/status', methodNotAllowed('POST'));
+  app.use((req, res) => sendError(res, new ApiError(404, `no route ${req.method} ${req.path}: the API serves /api/v1/alerts`)));
+
+  // Express 5 routes rejected promises here.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    if (err instanceof ApiError) return sendError(res, err);
+    if (err instanceof AlertNotFoundError) return sendError(res, new ApiError(404, err.message));
+    if (err instanceof InvalidCursorError) return sendError(res, new ApiError(400, err.message, { parameter: 'continue' }));
+    if (err instanceof StatusChangeError) return sendError(res, new ApiError(err.conflict ? 409 : 400, err.message));
+    if (err instanceof AccessBackendError) {
+      logger.error({ error: err.message }, 'cannot check the caller with the identity backend');
+      return sendError(res, new ApiError(503, 'cannot verify the token right now: the identity backend is unavailable'));
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') return sendError(res, new ApiError(400, `the body is not valid JSON: ${e.message}`));
+    if (e?.type === 'entity.too.large') return sendError(res, new ApiError(413, 'the body is too large (16 KiB at most)'));
+    if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return sendError(res, new ApiError(415, e.message ?? 'unsupported encoding'));
+    logger.error({ err, method: req.method, path: req.path }, 'alerts api request failed');
+    sendError(res, new ApiError(500, 'internal error: see the server log'));
+  });
+  return app;
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface StartAlertsApiOptions extends AlertsAppOptions {
+  port: number;
+  /** Default: all interfaces. */
+  address?: string;
+  tls: TlsFiles | { cert: string; key: string };
+  /** How often certificate files are checked for renewal (default 60 s; 0: never). */
+  tlsReloadIntervalMs?: number;
+}
+
+export interface RunningAlertsApi {
+  server: https.Server;
+  port: number;
+  /** https://host:port (localhost when listening on all interfaces). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the API on its own HTTPS listener; resolves once it is listening. */
+export async function startAlertsApi(options: StartAlertsApiOptions): Promise<RunningAlertsApi> {
+  const app = createAlertsApp(options);
+  const files = 'certFile' in options.tls ? options.tls : undefined;
+  const readTls = () => (files ? { cert: fs.readFileSync(files.certFile), key: fs.readFileSync(files.keyFile) } : (options.tls as { cert: string; key: string }));
+  const server = https.createServer({ ...readTls(), minVersion: 'TLSv1.2' }, app);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let reload: NodeJS.Timeout | undefined;
+  const interval = options.tlsReloadIntervalMs ?? 60_000;
+  if (files && interval > 0) {
+    const stamp = () => [files.certFile, files.keyFile].map((f) => fs.statSync(f).mtimeMs).join(':');
+    let last = stamp();
+    reload = setInterval(() => {
+      try {
+        const now = stamp();
+        if (now === last) return;
+        server.setSecureContext({ ...readTls(), minVersion: 'TLSv1.2' });
+        last = now;
+        options.logger.info({ certFile: files.certFile }, 'alerts api certificate reloaded');
+      } catch (err) {
+        options.logger.warn({ error: (err as Error).message }, 'alerts api certificate reload failed; keeping the current one');
+      }
+    }, interval);
+    reload.unref();
+  }
+  const address = server.address() as AddressInfo;
+  const host = !options.address || options.address === '0.0.0.0' || options.address === '::' ? 'localhost' : options.address.includes(':') ? `[${options.address}]` : options.address;
+  return {
+    server,
+    port: address.port,
+    url: `https://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (reload) clearInterval(reload);
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,115 @@
+// Builds the alert pipeline, the store behind it, retention and (when configured) the alerts API
+// from the configuration: what `bulwark serve` calls once at start-up.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { ensureDevCertificates } from '../certs/x509.js';
+import type { BulwarkConfig } from '../policies/config.js';
+import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
+import { KubernetesAccess, TokenFileAccess, type AccessControl } from './auth.js';
+import type { Logger } from './log.js';
+import { AlertPipeline } from './pipeline.js';
+import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
+
+export { DEV_CERT_DIR };
+import { openAlertStore, type AlertStore, type OpenStoreOptions } from './store.js';
+
+export interface AlertsServiceOptions {
+  /** The process's metrics registry (served on the webhook's /metrics). */
+  registry?: Registry;
+  /** Kubernetes mode: the cluster to ask (default: api.kubeconfig, or in-cluster / $KUBECONFIG). */
+  kubeConfig?: KubeConfig;
+  /** Directory of the development certificate used when no certificate is configured. */
+  devCertDir?: string;
+  /** Overrides api.port (tests: 0 for an ephemeral port). */
+  apiPort?: number;
+  storeOptions?: OpenStoreOptions;
+}
+
+export interface AlertsService {
+  pipeline: AlertPipeline;
+  store: AlertStore;
+  api?: RunningAlertsApi;
+  settings: { store: StoreSettings; api: ApiSettings };
+  /** Applies retention now; resolves to the number of alerts deleted. */
+  prune(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The certificate for the API: api.tlsCert/tlsKey, else the webhook's (server.tlsCert/tlsKey), else the dev certificate. */
+export function apiTlsFiles(config: Pick<BulwarkConfig, 'server'>, api: ApiSettings, devCertDir = DEV_CERT_DIR): TlsFiles {
+  if (api.tlsCert && api.tlsKey) return { certFile: api.tlsCert, keyFile: api.tlsKey };
+  const server = config.server ?? {};
+  if (typeof server.tlsCert === 'string' && typeof server.tlsKey === 'string') return { certFile: server.tlsCert, keyFile: server.tlsKey };
+  const dev = ensureDevCertificates(devCertDir);
+  return { certFile: dev.certFile, keyFile: dev.keyFile };
+}
+
+export async function startAlertsService(config: BulwarkConfig, logger: Logger, options: AlertsServiceOptions = {}): Promise<AlertsService> {
+  const settings = alertsSettings(config);
+  const log = logger.child({ component: 'alerts' });
+  const store = await openAlertStore(settings.store.url, options.storeOptions);
+  log.info({ store: store.description, dedupWindowMs: settings.store.dedupWindowMs }, 'alert store open');
+
+  const { maxAgeMs, maxCount, intervalMs } = settings.store.retention;
+  const prune = async (): Promise<number> => {
+    if (maxAgeMs === undefined && maxCount === undefined) return 0;
+    const deleted = await store.prune({ maxAgeMs, maxCount });
+    if (deleted > 0) log.info({ deleted, maxAgeMs, maxCount }, 'alert retention applied');
+    return deleted;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let api: RunningAlertsApi | undefined;
+  const pipeline = new AlertPipeline({ store, logger, dedupWindowMs: settings.store.dedupWindowMs, ...(options.registry ? { registry: options.registry } : {}) });
+  try {
+    await prune();
+    timer = setInterval(() => {
+      prune().catch((err: unknown) => log.warn({ error: (err as Error).message }, 'alert retention failed; will try again'));
+    }, intervalMs);
+    timer.unref();
+
+    if (settings.api.enabled) {
+      let access: AccessControl;
+      if (settings.api.auth === 'kubernetes') {
+        access = await KubernetesAccess.create(log, {
+          cacheTtlMs: settings.api.cacheTtlMs,
+          ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
+          ...(settings.api.kubeconfig ? { kubeconfigFile: settings.api.kubeconfig } : {}),
+        });
+      } else {
+        access = new TokenFileAccess(settings.api.tokenFile!, settings.api.roles, log);
+      }
+      api = await startAlertsApi({
+        store,
+        access,
+        logger: log,
+        pipelineStatus: () => pipeline.status(),
+        port: options.apiPort ?? settings.api.port,
+        ...(settings.api.address ? { address: settings.api.address } : {}),
+        tls: apiTlsFiles(config, settings.api, options.devCertDir),
+      });
+      log.info({ url: api.url, auth: settings.api.auth }, 'alerts api listening');
+    }
+  } catch (err) {
+    if (timer) clearInterval(timer);
+    await pipeline.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+
+  let closed = false;
+  return {
+    pipeline,
+    store,
+    ...(api ? { api } : {}),
+    settings,
+    prune,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      await api?.close();
+      await pipeline.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,271 @@
+// The shared store: PostgreSQL (pg Pool), for several webhook replicas writing one set of alerts.
+//
+// Concurrency: an upsert runs in a transaction that first takes a transaction-scoped advisory
+// lock on the alert's fingerprint. SELECT … FOR UPDATE alone cannot serialise two replicas that
+// both find no open alert (there is no row to lock yet) and would both insert; the advisory lock
+// covers that case too, and only writers of the same fingerprint wait for each other.
+// Schema creation on start is idempotent and serialised the same way (CREATE … IF NOT EXISTS is
+// not safe against itself when several replicas start at once).
+import pg from 'pg';
+import type { Alert, AlertStatus } from './model.js';
+import {
+  AlertNotFoundError,
+  applyStatusChange,
+  decodeCursor,
+  encodeCursor,
+  mergeAlerts,
+  mergeHorizon,
+  normaliseAlert,
+  redactUrl,
+  SEVERITY_RANK,
+  severitiesAtOrAbove,
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  type OpenStoreOptions,
+  type Retention,
+} from './store.js';
+
+/** First key of Bulwark's advisory locks ("BULW"), so that they do not collide with other applications'. */
+const LOCK_CLASS = 0x42554c57;
+const SCHEMA_LOCK = 0;
+
+const COLUMNS = [
+  'id', 'fingerprint', 'type', 'title', 'severity', 'severity_rank', 'source', 'status', 'namespace',
+  'first_seen', 'last_seen', 'count', 'resource', '"user"', 'source_ips', 'user_agent', 'audit_ids',
+  'message', 'evidence', 'tactics', 'remediation', 'history', 'extra',
+] as const;
+
+/** The fields with a column of their own; anything else a producer adds travels in `extra`. */
+const KNOWN_FIELDS = new Set([
+  'id', 'fingerprint', 'type', 'title', 'severity', 'source', 'status', 'namespace', 'firstSeen', 'lastSeen', 'count',
+  'resource', 'user', 'sourceIPs', 'userAgent', 'auditIDs', 'message', 'evidence', 'tactics', 'remediation', 'history',
+]);
+
+type Row = Record<string, any>;
+
+function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** A signed 32-bit lock key from the fingerprint (hex); collisions only make unrelated writers wait. */
+function lockKey(fingerprint: string): number {
+  return parseInt(fingerprint.slice(0, 8).padEnd(8, '0'), 16) | 0;
+}
+
+export class PostgresAlertStore implements AlertStore {
+  readonly description: string;
+  private readonly table: string;
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool, url: string, private readonly schema: string | undefined) {
+    this.description = redactUrl(url);
+    this.table = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alerts';
+  }
+
+  static async open(url: string, options: OpenStoreOptions = {}): Promise<PostgresAlertStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+    // An idle client that loses its connection emits 'error' on the pool; without a listener that kills the process.
+    pool.on('error', () => undefined);
+    const store = new PostgresAlertStore(pool, url, options.schema);
+    try {
+      await store.createSchema();
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  private async createSchema(): Promise<void> {
+    const t = this.table;
+    await this.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, SCHEMA_LOCK]);
+      if (this.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${t} (
+          id            text PRIMARY KEY,
+          fingerprint   text NOT NULL,
+          type          text NOT NULL,
+          title         text NOT NULL,
+          severity      text NOT NULL,
+          severity_rank smallint NOT NULL,
+          source        text NOT NULL,
+          status        text NOT NULL,
+          namespace     text NOT NULL,
+          first_seen    timestamptz NOT NULL,
+          last_seen     timestamptz NOT NULL,
+          count         bigint NOT NULL,
+          resource      jsonb NOT NULL,
+          "user"        jsonb NOT NULL,
+          source_ips    jsonb NOT NULL,
+          user_agent    text NOT NULL,
+          audit_ids     jsonb NOT NULL,
+          message       text NOT NULL,
+          evidence      jsonb NOT NULL,
+          tactics       jsonb NOT NULL,
+          remediation   text NOT NULL,
+          history       jsonb NOT NULL,
+          extra         jsonb NOT NULL DEFAULT '{}'::jsonb
+        )`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_last_seen ON ${t} (last_seen DESC, id)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
+                     WHERE status IN ('active', 'in-progress')`);
+    });
+  }
+
+  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private static toAlert(row: Row): Alert {
+    const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+    return {
+      ...(row.extra ?? {}),
+      id: row.id,
+      type: row.type,
+      title: row.title,
+      severity: row.severity,
+      source: row.source,
+      firstSeen: iso(row.first_seen),
+      lastSeen: iso(row.last_seen),
+      count: Number(row.count),
+      namespace: row.namespace,
+      resource: row.resource,
+      user: row.user,
+      sourceIPs: row.source_ips,
+      userAgent: row.user_agent,
+      auditIDs: row.audit_ids,
+      message: row.message,
+      evidence: row.evidence,
+      tactics: row.tactics,
+      remediation: row.remediation,
+      status: row.status,
+      history: row.history,
+      fingerprint: row.fingerprint,
+    };
+  }
+
+  private static values(a: Alert): unknown[] {
+    const extra: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(a)) if (!KNOWN_FIELDS.has(k)) extra[k] = v;
+    const json = (v: unknown) => JSON.stringify(v ?? null);
+    return [
+      a.id, a.fingerprint, a.type, a.title ?? '', a.severity, SEVERITY_RANK[a.severity] ?? 0, a.source, a.status, a.namespace ?? '',
+      a.firstSeen, a.lastSeen, a.count, json(a.resource), json(a.user), json(a.sourceIPs), a.userAgent ?? '', json(a.auditIDs),
+      a.message ?? '', json(a.evidence ?? {}), json(a.tactics ?? []), a.remediation ?? '', json(a.history ?? []), json(extra),
+    ];
+  }
+
+  private async insert(c: pg.PoolClient, a: Alert): Promise<void> {
+    const placeholders = COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
+    await c.query(`INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES (${placeholders})`, PostgresAlertStore.values(a));
+  }
+
+  private async update(c: pg.PoolClient, a: Alert): Promise<void> {
+    const sets = COLUMNS.slice(1).map((col, i) => `${col} = $${i + 2}`).join(', ');
+    await c.query(`UPDATE ${this.table} SET ${sets} WHERE id = $1`, PostgresAlertStore.values(a));
+  }
+
+  async upsert(input: Alert, windowMs: number): Promise<Alert> {
+    const incoming = normaliseAlert(input);
+    return this.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, lockKey(incoming.fingerprint)]);
+      // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
+      const again = await c.query(`SELECT * FROM ${this.table} WHERE id = $1`, [incoming.id]);
+      if (again.rows[0]) return PostgresAlertStore.toAlert(again.rows[0]);
+      const open = await c.query(
+        `SELECT * FROM ${this.table} WHERE fingerprint = $1 AND status IN ('active', 'in-progress') AND last_seen >= $2
+         ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE`,
+        [incoming.fingerprint, new Date(mergeHorizon(incoming, windowMs)).toISOString()],
+      );
+      if (open.rows[0]) {
+        const merged = mergeAlerts(PostgresAlertStore.toAlert(open.rows[0]), incoming);
+        await this.update(c, merged);
+        return merged;
+      }
+      await this.insert(c, incoming);
+      return incoming;
+    });
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const r = await this.pool.query(`SELECT * FROM ${this.table} WHERE id = $1`, [id]);
+    return r.rows[0] ? PostgresAlertStore.toAlert(r.rows[0]) : undefined;
+  }
+
+  async list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const anyOf = (column: string, values: readonly string[] | undefined) => {
+      if (values && values.length > 0) where.push(`${column} = ANY(${p(values)}::text[])`);
+    };
+    anyOf('severity', filter.severity);
+    if (filter.minSeverity) anyOf('severity', severitiesAtOrAbove(filter.minSeverity));
+    anyOf('type', filter.type);
+    anyOf('status', filter.status);
+    anyOf('namespace', filter.namespace);
+    anyOf('source', filter.source);
+    if (filter.since) where.push(`last_seen >= ${p(filter.since.toISOString())}`);
+    if (cursor !== undefined) {
+      const c = decodeCursor(cursor);
+      const t = p(new Date(c.t).toISOString());
+      where.push(`(last_seen < ${t} OR (last_seen = ${t} AND id > ${p(c.id)}))`);
+    }
+    const sql = `SELECT * FROM ${this.table} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+                 ORDER BY last_seen DESC, id LIMIT ${p(limit + 1)}`;
+    const r = await this.pool.query(sql, params);
+    const items = r.rows.slice(0, limit).map(PostgresAlertStore.toAlert);
+    const last = items[items.length - 1];
+    return r.rows.length > limit && last ? { items, nextCursor: encodeCursor({ t: Date.parse(last.lastSeen), id: last.id }) } : { items };
+  }
+
+  async setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert> {
+    return this.transaction(async (c) => {
+      const r = await c.query(`SELECT * FROM ${this.table} WHERE id = $1 FOR UPDATE`, [id]);
+      if (!r.rows[0]) throw new AlertNotFoundError(id);
+      const changed = applyStatusChange(PostgresAlertStore.toAlert(r.rows[0]), to, by, reason);
+      await this.update(c, changed);
+      return changed;
+    });
+  }
+
+  async prune(retention: Retention, now = Date.now()): Promise<number> {
+    return this.transaction(async (c) => {
+      let deleted = 0;
+      if (retention.maxAgeMs !== undefined) {
+        const r = await c.query(`DELETE FROM ${this.table} WHERE last_seen < $1`, [new Date(now - retention.maxAgeMs).toISOString()]);
+        deleted += r.rowCount ?? 0;
+      }
+      if (retention.maxCount !== undefined) {
+        const r = await c.query(
+          `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY last_seen DESC, id OFFSET $1)`,
+          [retention.maxCount],
+        );
+        deleted += r.rowCount ?? 0;
+      }
+      return deleted;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

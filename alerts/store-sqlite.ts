@@ -1,0 +1,200 @@
+// The embedded store: one SQLite file (better-sqlite3), the default.
+//
+// Durability: WAL journal with synchronous=FULL. In WAL mode NORMAL already survives a crash of
+// the process (SIGKILL, OOM): a committed transaction is in the WAL file, which the OS keeps.
+// But NORMAL does not fsync the WAL at each commit, so a power cut or kernel crash can drop the
+// last transactions after we told the caller "stored". FULL fsyncs at every commit, so an
+// acknowledged alert survives both. Alerts are rare events, not per-request traffic, so the cost
+// (one fsync per alert) is affordable.
+//
+// Concurrency: every write is a BEGIN IMMEDIATE transaction, which takes SQLite's write lock
+// before reading, so read-merge-write is atomic across connections and processes; busy_timeout
+// makes a second writer wait for the lock instead of failing.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Alert, AlertStatus } from './model.js';
+import {
+  AlertNotFoundError,
+  applyStatusChange,
+  decodeCursor,
+  encodeCursor,
+  mergeAlerts,
+  mergeHorizon,
+  normaliseAlert,
+  SEVERITY_RANK,
+  severitiesAtOrAbove,
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  type Retention,
+} from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS alerts (
+  id            TEXT PRIMARY KEY,
+  fingerprint   TEXT NOT NULL,
+  type          TEXT NOT NULL,
+  severity      TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  source        TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  namespace     TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  body          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_last_seen ON alerts (last_seen_ms DESC, id);
+CREATE INDEX IF NOT EXISTS alerts_open_by_fingerprint ON alerts (fingerprint, last_seen_ms)
+  WHERE status IN ('active', 'in-progress');
+`;
+
+interface Row {
+  body: string;
+}
+
+export class SqliteAlertStore implements AlertStore {
+  readonly description: string;
+  private closed = false;
+
+  private constructor(private readonly db: Database.Database, file: string) {
+    this.description = `sqlite:${file}`;
+  }
+
+  static open(file: string): SqliteAlertStore {
+    const resolved = path.resolve(file);
+    fs.mkdirSync(path.dirname(resolved), { recursive: true });
+    const db = new Database(resolved);
+    try {
+      db.pragma('busy_timeout = 15000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(SCHEMA);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new SqliteAlertStore(db, resolved);
+  }
+
+  private static toAlert(row: Row): Alert {
+    return JSON.parse(row.body) as Alert;
+  }
+
+  private write(alert: Alert, insert: boolean): void {
+    const params = {
+      id: alert.id,
+      fingerprint: alert.fingerprint,
+      type: alert.type,
+      severity: alert.severity,
+      severity_rank: SEVERITY_RANK[alert.severity] ?? 0,
+      source: alert.source,
+      status: alert.status,
+      namespace: alert.namespace ?? '',
+      first_seen_ms: Date.parse(alert.firstSeen),
+      last_seen_ms: Date.parse(alert.lastSeen),
+      body: JSON.stringify(alert),
+    };
+    if (insert) {
+      this.db
+        .prepare(`INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, body)
+                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @body)`)
+        .run(params);
+    } else {
+      this.db
+        .prepare(`UPDATE alerts SET severity = @severity, severity_rank = @severity_rank, status = @status,
+                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, body = @body WHERE id = @id`)
+        .run(params);
+    }
+  }
+
+  async upsert(input: Alert, windowMs: number): Promise<Alert> {
+    const incoming = normaliseAlert(input);
+    const txn = this.db.transaction((): Alert => {
+      // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
+      const again = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(incoming.id) as Row | undefined;
+      if (again) return SqliteAlertStore.toAlert(again);
+      const row = this.db
+        .prepare(`SELECT body FROM alerts WHERE fingerprint = ? AND status IN ('active', 'in-progress') AND last_seen_ms >= ?
+                  ORDER BY last_seen_ms DESC, id LIMIT 1`)
+        .get(incoming.fingerprint, mergeHorizon(incoming, windowMs)) as Row | undefined;
+      if (row) {
+        const merged = mergeAlerts(SqliteAlertStore.toAlert(row), incoming);
+        this.write(merged, false);
+        return merged;
+      }
+      this.write(incoming, true);
+      return incoming;
+    });
+    return txn.immediate();
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const row = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(id) as Row | undefined;
+    return row ? SqliteAlertStore.toAlert(row) : undefined;
+  }
+
+  async list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const anyOf = (column: string, values: readonly string[] | undefined) => {
+      if (!values || values.length === 0) return;
+      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+      params.push(...values);
+    };
+    anyOf('severity', filter.severity);
+    if (filter.minSeverity) anyOf('severity', severitiesAtOrAbove(filter.minSeverity));
+    anyOf('type', filter.type);
+    anyOf('status', filter.status);
+    anyOf('namespace', filter.namespace);
+    anyOf('source', filter.source);
+    if (filter.since) {
+      where.push('last_seen_ms >= ?');
+      params.push(filter.since.getTime());
+    }
+    if (cursor !== undefined) {
+      const c = decodeCursor(cursor);
+      where.push('(last_seen_ms < ? OR (last_seen_ms = ? AND id > ?))');
+      params.push(c.t, c.t, c.id);
+    }
+    const sql = `SELECT body FROM alerts ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+                 ORDER BY last_seen_ms DESC, id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, limit + 1) as Row[];
+    const items = rows.slice(0, limit).map(SqliteAlertStore.toAlert);
+    const last = items[items.length - 1];
+    return rows.length > limit && last ? { items, nextCursor: encodeCursor({ t: Date.parse(last.lastSeen), id: last.id }) } : { items };
+  }
+
+  async setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert> {
+    const txn = this.db.transaction((): Alert => {
+      const row = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(id) as Row | undefined;
+      if (!row) throw new AlertNotFoundError(id);
+      const changed = applyStatusChange(SqliteAlertStore.toAlert(row), to, by, reason);
+      this.write(changed, false);
+      return changed;
+    });
+    return txn.immediate();
+  }
+
+  async prune(retention: Retention, now = Date.now()): Promise<number> {
+    const txn = this.db.transaction((): number => {
+      let deleted = 0;
+      if (retention.maxAgeMs !== undefined) {
+        deleted += this.db.prepare('DELETE FROM alerts WHERE last_seen_ms < ?').run(now - retention.maxAgeMs).changes;
+      }
+      if (retention.maxCount !== undefined) {
+        deleted += this.db
+          .prepare(`DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY last_seen_ms DESC, id LIMIT -1 OFFSET ?)`)
+          .run(retention.maxCount).changes;
+      }
+      return deleted;
+    });
+    return txn.immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

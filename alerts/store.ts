@@ -1,0 +1,249 @@
+// Where alerts are kept: one interface, two implementations (embedded SQLite, PostgreSQL),
+// and the rules both share — de-duplication merge, status changes, cursors — so that the
+// two stores cannot drift apart in behaviour. The shared test suite pins them together.
+import { SEVERITY_RANK, type Severity } from '../policies/types.js';
+import { ALERT_STATUSES, fingerprintOf, type Alert, type AlertSource, type AlertStatus } from './model.js';
+
+export interface AlertFilter {
+  severity?: Severity[];
+  /** Alerts at or above this severity. */
+  minSeverity?: Severity;
+  type?: string[];
+  status?: AlertStatus[];
+  namespace?: string[];
+  source?: AlertSource[];
+  /** Alerts last seen at or after this instant. */
+  since?: Date;
+}
+
+export interface AlertPage {
+  items: Alert[];
+  /** Opaque; pass back to list() for the next page. Absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface Retention {
+  /** Delete alerts last seen longer ago than this. */
+  maxAgeMs?: number;
+  /** Keep at most this many alerts (the most recently seen). */
+  maxCount?: number;
+}
+
+export interface AlertStore {
+  /**
+   * Merges `alert` into the open alert (active or in-progress) with the same fingerprint last
+   * seen within `windowMs` of it, or inserts it. Atomic under concurrent writers. Resolves to
+   * the stored alert once it is durable.
+   */
+  upsert(alert: Alert, windowMs: number): Promise<Alert>;
+  get(id: string): Promise<Alert | undefined>;
+  /** Ordered by lastSeen descending, then id: stable across pages. */
+  list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage>;
+  /** Moves an alert to another status and appends the history entry. */
+  setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert>;
+  /** Applies retention; resolves to the number of alerts deleted. */
+  prune(retention: Retention, now?: number): Promise<number>;
+  close(): Promise<void>;
+  /** `sqlite:/path/to.db` or `postgres://user@host/db` (no password), for logs. */
+  readonly description: string;
+}
+
+/** Open alerts are the ones new occurrences merge into. */
+export const OPEN_STATUSES: readonly AlertStatus[] = ['active', 'in-progress'];
+/** auditIDs kept per alert: the first ones (count still says how many occurrences there were). */
+export const MAX_AUDIT_IDS = 100;
+export const MAX_SOURCE_IPS = 100;
+export const MAX_REASON_LENGTH = 1024;
+export const DEFAULT_DEDUP_WINDOW_MS = 10 * 60_000;
+
+export class AlertNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`alert ${JSON.stringify(id)} not found`);
+    this.name = 'AlertNotFoundError';
+  }
+}
+
+/** A status change the rules forbid (same status, missing reason): the caller's mistake. */
+export class StatusChangeError extends Error {
+  constructor(message: string, readonly conflict = false) {
+    super(message);
+    this.name = 'StatusChangeError';
+  }
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('the continue token is not valid: pass back the one a list response returned');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export interface Cursor {
+  /** lastSeen of the last item returned, ms since the epoch. */
+  t: number;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify({ v: 1, t: c.t, id: c.id }), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(token: string): Cursor {
+  try {
+    const raw: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (raw && typeof raw === 'object') {
+      const { v, t, id } = raw as Record<string, unknown>;
+      if (v === 1 && typeof t === 'number' && Number.isFinite(t) && typeof id === 'string' && id !== '') return { t, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+function isoOr(value: unknown, fallback: string): string {
+  if (typeof value === 'string' || value instanceof Date) {
+    const t = new Date(value).getTime();
+    if (!Number.isNaN(t)) return new Date(t).toISOString();
+  }
+  return fallback;
+}
+
+function unionBounded(a: readonly string[], b: readonly string[], max: number): string[] {
+  const out = new Set<string>();
+  for (const list of [a, b]) {
+    for (const v of list) {
+      if (out.size >= max) return [...out];
+      if (typeof v === 'string' && v !== '') out.add(v);
+    }
+  }
+  return [...out];
+}
+
+/**
+ * The alert as a store keeps it: a fingerprint, timestamps in one ISO form (ms precision, UTC,
+ * so that they sort as text and compare as instants), a positive integer count, bounded lists.
+ * Tolerant on purpose: a producer's odd field must not cost the alert.
+ */
+export function normaliseAlert(alert: Alert, now = Date.now()): Alert {
+  const firstSeen = isoOr(alert.firstSeen, new Date(now).toISOString());
+  let lastSeen = isoOr(alert.lastSeen, firstSeen);
+  if (lastSeen < firstSeen) lastSeen = firstSeen;
+  const count = Number.isFinite(alert.count) && alert.count >= 1 ? Math.floor(alert.count) : 1;
+  return {
+    ...alert,
+    firstSeen,
+    lastSeen,
+    count,
+    status: (ALERT_STATUSES as readonly string[]).includes(alert.status) ? alert.status : 'active',
+    auditIDs: unionBounded(alert.auditIDs ?? [], [], MAX_AUDIT_IDS),
+    sourceIPs: unionBounded(alert.sourceIPs ?? [], [], MAX_SOURCE_IPS),
+    history: Array.isArray(alert.history) ? alert.history : [],
+    evidence: alert.evidence ?? {},
+    fingerprint: alert.fingerprint || fingerprintOf(alert),
+  };
+}
+
+/** Whether `incoming` is another occurrence of the open alert `stored`. */
+export function mergesInto(stored: Alert, incoming: Alert, windowMs: number): boolean {
+  return (
+    stored.fingerprint === incoming.fingerprint &&
+    OPEN_STATUSES.includes(stored.status) &&
+    Date.parse(stored.lastSeen) >= Date.parse(incoming.firstSeen) - windowMs
+  );
+}
+
+/** The earliest instant an open alert's lastSeen may have for `incoming` to merge into it. */
+export function mergeHorizon(incoming: Alert, windowMs: number): number {
+  return Date.parse(incoming.firstSeen) - windowMs;
+}
+
+/**
+ * `incoming` merged into `stored`: counts add up, auditIDs and sourceIPs are unioned (bounded),
+ * the time span widens, and the newer occurrence's message, evidence and user agent win.
+ */
+export function mergeAlerts(stored: Alert, incoming: Alert): Alert {
+  const newer = incoming.lastSeen >= stored.lastSeen;
+  const severity = SEVERITY_RANK[incoming.severity] > SEVERITY_RANK[stored.severity] ? incoming.severity : stored.severity;
+  return {
+    ...stored,
+    severity,
+    count: stored.count + incoming.count,
+    firstSeen: incoming.firstSeen < stored.firstSeen ? incoming.firstSeen : stored.firstSeen,
+    lastSeen: newer ? incoming.lastSeen : stored.lastSeen,
+    auditIDs: unionBounded(stored.auditIDs, incoming.auditIDs, MAX_AUDIT_IDS),
+    sourceIPs: unionBounded(stored.sourceIPs, incoming.sourceIPs, MAX_SOURCE_IPS),
+    message: newer ? incoming.message : stored.message,
+    evidence: newer ? incoming.evidence : stored.evidence,
+    userAgent: newer && incoming.userAgent ? incoming.userAgent : stored.userAgent,
+  };
+}
+
+/** Checks a status change and returns the alert after it; throws StatusChangeError when the rules forbid it. */
+export function applyStatusChange(alert: Alert, to: AlertStatus, by: string, reason: string, now = new Date()): Alert {
+  if (!(ALERT_STATUSES as readonly string[]).includes(to)) {
+    throw new StatusChangeError(`status must be one of ${ALERT_STATUSES.join(', ')}, got ${JSON.stringify(to)}`);
+  }
+  const trimmed = reason.trim();
+  if (to === 'dismissed' && trimmed === '') throw new StatusChangeError('a reason is required to dismiss an alert');
+  if (trimmed.length > MAX_REASON_LENGTH) throw new StatusChangeError(`reason is longer than ${MAX_REASON_LENGTH} characters`);
+  if (alert.status === to) throw new StatusChangeError(`alert ${alert.id} is already ${to}`, true);
+  return {
+    ...alert,
+    status: to,
+    history: [...alert.history, { from: alert.status, to, by, at: now.toISOString(), reason: trimmed }],
+  };
+}
+
+export function severitiesAtOrAbove(min: Severity): Severity[] {
+  return (Object.keys(SEVERITY_RANK) as Severity[]).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[min]);
+}
+
+export { SEVERITY_RANK };
+
+export interface OpenStoreOptions {
+  /** PostgreSQL only: the schema holding the table (default: the connection's search_path, normally public). */
+  schema?: string;
+  /** PostgreSQL only: pool size (default 10). */
+  poolSize?: number;
+}
+
+/**
+ * Opens the store a `store.url` names: `sqlite:PATH` (relative to the working directory;
+ * `sqlite:///abs/path` also works) or `postgres://…` / `postgresql://…`.
+ */
+export async function openAlertStore(url: string, options: OpenStoreOptions = {}): Promise<AlertStore> {
+  const kind = storeKind(url);
+  if (kind === 'sqlite') {
+    const { SqliteAlertStore } = await import('./store-sqlite.js');
+    return SqliteAlertStore.open(sqlitePath(url));
+  }
+  const { PostgresAlertStore } = await import('./store-postgres.js');
+  return PostgresAlertStore.open(url, options);
+}
+
+export function storeKind(url: string): 'sqlite' | 'postgres' {
+  if (url.startsWith('sqlite:')) {
+    if (sqlitePath(url) === '') throw new Error(`store.url ${JSON.stringify(url)}: sqlite: needs a file path, e.g. sqlite:./data/bulwark.db`);
+    return 'sqlite';
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  throw new Error(`store.url ${JSON.stringify(redactUrl(url))}: must start with sqlite: (e.g. sqlite:./data/bulwark.db) or postgres:// (e.g. postgres://user:pass@host/db)`);
+}
+
+export function sqlitePath(url: string): string {
+  let p = url.slice('sqlite:'.length);
+  if (p.startsWith('//')) p = p.slice(2);
+  return p;
+}
+
+/** The URL without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}

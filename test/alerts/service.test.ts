@@ -1,0 +1,126 @@
+// startAlertsService: the pipeline, store, retention and API built from the configuration,
+// and the `store:` / `api:` settings with errors that name the key.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, parseConfig } from '../../policies/config.js';
+import { parseApiSettings, parseStoreSettings } from '../../alerts/settings.js';
+import { startAlertsService } from '../../alerts/service.js';
+import { openAlertStore } from '../../alerts/store.js';
+import { makeAlert, memoryLogger, request, tempDir } from './support.js';
+
+describe('store and api settings', () => {
+  it('has the documented defaults', () => {
+    expect(parseStoreSettings({})).toEqual({
+      url: 'sqlite:./data/bulwark.db',
+      dedupWindowMs: 600_000,
+      retention: { maxAgeMs: 30 * 86_400_000, maxCount: 100_000, intervalMs: 3_600_000 },
+    });
+    expect(parseApiSettings({}).enabled).toBe(false);
+    expect(parseApiSettings({ tokenFile: 't.csv' })).toMatchObject({ enabled: true, port: 8444, auth: 'tokens', cacheTtlMs: 10_000 });
+  });
+
+  it('reads what the YAML says', () => {
+    const config = parseConfig(`
+store:
+  url: postgres://bulwark@db/alerts
+  dedupWindow: 5m
+  retention: {maxAge: 7d, maxCount: 5000, interval: 15m}
+api:
+  port: 9444
+  address: 127.0.0.1
+  auth: kubernetes
+  roles: {admin: [security-admins], reader: [security-readers]}
+`);
+    expect(parseStoreSettings(config.store)).toEqual({
+      url: 'postgres://bulwark@db/alerts', dedupWindowMs: 300_000, retention: { maxAgeMs: 7 * 86_400_000, maxCount: 5000, intervalMs: 900_000 },
+    });
+    expect(parseApiSettings(config.api)).toMatchObject({ enabled: true, port: 9444, address: '127.0.0.1', auth: 'kubernetes', roles: { admin: ['security-admins'], reader: ['security-readers'] } });
+    expect(parseStoreSettings({ retention: { maxAge: 'off', maxCount: null } }).retention).toMatchObject({ maxAgeMs: undefined, maxCount: undefined });
+  });
+
+  it.each([
+    [{ url: 'mysql://x' }, /^store\.url: .*must start with sqlite:/],
+    [{ dedupWindow: 10 }, /^store\.dedupWindow: must be a duration like 90s, 10m, 1h or 30d, got 10/],
+    [{ retention: { maxAge: '30 days' } }, /^store\.retention\.maxAge: must be a duration/],
+    [{ retention: { maxCount: -1 } }, /^store\.retention\.maxCount: must be a positive whole number/],
+    [{ retention: { keep: 1 } }, /^store\.retention\.keep: unknown key \(known keys: maxAge, maxCount, interval\)/],
+    [{ path: 'x' }, /^store\.path: unknown key \(known keys: url, dedupWindow, retention\)/],
+  ])('rejects store %j', (raw, message) => {
+    expect(() => parseStoreSettings(raw as Record<string, unknown>)).toThrow(message);
+  });
+
+  it.each([
+    [{ port: 'https' }, /^api\.port: must be a port number/],
+    [{ auth: 'oidc', tokenFile: 'x' }, /^api\.auth: must be tokens or kubernetes, got "oidc"/],
+    [{ port: 8444 }, /^api\.tokenFile: required when api\.auth is tokens/],
+    [{ tokenFile: 'x', roles: { admin: 'security-admins' } }, /^api\.roles\.admin: must be a list of group names/],
+    [{ tokenFile: 'x', roles: { owner: [] } }, /^api\.roles\.owner: unknown key/],
+    [{ tokenFile: 'x', tlsCert: 'c.pem' }, /api\.tlsCert and api\.tlsKey go together/],
+    [{ tokenFile: 'x', listen: 1 }, /^api\.listen: unknown key/],
+  ])('rejects api %j', (raw, message) => {
+    expect(() => parseApiSettings(raw as Record<string, unknown>)).toThrow(message);
+  });
+});
+
+describe('startAlertsService', () => {
+  it('stores alerts through the pipeline and has no API without an api: section', async () => {
+    const dir = tempDir();
+    const config = defaultConfig();
+    config.store = { url: `sqlite:${path.join(dir, 'data', 'bulwark.db')}` };
+    const registry = new Registry();
+    const service = await startAlertsService(config, memoryLogger().logger, { registry });
+    expect(service.api).toBeUndefined();
+    const a = makeAlert();
+    await service.pipeline.record(a);
+    expect(await service.store.get(a.id)).toBeDefined();
+    expect(await registry.metrics()).toMatch(/bulwark_alerts_total\{source="admission"\} 1/);
+    await service.close();
+    expect(fs.existsSync(path.join(dir, 'data', 'bulwark.db'))).toBe(true);
+  });
+
+  it('applies retention at start', async () => {
+    const dir = tempDir();
+    const url = `sqlite:${path.join(dir, 'r.db')}`;
+    const seed = await openAlertStore(url);
+    const old = await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - 40 * 86_400_000).toISOString() }), 1);
+    const recent = [];
+    for (let i = 0; i < 4; i++) recent.push(await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - i * 1000).toISOString() }), 1));
+    await seed.close();
+    const config = defaultConfig();
+    config.store = { url, retention: { maxAge: '30d', maxCount: 3 } };
+    const service = await startAlertsService(config, memoryLogger().logger);
+    expect(await service.store.get(old.id)).toBeUndefined();
+    expect((await service.store.list({}, undefined, 50)).items.map((x) => x.id)).toEqual(recent.slice(0, 3).map((x) => x.id));
+    await service.close();
+  });
+
+  it('serves the API with the token file, on the development certificate when none is configured', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'tokens.csv'), 'tok,alice,1,security-readers\n');
+    const config = defaultConfig();
+    config.store = { url: `sqlite:${path.join(dir, 'a.db')}` };
+    config.api = { address: '127.0.0.1', tokenFile: path.join(dir, 'tokens.csv'), roles: { reader: ['security-readers'] } };
+    const devCertDir = path.join(dir, 'dev-certs');
+    const service = await startAlertsService(config, memoryLogger().logger, { apiPort: 0, devCertDir });
+    try {
+      const ca = fs.readFileSync(path.join(devCertDir, 'ca.crt'));
+      const res = await request(`https://localhost:${service.api!.port}/api/v1/alerts`, { token: 'tok', ca });
+      expect(res.status).toBe(200);
+      expect(res.json).toEqual({ items: [] });
+      expect((await request(`https://localhost:${service.api!.port}/healthz`, { ca })).json).toMatchObject({ status: 'ok', pipeline: { queued: 0 } });
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('fails to start, closing what it opened, when the token file is broken', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'tokens.csv'), 'tok,alice\n');
+    const config = defaultConfig();
+    config.store = { url: `sqlite:${path.join(dir, 'a.db')}` };
+    config.api = { tokenFile: path.join(dir, 'tokens.csv') };
+    await expect(startAlertsService(config, memoryLogger().logger, { apiPort: 0 })).rejects.toThrow(/tokens\.csv:1: expected token,user,uid/);
+  });
+});

@@ -1,0 +1,237 @@
+// The one behaviour every AlertStore has: run against SQLite and PostgreSQL by store.test.ts.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertStatus } from '../../alerts/model.js';
+import { AlertNotFoundError, InvalidCursorError, MAX_AUDIT_IDS, StatusChangeError, type AlertStore } from '../../alerts/store.js';
+import { at, makeAlert } from './support.js';
+
+export interface StoreLocation {
+  /** A new store instance on this location (same file / same database and schema). */
+  open(): Promise<AlertStore>;
+  cleanup(): Promise<void>;
+}
+
+const WINDOW = 10 * 60_000;
+
+export function storeSuite(name: string, createLocation: () => Promise<StoreLocation>): void {
+  describe(`AlertStore: ${name}`, () => {
+    const opened: AlertStore[] = [];
+    let location: StoreLocation | undefined;
+
+    async function fresh(): Promise<{ store: AlertStore; loc: StoreLocation; open: () => Promise<AlertStore> }> {
+      location = await createLocation();
+      const loc = location;
+      const open = async () => {
+        const s = await loc.open();
+        opened.push(s);
+        return s;
+      };
+      return { store: await open(), loc, open };
+    }
+
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+      await location?.cleanup();
+      location = undefined;
+    });
+
+    it('stores an alert and gives it back whole', async () => {
+      const { store } = await fresh();
+      const alert = makeAlert({
+        auditIDs: ['a1'], sourceIPs: ['10.0.0.1'], userAgent: 'kubectl/v1.30',
+        evidence: { container: 'app', nested: { list: [1, 2] } },
+        user: { username: 'bob', groups: ['g1'], impersonator: { username: 'admin', groups: ['system:masters'] } },
+      });
+      const stored = await store.upsert(alert, WINDOW);
+      expect(stored).toEqual(alert);
+      expect(await store.get(alert.id)).toEqual(alert);
+      expect(await store.get('no-such-id')).toBeUndefined();
+    });
+
+    it('keeps alerts when the store is closed and opened again', async () => {
+      const { store, open } = await fresh();
+      const a = makeAlert();
+      await store.upsert(a, WINDOW);
+      await store.setStatus(a.id, 'in-progress', 'carol', 'looking');
+      await store.close();
+      const again = await open();
+      expect(await again.get(a.id)).toMatchObject({ id: a.id, status: 'in-progress', history: [{ by: 'carol', reason: 'looking' }] });
+    });
+
+    it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen, message, evidence', async () => {
+      const { store } = await fresh();
+      const first = makeAlert({ firstSeen: at(0), auditIDs: ['a1', 'a2'], sourceIPs: ['10.0.0.1'], message: 'first', evidence: { n: 1 } });
+      const second = makeAlert({ resource: first.resource, firstSeen: at(9), count: 3, auditIDs: ['a2', 'a3'], sourceIPs: ['10.0.0.2'], message: 'second', evidence: { n: 2 } });
+      expect(second.fingerprint).toBe(first.fingerprint);
+      await store.upsert(first, WINDOW);
+      const merged = await store.upsert(second, WINDOW);
+      expect(merged).toMatchObject({
+        id: first.id, count: 4, firstSeen: at(0), lastSeen: at(9), auditIDs: ['a1', 'a2', 'a3'],
+        sourceIPs: ['10.0.0.1', '10.0.0.2'], message: 'second', evidence: { n: 2 },
+      });
+      expect(await store.get(first.id)).toEqual(merged);
+      expect(await store.get(second.id)).toBeUndefined();
+      expect((await store.list({}, undefined, 50)).items).toHaveLength(1);
+    });
+
+    it('keeps the newer message when an older occurrence arrives late', async () => {
+      const { store } = await fresh();
+      const a = makeAlert({ firstSeen: at(5), message: 'newer' });
+      await store.upsert(a, WINDOW);
+      const merged = await store.upsert(makeAlert({ resource: a.resource, firstSeen: at(1), message: 'older' }), WINDOW);
+      expect(merged).toMatchObject({ count: 2, firstSeen: at(1), lastSeen: at(5), message: 'newer' });
+    });
+
+    it('bounds auditIDs to the first ones while count keeps counting', async () => {
+      const { store } = await fresh();
+      const a = makeAlert({ auditIDs: Array.from({ length: 80 }, (_, i) => `x${i}`) });
+      await store.upsert(a, WINDOW);
+      const merged = await store.upsert(makeAlert({ resource: a.resource, count: 60, auditIDs: Array.from({ length: 60 }, (_, i) => `y${i}`) }), WINDOW);
+      expect(merged.auditIDs).toHaveLength(MAX_AUDIT_IDS);
+      expect(merged.auditIDs.slice(0, 2)).toEqual(['x0', 'x1']);
+      expect(merged.count).toBe(61);
+    });
+
+    it('starts a new alert outside the window, for another fingerprint, and after resolve or dismiss', async () => {
+      const { store } = await fresh();
+      const a = makeAlert({ firstSeen: at(0) });
+      await store.upsert(a, WINDOW);
+      const late = await store.upsert(makeAlert({ resource: a.resource, firstSeen: at(11) }), WINDOW);
+      expect(late.id).not.toBe(a.id);
+      const other = await store.upsert(makeAlert({ resource: a.resource, firstSeen: at(11), user: { username: 'mallory', groups: [] } }), WINDOW);
+      expect(other.id).not.toBe(late.id);
+
+      await store.setStatus(late.id, 'resolved', 'carol', 'fixed');
+      const afterResolve = await store.upsert(makeAlert({ resource: a.resource, firstSeen: at(12) }), WINDOW);
+      expect(afterResolve.id).not.toBe(late.id);
+      expect(afterResolve.count).toBe(1);
+
+      await store.setStatus(afterResolve.id, 'in-progress', 'carol', '');
+      const intoInProgress = await store.upsert(makeAlert({ resource: a.resource, firstSeen: at(13) }), WINDOW);
+      expect(intoInProgress).toMatchObject({ id: afterResolve.id, count: 2, status: 'in-progress' });
+
+      await store.setStatus(afterResolve.id, 'dismissed', 'carol', 'expected');
+      const afterDismiss = await store.upsert(makeAlert({ resource: a.resource, firstSeen: at(14) }), WINDOW);
+      expect(afterDismiss.id).not.toBe(afterResolve.id);
+      expect((await store.list({}, undefined, 50)).items).toHaveLength(5);
+    });
+
+    it('applies the same alert delivered twice once', async () => {
+      const { store } = await fresh();
+      const a = makeAlert();
+      await store.upsert(a, WINDOW);
+      const again = await store.upsert(a, WINDOW);
+      expect(again.count).toBe(1);
+    });
+
+    it('loses no occurrence under many concurrent upserts of one fingerprint', async () => {
+      const { store } = await fresh();
+      const resource = { group: '', version: 'v1', kind: 'Pod', name: 'hot' };
+      const n = 60;
+      await Promise.all(Array.from({ length: n }, (_, i) => store.upsert(makeAlert({ resource, firstSeen: at(i / 100), auditIDs: [`id-${i}`] }), WINDOW)));
+      const { items } = await store.list({}, undefined, 500);
+      expect(items).toHaveLength(1);
+      expect(items[0]!.count).toBe(n);
+      expect(items[0]!.auditIDs).toHaveLength(n);
+    });
+
+    it('loses no occurrence with two store instances writing at once', async () => {
+      const { store, open } = await fresh();
+      const other = await open();
+      const resource = { group: '', version: 'v1', kind: 'Pod', name: 'shared' };
+      const n = 40;
+      await Promise.all(
+        Array.from({ length: n }, (_, i) => (i % 2 ? store : other).upsert(makeAlert({ resource, firstSeen: at(0), count: 2 }), WINDOW)),
+      );
+      const { items } = await other.list({}, undefined, 500);
+      expect(items).toHaveLength(1);
+      expect(items[0]!.count).toBe(2 * n);
+    });
+
+    it('filters by severity, minSeverity, type, status, namespace, source and since', async () => {
+      const { store } = await fresh();
+      const specs = [
+        { severity: 'high', type: 'privileged-container', namespace: 'prod', source: 'admission', firstSeen: at(0) },
+        { severity: 'medium', type: 'exec-into-pod', namespace: 'prod', source: 'audit', firstSeen: at(30) },
+        { severity: 'low', type: 'nodeport-service', namespace: 'dev', source: 'audit', firstSeen: at(60) },
+        { severity: 'informational', type: 'exec-into-pod', namespace: 'dev', source: 'audit', firstSeen: at(90) },
+      ] as const;
+      const stored = [];
+      for (const s of specs) stored.push(await store.upsert(makeAlert({ ...s }), WINDOW));
+      await store.setStatus(stored[1]!.id, 'dismissed', 'carol', 'known');
+      const names = async (filter: Parameters<AlertStore['list']>[0]) =>
+        (await store.list(filter, undefined, 50)).items.map((a) => a.type + '/' + a.severity).sort();
+      expect(await names({ severity: ['high', 'low'] })).toEqual(['nodeport-service/low', 'privileged-container/high']);
+      expect(await names({ minSeverity: 'medium' })).toEqual(['exec-into-pod/medium', 'privileged-container/high']);
+      expect(await names({ type: ['exec-into-pod'] })).toEqual(['exec-into-pod/informational', 'exec-into-pod/medium']);
+      expect(await names({ status: ['dismissed'] })).toEqual(['exec-into-pod/medium']);
+      expect(await names({ status: ['active', 'in-progress'], namespace: ['prod'] })).toEqual(['privileged-container/high']);
+      expect(await names({ source: ['admission'] })).toEqual(['privileged-container/high']);
+      expect(await names({ since: new Date(at(45)) })).toEqual(['exec-into-pod/informational', 'nodeport-service/low']);
+      expect(await names({ since: new Date(at(45)), minSeverity: 'low', namespace: ['dev'] })).toEqual(['nodeport-service/low']);
+      expect(await names({ namespace: ['nowhere'] })).toEqual([]);
+    });
+
+    it('pages through more alerts than a page holds: lastSeen descending then id, no duplicates, no gaps', async () => {
+      const { store } = await fresh();
+      const total = 130;
+      for (let i = 0; i < total; i++) {
+        // Groups of five share a lastSeen, so that the id tie-break matters.
+        await store.upsert(makeAlert({ firstSeen: at(Math.floor(i / 5)) }), WINDOW);
+      }
+      const seen: { id: string; lastSeen: string }[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.list({}, cursor, 25);
+        seen.push(...page.items.map((a) => ({ id: a.id, lastSeen: a.lastSeen })));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(6);
+      expect(seen).toHaveLength(total);
+      expect(new Set(seen.map((s) => s.id)).size).toBe(total);
+      const sorted = [...seen].sort((a, b) => (a.lastSeen === b.lastSeen ? (a.id < b.id ? -1 : 1) : a.lastSeen < b.lastSeen ? 1 : -1));
+      expect(seen).toEqual(sorted);
+      const exact = await store.list({}, undefined, total);
+      expect(exact.items).toHaveLength(total);
+      expect(exact.nextCursor).toBeUndefined();
+    });
+
+    it('rejects a cursor it did not make', async () => {
+      const { store } = await fresh();
+      await expect(store.list({}, 'not-a-cursor', 10)).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
+    it('changes status with a history entry, and refuses what the rules forbid', async () => {
+      const { store } = await fresh();
+      const a = await store.upsert(makeAlert(), WINDOW);
+      const steps: [AlertStatus, string][] = [['in-progress', 'triaging'], ['resolved', 'patched'], ['active', 'it came back'], ['dismissed', 'accepted risk']];
+      for (const [to, reason] of steps) await store.setStatus(a.id, to, 'carol', reason);
+      const final = (await store.get(a.id))!;
+      expect(final.status).toBe('dismissed');
+      expect(final.history.map((h) => [h.from, h.to, h.by, h.reason])).toEqual([
+        ['active', 'in-progress', 'carol', 'triaging'],
+        ['in-progress', 'resolved', 'carol', 'patched'],
+        ['resolved', 'active', 'carol', 'it came back'],
+        ['active', 'dismissed', 'carol', 'accepted risk'],
+      ]);
+      expect(Date.parse(final.history[0]!.at)).not.toBeNaN();
+      await expect(store.setStatus(a.id, 'dismissed', 'carol', 'again')).rejects.toMatchObject({ conflict: true });
+      await store.setStatus(a.id, 'active', 'carol', '');
+      await expect(store.setStatus(a.id, 'dismissed', 'carol', '  ')).rejects.toBeInstanceOf(StatusChangeError);
+      await expect(store.setStatus('missing', 'resolved', 'carol', '')).rejects.toBeInstanceOf(AlertNotFoundError);
+    });
+
+    it('prunes by age and by count, keeping the most recently seen', async () => {
+      const { store } = await fresh();
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await store.upsert(makeAlert({ firstSeen: at(i * 60) }), WINDOW)).id);
+      const now = Date.parse(at(9 * 60));
+      expect(await store.prune({ maxAgeMs: 5.5 * 3_600_000 }, now)).toBe(4);
+      expect(await store.prune({ maxCount: 4 }, now)).toBe(2);
+      const left = (await store.list({}, undefined, 50)).items.map((a) => a.id);
+      expect(left).toEqual(ids.slice(6).reverse());
+      expect(await store.prune({ maxAgeMs: 30 * 86_400_000, maxCount: 100 }, now)).toBe(0);
+    });
+  });
+}

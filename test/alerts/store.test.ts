@@ -1,0 +1,119 @@
+// The shared store suite on both stores, and what only a real process can show for SQLite:
+// an acknowledged alert survives SIGKILL, and two processes on one file lose nothing.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteAlertStore } from '../../alerts/store-sqlite.js';
+import { openAlertStore, redactUrl, sqlitePath, storeKind } from '../../alerts/store.js';
+import { startWorker } from './child.js';
+import { storeSuite } from './store-suite.js';
+import { POSTGRES_URL, tempDir } from './support.js';
+
+storeSuite('SQLite', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'nested', 'dirs', 'bulwark.db');
+  return {
+    open: () => openAlertStore(`sqlite:${file}`),
+    cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+if (POSTGRES_URL) {
+  const url = POSTGRES_URL;
+  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
+  afterAll(() => admin.end());
+  storeSuite('PostgreSQL', async () => {
+    // A schema per test: isolation without a database per test.
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    return {
+      open: () => openAlertStore(url, { schema }),
+      cleanup: async () => {
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      },
+    };
+  });
+} else if (process.env.CI) {
+  describe('AlertStore: PostgreSQL', () => {
+    it('needs BULWARK_TEST_POSTGRES_URL on CI', () => {
+      throw new Error('BULWARK_TEST_POSTGRES_URL is not set: CI must run test/support/postgres.sh (see .ci/run) so that the PostgreSQL store is tested');
+    });
+  });
+} else {
+  const message = 'PostgreSQL store suite SKIPPED: BULWARK_TEST_POSTGRES_URL is not set — run: eval "$(bash test/support/postgres.sh start)"';
+  console.warn(`\n*** ${message}\n`);
+  describe.skip(`AlertStore: PostgreSQL (${message})`, () => {
+    it('runs the shared suite', () => undefined);
+  });
+}
+
+describe('SQLite file store', () => {
+  it('creates the file with its parent directories, in WAL mode with synchronous=FULL', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'a', 'b', 'alerts.db');
+    const store = SqliteAlertStore.open(file);
+    expect(fs.existsSync(file)).toBe(true);
+    const db = (store as unknown as { db: { pragma(s: string, o: object): unknown } }).db;
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    void store.close();
+  });
+
+  it('keeps every acknowledged alert when the writing process is killed with SIGKILL', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'crash.db');
+    const worker = startWorker([file, 'ack', '0', 'crash']);
+    let acks = 0;
+    await worker.waitFor((l) => l.startsWith('ack ') && ++acks >= 25);
+    worker.proc.kill('SIGKILL');
+    const exit = await worker.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    const acked = worker.lines.filter((l) => l.startsWith('ack ')).map((l) => l.slice(4));
+    expect(acked.length).toBeGreaterThanOrEqual(25);
+    const store = await openAlertStore(`sqlite:${file}`);
+    for (const id of acked) expect(await store.get(id), `acknowledged alert ${id}`).toBeDefined();
+    await store.close();
+  });
+
+  it('loses nothing with several processes upserting one fingerprint into one file', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'shared.db');
+    SqliteAlertStore.open(file).close();
+    const perWorker = 40;
+    const workers = Array.from({ length: 4 }, () => startWorker([file, 'same', String(perWorker), 'contended']));
+    await Promise.all(workers.map((w) => w.waitFor((l) => l === 'ready')));
+    for (const w of workers) w.proc.stdin!.write('go\n'); // start together
+    await Promise.all(workers.map((w) => w.waitFor((l) => l === 'done')));
+    await Promise.all(workers.map((w) => w.exited));
+    const store = await openAlertStore(`sqlite:${file}`);
+    const { items } = await store.list({}, undefined, 500);
+    expect(items).toHaveLength(1);
+    expect(items[0]!.count).toBe(4 * perWorker);
+    expect(items[0]!.auditIDs).toHaveLength(100);
+    await store.close();
+  });
+});
+
+describe('store URLs', () => {
+  it.each([
+    ['sqlite:./data/bulwark.db', 'sqlite', './data/bulwark.db'],
+    ['sqlite:/var/lib/bulwark/alerts.db', 'sqlite', '/var/lib/bulwark/alerts.db'],
+    ['sqlite:///var/lib/bulwark/alerts.db', 'sqlite', '/var/lib/bulwark/alerts.db'],
+  ])('%s is a %s file at %s', (url, kind, file) => {
+    expect(storeKind(url)).toBe(kind);
+    expect(sqlitePath(url)).toBe(file);
+  });
+
+  it('knows postgres:// and postgresql://, and hides the password in descriptions', () => {
+    expect(storeKind('postgres://u:p@h/db')).toBe('postgres');
+    expect(storeKind('postgresql://u@h/db')).toBe('postgres');
+    expect(redactUrl('postgres://bulwark:s3cret@db:5432/alerts')).toBe('postgres://bulwark:***@db:5432/alerts');
+  });
+
+  it('rejects anything else with the forms it accepts', () => {
+    expect(() => storeKind('memory:')).toThrow(/must start with sqlite: .* or postgres:\/\//);
+    expect(() => storeKind('mysql://u:secret@h/db')).toThrow(/u:\*\*\*@h/);
+    expect(() => storeKind('sqlite:')).toThrow(/needs a file path/);
+  });
+});
