@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
 import { registerInstallCommands } from './install.js';
+import { registerAlerts } from '../alerts/cli.js';
 
 export const USAGE_EXIT = 2;
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerScan(program);
   registerInstallCommands(program);
+  registerAlerts(program);
   return program;
 }
 
