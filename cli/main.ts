@@ -4,6 +4,7 @@ import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
 import { registerInstallCommands } from './install.js';
 import { registerAlerts } from '../alerts/cli.js';
+import { registerCerts } from '../certs/cli.js';
 
 export const USAGE_EXIT = 2;
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerScan(program);
   registerInstallCommands(program);
   registerAlerts(program);
+  registerCerts(program);
   return program;
 }
 

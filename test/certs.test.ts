@@ -1,0 +1,576 @@
+import { execFile } from 'node:child_process';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import * as asn1 from '../certs/asn1.js';
+import { registerCerts } from '../certs/cli.js';
+import {
+  bytesToIp,
+  certificateInfo,
+  createCA,
+  createServingCert,
+  ensureDevCertificates,
+  ipToBytes,
+  serviceDnsNames,
+  type CertKeyPem,
+} from '../certs/x509.js';
+
+const run = promisify(execFile);
+const OPENSSL = '/usr/bin/openssl';
+const hasOpenssl = fs.existsSync(OPENSSL);
+const DAY = 86_400_000;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+let tmpRoot: string;
+beforeAll(() => {
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-certs-'));
+});
+afterAll(() => {
+  fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
+let counter = 0;
+function tmpDir(): string {
+  const d = path.join(tmpRoot, `d${counter++}`);
+  fs.mkdirSync(d);
+  return d;
+}
+function writeTmp(name: string, content: string): string {
+  const f = path.join(tmpDir(), name);
+  fs.writeFileSync(f, content);
+  return f;
+}
+
+async function openssl(...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run(OPENSSL, args);
+  return stdout + stderr;
+}
+
+/** The TBSCertificate fields of a certificate, decoded with our own reader. */
+function tbsFields(certPem: string): asn1.Asn1Element[] {
+  const [tbs] = asn1.children(asn1.decode(new X509Certificate(certPem).raw));
+  return asn1.children(tbs!);
+}
+
+// ------------------------------------------------------------------------------------------
+
+describe('asn1 DER encoder', () => {
+  it('encodes lengths in short and minimal long form', () => {
+    expect(hex(asn1.encodeLength(0))).toBe('00');
+    expect(hex(asn1.encodeLength(127))).toBe('7f');
+    expect(hex(asn1.encodeLength(128))).toBe('8180');
+    expect(hex(asn1.encodeLength(255))).toBe('81ff');
+    expect(hex(asn1.encodeLength(256))).toBe('820100');
+    expect(hex(asn1.encodeLength(65536))).toBe('83010000');
+    const big = asn1.octetString(Buffer.alloc(200, 1));
+    expect(hex(big.subarray(0, 3))).toBe('0481c8');
+    expect(hex(asn1.sequence(big).subarray(0, 3))).toBe('3081cb');
+  });
+
+  it('encodes positive INTEGERs minimally, with a leading zero when the top bit is set', () => {
+    expect(hex(asn1.integer(0))).toBe('020100');
+    expect(hex(asn1.integer(2))).toBe('020102');
+    expect(hex(asn1.integer(127))).toBe('02017f');
+    expect(hex(asn1.integer(128))).toBe('02020080');
+    expect(hex(asn1.integer(256))).toBe('02020100');
+    expect(hex(asn1.integer(0xffffn))).toBe('020300ffff');
+    expect(hex(asn1.integer(Buffer.from([0, 0, 0x7f])))).toBe('02017f');
+    expect(hex(asn1.integer(Buffer.from([0, 0, 0x80])))).toBe('02020080');
+    expect(hex(asn1.integer(Buffer.from([0, 0])))).toBe('020100');
+    expect(hex(asn1.integer(Buffer.alloc(0)))).toBe('020100');
+    expect(() => asn1.integer(-1)).toThrow(/negative/);
+    expect(() => asn1.integer(1.5)).toThrow();
+  });
+
+  it('encodes OBJECT IDENTIFIERs', () => {
+    expect(hex(asn1.oid('1.2.840.113549.1.1.11'))).toBe('06092a864886f70d01010b');
+    expect(hex(asn1.oid('1.2.840.10045.4.3.2'))).toBe('06082a8648ce3d040302');
+    expect(hex(asn1.oid('2.5.29.17'))).toBe('0603551d11');
+    expect(hex(asn1.oid('2.999.3'))).toBe('0603883703');
+    expect(() => asn1.oid('1.40')).toThrow();
+    expect(() => asn1.oid('3.1')).toThrow();
+    expect(() => asn1.oid('1.02')).toThrow();
+    expect(asn1.decodeOid(asn1.decode(asn1.oid('2.999.3')))).toBe('2.999.3');
+    expect(asn1.decodeOid(asn1.decode(asn1.oid('1.3.6.1.5.5.7.3.1')))).toBe('1.3.6.1.5.5.7.3.1');
+  });
+
+  it('encodes BOOLEAN, NULL, strings, OCTET STRING and BIT STRING', () => {
+    expect(hex(asn1.boolean(true))).toBe('0101ff');
+    expect(hex(asn1.boolean(false))).toBe('010100');
+    expect(hex(asn1.nullValue())).toBe('0500');
+    expect(hex(asn1.octetString(Buffer.from([1, 2])))).toBe('04020102');
+    expect(hex(asn1.utf8String('é'))).toBe('0c02c3a9');
+    expect(hex(asn1.printableString('Ab 1'))).toBe('130441622031');
+    expect(() => asn1.printableString('a@b')).toThrow();
+    expect(hex(asn1.ia5String('a'))).toBe('160161');
+    expect(hex(asn1.bitString(Buffer.from([0xab])))).toBe('030200ab');
+    expect(() => asn1.bitString(Buffer.from([0x81]), 1)).toThrow(/unused bits/);
+  });
+
+  it('encodes named bit lists (keyUsage) without trailing zero bits', () => {
+    expect(hex(asn1.namedBitString([0]))).toBe('03020780'); // digitalSignature
+    expect(hex(asn1.namedBitString([0, 2]))).toBe('030205a0'); // + keyEncipherment
+    expect(hex(asn1.namedBitString([5, 6]))).toBe('03020106'); // keyCertSign + cRLSign
+    expect(hex(asn1.namedBitString([8]))).toBe('0303070080');
+    expect(hex(asn1.namedBitString([]))).toBe('030100');
+  });
+
+  it('uses UTCTime through 2049 and GeneralizedTime from 2050', () => {
+    const t = (iso: string): string => asn1.time(new Date(iso)).toString('latin1');
+    expect(hex(asn1.time(new Date('2049-12-31T23:59:59Z')))).toBe(hex(Buffer.concat([Buffer.from([0x17, 13]), Buffer.from('491231235959Z')])));
+    expect(t('2049-12-31T23:59:59.999Z').slice(2)).toBe('491231235959Z');
+    expect(hex(asn1.time(new Date('2050-01-01T00:00:00Z')))).toBe(hex(Buffer.concat([Buffer.from([0x18, 15]), Buffer.from('20500101000000Z')])));
+    expect(t('1950-01-01T00:00:00Z')).toBe('\x17\x0d500101000000Z');
+    expect(t('1949-12-31T23:59:59Z')).toBe('\x18\x0f19491231235959Z');
+    expect(t('2024-02-29T08:07:06Z')).toBe('\x17\x0d240229080706Z');
+    expect(() => asn1.utcTime(new Date('2050-01-01T00:00:00Z'))).toThrow();
+    expect(() => asn1.time(new Date('nope'))).toThrow();
+    for (const iso of ['2049-12-31T23:59:59.000Z', '2050-01-01T00:00:00.000Z', '1999-06-01T12:00:00.000Z', '9999-12-31T23:59:59.000Z']) {
+      expect(asn1.decodeTime(asn1.decode(asn1.time(new Date(iso)))).toISOString()).toBe(iso);
+    }
+  });
+
+  it('tags context-specific values explicitly and implicitly', () => {
+    expect(hex(asn1.explicit(0, asn1.integer(2)))).toBe('a003020102');
+    expect(hex(asn1.explicit(3, asn1.sequence()))).toBe('a3023000');
+    expect(hex(asn1.implicit(0, asn1.octetString(Buffer.from([1, 2]))))).toBe('80020102');
+    expect(hex(asn1.implicit(1, asn1.sequence(asn1.integer(1))))).toBe('a103020101');
+    expect(hex(asn1.contextPrimitive(2, Buffer.from('a')))).toBe('820161');
+    expect(hex(asn1.explicit(31, asn1.nullValue()))).toBe('bf1f020500');
+    expect(hex(asn1.explicit(200, asn1.nullValue()))).toBe('bf8148020500');
+    expect(asn1.decode(asn1.explicit(200, asn1.nullValue())).tagNumber).toBe(200);
+  });
+
+  it('sorts SET OF components by encoding and round-trips through the reader', () => {
+    expect(hex(asn1.set(asn1.integer(2), asn1.integer(1)))).toBe('3106020101020102');
+    const enc = asn1.sequence(asn1.integer(5), asn1.explicit(0, asn1.boolean(true)), asn1.octetString(Buffer.alloc(300)));
+    const el = asn1.decode(enc);
+    expect(el.end).toBe(enc.length);
+    const kids = asn1.children(el);
+    expect(kids.map((k) => [k.tagClass, k.tagNumber, k.constructed])).toEqual([[0, 2, false], [2, 0, true], [0, 4, false]]);
+    expect(kids[2]!.value.length).toBe(300);
+    expect(() => asn1.decode(Buffer.from('3080', 'hex'))).toThrow(/indefinite/);
+    expect(() => asn1.decode(Buffer.from('3005020101', 'hex'))).toThrow(/truncated/);
+  });
+});
+
+describe('IP addresses and service names', () => {
+  it('encodes IPv4 as 4 and IPv6 as 16 octets', () => {
+    expect(hex(ipToBytes('127.0.0.1'))).toBe('7f000001');
+    expect(hex(ipToBytes('::1'))).toBe('00000000000000000000000000000001');
+    expect(hex(ipToBytes('2001:db8::8:800:200c:417a'))).toBe('20010db80000000000080800200c417a');
+    expect(hex(ipToBytes('::ffff:10.1.2.3'))).toBe('00000000000000000000ffff0a010203');
+    expect(hex(ipToBytes('fe80::'))).toBe('fe800000000000000000000000000000');
+    expect(() => ipToBytes('fe80::1%eth0')).toThrow();
+    expect(() => ipToBytes('300.1.1.1')).toThrow();
+    expect(bytesToIp(ipToBytes('2001:0db8:0:0:1:0:0:1'))).toBe('2001:db8::1:0:0:1');
+    expect(bytesToIp(ipToBytes('::'))).toBe('::');
+    expect(bytesToIp(ipToBytes('1:0:2:3:4:5:6:7'))).toBe('1:0:2:3:4:5:6:7');
+  });
+
+  it('lists the Service DNS names', () => {
+    expect(serviceDnsNames('bulwark', 'bulwark-system')).toEqual([
+      'bulwark', 'bulwark.bulwark-system', 'bulwark.bulwark-system.svc', 'bulwark.bulwark-system.svc.cluster.local',
+    ]);
+    expect(serviceDnsNames('a', 'b', ['x.example.com', 'a.b'])).toEqual(['a', 'a.b', 'a.b.svc', 'a.b.svc.cluster.local', 'x.example.com']);
+    expect(() => serviceDnsNames('Bad_Name', 'ns')).toThrow(/service name/);
+    expect(() => serviceDnsNames('svc', 'ns.x')).toThrow(/namespace/);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+
+describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
+  let ca: CertKeyPem;
+  let leaf: CertKeyPem;
+  let caFile: string;
+  let leafFile: string;
+  const dnsNames = [...serviceDnsNames('bulwark', 'bulwark-system'), 'localhost'];
+  const t0 = Date.now();
+
+  beforeAll(() => {
+    ca = createCA({ keyType });
+    leaf = createServingCert(ca, { dnsNames, ipAddresses: ['127.0.0.1', '::1'], keyType });
+    caFile = writeTmp('ca.crt', ca.certPem);
+    leafFile = writeTmp('tls.crt', leaf.certPem);
+  });
+
+  it('makes a self-signed v3 CA', () => {
+    const x = new X509Certificate(ca.certPem);
+    expect(x.subject).toBe('CN=bulwark-ca');
+    expect(x.issuer).toBe('CN=bulwark-ca');
+    expect(x.ca).toBe(true);
+    expect(x.verify(x.publicKey)).toBe(true);
+    expect(x.checkIssued(x)).toBe(true);
+    expect(x.publicKey.asymmetricKeyType).toBe(keyType);
+    if (keyType === 'ec') expect(x.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    const info = certificateInfo(ca.certPem);
+    expect(info.isCA).toBe(true);
+    expect(info.notBefore.getTime()).toBeLessThan(t0 - 60_000); // clock skew allowance
+    expect(info.notBefore.getTime()).toBeGreaterThan(t0 - 10 * 60_000);
+    expect(Math.abs(info.notAfter.getTime() - (t0 + 3650 * DAY))).toBeLessThan(60_000);
+    expect(new Date(x.validTo).getTime()).toBe(info.notAfter.getTime());
+    expect(info.fingerprint256).toBe(x.fingerprint256);
+  });
+
+  it('writes PKCS#8 keys that match the certificates', () => {
+    for (const pair of [ca, leaf]) {
+      expect(pair.keyPem.startsWith('-----BEGIN PRIVATE KEY-----\n')).toBe(true);
+      expect(new X509Certificate(pair.certPem).checkPrivateKey(createPrivateKey(pair.keyPem))).toBe(true);
+    }
+  });
+
+  it('uses a random positive serial of 128 bits', () => {
+    const serials = new Set<string>();
+    for (const pem of [ca.certPem, leaf.certPem, createCA({ keyType }).certPem]) {
+      const [version, serial] = tbsFields(pem);
+      expect(hex(version!.raw)).toBe('a003020102'); // v3
+      expect(serial!.value[0]! & 0x80).toBe(0); // positive
+      expect(serial!.value.length).toBeLessThanOrEqual(17);
+      expect(serial!.value.length === 1 || serial!.value[0] !== 0 || (serial!.value[1]! & 0x80) !== 0).toBe(true); // minimal
+      serials.add(new X509Certificate(pem).serialNumber);
+    }
+    expect(serials.size).toBe(3);
+  });
+
+  it('makes a serving certificate signed by the CA, with SANs', () => {
+    const x = new X509Certificate(leaf.certPem);
+    const caX = new X509Certificate(ca.certPem);
+    expect(x.subject).toBe('CN=bulwark');
+    expect(x.issuer).toBe('CN=bulwark-ca');
+    expect(x.ca).toBe(false);
+    expect(x.checkIssued(caX)).toBe(true);
+    expect(x.verify(caX.publicKey)).toBe(true);
+    expect(x.verify(createPublicKey(createCA({ keyType }).keyPem))).toBe(false);
+    expect(x.subjectAltName).toBe(`${dnsNames.map((n) => `DNS:${n}`).join(', ')}, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1`);
+    expect(x.checkHost('bulwark.bulwark-system.svc')).toBe('bulwark.bulwark-system.svc');
+    expect(x.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(x.checkIP('::1')).toBe('::1');
+    expect(x.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    const info = certificateInfo(leaf.certPem);
+    expect(info).toMatchObject({ subject: 'CN=bulwark', issuer: 'CN=bulwark-ca', dnsNames, ipAddresses: ['127.0.0.1', '::1'], isCA: false });
+    expect(Math.abs(info.notAfter.getTime() - (t0 + 365 * DAY))).toBeLessThan(60_000);
+    expect(info.notBefore.getTime()).toBeLessThan(t0 - 60_000);
+  });
+
+  it.skipIf(!hasOpenssl)('passes openssl verify (strict) and shows the extensions', async () => {
+    expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', caFile, leafFile)).toContain(`${leafFile}: OK`);
+    expect(await openssl('verify', '-x509_strict', '-CAfile', caFile, caFile)).toContain(': OK');
+    await expect(openssl('verify', '-CAfile', writeTmp('other.crt', createCA().certPem), leafFile)).rejects.toThrow();
+
+    const caText = await openssl('x509', '-in', caFile, '-text', '-noout');
+    expect(caText).toContain('Version: 3 (0x2)');
+    expect(caText).toContain(keyType === 'ec' ? 'Signature Algorithm: ecdsa-with-SHA256' : 'Signature Algorithm: sha256WithRSAEncryption');
+    expect(caText).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    expect(caText).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign\s/);
+    const caSki = caText.match(/Subject Key Identifier:\s+([0-9A-F:]+)/)![1];
+
+    const text = await openssl('x509', '-in', leafFile, '-text', '-noout');
+    expect(text).toContain('Version: 3 (0x2)');
+    expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    expect(text).toMatch(new RegExp(`X509v3 Key Usage: critical\\s+${keyType === 'ec' ? 'Digital Signature\\s' : 'Digital Signature, Key Encipherment'}`));
+    expect(text).toMatch(/X509v3 Extended Key Usage:\s*\n\s+TLS Web Server Authentication, TLS Web Client Authentication/);
+    expect(text).toMatch(/X509v3 Subject Key Identifier:/);
+    expect(text).toMatch(new RegExp(`X509v3 Authority Key Identifier:\\s+(keyid:)?${caSki}`));
+    expect(text).toContain('DNS:bulwark.bulwark-system.svc.cluster.local');
+    expect(text).toContain('IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(text).not.toMatch(/Subject Alternative Name: critical/);
+  });
+
+  it('serves TLS that a client trusting the CA accepts for localhost and 127.0.0.1', async () => {
+    const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const get = (opts: https.RequestOptions): Promise<string> => new Promise((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port, path: '/', agent: false, ...opts }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+    });
+    try {
+      expect(await get({ ca: ca.certPem, servername: 'localhost' })).toBe('ok');
+      expect(await get({ ca: ca.certPem })).toBe('ok'); // checked against the IP SAN 127.0.0.1
+      expect(await get({ ca: ca.certPem, servername: 'bulwark.bulwark-system.svc' })).toBe('ok');
+      await expect(get({})).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+      await expect(get({ ca: createCA().certPem })).rejects.toThrow();
+      await expect(get({ ca: ca.certPem, servername: 'evil.example.com' })).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+// Go's crypto/x509 is what kube-apiserver verifies webhook certificates with; kubectl is a Go
+// TLS client that is often at hand.
+const kubectl = [process.env.BULWARK_KUBECTL, path.resolve('node_modules/.cache/bulwark-kube-tools/kubectl/kubectl')]
+  .find((f): f is string => !!f && fs.existsSync(f));
+
+describe.skipIf(!kubectl)('Go crypto/x509 (kubectl as a TLS client)', () => {
+  it.each(['ec', 'rsa'] as const)('accepts the %s serving certificate for localhost and 127.0.0.1, and not without the CA', async (keyType) => {
+    const ca = createCA({ keyType });
+    const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], keyType });
+    const caFile = writeTmp('ca.crt', ca.certPem);
+    const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const get = (host: string, withCA: boolean) => run(kubectl!, [
+      '--kubeconfig=/dev/null', '--token=test', `--server=https://${host}:${port}`,
+      ...(withCA ? [`--certificate-authority=${caFile}`] : []), '--request-timeout=10s', 'get', '--raw', '/healthz',
+    ], { timeout: 20_000 });
+    try {
+      expect((await get('127.0.0.1', true)).stdout).toBe('ok');
+      expect((await get('localhost', true)).stdout).toBe('ok');
+      await expect(get('127.0.0.1', false)).rejects.toMatchObject({ stderr: expect.stringContaining('x509') });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('certificate details', () => {
+  it('encodes dates from 2050 as GeneralizedTime', async () => {
+    const ca = createCA({ validityDays: 40 * 365 });
+    const [, , , , validity] = tbsFields(ca.certPem);
+    const [notBefore, notAfter] = asn1.children(validity!);
+    expect(notBefore!.tagNumber).toBe(asn1.Tag.UTC_TIME);
+    expect(notAfter!.tagNumber).toBe(asn1.Tag.GENERALIZED_TIME);
+    expect(notAfter!.value.toString()).toMatch(/^20[6-7]\d{11}Z$/);
+    const info = certificateInfo(ca.certPem);
+    expect(info.notAfter.getUTCFullYear()).toBeGreaterThanOrEqual(2060);
+    expect(new Date(new X509Certificate(ca.certPem).validTo).getTime()).toBe(info.notAfter.getTime());
+    if (hasOpenssl) {
+      const caFile = writeTmp('ca.crt', ca.certPem);
+      expect(await openssl('x509', '-in', caFile, '-noout', '-enddate')).toContain(String(info.notAfter.getUTCFullYear()));
+      expect(await openssl('verify', '-x509_strict', '-CAfile', caFile, caFile)).toContain(': OK');
+    }
+  });
+
+  it('never lets a serving certificate outlive its CA', () => {
+    const ca = createCA({ validityDays: 10 });
+    const leaf = createServingCert(ca, { dnsNames: ['a.example'], validityDays: 365 });
+    expect(certificateInfo(leaf.certPem).notAfter.getTime()).toBe(certificateInfo(ca.certPem).notAfter.getTime());
+  });
+
+  it('takes custom names and signs with an RSA CA for an EC leaf', () => {
+    const ca = createCA({ commonName: 'Example Root', keyType: 'rsa' });
+    const leaf = createServingCert(ca, { dnsNames: ['API.Example.com', 'api.example.com', '*.apps.example.com'], ipAddresses: ['10.0.0.1', '2001:DB8::1'], commonName: 'my server', validityDays: 30 });
+    const info = certificateInfo(leaf.certPem);
+    expect(info.subject).toBe('CN=my server');
+    expect(info.issuer).toBe('CN=Example Root');
+    expect(info.dnsNames).toEqual(['api.example.com', '*.apps.example.com']);
+    expect(info.ipAddresses).toEqual(['10.0.0.1', '2001:db8::1']);
+    expect(new X509Certificate(leaf.certPem).checkHost('x.apps.example.com')).toBe('*.apps.example.com');
+    expect(new X509Certificate(leaf.certPem).checkHost('x.y.apps.example.com')).toBeUndefined();
+    expect(new X509Certificate(leaf.certPem).verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
+  });
+
+  it.skipIf(!hasOpenssl)('leaves the subject empty and marks the SAN critical when no name fits in a CN', async () => {
+    const ca = createCA();
+    const long = `${'a'.repeat(60)}.example.com`;
+    const leaf = createServingCert(ca, { dnsNames: [long] });
+    const x = new X509Certificate(leaf.certPem);
+    expect(x.subject ?? '').toBe('');
+    expect(certificateInfo(leaf.certPem)).toMatchObject({ subject: '', issuer: 'CN=bulwark-ca', dnsNames: [long] });
+    const leafFile = writeTmp('tls.crt', leaf.certPem);
+    expect(await openssl('x509', '-in', leafFile, '-noout', '-text')).toMatch(/Subject Alternative Name: critical/);
+    expect(await openssl('verify', '-x509_strict', '-CAfile', writeTmp('ca.crt', ca.certPem), leafFile)).toContain(': OK');
+  });
+
+  it('rejects bad input', () => {
+    const ca = createCA();
+    const leaf = createServingCert(ca, { dnsNames: ['a.example'] });
+    expect(() => createServingCert(ca, { dnsNames: [] })).toThrow(/at least one/);
+    expect(() => createServingCert(ca, { dnsNames: ['bad name'] })).toThrow(/invalid DNS name/);
+    expect(() => createServingCert(ca, { dnsNames: ['a..b'] })).toThrow(/invalid DNS name/);
+    expect(() => createServingCert(ca, { dnsNames: ['-a.b'] })).toThrow(/invalid DNS name/);
+    expect(() => createServingCert(ca, { dnsNames: ['10.0.0.1'] })).toThrow(/IP address/);
+    expect(() => createServingCert(ca, { dnsNames: ['a'], ipAddresses: ['localhost'] })).toThrow(/invalid IP/);
+    expect(() => createServingCert(ca, { dnsNames: ['a'], commonName: 'x'.repeat(65) })).toThrow(/longer than 64/);
+    expect(() => createServingCert(ca, { dnsNames: ['a'], validityDays: 0 })).toThrow(/validity/);
+    expect(() => createServingCert(leaf, { dnsNames: ['a'] })).toThrow(/not a CA/);
+    expect(() => createServingCert({ certPem: ca.certPem, keyPem: createCA().keyPem }, { dnsNames: ['a'] })).toThrow(/does not match/);
+    expect(() => createServingCert({ certPem: 'garbage', keyPem: ca.keyPem }, { dnsNames: ['a'] })).toThrow(/CA certificate/);
+    expect(() => createCA({ validityDays: -1 })).toThrow(/validity/);
+    expect(() => createCA({ keyType: 'dsa' as 'ec' })).toThrow(/unsupported key type/);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+
+describe('ensureDevCertificates', () => {
+  it('creates once, then reuses', () => {
+    const dir = path.join(tmpDir(), 'certs', 'dev');
+    const first = ensureDevCertificates(dir);
+    expect(first).toEqual({ certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key'), caFile: path.join(dir, 'ca.crt'), created: true });
+    expect(fs.statSync(first.keyFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dir, 'ca.key')).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    const info = certificateInfo(fs.readFileSync(first.certFile, 'utf8'));
+    expect(info.dnsNames).toEqual(['localhost']);
+    expect(info.ipAddresses).toEqual(['127.0.0.1', '::1']);
+    const caX = new X509Certificate(fs.readFileSync(first.caFile));
+    expect(new X509Certificate(fs.readFileSync(first.certFile)).checkIssued(caX)).toBe(true);
+
+    const before = fs.readFileSync(first.certFile, 'utf8');
+    const second = ensureDevCertificates(dir);
+    expect(second.created).toBe(false);
+    expect(fs.readFileSync(first.certFile, 'utf8')).toBe(before);
+  });
+
+  it('renews an expiring or mismatched serving certificate from the same CA, and a bad CA entirely', () => {
+    const dir = tmpDir();
+    const { certFile, keyFile, caFile } = ensureDevCertificates(dir);
+    const caPem = fs.readFileSync(caFile, 'utf8');
+    const ca = { certPem: caPem, keyPem: fs.readFileSync(path.join(dir, 'ca.key'), 'utf8') };
+
+    const expiring = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], validityDays: 3 });
+    fs.writeFileSync(certFile, expiring.certPem);
+    fs.writeFileSync(keyFile, expiring.keyPem);
+    expect(ensureDevCertificates(dir).created).toBe(true);
+    expect(fs.readFileSync(caFile, 'utf8')).toBe(caPem);
+    expect(certificateInfo(fs.readFileSync(certFile, 'utf8')).notAfter.getTime()).toBeGreaterThan(Date.now() + 300 * DAY);
+    expect(ensureDevCertificates(dir).created).toBe(false);
+
+    const wrongNames = createServingCert(ca, { dnsNames: ['example.com'] });
+    fs.writeFileSync(certFile, wrongNames.certPem);
+    fs.writeFileSync(keyFile, wrongNames.keyPem);
+    expect(ensureDevCertificates(dir).created).toBe(true);
+    expect(certificateInfo(fs.readFileSync(certFile, 'utf8')).dnsNames).toEqual(['localhost']);
+
+    fs.writeFileSync(keyFile, createCA().keyPem); // key no longer matches
+    expect(ensureDevCertificates(dir).created).toBe(true);
+
+    fs.writeFileSync(caFile, 'not a certificate');
+    expect(ensureDevCertificates(dir).created).toBe(true);
+    const newCa = fs.readFileSync(caFile, 'utf8');
+    expect(newCa).not.toBe(caPem);
+    expect(new X509Certificate(fs.readFileSync(certFile)).checkIssued(new X509Certificate(newCa))).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+
+async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const program = new Command('bulwark').exitOverride();
+  registerCerts(program);
+  program.commands.forEach((c) => c.exitOverride());
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += s.toString()), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += s.toString()), true));
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'bulwark', 'certs', ...args]);
+    code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = saved;
+  }
+  return { stdout, stderr, code };
+}
+
+describe('bulwark certs', () => {
+  it('writes ca.crt, ca.key, tls.crt and tls.key for the Service and extra SANs', async () => {
+    const dir = path.join(tmpDir(), 'out');
+    const r = await cli('--out-dir', dir, '--san', 'bulwark.example.com', '--san', '10.0.0.7,::1', '--validity-days', '30');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('tls.crt');
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    expect(fs.statSync(path.join(dir, 'tls.key')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dir, 'ca.key')).mode & 0o777).toBe(0o600);
+    const info = certificateInfo(fs.readFileSync(path.join(dir, 'tls.crt'), 'utf8'));
+    expect(info.subject).toBe('CN=bulwark.bulwark-system.svc');
+    expect(info.dnsNames).toEqual([...serviceDnsNames('bulwark', 'bulwark-system'), 'bulwark.example.com']);
+    expect(info.ipAddresses).toEqual(['10.0.0.7', '::1']);
+    expect(Math.abs(info.notAfter.getTime() - Date.now() - 30 * DAY)).toBeLessThan(60_000);
+    expect(certificateInfo(fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8')).isCA).toBe(true);
+    if (hasOpenssl) {
+      expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'tls.crt'))).toContain(': OK');
+    }
+
+    const before = fs.readFileSync(path.join(dir, 'tls.key'), 'utf8');
+    const again = await cli('--out-dir', dir);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/refusing to overwrite .*ca\.key.*--force/);
+    expect(fs.readFileSync(path.join(dir, 'tls.key'), 'utf8')).toBe(before);
+
+    const forced = await cli('--out-dir', dir, '--force', '--service', 'guard', '--namespace', 'sec', '--key-type', 'rsa');
+    expect(forced.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'tls.key'), 'utf8')).not.toBe(before);
+    const forcedInfo = certificateInfo(fs.readFileSync(path.join(dir, 'tls.crt'), 'utf8'));
+    expect(forcedInfo.dnsNames).toEqual(serviceDnsNames('guard', 'sec'));
+    expect(new X509Certificate(fs.readFileSync(path.join(dir, 'tls.crt'))).publicKey.asymmetricKeyType).toBe('rsa');
+  });
+
+  it('signs with an existing CA and does not copy its key', async () => {
+    const ca = createCA({ commonName: 'corp-ca' });
+    const caDir = tmpDir();
+    fs.writeFileSync(path.join(caDir, 'corp.crt'), ca.certPem);
+    fs.writeFileSync(path.join(caDir, 'corp.key'), ca.keyPem);
+    const dir = tmpDir();
+    const r = await cli('--out-dir', dir, '--ca-cert', path.join(caDir, 'corp.crt'), '--ca-key', path.join(caDir, 'corp.key'));
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    expect(fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8')).toBe(ca.certPem);
+    const x = new X509Certificate(fs.readFileSync(path.join(dir, 'tls.crt')));
+    expect(x.issuer).toBe('CN=corp-ca');
+    expect(x.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+    expect(x.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'tls.key'))))).toBe(true);
+  });
+
+  it('prints a kubernetes.io/tls Secret manifest', async () => {
+    const r = await cli('--format', 'secret', '--namespace', 'guard-system', '--secret-name', 'guard-tls');
+    expect(r.code).toBe(0);
+    const doc = parseYaml(r.stdout) as { apiVersion: string; kind: string; type: string; metadata: { name: string; namespace: string }; data: Record<string, string> };
+    expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'guard-tls', namespace: 'guard-system' } });
+    expect(Object.keys(doc.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    const dec = (k: string): string => Buffer.from(doc.data[k]!, 'base64').toString('utf8');
+    const leaf = new X509Certificate(dec('tls.crt'));
+    expect(leaf.checkIssued(new X509Certificate(dec('ca.crt')))).toBe(true);
+    expect(leaf.checkPrivateKey(createPrivateKey(dec('tls.key')))).toBe(true);
+    expect(leaf.subjectAltName).toContain('DNS:bulwark.guard-system.svc');
+
+    const defaults = parseYaml((await cli('--format', 'secret')).stdout) as { metadata: { name: string; namespace: string } };
+    expect(defaults.metadata).toMatchObject({ name: 'bulwark-tls', namespace: 'bulwark-system' });
+  });
+
+  it('exits 2 with a message on bad usage', async () => {
+    const dir = tmpDir();
+    const cases: Array<[string[], RegExp]> = [
+      [[], /--out-dir is required/],
+      [['--out-dir', dir, '--validity-days', '0'], /--validity-days/],
+      [['--out-dir', dir, '--validity-days', 'ten'], /--validity-days/],
+      [['--out-dir', dir, '--ca-cert', 'x.crt'], /go together/],
+      [['--out-dir', dir, '--ca-cert', path.join(dir, 'missing.crt'), '--ca-key', path.join(dir, 'missing.key')], /cannot read the CA certificate/],
+      [['--out-dir', dir, '--format', 'xml'], /--format/],
+      [['--out-dir', dir, '--key-type', 'dsa'], /--key-type/],
+      [['--out-dir', dir, '--san', 'bad name!'], /invalid DNS name/],
+      [['--out-dir', dir, '--service', 'Bad_Svc'], /invalid service name/],
+      [['--format', 'secret', '--secret-name', 'Bad Name'], /--secret-name/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr.startsWith('bulwark certs: ')).toBe(true);
+      expect(r.stdout).toBe('');
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
