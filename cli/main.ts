@@ -5,6 +5,7 @@ import { registerServe } from './serve.js';
 import { registerInstallCommands } from './install.js';
 import { registerAlerts } from '../alerts/cli.js';
 import { registerCerts } from '../certs/cli.js';
+import { registerAudit } from '../audit/cli.js';
 
 export const USAGE_EXIT = 2;
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerInstallCommands(program);
   registerAlerts(program);
   registerCerts(program);
+  registerAudit(program);
   return program;
 }
 

@@ -1,0 +1,301 @@
+// One audit event in, alert occurrences out (each with count 1; de-duplication is dedup.ts's job).
+//
+// Stages: an auditID is analysed once, at its first ResponseStarted, ResponseComplete or Panic
+// event. Long-running requests (exec, attach, port-forward, proxy, watch) log ResponseStarted when
+// the session opens and ResponseComplete when it ends; the session alerts when it opens and its
+// ResponseComplete is skipped. A 401 is a lone ResponseStarted with `user: {}`. RequestReceived
+// never alerts (it has no response yet). Which auditIDs are pending is a bounded FIFO set.
+import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
+import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
+import { isRecord, toSubject } from '../policies/subject.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../policies/types.js';
+import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
+import {
+  apiGroupOf,
+  effectiveUser,
+  groupsOf,
+  isDryRun,
+  kindOfResource,
+  nameOf,
+  namespaceOf,
+  refVersion,
+  requestURIOf,
+  resourceOf,
+  responseCode,
+  subresourceOf,
+  usernameOf,
+  verbOf,
+  type AuditEvent,
+} from './event.js';
+import { objectOfWrite } from './objects.js';
+import { AUDIT_RULES } from './rules/index.js';
+import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
+
+/** How many pending/alerted auditIDs are remembered (oldest forgotten first). */
+export const DEFAULT_MAX_TRACKED_IDS = 100_000;
+
+const WRITE_VERBS: Record<string, string> = { create: 'created', update: 'updated', patch: 'patched' };
+const OPERATION: Record<string, string> = { create: 'CREATE', update: 'UPDATE', patch: 'UPDATE' };
+
+export interface AnalyserOptions {
+  /** The Bulwark configuration: `audit:` settings, and actions/lists/exemptions for the object checks. */
+  config: BulwarkConfig;
+  /** Already-validated audit settings (default: parsed from config.audit). */
+  settings?: AuditSettings;
+  maxTrackedIDs?: number;
+  /** Called when a policy check throws on an audit object (the other checks still run). */
+  onCheckError?: (error: CheckError, event: AuditEvent) => void;
+}
+
+/** Changes to the tracked auditIDs: [auditID, state before]. */
+export type AnalyserJournal = Array<[string, 'started' | 'alerted' | undefined]>;
+
+export interface AnalyserStats {
+  events: number;
+  /** Events analysed (first ResponseStarted/ResponseComplete/Panic of their auditID). */
+  analysed: number;
+  occurrences: number;
+}
+
+export class AuditAnalyser {
+  readonly settings: CompiledAuditSettings;
+  readonly stats: AnalyserStats = { events: 0, analysed: 0, occurrences: 0 };
+  private readonly compiled: CompiledConfig;
+  private readonly rules: AuditRule[];
+  private readonly ctx: RuleContext;
+  /** auditID → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
+  private readonly tracked = new Map<string, 'started' | 'alerted'>();
+  private readonly maxTracked: number;
+  private readonly onCheckError: AnalyserOptions['onCheckError'];
+  private readonly uaCache = new Map<string, boolean>();
+
+  constructor(options: AnalyserOptions) {
+    const settings = options.settings ?? auditSettingsOf(options.config);
+    this.settings = compileAuditSettings(settings);
+    // The object checks are the defender set's, with the user's actions, lists and exemptions.
+    this.compiled = compileConfig({ ...options.config, profiles: ['defender'] });
+    this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
+    this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
+    this.ctx = { settings: this.settings };
+    this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
+    this.onCheckError = options.onCheckError;
+  }
+
+  /**
+   * The alerts one event raises (usually none). With a journal, the changes to the tracked
+   * auditIDs are recorded so that `rollback` can undo them (a batch whose alerts were not recorded).
+   */
+  analyse(ev: AuditEvent, journal?: AnalyserJournal): Alert[] {
+    this.stats.events++;
+    const stage = ev.stage;
+    if (stage === 'RequestReceived') return [];
+    const id = ev.auditID;
+    const prior = this.tracked.get(id);
+    if (stage === 'ResponseStarted') {
+      if (prior !== undefined) return [];
+      journal?.push([id, prior]);
+      this.track(id, 'started');
+    } else if (prior !== undefined) {
+      // The ResponseComplete/Panic of a session analysed at ResponseStarted, or a replayed event.
+      journal?.push([id, prior]);
+      this.tracked.delete(id);
+      return [];
+    }
+    this.stats.analysed++;
+    const alerts = this.evaluate(ev);
+    if (alerts.length > 0 && stage !== 'ResponseStarted') {
+      journal?.push([id, prior]);
+      this.track(id, 'alerted');
+    }
+    this.stats.occurrences += alerts.length;
+    return alerts;
+  }
+
+  /** Undoes what `analyse` did with this journal, so that a retried batch (answered 5xx) is analysed again. */
+  rollback(journal: AnalyserJournal): void {
+    for (let i = journal.length - 1; i >= 0; i--) {
+      const [id, prior] = journal[i]!;
+      if (prior === undefined) this.tracked.delete(id);
+      else this.tracked.set(id, prior);
+    }
+    journal.length = 0;
+  }
+
+  /** The auditIDs of sessions analysed at ResponseStarted whose ResponseComplete is still to come (for checkpoints). */
+  pendingSessions(limit = 10_000): string[] {
+    const out: string[] = [];
+    for (const [id, state] of this.tracked) if (state === 'started') out.push(id);
+    return out.length > limit ? out.slice(out.length - limit) : out;
+  }
+
+  restorePendingSessions(ids: readonly string[]): void {
+    for (const id of ids) if (typeof id === 'string') this.track(id, 'started');
+  }
+
+  private track(id: string, state: 'started' | 'alerted'): void {
+    this.tracked.set(id, state);
+    if (this.tracked.size > this.maxTracked) {
+      const oldest = this.tracked.keys().next().value;
+      if (oldest !== undefined) this.tracked.delete(oldest);
+    }
+  }
+
+  private facts(ev: AuditEvent): AuditFacts {
+    const eff = effectiveUser(ev);
+    // Groups are read only when an alert is built (most events raise none).
+    const impersonated = isRecord(ev.impersonatedUser);
+    const code = responseCode(ev);
+    return {
+      event: ev,
+      username: usernameOf(eff),
+      impersonator: impersonated ? usernameOf(ev.user) || '(unknown)' : undefined,
+      verb: verbOf(ev),
+      resource: resourceOf(ev),
+      subresource: subresourceOf(ev),
+      apiGroup: apiGroupOf(ev),
+      namespace: namespaceOf(ev),
+      name: nameOf(ev),
+      code,
+      success: code !== undefined && code < 400,
+      dryRun: isDryRun(ev),
+      userAgent: typeof ev.userAgent === 'string' ? ev.userAgent : '',
+      requestURI: requestURIOf(ev),
+    };
+  }
+
+  private evaluate(ev: AuditEvent): Alert[] {
+    const f = this.facts(ev);
+    let out: Alert[] | undefined;
+    for (const rule of this.rules) {
+      if (f.dryRun && rule.skipDryRun) continue;
+      if (rule.id === 'pentest-tool' && !this.knownToolAgent(f.userAgent)) continue;
+      const m = rule.match(f, this.ctx);
+      if (!m) continue;
+      const alert = this.alert(f, {
+        type: rule.id,
+        title: rule.title,
+        severity: m.severity ?? rule.severity,
+        tactics: rule.tactics,
+        remediation: rule.remediation,
+        message: m.message,
+        evidence: m.evidence,
+        resource: m.resource,
+        namespace: m.namespace,
+      });
+      (out ??= []).push(alert);
+    }
+    if (f.success && !f.dryRun && WRITE_VERBS[f.verb] !== undefined && this.compiled.checks.length > 0) {
+      const objectAlerts = this.objectChecks(f);
+      if (objectAlerts.length) (out ??= []).push(...objectAlerts);
+    }
+    return out ?? [];
+  }
+
+  /** Most user agents repeat (kubelet, controllers, kubectl): remember the answer. */
+  private knownToolAgent(ua: string): boolean {
+    if (ua === '') return false;
+    let hit = this.uaCache.get(ua);
+    if (hit === undefined) {
+      const lower = ua.toLowerCase();
+      hit = this.settings.attackTools.some((t) => lower.includes(t));
+      if (this.uaCache.size >= 4096) this.uaCache.clear();
+      this.uaCache.set(ua, hit);
+    }
+    return hit;
+  }
+
+  /** The defender checks on the stored object of a successful create/update/patch. */
+  private objectChecks(f: AuditFacts): Alert[] {
+    if (f.subresource !== '' && f.subresource !== 'ephemeralcontainers') return [];
+    // The control plane's own writes (controllers creating pods of a workload, bootstrap RBAC) are
+    // skipped — unless someone impersonated a control-plane identity.
+    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return [];
+    const obj = objectOfWrite(f.event);
+    if (!obj) return [];
+    const subject = toSubject(obj);
+    if (!subject) return [];
+    const namespace = f.namespace || subject.ref.namespace;
+    const user = { username: f.username, groups: groupsOf(effectiveUser(f.event)) };
+    if (exemptionReason(this.compiled, namespace, user) !== undefined) return [];
+    const evaluation = evaluateSubject(subject, this.compiled, { user, operation: OPERATION[f.verb] ?? f.verb.toUpperCase() });
+    for (const error of evaluation.errors) this.onCheckError?.(error, f.event);
+    if (evaluation.findings.length === 0) return [];
+    const byPolicy = new Map<string, Finding[]>();
+    for (const finding of evaluation.findings) {
+      const list = byPolicy.get(finding.policy);
+      if (list) list.push(finding);
+      else byPolicy.set(finding.policy, [finding]);
+    }
+    const kind = subject.ref.kind || kindOfResource(f.resource);
+    const name = f.name || subject.ref.name;
+    const alerts: Alert[] = [];
+    for (const [policy, findings] of byPolicy) {
+      const check = this.compiled.checks.find((c) => c.id === policy);
+      let severity: Severity = findings[0]!.severity;
+      for (const x of findings) if (SEVERITY_RANK[x.severity] > SEVERITY_RANK[severity]) severity = x.severity;
+      alerts.push(
+        this.alert(f, {
+          type: policy,
+          title: check?.title ?? policy,
+          severity,
+          tactics: check?.tactics ?? [],
+          remediation: check?.remediation ?? '',
+          message: `${actor(f)} ${WRITE_VERBS[f.verb]} ${kind} ${qualified(namespace, name)}: ${findings.map((x) => x.message).join('; ')}`,
+          evidence: { findings: findings.map((x) => ({ message: x.message, path: x.path, ...(x.image ? { image: x.image } : {}) })) },
+          resource: { group: f.apiGroup || subject.ref.group, version: refVersion(f.event) || subject.ref.version, kind, name },
+          namespace,
+        }),
+      );
+    }
+    return alerts;
+  }
+
+  private alert(
+    f: AuditFacts,
+    a: {
+      type: string;
+      title: string;
+      severity: Severity;
+      tactics: string[];
+      remediation: string;
+      message: string;
+      evidence: Record<string, unknown> | undefined;
+      resource: Alert['resource'] | undefined;
+      namespace: string | undefined;
+    },
+  ): Alert {
+    const ev = f.event;
+    const user: AlertUser = { username: f.username, groups: groupsOf(effectiveUser(ev)) };
+    if (f.impersonator !== undefined) user.impersonator = { username: usernameOf(ev.user), groups: groupsOf(ev.user) };
+    const received = typeof ev.requestReceivedTimestamp === 'string' ? ev.requestReceivedTimestamp : undefined;
+    const staged = typeof ev.stageTimestamp === 'string' ? ev.stageTimestamp : undefined;
+    const firstSeen = received ?? staged ?? new Date().toISOString();
+    return newAlert({
+      type: a.type,
+      title: a.title,
+      severity: a.severity,
+      source: 'audit',
+      firstSeen,
+      lastSeen: staged ?? firstSeen,
+      namespace: a.namespace ?? f.namespace,
+      resource: a.resource ?? { group: f.apiGroup, version: refVersion(ev), kind: kindOfResource(f.resource), name: f.name },
+      user,
+      sourceIPs: Array.isArray(ev.sourceIPs) ? ev.sourceIPs.filter((s): s is string => typeof s === 'string') : [],
+      userAgent: f.userAgent,
+      auditIDs: [ev.auditID],
+      message: a.message,
+      evidence: {
+        verb: f.verb,
+        requestURI: f.requestURI,
+        responseCode: f.code ?? null,
+        stage: ev.stage,
+        ...(f.subresource ? { subresource: f.subresource } : {}),
+        ...(f.dryRun ? { dryRun: true } : {}),
+        ...a.evidence,
+      },
+      tactics: [...a.tactics],
+      remediation: a.remediation,
+    });
+  }
+}

@@ -1,0 +1,168 @@
+// Audit log inputs: files (gzip detected by magic bytes, whatever the name) and stdin, read as
+// streams of byte chunks; and the per-line decoding into audit events with error reports.
+import { open } from 'node:fs/promises';
+import { pipeline, Readable, Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { auditEventProblem, type AuditEvent } from './event.js';
+import { LineSplitter } from './lines.js';
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+const CHUNK = 1 << 20;
+
+export interface OpenedInput {
+  name: string;
+  chunks: AsyncIterable<Buffer>;
+  /** Size on disk (undefined for stdin); `bytesRead()` counts raw (compressed) bytes for progress. */
+  size: number | undefined;
+  bytesRead(): number;
+  gzip: boolean;
+  close(): Promise<void>;
+}
+
+/** A file could not be opened or read: the scan reports it and exits 2. */
+export class InputError extends Error {
+  constructor(readonly input: string, message: string) {
+    super(`${input}: ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+function isGzip(head: Uint8Array, n: number): boolean {
+  return n >= 2 && head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1;
+}
+
+export async function openAuditFile(path: string): Promise<OpenedInput> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new InputError(path, `cannot open: ${describeError(err)}`);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new InputError(path, 'is a directory (give audit log files, or - for stdin)');
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    const gzip = isGzip(head, bytesRead);
+    const raw = fh.createReadStream({ start: 0, highWaterMark: CHUNK, autoClose: false });
+    let read = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        read += chunk.length;
+        done(null, chunk);
+      },
+    });
+    // pipeline destroys every stage on an error, so a read or gunzip failure ends the iteration with it.
+    const noop = (): void => undefined;
+    const chunks: AsyncIterable<Buffer> = gzip
+      ? pipeline(raw, counter, createGunzip({ chunkSize: 256 * 1024 }), noop)
+      : pipeline(raw, counter, noop);
+    const handle = fh;
+    return {
+      name: path,
+      chunks,
+      size: st.size,
+      bytesRead: () => read,
+      gzip,
+      close: async () => {
+        raw.destroy();
+        await handle.close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err instanceof InputError ? err : new InputError(path, `cannot read: ${describeError(err)}`);
+  }
+}
+
+/** stdin (or any byte stream): gunzipped when it starts with the gzip magic bytes. */
+export function openAuditStream(name: string, source: AsyncIterable<Buffer | string>): OpenedInput {
+  let read = 0;
+  let gzip = false;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for await (const c of source) {
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      read += b.length;
+      yield b;
+    }
+  }
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const it = bytes()[Symbol.asyncIterator]();
+    let first = await it.next();
+    while (!first.done && first.value.length < 2) {
+      const next = await it.next();
+      if (next.done) break;
+      first = { done: false, value: Buffer.concat([first.value, next.value]) };
+    }
+    if (first.done) return;
+    const head = first.value;
+    gzip = isGzip(head, head.length);
+    async function* rest(): AsyncGenerator<Buffer> {
+      yield head;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        yield n.value;
+      }
+    }
+    if (!gzip) {
+      yield* rest();
+      return;
+    }
+    yield* Readable.from(rest()).pipe(createGunzip());
+  }
+  return { name, chunks: chunks(), size: undefined, bytesRead: () => read, get gzip() { return gzip; }, close: async () => undefined };
+}
+
+export function describeError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && e.code === 'ENOENT') return 'no such file';
+  if (e && e.code === 'EACCES') return 'permission denied';
+  if (e && (e.code === 'Z_DATA_ERROR' || e.code === 'Z_BUF_ERROR')) return `corrupt gzip data (${e.message})`;
+  return e && e.message ? e.message : String(err);
+}
+
+export interface MalformedLine {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+export interface DecodeHandler {
+  event(ev: AuditEvent, lineNo: number, end: number): void;
+  malformed(m: MalformedLine): void;
+}
+
+/** A LineSplitter whose lines are parsed as audit events; blank lines are skipped. */
+export function eventSplitter(file: string, maxLineBytes: number, handler: DecodeHandler, startOffset = 0, startLine = 1): LineSplitter {
+  return new LineSplitter(
+    {
+      line(text, lineNo, end) {
+        const ev = decodeAuditLine(text);
+        if (ev === undefined) return;
+        if (typeof ev === 'string') handler.malformed({ file, line: lineNo, reason: ev });
+        else handler.event(ev, lineNo, end);
+      },
+      oversized(lineNo, bytes) {
+        handler.malformed({ file, line: lineNo, reason: `line longer than ${maxLineBytes} bytes (${bytes} bytes and more), skipped` });
+      },
+    },
+    maxLineBytes,
+    startOffset,
+    startLine,
+  );
+}
+
+/** An event, a reason it is not one, or undefined for a blank line. */
+export function decodeAuditLine(text: string): AuditEvent | string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    if (text.trim() === '') return undefined;
+    return `invalid JSON: ${(err as Error).message}`;
+  }
+  const problem = auditEventProblem(value);
+  return problem === undefined ? (value as AuditEvent) : `not an audit event: ${problem}`;
+}

@@ -1,0 +1,25 @@
+// The audit event rules, in a stable order. Adding a rule touches its file and this list.
+import { admissionWebhookModified } from './admission-webhook-modified.js';
+import { anonymousRequestAllowed } from './anonymous-request-allowed.js';
+import { configmapCredentials } from './configmap-credentials.js';
+import { corednsModified } from './coredns-modified.js';
+import { execIntoPod } from './exec-into-pod.js';
+import { kubeEventsDeleted } from './kube-events-deleted.js';
+import { nodeportService } from './nodeport-service.js';
+import { pentestTool } from './pentest-tool.js';
+import { secretsEnumerated } from './secrets-enumerated.js';
+import type { AuditRule } from './types.js';
+
+export const AUDIT_RULES: readonly AuditRule[] = [
+  execIntoPod,
+  kubeEventsDeleted,
+  pentestTool,
+  anonymousRequestAllowed,
+  admissionWebhookModified,
+  corednsModified,
+  secretsEnumerated,
+  configmapCredentials,
+  nodeportService,
+];
+
+export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

@@ -1,0 +1,20 @@
+// kube-events-deleted — a user (not a `system:` identity) deleted Kubernetes events. Events record
+// what happened to pods and nodes; deleting them is how an intruder wipes tracks. The API server
+// expires events by itself (TTL), so a human delete is rarely routine.
+import { actor, qualified, type AuditRule } from './types.js';
+
+export const kubeEventsDeleted: AuditRule = {
+  id: 'kube-events-deleted',
+  title: 'Kubernetes events deleted',
+  severity: 'medium',
+  tactics: ['Defense Evasion'],
+  remediation: 'Find out why the user deleted events; restrict delete on events (core and events.k8s.io) to the control plane.',
+  skipDryRun: true,
+  match(f) {
+    if (f.resource !== 'events' || (f.apiGroup !== '' && f.apiGroup !== 'events.k8s.io')) return undefined;
+    if ((f.verb !== 'delete' && f.verb !== 'deletecollection') || !f.success) return undefined;
+    if (f.username.startsWith('system:')) return undefined;
+    const what = f.verb === 'deletecollection' ? `all events in ${f.namespace ? `namespace ${f.namespace}` : 'every namespace'}` : `event ${qualified(f.namespace, f.name)}`;
+    return { message: `${actor(f)} deleted ${what}` };
+  },
+};

@@ -1,0 +1,59 @@
+// What an audit rule is: metadata (like a policy check) and a pure match on one audit event's facts.
+import type { CheckMeta, Severity } from '../../policies/types.js';
+import type { CompiledAuditSettings } from '../config.js';
+import type { AuditEvent } from '../event.js';
+
+/** The facts of one event that rules read, computed once per event by the analyser. */
+export interface AuditFacts {
+  event: AuditEvent;
+  /** Effective user: `impersonatedUser` when present, else `user`. */
+  username: string;
+  /** The impersonator's name when the request was impersonated. */
+  impersonator: string | undefined;
+  verb: string;
+  resource: string;
+  subresource: string;
+  apiGroup: string;
+  namespace: string;
+  name: string;
+  /** Response code, or undefined (e.g. a RequestReceived stage). */
+  code: number | undefined;
+  /** code < 400. */
+  success: boolean;
+  /** `?dryRun=All`: nothing was stored. */
+  dryRun: boolean;
+  userAgent: string;
+  requestURI: string;
+}
+
+export interface RuleContext {
+  settings: CompiledAuditSettings;
+}
+
+/** What a rule returns when it fires; the analyser adds user, times, IDs and the rule's metadata. */
+export interface RuleMatch {
+  message: string;
+  /** Overrides the rule's severity (e.g. exec into kube-system is high). */
+  severity?: Severity;
+  evidence?: Record<string, unknown>;
+  /** Overrides the resource taken from objectRef (e.g. a pentest tool alerts once per user, not per object). */
+  resource?: { group: string; version: string; kind: string; name: string };
+  namespace?: string;
+}
+
+export interface AuditRule extends CheckMeta {
+  /** Rules about stored changes do not fire on a dry run (it stored nothing). */
+  skipDryRun: boolean;
+  match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
+}
+
+/** `ns/name`, or `name` for cluster-scoped objects. */
+export function qualified(namespace: string, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** A user's name for a sentence: `alice`, `alice (as bob)`… or `an anonymous client`. */
+export function actor(f: AuditFacts): string {
+  const who = f.username || 'an unauthenticated client';
+  return f.impersonator ? `${f.impersonator} (impersonating ${who})` : who;
+}

@@ -1,0 +1,101 @@
+// `POST /audit`: the API server's audit webhook backend (`--audit-webhook-config-file`) sends
+// `audit.k8s.io/v1` EventList batches (up to ~10 MiB). A batch is answered 2xx only once its alerts
+// are recorded through the sink; a malformed body gets a 4xx JSON error (nothing is processed); a
+// sink failure gets 503 and the analyser forgets the batch, so the API server's retry redoes it.
+// Every occurrence goes to the sink as it is (pass mode): the store pipeline merges by fingerprint.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Alert, AlertSink } from '../alerts/model.js';
+import type { Logger } from '../alerts/log.js';
+import { isRecord } from '../policies/subject.js';
+import type { AnalyserJournal, AuditAnalyser } from './analyser.js';
+import { auditEventProblem, type AuditEvent } from './event.js';
+
+export const AUDIT_BODY_LIMIT = 12 * 1024 * 1024;
+
+export interface AuditRouteDeps {
+  analyser: AuditAnalyser;
+  sink: AlertSink;
+  logger: Logger;
+  /** Default `/audit`. */
+  path?: string;
+  /** Default 12 MiB (the API server's batches reach 10 MiB). */
+  limitBytes?: number;
+}
+
+interface BadRequest {
+  status: number;
+  error: string;
+  details?: string[];
+}
+
+/** Why a body is not an EventList of audit events, or undefined. */
+export function eventListProblem(body: unknown): BadRequest | undefined {
+  if (!isRecord(body)) return { status: 400, error: 'the body must be an audit.k8s.io/v1 EventList object' };
+  if (body.kind !== 'EventList') return { status: 400, error: `kind must be EventList, got ${JSON.stringify(body.kind)}` };
+  if (typeof body.apiVersion !== 'string' || !body.apiVersion.startsWith('audit.k8s.io/')) {
+    return { status: 400, error: `apiVersion must be audit.k8s.io/v1, got ${JSON.stringify(body.apiVersion)}` };
+  }
+  if (!Array.isArray(body.items)) return { status: 400, error: 'items must be a list of audit events' };
+  const details: string[] = [];
+  let bad = 0;
+  body.items.forEach((item, i) => {
+    const problem = auditEventProblem(item);
+    if (problem === undefined) return;
+    bad++;
+    if (details.length < 10) details.push(`items[${i}]: ${problem}`);
+  });
+  if (bad > 0) return { status: 422, error: `${bad} of ${body.items.length} items are not audit events; nothing was processed`, details };
+  return undefined;
+}
+
+export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): void {
+  const router = express.Router();
+  const log = deps.logger.child({ component: 'audit-webhook' });
+  router.post(
+    deps.path ?? '/audit',
+    express.json({ limit: deps.limitBytes ?? AUDIT_BODY_LIMIT, type: () => true, strict: false }),
+    async (req: Request, res: Response) => {
+      const body: unknown = req.body;
+      const problem = eventListProblem(body);
+      if (problem) {
+        log.warn({ status: problem.status, error: problem.error }, 'rejected audit batch');
+        res.status(problem.status).json(problem);
+        return;
+      }
+      const items = (body as { items: AuditEvent[] }).items;
+      const journal: AnalyserJournal = [];
+      const alerts: Alert[] = [];
+      try {
+        for (const ev of items) {
+          const raised = deps.analyser.analyse(ev, journal);
+          for (const a of raised) alerts.push(a);
+        }
+        for (const alert of alerts) await deps.sink.record(alert);
+      } catch (err) {
+        deps.analyser.rollback(journal);
+        log.error({ err, events: items.length, alerts: alerts.length }, 'could not record the alerts of an audit batch; answering 503 so that the API server retries');
+        res.status(503).json({ status: 503, error: `could not record alerts: ${(err as Error).message}` });
+        return;
+      }
+      log.debug({ events: items.length, alerts: alerts.length }, 'audit batch processed');
+      res.status(200).json({ events: items.length, alerts: alerts.length });
+    },
+  );
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { status?: number; type?: string; message?: string };
+    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    const error =
+      e.type === 'entity.too.large'
+        ? `the batch is larger than ${deps.limitBytes ?? AUDIT_BODY_LIMIT} bytes`
+        : e.type === 'entity.parse.failed'
+          ? `the body is not valid JSON: ${e.message ?? ''}`
+          : status === 500
+            ? 'internal error'
+            : (e.message ?? 'bad request');
+    if (status === 500) log.error({ err }, 'audit batch failed');
+    else log.warn({ status, error }, 'rejected audit batch');
+    res.status(status).json({ status, error });
+  });
+  app.use(router);
+}

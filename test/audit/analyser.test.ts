@@ -1,0 +1,251 @@
+// Stages, impersonation, dry runs, failed requests, the control-plane skip list and de-duplication.
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../alerts/model.js';
+import { AuditAnalyser } from '../../audit/analyser.js';
+import { parseAuditSettings } from '../../audit/config.js';
+import { Deduplicator } from '../../audit/dedup.js';
+import type { AuditEvent } from '../../audit/event.js';
+import { ConfigError, defaultConfig } from '../../policies/config.js';
+import { at, auditEvent, auditID } from './helpers.js';
+
+const analyser = (audit: Record<string, unknown> = {}, extra: Partial<ReturnType<typeof defaultConfig>> = {}) =>
+  new AuditAnalyser({ config: { ...defaultConfig(), ...extra, audit } });
+
+const execRef = { resource: 'pods', namespace: 'prod', name: 'web-0', apiVersion: 'v1', subresource: 'exec' };
+const exec = (o: Partial<AuditEvent> = {}) =>
+  auditEvent({ verb: 'create', requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=sh', objectRef: execRef, responseStatus: { metadata: {}, code: 101 }, ...o });
+const privilegedPod = {
+  kind: 'Pod',
+  apiVersion: 'v1',
+  metadata: { name: 'debug', namespace: 'prod' },
+  spec: { containers: [{ name: 'sh', image: 'busybox:1.36', securityContext: { privileged: true } }] },
+};
+const podCreate = (o: Partial<AuditEvent> & Record<string, unknown> = {}) =>
+  auditEvent({
+    level: 'RequestResponse',
+    verb: 'create',
+    requestURI: '/api/v1/namespaces/prod/pods?fieldManager=kubectl-run',
+    objectRef: { resource: 'pods', namespace: 'prod', name: 'debug', apiVersion: 'v1' },
+    responseStatus: { metadata: {}, code: 201 },
+    requestObject: privilegedPod,
+    ...o,
+  });
+
+describe('stages: each auditID alerts once', () => {
+  it('RequestReceived never alerts', () => {
+    expect(analyser().analyse(exec({ stage: 'RequestReceived', responseStatus: undefined }))).toEqual([]);
+  });
+
+  it('a long-running exec alerts at ResponseStarted, not again at ResponseComplete', () => {
+    const a = analyser();
+    const id = auditID();
+    expect(a.analyse(exec({ auditID: id, stage: 'RequestReceived', responseStatus: undefined }))).toEqual([]);
+    expect(a.analyse(exec({ auditID: id, stage: 'ResponseStarted' })).map((x) => x.type)).toEqual(['exec-into-pod']);
+    expect(a.analyse(exec({ auditID: id, stage: 'ResponseComplete', stageTimestamp: at(300) }))).toEqual([]);
+  });
+
+  it('an exec whose ResponseStarted the audit policy omitted alerts at ResponseComplete', () => {
+    expect(analyser().analyse(exec({ stage: 'ResponseComplete' })).map((x) => x.type)).toEqual(['exec-into-pod']);
+  });
+
+  it('a Panic alerts when it is the first stage seen, not after ResponseStarted', () => {
+    const a = analyser();
+    expect(a.analyse(exec({ stage: 'Panic', responseStatus: { metadata: {}, code: 101 } })).length).toBe(1);
+    const id = auditID();
+    a.analyse(exec({ auditID: id, stage: 'ResponseStarted' }));
+    expect(a.analyse(exec({ auditID: id, stage: 'Panic' }))).toEqual([]);
+  });
+
+  it('a replayed ResponseComplete does not alert twice', () => {
+    const a = analyser();
+    const ev = auditEvent({ verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } });
+    expect(a.analyse(ev).length).toBe(1);
+    expect(a.analyse(ev)).toEqual([]);
+  });
+
+  it('a 401 is a lone ResponseStarted with user {}: analysed, no user', () => {
+    const [alert] = analyser().analyse(auditEvent({ stage: 'ResponseStarted', user: {}, userAgent: 'kubeletctl', responseStatus: { metadata: {}, code: 401 } }));
+    expect(alert!.user.username).toBe('');
+    expect(alert!.message).toContain('an unauthenticated client');
+  });
+
+  it('remembers a bounded number of auditIDs', () => {
+    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 3 });
+    for (let i = 0; i < 10; i++) a.analyse(exec({ stage: 'ResponseStarted' }));
+    expect(a.pendingSessions().length).toBe(3);
+  });
+});
+
+describe('impersonation', () => {
+  it('rules about "who" use impersonatedUser; the alert shows both', () => {
+    const ev = auditEvent({
+      verb: 'list',
+      requestURI: '/api/v1/secrets',
+      objectRef: { resource: 'secrets', apiVersion: 'v1' },
+      user: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts'] },
+      impersonatedUser: { username: 'mallory@example.com', groups: ['contractors'] },
+    });
+    const [alert] = analyser().analyse(ev);
+    expect(alert!.type).toBe('secrets-enumerated');
+    expect(alert!.user).toEqual({
+      username: 'mallory@example.com',
+      groups: ['contractors'],
+      impersonator: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts'] },
+    });
+    expect(alert!.message).toBe('system:serviceaccount:ci:deployer (impersonating mallory@example.com) listed secrets across all namespaces');
+  });
+
+  it('impersonating a system: identity does not escape the secrets rule... for the impersonated name', () => {
+    const ev = auditEvent({
+      verb: 'list',
+      objectRef: { resource: 'secrets', apiVersion: 'v1' },
+      impersonatedUser: { username: 'system:serviceaccount:kube-system:namespace-controller', groups: [] },
+    });
+    expect(analyser().analyse(ev)).toEqual([]);
+  });
+
+  it('an impersonated control-plane identity is not skipped by the object checks', () => {
+    const ev = podCreate({ impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } });
+    expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['privileged-container']);
+  });
+});
+
+describe('object checks', () => {
+  it('a successful create of a privileged pod alerts with the policy ID as type', () => {
+    const [alert] = analyser().analyse(podCreate());
+    expect(alert).toMatchObject({
+      type: 'privileged-container',
+      severity: 'high',
+      namespace: 'prod',
+      resource: { group: '', version: 'v1', kind: 'Pod', name: 'debug' },
+      message: 'alice@example.com created Pod prod/debug: container "sh" must not set securityContext.privileged=true',
+    });
+    expect(alert!.evidence.findings).toEqual([
+      { message: 'container "sh" must not set securityContext.privileged=true', path: 'spec.containers[0].securityContext.privileged', image: 'busybox:1.36' },
+    ]);
+  });
+
+  it('a dry run stored nothing: no alert', () => {
+    expect(analyser().analyse(podCreate({ requestURI: '/api/v1/namespaces/prod/pods?dryRun=All&fieldManager=kubectl-run' }))).toEqual([]);
+  });
+
+  it('a failed create stored nothing: no alert', () => {
+    expect(analyser().analyse(podCreate({ responseStatus: { metadata: {}, code: 403 } }))).toEqual([]);
+    expect(analyser().analyse(podCreate({ responseStatus: { metadata: {}, code: 422 } }))).toEqual([]);
+  });
+
+  it('the control plane is skipped: the replicaset controller creating the pod, system:apiserver bootstrap RBAC', () => {
+    const rs = { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'] };
+    expect(analyser().analyse(podCreate({ user: rs }))).toEqual([]);
+    const crb = {
+      kind: 'ClusterRoleBinding',
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      metadata: { name: 'system:discovery-anon' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:discovery' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:unauthenticated' }],
+    };
+    const ev = (user: { username: string; groups: string[] }) =>
+      auditEvent({
+        level: 'RequestResponse',
+        verb: 'create',
+        user,
+        objectRef: { resource: 'clusterrolebindings', name: 'system:discovery-anon', apiGroup: 'rbac.authorization.k8s.io', apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: 201 },
+        requestObject: crb,
+      });
+    expect(analyser().analyse(ev({ username: 'system:apiserver', groups: ['system:masters'] }))).toEqual([]);
+    expect(analyser().analyse(ev({ username: 'alice@example.com', groups: [] })).map((a) => a.type)).toEqual(['anonymous-binding']);
+    // The skip list is configurable.
+    expect(analyser({ controlPlaneIdentities: [] }).analyse(ev({ username: 'system:apiserver', groups: [] })).map((a) => a.type)).toEqual(['anonymous-binding']);
+  });
+
+  it('a PATCH body is a patch: the response object is evaluated; a bare patch is not', () => {
+    const patchRef = { resource: 'pods', namespace: 'prod', name: 'debug', apiVersion: 'v1' };
+    const patch = { spec: { containers: [{ name: 'sh', securityContext: { privileged: true } }] } };
+    expect(analyser().analyse(auditEvent({ level: 'Request', verb: 'patch', objectRef: patchRef, requestObject: patch }))).toEqual([]);
+    const withResponse = auditEvent({ level: 'RequestResponse', verb: 'patch', objectRef: patchRef, requestObject: patch, responseObject: privilegedPod });
+    expect(analyser().analyse(withResponse).map((a) => a.type)).toEqual(['privileged-container']);
+  });
+
+  it('status subresource updates are not re-evaluated; ephemeral containers are', () => {
+    const ref = { resource: 'pods', namespace: 'prod', name: 'debug', apiVersion: 'v1' };
+    expect(analyser().analyse(podCreate({ verb: 'update', objectRef: { ...ref, subresource: 'status' } }))).toEqual([]);
+    const eph = { ...privilegedPod, spec: { containers: [{ name: 'app', image: 'app' }], ephemeralContainers: [{ name: 'dbg', image: 'busybox', securityContext: { privileged: true } }] } };
+    expect(analyser().analyse(podCreate({ verb: 'patch', objectRef: { ...ref, subresource: 'ephemeralcontainers' }, responseObject: eph, requestObject: undefined })).map((a) => a.type)).toEqual(['privileged-container']);
+  });
+
+  it('config: actions off and exempt namespaces apply to audit too', () => {
+    expect(analyser({}, { actions: { 'privileged-container': 'off' } }).analyse(podCreate())).toEqual([]);
+    expect(analyser({}, { exemptions: { namespaces: ['prod'], usernames: [], groups: [], images: [] } }).analyse(podCreate())).toEqual([]);
+  });
+});
+
+describe('de-duplication', () => {
+  const collect = (windowMs = 600_000) => {
+    const out: Alert[] = [];
+    return { out, dedup: new Deduplicator({ windowMs, mode: 'hold', emit: (a) => out.push(a) }) };
+  };
+
+  it('kubectl exec (WebSocket get, then SPDY create) is one alert with both auditIDs', () => {
+    const a = analyser();
+    const { out, dedup } = collect();
+    const ids = [auditID(), auditID()];
+    for (const x of a.analyse(exec({ auditID: ids[0], verb: 'get', stage: 'ResponseStarted', requestReceivedTimestamp: at(1) }))) dedup.add(x);
+    for (const x of a.analyse(exec({ auditID: ids[1], verb: 'create', stage: 'ResponseStarted', requestReceivedTimestamp: at(1.1) }))) dedup.add(x);
+    dedup.flush();
+    expect(out.length).toBe(1);
+    expect(out[0]).toMatchObject({ type: 'exec-into-pod', count: 2, auditIDs: ids });
+  });
+
+  it('a window of event time: within merges, after it a new alert; memory holds only open windows', () => {
+    const a = analyser({ dedupWindow: '10m' });
+    const { out, dedup } = collect(a.settings.settings.dedupWindowMs);
+    for (const t of [0, 60, 599]) for (const x of a.analyse(exec({ requestReceivedTimestamp: at(t) }))) dedup.add(x);
+    expect(out.length).toBe(0);
+    for (const x of a.analyse(exec({ requestReceivedTimestamp: at(700) }))) dedup.add(x);
+    expect(out.map((x) => x.count)).toEqual([3]);
+    expect(out[0]!.firstSeen).toBe(at(0));
+    // Other traffic moves event time on: the second alert's window closes without a flush.
+    dedup.advance(Date.parse(at(1400)));
+    expect(out.map((x) => x.count)).toEqual([3, 1]);
+    expect(dedup.openCount).toBe(0);
+  });
+
+  it('different users, namespaces or types are different alerts', () => {
+    const a = analyser();
+    const { out, dedup } = collect();
+    for (const x of a.analyse(exec())) dedup.add(x);
+    for (const x of a.analyse(exec({ user: { username: 'bob', groups: [] } }))) dedup.add(x);
+    for (const x of a.analyse(exec({ objectRef: { ...execRef, namespace: 'kube-system' } }))) dedup.add(x);
+    dedup.flush();
+    expect(out.length).toBe(3);
+  });
+
+  it('pass mode hands every occurrence on at once, with the shared fingerprint', () => {
+    const a = analyser();
+    const out: Alert[] = [];
+    const dedup = new Deduplicator({ windowMs: 600_000, mode: 'pass', emit: (x) => out.push(x) });
+    for (let i = 0; i < 2; i++) for (const x of a.analyse(exec())) dedup.add(x);
+    expect(out.length).toBe(2);
+    expect(out[0]!.fingerprint).toBe(out[1]!.fingerprint);
+  });
+});
+
+describe('audit settings', () => {
+  it('validates with key paths', () => {
+    expect(() => parseAuditSettings({ dedupWindow: 'soon', webhookAdmins: 'x', nope: 1 }, 'bulwark.yaml')).toThrow(ConfigError);
+    try {
+      parseAuditSettings({ dedupWindow: 'soon', webhookAdmins: 'x', nope: 1 }, 'bulwark.yaml');
+    } catch (e) {
+      expect((e as Error).message).toContain('bulwark.yaml: audit.dedupWindow: must be a duration');
+      expect((e as Error).message).toContain('audit.webhookAdmins: must be a list of strings');
+      expect((e as Error).message).toContain('audit.nope: unknown key');
+    }
+  });
+
+  it('durations', () => {
+    expect(parseAuditSettings({ dedupWindow: '90s' }).dedupWindowMs).toBe(90_000);
+    expect(parseAuditSettings({ dedupWindow: 120 }).dedupWindowMs).toBe(120_000);
+    expect(parseAuditSettings({ dedupWindow: '1h' }).dedupWindowMs).toBe(3_600_000);
+  });
+});

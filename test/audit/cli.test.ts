@@ -1,0 +1,182 @@
+// `bulwark audit scan` in-process: formats, inputs (files, gzip, stdin), malformed lines, exit codes.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, auditEvent, lines, runCli, tempDir } from './helpers.js';
+
+const session = `${FIXTURES}session.log`;
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const EXPECTED_TYPES = [
+  'exec-into-pod', 'kube-events-deleted', 'pentest-tool', 'anonymous-request-allowed', 'admission-webhook-modified',
+  'coredns-modified', 'secrets-enumerated', 'configmap-credentials', 'nodeport-service', 'privileged-container', 'host-namespaces',
+];
+
+function parseNdjson(stdout: string): Record<string, any>[] {
+  const rows = stdout.split('\n');
+  expect(rows.pop()).toBe('');
+  return rows.map((r) => JSON.parse(r));
+}
+
+describe('bulwark audit scan', () => {
+  it('--format ndjson: exactly one alert JSON per line on stdout, the summary on stderr', async () => {
+    const r = await runCli(['--format', 'ndjson', session]);
+    expect(r.code).toBe(0);
+    const alerts = parseNdjson(r.stdout);
+    expect(alerts.map((a) => a.type).sort()).toEqual([...EXPECTED_TYPES].sort());
+    for (const a of alerts) {
+      expect(Object.keys(a)).toEqual(expect.arrayContaining([
+        'id', 'type', 'title', 'severity', 'source', 'firstSeen', 'lastSeen', 'count', 'namespace', 'resource', 'user',
+        'sourceIPs', 'userAgent', 'auditIDs', 'message', 'evidence', 'tactics', 'remediation', 'status',
+      ]));
+      expect(a.source).toBe('audit');
+      expect(a.status).toBe('active');
+      expect(a.auditIDs.length).toBe(a.count);
+    }
+    const exec = alerts.find((a) => a.type === 'exec-into-pod')!;
+    expect(exec.count).toBe(2);
+    expect(exec.message).toBe(`alice@example.com exec'd into pod kube-system/etcd-0 ("sh") in container "etcd"`);
+    const impersonated = alerts.find((a) => a.type === 'host-namespaces')!;
+    expect(impersonated.user).toMatchObject({ username: 'carol@example.com', impersonator: { username: 'kubernetes-admin' } });
+    // The ConfigMap's password and key never reach the output.
+    expect(r.stdout).not.toContain('Sup3rS3cret');
+    expect(r.stdout).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(r.stderr).toContain('11 alerts (13 occurrences) from 41 events in 1 input');
+  });
+
+  it('table: one row per alert, then a summary by type and severity', async () => {
+    const r = await runCli([session]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^SEVERITY\s+TYPE\s+COUNT\s+FIRST SEEN\s+USER\s+MESSAGE\n/);
+    expect(r.stdout).toMatch(/high\s+exec-into-pod\s+2\s+2024-06-01T10:00:01Z\s+alice@example.com\s+alice@example.com exec'd into pod kube-system\/etcd-0/);
+    expect(r.stdout).toMatch(/TYPE\s+HIGH\s+MEDIUM\s+LOW\s+INFO\s+TOTAL/);
+    expect(r.stdout).toMatch(/\ntotal\s+5\s+5\s+1\s+0\s+11\n/);
+  });
+
+  it('a clean log: "No alerts.", exit 0', async () => {
+    const file = tmp.path('clean.log');
+    writeFileSync(file, lines([auditEvent(), auditEvent({ stage: 'RequestReceived' })]));
+    const r = await runCli([file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('No alerts.');
+  });
+
+  it('gzip is detected by magic bytes, whatever the name', async () => {
+    const gz = tmp.path('audit-2024-06-01T10-00-00.000.log');
+    writeFileSync(gz, gzipSync(readFileSync(session)));
+    const r = await runCli(['--format', 'ndjson', gz]);
+    expect(r.code).toBe(0);
+    expect(parseNdjson(r.stdout).length).toBe(11);
+  });
+
+  it('stdin (-), plain and gzip', async () => {
+    const text = readFileSync(session);
+    const chunked = async function* (buf: Buffer) {
+      for (let i = 0; i < buf.length; i += 1000) yield buf.subarray(i, i + 1000);
+    };
+    const plain = await runCli(['--format', 'ndjson', '-'], { stdin: chunked(text) });
+    expect(plain.code).toBe(0);
+    expect(parseNdjson(plain.stdout).length).toBe(11);
+    const gz = await runCli(['--format', 'ndjson', '-'], { stdin: chunked(gzipSync(text)) });
+    expect(gz.code).toBe(0);
+    expect(parseNdjson(gz.stdout).length).toBe(11);
+  });
+
+  it('several files are one scan (de-duplication spans them)', async () => {
+    const a = tmp.path('a.log');
+    const b = tmp.path('b.log');
+    const ev = { verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } };
+    writeFileSync(a, lines([auditEvent(ev)]));
+    writeFileSync(b, lines([auditEvent(ev)]));
+    const r = await runCli(['--format', 'ndjson', a, b]);
+    const alerts = parseNdjson(r.stdout);
+    expect(alerts.length).toBe(1);
+    expect(alerts[0]!.count).toBe(2);
+  });
+
+  it('malformed lines are counted and reported with file and line; the scan goes on', async () => {
+    const file = tmp.path('broken.log');
+    const good = auditEvent({ verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } });
+    writeFileSync(file, [JSON.stringify(auditEvent()), '{"kind":"Event", truncated', '', '[1,2]', '{"kind":"Event","stage":"ResponseComplete"}', JSON.stringify(good)].join('\n'));
+    const r = await runCli(['--format', 'ndjson', file]);
+    expect(r.code).toBe(0);
+    expect(parseNdjson(r.stdout).map((a) => a.type)).toEqual(['secrets-enumerated']);
+    expect(r.stderr).toContain(`${file}:2: invalid JSON`);
+    expect(r.stderr).toContain(`${file}:4: not an audit event: expected a JSON object, got an array`);
+    expect(r.stderr).toContain(`${file}:5: not an audit event: missing auditID`);
+    expect(r.stderr).toContain('3 malformed lines skipped');
+    const table = await runCli([file]);
+    expect(table.stdout).toContain('Malformed lines:');
+    expect(table.stdout).toContain(`${file}:2: invalid JSON`);
+  });
+
+  it('a line over the maximum is reported, not buffered; the next line is read', async () => {
+    const file = tmp.path('huge.log');
+    const cfg = tmp.path('small-lines.yaml');
+    writeFileSync(cfg, 'audit:\n  maxLineBytes: 4096\n');
+    const big = JSON.stringify(auditEvent({ requestObject: { data: 'x'.repeat(20_000) } }));
+    const good = auditEvent({ verb: 'list', objectRef: { resource: 'secrets', apiVersion: 'v1' } });
+    writeFileSync(file, `${big}\n${JSON.stringify(good)}\n${'y'.repeat(9000)}`);
+    const r = await runCli(['--format', 'ndjson', '--config', cfg, file]);
+    expect(r.code).toBe(0);
+    expect(parseNdjson(r.stdout).length).toBe(1);
+    expect(r.stderr).toContain(`${file}:1: line longer than 4096 bytes`);
+    expect(r.stderr).toContain(`${file}:3: line longer than 4096 bytes`);
+  });
+
+  describe('exit codes', () => {
+    it('2 on an unreadable input (the other inputs are still scanned)', async () => {
+      const r = await runCli(['--format', 'ndjson', tmp.path('missing.log'), session]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('missing.log: cannot open: no such file');
+      expect(parseNdjson(r.stdout).length).toBe(11);
+    });
+
+    it('2 on corrupt gzip', async () => {
+      const file = tmp.path('corrupt.gz');
+      const gz = gzipSync(readFileSync(session));
+      writeFileSync(file, Buffer.concat([gz.subarray(0, 200), Buffer.alloc(200, 7)]));
+      const r = await runCli([file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/corrupt\.gz: cannot read \(gzip\)/);
+    });
+
+    it('2 on usage errors and bad config', async () => {
+      expect((await runCli([])).code).toBe(2);
+      expect((await runCli(['--format', 'yaml', session])).code).toBe(2);
+      expect((await runCli(['--fail-on', 'critical', session])).code).toBe(2);
+      const cfg = tmp.path('bad.yaml');
+      writeFileSync(cfg, 'audit:\n  dedupWindow: soon\n');
+      const r = await runCli(['--config', cfg, session]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('audit.dedupWindow');
+      expect((await runCli(['--checkpoint', tmp.path('cp.json'), '-'])).code).toBe(2);
+    });
+
+    it('--fail-on: 1 when an alert at or above the severity was raised, else 0', async () => {
+      expect((await runCli(['--fail-on', 'high', session])).code).toBe(1);
+      const lowOnly = tmp.path('nodeport.log');
+      writeFileSync(
+        lowOnly,
+        lines([
+          auditEvent({
+            level: 'RequestResponse',
+            verb: 'create',
+            objectRef: { resource: 'services', namespace: 'prod', name: 'web', apiVersion: 'v1' },
+            responseStatus: { metadata: {}, code: 201 },
+            requestObject: { kind: 'Service', apiVersion: 'v1', metadata: { name: 'web' }, spec: { type: 'NodePort' } },
+          }),
+        ]),
+      );
+      expect((await runCli(['--fail-on', 'medium', lowOnly])).code).toBe(0);
+      expect((await runCli(['--fail-on', 'low', lowOnly])).code).toBe(1);
+      expect((await runCli([lowOnly])).code).toBe(0);
+    });
+  });
+
+  it('the example log of the README gives the same alerts as the test fixture', async () => {
+    const example = new URL('../../examples/audit/sample.log', import.meta.url).pathname;
+    expect(readFileSync(example, 'utf8')).toBe(readFileSync(session, 'utf8'));
+  });
+});
