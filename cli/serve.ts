@@ -1,5 +1,301 @@
-import type { Command } from 'commander';
+// `bulwark serve`: the admission webhook over HTTPS. Options on the command line win over the
+// config file's `server:` section, which wins over the defaults.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import type express from 'express';
+import type { Registry } from 'prom-client';
+import { createLogger, LogAlertSink, type Logger } from '../alerts/log.js';
+import type { AlertSink } from '../alerts/model.js';
+import { ensureDevCertificates } from '../certs/x509.js';
+import { compileConfig, ConfigError, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { parseByteSize, DEFAULT_BODY_LIMIT } from '../webhook/body.js';
+import type { NamespaceModes } from '../webhook/decide.js';
+import { createWebhookMetrics } from '../webhook/metrics.js';
+import { mutationsOf } from '../webhook/mutate.js';
+import { detectCluster, startNamespaceInformer, type InformerNamespaceModes } from '../webhook/namespaces.js';
+import {
+  DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS, startWebhookServer,
+} from '../webhook/server.js';
+import { loadConfigFile } from './config-file.js';
+
+export interface ServeCliOptions {
+  config?: string;
+  port?: number;
+  address?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  kubeconfig?: string;
+  /** false with --no-kube. */
+  kube?: boolean;
+}
+
+export interface ServerSettings {
+  port: number;
+  address: string;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  clientCA?: string | undefined;
+  namespace: string;
+  bodyLimit: number;
+  shutdownGraceMs: number;
+  shutdownDelayMs: number;
+  certPollIntervalMs: number;
+}
+
+const SERVER_KEYS = [
+  'port', 'address', 'tlsCert', 'tlsKey', 'clientCA', 'namespace', 'bodyLimit',
+  'shutdownGrace', 'shutdownDelay', 'certPollInterval',
+] as const;
+
+/** The `server:` section merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
+export function resolveServerSettings(server: Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
+  const errors: string[] = [];
+  const fail = (key: string, msg: string) => errors.push(`${source}: server.${key}: ${msg}`);
+  for (const key of Object.keys(server)) {
+    if (!(SERVER_KEYS as readonly string[]).includes(key)) fail(key, `unknown key (known keys: ${SERVER_KEYS.join(', ')})`);
+  }
+  const str = (key: string): string | undefined => {
+    const v = server[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v === '') {
+      fail(key, `must be a non-empty string, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  };
+  const seconds = (key: string, dflt: number): number => {
+    const v = server[key];
+    if (v === undefined || v === null) return Math.round(dflt * 1000);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      fail(key, `must be a number of seconds ≥ 0, got ${JSON.stringify(v)}`);
+      return Math.round(dflt * 1000);
+    }
+    return Math.round(v * 1000);
+  };
+  let port = DEFAULT_PORT;
+  if (server.port !== undefined && server.port !== null) {
+    if (!Number.isInteger(server.port) || (server.port as number) < 0 || (server.port as number) > 65535) {
+      fail('port', `must be an integer from 0 to 65535, got ${JSON.stringify(server.port)}`);
+    } else port = server.port as number;
+  }
+  let bodyLimit = DEFAULT_BODY_LIMIT;
+  if (server.bodyLimit !== undefined && server.bodyLimit !== null) {
+    const n = parseByteSize(server.bodyLimit);
+    if (n === undefined) fail('bodyLimit', `must be a size in bytes (e.g. 6291456, 6Mi, 512Ki), got ${JSON.stringify(server.bodyLimit)}`);
+    else bodyLimit = n;
+  }
+  const settings: ServerSettings = {
+    port: cli.port ?? port,
+    address: cli.address ?? str('address') ?? DEFAULT_ADDRESS,
+    tlsCert: cli.tlsCert ?? str('tlsCert'),
+    tlsKey: cli.tlsKey ?? str('tlsKey'),
+    clientCA: cli.clientCa ?? str('clientCA'),
+    namespace: env.POD_NAMESPACE || str('namespace') || DEFAULT_SERVER_NAMESPACE,
+    bodyLimit,
+    shutdownGraceMs: seconds('shutdownGrace', DEFAULT_SHUTDOWN_GRACE_MS / 1000),
+    shutdownDelayMs: seconds('shutdownDelay', 0),
+    certPollIntervalMs: seconds('certPollInterval', 10),
+  };
+  if (!!settings.tlsCert !== !!settings.tlsKey) {
+    errors.push(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
+  }
+  if (errors.length) throw new ConfigError(errors.join('\n'));
+  return settings;
+}
+
+// ---- extensions: other rooms add routes (POST /audit) and alert sinks (the store) here ----
+
+export interface ServeContext {
+  config: BulwarkConfig;
+  compiled: CompiledConfig;
+  logger: Logger;
+  /** The webhook's metrics registry, for the extension's own metrics. */
+  registry: Registry;
+}
+
+export interface ServeParts {
+  /** Mounted on the webhook app before its 404 fallback; bring your own body parser and limit. */
+  routes?: (app: express.Express) => void;
+  /** Added to the alert sinks (the log sink is always there). */
+  sinks?: AlertSink[];
+  /** Called on shutdown, after the server drained. */
+  close?: () => Promise<void> | void;
+}
+
+export interface ServeExtension {
+  name: string;
+  setup(ctx: ServeContext): Promise<ServeParts | void> | ServeParts | void;
+}
+
+const extensions: ServeExtension[] = [];
+
+/** Registers an extension of `bulwark serve` (call at import time, before the command runs). */
+export function registerServeExtension(extension: ServeExtension): void {
+  extensions.push(extension);
+}
+
+/** The project root (where package.json is): `certs/dev/` lives there. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bulwark') return dir;
+      } catch { /* keep looking */ }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
+  return n;
+}
 
 export function registerServe(program: Command): void {
-  void program;
+  program
+    .command('serve')
+    .description('serve the admission webhook over HTTPS: POST /validate, /mutate; GET /healthz, /readyz, /metrics')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .option('-p, --port <n>', `port to listen on (default ${DEFAULT_PORT}; 0: any free port)`, parsePort)
+    .option('--address <addr>', `address to bind (default ${DEFAULT_ADDRESS})`)
+    .option('--tls-cert <file>', 'serving certificate (PEM); without it a development certificate is made under certs/dev/')
+    .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
+    .option('--client-ca <file>', "require a client certificate signed by this CA (the API server's, mTLS)")
+    .option('--kubeconfig <file>', 'kubeconfig for reading namespace labels (default: $KUBECONFIG, then in-cluster)')
+    .option('--no-kube', 'do not read namespace labels from a cluster: config alone decides')
+    .action(async (opts: ServeCliOptions) => {
+      process.exitCode = await runServe(opts);
+    });
+}
+
+/** Runs the server until SIGTERM or SIGINT; resolves to the exit code. */
+export async function runServe(opts: ServeCliOptions): Promise<number> {
+  const logger = createLogger();
+  let config: BulwarkConfig;
+  let settings: ServerSettings;
+  let compiled: CompiledConfig;
+  try {
+    config = loadConfigFile(opts.config);
+    settings = resolveServerSettings(config.server, opts, process.env, opts.config ?? 'config');
+    compiled = compileConfig(config);
+    mutationsOf(compiled); // validates mutationDefaults now rather than on the first /mutate
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`bulwark: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let tlsCert = settings.tlsCert;
+  let tlsKey = settings.tlsKey;
+  if (!tlsCert || !tlsKey) {
+    const dir = path.join(packageRoot(), 'certs', 'dev');
+    const dev = ensureDevCertificates(dir);
+    tlsCert = dev.certFile;
+    tlsKey = dev.keyFile;
+    logger.info({ certFile: dev.certFile, caFile: dev.caFile, created: dev.created }, `no --tls-cert given: ${dev.created ? 'created' : 'using'} the development certificate for localhost (trust ${dev.caFile})`);
+  }
+
+  let informer: InformerNamespaceModes | undefined;
+  let namespaceModes: NamespaceModes | undefined;
+  if (opts.kube === false) {
+    logger.info('--no-kube: namespace labels (bulwark.io/mode) are not read; config alone decides');
+  } else {
+    const cluster = detectCluster(opts.kubeconfig);
+    if (!cluster) {
+      logger.info('no cluster configured (no --kubeconfig, $KUBECONFIG or in-cluster service account): namespace labels (bulwark.io/mode) are not read; config alone decides');
+    } else {
+      try {
+        informer = await startNamespaceInformer(cluster, logger);
+        namespaceModes = informer;
+        logger.info({ source: cluster.kind }, 'reading namespace modes (bulwark.io/mode) through a namespace informer');
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'cannot read namespace labels: config alone decides');
+      }
+    }
+  }
+
+  const metrics = createWebhookMetrics();
+  const sinks: AlertSink[] = [new LogAlertSink(logger)];
+  const routes: ((app: express.Express) => void)[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
+  for (const ext of extensions) {
+    const parts = await ext.setup({ config, compiled, logger, registry: metrics.registry });
+    if (!parts) continue;
+    if (parts.routes) routes.push(parts.routes);
+    if (parts.sinks) sinks.push(...parts.sinks);
+    if (parts.close) closers.push(parts.close);
+  }
+
+  let handle;
+  try {
+    handle = await startWebhookServer({
+      compiled,
+      logger,
+      sinks,
+      metrics,
+      ...(namespaceModes ? { namespaceModes } : {}),
+      serverNamespace: settings.namespace,
+      bodyLimit: settings.bodyLimit,
+      extraRoutes: (app) => routes.forEach((r) => r(app)),
+      port: settings.port,
+      address: settings.address,
+      tls: { certFile: tlsCert, keyFile: tlsKey, clientCAFile: settings.clientCA },
+      certPollIntervalMs: settings.certPollIntervalMs,
+      shutdownGraceMs: settings.shutdownGraceMs,
+      shutdownDelayMs: settings.shutdownDelayMs,
+    });
+  } catch (err) {
+    process.stderr.write(`bulwark: cannot serve: ${(err as Error).message}\n`);
+    await informer?.stop();
+    return 2;
+  }
+  const hostForUrl = settings.address.includes(':') ? `[${settings.address}]` : settings.address;
+  logger.info(
+    {
+      port: handle.port,
+      address: settings.address,
+      profiles: config.profiles,
+      checks: compiled.checks.length,
+      defaultAction: config.defaultAction,
+      onError: config.onError,
+      mtls: !!settings.clientCA,
+      namespace: settings.namespace,
+    },
+    `listening on https://${hostForUrl}:${handle.port}`,
+  );
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal, graceMs: settings.shutdownGraceMs }, `${signal}: draining (readyz 503, no new connections, finishing in-flight reviews)`);
+  const again = () => {
+    logger.warn('second signal: closing every connection now');
+    handle.server.closeAllConnections();
+  };
+  process.once('SIGTERM', again);
+  process.once('SIGINT', again);
+  const { forced } = await handle.close();
+  for (const c of closers) {
+    try {
+      await c();
+    } catch (err) {
+      logger.error({ err }, 'extension failed to close');
+    }
+  }
+  await informer?.stop();
+  logger.info({ forced }, 'stopped');
+  // Nothing should keep the process alive now; if a library left a handle open, do not hang on it.
+  setTimeout(() => process.exit(0), 1000).unref();
+  return 0;
 }

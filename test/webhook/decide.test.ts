@@ -1,0 +1,124 @@
+// The pure parts of the decision: line limits, significance of updates, action precedence.
+import { describe, expect, it } from 'vitest';
+import { toSubject } from '../../policies/subject.js';
+import type { Finding, PodSubject } from '../../policies/types.js';
+import {
+  admissionTarget, clip, decide, isSignificantPodUpdate, jsonEqual, limitLines, WARNING_LIMITS,
+} from '../../webhook/decide.js';
+import { staticNamespaceModes, detectCluster } from '../../webhook/namespaces.js';
+import { parseByteSize, isJsonContentType } from '../../webhook/body.js';
+import { compiledWith, privilegedSpec, review, withPodSpec } from './support.js';
+
+const pod = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>
+  toSubject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', ...(annotations ? { annotations } : {}) }, spec }) as PodSubject;
+
+describe('isSignificantPodUpdate (as PSA)', () => {
+  const base = { containers: [{ name: 'a', image: 'x:1' }], initContainers: [{ name: 'i', image: 'y:1' }] };
+  it.each([
+    ['nothing checked changed', pod({ ...base, activeDeadlineSeconds: 5 }), false],
+    ['a label or annotation changed', pod(base, { note: 'hi' }), false],
+    ['a container image changed', pod({ ...base, containers: [{ name: 'a', image: 'x:2' }] }), true],
+    ['an init container image changed', pod({ ...base, initContainers: [{ name: 'i', image: 'y:2' }] }), true],
+    ['a container was added', pod({ ...base, containers: [...base.containers, { name: 'b', image: 'z' }] }), true],
+    ['an init container was removed', pod({ ...base, initContainers: [] }), true],
+    ['an ephemeral container was added', pod({ ...base, ephemeralContainers: [{ name: 'd', image: 'busybox' }] }), true],
+    ['the seccomp pod annotation changed', pod(base, { 'seccomp.security.alpha.kubernetes.io/pod': 'unconfined' }), true],
+    ['a container seccomp annotation changed', pod(base, { 'container.seccomp.security.alpha.kubernetes.io/a': 'unconfined' }), true],
+  ])('%s → %s', (_what, next, expected) => {
+    expect(isSignificantPodUpdate(next, pod(base))).toBe(expected);
+  });
+
+  it('an existing ephemeral container: significant only when its image changes', () => {
+    const withDebug = (image: string) => pod({ ...base, ephemeralContainers: [{ name: 'd', image }] });
+    expect(isSignificantPodUpdate(withDebug('busybox'), withDebug('busybox'))).toBe(false);
+    expect(isSignificantPodUpdate(withDebug('busybox:2'), withDebug('busybox'))).toBe(true);
+  });
+});
+
+describe('admissionTarget', () => {
+  it.each([
+    ['DELETE', { operation: 'DELETE' }, /DELETE is not checked/],
+    ['CONNECT', { operation: 'CONNECT' }, /CONNECT is not checked/],
+    ['the status subresource', { operation: 'UPDATE', subResource: 'status' }, /subresource "status"/],
+    ['no object', { object: null }, /no object/],
+  ])('skips %s', (_what, overrides, reason) => {
+    const t = admissionTarget(review(withPodSpec('Pod', privilegedSpec()), overrides as never).request);
+    expect(t.evaluate).toBe(false);
+    expect(!t.evaluate && t.reason).toMatch(reason);
+  });
+
+  it('reads the kind from the request when the object has none', () => {
+    const obj = withPodSpec('Deployment', privilegedSpec());
+    delete obj.kind;
+    const doc = review(obj, { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+    const t = admissionTarget(doc.request);
+    expect(t.evaluate && t.subject.type).toBe('pod');
+  });
+});
+
+describe('decide: action precedence', () => {
+  const doc = () => review(withPodSpec('Pod', privilegedSpec()));
+  it('defaultAction < per-policy action < namespace label < route', () => {
+    const compiled = compiledWith({ defaultAction: 'audit', actions: { 'privileged-container': 'warn' } });
+    expect(decide({ request: doc().request, compiled }).outcome).toBe('warned');
+    const modes = staticNamespaceModes({ 'team-a': 'enforce' });
+    expect(decide({ request: doc().request, compiled, namespaceModes: modes }).outcome).toBe('denied');
+    expect(decide({ request: doc().request, compiled, namespaceModes: modes, routeMode: 'audit' }).outcome).toBe('audited');
+    expect(decide({ request: doc().request, compiled, namespaceModes: modes, serverNamespace: 'team-a' }).outcome).toBe('audited');
+  });
+});
+
+describe('line limits', () => {
+  const finding = (policy: string, message: string): Finding => ({ policy, severity: 'high', message, path: '' });
+
+  it('clip keeps UTF-8 bytes under the limit and puts everything on one line', () => {
+    const s = clip('é'.repeat(300) + '\nnext', 256);
+    expect(Buffer.byteLength(s)).toBeLessThanOrEqual(256);
+    expect(s.endsWith('…')).toBe(true);
+    expect(clip('a\r\nb\tc', 256)).toBe('a b c');
+  });
+
+  it('short lists are returned whole, duplicates once', () => {
+    expect(limitLines([finding('a', 'x'), finding('a', 'x'), finding('b', 'y')], WARNING_LIMITS)).toEqual(['[a] x', '[b] y']);
+  });
+
+  it('long lists end with a summary naming the remaining policies', () => {
+    const many = Array.from({ length: 100 }, (_, i) => finding(`policy-${i % 7}`, `finding number ${i} `.padEnd(100, '.')));
+    const lines = limitLines(many, WARNING_LIMITS);
+    expect(lines.reduce((n, l) => n + Buffer.byteLength(l), 0)).toBeLessThanOrEqual(4096);
+    const last = lines[lines.length - 1]!;
+    expect(last).toMatch(/^\[bulwark\] \d+ more findings: policy-\d(, policy-\d)* \(see the alert\)$/);
+    expect(Number(/(\d+) more/.exec(last)![1]) + lines.length - 1).toBe(100);
+    expect(limitLines(many, WARNING_LIMITS, true).pop()).toMatch(/\(dry run: no alert recorded\)$/);
+  });
+
+  it('a summary with too many policy IDs is itself clipped', () => {
+    const many = Array.from({ length: 400 }, (_, i) => finding(`some-rather-long-policy-identifier-${i}`, 'x'.repeat(200)));
+    const last = limitLines(many, WARNING_LIMITS).pop()!;
+    expect(Buffer.byteLength(last)).toBeLessThanOrEqual(256);
+    expect(last).toMatch(/, …(\)| \(see the alert\))$/);
+  });
+});
+
+describe('helpers', () => {
+  it('jsonEqual ignores key order', () => {
+    expect(jsonEqual({ a: [1, { b: 2, c: 3 }] }, { a: [1, { c: 3, b: 2 }] })).toBe(true);
+    expect(jsonEqual({ a: [1] }, { a: [1, 2] })).toBe(false);
+    expect(jsonEqual({ a: undefined }, {})).toBe(false);
+  });
+  it('content types and sizes', () => {
+    expect(isJsonContentType('application/json; charset=utf-8')).toBe(true);
+    expect(isJsonContentType('Application/JSON')).toBe(true);
+    expect(isJsonContentType('application/json-patch+json')).toBe(false);
+    expect(isJsonContentType(undefined)).toBe(false);
+    expect(parseByteSize('6Mi')).toBe(6 * 1024 * 1024);
+    expect(parseByteSize('512KiB')).toBe(512 * 1024);
+    expect(parseByteSize(1000)).toBe(1000);
+    expect(parseByteSize('lots')).toBeUndefined();
+  });
+  it('detectCluster: --kubeconfig, then $KUBECONFIG, then in-cluster, else none', () => {
+    expect(detectCluster('/k', {})).toEqual({ kind: 'kubeconfig', file: '/k' });
+    expect(detectCluster(undefined, { KUBECONFIG: '/x' })).toEqual({ kind: 'env' });
+    expect(detectCluster(undefined, {})).toBeUndefined();
+  });
+});

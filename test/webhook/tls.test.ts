@@ -1,0 +1,145 @@
+// TLS: certificate reload without dropping connections, Kubernetes Secret volume updates,
+// half-written pairs, mTLS, and the TLS 1.2 floor.
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCA, createServingCert } from '../../certs/x509.js';
+import { makeCerts, request, review, startTestServer, tempDir, waitFor, withPodSpec, cleanSpec, type TestServer } from './support.js';
+
+const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256;
+
+/** Replaces a file the way an editor or cert-manager does: write aside, rename over. */
+function replaceFile(file: string, data: string): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+describe('certificate reload', () => {
+  let ts: TestServer;
+  afterEach(() => ts.close());
+
+  it('new connections get the new certificate; an open keep-alive connection keeps working', async () => {
+    ts = await startTestServer();
+    const caPem = fs.readFileSync(ts.certs.caFile);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await request(ts.port, caPem, { path: '/healthz', agent });
+    expect(first.status).toBe(200);
+    const oldFingerprint = first.fingerprint;
+
+    // A new serving certificate from a new CA (the worst case for the old connection).
+    const ca2 = createCA({ commonName: 'test-ca-2' });
+    const leaf = createServingCert(ca2, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    replaceFile(ts.certs.keyFile, leaf.keyPem);
+    replaceFile(ts.certs.certFile, leaf.certPem);
+
+    await waitFor(async () => {
+      try {
+        const r = await request(ts.port, ca2.certPem, { path: '/healthz' });
+        return r.fingerprint === fingerprintOf(leaf.certPem);
+      } catch {
+        return false;
+      }
+    }, 5000, 'the new certificate on new connections');
+
+    const again = await request(ts.port, caPem, { path: '/healthz', agent });
+    expect(again.status).toBe(200);
+    expect(again.reusedSocket).toBe(true);
+    expect(again.fingerprint).toBe(oldFingerprint);
+    const doc = review(withPodSpec('Pod', cleanSpec()));
+    const res = await request(ts.port, caPem, {
+      method: 'POST', path: '/validate', agent, body: JSON.stringify(doc), headers: { 'content-type': 'application/json' },
+    });
+    expect(res.json().response.allowed).toBe(true);
+    agent.destroy();
+    // Clients that still trust only the old CA cannot complete a new handshake.
+    await expect(request(ts.port, caPem, { path: '/healthz' })).rejects.toThrow();
+  });
+
+  it('follows a Kubernetes Secret volume update (the ..data symlink swap)', async () => {
+    const dir = tempDir('bulwark-secret-');
+    const ca = createCA();
+    const write = (version: string) => {
+      const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+      fs.mkdirSync(path.join(dir, version));
+      fs.writeFileSync(path.join(dir, version, 'tls.crt'), leaf.certPem);
+      fs.writeFileSync(path.join(dir, version, 'tls.key'), leaf.keyPem);
+      fs.symlinkSync(version, path.join(dir, '..data_tmp'));
+      fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      return leaf;
+    };
+    write('..v1');
+    fs.symlinkSync('..data/tls.crt', path.join(dir, 'tls.crt'));
+    fs.symlinkSync('..data/tls.key', path.join(dir, 'tls.key'));
+    fs.writeFileSync(path.join(dir, 'ca.crt'), ca.certPem);
+    ts = await startTestServer({
+      certs: { dir, ca, certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key'), caFile: path.join(dir, 'ca.crt') },
+      certPollIntervalMs: 0, // the directory watch alone must see it
+    });
+    const v2 = write('..v2');
+    await waitFor(async () => (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(v2.certPem), 5000, 'the swapped certificate');
+    const m = await request(ts.port, ca.certPem, { path: '/metrics' });
+    expect(m.text).toMatch(/bulwark_certificate_reloads_total\{result="success"\} [1-9]/);
+  });
+
+  it('keeps the current certificate while the pair is inconsistent, then switches', async () => {
+    ts = await startTestServer();
+    const ca = ts.certs.ca;
+    const before = (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint;
+    const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    replaceFile(ts.certs.certFile, leaf.certPem); // new certificate, old key
+    expect(ts.handle.reloadCertificates()).toBe(false);
+    expect((await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint).toBe(before);
+    replaceFile(ts.certs.keyFile, leaf.keyPem);
+    await waitFor(async () => (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(leaf.certPem), 5000, 'the completed pair');
+  });
+
+  it('the periodic stat alone picks up a change (no usable watch)', async () => {
+    const certs = makeCerts();
+    ts = await startTestServer({ certs, certPollIntervalMs: 100, certWatch: false });
+    const leaf = createServingCert(certs.ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    fs.writeFileSync(certs.keyFile, leaf.keyPem); // in place: same inode, new size/mtime
+    fs.writeFileSync(certs.certFile, leaf.certPem);
+    await waitFor(async () => (await request(ts.port, certs.ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(leaf.certPem), 5000, 'the rewritten certificate');
+  });
+});
+
+describe('mTLS and protocol floor', () => {
+  let ts: TestServer;
+  afterEach(() => ts.close());
+
+  it('with --client-ca, a client without a certificate is refused and one with a certificate is served', async () => {
+    const clientCA = createCA({ commonName: 'apiserver-client-ca' });
+    const dir = tempDir();
+    const clientCAFile = path.join(dir, 'client-ca.crt');
+    fs.writeFileSync(clientCAFile, clientCA.certPem);
+    ts = await startTestServer({ clientCAFile });
+    const caPem = fs.readFileSync(ts.certs.caFile);
+    await expect(request(ts.port, caPem, { path: '/healthz' })).rejects.toThrow();
+    const other = createCA({ commonName: 'someone-else' });
+    const wrong = createServingCert(other, { dnsNames: ['kube-apiserver'] });
+    await expect(request(ts.port, caPem, { path: '/healthz', cert: wrong.certPem, key: wrong.keyPem })).rejects.toThrow();
+    const good = createServingCert(clientCA, { dnsNames: ['kube-apiserver'] });
+    const res = await request(ts.port, caPem, { path: '/healthz', cert: good.certPem, key: good.keyPem });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses TLS 1.1', async () => {
+    ts = await startTestServer();
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const s = tls.connect({
+        host: '127.0.0.1', port: ts.port, servername: 'localhost', ca: fs.readFileSync(ts.certs.caFile),
+        minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0',
+      });
+      s.once('secureConnect', () => {
+        s.destroy();
+        resolve(undefined);
+      });
+      s.once('error', resolve);
+    });
+    expect(err).toBeInstanceOf(Error);
+  });
+});

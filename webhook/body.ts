@@ -1,0 +1,106 @@
+// Reads a JSON request body once, with a strict size limit and media type, for the admission
+// routes only (other routes mount their own parsers with their own limits).
+import type { IncomingMessage } from 'node:http';
+
+export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
+
+/** An error with the HTTP status and metrics reason to answer it with. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly reason: 'bad-request' | 'unsupported-media-type' | 'payload-too-large' | 'not-admission-review' = 'bad-request',
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** True for `application/json`, with or without parameters (`; charset=utf-8`). */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const semi = header.indexOf(';');
+  const type = (semi >= 0 ? header.slice(0, semi) : header).trim().toLowerCase();
+  return type === 'application/json';
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/** Parses `6Mi`, `6MiB`, `512KiB`, `1048576`, … into bytes; undefined when malformed. */
+export function parseByteSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+)\s*(b|k|kb|ki|kib|m|mb|mi|mib)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const factor = unit === 'b' ? 1 : unit.startsWith('k') ? 1024 : 1024 * 1024;
+  const n = Number(m[1]) * factor;
+  return n > 0 && Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * Reads and parses the body. Rejects with an HttpError: 415 unless the content type is
+ * application/json, 413 over `limit` bytes (at once from Content-Length, or as soon as the
+ * streamed bytes pass it), 400 for an empty body or invalid JSON.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    if (!isJsonContentType(req.headers['content-type'])) {
+      const got = req.headers['content-type'];
+      reject(new HttpError(415, `the content type must be application/json, got ${got ? JSON.stringify(got) : 'none'}`, 'unsupported-media-type'));
+      return;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) {
+      reject(new HttpError(413, `the body is ${declared} bytes, over the limit of ${formatBytes(limit)}`, 'payload-too-large'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined, value?: unknown) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        finish(new HttpError(413, `the body is over the limit of ${formatBytes(limit)}`, 'payload-too-large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (size === 0) {
+        finish(new HttpError(400, 'the body is empty: expected an AdmissionReview (JSON)'));
+        return;
+      }
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      let value: unknown;
+      try {
+        value = JSON.parse(buf.toString('utf8'));
+      } catch (err) {
+        finish(new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`));
+        return;
+      }
+      finish(undefined, value);
+    };
+    const onError = (err: Error) => finish(new HttpError(400, `the body could not be read: ${err.message}`));
+    const onAborted = () => finish(new HttpError(400, 'the client aborted the request'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}

@@ -1,0 +1,460 @@
+// The webhook's HTTPS server: the express app (routes, health, metrics, bad-input handling) and
+// the listener (TLS 1.2+, certificate reload, optional mTLS, graceful drain).
+//
+// Alerts are recorded after the response is written: the API server never waits on a slow
+// store. Each recording is tracked until it settles (with retries), failures are logged with
+// the whole alert and counted, and close() waits for the ones in flight, so none is dropped
+// on a normal shutdown.
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
+import type { Logger } from 'pino';
+import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
+import type { Action, CompiledConfig } from '../policies/config.js';
+import type { AdmissionRequest, AdmissionResponse } from './admission.js';
+import { DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './body.js';
+import { decide, decisionAlert, isAction, policyIds, type Decision, type NamespaceModes } from './decide.js';
+import { requestExemption } from './exemptions.js';
+import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
+import { computeMutation } from './mutate.js';
+import { NO_NAMESPACE_MODES } from './namespaces.js';
+import { encodeAdmissionResponse, encodeAllowed, kindOf, nameOf, namespaceOf, parseAdmissionReview, userOf } from './review.js';
+import { CertificateWatcher, contextOptions, loadTlsMaterial, MIN_TLS_VERSION, type TlsFiles } from './tls.js';
+
+export const DEFAULT_PORT = 8443;
+export const DEFAULT_ADDRESS = '0.0.0.0';
+export const DEFAULT_SERVER_NAMESPACE = 'bulwark-system';
+export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+
+export interface WebhookAppOptions {
+  compiled: CompiledConfig;
+  logger: Logger;
+  /** Where alerts go (the log sink, a store, …). */
+  sinks?: AlertSink[];
+  /** The namespaces' `bulwark.io/mode` labels; none: config alone decides. */
+  namespaceModes?: NamespaceModes;
+  /** Bulwark's own namespace: never blocked. Default `bulwark-system`. */
+  serverNamespace?: string;
+  /** Body limit of /validate and /mutate in bytes (default 6 MiB); other routes set their own. */
+  bodyLimit?: number;
+  /** Metrics to update (default: a new registry with the process metrics). */
+  metrics?: WebhookMetrics;
+  /** Mounts more routes (e.g. `POST /audit` with its own parser and limit) before the 404 fallback. */
+  extraRoutes?: (app: express.Express) => void;
+  /** Retry delays of a failed alert recording (default 200 ms, 1 s, then logged as lost). */
+  alertRetryDelaysMs?: number[];
+  now?: () => Date;
+}
+
+export interface Health {
+  /** Policies and certificates are loaded and the server listens. */
+  ready: boolean;
+  /** Shutting down: /readyz answers 503 and responses close their connection. */
+  draining: boolean;
+}
+
+export interface WebhookApp {
+  /** Every route, including the admission ones: mountable on its own. */
+  app: express.Express;
+  /**
+   * The server's request listener: the admission routes directly (express's router and its
+   * request/response prototypes cost more per review than the whole policy evaluation), every
+   * other route through `app`.
+   */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
+  metrics: WebhookMetrics;
+  health: Health;
+  /** Resolves when every alert recording started so far has settled (or after `timeoutMs`). */
+  flushAlerts(timeoutMs?: number): Promise<void>;
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' } as const;
+
+function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, JSON.stringify({ error: message }));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
+  const { compiled, logger } = opts;
+  const sinks = opts.sinks ?? [];
+  const namespaceModes = opts.namespaceModes ?? NO_NAMESPACE_MODES;
+  const serverNamespace = opts.serverNamespace ?? DEFAULT_SERVER_NAMESPACE;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const metrics = opts.metrics ?? createWebhookMetrics();
+  const retryDelays = opts.alertRetryDelaysMs ?? [200, 1000];
+  const now = opts.now ?? (() => new Date());
+  const health: Health = { ready: false, draining: false };
+  const pending = new Set<Promise<void>>();
+
+  const track = (p: Promise<void>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
+  const recordOne = async (sink: AlertSink, alert: Alert, log: Logger): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sink.record(alert);
+        return;
+      } catch (err) {
+        metrics.error('alert-sink');
+        if (attempt >= retryDelays.length) {
+          // Last resort: the whole alert goes to the log, so it is never silently lost.
+          log.error({ err, alert }, `could not record alert ${alert.type} (${alert.id}) after ${attempt + 1} attempts`);
+          return;
+        }
+        log.warn({ err: (err as Error).message, alertId: alert.id, attempt: attempt + 1 }, 'alert sink failed; retrying');
+        await sleep(retryDelays[attempt]!);
+      }
+    }
+  };
+
+  /** After the response: build the alert and hand it to every sink, tracked until settled. */
+  const recordAlert = (decision: Decision, request: AdmissionRequest, log: Logger) => {
+    track(
+      new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        let alert: Alert;
+        try {
+          alert = newAlert(decisionAlert(decision, request, compiled, nameOf(request), now()));
+        } catch (err) {
+          metrics.error('internal');
+          log.error({ err }, 'could not build the alert of a decision');
+          return;
+        }
+        await Promise.all(sinks.map((sink) => recordOne(sink, alert, log)));
+      }),
+    );
+  };
+
+  /** An exception outside the checks (a bug): answered as config onError says, like a throwing check. */
+  const errorDecision = (request: AdmissionRequest, err: unknown, log: Logger): Decision => {
+    metrics.error('internal');
+    log.error({ err }, 'admission decision failed');
+    const namespace = namespaceOf(request);
+    const deny = compiled.config.onError === 'deny' && namespace !== serverNamespace;
+    const response: AdmissionResponse | undefined = deny
+      ? {
+          uid: request.uid,
+          allowed: false,
+          status: { status: 'Failure', code: 403, reason: 'Forbidden', message: '[bulwark] the request could not be evaluated (internal error); it is denied because onError is deny' },
+        }
+      : undefined;
+    return { outcome: deny ? 'denied' : 'allowed', response, findings: [], errors: [], namespace, kind: kindOf(request) };
+  };
+
+  const readReview = async (req: IncomingMessage, res: ServerResponse): Promise<AdmissionRequest | undefined> => {
+    let body: unknown;
+    try {
+      body = await readJsonBody(req, bodyLimit);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        metrics.error(err.reason);
+        // Unread bytes of a too-large body are not worth reading: close the connection after answering.
+        if (err.status === 413) res.setHeader('Connection', 'close');
+        sendError(res, err.status, err.message);
+        return undefined;
+      }
+      throw err;
+    }
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) {
+      metrics.error('not-admission-review');
+      sendError(res, 400, `not an admission.k8s.io/v1 AdmissionReview: ${parsed.error}`);
+      return undefined;
+    }
+    return parsed.request;
+  };
+
+  const validate = async (req: IncomingMessage, res: ServerResponse, routeMode: Action | undefined) => {
+    const started = performance.now();
+    const request = await readReview(req, res);
+    if (!request) return;
+    let log: Logger | undefined;
+    const child = () => (log ??= logger.child({ uid: request.uid }));
+    let decision: Decision;
+    try {
+      decision = decide({ request, compiled, namespaceModes, routeMode, serverNamespace });
+    } catch (err) {
+      decision = errorDecision(request, err, child());
+    }
+    sendJson(res, 200, decision.response ? encodeAdmissionResponse(decision.response) : encodeAllowed(request.uid));
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observeDuration('validate', seconds);
+    metrics.request(request.operation, decision.kind, decision.outcome);
+
+    for (const e of decision.errors) {
+      metrics.error('check-error');
+      child().error({ err: e.error, policy: e.policy }, `check ${e.policy} threw; onError is ${compiled.config.onError}`);
+    }
+    if (decision.findings.length === 0) return; // allowed, skipped, exempt: counted, not logged
+    const seen = new Set<string>();
+    for (const f of decision.findings) {
+      const key = `${f.policy}\0${f.action}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      metrics.decision(f.policy, f.action);
+    }
+    const user = userOf(request);
+    child().info(
+      {
+        decision: decision.outcome,
+        operation: request.operation,
+        kind: decision.kind,
+        namespace: decision.namespace,
+        name: nameOf(request),
+        user: user.username,
+        policies: policyIds(decision.findings),
+        dryRun: !!request.dryRun,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+      },
+      `${decision.outcome} ${request.operation} ${decision.kind}`,
+    );
+    if (!request.dryRun && sinks.length > 0) recordAlert(decision, request, child());
+  };
+
+  const mutate = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const request = await readReview(req, res);
+    if (!request) return;
+    const kind = kindOf(request);
+    let result = 'unchanged';
+    let response = encodeAllowed(request.uid);
+    try {
+      if (requestExemption(request, compiled)) {
+        result = 'exempt';
+      } else {
+        const mutation = computeMutation(request, compiled);
+        if (mutation.patch.length > 0) {
+          result = 'patched';
+          response = encodeAdmissionResponse({
+            uid: request.uid,
+            allowed: true,
+            patchType: 'JSONPatch',
+            patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64'),
+          });
+          logger.debug({ uid: request.uid, kind, namespace: namespaceOf(request), applied: mutation.applied }, 'mutated');
+        }
+      }
+    } catch (err) {
+      // A default that cannot be computed never blocks the request: allowed, unpatched, logged.
+      result = 'error';
+      metrics.error('mutation-error');
+      logger.error({ uid: request.uid, err }, 'mutation failed; allowing the request unchanged');
+    }
+    sendJson(res, 200, response);
+    metrics.observeDuration('mutate', (performance.now() - started) / 1000);
+    metrics.mutation(request.operation, kind, result);
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    if (health.draining) res.setHeader('Connection', 'close');
+    next();
+  });
+  app.post('/validate', (req, res) => validate(req, res, undefined));
+  app.post('/validate/:mode', (req, res) => {
+    const mode = req.params.mode;
+    if (!isAction(mode)) {
+      sendError(res, 404, `no route for POST ${req.path}: the mode must be enforce, warn or audit`);
+      return;
+    }
+    return validate(req, res, mode);
+  });
+  app.post('/mutate', (req, res) => mutate(req, res));
+  app.get('/healthz', (_req, res) => sendJson(res, 200, '{"status":"ok"}'));
+  app.get('/readyz', (_req, res) => {
+    if (health.ready && !health.draining) sendJson(res, 200, '{"status":"ready"}');
+    else sendJson(res, 503, JSON.stringify({ status: health.draining ? 'draining' : 'starting' }));
+  });
+  app.get('/metrics', async (_req, res) => {
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+  for (const [path, allow] of [['/validate', 'POST'], ['/validate/:mode', 'POST'], ['/mutate', 'POST'], ['/healthz', 'GET'], ['/readyz', 'GET'], ['/metrics', 'GET']] as const) {
+    app.all(path, (req, res) => {
+      res.setHeader('Allow', allow);
+      sendError(res, 405, `${req.method} is not allowed on ${req.path}; use ${allow}`);
+    });
+  }
+  opts.extraRoutes?.(app);
+  app.use((req, res) => sendError(res, 404, `no route for ${req.method} ${req.path}`));
+  // Errors of other routes' parsers (body-parser sets status 400/413/415) and anything unexpected.
+  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const e = err as { status?: unknown; statusCode?: unknown; message?: unknown; expose?: unknown };
+    const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
+    if (status >= 500) {
+      metrics.error('internal');
+      logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, status, status < 500 && typeof e.message === 'string' ? e.message : 'internal error');
+  });
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST') {
+      const url = req.url ?? '';
+      const q = url.indexOf('?'); // the API server appends ?timeout=…
+      const route = q >= 0 ? url.slice(0, q) : url;
+      let handled: Promise<void> | undefined;
+      if (route === '/validate') handled = validate(req, res, undefined);
+      else if (route === '/mutate') handled = mutate(req, res);
+      else if (route.startsWith('/validate/') && isAction(route.slice(10))) handled = validate(req, res, route.slice(10) as Action);
+      if (handled) {
+        if (health.draining) res.setHeader('Connection', 'close');
+        handled.catch((err: unknown) => {
+          metrics.error('internal');
+          logger.error({ err }, 'admission request failed');
+          if (!res.headersSent) sendError(res, 500, 'internal error');
+          else res.destroy();
+        });
+        return;
+      }
+    }
+    app(req, res);
+  };
+
+  return {
+    app,
+    listener,
+    metrics,
+    health,
+    async flushAlerts(timeoutMs = Infinity) {
+      const deadline = Date.now() + timeoutMs;
+      while (pending.size > 0) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          logger.error({ pending: pending.size }, 'alerts still being recorded at shutdown');
+          return;
+        }
+        const all = Promise.allSettled([...pending]).then(() => undefined);
+        await (Number.isFinite(left) ? Promise.race([all, sleep(left)]) : all);
+      }
+    },
+  };
+}
+
+export interface WebhookServerOptions extends WebhookAppOptions {
+  /** Default 8443; 0 picks a free port. */
+  port?: number;
+  /** Default 0.0.0.0 (every IPv4 interface: the API server reaches the pod by its IP). */
+  address?: string;
+  tls: TlsFiles;
+  /** Periodic stat of the certificate files, besides fs.watch (default 10 s; 0 disables). */
+  certPollIntervalMs?: number;
+  /** Watch the certificate directories with fs.watch (default true). */
+  certWatch?: boolean;
+  /** How long close() waits for in-flight reviews before closing connections (default 25 s). */
+  shutdownGraceMs?: number;
+  /** Keep serving this long after close() turned /readyz to 503, so endpoints update first (default 0). */
+  shutdownDelayMs?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+export interface WebhookServer {
+  server: https.Server;
+  port: number;
+  web: WebhookApp;
+  /** Drains: /readyz 503, stop accepting, finish in-flight reviews and alert recordings. Idempotent. */
+  close(graceMs?: number): Promise<{ forced: boolean }>;
+  /** Re-reads the certificate files now; true when a new certificate was applied. */
+  reloadCertificates(): boolean;
+}
+
+export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+  const material = loadTlsMaterial(opts.tls);
+  const web = createWebhookApp(opts);
+  const { logger } = opts;
+  const mtls = !!opts.tls.clientCAFile;
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  const server = https.createServer(
+    {
+      ...contextOptions(material),
+      minVersion: MIN_TLS_VERSION,
+      requestCert: mtls,
+      rejectUnauthorized: mtls,
+      handshakeTimeout: 10_000,
+      headersTimeout,
+      requestTimeout,
+      // How often the slow-request timeouts above are enforced (Node's default is 30 s).
+      connectionsCheckingInterval: 1000,
+      // Longer than the API server's usual reuse window, so it is not the one racing an idle close.
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
+    } as https.ServerOptions,
+    web.listener,
+  );
+  server.headersTimeout = headersTimeout;
+  server.requestTimeout = requestTimeout;
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
+  server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_PORT, opts.address ?? DEFAULT_ADDRESS, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'server error'));
+  const port = (server.address() as AddressInfo).port;
+
+  const watcher = new CertificateWatcher({
+    files: opts.tls,
+    current: material,
+    apply: (m) => server.setSecureContext(contextOptions(m)),
+    onReload: (result, err) => {
+      web.metrics.certificateReload(result);
+      if (result === 'success') logger.info({ certFile: opts.tls.certFile }, 'serving certificate reloaded');
+      else {
+        web.metrics.error('certificate-reload');
+        logger.warn({ err: err?.message }, 'serving certificate not reloaded (keeping the current one)');
+      }
+    },
+    pollIntervalMs: opts.certPollIntervalMs ?? 10_000,
+    watch: opts.certWatch ?? true,
+  });
+  watcher.start();
+  web.health.ready = true;
+
+  let closing: Promise<{ forced: boolean }> | undefined;
+  const close = (graceMs = opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) =>
+    (closing ??= (async () => {
+      const started = Date.now();
+      web.health.draining = true;
+      if (opts.shutdownDelayMs) await sleep(opts.shutdownDelayMs);
+      watcher.stop();
+      let forced = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Keep-alive connections become idle as their last response ends (responses carry Connection: close now).
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      const force = setTimeout(() => {
+        forced = true;
+        logger.warn('grace period over: closing the remaining connections');
+        server.closeAllConnections();
+      }, Math.max(0, graceMs - (Date.now() - started)));
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(force);
+      await web.flushAlerts(Math.max(1000, graceMs - (Date.now() - started)));
+      return { forced };
+    })());
+
+  return { server, port, web, close, reloadCertificates: () => watcher.reload() };
+}
