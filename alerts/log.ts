@@ -26,6 +26,8 @@ export class LogAlertSink implements AlertSink {
   constructor(private readonly logger: Logger) {}
 
   async record(alert: Alert): Promise<void> {
-    this.logger.warn({ alert }, `alert ${alert.type}: ${alert.message}`);
+    // Admission alerts carry the request uid on the line itself, like every admission log line.
+    const uid = alert.source === 'admission' ? alert.evidence.uid : undefined;
+    this.logger.warn(uid === undefined ? { alert } : { uid, alert }, `alert ${alert.type}: ${alert.message}`);
   }
 }

@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import type express from 'express';
 import type { Registry } from 'prom-client';
-import { createLogger, LogAlertSink, type Logger } from '../alerts/log.js';
+import { createLogger, type Logger } from '../alerts/log.js';
+import { startAlertsService, type AlertsService } from '../alerts/service.js';
+import { AuditAnalyser } from '../audit/analyser.js';
+import { auditSettingsOf } from '../audit/config.js';
+import { mountAuditRoute } from '../audit/webhook.js';
 import type { AlertSink } from '../alerts/model.js';
 import { ensureDevCertificates } from '../certs/x509.js';
 import { compileConfig, ConfigError, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
@@ -225,9 +229,25 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   }
 
   const metrics = createWebhookMetrics();
-  const sinks: AlertSink[] = [new LogAlertSink(logger)];
-  const routes: ((app: express.Express) => void)[] = [];
-  const closers: (() => Promise<void> | void)[] = [];
+  // One alert pipeline for admission and audit: the pino alert line and the store (and the
+  // alerts API on its own listener when configured). The API shares the webhook's certificate.
+  let alerts: AlertsService;
+  let analyser: AuditAnalyser;
+  try {
+    analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config') });
+    // BULWARK_STORE_URL (e.g. from a Secret) keeps database credentials out of the ConfigMap.
+    const store = process.env.BULWARK_STORE_URL ? { ...config.store, url: process.env.BULWARK_STORE_URL } : config.store;
+    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(packageRoot(), 'certs', 'dev') });
+  } catch (err) {
+    process.stderr.write(`bulwark: ${err instanceof ConfigError ? '' : 'cannot start the alert store: '}${(err as Error).message}\n`);
+    await informer?.stop();
+    return 2;
+  }
+  const sinks: AlertSink[] = [alerts.pipeline];
+  const routes: ((app: express.Express) => void)[] = [
+    (app) => mountAuditRoute(app, { analyser, sink: alerts.pipeline, logger }),
+  ];
+  const closers: (() => Promise<void> | void)[] = [() => alerts.close()];
   for (const ext of extensions) {
     const parts = await ext.setup({ config, compiled, logger, registry: metrics.registry });
     if (!parts) continue;
