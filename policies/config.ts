@@ -3,7 +3,7 @@
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { DEFAULT_LISTS } from './lists.js';
 import { allPolicyMetas, checksForProfiles, parseProfile } from './registry.js';
-import type { AnyCheck, PolicyLists } from './types.js';
+import type { AnyCheck, PolicyLists, SubjectType } from './types.js';
 import { isRecord } from './subject.js';
 
 export type Action = 'enforce' | 'warn' | 'audit';
@@ -277,6 +277,7 @@ export function compileConfig(config: BulwarkConfig): CompiledConfig {
     actionOf.set(check.id, action);
   }
   const images = config.exemptions.images;
+  checksByType(checks); // built now, so the first request only looks up
   return {
     config,
     checks,
@@ -286,6 +287,36 @@ export function compileConfig(config: BulwarkConfig): CompiledConfig {
     exemptGroups: new Set(config.exemptions.groups),
     exemptImages: images.length ? new RegExp(images.map((g) => globToRegExp(g).source).join('|')) : undefined,
   };
+}
+
+interface ChecksByType {
+  /** `checks.length` when built: a caller may append to `checks` after compiling (tests do). */
+  length: number;
+  byType: Map<string, readonly AnyCheck[]>;
+}
+
+const checksByTypeCache = new WeakMap<readonly AnyCheck[], ChecksByType>();
+
+function checksByType(checks: readonly AnyCheck[]): Map<string, readonly AnyCheck[]> {
+  let entry = checksByTypeCache.get(checks);
+  if (entry === undefined || entry.length !== checks.length) {
+    const byType = new Map<string, readonly AnyCheck[]>();
+    for (const check of checks) {
+      for (const type of check.appliesTo) {
+        if (!byType.has(type)) byType.set(type, checks.filter((c) => c.appliesTo.includes(type)));
+      }
+    }
+    entry = { length: checks.length, byType };
+    checksByTypeCache.set(checks, entry);
+  }
+  return entry.byType;
+}
+
+const NO_CHECKS: readonly AnyCheck[] = Object.freeze([]);
+
+/** The active checks that apply to a subject type, in registry order (computed once per checks list). */
+export function checksFor(compiled: CompiledConfig, type: SubjectType): readonly AnyCheck[] {
+  return checksByType(compiled.checks).get(type) ?? NO_CHECKS;
 }
 
 /** Why a request is exempt (namespace, username or group), or undefined. */

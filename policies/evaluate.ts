@@ -1,5 +1,5 @@
 // Runs the compiled checks on one subject: the single evaluation path of every entry point.
-import { isImageExempt, type CompiledConfig } from './config.js';
+import { checksFor, isImageExempt, type CompiledConfig } from './config.js';
 import type { EvalContext, Finding, Subject } from './types.js';
 
 export interface CheckError {
@@ -25,10 +25,9 @@ export function evaluateSubject(
   const context: EvalContext = { ...ctx, lists: compiled.config.lists };
   const findings: Finding[] = [];
   let errors: CheckError[] | undefined;
-  const checks = compiled.checks;
+  const checks = checksFor(compiled, subject.type);
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i]!;
-    if (!check.appliesTo.includes(subject.type)) continue;
     let found: Finding[];
     try {
       found = check.evaluate(subject, context);

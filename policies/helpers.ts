@@ -1,51 +1,118 @@
 // Helpers every check shares instead of re-implementing: the container walk, field paths,
 // host-path normalisation, human-readable names.
 import { isRecord, joinPath } from './subject.js';
-import type { PodSubject } from './types.js';
+import type { Finding, PodSubject } from './types.js';
 
 export { isRecord, joinPath };
+
+/**
+ * The returned value of a check that found nothing. Shared and frozen: the common path allocates
+ * nothing, and a caller that tried to append to it would fail loudly rather than leak findings.
+ */
+export const NO_FINDINGS: Finding[] = Object.freeze([]) as unknown as Finding[];
 
 export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 export const CONTAINER_LISTS: readonly ContainerList[] = ['containers', 'initContainers', 'ephemeralContainers'];
 
 export interface ContainerRef {
   /** The container object (a record; non-record entries are skipped). */
-  container: Record<string, unknown>;
-  list: ContainerList;
-  index: number;
+  readonly container: Record<string, unknown>;
+  readonly list: ContainerList;
+  readonly index: number;
   /** `name`, or `<list>[<index>]` when the container has no name. */
-  name: string;
-  image: string;
+  readonly name: string;
+  readonly image: string;
   /** Field path of the container, e.g. `spec.template.spec.initContainers[0]`. */
-  path: string;
+  readonly path: string;
 }
 
-/** Calls `visit` for every container, init container and ephemeral container of the pod. */
-export function visitContainers(subject: PodSubject, visit: (ref: ContainerRef) => void): void {
+/** A ContainerRef whose path is built on first read: most refs never end up in a finding. */
+class WalkedContainer implements ContainerRef {
+  #path: string | undefined;
+  readonly #specPath: string;
+
+  constructor(
+    readonly container: Record<string, unknown>,
+    readonly list: ContainerList,
+    readonly index: number,
+    readonly name: string,
+    readonly image: string,
+    specPath: string,
+  ) {
+    this.#specPath = specPath;
+  }
+
+  get path(): string {
+    return (this.#path ??= joinPath(this.#specPath, `${this.list}[${this.index}]`));
+  }
+}
+
+const NO_CONTAINERS: readonly ContainerRef[] = Object.freeze([]);
+
+/** Where containersOf keeps its walk on the subject: a non-enumerable field, invisible to JSON and equality. */
+const WALKED = Symbol('bulwark.containers');
+
+/**
+ * Every container, init container and ephemeral container of the pod, in that order. Walked once
+ * per subject and shared by every check that asks (a subject is a snapshot of one request's
+ * object: nothing mutates it after toSubject).
+ */
+export function containersOf(subject: PodSubject): readonly ContainerRef[] {
+  const holder = subject as PodSubject & { [WALKED]?: readonly ContainerRef[] };
+  let refs = holder[WALKED];
+  if (refs === undefined) {
+    if (!Object.isExtensible(holder)) return walkOfFrozen(holder);
+    refs = walkContainers(subject);
+    Object.defineProperty(holder, WALKED, { value: refs });
+  }
+  return refs;
+}
+
+/** Walks of subjects that cannot take the field (a caller froze them). */
+const frozenWalks = new WeakMap<PodSubject, readonly ContainerRef[]>();
+
+function walkOfFrozen(subject: PodSubject): readonly ContainerRef[] {
+  let refs = frozenWalks.get(subject);
+  if (refs === undefined) frozenWalks.set(subject, (refs = walkContainers(subject)));
+  return refs;
+}
+
+function walkContainers(subject: PodSubject): readonly ContainerRef[] {
   const spec = subject.spec;
+  let out: ContainerRef[] | undefined;
   for (const list of CONTAINER_LISTS) {
     const items = spec[list];
     if (!Array.isArray(items)) continue;
     for (let index = 0; index < items.length; index++) {
-      const container = items[index];
+      const container: unknown = items[index];
       if (!isRecord(container)) continue;
       const name = typeof container.name === 'string' && container.name ? container.name : `${list}[${index}]`;
       const image = typeof container.image === 'string' ? container.image : '';
-      visit({ container, list, index, name, image, path: joinPath(subject.specPath, `${list}[${index}]`) });
+      (out ??= []).push(new WalkedContainer(container, list, index, name, image, subject.specPath));
     }
   }
+  return out ?? NO_CONTAINERS;
 }
 
-/** The container's securityContext as a record (`{}` when absent or null). */
+/** Calls `visit` for every container, init container and ephemeral container of the pod. */
+export function visitContainers(subject: PodSubject, visit: (ref: ContainerRef) => void): void {
+  const refs = containersOf(subject);
+  for (let i = 0; i < refs.length; i++) visit(refs[i]!);
+}
+
+/** What the securityContext helpers return for an absent one: read-only, shared, never allocated per call. */
+const NO_SECURITY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** The container's securityContext as a record (a frozen `{}` when absent or null). */
 export function securityContextOf(container: Record<string, unknown>): Record<string, unknown> {
   const sc = container.securityContext;
-  return isRecord(sc) ? sc : {};
+  return isRecord(sc) ? sc : NO_SECURITY_CONTEXT;
 }
 
-/** The pod-level securityContext as a record (`{}` when absent or null). */
+/** The pod-level securityContext as a record (a frozen `{}` when absent or null). */
 export function podSecurityContextOf(subject: PodSubject): Record<string, unknown> {
   const sc = subject.spec.securityContext;
-  return isRecord(sc) ? sc : {};
+  return isRecord(sc) ? sc : NO_SECURITY_CONTEXT;
 }
 
 /** Noun for a container list in messages: `container`, `init container`, `ephemeral container`. */
@@ -64,6 +131,10 @@ export function describeContainer(ref: ContainerRef): string {
  * from `/`. `//etc/` → `/etc`, `/tmp/../etc` → `/etc`, `` → `/`.
  */
 export function normaliseHostPath(path: string): string {
+  // Most paths are already normal (`/var/log`): absolute, no empty, `.` or `..` component, no trailing `/`.
+  if (path.charCodeAt(0) === 47 /* / */ && path.indexOf('//') < 0 && path.indexOf('/.') < 0 && (path.length === 1 || !path.endsWith('/'))) {
+    return path;
+  }
   const out: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;

@@ -28,7 +28,7 @@ export function refOf(obj: K8sObject): ObjectRef {
 }
 
 /** Where the pod template sits in each pod-bearing kind. */
-const POD_PATHS: Record<string, { meta: string[]; spec: string[] }> = {
+const POD_SEGMENTS: Record<string, { meta: string[]; spec: string[] }> = {
   Pod: { meta: ['metadata'], spec: ['spec'] },
   PodTemplate: { meta: ['template', 'metadata'], spec: ['template', 'spec'] },
   Deployment: { meta: ['spec', 'template', 'metadata'], spec: ['spec', 'template', 'spec'] },
@@ -42,6 +42,11 @@ const POD_PATHS: Record<string, { meta: string[]; spec: string[] }> = {
     spec: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
   },
 };
+
+/** The same, with the joined field paths, so that toSubject does not join them per request. */
+const POD_PATHS: Record<string, { meta: string[]; spec: string[]; metaPath: string; specPath: string }> = Object.fromEntries(
+  Object.entries(POD_SEGMENTS).map(([kind, p]) => [kind, { ...p, metaPath: p.meta.join('.'), specPath: p.spec.join('.') }]),
+);
 
 export const POD_BEARING_KINDS: readonly string[] = Object.keys(POD_PATHS);
 export const RBAC_ROLE_KINDS: readonly string[] = ['Role', 'ClusterRole'];
@@ -83,9 +88,9 @@ function podSubject(obj: K8sObject, ref: ObjectRef): PodSubject {
     ref,
     object: obj,
     podMeta: asRecord(dig(obj, paths.meta)) as ObjectMeta,
-    podMetaPath: paths.meta.join('.'),
+    podMetaPath: paths.metaPath,
     spec: asRecord(dig(obj, paths.spec)),
-    specPath: paths.spec.join('.'),
+    specPath: paths.specPath,
   };
 }
 
@@ -97,7 +102,7 @@ export function toSubject(obj: K8sObject): Subject | undefined {
   if (!isRecord(obj)) return undefined;
   const ref = refOf(obj);
   const kind = ref.kind;
-  if (kind in POD_PATHS || kind === 'EphemeralContainers') return podSubject(obj, ref);
+  if (Object.prototype.hasOwnProperty.call(POD_PATHS, kind) || kind === 'EphemeralContainers') return podSubject(obj, ref);
   if (kind === 'Role' || kind === 'ClusterRole') {
     return {
       type: 'role',

@@ -73,3 +73,10 @@ describe('compileConfig and exemptions', () => {
     expect(isImageExempt(compiled, '')).toBe(false);
   });
 });
+
+describe('toSubject', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('ignores an object whose kind is the built-in name %j', async (kind) => {
+    const { toSubject } = await import('../policies/subject.js');
+    expect(toSubject({ apiVersion: 'v1', kind, metadata: { name: 'x' } })).toBeUndefined();
+  });
+});

@@ -5,7 +5,7 @@
 // missing one to rbac.authorization.k8s.io, so a binding that omits it still grants.
 // `system:authenticated` is not flagged: it is every authenticated identity, a different (and
 // common) choice.
-import { describeObject, describeRbacSubject, isRecord } from '../helpers.js';
+import { NO_FINDINGS, describeObject, describeRbacSubject, isRecord } from '../helpers.js';
 import type { BindingSubject, Check, Finding } from '../types.js';
 
 function isAnonymous(s: Record<string, unknown>): boolean {
@@ -21,7 +21,7 @@ export const anonymousBinding: Check<BindingSubject> = {
     'Remove system:anonymous and system:unauthenticated from the binding subjects; bind named users, groups or service accounts instead.',
   appliesTo: ['binding'],
   evaluate(subject) {
-    const findings: Finding[] = [];
+    let findings: Finding[] | undefined;
     const subjects = subject.subjects;
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[i];
@@ -29,13 +29,13 @@ export const anonymousBinding: Check<BindingSubject> = {
       const roleRef = subject.roleRef;
       const role =
         typeof roleRef.name === 'string' ? `${typeof roleRef.kind === 'string' && roleRef.kind ? roleRef.kind : 'role'} ${JSON.stringify(roleRef.name)}` : 'its role';
-      findings.push({
+      (findings ??= []).push({
         policy: anonymousBinding.id,
         severity: anonymousBinding.severity,
         message: `${describeObject(subject.ref)} grants ${role} to ${describeRbacSubject(s)}: every request without credentials gets it`,
         path: `subjects[${i}]`,
       });
     }
-    return findings;
+    return findings ?? NO_FINDINGS;
   },
 };

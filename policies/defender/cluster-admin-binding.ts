@@ -3,7 +3,7 @@
 // ClusterRoleBinding) or of the whole namespace, its secrets and service accounts included
 // (through a RoleBinding). Bindings to cluster-admin should be rare, deliberate and reviewed;
 // a new one is a classic persistence step after a compromise.
-import { describeObject, describeRbacSubject } from '../helpers.js';
+import { NO_FINDINGS, describeObject, describeRbacSubject } from '../helpers.js';
 import type { BindingSubject, Check } from '../types.js';
 
 const CLUSTER_ADMIN = 'cluster-admin';
@@ -18,7 +18,7 @@ export const clusterAdminBinding: Check<BindingSubject> = {
   appliesTo: ['binding'],
   evaluate(subject) {
     const roleRef = subject.roleRef;
-    if (roleRef.kind !== 'ClusterRole' || roleRef.name !== CLUSTER_ADMIN) return [];
+    if (roleRef.kind !== 'ClusterRole' || roleRef.name !== CLUSTER_ADMIN) return NO_FINDINGS;
     const subjects = subject.subjects;
     const whom = subjects.length ? subjects.map(describeRbacSubject).join(', ') : 'no subjects yet';
     const scope = subject.clusterScoped ? 'the whole cluster' : `namespace ${JSON.stringify(subject.ref.namespace)}`;

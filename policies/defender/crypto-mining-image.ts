@@ -12,7 +12,7 @@
 // `acme/xmr-stak-cpu`, `team/t-rex_miner` and `tools/cpuminer.opt` match; `nginx`,
 // `minecraft-server`, `registry.example.com/team/miner-dashboard` (`miner` is not a listed name)
 // and `xmrigger` (one token) do not. A name never matches across a `/` (`xmr/stak` is not `xmr-stak`).
-import { compileTokenMatcher, describeContainer, joinPath, perList, quoteList, visitContainers } from '../helpers.js';
+import { NO_FINDINGS, compileTokenMatcher, containersOf, describeContainer, joinPath, perList, quoteList } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 /**
@@ -37,14 +37,31 @@ export function imageRepositoryPath(image: string): string {
 const minerMatcher = perList(compileTokenMatcher);
 const lowerSchemes = perList((list) => list.map((s) => s.toLowerCase()).filter((s) => s !== ''));
 
+/**
+ * Verdicts per image string, per miner list: a cluster runs few distinct images, so tokenising
+ * each one once is enough. Bounded: cleared when full, so hostile input cannot grow it.
+ */
+const IMAGE_CACHE_SIZE = 10_000;
+const imageVerdicts = perList(() => new Map<string, string | null>());
+
 function minerInImage(image: string, names: readonly string[]): string | undefined {
   if (!image) return undefined;
-  const matcher = minerMatcher(names);
-  for (const component of imageRepositoryPath(image).split('/')) {
-    const hit = matcher.match(component);
-    if (hit !== undefined) return hit;
+  const verdicts = imageVerdicts(names);
+  let verdict = verdicts.get(image);
+  if (verdict === undefined) {
+    verdict = null;
+    const matcher = minerMatcher(names);
+    for (const component of imageRepositoryPath(image).split('/')) {
+      const hit = matcher.match(component);
+      if (hit !== undefined) {
+        verdict = hit;
+        break;
+      }
+    }
+    if (verdicts.size >= IMAGE_CACHE_SIZE) verdicts.clear();
+    verdicts.set(image, verdict);
   }
-  return undefined;
+  return verdict ?? undefined;
 }
 
 /** The pool address in `text` (from the scheme to the next space or quote), or undefined. */
@@ -60,6 +77,30 @@ function poolAddress(text: string, schemes: readonly string[]): string | undefin
   return undefined;
 }
 
+/**
+ * Substrings every text holding one of the schemes must contain verbatim (before lower-casing),
+ * or undefined when some scheme has none. Each is a scheme's longest run of ASCII characters
+ * that are not letters (`://` of `stratum+tcp://`): lower-casing maps no other character to one
+ * of those, so a text without any of them cannot hold a scheme, and most arguments are passed
+ * over with one indexOf instead of a lower-cased copy.
+ */
+const schemeNeedles = perList((schemes): readonly string[] | undefined => {
+  const needles = new Set<string>();
+  for (const scheme of schemes) {
+    let best = '';
+    for (const run of scheme.split(/[a-z\u0080-\uffff]+/)) if (run.length > best.length) best = run;
+    if (!best) return undefined;
+    needles.add(best);
+  }
+  return [...needles];
+});
+
+function mayHoldScheme(text: string, needles: readonly string[] | undefined): boolean {
+  if (needles === undefined) return true;
+  for (let i = 0; i < needles.length; i++) if (text.indexOf(needles[i]!) >= 0) return true;
+  return false;
+}
+
 const ARGUMENT_FIELDS = ['command', 'args'] as const;
 
 export const cryptoMiningImage: Check<PodSubject> = {
@@ -71,11 +112,13 @@ export const cryptoMiningImage: Check<PodSubject> = {
     'Delete the workload and investigate how it was created: rotate the credentials of the user or service account that submitted it and look for other persistence.',
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
-    const findings: Finding[] = [];
-    visitContainers(subject, (ref) => {
+    let findings: Finding[] | undefined;
+    const schemes = lowerSchemes(ctx.lists.minerPoolSchemes);
+    const needles = schemeNeedles(schemes);
+    for (const ref of containersOf(subject)) {
       const miner = minerInImage(ref.image, ctx.lists.minerNames);
       if (miner !== undefined) {
-        findings.push({
+        (findings ??= []).push({
           policy: cryptoMiningImage.id,
           severity: cryptoMiningImage.severity,
           message: `${describeContainer(ref)} runs image ${quoteList([ref.image])}, which names the crypto miner ${quoteList([miner])}`,
@@ -87,11 +130,11 @@ export const cryptoMiningImage: Check<PodSubject> = {
         const list = ref.container[field];
         if (!Array.isArray(list)) continue;
         for (let k = 0; k < list.length; k++) {
-          const arg = list[k];
-          if (typeof arg !== 'string') continue;
-          const address = poolAddress(arg, lowerSchemes(ctx.lists.minerPoolSchemes));
+          const arg: unknown = list[k];
+          if (typeof arg !== 'string' || !mayHoldScheme(arg, needles)) continue;
+          const address = poolAddress(arg, schemes);
           if (address === undefined) continue;
-          findings.push({
+          (findings ??= []).push({
             policy: cryptoMiningImage.id,
             severity: cryptoMiningImage.severity,
             message: `${describeContainer(ref)} connects to the mining pool ${quoteList([address])} (${field}[${k}])`,
@@ -100,7 +143,7 @@ export const cryptoMiningImage: Check<PodSubject> = {
           });
         }
       }
-    });
-    return findings;
+    }
+    return findings ?? NO_FINDINGS;
   },
 };

@@ -6,7 +6,7 @@
 // large parts of root's power over the node. Names compare case-insensitively, with or without
 // the `CAP_` prefix (`cap_sys_admin` is SYS_ADMIN); `ALL` is never in the allowed set unless the
 // list names it. One finding per offending entry.
-import { describeContainer, isRecord, joinPath, perList, quoteList, securityContextOf, visitContainers } from '../helpers.js';
+import { NO_FINDINGS, containersOf, describeContainer, isRecord, joinPath, perList, quoteList, securityContextOf } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 /** `cap_sys_admin` → `SYS_ADMIN`. */
@@ -26,11 +26,11 @@ export const dangerousCapabilities: Check<PodSubject> = {
     'Drop the capability from securityContext.capabilities.add; start from `drop: [ALL]` and add back only capabilities of the baseline set.',
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
-    const findings: Finding[] = [];
+    let findings: Finding[] | undefined;
     let allowed: Set<string> | undefined;
-    visitContainers(subject, (ref) => {
+    for (const ref of containersOf(subject)) {
       const caps = securityContextOf(ref.container).capabilities;
-      if (!isRecord(caps) || !Array.isArray(caps.add)) return;
+      if (!isRecord(caps) || !Array.isArray(caps.add)) continue;
       const add = caps.add;
       for (let j = 0; j < add.length; j++) {
         const cap = add[j];
@@ -38,7 +38,7 @@ export const dangerousCapabilities: Check<PodSubject> = {
         allowed ??= allowedSet(ctx.lists.allowedCapabilities);
         const canonical = canonicalCapability(cap);
         if (allowed.has(canonical)) continue;
-        findings.push({
+        (findings ??= []).push({
           policy: dangerousCapabilities.id,
           severity: dangerousCapabilities.severity,
           message:
@@ -49,7 +49,7 @@ export const dangerousCapabilities: Check<PodSubject> = {
           image: ref.image,
         });
       }
-    });
-    return findings;
+    }
+    return findings ?? NO_FINDINGS;
   },
 };

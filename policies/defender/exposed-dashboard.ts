@@ -11,7 +11,7 @@
 // `grafana-dashboard` and `headlamps` match nothing in the default list. Case is ignored.
 // A Service finding points at what exposes it (`spec.type` or `spec.externalIPs`), an Ingress
 // finding at the backend's service name; one finding per Service, one per Ingress backend.
-import { compileTokenMatcher, describeObject, isRecord, joinPath, perList, quoteList, type TokenMatcher } from '../helpers.js';
+import { NO_FINDINGS, compileTokenMatcher, describeObject, isRecord, joinPath, perList, quoteList, type TokenMatcher } from '../helpers.js';
 import type { Check, Finding, IngressSubject, ServiceSubject } from '../types.js';
 
 const dashboardMatcher = perList(compileTokenMatcher);
@@ -43,10 +43,10 @@ function evaluateService(subject: ServiceSubject, matcher: TokenMatcher): Findin
     exposure = 'on externalIPs';
     path = 'spec.externalIPs';
   } else {
-    return [];
+    return NO_FINDINGS;
   }
   const dashboard = serviceDashboard(subject, matcher);
-  if (dashboard === undefined) return [];
+  if (dashboard === undefined) return NO_FINDINGS;
   return [
     {
       policy: exposedDashboard.id,
@@ -66,14 +66,14 @@ function backendService(backend: unknown): { name: string; field: string } | und
 }
 
 function evaluateIngress(subject: IngressSubject, matcher: TokenMatcher): Finding[] {
-  const findings: Finding[] = [];
+  let findings: Finding[] | undefined;
   const spec = subject.spec;
   const check = (backend: unknown, base: string, route: string): void => {
     const svc = backendService(backend);
     if (!svc) return;
     const hit = matcher.match(svc.name);
     if (hit === undefined) return;
-    findings.push({
+    (findings ??= []).push({
       policy: exposedDashboard.id,
       severity: exposedDashboard.severity,
       message: `${describeObject(subject.ref)} routes ${route} to the service ${quoteList([svc.name])}, the dashboard ${quoteList([hit])}`,
@@ -83,7 +83,7 @@ function evaluateIngress(subject: IngressSubject, matcher: TokenMatcher): Findin
   check(spec.defaultBackend, 'spec.defaultBackend', 'requests no rule matches');
   check(spec.backend, 'spec.backend', 'requests no rule matches');
   const rules = spec.rules;
-  if (!Array.isArray(rules)) return findings;
+  if (!Array.isArray(rules)) return findings ?? NO_FINDINGS;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     if (!isRecord(rule) || !isRecord(rule.http) || !Array.isArray(rule.http.paths)) continue;
@@ -96,7 +96,7 @@ function evaluateIngress(subject: IngressSubject, matcher: TokenMatcher): Findin
       check(p.backend, `spec.rules[${i}].http.paths[${j}].backend`, route);
     }
   }
-  return findings;
+  return findings ?? NO_FINDINGS;
 }
 
 export const exposedDashboard: Check<ServiceSubject | IngressSubject> = {

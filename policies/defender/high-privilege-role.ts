@@ -21,7 +21,7 @@
 // from the secrets read, resourceNames do not silence a reason (binding one named ClusterRole, or
 // exec into one named pod, is still the escalation). A ClusterRole with an aggregationRule gets
 // its rules from the controller: what is present is checked, as for any other role.
-import { isRecord, quoteList } from '../helpers.js';
+import { NO_FINDINGS, isRecord, quoteList } from '../helpers.js';
 import { ruleGrants, ruleGrantsNonResource, ruleStrings } from '../rbac.js';
 import type { Check, Finding, RoleSubject } from '../types.js';
 
@@ -153,7 +153,7 @@ export const highPrivilegeRole: Check<RoleSubject> = {
     'Grant the specific verbs on the specific resources the subject needs (and resourceNames where possible); avoid wildcards, escalate, bind, impersonate, secret reads and exec in roles bound to workloads or people.',
   appliesTo: ['role'],
   evaluate(subject) {
-    const findings: Finding[] = [];
+    let findings: Finding[] | undefined;
     const rules = subject.rules;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
@@ -161,7 +161,7 @@ export const highPrivilegeRole: Check<RoleSubject> = {
       const ruleVerbs = ruleStrings(rule, 'verbs');
       if (ruleVerbs.length === 0) continue;
       const push = (what: string, why: string): void => {
-        findings.push({
+        (findings ??= []).push({
           policy: highPrivilegeRole.id,
           severity: highPrivilegeRole.severity,
           message: `rule ${i} grants ${what} (${why})`,
@@ -183,6 +183,6 @@ export const highPrivilegeRole: Check<RoleSubject> = {
         push('* on nonResourceURLs *', 'every verb on every non-resource URL');
       }
     }
-    return findings;
+    return findings ?? NO_FINDINGS;
   },
 };

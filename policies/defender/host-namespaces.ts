@@ -2,7 +2,7 @@
 // finding per field). Sharing the node's network namespace lets a pod sniff and reach node-local
 // services (the kubelet, metadata endpoints); the PID namespace lets it see and signal, or ptrace,
 // every process on the node; the IPC namespace exposes the host's shared memory.
-import { describeObject, joinPath } from '../helpers.js';
+import { NO_FINDINGS, describeObject, joinPath } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 const HOST_NAMESPACE_FIELDS: readonly { field: string; why: string }[] = [
@@ -29,6 +29,6 @@ export const hostNamespaces: Check<PodSubject> = {
         path: joinPath(subject.specPath, field),
       });
     }
-    return findings ?? [];
+    return findings ?? NO_FINDINGS;
   },
 };

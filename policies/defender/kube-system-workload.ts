@@ -4,7 +4,7 @@
 // holds the cluster's most privileged service accounts and secrets and is rarely watched, so it
 // is a favourite place to hide a backdoor. In an offline scan there is no user, so every
 // workload in kube-system is reported.
-import { describeObject } from '../helpers.js';
+import { NO_FINDINGS, describeObject } from '../helpers.js';
 import type { Check, PodSubject } from '../types.js';
 
 const KUBE_SYSTEM = 'kube-system';
@@ -19,12 +19,12 @@ export const kubeSystemWorkload: Check<PodSubject> = {
     'Run application workloads in their own namespace; keep kube-system for control-plane and cluster add-on components installed by administrators.',
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
-    if (subject.ref.namespace !== KUBE_SYSTEM) return [];
+    if (subject.ref.namespace !== KUBE_SYSTEM) return NO_FINDINGS;
     const user = ctx.user;
     let who: string;
     if (user) {
       const username = typeof user.username === 'string' ? user.username : '';
-      if (username.startsWith(SYSTEM_PREFIX)) return [];
+      if (username.startsWith(SYSTEM_PREFIX)) return NO_FINDINGS;
       who = username ? `by user ${JSON.stringify(username)}` : 'by an unnamed user';
     } else {
       who = '';

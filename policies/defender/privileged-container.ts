@@ -1,7 +1,7 @@
 // privileged-container — flags any container, init container or ephemeral container that sets
 // `securityContext.privileged: true`. A privileged container runs with every capability, sees all
 // host devices and is not confined by seccomp or AppArmor: escaping to the node is one `mount` away.
-import { describeContainer, joinPath, securityContextOf, visitContainers } from '../helpers.js';
+import { NO_FINDINGS, containersOf, describeContainer, joinPath, securityContextOf } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 export const privilegedContainer: Check<PodSubject> = {
@@ -13,17 +13,17 @@ export const privilegedContainer: Check<PodSubject> = {
     'Remove securityContext.privileged (or set it to false); grant only the specific capabilities the container needs.',
   appliesTo: ['pod'],
   evaluate(subject) {
-    const findings: Finding[] = [];
-    visitContainers(subject, (ref) => {
-      if (securityContextOf(ref.container).privileged !== true) return;
-      findings.push({
+    let findings: Finding[] | undefined;
+    for (const ref of containersOf(subject)) {
+      if (securityContextOf(ref.container).privileged !== true) continue;
+      (findings ??= []).push({
         policy: privilegedContainer.id,
         severity: privilegedContainer.severity,
         message: `${describeContainer(ref)} must not set securityContext.privileged=true`,
         path: joinPath(ref.path, 'securityContext.privileged'),
         image: ref.image,
       });
-    });
-    return findings;
+    }
+    return findings ?? NO_FINDINGS;
   },
 };

@@ -5,7 +5,7 @@
 // with it every container on the node) or the kernel's knobs; mounting an ancestor (`/`, `/var`)
 // exposes everything beneath it. `/etc-backup` is not under `/etc`: paths compare by component.
 // The finding is about the pod's volume, not a container, so image exemptions do not drop it.
-import { describeContainer, isPathWithin, isRecord, joinPath, normaliseHostPath, perList, quoteList, visitContainers } from '../helpers.js';
+import { NO_FINDINGS, containersOf, describeContainer, isPathWithin, isRecord, joinPath, normaliseHostPath, perList, quoteList } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 const normalisedSensitivePaths = perList((list) => [...new Set(list.map(normaliseHostPath))]);
@@ -21,16 +21,16 @@ function relation(path: string, sensitive: readonly string[]): string | undefine
 
 function mountersOf(subject: PodSubject, volumeName: unknown): string {
   const names: string[] = [];
-  visitContainers(subject, (ref) => {
+  for (const ref of containersOf(subject)) {
     const mounts = ref.container.volumeMounts;
-    if (!Array.isArray(mounts)) return;
+    if (!Array.isArray(mounts)) continue;
     for (const m of mounts) {
       if (isRecord(m) && m.name === volumeName) {
         names.push(describeContainer(ref));
-        return;
+        break;
       }
     }
-  });
+  }
   return names.length ? `mounted by ${names.join(', ')}` : 'not mounted by any container yet';
 }
 
@@ -44,9 +44,9 @@ export const sensitiveHostMount: Check<PodSubject> = {
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
     const volumes = subject.spec.volumes;
-    if (!Array.isArray(volumes) || volumes.length === 0) return [];
+    if (!Array.isArray(volumes) || volumes.length === 0) return NO_FINDINGS;
     const sensitive = normalisedSensitivePaths(ctx.lists.sensitiveHostPaths);
-    const findings: Finding[] = [];
+    let findings: Finding[] | undefined;
     for (let i = 0; i < volumes.length; i++) {
       const volume = volumes[i];
       if (!isRecord(volume) || !isRecord(volume.hostPath)) continue;
@@ -58,13 +58,13 @@ export const sensitiveHostMount: Check<PodSubject> = {
       if (!where) continue;
       const name = typeof volume.name === 'string' && volume.name ? volume.name : `volumes[${i}]`;
       const shown = path === raw ? quoteList([raw]) : `${quoteList([raw])} (resolves to ${path})`;
-      findings.push({
+      (findings ??= []).push({
         policy: sensitiveHostMount.id,
         severity: sensitiveHostMount.severity,
         message: `volume ${quoteList([name])} mounts host path ${shown}, ${where}; ${mountersOf(subject, volume.name)}`,
         path: joinPath(subject.specPath, `volumes[${i}].hostPath.path`),
       });
     }
-    return findings;
+    return findings ?? NO_FINDINGS;
   },
 };

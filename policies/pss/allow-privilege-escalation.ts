@@ -8,17 +8,17 @@
 //   spec.initContainers[*].securityContext.allowPrivilegeEscalation
 //   spec.ephemeralContainers[*].securityContext.allowPrivilegeEscalation
 // Allowed Values: false
-import { describeContainer, joinPath, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, isWindowsPod, report, type PssContext, type PssCheckDefinition } from './check.js';
 
 function requireFalse(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
-  visitContainers(subject, (ref) => {
-    if (securityContextOf(ref.container).allowPrivilegeEscalation === false) return;
+  for (const ref of containersOf(subject)) {
+    if (securityContextOf(ref.container).allowPrivilegeEscalation === false) continue;
     findings = report(findings, ctx, `${describeContainer(ref)} must set securityContext.allowPrivilegeEscalation=false`,
       joinPath(ref.path, 'securityContext.allowPrivilegeEscalation'), ref.image);
-  });
+  }
   return findings ?? NO_FINDINGS;
 }
 

@@ -18,7 +18,7 @@
 // Upstream has one version (v1.0) that checks both the annotations and the fields (added to
 // the Kubernetes API in 1.30 and patched into the v1.0 check), so the fields count at every
 // pinned version — as Pod Security Admission itself does.
-import { describeContainer, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, annotationPath, annotationsOf, isSet, quote, report, stringField, type PssCheckDefinition } from './check.js';
 
@@ -55,15 +55,15 @@ export const appArmorProfile: PssCheckDefinition = {
               joinPath(subject.specPath, 'securityContext.appArmorProfile.type'));
           }
         }
-        visitContainers(subject, (ref) => {
+        for (const ref of containersOf(subject)) {
           const profile = securityContextOf(ref.container).appArmorProfile;
-          if (!isSet(profile)) return;
+          if (!isSet(profile)) continue;
           const type = stringField(profile, 'type');
-          if (allowedType(type)) return;
+          if (allowedType(type)) continue;
           findings = report(findings, ctx,
             `${describeContainer(ref)} must not set securityContext.appArmorProfile.type to ${quote(type)}`,
             joinPath(ref.path, 'securityContext.appArmorProfile.type'), ref.image);
-        });
+        }
         const annotations = annotationsOf(subject);
         for (const key in annotations) {
           if (!key.startsWith(ANNOTATION_PREFIX)) continue;

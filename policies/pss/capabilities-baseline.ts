@@ -11,7 +11,7 @@
 //   SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT
 //
 // In the restricted set, capabilities_restricted overrides this check from v1.22.
-import { describeContainer, isRecord, joinPath, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, quoteAll, report, type PssCheckDefinition } from './check.js';
 
@@ -35,19 +35,19 @@ export const capabilitiesBaseline: PssCheckDefinition = {
       minimumVersion: 'v1.0',
       evaluate(subject, ctx) {
         let findings: Finding[] | undefined;
-        visitContainers(subject, (ref) => {
+        for (const ref of containersOf(subject)) {
           const capabilities = securityContextOf(ref.container).capabilities;
-          if (!isRecord(capabilities) || !Array.isArray(capabilities.add)) return;
+          if (!isRecord(capabilities) || !Array.isArray(capabilities.add)) continue;
           let bad: string[] | undefined;
           for (const cap of capabilities.add as unknown[]) {
             const name = typeof cap === 'string' ? cap : String(cap);
             if (!BASELINE_ALLOWED_CAPABILITIES.has(name)) (bad ??= []).push(name);
           }
-          if (!bad) return;
+          if (!bad) continue;
           findings = report(findings, ctx,
             `${describeContainer(ref)} must not include ${quoteAll(bad)} in securityContext.capabilities.add`,
             joinPath(ref.path, 'securityContext.capabilities.add'), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },

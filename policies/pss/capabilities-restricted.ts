@@ -16,13 +16,13 @@
 // Allowed Values: undefined/empty, NET_BIND_SERVICE
 //
 // Overrides capabilities_baseline (everything baseline forbids, this forbids too).
-import { describeContainer, isRecord, joinPath, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, isWindowsPod, quoteAll, report, type PssContext, type PssCheckDefinition } from './check.js';
 
 function requireDropAll(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
-  visitContainers(subject, (ref) => {
+  for (const ref of containersOf(subject)) {
     const capabilities = securityContextOf(ref.container).capabilities;
     const drop = isRecord(capabilities) ? capabilities.drop : undefined;
     if (!Array.isArray(drop) || !drop.includes('ALL')) {
@@ -30,14 +30,14 @@ function requireDropAll(subject: PodSubject, ctx: PssContext): Finding[] {
         joinPath(ref.path, 'securityContext.capabilities.drop'), ref.image);
     }
     const add = isRecord(capabilities) ? capabilities.add : undefined;
-    if (!Array.isArray(add)) return;
+    if (!Array.isArray(add)) continue;
     let bad: string[] | undefined;
     for (const cap of add as unknown[]) if (cap !== 'NET_BIND_SERVICE') (bad ??= []).push(String(cap));
-    if (!bad) return;
+    if (!bad) continue;
     findings = report(findings, ctx,
       `${describeContainer(ref)} must not include ${quoteAll(bad)} in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)`,
       joinPath(ref.path, 'securityContext.capabilities.add'), ref.image);
-  });
+  }
   return findings ?? NO_FINDINGS;
 }
 

@@ -3,7 +3,7 @@
 // versioned implementations. The evaluator picks, for a requested policy version, the newest
 // entry whose minimumVersion is not newer than it; a check with no such entry does not apply.
 // Also the small helpers the PSS checks share (windows pods, user namespaces, findings).
-import { isRecord } from '../helpers.js';
+import { NO_FINDINGS, isRecord } from '../helpers.js';
 import type { Finding, PodSubject, Severity } from '../types.js';
 
 export type PssLevel = 'baseline' | 'restricted';
@@ -53,11 +53,8 @@ export function parseMinor(version: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/**
- * The returned value of a check that found nothing. Shared and frozen: the common path allocates
- * nothing, and a caller that tried to append to it would fail loudly rather than leak findings.
- */
-export const NO_FINDINGS: Finding[] = Object.freeze([]) as unknown as Finding[];
+/** The returned value of a check that found nothing (shared and frozen; see helpers). */
+export { NO_FINDINGS };
 
 /** Appends a finding to `list`, creating the list on first use. */
 export function report(

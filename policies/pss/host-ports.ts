@@ -7,7 +7,7 @@
 //   spec.initContainers[*].ports[*].hostPort
 //   spec.ephemeralContainers[*].ports[*].hostPort
 // Allowed Values: undefined/null, 0
-import { describeContainer, isRecord, joinPath, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, report, type PssCheckDefinition } from './check.js';
 
@@ -24,9 +24,9 @@ export const hostPorts: PssCheckDefinition = {
       minimumVersion: 'v1.0',
       evaluate(subject, ctx) {
         let findings: Finding[] | undefined;
-        visitContainers(subject, (ref) => {
+        for (const ref of containersOf(subject)) {
           const ports = ref.container.ports;
-          if (!Array.isArray(ports)) return;
+          if (!Array.isArray(ports)) continue;
           let first = -1;
           let used = '';
           for (let i = 0; i < ports.length; i++) {
@@ -35,10 +35,10 @@ export const hostPorts: PssCheckDefinition = {
             if (first < 0) first = i;
             used += (used ? ', ' : '') + String(port.hostPort);
           }
-          if (first < 0) return;
+          if (first < 0) continue;
           findings = report(findings, ctx, `${describeContainer(ref)} must not use hostPort ${used}`,
             joinPath(ref.path, `ports[${first}].hostPort`), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },

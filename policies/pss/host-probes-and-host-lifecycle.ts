@@ -9,7 +9,7 @@
 //   *.lifecycle.postStart.httpGet.host, *.lifecycle.preStop.httpGet.host
 //   *.lifecycle.postStart.tcpSocket.host, *.lifecycle.preStop.tcpSocket.host
 // Allowed Values: "", undefined/null
-import { describeContainer, isRecord, joinPath, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, quote, report, stringField, type PssCheckDefinition } from './check.js';
 
@@ -41,15 +41,15 @@ export const hostProbesAndHostLifecycle: PssCheckDefinition = {
       minimumVersion: 'v1.34',
       evaluate(subject, ctx) {
         let findings: Finding[] | undefined;
-        visitContainers(subject, (ref) => {
+        for (const ref of containersOf(subject)) {
           let hosts = '';
           for (const probe of PROBES) hosts = hostsOf(ref.container[probe], probe, hosts);
           const lifecycle = ref.container.lifecycle;
           if (isRecord(lifecycle)) for (const hook of HOOKS) hosts = hostsOf(lifecycle[hook], HOOK_FIELDS[hook], hosts);
-          if (!hosts) return;
+          if (!hosts) continue;
           const first = hosts.slice(0, hosts.indexOf('='));
           findings = report(findings, ctx, `${describeContainer(ref)} must not set ${hosts}`, joinPath(ref.path, first), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },

@@ -7,7 +7,7 @@
 //   spec.initContainers[*].securityContext.privileged
 //   spec.ephemeralContainers[*].securityContext.privileged
 // Allowed Values: false, undefined/null
-import { describeContainer, joinPath, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, report, type PssCheckDefinition } from './check.js';
 
@@ -24,11 +24,11 @@ export const privileged: PssCheckDefinition = {
       minimumVersion: 'v1.0',
       evaluate(subject, ctx) {
         let findings: Finding[] | undefined;
-        visitContainers(subject, (ref) => {
-          if (securityContextOf(ref.container).privileged !== true) return;
+        for (const ref of containersOf(subject)) {
+          if (securityContextOf(ref.container).privileged !== true) continue;
           findings = report(findings, ctx, `${describeContainer(ref)} must not set securityContext.privileged=true`,
             joinPath(ref.path, 'securityContext.privileged'), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },

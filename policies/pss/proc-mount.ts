@@ -10,20 +10,20 @@
 // Allowed Values: undefined/null, "Default"; from v1.35 any value when spec.hostUsers is false
 //
 // In the restricted set, procMount_restricted overrides this check from v1.35 (no relaxation).
-import { describeContainer, joinPath, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, isSet, quote, report, usesUserNamespace, type PssContext, type PssCheckDefinition } from './check.js';
 
 /** The unconditional check: any procMount but Default is forbidden. Shared with procMount_restricted. */
 export function procMountDefaultOnly(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
-  visitContainers(subject, (ref) => {
+  for (const ref of containersOf(subject)) {
     const procMount = securityContextOf(ref.container).procMount;
-    if (!isSet(procMount) || procMount === 'Default') return;
+    if (!isSet(procMount) || procMount === 'Default') continue;
     findings = report(findings, ctx,
       `${describeContainer(ref)} must not set securityContext.procMount to ${quote(String(procMount))}`,
       joinPath(ref.path, 'securityContext.procMount'), ref.image);
-  });
+  }
   return findings ?? NO_FINDINGS;
 }
 

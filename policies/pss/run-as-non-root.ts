@@ -10,7 +10,7 @@
 // Allowed Values: true; undefined/null at container level if the pod level is true.
 // From v1.35 not checked when spec.hostUsers is false (root in a user namespace is not root on
 // the node).
-import { describeContainer, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, report, usesUserNamespace, type PssContext, type PssCheckDefinition } from './check.js';
 
@@ -22,9 +22,9 @@ function requireNonRoot(subject: PodSubject, ctx: PssContext): Finding[] {
       joinPath(subject.specPath, 'securityContext.runAsNonRoot'));
   }
   const podNonRoot = podValue === true;
-  visitContainers(subject, (ref) => {
+  for (const ref of containersOf(subject)) {
     const value = securityContextOf(ref.container).runAsNonRoot;
-    if (value === true) return;
+    if (value === true) continue;
     if (value === false) {
       findings = report(findings, ctx, `${describeContainer(ref)} must not set securityContext.runAsNonRoot=false`,
         joinPath(ref.path, 'securityContext.runAsNonRoot'), ref.image);
@@ -33,7 +33,7 @@ function requireNonRoot(subject: PodSubject, ctx: PssContext): Finding[] {
         `${describeContainer(ref)} must set securityContext.runAsNonRoot=true (or the pod must)`,
         joinPath(ref.path, 'securityContext.runAsNonRoot'), ref.image);
     }
-  });
+  }
   return findings ?? NO_FINDINGS;
 }
 

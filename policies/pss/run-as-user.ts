@@ -9,7 +9,7 @@
 //   spec.ephemeralContainers[*].securityContext.runAsUser
 // Allowed Values: any non-zero value, undefined/null.
 // From v1.35 not checked when spec.hostUsers is false.
-import { describeContainer, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, report, usesUserNamespace, type PssContext, type PssCheckDefinition } from './check.js';
 
@@ -19,11 +19,11 @@ function forbidRoot(subject: PodSubject, ctx: PssContext): Finding[] {
     findings = report(findings, ctx, 'pod must not set securityContext.runAsUser=0',
       joinPath(subject.specPath, 'securityContext.runAsUser'));
   }
-  visitContainers(subject, (ref) => {
-    if (securityContextOf(ref.container).runAsUser !== 0) return;
+  for (const ref of containersOf(subject)) {
+    if (securityContextOf(ref.container).runAsUser !== 0) continue;
     findings = report(findings, ctx, `${describeContainer(ref)} must not set securityContext.runAsUser=0`,
       joinPath(ref.path, 'securityContext.runAsUser'), ref.image);
-  });
+  }
   return findings ?? NO_FINDINGS;
 }
 

@@ -17,7 +17,7 @@
 //   spec.initContainers[*].securityContext.seLinuxOptions.user / .role
 //   spec.ephemeralContainers[*].securityContext.seLinuxOptions.user / .role
 // Allowed Values: undefined/""
-import { describeContainer, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, isSet, quote, report, stringField, type PssContext, type PssCheckDefinition } from './check.js';
 
@@ -57,14 +57,14 @@ function evaluateWith(allowed: ReadonlySet<string>) {
           joinPath(subject.specPath, `securityContext.seLinuxOptions.${bad.field}`));
       }
     }
-    visitContainers(subject, (ref) => {
+    for (const ref of containersOf(subject)) {
       const options = securityContextOf(ref.container).seLinuxOptions;
-      if (!isSet(options)) return;
+      if (!isSet(options)) continue;
       const bad = problems(options, allowed);
-      if (!bad) return;
+      if (!bad) continue;
       findings = report(findings, ctx, `${describeContainer(ref)} set forbidden securityContext.seLinuxOptions: ${bad.what}`,
         joinPath(ref.path, `securityContext.seLinuxOptions.${bad.field}`), ref.image);
-    });
+    }
     return findings ?? NO_FINDINGS;
   };
 }

@@ -17,7 +17,7 @@
 // Allowed Values: RuntimeDefault, Localhost, undefined
 //
 // In the restricted set, seccompProfile_restricted overrides this check from v1.19.
-import { describeContainer, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, annotationPath, annotationsOf, isSet, quote, report, stringField, type PssCheckDefinition } from './check.js';
 
@@ -55,15 +55,15 @@ export const seccompProfileBaseline: PssCheckDefinition = {
               annotationPath(subject, SECCOMP_POD_ANNOTATION));
           }
         }
-        visitContainers(subject, (ref) => {
+        for (const ref of containersOf(subject)) {
           const key = SECCOMP_CONTAINER_ANNOTATION_PREFIX + stringField(ref.container, 'name');
-          if (!(key in annotations)) return;
+          if (!(key in annotations)) continue;
           const value = annotations[key];
-          if (validAnnotation(value)) return;
+          if (validAnnotation(value)) continue;
           findings = report(findings, ctx,
             `${describeContainer(ref)} must not be given annotation ${key}=${quote(String(value))}`,
             annotationPath(subject, key), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },
@@ -79,15 +79,15 @@ export const seccompProfileBaseline: PssCheckDefinition = {
               joinPath(subject.specPath, 'securityContext.seccompProfile.type'));
           }
         }
-        visitContainers(subject, (ref) => {
+        for (const ref of containersOf(subject)) {
           const profile = securityContextOf(ref.container).seccompProfile;
-          if (!isSet(profile)) return;
+          if (!isSet(profile)) continue;
           const type = stringField(profile, 'type');
-          if (validSeccompType(type)) return;
+          if (validSeccompType(type)) continue;
           findings = report(findings, ctx,
             `${describeContainer(ref)} must not set securityContext.seccompProfile.type to ${quote(type)}`,
             joinPath(ref.path, 'securityContext.seccompProfile.type'), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },

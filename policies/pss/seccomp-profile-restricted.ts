@@ -13,7 +13,7 @@
 // The container fields may be undefined/null if the pod-level field is set to an allowed value.
 //
 // Overrides seccompProfile_baseline.
-import { describeContainer, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
 import { NO_FINDINGS, isSet, isWindowsPod, quote, report, stringField, type PssContext, type PssCheckDefinition } from './check.js';
 import { validSeccompType } from './seccomp-profile-baseline.js';
@@ -30,11 +30,11 @@ function requireProfile(subject: PodSubject, ctx: PssContext): Finding[] {
         joinPath(subject.specPath, 'securityContext.seccompProfile.type'));
     }
   }
-  visitContainers(subject, (ref) => {
+  for (const ref of containersOf(subject)) {
     const profile = securityContextOf(ref.container).seccompProfile;
     if (isSet(profile)) {
       const type = stringField(profile, 'type');
-      if (validSeccompType(type)) return;
+      if (validSeccompType(type)) continue;
       findings = report(findings, ctx,
         `${describeContainer(ref)} must not set securityContext.seccompProfile.type to ${quote(type)}`,
         joinPath(ref.path, 'securityContext.seccompProfile.type'), ref.image);
@@ -43,7 +43,7 @@ function requireProfile(subject: PodSubject, ctx: PssContext): Finding[] {
         `${describeContainer(ref)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost" (or the pod must)`,
         joinPath(ref.path, 'securityContext.seccompProfile.type'), ref.image);
     }
-  });
+  }
   return findings ?? NO_FINDINGS;
 }
 

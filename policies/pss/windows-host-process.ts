@@ -9,7 +9,7 @@
 //   spec.initContainers[*].securityContext.windowsOptions.hostProcess
 //   spec.ephemeralContainers[*].securityContext.windowsOptions.hostProcess
 // Allowed Values: false, undefined/null
-import { describeContainer, isRecord, joinPath, podSecurityContextOf, securityContextOf, visitContainers } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, report, type PssCheckDefinition } from './check.js';
 
@@ -35,12 +35,12 @@ export const windowsHostProcess: PssCheckDefinition = {
           findings = report(findings, ctx, 'pod must not set securityContext.windowsOptions.hostProcess=true',
             joinPath(subject.specPath, 'securityContext.windowsOptions.hostProcess'));
         }
-        visitContainers(subject, (ref) => {
-          if (!hostProcess(securityContextOf(ref.container))) return;
+        for (const ref of containersOf(subject)) {
+          if (!hostProcess(securityContextOf(ref.container))) continue;
           findings = report(findings, ctx,
             `${describeContainer(ref)} must not set securityContext.windowsOptions.hostProcess=true`,
             joinPath(ref.path, 'securityContext.windowsOptions.hostProcess'), ref.image);
-        });
+        }
         return findings ?? NO_FINDINGS;
       },
     },
