@@ -207,7 +207,8 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
       }
       next();
     },
-    express.json({ limit: '16kb', strict: true }),
+    // strict: false so that `null` or `5` get the "must be a JSON object" answer below, not "not valid JSON".
+    express.json({ limit: '16kb', strict: false }),
     async (req, res) => {
       const body: unknown = req.body;
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'the body must be a JSON object {"status": …, "reason": …}');
@@ -251,6 +252,10 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
     if (e?.type === 'entity.parse.failed') return sendError(res, new ApiError(400, `the body is not valid JSON: ${e.message}`));
     if (e?.type === 'entity.too.large') return sendError(res, new ApiError(413, 'the body is too large (16 KiB at most)'));
     if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return sendError(res, new ApiError(415, e.message ?? 'unsupported encoding'));
+    // Other client errors raised by express itself (e.g. a malformed %-escape in the path: URIError, status 400).
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      return sendError(res, new ApiError(e.status, e.message ?? 'bad request'));
+    }
     logger.error({ err, method: req.method, path: req.path }, 'alerts api request failed');
     sendError(res, new ApiError(500, 'internal error: see the server log'));
   });

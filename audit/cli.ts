@@ -1,6 +1,6 @@
 // `bulwark audit scan`: audit-log threat detection from files, stdin, or live logs (--follow).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Alert } from '../alerts/model.js';
 import { loadConfigFile } from '../cli/config-file.js';
 import { ConfigError, type BulwarkConfig } from '../policies/config.js';
@@ -76,7 +76,7 @@ export function registerAudit(program: Command): void {
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
 

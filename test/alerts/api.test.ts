@@ -238,4 +238,18 @@ describe('POST /api/v1/alerts/{id}/status', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.json.error).toMatch(/no route/);
   });
+
+  it('answers 400 JSON, not 500, to a JSON null body and to a malformed %-escape in the path', async () => {
+    for (const body of ['null', '5', '"resolved"']) {
+      const res = await post(seeded[11]!.id, body);
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatch(/must be a JSON object/);
+    }
+    for (const p of ['/api/v1/alerts/%E0%A4%A', '/api/v1/alerts/%zz/status']) {
+      const res = await call(p, { token: TOKENS.admin, ...(p.endsWith('status') ? { method: 'POST', body: { status: 'resolved' } } : {}) });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatch(/decode/);
+    }
+    expect(logLines.filter((l) => l.msg === 'alerts api request failed')).toEqual([]);
+  });
 });

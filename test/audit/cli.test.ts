@@ -1,4 +1,5 @@
 // `bulwark audit scan` in-process: formats, inputs (files, gzip, stdin), malformed lines, exit codes.
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,41 @@ describe('bulwark audit scan', () => {
       expect((await runCli(['--fail-on', 'low', lowOnly])).code).toBe(1);
       expect((await runCli([lowOnly])).code).toBe(0);
     });
+  });
+
+  it('--poll-interval that is not a positive integer is a usage error naming the option', async () => {
+    const r = await runCli(['--poll-interval', 'abc', session]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--poll-interval.*'abc' is invalid/);
+  });
+
+  it('a reader that goes away (| head) ends the real command quietly: no EPIPE stack trace', async () => {
+    const file = tmp.path('many-execs.log');
+    writeFileSync(
+      file,
+      lines(Array.from({ length: 3000 }, (_, i) => auditEvent({
+        verb: 'create', stage: 'ResponseStarted', requestURI: `/api/v1/namespaces/default/pods/web-${i}/exec?command=sh`,
+        objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: `web-${i}`, apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: 101 } as never,
+      }))),
+    );
+    const bin = new URL('../../bin/bulwark.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [bin, 'audit', 'scan', '--format', 'ndjson', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => { child.stdout.destroy(); resolve(); }));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
+    expect(code).toBe(141);
+  }, 20_000);
+
+  it('the example log and the fixture are not git-ignored (a fresh clone has them)', () => {
+    const root = new URL('../..', import.meta.url).pathname;
+    for (const file of ['examples/audit/sample.log', 'test/fixtures/audit/session.log']) {
+      const r = spawnSync('git', ['check-ignore', '-q', file], { cwd: root });
+      if (r.error || r.status === 128) continue; // no git, or not a checkout
+      expect({ file, ignored: r.status === 0 }).toEqual({ file, ignored: false });
+    }
   });
 
   it('the example log of the README gives the same alerts as the test fixture', async () => {
