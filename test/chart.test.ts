@@ -84,6 +84,16 @@ describe('helm chart', () => {
     expect(find(docs, 'PodDisruptionBudget').spec.minAvailable).toBe(1);
   });
 
+  it('installs nothing its own defender set would flag (an upgrade under enforce must not be denied)', () => {
+    const compiled = compileConfig(parseConfig('profiles: [defender]'));
+    for (const doc of render(['mutation.enabled=true'])) {
+      const subject = toSubject(doc as never);
+      if (!subject) continue;
+      const { findings } = evaluateSubject(subject, compiled);
+      expect(findings, `${doc.kind} ${doc.metadata.name}`).toEqual([]);
+    }
+  });
+
   it('ships a ConfigMap that Bulwark accepts as its configuration', () => {
     const docs = render(['mode=warn', 'profiles={defender,pss-baseline}', 'exemptions.images={registry.k8s.io/*}']);
     const text = find(docs, 'ConfigMap').data['config.yaml'];

@@ -103,6 +103,18 @@ function mayHoldScheme(text: string, needles: readonly string[] | undefined): bo
 
 const ARGUMENT_FIELDS = ['command', 'args'] as const;
 
+/** `stratum+tcp://wallet:pass@pool:3333` → `stratum+tcp://***@pool:3333`: credentials never reach warnings, alerts or logs. */
+export function redactUserinfo(address: string): string {
+  const scheme = address.indexOf('://');
+  if (scheme < 0) return address;
+  const rest = address.slice(scheme + 3);
+  const slash = rest.search(/[/?#]/);
+  const authority = slash < 0 ? rest : rest.slice(0, slash);
+  const at = authority.lastIndexOf('@');
+  if (at < 0) return address;
+  return address.slice(0, scheme + 3) + '***' + rest.slice(at);
+}
+
 export const cryptoMiningImage: Check<PodSubject> = {
   id: 'crypto-mining-image',
   title: 'Cryptocurrency miner',
@@ -137,7 +149,7 @@ export const cryptoMiningImage: Check<PodSubject> = {
           (findings ??= []).push({
             policy: cryptoMiningImage.id,
             severity: cryptoMiningImage.severity,
-            message: `${describeContainer(ref)} connects to the mining pool ${quoteList([address])} (${field}[${k}])`,
+            message: `${describeContainer(ref)} connects to the mining pool ${quoteList([redactUserinfo(address)])} (${field}[${k}])`,
             path: joinPath(ref.path, `${field}[${k}]`),
             image: ref.image,
           });

@@ -13,12 +13,13 @@
 //   verb, the ones the API server and the kubelet derive from HTTP methods (a `get` reaches
 //   exec over WebSocket); `impersonate` or `bind` on `*` resources does not count here;
 // - write (create, update, patch, delete, deletecollection) on mutating or validating webhook
-//   configurations (admissionregistration.k8s.io): switch off or hijack admission control;
+//   configurations (admissionregistration.k8s.io): switch off or hijack admission control (a rule
+//   restricted by resourceNames writes only the named configurations and does not fire);
 // - `approve` on `signers`, or write on `certificatesigningrequests/approval`
 //   (certificates.k8s.io): issue client certificates for any identity;
 // - every verb (`*`) on `nonResourceURLs: ["*"]`.
 // Core resources live in the group "": a rule for group `apps` on `secrets` grants nothing. Apart
-// from the secrets read, resourceNames do not silence a reason (binding one named ClusterRole, or
+// from the secrets read and webhook writes, resourceNames do not silence a reason (binding one named ClusterRole, or
 // exec into one named pod, is still the escalation). A ClusterRole with an aggregationRule gets
 // its rules from the controller: what is present is checked, as for any other role.
 import { NO_FINDINGS, isRecord, quoteList } from '../helpers.js';
@@ -102,7 +103,9 @@ const REASONS: readonly Reason[] = [
       { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verbs: WRITE },
       { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verbs: WRITE },
     ],
-    anyName: true,
+    // A controller that keeps its own configurations' caBundle in sync (Bulwark's own chart,
+    // cert-manager's cainjector) is granted patch on them by resourceNames: that does not fire.
+    anyName: false,
     why: 'disable or hijack admission webhooks',
   },
   {

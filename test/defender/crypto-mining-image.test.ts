@@ -61,6 +61,17 @@ describe('crypto-mining-image', () => {
     expect(pathsOf(cryptoMiningImage, pod({ containers: [container('worker', extra, 'alpine:3')] }))).toEqual([]);
   });
 
+  it.each([
+    ['stratum+tcp://wallet123:S3cretPass@pool.example.net:3333', 'stratum+tcp://***@pool.example.net:3333'],
+    ['stratum+ssl://4AbcWallet.worker1@pool.example.net:443/x', 'stratum+ssl://***@pool.example.net:443/x'],
+    ['stratum+tcp://pool.example.net:3333', 'stratum+tcp://pool.example.net:3333'],
+  ])('never repeats pool credentials in its message (%s)', (address, shown) => {
+    const findings = runCheck(cryptoMiningImage, pod({ containers: [container('worker', { args: ['-o', address] }, 'alpine:3')] }));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toContain(JSON.stringify(shown));
+    expect(findings[0]!.message).not.toMatch(/S3cretPass|wallet123|4AbcWallet/);
+  });
+
   it('checks init, ephemeral and CronJob containers', () => {
     expect(pathsOf(cryptoMiningImage, pod({ initContainers: [{ name: 'i', image: 'xmrig/xmrig' }], ephemeralContainers: [{ name: 'e', image: 'nbminer' }] }))).toEqual([
       'spec.initContainers[0].image',

@@ -84,6 +84,7 @@ describe('high-privilege-role', () => {
     ['* verbs on deployments only', { apiGroups: ['apps'], resources: ['deployments'], verbs: ['*'] }],
     ['* resources but not * verbs', { apiGroups: ['apps'], resources: ['*'], verbs: ['get', 'list', 'watch'] }],
     ['get on webhook configurations', { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'], verbs: ['get', 'list', 'watch'] }],
+    ['patch on its own webhook configurations by resourceNames', { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'], resourceNames: ['bulwark', 'bulwark-mutate'], verbs: ['get', 'patch'] }],
     ['webhook configurations in the wrong group', { apiGroups: [''], resources: ['mutatingwebhookconfigurations'], verbs: ['*'] }],
     ['escalate on pods (meaningless)', { apiGroups: [''], resources: ['pods'], verbs: ['escalate', 'bind'] }],
     ['bind on roles in the core group', { apiGroups: [''], resources: ['roles'], verbs: ['bind'] }],
