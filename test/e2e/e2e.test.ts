@@ -1,13 +1,14 @@
 // End to end against a real kube-apiserver v1.20.2 + etcd + kube-controller-manager on loopback
 // (test/e2e/cluster.sh), with Bulwark started from the built CLI exactly as a user runs it.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCA, createServingCert } from '../../certs/x509.js';
-import { kubectlBinary } from '../support/helm.js';
+import { chartDir, helm, kubectlBinary } from '../support/helm.js';
 
 const root = resolve(__dirname, '../..');
 const cluster = join(root, 'test/e2e/cluster.sh');
@@ -256,5 +257,41 @@ current-context: default
     expect(denied.stderr).toMatch(/failed calling webhook "validate.bulwark.io"/);
     expect(bulwarkCli([...base, '--failure-policy', 'Ignore', '--timeout', '2']).code).toBe(0);
     expect(kubectl(['create', '-f', '-'], clean.replace('clean-1', 'clean-2')).code).toBe(0);
+  });
+  it('installs with Helm; generated certificates are stable across upgrades and renewed with a CA overlap', () => {
+    const kc = ['--kubeconfig', join(dir, 'kubeconfig')];
+    const ns = 'bulwark-helm';
+    // failurePolicy Ignore: no pod of this release will ever run here (no nodes).
+    const install = helm(['install', 'rel', chartDir, '-n', ns, '--create-namespace', '--set', 'webhook.failurePolicy=Ignore', ...kc]);
+    expect(install.code, install.stderr).toBe(0);
+    const readSecret = (): Obj => JSON.parse(kubectl(['-n', ns, 'get', 'secret', 'rel-bulwark-tls', '-o', 'json']).stdout) as Obj;
+    const readBundle = (): string => {
+      const vwc = JSON.parse(kubectl(['get', 'validatingwebhookconfiguration', 'rel-bulwark', '-o', 'json']).stdout) as Obj;
+      return Buffer.from(vwc.webhooks[0].clientConfig.caBundle, 'base64').toString();
+    };
+    const pem = (secret: Obj, key: string) => Buffer.from(secret.data[key], 'base64').toString();
+    const first = readSecret();
+    expect(readBundle()).toBe(pem(first, 'ca.crt'));
+    expect(kubectl(['-n', ns, 'get', 'poddisruptionbudget', 'rel-bulwark']).code).toBe(0);
+
+    expect(helm(['upgrade', 'rel', chartDir, '-n', ns, '--reuse-values', ...kc]).code).toBe(0);
+    const second = readSecret();
+    expect(pem(second, 'ca.crt')).toBe(pem(first, 'ca.crt'));
+    expect(pem(second, 'tls.crt')).toBe(pem(first, 'tls.crt'));
+
+    // The CA has 10 days left (inside renewBeforeDays): the next upgrade renews it and keeps the old one trusted.
+    const soon = String(Math.floor(Date.now() / 1000) + 10 * 86400);
+    expect(kubectl(['-n', ns, 'annotate', 'secret', 'rel-bulwark-tls', '--overwrite', `bulwark.io/ca-not-after=${soon}`]).code).toBe(0);
+    expect(helm(['upgrade', 'rel', chartDir, '-n', ns, '--reuse-values', ...kc]).code).toBe(0);
+    const third = readSecret();
+    const oldCA = pem(first, 'ca.crt');
+    const newCA = pem(third, 'ca.crt');
+    expect(newCA).not.toBe(oldCA);
+    expect(pem(third, 'ca-previous.crt')).toBe(oldCA);
+    expect(readBundle()).toBe(newCA + oldCA);
+    expect(new X509Certificate(pem(third, 'tls.crt')).checkIssued(new X509Certificate(newCA))).toBe(true);
+
+    expect(helm(['uninstall', 'rel', '-n', ns, ...kc]).code).toBe(0);
+    expect(kubectl(['get', 'validatingwebhookconfiguration', 'rel-bulwark']).code).not.toBe(0);
   });
 });
