@@ -101,7 +101,15 @@ start() {
     token="$(openssl rand -hex 16)"
     printf '%s,e2e-admin,e2e-admin,"system:masters"\n' "$token" >"$dir/tokens.csv"
     printf '%s\n' "$token" >"$dir/admin.token"
-    cat >"$dir/kubeconfig" <<EOF
+    # Two people for the alerts API's Kubernetes mode (TokenReview + SubjectAccessReview).
+    local reader secadmin
+    reader="$(openssl rand -hex 16)"
+    secadmin="$(openssl rand -hex 16)"
+    printf '%s,alice,alice-uid,"security-readers"\n%s,sam,sam-uid,"security-admins"\n' "$reader" "$secadmin" >>"$dir/tokens.csv"
+    printf '%s\n' "$reader" >"$dir/reader.token"
+    printf '%s\n' "$secadmin" >"$dir/secadmin.token"
+    chmod 600 "$dir/tokens.csv" "$dir"/*.token
+    (umask 077; cat >"$dir/kubeconfig") <<EOF
 apiVersion: v1
 kind: Config
 clusters:

@@ -43,10 +43,8 @@ store:
 api:
   port: ${API_PORT}
   address: 127.0.0.1
-  tokenFile: ${join(dir, 'alert-tokens.csv')}
-  roles:
-    admin: [security-admins]
-    reader: [security-readers]
+  auth: kubernetes
+  kubeconfig: ${join(dir, 'kubeconfig')}
 `);
   return file;
 }
@@ -83,6 +81,15 @@ async function stopBulwark(): Promise<void> {
   bulwark.kill('SIGTERM');
   await exited;
 }
+
+const ALERT_RBAC = [
+  { kind: 'ClusterRole', metadata: { name: 'bulwark-security-reader' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] }] },
+  { kind: 'ClusterRole', metadata: { name: 'bulwark-security-admin' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list', 'update'] }] },
+  { kind: 'ClusterRoleBinding', metadata: { name: 'security-readers' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bulwark-security-reader' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }] },
+  { kind: 'ClusterRoleBinding', metadata: { name: 'security-admins' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bulwark-security-admin' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-admins' }] },
+].map((o) => JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', ...o })).join('\n');
+
+const token = (who: 'reader' | 'secadmin') => readFileSync(join(dir, `${who}.token`), 'utf8').trim();
 
 const privilegedPod = (name: string, ns: string) => JSON.stringify({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
@@ -128,7 +135,6 @@ describe('Bulwark against a real kube-apiserver', () => {
     writeFileSync(join(dir, 'pki-bulwark/ca.crt'), ca.certPem);
     writeFileSync(join(dir, 'pki-bulwark/tls.crt'), leaf.certPem);
     writeFileSync(join(dir, 'pki-bulwark/tls.key'), leaf.keyPem, { mode: 0o600 });
-    writeFileSync(join(dir, 'alert-tokens.csv'), 'e2e-admin-token,sam,1001,"security-admins"\n');
     writeFileSync(join(dir, 'audit-webhook.kubeconfig'), `apiVersion: v1
 kind: Config
 clusters:
@@ -147,6 +153,8 @@ current-context: default
     execFileSync('bash', [cluster, 'start', dir], { stdio: 'inherit', timeout: 180_000, env: { ...process.env, BULWARK_E2E_AUDIT_WEBHOOK_CONFIG: join(dir, 'audit-webhook.kubeconfig') } });
     for (const ns of ['team-a', 'team-w']) expect(kubectl(['create', 'namespace', ns]).code).toBe(0);
     expect(kubectl(['label', 'namespace', 'team-w', 'bulwark.io/mode=warn']).code).toBe(0);
+    // The alerts API asks the API server (TokenReview, SubjectAccessReview): RBAC decides who reads and who dismisses.
+    expect(kubectl(['apply', '-f', '-'], ALERT_RBAC).code).toBe(0);
     waitForServiceAccount('team-a');
     waitForServiceAccount('team-w');
     await startBulwark('enforce');
@@ -232,13 +240,30 @@ current-context: default
     let last = { code: 0, stdout: '', stderr: '' };
     for (let i = 0; i < 40 && fromBackend.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      const list = bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, '--token', 'e2e-admin-token', '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--type', 'privileged-container', '--namespace', 'team-w', '--format', 'json']);
+      const list = bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, '--token', token('reader'), '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--type', 'privileged-container', '--namespace', 'team-w', '--format', 'json']);
       last = list;
       if (list.code === 0) // The warn-mode admission alert and the audit occurrence are one incident: the store merges them
       // (same type, resource, namespace, user), and the audit event's auditID shows the backend's part.
       fromBackend = ((JSON.parse(list.stdout) as Obj).items ?? []).filter((a: Obj) => a.auditIDs.length > 0);
     }
     expect(fromBackend.length, `alerts list: ${last.stderr}${last.stdout.slice(0, 500)}\nbulwark log tail:\n${bulwarkLog.slice(-3000)}`).toBeGreaterThan(0);
+  });
+
+  it('lets a security reader list alerts and only a security admin dismiss them, as Kubernetes RBAC says', () => {
+    const api = (who: 'reader' | 'secadmin' | undefined, args: string[]) =>
+      bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, ...(who ? ['--token', token(who)] : ['--token', 'not-a-token']), '--ca', join(dir, 'pki-bulwark/ca.crt'), ...args]);
+    const list = api('reader', ['list', '--type', 'privileged-container', '--format', 'json']);
+    expect(list.code, list.stderr).toBe(0);
+    const id = (JSON.parse(list.stdout) as Obj).items[0].id as string;
+    const asReader = api('reader', ['dismiss', id, '--reason', 'test pod']);
+    expect(asReader.code).toBe(1);
+    expect(asReader.stderr).toMatch(/403|forbidden|not allowed/i);
+    expect(api(undefined, ['list']).stderr).toMatch(/401|unauthori[sz]ed|authenticat/i);
+    const asAdmin = api('secadmin', ['dismiss', id, '--reason', 'test pod', '--format', 'json']);
+    expect(asAdmin.code, asAdmin.stderr).toBe(0);
+    const after = JSON.parse(api('reader', ['get', id, '--format', 'json']).stdout) as Obj;
+    expect(after.status).toBe('dismissed');
+    expect(after.history.at(-1)).toMatchObject({ to: 'dismissed', by: 'sam', reason: 'test pod' });
   });
 
   it('lets everything through once unregistered', () => {
@@ -261,6 +286,8 @@ current-context: default
   it('installs with Helm; generated certificates are stable across upgrades and renewed with a CA overlap', () => {
     const kc = ['--kubeconfig', join(dir, 'kubeconfig')];
     const ns = 'bulwark-helm';
+    // The chart brings its own alert ClusterRoles: drop the hand-made ones of the RBAC test.
+    expect(kubectl(['delete', 'clusterrole', 'bulwark-security-reader', 'bulwark-security-admin']).code).toBe(0);
     // failurePolicy Ignore: no pod of this release will ever run here (no nodes).
     const install = helm(['install', 'rel', chartDir, '-n', ns, '--create-namespace', '--set', 'webhook.failurePolicy=Ignore', ...kc]);
     expect(install.code, install.stderr).toBe(0);
