@@ -70,10 +70,34 @@ await step('delete absent', 'DELETE', `${VWC}/bulwark-rec`);
 await step('bad token', 'GET', `${VWC}/bulwark-rec`, { auth: 'Bearer not-a-token' });
 await step('wrong content type', 'POST', VWC, { body: 'name: x', contentType: 'text/plain' });
 
+// The alerts API's Kubernetes mode: TokenReview (who) and SubjectAccessReview (may they) as the
+// real API server answers them, for a token-file user in group security-readers bound to a
+// ClusterRole that may get/list alerts.bulwark.io.
+const reviews = {};
+const rbac = '/apis/rbac.authorization.k8s.io/v1';
+await call('POST', `${rbac}/clusterroles`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'rec-alerts-reader' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] }] } });
+await call('POST', `${rbac}/clusterrolebindings`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'rec-alerts-reader' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rec-alerts-reader' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }] } });
+const readerToken = readFileSync(join(dir, 'reader.token'), 'utf8').trim();
+const redact = (x) => JSON.parse(JSON.stringify(x).split(readerToken).join('REDACTED-READER-TOKEN'));
+const tokenReview = (t) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t } });
+const sar = (verb) => ({
+  apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+  spec: { user: 'alice', uid: 'alice-uid', groups: ['security-readers', 'system:authenticated'], resourceAttributes: { group: 'bulwark.io', resource: 'alerts', verb } },
+});
+for (const [name, path, body] of [
+  ['token review, valid token', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview(readerToken)],
+  ['token review, unknown token', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview('not-a-token')],
+  ['access review, list allowed', '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('list')],
+  ['access review, update denied', '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('update')],
+]) {
+  const response = await call('POST', path, { body });
+  reviews[name] = redact({ request: { method: 'POST', path, body }, response });
+}
+
 const version = await call('GET', '/version');
 mkdirSync(join(root, 'test/fixtures/apiserver'), { recursive: true });
 writeFileSync(
   join(root, 'test/fixtures/apiserver/recorded.json'),
-  JSON.stringify({ recordedFrom: `kube-apiserver ${version.body.gitVersion}`, recordedAt: new Date().toISOString(), steps }, null, 2) + '\n',
+  JSON.stringify({ recordedFrom: `kube-apiserver ${version.body.gitVersion}`, recordedAt: new Date().toISOString(), steps, reviews }, null, 2) + '\n',
 );
 console.log(`recorded ${steps.length} exchanges from kube-apiserver ${version.body.gitVersion}`);
