@@ -35,8 +35,9 @@ import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } f
 /** How many pending/alerted auditIDs are remembered (oldest forgotten first). */
 export const DEFAULT_MAX_TRACKED_IDS = 100_000;
 
-const WRITE_VERBS: Record<string, string> = { create: 'created', update: 'updated', patch: 'patched' };
-const OPERATION: Record<string, string> = { create: 'CREATE', update: 'UPDATE', patch: 'UPDATE' };
+// Maps, not object literals: a verb is untrusted text, and `constructor` must not find Object.prototype's.
+const WRITE_VERBS: ReadonlyMap<string, string> = new Map([['create', 'created'], ['update', 'updated'], ['patch', 'patched']]);
+const OPERATION: ReadonlyMap<string, string> = new Map([['create', 'CREATE'], ['update', 'UPDATE'], ['patch', 'UPDATE']]);
 
 export interface AnalyserOptions {
   /** The Bulwark configuration: `audit:` settings, and actions/lists/exemptions for the object checks. */
@@ -185,7 +186,7 @@ export class AuditAnalyser {
       });
       (out ??= []).push(alert);
     }
-    if (f.success && !f.dryRun && WRITE_VERBS[f.verb] !== undefined && this.compiled.checks.length > 0) {
+    if (f.success && !f.dryRun && WRITE_VERBS.has(f.verb) && this.compiled.checks.length > 0) {
       const objectAlerts = this.objectChecks(f);
       if (objectAlerts.length) (out ??= []).push(...objectAlerts);
     }
@@ -218,7 +219,7 @@ export class AuditAnalyser {
     const namespace = f.namespace || subject.ref.namespace;
     const user = { username: f.username, groups: groupsOf(effectiveUser(f.event)) };
     if (exemptionReason(this.compiled, namespace, user) !== undefined) return [];
-    const evaluation = evaluateSubject(subject, this.compiled, { user, operation: OPERATION[f.verb] ?? f.verb.toUpperCase() });
+    const evaluation = evaluateSubject(subject, this.compiled, { user, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() });
     for (const error of evaluation.errors) this.onCheckError?.(error, f.event);
     if (evaluation.findings.length === 0) return [];
     const byPolicy = new Map<string, Finding[]>();
@@ -241,7 +242,7 @@ export class AuditAnalyser {
           severity,
           tactics: check?.tactics ?? [],
           remediation: check?.remediation ?? '',
-          message: `${actor(f)} ${WRITE_VERBS[f.verb]} ${kind} ${qualified(namespace, name)}: ${findings.map((x) => x.message).join('; ')}`,
+          message: `${actor(f)} ${WRITE_VERBS.get(f.verb)} ${kind} ${qualified(namespace, name)}: ${findings.map((x) => x.message).join('; ')}`,
           evidence: { findings: findings.map((x) => ({ message: x.message, path: x.path, ...(x.image ? { image: x.image } : {}) })) },
           resource: { group: f.apiGroup || subject.ref.group, version: refVersion(f.event) || subject.ref.version, kind, name },
           namespace,

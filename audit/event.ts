@@ -208,5 +208,6 @@ const KIND_OF_RESOURCE: Record<string, string> = {
 };
 
 export function kindOfResource(resource: string): string {
-  return KIND_OF_RESOURCE[resource] ?? resource;
+  // Own keys only: a resource named `constructor` or `__proto__` is just a name.
+  return Object.hasOwn(KIND_OF_RESOURCE, resource) ? KIND_OF_RESOURCE[resource]! : resource;
 }

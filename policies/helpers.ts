@@ -151,6 +151,29 @@ export function isPathWithin(a: string, b: string): boolean {
   return a.startsWith(b + '/');
 }
 
+/**
+ * Any untrusted field value for a message, never throwing (`String({toString: 1})` throws): a
+ * string quoted (`"Unmasked"`), a number or boolean as written (NaN and ±Infinity, which only YAML
+ * can send, as YAML writes them: `.nan`, `.inf`), anything else as its JSON, clipped (`{"value":8080}`).
+ */
+export function quoteValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return '.nan';
+    if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf';
+    return String(value);
+  }
+  if (typeof value === 'boolean' || value === null) return String(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined; // nested too deep for the stack
+  }
+  if (text === undefined) return 'an unreadable value';
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
 /** Quotes and joins names for messages: `"a"`, `"a", "b"`. */
 export function quoteList(names: readonly string[]): string {
   return names.map((n) => JSON.stringify(n)).join(', ');
@@ -233,11 +256,18 @@ export function compileTokenMatcher(names: readonly string[]): TokenMatcher {
   };
 }
 
-/** An RBAC binding subject for messages: `User "alice"`, `ServiceAccount "ns/sa"`, `Group "devs"`. */
+const RBAC_SUBJECT_KINDS: ReadonlySet<unknown> = new Set(['User', 'Group', 'ServiceAccount']);
+
+/**
+ * An RBAC binding subject for messages: `User "alice"`, `ServiceAccount "ns/sa"`, `Group "devs"`;
+ * another kind is quoted, as the untrusted text it is: `subject "x" of kind "Robot"`.
+ */
 export function describeRbacSubject(subject: unknown): string {
   if (!isRecord(subject)) return 'a malformed subject';
-  const kind = typeof subject.kind === 'string' && subject.kind ? subject.kind : 'subject';
+  const known = RBAC_SUBJECT_KINDS.has(subject.kind);
+  const kind = known ? (subject.kind as string) : 'subject';
   const name = typeof subject.name === 'string' ? subject.name : '';
   const namespace = kind === 'ServiceAccount' && typeof subject.namespace === 'string' ? subject.namespace : '';
-  return `${kind} ${JSON.stringify(namespace ? `${namespace}/${name}` : name)}`;
+  const other = !known && typeof subject.kind === 'string' && subject.kind ? ` of kind ${JSON.stringify(subject.kind)}` : '';
+  return `${kind} ${JSON.stringify(namespace ? `${namespace}/${name}` : name)}${other}`;
 }

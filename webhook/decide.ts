@@ -168,32 +168,46 @@ export function isSignificantPodUpdate(pod: PodSubject, oldPod: PodSubject): boo
     if (now.length !== before.length) return true;
     for (let i = 0; i < now.length; i++) if (significantContainerUpdate(now[i], before[i], pod, oldPod)) return true;
   }
-  const oldEphemeral = listOf(oldPod.spec.ephemeralContainers);
+  // By name, the first of each (as a find would), looked up once: a linear scan per container
+  // made a 6 MiB review of 100k same-named ephemeral containers block the event loop for minutes.
+  const oldEphemeral = new Map<string | undefined, unknown>();
+  for (const o of listOf(oldPod.spec.ephemeralContainers)) {
+    const name = field(o, 'name');
+    if (!oldEphemeral.has(name)) oldEphemeral.set(name, o);
+  }
   for (const c of listOf(pod.spec.ephemeralContainers)) {
-    const name = field(c, 'name');
-    const old = oldEphemeral.find((o) => field(o, 'name') === name);
+    const old = oldEphemeral.get(field(c, 'name'));
     if (old === undefined) return true;
     if (significantContainerUpdate(c, old, pod, oldPod)) return true;
   }
   return false;
 }
 
-/** Deep equality of JSON values (key order ignored). */
+/**
+ * Deep equality of JSON values (key order ignored). Iterative, with an explicit stack: a value
+ * nested thousands deep must not overflow the call stack (that would fail the review open).
+ */
 export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const keys = Object.keys(ra);
-  if (keys.length !== Object.keys(rb).length) return false;
-  for (const k of keys) {
-    if (!Object.prototype.hasOwnProperty.call(rb, k) || !jsonEqual(ra[k], rb[k])) return false;
+  const stack: unknown[] = [a, b];
+  while (stack.length > 0) {
+    const y = stack.pop();
+    const x = stack.pop();
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+    if (Array.isArray(x)) {
+      if (!Array.isArray(y) || x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) stack.push(x[i], y[i]);
+      continue;
+    }
+    if (Array.isArray(y)) return false;
+    const rx = x as Record<string, unknown>;
+    const ry = y as Record<string, unknown>;
+    const keys = Object.keys(rx);
+    if (keys.length !== Object.keys(ry).length) return false;
+    for (const k of keys) {
+      if (!Object.prototype.hasOwnProperty.call(ry, k)) return false;
+      stack.push(rx[k], ry[k]);
+    }
   }
   return true;
 }

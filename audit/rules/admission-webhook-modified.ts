@@ -18,9 +18,10 @@ export const admissionWebhookModified: AuditRule = {
     'Check that the change was planned; if not, restore the configuration from source control and find out how the user got write access to admissionregistration.k8s.io.',
   skipDryRun: true,
   match(f, ctx) {
-    const which = RESOURCES[f.resource];
+    // Own keys only: `__proto__` or `toString` as a resource or verb is untrusted text, not a table entry.
+    const which = Object.hasOwn(RESOURCES, f.resource) ? RESOURCES[f.resource] : undefined;
     if (which === undefined || f.apiGroup !== 'admissionregistration.k8s.io' || f.subresource !== '') return undefined;
-    const done = VERBS[f.verb];
+    const done = Object.hasOwn(VERBS, f.verb) ? VERBS[f.verb] : undefined;
     if (done === undefined || !f.success) return undefined;
     if (ctx.settings.isWebhookAdmin(f.username)) return undefined;
     const target = f.verb === 'deletecollection' ? `all ${which} webhook configurations` : `${which} webhook configuration ${f.name || '(unnamed)'}`;

@@ -28,7 +28,7 @@ export const anonymousBinding: Check<BindingSubject> = {
       if (!isRecord(s) || !isAnonymous(s)) continue;
       const roleRef = subject.roleRef;
       const role =
-        typeof roleRef.name === 'string' ? `${typeof roleRef.kind === 'string' && roleRef.kind ? roleRef.kind : 'role'} ${JSON.stringify(roleRef.name)}` : 'its role';
+        typeof roleRef.name === 'string' ? `${roleRef.kind === 'Role' || roleRef.kind === 'ClusterRole' ? roleRef.kind : 'role'} ${JSON.stringify(roleRef.name)}` : 'its role';
       (findings ??= []).push({
         policy: anonymousBinding.id,
         severity: anonymousBinding.severity,

@@ -18,7 +18,7 @@
 // Upstream has one version (v1.0) that checks both the annotations and the fields (added to
 // the Kubernetes API in 1.30 and patched into the v1.0 check), so the fields count at every
 // pinned version — as Pod Security Admission itself does.
-import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, quoteValue, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, annotationPath, annotationsOf, isSet, quote, report, stringField, type PssCheckDefinition } from './check.js';
 
@@ -70,7 +70,7 @@ export const appArmorProfile: PssCheckDefinition = {
           const value = annotations[key];
           if (allowedAnnotation(value)) continue;
           findings = report(findings, ctx,
-            `pod must not set annotation ${key}=${quote(String(value))} (allowed: runtime/default, localhost/*)`,
+            `pod must not set annotation ${key}=${quoteValue(value)} (allowed: runtime/default, localhost/*)`,
             annotationPath(subject, key));
         }
         return findings ?? NO_FINDINGS;

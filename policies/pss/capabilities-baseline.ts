@@ -11,9 +11,9 @@
 //   SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT
 //
 // In the restricted set, capabilities_restricted overrides this check from v1.22.
-import { containersOf, describeContainer, isRecord, joinPath, securityContextOf } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath, quoteValue, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
-import { NO_FINDINGS, quoteAll, report, type PssCheckDefinition } from './check.js';
+import { NO_FINDINGS, report, type PssCheckDefinition } from './check.js';
 
 /** The container runtime's default capability set: adding one of these grants nothing new. */
 export const BASELINE_ALLOWED_CAPABILITIES: ReadonlySet<string> = new Set([
@@ -38,14 +38,14 @@ export const capabilitiesBaseline: PssCheckDefinition = {
         for (const ref of containersOf(subject)) {
           const capabilities = securityContextOf(ref.container).capabilities;
           if (!isRecord(capabilities) || !Array.isArray(capabilities.add)) continue;
-          let bad: string[] | undefined;
+          let bad: unknown[] | undefined;
           for (const cap of capabilities.add as unknown[]) {
-            const name = typeof cap === 'string' ? cap : String(cap);
-            if (!BASELINE_ALLOWED_CAPABILITIES.has(name)) (bad ??= []).push(name);
+            // Not a string is not an allowed capability (and may not even turn into one: `{toString: 1}`).
+            if (typeof cap !== 'string' || !BASELINE_ALLOWED_CAPABILITIES.has(cap)) (bad ??= []).push(cap);
           }
           if (!bad) continue;
           findings = report(findings, ctx,
-            `${describeContainer(ref)} must not include ${quoteAll(bad)} in securityContext.capabilities.add`,
+            `${describeContainer(ref)} must not include ${bad.map(quoteValue).join(', ')} in securityContext.capabilities.add`,
             joinPath(ref.path, 'securityContext.capabilities.add'), ref.image);
         }
         return findings ?? NO_FINDINGS;

@@ -16,9 +16,9 @@
 // Allowed Values: undefined/empty, NET_BIND_SERVICE
 //
 // Overrides capabilities_baseline (everything baseline forbids, this forbids too).
-import { containersOf, describeContainer, isRecord, joinPath, securityContextOf } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath, quoteValue, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
-import { NO_FINDINGS, isWindowsPod, quoteAll, report, type PssContext, type PssCheckDefinition } from './check.js';
+import { NO_FINDINGS, isWindowsPod, report, type PssContext, type PssCheckDefinition } from './check.js';
 
 function requireDropAll(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
@@ -31,11 +31,11 @@ function requireDropAll(subject: PodSubject, ctx: PssContext): Finding[] {
     }
     const add = isRecord(capabilities) ? capabilities.add : undefined;
     if (!Array.isArray(add)) continue;
-    let bad: string[] | undefined;
-    for (const cap of add as unknown[]) if (cap !== 'NET_BIND_SERVICE') (bad ??= []).push(String(cap));
+    let bad: unknown[] | undefined;
+    for (const cap of add as unknown[]) if (cap !== 'NET_BIND_SERVICE') (bad ??= []).push(cap);
     if (!bad) continue;
     findings = report(findings, ctx,
-      `${describeContainer(ref)} must not include ${quoteAll(bad)} in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)`,
+      `${describeContainer(ref)} must not include ${bad.map(quoteValue).join(', ')} in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)`,
       joinPath(ref.path, 'securityContext.capabilities.add'), ref.image);
   }
   return findings ?? NO_FINDINGS;

@@ -99,13 +99,6 @@ export function quote(value: string): string {
   return JSON.stringify(value);
 }
 
-/** `"a", "b"` */
-export function quoteAll(values: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < values.length; i++) out += (i ? ', ' : '') + JSON.stringify(values[i]);
-  return out;
-}
-
 /** The pod's annotations as a record (`{}` when absent). */
 export function annotationsOf(subject: PodSubject): Record<string, unknown> {
   const annotations = subject.podMeta.annotations;

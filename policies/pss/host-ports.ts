@@ -7,7 +7,7 @@
 //   spec.initContainers[*].ports[*].hostPort
 //   spec.ephemeralContainers[*].ports[*].hostPort
 // Allowed Values: undefined/null, 0
-import { containersOf, describeContainer, isRecord, joinPath } from '../helpers.js';
+import { containersOf, describeContainer, isRecord, joinPath, quoteValue } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, report, type PssCheckDefinition } from './check.js';
 
@@ -33,7 +33,7 @@ export const hostPorts: PssCheckDefinition = {
             const port: unknown = ports[i];
             if (!isRecord(port) || !isHostPort(port.hostPort)) continue;
             if (first < 0) first = i;
-            used += (used ? ', ' : '') + String(port.hostPort);
+            used += (used ? ', ' : '') + quoteValue(port.hostPort);
           }
           if (first < 0) continue;
           findings = report(findings, ctx, `${describeContainer(ref)} must not use hostPort ${used}`,

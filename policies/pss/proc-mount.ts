@@ -10,9 +10,9 @@
 // Allowed Values: undefined/null, "Default"; from v1.35 any value when spec.hostUsers is false
 //
 // In the restricted set, procMount_restricted overrides this check from v1.35 (no relaxation).
-import { containersOf, describeContainer, joinPath, securityContextOf } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, quoteValue, securityContextOf } from '../helpers.js';
 import type { Finding, PodSubject } from '../types.js';
-import { NO_FINDINGS, isSet, quote, report, usesUserNamespace, type PssContext, type PssCheckDefinition } from './check.js';
+import { NO_FINDINGS, isSet, report, usesUserNamespace, type PssContext, type PssCheckDefinition } from './check.js';
 
 /** The unconditional check: any procMount but Default is forbidden. Shared with procMount_restricted. */
 export function procMountDefaultOnly(subject: PodSubject, ctx: PssContext): Finding[] {
@@ -21,7 +21,7 @@ export function procMountDefaultOnly(subject: PodSubject, ctx: PssContext): Find
     const procMount = securityContextOf(ref.container).procMount;
     if (!isSet(procMount) || procMount === 'Default') continue;
     findings = report(findings, ctx,
-      `${describeContainer(ref)} must not set securityContext.procMount to ${quote(String(procMount))}`,
+      `${describeContainer(ref)} must not set securityContext.procMount to ${quoteValue(procMount)}`,
       joinPath(ref.path, 'securityContext.procMount'), ref.image);
   }
   return findings ?? NO_FINDINGS;

@@ -17,7 +17,7 @@
 // Allowed Values: RuntimeDefault, Localhost, undefined
 //
 // In the restricted set, seccompProfile_restricted overrides this check from v1.19.
-import { containersOf, describeContainer, joinPath, podSecurityContextOf, securityContextOf } from '../helpers.js';
+import { containersOf, describeContainer, joinPath, podSecurityContextOf, quoteValue, securityContextOf } from '../helpers.js';
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, annotationPath, annotationsOf, isSet, quote, report, stringField, type PssCheckDefinition } from './check.js';
 
@@ -51,7 +51,7 @@ export const seccompProfileBaseline: PssCheckDefinition = {
         if (SECCOMP_POD_ANNOTATION in annotations) {
           const value = annotations[SECCOMP_POD_ANNOTATION];
           if (!validAnnotation(value)) {
-            findings = report(findings, ctx, `pod must not set annotation ${SECCOMP_POD_ANNOTATION}=${quote(String(value))}`,
+            findings = report(findings, ctx, `pod must not set annotation ${SECCOMP_POD_ANNOTATION}=${quoteValue(value)}`,
               annotationPath(subject, SECCOMP_POD_ANNOTATION));
           }
         }
@@ -61,7 +61,7 @@ export const seccompProfileBaseline: PssCheckDefinition = {
           const value = annotations[key];
           if (validAnnotation(value)) continue;
           findings = report(findings, ctx,
-            `${describeContainer(ref)} must not be given annotation ${key}=${quote(String(value))}`,
+            `${describeContainer(ref)} must not be given annotation ${key}=${quoteValue(value)}`,
             annotationPath(subject, key), ref.image);
         }
         return findings ?? NO_FINDINGS;
