@@ -23,21 +23,11 @@ import { decide, decisionAlert } from '../webhook/decide.js';
 import { computeMutation } from '../webhook/mutate.js';
 import { encodeAdmissionResponse, encodeAllowed, nameOf, parseAdmissionReview } from '../webhook/review.js';
 import { newAlert } from '../alerts/model.js';
+import { prng } from './support/prng.js';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG and generators
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly random: () => number;

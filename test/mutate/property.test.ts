@@ -10,18 +10,8 @@ import type { K8sObject } from '../../policies/types.js';
 import type { AdmissionRequest } from '../../webhook/admission.js';
 import { computeMutation } from '../../webhook/mutate.js';
 import { KINDS, KIND_NAMES, applyPatch, compiledAll, compiledWith, requestFor } from './support.js';
+import { prng } from '../support/prng.js';
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly random: () => number) {}
