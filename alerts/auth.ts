@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 export interface Identity {
   username: string;

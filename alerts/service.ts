@@ -6,7 +6,7 @@ import { ensureDevCertificates } from '../certs/x509.js';
 import type { BulwarkConfig } from '../policies/config.js';
 import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
 import { KubernetesAccess, TokenFileAccess, type AccessControl } from './auth.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { AlertPipeline } from './pipeline.js';
 import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
 

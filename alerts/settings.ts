@@ -1,8 +1,9 @@
 // The `store:` and `api:` sections of the configuration, validated with errors that name the
 // key path and say what is allowed (parseConfig in policies/ leaves these sections to us).
-import { ConfigError, type BulwarkConfig } from '../policies/config.js';
-import { isRecord } from '../policies/subject.js';
-import { parseDuration } from './duration.js';
+import { type BulwarkConfig } from '../policies/config.js';
+import { ConfigError } from '../core/errors.js';
+import { isRecord } from '../core/record.js';
+import { parseDurationSetting } from '../core/duration.js';
 import { DEFAULT_DEDUP_WINDOW_MS, storeKind } from './store.js';
 
 export interface StoreSettings {
@@ -43,9 +44,9 @@ type Fail = (path: string, message: string) => void;
 
 function durationAt(value: unknown, path: string, fail: Fail, allowOff = false): number | undefined {
   if (allowOff && (value === null || value === 'off')) return undefined;
-  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  const ms = parseDurationSetting(value);
   if (ms === undefined || ms <= 0) {
-    fail(path, `must be a duration like 90s, 10m, 1h or 30d${allowOff ? ', or off' : ''}, got ${JSON.stringify(value)}`);
+    fail(path, `must be a duration like 90s, 10m, 1h or 30d (or a number of seconds)${allowOff ? ', or off' : ''}, got ${JSON.stringify(value)}`);
     return undefined;
   }
   return ms;

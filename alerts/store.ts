@@ -1,7 +1,7 @@
 // Where alerts are kept: one interface, two implementations (embedded SQLite, PostgreSQL),
 // and the rules both share — de-duplication merge, status changes, cursors — so that the
 // two stores cannot drift apart in behaviour. The shared test suite pins them together.
-import { SEVERITY_RANK, type Severity } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { ALERT_STATUSES, fingerprintOf, type Alert, type AlertSource, type AlertStatus } from './model.js';
 
 export interface AlertFilter {

@@ -8,8 +8,10 @@
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
 import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
-import { isRecord, toSubject } from '../policies/subject.js';
-import { SEVERITY_RANK, type Finding, type Severity } from '../policies/types.js';
+import { toSubject } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
+import { type Finding } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
 import {
   apiGroupOf,

@@ -3,10 +3,11 @@
 // A file is identified by device + inode, and confirmed by a hash of its first bytes (an inode can
 // be reused; a copytruncate keeps it). Written to a temporary file and renamed: never half-written.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomicAsync } from '../core/atomic-write.js';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 
 export const CHECKPOINT_VERSION = 1;
 /** How many leading bytes of a file its identity hash covers. */
@@ -72,10 +73,8 @@ export async function readCheckpoint(file: string): Promise<Checkpoint | undefin
 }
 
 export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(tmp, JSON.stringify(cp) + '\n', { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomicAsync(file, JSON.stringify(cp) + '\n', 0o600);
 }
 
 /** sha256 (hex) of the first `n` bytes of an open file; undefined when the file is shorter. */

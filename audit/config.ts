@@ -1,8 +1,11 @@
 // The `audit:` section of the configuration: data lists with defaults (Falco-style: the lists are
 // what users tune), the de-duplication window, and alert types to switch off. Validated here,
 // compiled once into the sets and regexes the per-event path uses.
-import { ConfigError, globToRegExp, type BulwarkConfig } from '../policies/config.js';
-import { isRecord } from '../policies/subject.js';
+import { type BulwarkConfig } from '../policies/config.js';
+import { globToRegExp } from '../core/glob.js';
+import { ConfigError } from '../core/errors.js';
+import { parseDurationSetting } from '../core/duration.js';
+import { isRecord } from '../core/record.js';
 
 export interface AuditSettings {
   /** Same type, resource, namespace and user within this much event time is one alert (ms). */
@@ -89,17 +92,6 @@ const LIST_KEYS = [
 ] as const;
 const KNOWN_KEYS = [...LIST_KEYS, 'dedupWindow', 'maxLineBytes'];
 
-/** `10m`, `90s`, `1h`, `500ms` or a number of seconds → milliseconds; undefined when invalid. */
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
-}
-
 /**
  * Validates `config.audit` (any subset of the keys; each list replaces its default).
  * Throws a ConfigError naming every bad key.
@@ -115,8 +107,8 @@ export function parseAuditSettings(audit: Record<string, unknown> | undefined, s
       continue;
     }
     if (key === 'dedupWindow') {
-      const ms = parseDuration(value);
-      if (ms === undefined) fail(key, `must be a duration like 10m, 90s or 1h (or a number of seconds), got ${JSON.stringify(value)}`);
+      const ms = parseDurationSetting(value);
+      if (ms === undefined) fail(key, `must be a duration like 90s, 10m, 1h or 1d (or a number of seconds), got ${JSON.stringify(value)}`);
       else settings.dedupWindowMs = ms;
     } else if (key === 'maxLineBytes') {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024) fail(key, `must be an integer of at least 1024, got ${JSON.stringify(value)}`);

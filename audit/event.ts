@@ -1,7 +1,7 @@
 // The audit.k8s.io/v1 Event as the API server's log and webhook backends write it, and the few
 // derived facts every rule needs (effective user, success, dry run, query parameters).
 // Fields are untrusted: an audit log is input like any other.
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 
 export type AuditStage = 'RequestReceived' | 'ResponseStarted' | 'ResponseComplete' | 'Panic';
 export const AUDIT_STAGES: readonly string[] = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'];

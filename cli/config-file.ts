@@ -1,6 +1,7 @@
 // Reads the YAML configuration named by --config (or none: the defaults).
 import { readFileSync } from 'node:fs';
-import { ConfigError, defaultConfig, parseConfig, type BulwarkConfig } from '../policies/config.js';
+import { defaultConfig, parseConfig, type BulwarkConfig } from '../policies/config.js';
+import { ConfigError } from '../core/errors.js';
 
 export function loadConfigFile(path: string | undefined): BulwarkConfig {
   if (!path) return defaultConfig();

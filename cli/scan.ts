@@ -1,11 +1,13 @@
 // `bulwark scan`: the policies of the webhook, run offline on manifests (files, directories, stdin).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { compileConfig, ConfigError, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { ConfigError } from '../core/errors.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { parseProfile } from '../policies/registry.js';
 import { toSubject } from '../policies/subject.js';
-import { SEVERITY_RANK, type Finding, type Severity, type SubjectType } from '../policies/types.js';
+import { type Finding, type SubjectType } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { loadConfigFile } from './config-file.js';
 import { isManifestError, loadManifests, readStream } from './manifests.js';
 

@@ -1,20 +1,20 @@
 // `bulwark serve`: the admission webhook over HTTPS. Options on the command line win over the
 // config file's `server:` section, which wins over the defaults.
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import type express from 'express';
 import type { Registry } from 'prom-client';
-import { createLogger, type Logger } from '../alerts/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { startAlertsService, type AlertsService } from '../alerts/service.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditSettingsOf } from '../audit/config.js';
 import { mountAuditRoute } from '../audit/webhook.js';
 import type { AlertSink } from '../alerts/model.js';
 import { ensureDevCertificates } from '../certs/x509.js';
-import { compileConfig, ConfigError, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
-import { parseByteSize, DEFAULT_BODY_LIMIT } from '../webhook/body.js';
+import { compileConfig, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { ConfigError } from '../core/errors.js';
+import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
+import { parseByteSize } from '../core/size.js';
 import type { NamespaceModes } from '../webhook/decide.js';
 import { createWebhookMetrics } from '../webhook/metrics.js';
 import { mutationsOf } from '../webhook/mutate.js';
@@ -23,6 +23,7 @@ import {
   DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS, startWebhookServer,
 } from '../webhook/server.js';
 import { loadConfigFile } from './config-file.js';
+import { projectRoot } from '../core/paths.js';
 
 export interface ServeCliOptions {
   config?: string;
@@ -141,22 +142,6 @@ export function registerServeExtension(extension: ServeExtension): void {
   extensions.push(extension);
 }
 
-/** The project root (where package.json is): `certs/dev/` lives there. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bulwark') return dir;
-      } catch { /* keep looking */ }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
 function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
@@ -202,7 +187,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   let tlsCert = settings.tlsCert;
   let tlsKey = settings.tlsKey;
   if (!tlsCert || !tlsKey) {
-    const dir = path.join(packageRoot(), 'certs', 'dev');
+    const dir = path.join(projectRoot(), 'certs', 'dev');
     const dev = ensureDevCertificates(dir);
     tlsCert = dev.certFile;
     tlsKey = dev.keyFile;
@@ -237,7 +222,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config') });
     // BULWARK_STORE_URL (e.g. from a Secret) keeps database credentials out of the ConfigMap.
     const store = process.env.BULWARK_STORE_URL ? { ...config.store, url: process.env.BULWARK_STORE_URL } : config.store;
-    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(packageRoot(), 'certs', 'dev') });
+    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(projectRoot(), 'certs', 'dev') });
   } catch (err) {
     process.stderr.write(`bulwark: ${err instanceof ConfigError ? '' : 'cannot start the alert store: '}${(err as Error).message}\n`);
     await informer?.stop();

@@ -4,7 +4,12 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { DEFAULT_LISTS } from './lists.js';
 import { allPolicyMetas, checksForProfiles, parseProfile } from './registry.js';
 import type { AnyCheck, PolicyLists, SubjectType } from './types.js';
+import { ConfigError } from '../core/errors.js';
+import { globToRegExp } from '../core/glob.js';
+import { suggest } from '../core/suggest.js';
 import { isRecord } from './subject.js';
+
+export { ConfigError, globToRegExp };
 
 export type Action = 'enforce' | 'warn' | 'audit';
 export type PolicyAction = Action | 'off';
@@ -63,14 +68,6 @@ function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
     dashboardNames: [...lists.dashboardNames],
     allowedCapabilities: [...lists.allowedCapabilities],
   };
-}
-
-/** A configuration error: `source:line: key.path: what is wrong`. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
 }
 
 const TOP_LEVEL_KEYS = [
@@ -214,44 +211,6 @@ function lineOfParent(doc: Document, path: (string | number)[], lc: LineCounter)
     if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
   }
   return undefined;
-}
-
-function suggest(value: string, known: string[]): string {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const k of known) {
-    const d = editDistance(value, k);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = k;
-    }
-  }
-  return best ? ` (did you mean ${JSON.stringify(best)}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** Compiles a glob (`*`, `?`) into an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let src = '';
-  for (const ch of glob) {
-    if (ch === '*') src += '.*';
-    else if (ch === '?') src += '.';
-    else src += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`);
 }
 
 /** What the request path needs, computed once at start-up. */

@@ -1,9 +1,9 @@
 // Normalises raw Kubernetes objects into subjects, so that no check ever looks at raw kinds.
 import type { K8sObject, ObjectMeta, ObjectRef, PodSubject, Subject } from './types.js';
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../core/record.js';
+
+export { isRecord };
 
 function asRecord(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, compileConfig, defaultConfig, exemptionReason, globToRegExp, isImageExempt, parseConfig } from '../policies/config.js';
+import { compileConfig, defaultConfig, exemptionReason, isImageExempt, parseConfig } from '../policies/config.js';
+import { globToRegExp } from '../core/glob.js';
+import { ConfigError } from '../core/errors.js';
 
 describe('parseConfig', () => {
   it('returns the defaults for an empty document', () => {

@@ -18,8 +18,10 @@
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { CheckError } from '../policies/evaluate.js';
 import { evaluateSubject } from '../policies/evaluate.js';
-import { isRecord, toSubject } from '../policies/subject.js';
-import { SEVERITY_RANK, type CheckMeta, type Finding, type K8sObject, type PodSubject, type Severity, type Subject } from '../policies/types.js';
+import { toSubject } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
+import { type CheckMeta, type Finding, type K8sObject, type PodSubject, type Subject } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
 import { requestExemption } from './exemptions.js';
 import { kindOf, namespaceOf, userOf } from './review.js';

@@ -21,7 +21,8 @@
 // safe under `reinvocationPolicy: IfNeeded`. Dry-run requests get the same patch.
 import { isImageExempt, type CompiledConfig } from '../policies/config.js';
 import { visitContainers } from '../policies/helpers.js';
-import { POD_BEARING_KINDS, isRecord, toSubject } from '../policies/subject.js';
+import { POD_BEARING_KINDS, toSubject } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 import type { K8sObject, PodSubject } from '../policies/types.js';
 import type { AdmissionRequest, JsonPatchOperation } from './admission.js';
 import { requestExemption } from './exemptions.js';

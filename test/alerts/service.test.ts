@@ -42,7 +42,7 @@ api:
 
   it.each([
     [{ url: 'mysql://x' }, /^store\.url: .*must start with sqlite:/],
-    [{ dedupWindow: 10 }, /^store\.dedupWindow: must be a duration like 90s, 10m, 1h or 30d, got 10/],
+    [{ dedupWindow: 'soon' }, /^store\.dedupWindow: must be a duration like 90s, 10m, 1h or 30d \(or a number of seconds\), got "soon"/],
     [{ retention: { maxAge: '30 days' } }, /^store\.retention\.maxAge: must be a duration/],
     [{ retention: { maxCount: -1 } }, /^store\.retention\.maxCount: must be a positive whole number/],
     [{ retention: { keep: 1 } }, /^store\.retention\.keep: unknown key \(known keys: maxAge, maxCount, interval\)/],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFENDER_CHECKS } from '../../policies/defender/index.js';
-import { isSeverity } from '../../policies/types.js';
+import { isSeverity } from '../../core/severity.js';
 import { container, evaluateWithConfig, GARBAGE, subjectOf } from './fixtures.js';
 import { compileConfig, defaultConfig } from '../../policies/config.js';
 import { evaluateSubject } from '../../policies/evaluate.js';

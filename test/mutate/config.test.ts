@@ -1,8 +1,9 @@
 // mutationDefaults validation, quantities, and the registry against the config's known IDs.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_MUTATIONS, KNOWN_MUTATIONS, parseConfig } from '../../policies/config.js';
+import { DEFAULT_MUTATIONS, KNOWN_MUTATIONS, parseConfig } from '../../policies/config.js';
+import { ConfigError } from '../../core/errors.js';
 import { compileMutations, computeMutation, MUTATIONS } from '../../webhook/mutate.js';
-import { parseQuantity } from '../../webhook/mutations/defaults.js';
+import { parseQuantity } from '../../core/quantity.js';
 import { compiledWith, objectOf, requestFor } from './support.js';
 
 describe('the mutation registry', () => {

@@ -6,7 +6,8 @@ import {
   admissionTarget, clip, decide, isSignificantPodUpdate, jsonEqual, limitLines, WARNING_LIMITS,
 } from '../../webhook/decide.js';
 import { staticNamespaceModes, detectCluster } from '../../webhook/namespaces.js';
-import { parseByteSize, isJsonContentType } from '../../webhook/body.js';
+import { isJsonContentType } from '../../webhook/body.js';
+import { parseByteSize } from '../../core/size.js';
 import { compiledWith, privilegedSpec, review, withPodSpec } from './support.js';
 
 const pod = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>

@@ -6,7 +6,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../alerts/log.js';
+import { createLogger, type Logger } from '../../core/log.js';
 import type { Alert, AlertSink } from '../../alerts/model.js';
 import { createCA, createServingCert, type CertKeyPem } from '../../certs/x509.js';
 import { compileConfig, defaultConfig, type Action, type BulwarkConfig, type CompiledConfig } from '../../policies/config.js';

@@ -1,9 +1,9 @@
 // Durations as people write them in config, query strings and flags: `90s`, `10m`, `1h`, `30d`,
-// `1h30m`. Milliseconds inside.
+// `1h30m`, `500ms`. Milliseconds inside. The one duration parser of every module.
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
+const DURATION = /^(?:\d+(?:\.\d+)?\s?(?:ms|s|m|h|d|w)\s?)+$/;
+const PART = /(\d+(?:\.\d+)?)\s?(ms|s|m|h|d|w)/g;
 
 /** Parses `10m`, `1h30m`, `30d`…; undefined when the text is not a duration. */
 export function parseDuration(text: string): number | undefined {
@@ -12,6 +12,18 @@ export function parseDuration(text: string): number | undefined {
   let ms = 0;
   for (const [, n, unit] of s.matchAll(PART)) ms += Number(n) * UNIT_MS[unit!]!;
   return Math.round(ms);
+}
+
+/**
+ * A duration as a config file may give it: a string with units (`10m`, `1d`, `1h30m`), or a
+ * number of seconds (`600`, or the string `"600"`). Milliseconds, or undefined when invalid
+ * or negative.
+ */
+export function parseDurationSetting(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (/^\s*\d+(?:\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
+  return parseDuration(value);
 }
 
 export function formatDuration(ms: number): string {
