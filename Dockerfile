@@ -3,6 +3,8 @@
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
+COPY core core
+COPY config config
 COPY webhook webhook
 COPY policies policies
 COPY audit audit

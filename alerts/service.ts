@@ -3,7 +3,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/x509.js';
-import type { BulwarkConfig } from '../policies/config.js';
+import type { BulwarkConfig } from '../config/load.js';
 import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
 import { KubernetesAccess, TokenFileAccess, type AccessControl } from './auth.js';
 import type { Logger } from '../core/log.js';

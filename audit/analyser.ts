@@ -6,7 +6,8 @@
 // ResponseComplete is skipped. A 401 is a lone ResponseStarted with `user: {}`. RequestReceived
 // never alerts (it has no response yet). Which auditIDs are pending is a bounded FIFO set.
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
-import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { type BulwarkConfig } from '../config/load.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
 import { isRecord } from '../core/record.js';

@@ -2,8 +2,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Alert } from '../alerts/model.js';
-import { loadConfigFile } from '../cli/config-file.js';
-import { type BulwarkConfig } from '../policies/config.js';
+import { loadConfigFile } from '../config/load.js';
+import { type BulwarkConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { AuditAnalyser } from './analyser.js';

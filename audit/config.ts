@@ -1,10 +1,10 @@
 // The `audit:` section of the configuration: data lists with defaults (Falco-style: the lists are
-// what users tune), the de-duplication window, and alert types to switch off. Validated here,
-// compiled once into the sets and regexes the per-event path uses.
-import { type BulwarkConfig } from '../policies/config.js';
+// what users tune), the de-duplication window, and alert types to switch off. Validated by the one
+// schema (config/schema.ts), filled with the defaults here and compiled once into the sets and
+// regexes the per-event path uses.
+import { parseSection, type BulwarkConfig } from '../config/load.js';
+import type { SectionInput } from '../config/schema.js';
 import { globToRegExp } from '../core/glob.js';
-import { ConfigError } from '../core/errors.js';
-import { parseDurationSetting } from '../core/duration.js';
 import { isRecord } from '../core/record.js';
 
 export interface AuditSettings {
@@ -87,39 +87,20 @@ export function defaultAuditSettings(): AuditSettings {
   };
 }
 
-const LIST_KEYS = [
-  'attackToolUserAgents', 'controlPlaneIdentities', 'webhookAdmins', 'anonymousAllowedPaths', 'credentialKeyNames', 'disabled',
-] as const;
-const KNOWN_KEYS = [...LIST_KEYS, 'dedupWindow', 'maxLineBytes'];
-
 /**
- * Validates `config.audit` (any subset of the keys; each list replaces its default).
- * Throws a ConfigError naming every bad key.
+ * The `audit:` section (any subset of the keys; each list replaces its default), validated by the
+ * one schema (config/schema.ts). Throws a ConfigError naming every bad key.
  */
-export function parseAuditSettings(audit: Record<string, unknown> | undefined, source = 'config'): AuditSettings {
+export function parseAuditSettings(audit: SectionInput<'audit'> | Record<string, unknown> | undefined, source?: string): AuditSettings {
   const settings = defaultAuditSettings();
   if (!audit) return settings;
-  const errors: string[] = [];
-  const fail = (key: string, msg: string): void => void errors.push(`${source}: audit.${key}: ${msg}`);
-  for (const [key, value] of Object.entries(audit)) {
-    if (!KNOWN_KEYS.includes(key)) {
-      fail(key, `unknown key (known keys: ${KNOWN_KEYS.join(', ')})`);
-      continue;
-    }
-    if (key === 'dedupWindow') {
-      const ms = parseDurationSetting(value);
-      if (ms === undefined) fail(key, `must be a duration like 90s, 10m, 1h or 1d (or a number of seconds), got ${JSON.stringify(value)}`);
-      else settings.dedupWindowMs = ms;
-    } else if (key === 'maxLineBytes') {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024) fail(key, `must be an integer of at least 1024, got ${JSON.stringify(value)}`);
-      else settings.maxLineBytes = value;
-    } else {
-      if (value === null) settings[key as (typeof LIST_KEYS)[number]] = [];
-      else if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) fail(key, 'must be a list of strings');
-      else settings[key as (typeof LIST_KEYS)[number]] = [...(value as string[])];
-    }
+  const parsed = parseSection('audit', audit, source);
+  if (parsed.dedupWindow !== undefined) settings.dedupWindowMs = parsed.dedupWindow;
+  if (parsed.maxLineBytes !== undefined) settings.maxLineBytes = parsed.maxLineBytes;
+  for (const key of ['attackToolUserAgents', 'controlPlaneIdentities', 'webhookAdmins', 'anonymousAllowedPaths', 'credentialKeyNames', 'disabled'] as const) {
+    const list = parsed[key];
+    if (list !== undefined) settings[key] = [...list];
   }
-  if (errors.length > 0) throw new ConfigError(errors.join('\n'));
   return settings;
 }
 

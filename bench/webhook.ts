@@ -22,7 +22,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/log.js';
 import { createCA, createServingCert } from '../certs/x509.js';
-import { compileConfig, defaultConfig } from '../policies/config.js';
+import { compileConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
 import { LogAlertSink } from '../alerts/log.js';
 import { startWebhookServer } from '../webhook/server.js';
 

@@ -11,10 +11,10 @@ import { auditSettingsOf } from '../audit/config.js';
 import { mountAuditRoute } from '../audit/webhook.js';
 import type { AlertSink } from '../alerts/model.js';
 import { ensureDevCertificates } from '../certs/x509.js';
-import { compileConfig, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, type CompiledConfig } from '../policies/config.js';
+import { type BulwarkConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
-import { parseByteSize } from '../core/size.js';
 import type { NamespaceModes } from '../webhook/decide.js';
 import { createWebhookMetrics } from '../webhook/metrics.js';
 import { mutationsOf } from '../webhook/mutate.js';
@@ -22,7 +22,8 @@ import { detectCluster, startNamespaceInformer, type InformerNamespaceModes } fr
 import {
   DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS, startWebhookServer,
 } from '../webhook/server.js';
-import { loadConfigFile } from './config-file.js';
+import { loadConfigFile, parseSection } from '../config/load.js';
+import type { SectionInput } from '../config/schema.js';
 import { projectRoot } from '../core/paths.js';
 
 export interface ServeCliOptions {
@@ -50,64 +51,24 @@ export interface ServerSettings {
   certPollIntervalMs: number;
 }
 
-const SERVER_KEYS = [
-  'port', 'address', 'tlsCert', 'tlsKey', 'clientCA', 'namespace', 'bodyLimit',
-  'shutdownGrace', 'shutdownDelay', 'certPollInterval',
-] as const;
-
-/** The `server:` section merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
-export function resolveServerSettings(server: Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
-  const errors: string[] = [];
-  const fail = (key: string, msg: string) => errors.push(`${source}: server.${key}: ${msg}`);
-  for (const key of Object.keys(server)) {
-    if (!(SERVER_KEYS as readonly string[]).includes(key)) fail(key, `unknown key (known keys: ${SERVER_KEYS.join(', ')})`);
-  }
-  const str = (key: string): string | undefined => {
-    const v = server[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || v === '') {
-      fail(key, `must be a non-empty string, got ${JSON.stringify(v)}`);
-      return undefined;
-    }
-    return v;
-  };
-  const seconds = (key: string, dflt: number): number => {
-    const v = server[key];
-    if (v === undefined || v === null) return Math.round(dflt * 1000);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      fail(key, `must be a number of seconds ≥ 0, got ${JSON.stringify(v)}`);
-      return Math.round(dflt * 1000);
-    }
-    return Math.round(v * 1000);
-  };
-  let port = DEFAULT_PORT;
-  if (server.port !== undefined && server.port !== null) {
-    if (!Number.isInteger(server.port) || (server.port as number) < 0 || (server.port as number) > 65535) {
-      fail('port', `must be an integer from 0 to 65535, got ${JSON.stringify(server.port)}`);
-    } else port = server.port as number;
-  }
-  let bodyLimit = DEFAULT_BODY_LIMIT;
-  if (server.bodyLimit !== undefined && server.bodyLimit !== null) {
-    const n = parseByteSize(server.bodyLimit);
-    if (n === undefined) fail('bodyLimit', `must be a size in bytes (e.g. 6291456, 6Mi, 512Ki), got ${JSON.stringify(server.bodyLimit)}`);
-    else bodyLimit = n;
-  }
+/** The `server:` section (validated by the one schema) merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
+export function resolveServerSettings(raw: SectionInput<'server'> | Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
+  const server = parseSection('server', raw, source);
   const settings: ServerSettings = {
-    port: cli.port ?? port,
-    address: cli.address ?? str('address') ?? DEFAULT_ADDRESS,
-    tlsCert: cli.tlsCert ?? str('tlsCert'),
-    tlsKey: cli.tlsKey ?? str('tlsKey'),
-    clientCA: cli.clientCa ?? str('clientCA'),
-    namespace: env.POD_NAMESPACE || str('namespace') || DEFAULT_SERVER_NAMESPACE,
-    bodyLimit,
-    shutdownGraceMs: seconds('shutdownGrace', DEFAULT_SHUTDOWN_GRACE_MS / 1000),
-    shutdownDelayMs: seconds('shutdownDelay', 0),
-    certPollIntervalMs: seconds('certPollInterval', 10),
+    port: cli.port ?? server.port ?? DEFAULT_PORT,
+    address: cli.address ?? server.address ?? DEFAULT_ADDRESS,
+    tlsCert: cli.tlsCert ?? server.tlsCert ?? undefined,
+    tlsKey: cli.tlsKey ?? server.tlsKey ?? undefined,
+    clientCA: cli.clientCa ?? server.clientCA ?? undefined,
+    namespace: env.POD_NAMESPACE || server.namespace || DEFAULT_SERVER_NAMESPACE,
+    bodyLimit: server.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    shutdownGraceMs: server.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: server.shutdownDelay ?? 0,
+    certPollIntervalMs: server.certPollInterval ?? 10_000,
   };
   if (!!settings.tlsCert !== !!settings.tlsKey) {
-    errors.push(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
+    throw new ConfigError(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
   }
-  if (errors.length) throw new ConfigError(errors.join('\n'));
   return settings;
 }
 

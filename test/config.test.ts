@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileConfig, defaultConfig, exemptionReason, isImageExempt, parseConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, isImageExempt } from '../policies/config.js';
+import { defaultConfig, parseConfig } from '../config/load.js';
 import { globToRegExp } from '../core/glob.js';
 import { ConfigError } from '../core/errors.js';
 

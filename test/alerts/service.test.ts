@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig } from '../../policies/config.js';
+import { defaultConfig, parseConfig } from '../../config/load.js';
 import { parseApiSettings, parseStoreSettings } from '../../alerts/settings.js';
 import { startAlertsService } from '../../alerts/service.js';
 import { openAlertStore } from '../../alerts/store.js';

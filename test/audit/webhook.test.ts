@@ -10,7 +10,7 @@ import { createLogger } from '../../core/log.js';
 import { AuditAnalyser } from '../../audit/analyser.js';
 import { mountAuditRoute } from '../../audit/webhook.js';
 import { createCA, createServingCert } from '../../certs/x509.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { FIXTURES, auditEvent, auditID } from './helpers.js';
 
 class MemorySink implements AlertSink {

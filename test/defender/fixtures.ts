@@ -1,6 +1,7 @@
 // Manifests and runners shared by the defender tests: subjects are always built through
 // toSubject from realistic objects, as the webhook, the audit analyser and `bulwark scan` build them.
-import { compileConfig, defaultConfig, type BulwarkConfig } from '../../policies/config.js';
+import { compileConfig } from '../../policies/config.js';
+import { defaultConfig, type BulwarkConfig } from '../../config/load.js';
 import { evaluateSubject } from '../../policies/evaluate.js';
 import { DEFAULT_LISTS } from '../../policies/lists.js';
 import { toSubject } from '../../policies/subject.js';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFENDER_CHECKS } from '../../policies/defender/index.js';
 import { isSeverity } from '../../core/severity.js';
 import { container, evaluateWithConfig, GARBAGE, subjectOf } from './fixtures.js';
-import { compileConfig, defaultConfig } from '../../policies/config.js';
+import { compileConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { evaluateSubject } from '../../policies/evaluate.js';
 
 const IDS = [

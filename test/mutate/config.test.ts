@@ -1,6 +1,7 @@
 // mutationDefaults validation, quantities, and the registry against the config's known IDs.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MUTATIONS, KNOWN_MUTATIONS, parseConfig } from '../../policies/config.js';
+import { DEFAULT_MUTATIONS, KNOWN_MUTATIONS } from '../../config/schema.js';
+import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 import { compileMutations, computeMutation, MUTATIONS } from '../../webhook/mutate.js';
 import { parseQuantity } from '../../core/quantity.js';

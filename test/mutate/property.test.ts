@@ -3,7 +3,8 @@
 // server's pod validation would reject, is idempotent, and never makes pss-restricted
 // findings worse.
 import { describe, expect, it } from 'vitest';
-import { compileConfig, defaultConfig, type CompiledConfig } from '../../policies/config.js';
+import { compileConfig, type CompiledConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { evaluateSubject } from '../../policies/evaluate.js';
 import { toSubject } from '../../policies/subject.js';
 import type { K8sObject } from '../../policies/types.js';

@@ -1,6 +1,7 @@
 // Shared fixtures for the /mutate suites: objects of every pod-bearing kind, requests, patch application.
 import jsonpatch from 'jsonpatch';
-import { compileConfig, defaultConfig, type BulwarkConfig, type CompiledConfig } from '../../policies/config.js';
+import { compileConfig, type CompiledConfig } from '../../policies/config.js';
+import { defaultConfig, type BulwarkConfig } from '../../config/load.js';
 import type { K8sObject } from '../../policies/types.js';
 import type { AdmissionRequest, JsonPatchOperation } from '../../webhook/admission.js';
 import { computeMutation, type MutationResult } from '../../webhook/mutate.js';

@@ -5,7 +5,8 @@ import {
   PSS_CHECKS, PSS_CHECK_METAS, PSS_LATEST_VERSION, pssChecks, resolvePssVersion, type PssBoundCheck,
 } from '../../policies/pss/index.js';
 import { allPolicyMetas, checksForProfiles, parseProfile, profileChecks } from '../../policies/registry.js';
-import { compileConfig, defaultConfig } from '../../policies/config.js';
+import { compileConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { evaluateSubject } from '../../policies/evaluate.js';
 import { evaluate, pod, restrictedPod, subjectOf } from './support.js';
 
