@@ -11,7 +11,8 @@ import { AlertPipeline } from './pipeline.js';
 import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
 
 export { DEV_CERT_DIR };
-import { openAlertStore, type AlertStore, type OpenStoreOptions } from './store.js';
+import { type AlertStore, type OpenStoreOptions } from './store.js';
+import { openAlertStore } from './store-factory.js';
 
 export interface AlertsServiceOptions {
   /** The process's metrics registry (served on the webhook's /metrics). */

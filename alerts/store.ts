@@ -2,7 +2,6 @@
 // and the rules both share — de-duplication merge, status changes, cursors — so that the
 // two stores cannot drift apart in behaviour. The shared test suite pins them together.
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
-import { sqlitePath, storeKind } from '../config/store-url.js';
 import { ALERT_STATUSES, fingerprintOf, type Alert, type AlertSource, type AlertStatus } from './model.js';
 
 export interface AlertFilter {
@@ -207,18 +206,4 @@ export interface OpenStoreOptions {
   schema?: string;
   /** PostgreSQL only: pool size (default 10). */
   poolSize?: number;
-}
-
-/**
- * Opens the store a `store.url` names: `sqlite:PATH` (relative to the working directory;
- * `sqlite:///abs/path` also works) or `postgres://…` / `postgresql://…`.
- */
-export async function openAlertStore(url: string, options: OpenStoreOptions = {}): Promise<AlertStore> {
-  const kind = storeKind(url);
-  if (kind === 'sqlite') {
-    const { SqliteAlertStore } = await import('./store-sqlite.js');
-    return SqliteAlertStore.open(sqlitePath(url));
-  }
-  const { PostgresAlertStore } = await import('./store-postgres.js');
-  return PostgresAlertStore.open(url, options);
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig, parseConfig } from '../../config/load.js';
 import { parseApiSettings, parseStoreSettings } from '../../alerts/settings.js';
 import { startAlertsService } from '../../alerts/service.js';
-import { openAlertStore } from '../../alerts/store.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
 import { makeAlert, memoryLogger, request, tempDir } from './support.js';
 
 describe('store and api settings', () => {

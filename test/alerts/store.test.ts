@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteAlertStore } from '../../alerts/store-sqlite.js';
-import { openAlertStore } from '../../alerts/store.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
 import { redactUrl, sqlitePath, storeKind } from '../../config/store-url.js';
 import { startWorker } from './child.js';
 import { storeSuite } from './store-suite.js';
