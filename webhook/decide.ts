@@ -18,6 +18,7 @@
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { CheckError } from '../policies/evaluate.js';
 import { evaluateSubject } from '../policies/evaluate.js';
+import { SUBJECT_KINDS } from '../policies/kinds.js';
 import { toSubject } from '../policies/subject.js';
 import { isRecord } from '../core/record.js';
 import { type CheckMeta, type Finding, type K8sObject, type PodSubject, type Subject } from '../policies/types.js';
@@ -35,11 +36,7 @@ export const WARNING_LIMITS: LineLimits = { maxLineBytes: 256, maxTotalBytes: 40
 /** The denial's status.message: one line per finding, bounded so a pathological object cannot bloat it. */
 export const DENIAL_LIMITS: LineLimits = { maxLineBytes: 1024, maxTotalBytes: 16384 };
 
-const SUBJECT_KIND_SET = new Set([
-  'Pod', 'PodTemplate', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
-  'ReplicationController', 'EphemeralContainers', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding',
-  'Service', 'Ingress',
-]);
+const SUBJECT_KIND_SET = new Set(SUBJECT_KINDS);
 const EPHEMERAL_SUBRESOURCE = 'ephemeralcontainers';
 const SECCOMP_POD_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
 const SECCOMP_CONTAINER_ANNOTATION_PREFIX = 'container.seccomp.security.alpha.kubernetes.io/';
