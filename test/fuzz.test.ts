@@ -21,7 +21,8 @@ import { POD_BEARING_KINDS, SUBJECT_KINDS, toSubject } from '../policies/subject
 import { type K8sObject } from '../policies/types.js';
 import { isSeverity } from '../core/severity.js';
 import type { AdmissionRequest } from '../webhook/admission.js';
-import { decide, decisionAlert } from '../webhook/decide.js';
+import { decide } from '../webhook/decide.js';
+import { decisionAlert } from '../webhook/decision-alert.js';
 import { computeMutation } from '../webhook/mutate.js';
 import { encodeAdmissionResponse, encodeAllowed, nameOf, parseAdmissionReview } from '../webhook/review.js';
 import { newAlert } from '../alerts/model.js';
