@@ -1,4 +1,4 @@
-// Minimal types for the `jsonpatch` package (3.x ships none): what Bulwark and its tests use.
+// Minimal types for the `jsonpatch` package (3.x ships none): what the tests use (a devDependency).
 declare module 'jsonpatch' {
   export interface Operation {
     op: string;
