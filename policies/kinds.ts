@@ -1,6 +1,6 @@
 // The kinds Bulwark judges, defined once: the webhook (which kinds a review may carry, metrics
 // labels), the audit analyser (resource → kind), `bulwark scan` (subjects) and the chart's webhook
-// rules (checked against this list by test/kinds.test.ts) all read it.
+// rules (checked against this list by test/policies/kinds.test.ts) all read it.
 
 export interface JudgedKind {
   kind: string;

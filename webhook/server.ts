@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/log.js';
 import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
