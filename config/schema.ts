@@ -112,7 +112,10 @@ const policySchema = {
     .transform((v) => v ?? [])
     .refine((v) => v.length > 0, { error: 'must name at least one profile' })
     .optional()
-    .meta({ description: 'active policy sets: defender, pss-baseline, pss-restricted (PSS ones may be pinned: pss-restricted@v1.29)' }),
+    .meta({
+      description: 'active policy sets: defender, pss-baseline, pss-restricted (PSS ones may be pinned: pss-restricted@v1.29)',
+      items: { type: 'string', pattern: '^(defender|pss-(baseline|restricted)(@(latest|v1\\.(0|[1-9][0-9]*)))?)$' },
+    }),
   defaultAction: enumOf(ACTIONS).optional()
     .meta({ description: 'enforce (deny), warn (allow with a warning) or audit (allow, alert only)' }),
   actions: z
@@ -126,7 +129,10 @@ const policySchema = {
       }
     })
     .optional()
-    .meta({ description: 'per-policy override of defaultAction (policy ID → enforce, warn, audit or off)' }),
+    .meta({
+      description: 'per-policy override of defaultAction (policy ID → enforce, warn, audit or off)',
+      propertyNames: { enum: [...allPolicyMetas().keys()] },
+    }),
   exemptions: section({
     namespaces: stringList().optional().meta({ description: 'namespaces never judged' }),
     usernames: stringList().optional().meta({ description: 'users never judged' }),
@@ -140,7 +146,10 @@ const policySchema = {
     .nullable()
     .transform((v) => v ?? [])
     .optional()
-    .meta({ description: `what /mutate fills in (default: ${DEFAULT_MUTATIONS.join(', ')}); known: ${KNOWN_MUTATIONS.join(', ')}` }),
+    .meta({
+      description: `what /mutate fills in (default: ${DEFAULT_MUTATIONS.join(', ')}); known: ${KNOWN_MUTATIONS.join(', ')}`,
+      items: { type: 'string', enum: [...KNOWN_MUTATIONS] },
+    }),
   lists: section(
     Object.fromEntries(LIST_NAMES.map((n) => [n, stringList().optional().meta({ description: `replaces the default ${n} list` })])) as Record<keyof typeof DEFAULT_LISTS, z.ZodOptional<ReturnType<typeof stringList>>>,
     LIST_NAMES.join(', '),

@@ -145,3 +145,30 @@ describe('docs/configuration.md', () => {
     }
   });
 });
+
+describe('the published JSON Schema agrees with the validator', async () => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const check = ajv.compile(configJsonSchema());
+  const { parse } = await import('yaml');
+
+  it.each([
+    ['the chart-like file', 'profiles: [defender, pss-restricted@v1.29]\ndefaultAction: warn\nactions: {kube-system-workload: audit, privileged-container: off}\nexemptions: {namespaces: [bulwark-system], images: ["registry.k8s.io/*"]}\nserver: {port: 8443, namespace: ops, bodyLimit: 6Mi, shutdownGrace: 25}\nstore: {url: "sqlite:./d.db", dedupWindow: 1d, retention: {maxAge: off, maxCount: 10}}\napi: {auth: kubernetes, cacheTTL: 10s}\naudit: {dedupWindow: 600, maxLineBytes: 16Mi, disabled: []}\nmutations: [default-resources]\nmutationDefaults: {resources: {requests: {cpu: 100m}}}\n'],
+    ['an empty mapping', '{}'],
+  ])('both accept %s', (_name, text) => {
+    expect(() => parseConfig(text)).not.toThrow();
+    expect(check(parse(text)), JSON.stringify(check.errors)).toBe(true);
+  });
+
+  it.each([
+    ['an unknown top-level key', 'exemptoins: {}'],
+    ['an unknown nested key', 'store: {dedupWindo: 1m}'],
+    ['an unknown policy ID', 'actions: {privileged-containr: warn}'],
+    ['an unknown mutation', 'mutations: [make-safe]'],
+    ['a bad action', 'defaultAction: block'],
+    ['a profile this build does not know', 'profiles: [defendr]'],
+  ])('both reject %s', (_name, text) => {
+    expect(() => parseConfig(text)).toThrow(ConfigError);
+    expect(check(parse(text))).toBe(false);
+  });
+});
