@@ -159,6 +159,14 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
     res.json({ status: 'ok', ...(status ? { pipeline: status } : {}) });
   });
 
+  // Not ready while the identity backend cannot authenticate anyone (a broken token file has
+  // revoked every token): 503 with the reason, never a token.
+  app.get('/readyz', (_req, res) => {
+    const r = access.readiness?.() ?? { ready: true };
+    if (r.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', reason: r.reason ?? 'the identity backend is not ready' });
+  });
+
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;

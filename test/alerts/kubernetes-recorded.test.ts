@@ -18,6 +18,7 @@ interface Exchange {
 const recorded = JSON.parse(readFileSync(join(__dirname, '../fixtures/apiserver/recorded.json'), 'utf8')) as { recordedFrom: string; reviews: Record<string, Exchange> };
 const r = recorded.reviews;
 const TOKEN = 'REDACTED-READER-TOKEN';
+const RECORDED_AUDIENCE = 'https://kubernetes.default.svc';
 
 describe(`alerts API Kubernetes mode, answered as ${recorded.recordedFrom} answered`, () => {
   let api: StandIn;
@@ -31,7 +32,9 @@ describe(`alerts API Kubernetes mode, answered as ${recorded.recordedFrom} answe
       body?.spec?.resourceAttributes?.verb === 'update' ? r['access review, update denied']!.response.body : r['access review, list allowed']!.response.body);
     const kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
-    access = await KubernetesAccess.create(memoryLogger().logger, { kubeConfig: kc, cacheTtlMs: 0 });
+    // The reader's token is an API-server token-file token, recorded with no spec.audiences: the
+    // real server answered with its own audience, so that is the audience configured here.
+    access = await KubernetesAccess.create(memoryLogger().logger, { kubeConfig: kc, cacheTtlMs: 0, audiences: [RECORDED_AUDIENCE] });
   });
   afterAll(async () => api?.close());
 
@@ -48,7 +51,19 @@ describe(`alerts API Kubernetes mode, answered as ${recorded.recordedFrom} answe
     expect(await access.authenticate('not-a-token')).toBeUndefined();
     const sent = api.requests.filter((q) => q.path === '/apis/authentication.k8s.io/v1/tokenreviews');
     expect(sent[0]!.contentType).toBe('application/json');
-    expect(sent[0]!.body).toMatchObject({ apiVersion: r['token review, valid token']!.request.body.apiVersion, kind: 'TokenReview', spec: { token: TOKEN } });
+    expect(sent[0]!.body).toMatchObject({ apiVersion: r['token review, valid token']!.request.body.apiVersion, kind: 'TokenReview', spec: { token: TOKEN, audiences: [RECORDED_AUDIENCE] } });
+  });
+
+  it('refuses the same real answer when it does not name the audience asked for (the default: bulwark)', async () => {
+    expect(r['token review, valid token']!.response.body.status.audiences).toEqual([RECORDED_AUDIENCE]);
+    const kc = new KubeConfig();
+    kc.loadFromString(api.kubeconfig());
+    const { logger, lines } = memoryLogger();
+    const strict = await KubernetesAccess.create(logger, { kubeConfig: kc, cacheTtlMs: 0 });
+    expect(await strict.authenticate(TOKEN)).toBeUndefined();
+    expect(lines.some((l) => /another audience/.test(l.msg))).toBe(true);
+    const sent = api.requests.filter((q) => q.path === '/apis/authentication.k8s.io/v1/tokenreviews').at(-1)!;
+    expect((sent.body as Obj).spec.audiences).toEqual(['bulwark']);
   });
 
   it('sends SubjectAccessReviews of the shape the real server authorised, and honours its answers', async () => {
