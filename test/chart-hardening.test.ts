@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../policies/config.js';
+import { parseApiSettings } from '../alerts/settings.js';
 import { resolveServerSettings } from '../cli/serve.js';
 import { chartDir, helm } from './support/helm.js';
 
@@ -124,6 +125,13 @@ describe('chart: safe defaults (item 7)', () => {
     const server = resolveServerSettings(config.server, {}, {});
     expect(server.metricsPort).toBe(9443);
     expect(server.metricsOnWebhookPort).toBe(false);
+  });
+
+  it('asks TokenReview for the Bulwark audience (alerts.api.audiences)', () => {
+    const config = (sets: string[]) => parseConfig(render(sets).find((d) => d.kind === 'ConfigMap')!.data['config.yaml']);
+    expect(parseApiSettings(config([]).api).audiences).toEqual(['bulwark']);
+    expect(parseApiSettings(config(['alerts.api.audiences={bulwark,https://kubernetes.default.svc}']).api).audiences).toEqual(['bulwark', 'https://kubernetes.default.svc']);
+    expect(template(['alerts.api.audiences={}']).stderr).toMatch(/audiences/);
   });
 
   it('refuses certificates.mode=secret without a CA bundle (webhooks with no CA refuse every request)', () => {
