@@ -2,6 +2,8 @@
 //   GET  /api/v1/alerts               list, filtered, cursor-paginated ({items, continue?})
 //   GET  /api/v1/alerts/{id}          one alert
 //   POST /api/v1/alerts/{id}/status   {status, reason}: move an alert (admin)
+//   GET  /healthz, /readyz            no token; /readyz is 503 while the identity backend cannot
+//                                     authenticate anyone (a broken token file revoked every token)
 // Every /api route needs a bearer token; readers list and get, admins also change status.
 import fs from 'node:fs';
 import https from 'node:https';

@@ -16,6 +16,8 @@ const BULWARK_PORT = Number(process.env.BULWARK_E2E_WEBHOOK_PORT ?? 18443);
 const API_PORT = Number(process.env.BULWARK_E2E_ALERTS_PORT ?? 18444);
 /** api.cacheTTL of the e2e configuration: how long a revoked credential may keep working. */
 const CACHE_TTL_S = 2;
+/** kube-apiserver caches successful token authentications this long (its default). */
+const APISERVER_TOKEN_CACHE_S = 10;
 
 type Obj = Record<string, any>;
 
@@ -287,11 +289,17 @@ current-context: default
     const forVault = list(mint('vault'));
     expect(forVault.code).not.toBe(0);
     expect(forVault.stderr).toMatch(/401|not valid/i);
-    // Deleting the ServiceAccount invalidates its tokens at the API server; Bulwark's cached answer lasts cacheTTL at most.
+    // Deleting the ServiceAccount invalidates its tokens at the API server, which itself keeps a
+    // successful token authentication for 10 s (kube-apiserver's default token cache); Bulwark's
+    // answer lasts cacheTTL more at most: the bound docs/install-hardening.md documents.
     expect(kubectl(['-n', 'team-a', 'delete', 'serviceaccount', 'alerts-bot']).code).toBe(0);
-    await new Promise((r) => setTimeout(r, CACHE_TTL_S * 1000 + 200));
-    const revoked = list(forBulwark);
-    expect(revoked.code).not.toBe(0);
+    const deadline = Date.now() + (APISERVER_TOKEN_CACHE_S + CACHE_TTL_S) * 1000 + 1000;
+    let revoked = list(forBulwark);
+    while (revoked.code === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      revoked = list(forBulwark);
+    }
+    expect(revoked.code, 'the deleted ServiceAccount\'s token still works after the documented bound').not.toBe(0);
     expect(revoked.stderr).toMatch(/401|not valid/i);
   });
 
