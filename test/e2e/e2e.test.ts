@@ -354,6 +354,10 @@ current-context: default
     const ns = 'bulwark-helm';
     // The chart brings its own alert ClusterRoles: drop the hand-made ones of the RBAC test.
     expect(kubectl(['delete', 'clusterrole', 'bulwark-security-reader', 'bulwark-security-admin']).code).toBe(0);
+    // A namespace that already runs other workloads (team-w holds the warn-mode pod): refused, as they would go unchecked.
+    const shared = helm(['install', 'rel2', chartDir, '-n', 'team-w', ...kc]);
+    expect(shared.code).not.toBe(0);
+    expect(shared.stderr).toMatch(/namespace "team-w" already runs pod "priv", which is not part of this release/);
     // failurePolicy Ignore: no pod of this release will ever run here (no nodes).
     const install = helm(['install', 'rel', chartDir, '-n', ns, '--create-namespace', '--set', 'webhook.failurePolicy=Ignore', ...kc]);
     expect(install.code, install.stderr).toBe(0);
