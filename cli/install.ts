@@ -185,7 +185,11 @@ export function buildWebhookConfigurations(opts: RegisterOptions): { validating:
   return out as { validating: Obj; mutating?: Obj };
 }
 
-/** The defaults kube-apiserver fills into admissionregistration/v1 webhooks: applied before comparing. */
+/**
+ * The defaults kube-apiserver fills into admissionregistration/v1 webhooks: applied before comparing.
+ * (test/support/apiserver.ts fills the same on its own, on purpose: the stand-in must not borrow the
+ * code it checks; recorded answers of the real server keep both honest.)
+ */
 function withServerDefaults(webhooks: Obj[], mutating: boolean): Obj[] {
   return structuredClone(webhooks).map((w: Obj) => {
     w.matchPolicy ??= 'Equivalent';

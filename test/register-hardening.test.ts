@@ -17,18 +17,21 @@ const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfiguratio
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
 const ca = createCA();
+
+/** A stand-in API server and a registrar that talks to it through a kubeconfig, as the CLI does. */
+async function standIn(): Promise<{ api: StandIn; registrar: WebhookRegistrar }> {
+  const api = await startApiServerStandIn();
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-register-'));
+  writeFileSync(join(dir, 'kubeconfig'), api.kubeconfig());
+  return { api, registrar: new WebhookRegistrar(loadKubeConfig(join(dir, 'kubeconfig'))) };
+}
+
 const opts = { caBundle: ca.certPem, url: 'https://127.0.0.1:8443', mutate: true };
 
 describe('bulwark register restores the whole webhook spec', () => {
   let api: StandIn;
   let registrar: WebhookRegistrar;
-
-  beforeAll(async () => {
-    api = await startApiServerStandIn();
-    const dir = mkdtempSync(join(tmpdir(), 'bulwark-register-'));
-    writeFileSync(join(dir, 'kubeconfig'), api.kubeconfig());
-    registrar = new WebhookRegistrar(loadKubeConfig(join(dir, 'kubeconfig')));
-  });
+  beforeAll(async () => ({ api, registrar } = await standIn()));
   afterAll(async () => api?.close());
   beforeEach(async () => {
     api.objects.clear();
@@ -81,13 +84,7 @@ describe('bulwark register restores the whole webhook spec', () => {
 describe('bulwark register never replaces or deletes what it does not own', () => {
   let api: StandIn;
   let registrar: WebhookRegistrar;
-
-  beforeAll(async () => {
-    api = await startApiServerStandIn();
-    const dir = mkdtempSync(join(tmpdir(), 'bulwark-register-'));
-    writeFileSync(join(dir, 'kubeconfig'), api.kubeconfig());
-    registrar = new WebhookRegistrar(loadKubeConfig(join(dir, 'kubeconfig')));
-  });
+  beforeAll(async () => ({ api, registrar } = await standIn()));
   afterAll(async () => api?.close());
 
   function store(path: string, labels: Record<string, string> | undefined, annotations?: Record<string, string>): Obj {
