@@ -1,6 +1,7 @@
 // `bulwark register` hardening (issue #20 item 6), against the API-server stand-in: the whole
 // webhook spec is compared and restored, configurations bulwark does not own are never replaced
 // or deleted, and the CA bundle and URL are checked before anything is sent.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,5 +164,55 @@ describe('what register sends is checked first', () => {
   ])('refuses the URL %s', (url, message) => {
     expect(() => validateWebhookUrl(url)).toThrow(message);
     expect(() => buildWebhookConfigurations({ caBundle: ca.certPem, url })).toThrow(message);
+  });
+});
+
+describe('bulwark register, the command', () => {
+  let api: StandIn;
+  let dir: string;
+  beforeAll(async () => {
+    ({ api } = await standIn());
+    dir = mkdtempSync(join(tmpdir(), 'bulwark-register-cli-'));
+    writeFileSync(join(dir, 'kubeconfig'), api.kubeconfig());
+    writeFileSync(join(dir, 'ca.crt'), ca.certPem);
+    writeFileSync(join(dir, 'leaf.crt'), createServingCert(ca, { dnsNames: ['localhost'] }).certPem);
+  });
+  afterAll(async () => api?.close());
+
+  /** The built CLI in a child process (asynchronous: the stand-in answers from this process). */
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
+      const child = spawn(process.execPath, [join(__dirname, '../bin/bulwark.js'), 'register', '--kubeconfig', join(dir, 'kubeconfig'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    });
+  const base = ['--url', 'https://127.0.0.1:8443'];
+
+  it('prints what it restored, and exits 1 when it had to leave a configuration alone', async () => {
+    expect((await run([...base, '--ca-file', join(dir, 'ca.crt')])).stdout).toMatch(/validatingwebhookconfiguration\/bulwark created/);
+    const stored = api.objects.get(`${VWC}/bulwark`)!;
+    stored.webhooks[0].matchConditions = [{ name: 'off', expression: 'false' }];
+    const restored = await run([...base, '--ca-file', join(dir, 'ca.crt')]);
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).toMatch(/^validatingwebhookconfiguration\/bulwark updated\n {2}webhooks\[validate\.bulwark\.io\]\.matchConditions: .* -> \(absent\)\n/);
+    api.objects.get(`${VWC}/bulwark`)!.metadata.labels[MANAGED_BY_LABEL] = 'Helm';
+    const helmOwned = await run([...base, '--ca-file', join(dir, 'ca.crt'), '--unregister']);
+    expect(helmOwned.code).toBe(1);
+    expect(helmOwned.stdout).toMatch(/validatingwebhookconfiguration\/bulwark left alone: .*managed by Helm/);
+    expect(api.objects.has(`${VWC}/bulwark`)).toBe(true);
+  });
+
+  it.each([
+    [['--url', 'https://127.0.0.1:8443', '--ca-file', 'leaf.crt'], /leaf\.crt: certificate 1 .* is not a CA certificate/],
+    [['--url', 'http://127.0.0.1:8443', '--ca-file', 'ca.crt'], /must use https:\/\//],
+  ])('refuses %j before sending anything', async (args, message) => {
+    const before = api.requests.length;
+    const r = await run(args.map((a) => (a.endsWith('.crt') ? join(dir, a) : a)));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(api.requests.length).toBe(before);
   });
 });
