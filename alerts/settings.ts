@@ -3,6 +3,7 @@
 import { parseSection, type BulwarkConfig } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
+import { DEFAULT_AUDIENCES, DEFAULT_CACHE_TTL_MS } from './auth.js';
 import { DEFAULT_DEDUP_WINDOW_MS } from './store.js';
 
 export interface StoreSettings {
@@ -25,8 +26,10 @@ export interface ApiSettings {
   roles: { admin: string[]; reader: string[] };
   /** Kubernetes mode: a kubeconfig file; default in-cluster config (or $KUBECONFIG, ~/.kube/config). */
   kubeconfig: string | undefined;
-  /** Kubernetes mode: how long TokenReview and SubjectAccessReview answers are reused. */
+  /** Kubernetes mode: how long TokenReview and SubjectAccessReview answers are reused (≤ 60 s). */
   cacheTtlMs: number;
+  /** Kubernetes mode: the TokenReview audiences; an answer must name one of them. */
+  audiences: string[];
 }
 
 /** Where `npm start` keeps its development certificate (ca.crt, tls.crt, tls.key). */
@@ -66,7 +69,8 @@ export function parseApiSettings(raw: SectionInput<'api'> | Record<string, unkno
     tokenFile: api.tokenFile ?? undefined,
     roles: { admin: api.roles?.admin ?? [], reader: api.roles?.reader ?? [] },
     kubeconfig: api.kubeconfig ?? undefined,
-    cacheTtlMs: api.cacheTTL ?? 10_000,
+    cacheTtlMs: api.cacheTTL ?? DEFAULT_CACHE_TTL_MS,
+    audiences: api.audiences ?? [...DEFAULT_AUDIENCES],
   };
 }
 

@@ -34,6 +34,7 @@ export interface ServeCliOptions {
   tlsKey?: string;
   clientCa?: string;
   kubeconfig?: string;
+  metricsPort?: number;
   /** false with --no-kube. */
   kube?: boolean;
 }
@@ -49,11 +50,16 @@ export interface ServerSettings {
   shutdownGraceMs: number;
   shutdownDelayMs: number;
   certPollIntervalMs: number;
+  /** A dedicated HTTPS listener for GET /metrics (a NetworkPolicy can restrict it); undefined: none. */
+  metricsPort: number | undefined;
+  /** Whether the webhook port answers GET /metrics too (default true, as the contract says). */
+  metricsOnWebhookPort: boolean;
 }
 
 /** The `server:` section (validated by the one schema) merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
 export function resolveServerSettings(raw: SectionInput<'server'> | Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
   const server = parseSection('server', raw, source);
+  const errors: string[] = [];
   const settings: ServerSettings = {
     port: cli.port ?? server.port ?? DEFAULT_PORT,
     address: cli.address ?? server.address ?? DEFAULT_ADDRESS,
@@ -65,10 +71,16 @@ export function resolveServerSettings(raw: SectionInput<'server'> | Record<strin
     shutdownGraceMs: server.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS,
     shutdownDelayMs: server.shutdownDelay ?? 0,
     certPollIntervalMs: server.certPollInterval ?? 10_000,
+    metricsPort: cli.metricsPort ?? server.metricsPort ?? undefined,
+    metricsOnWebhookPort: server.metricsOnWebhookPort ?? true,
   };
-  if (!!settings.tlsCert !== !!settings.tlsKey) {
-    throw new ConfigError(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
+  if (!settings.metricsOnWebhookPort && settings.metricsPort === undefined) {
+    errors.push(`${source}: server.metricsOnWebhookPort: false needs server.metricsPort (or --metrics-port): otherwise nothing serves /metrics`);
   }
+  if (!!settings.tlsCert !== !!settings.tlsKey) {
+    errors.push(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
+  }
+  if (errors.length) throw new ConfigError(errors.join('\n'));
   return settings;
 }
 
@@ -119,6 +131,7 @@ export function registerServe(program: Command): void {
     .option('--tls-cert <file>', 'serving certificate (PEM); without it a development certificate is made under certs/dev/')
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--client-ca <file>', "require a client certificate signed by this CA (the API server's, mTLS)")
+    .option('--metrics-port <n>', 'also serve GET /metrics on this HTTPS port (server.metricsPort), e.g. for a NetworkPolicy that restricts it', parsePort)
     .option('--kubeconfig <file>', 'kubeconfig for reading namespace labels (default: $KUBECONFIG, then in-cluster)')
     .option('--no-kube', 'do not read namespace labels from a cluster: config alone decides')
     .action(async (opts: ServeCliOptions) => {
@@ -215,6 +228,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       extraRoutes: (app) => routes.forEach((r) => r(app)),
       port: settings.port,
       address: settings.address,
+      metricsOnWebhookPort: settings.metricsOnWebhookPort,
+      ...(settings.metricsPort !== undefined ? { metricsPort: settings.metricsPort } : {}),
+      ...(alerts.readiness ? { components: () => ({ alertsApi: alerts.readiness!() }) } : {}),
       tls: { certFile: tlsCert, keyFile: tlsKey, clientCAFile: settings.clientCA },
       certPollIntervalMs: settings.certPollIntervalMs,
       shutdownGraceMs: settings.shutdownGraceMs,
@@ -237,7 +253,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       mtls: !!settings.clientCA,
       namespace: settings.namespace,
     },
-    `listening on https://${hostForUrl}:${handle.port}`,
+    `listening on https://${hostForUrl}:${handle.port}${handle.metricsPort !== undefined ? ` (metrics on port ${handle.metricsPort})` : ''}`,
   );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -47,7 +47,7 @@ function stringList(what = 'a list of strings') {
 }
 
 /** A duration: `90s`, `10m`, `1h`, `1d`, `1h30m`, `500ms`, or a number of seconds. Milliseconds out. */
-function duration(opts: { positive?: boolean } = {}) {
+function duration(opts: { positive?: boolean; max?: { ms: number; why: string } } = {}) {
   const expected = `must be a duration like 90s, 10m, 1h or 30d (or a number of seconds)`;
   return z
     .union([z.number(), z.string()], { error: (iss) => `${expected}, got ${show(iss.input)}` })
@@ -55,6 +55,10 @@ function duration(opts: { positive?: boolean } = {}) {
       const ms = parseDurationSetting(v);
       if (ms === undefined || (opts.positive && ms <= 0)) {
         ctx.addIssue({ code: 'custom', message: `${expected}${ms !== undefined ? ', more than 0' : ''}, got ${show(v)}` });
+        return z.NEVER;
+      }
+      if (opts.max && ms > opts.max.ms) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max.ms / 1000}s (${opts.max.why}), got ${show(v)}` });
         return z.NEVER;
       }
       return ms;
@@ -170,6 +174,10 @@ export const serverSection = section({
   shutdownGrace: duration().nullable().optional().meta({ description: 'how long in-flight reviews may finish on shutdown (default 25s)' }),
   shutdownDelay: duration().nullable().optional().meta({ description: 'wait after SIGTERM before closing, for endpoints to update (default 0)' }),
   certPollInterval: duration().nullable().optional().meta({ description: 'how often the certificate files are checked for rotation (default 10s)' }),
+  metricsPort: port('an integer from 0 to 65535').nullable().optional()
+    .meta({ description: 'a dedicated HTTPS listener for GET /metrics, which a NetworkPolicy can restrict (default: none)' }),
+  metricsOnWebhookPort: z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` }).nullable().optional()
+    .meta({ description: 'whether the webhook port answers GET /metrics too (default true; false needs metricsPort)' }),
 }, 'port, address, tlsCert, tlsKey, …');
 
 // ---- store and api: the alert store and the alerts HTTP API ----
@@ -195,6 +203,9 @@ export const storeSection = section({
   }, 'maxAge, maxCount, interval').nullable().optional().meta({ description: 'how long alerts are kept' }),
 }, 'url, dedupWindow, retention');
 
+/** api.cacheTTL may not exceed this (alerts/auth/kubernetes.ts keeps the same bound; a test says so). */
+export const MAX_API_CACHE_TTL_MS = 60_000;
+
 export const apiSection = section({
   enabled: z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` }).optional()
     .meta({ description: 'serve the alerts API (default: true when the api section says anything)' }),
@@ -212,7 +223,15 @@ export const apiSection = section({
   auth: z.enum(['tokens', 'kubernetes'], { error: (iss) => `must be tokens or kubernetes, got ${show(iss.input)}` }).optional()
     .meta({ description: 'tokens (the token file) or kubernetes (TokenReview + SubjectAccessReview)' }),
   kubeconfig: nonEmptyString().nullable().optional().meta({ description: 'auth: kubernetes: the cluster to ask (default in-cluster, $KUBECONFIG)' }),
-  cacheTTL: duration({ positive: true }).optional().meta({ description: 'auth: kubernetes: how long review answers are reused (default 10s)' }),
+  cacheTTL: duration({ positive: true, max: { ms: MAX_API_CACHE_TTL_MS, why: 'it is how long a revoked token or a removed RoleBinding keeps access' } }).optional()
+    .meta({ description: `auth: kubernetes: how long review answers are reused (default 10s, at most ${MAX_API_CACHE_TTL_MS / 1000}s)` }),
+  audiences: z.array(z.string({ error: 'must be a list of audience names' }), { error: (iss) => `must be a non-empty list of audience names (default [bulwark]), got ${show(iss.input)}` })
+    .min(1, { error: (iss) => `must be a non-empty list of audience names (default [bulwark]), got ${show(iss.input)}` })
+    .superRefine((a, ctx) => {
+      if (a.some((v) => v.trim() === '')) ctx.addIssue({ code: 'custom', message: `must be a non-empty list of audience names (default [bulwark]), got ${show(a)}` });
+    })
+    .optional()
+    .meta({ description: 'auth: kubernetes: TokenReview audiences; an answer must name one of them (default [bulwark])' }),
 }, 'port, tokenFile, roles, …').superRefine((api, ctx) => {
   if ((api.tlsCert == null) !== (api.tlsKey == null)) {
     ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'api.tlsCert and api.tlsKey go together: set both or neither' });
