@@ -34,7 +34,7 @@ const podBearing = expand(JUDGED_KINDS.filter((k) => k.podBearing));
 
 describe('the chart registers exactly the judged kinds', () => {
   const sources: [string, () => Obj[]][] = [
-    ['helm template', () => render(['mutation.enabled=true'])],
+    ['helm template', () => render(['mutation.enabled=true', 'certificates.generate.allowTemplateRender=true'])],
     ['charts/static/webhooks.yaml (register)', () => docsOf(readFileSync(join(root, 'charts/static/webhooks.yaml'), 'utf8'))],
     ['charts/static/install.yaml (manifests)', () => docsOf(readFileSync(join(root, 'charts/static/install.yaml'), 'utf8'))],
   ];
