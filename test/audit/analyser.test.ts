@@ -69,6 +69,46 @@ describe('stages: each auditID alerts once', () => {
     expect(alert!.message).toContain('an unauthenticated client');
   });
 
+  it('a chosen Audit-ID does not blind the analysis: a watch, an exec and a secret listing under one ID each alert', () => {
+    // The API server takes auditID from the client's Audit-ID header: an attacker opens a watch with
+    // it, then execs and lists secrets with the same header. Each is its own request.
+    const a = analyser();
+    const id = 'deadbeef-0000-4000-8000-000000000000';
+    const watch = auditEvent({
+      auditID: id,
+      stage: 'ResponseStarted',
+      verb: 'watch',
+      requestURI: '/api/v1/namespaces/prod/configmaps?watch=true',
+      objectRef: { resource: 'configmaps', namespace: 'prod', apiVersion: 'v1' },
+      requestReceivedTimestamp: at(0),
+    });
+    expect(a.analyse({ ...watch, stage: 'RequestReceived', responseStatus: undefined })).toEqual([]);
+    expect(a.analyse(watch)).toEqual([]);
+    const ex = exec({ auditID: id, stage: 'ResponseStarted', requestReceivedTimestamp: at(5), stageTimestamp: at(5) });
+    expect(a.analyse({ ...ex, stage: 'RequestReceived', responseStatus: undefined })).toEqual([]);
+    expect(a.analyse(ex).map((x) => x.type)).toEqual(['exec-into-pod']);
+    const list = auditEvent({ auditID: id, verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestReceivedTimestamp: at(9), stageTimestamp: at(9) });
+    expect(a.analyse(list).map((x) => x.type)).toEqual(['secrets-enumerated']);
+    // Each request's own later stages and replays are still skipped.
+    expect(a.analyse({ ...ex, stage: 'ResponseComplete', stageTimestamp: at(60) })).toEqual([]);
+    expect(a.analyse(list)).toEqual([]);
+    expect(a.analyse({ ...watch, stage: 'ResponseComplete', stageTimestamp: at(90) })).toEqual([]);
+    // Same ID, same verb and URI, but a later request (another receipt time): analysed again.
+    expect(a.analyse({ ...list, requestReceivedTimestamp: at(20), stageTimestamp: at(20) }).map((x) => x.type)).toEqual(['secrets-enumerated']);
+  });
+
+  it('a second request reusing an ID while the first session is open is analysed; the first session still closes once', () => {
+    const a = analyser();
+    const id = auditID();
+    expect(a.analyse(exec({ auditID: id, stage: 'ResponseStarted', requestReceivedTimestamp: at(0) })).length).toBe(1);
+    const other = exec({ auditID: id, stage: 'ResponseStarted', requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=cat&command=/etc/shadow', requestReceivedTimestamp: at(1) });
+    expect(a.analyse(other).length).toBe(1);
+    expect(a.pendingSessions().length).toBe(2);
+    expect(a.analyse(exec({ auditID: id, stage: 'ResponseComplete', requestReceivedTimestamp: at(0) }))).toEqual([]);
+    expect(a.analyse({ ...other, stage: 'ResponseComplete' })).toEqual([]);
+    expect(a.pendingSessions()).toEqual([]);
+  });
+
   it('remembers a bounded number of auditIDs', () => {
     const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 3 });
     for (let i = 0; i < 10; i++) a.analyse(exec({ stage: 'ResponseStarted' }));
