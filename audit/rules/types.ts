@@ -47,6 +47,14 @@ export interface AuditRule extends CheckMeta {
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
 }
 
+/**
+ * A request by the control plane itself (`audit.controlPlaneIdentities`). Exemptions apply to the
+ * authenticated user: an impersonated request is never the control plane's own, whoever it names.
+ */
+export function isControlPlaneRequest(f: AuditFacts, ctx: RuleContext): boolean {
+  return f.impersonator === undefined && ctx.settings.isControlPlane(f.username);
+}
+
 /** `ns/name`, or `name` for cluster-scoped objects. */
 export function qualified(namespace: string, name: string): string {
   return namespace ? `${namespace}/${name}` : name;

@@ -135,13 +135,13 @@ describe('impersonation', () => {
     expect(alert!.message).toBe('system:serviceaccount:ci:deployer (impersonating mallory@example.com) listed secrets across all namespaces');
   });
 
-  it('impersonating a system: identity does not escape the secrets rule... for the impersonated name', () => {
+  it('impersonating a control-plane identity does not escape the secrets rule: exemptions apply to the authenticated user', () => {
     const ev = auditEvent({
       verb: 'list',
       objectRef: { resource: 'secrets', apiVersion: 'v1' },
       impersonatedUser: { username: 'system:serviceaccount:kube-system:namespace-controller', groups: [] },
     });
-    expect(analyser().analyse(ev)).toEqual([]);
+    expect(analyser().analyse(ev).map((x) => x.type)).toContain('secrets-enumerated');
   });
 
   it('an impersonated control-plane identity is not skipped by the object checks', () => {
@@ -163,6 +163,18 @@ describe('object checks', () => {
     expect(alert!.evidence.findings).toEqual([
       { message: 'container "sh" must not set securityContext.privileged=true', path: 'spec.containers[0].securityContext.privileged', image: 'busybox:1.36' },
     ]);
+  });
+
+  it('the namespace comes from objectRef when the body has none (client-go, curl, controllers)', () => {
+    const bare = { ...privilegedPod, metadata: { name: 'debug' }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } };
+    const ev = podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' }, requestURI: '/api/v1/namespaces/kube-system/pods' });
+    const alerts = analyser().analyse(ev);
+    expect(alerts.map((x) => x.type)).toEqual(['kube-system-workload']);
+    expect(alerts[0]!.namespace).toBe('kube-system');
+    expect(alerts[0]!.message).toContain('namespace kube-system');
+    // Exempt namespaces are judged by the same namespace.
+    const exempt = analyser({}, { exemptions: { namespaces: ['kube-system'], usernames: [], groups: [], images: [] } });
+    expect(exempt.analyse(podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' } }))).toEqual([]);
   });
 
   it('a dry run stored nothing: no alert', () => {
