@@ -143,6 +143,29 @@ describe('bulwark audit scan', () => {
       expect(r.stderr).toMatch(/corrupt\.gz: cannot read \(gzip\)/);
     });
 
+    it('0 on gzip with trailing garbage after the last member: every complete line analysed, the garbage one malformed input', async () => {
+      const text = readFileSync(session);
+      const half = text.indexOf('\n', Math.floor(text.length / 2)) + 1;
+      const file = tmp.path('trailing.gz');
+      // Two members (as `cat a.gz b.gz` writes them), then bytes that are not a gzip member.
+      writeFileSync(file, Buffer.concat([gzipSync(text.subarray(0, half)), gzipSync(text.subarray(half)), Buffer.from('garbage after the last member\u0000\n')]));
+      const r = await runCli(['--format', 'ndjson', file]);
+      expect(r.stderr).not.toContain('cannot read');
+      expect(r.code).toBe(0);
+      expect(parseNdjson(r.stdout).length).toBe(11);
+      expect(r.stderr).toMatch(/trailing\.gz:\d+: 31 bytes of trailing data after the last gzip member, ignored/);
+      expect(r.stderr).toContain('1 malformed line skipped');
+      // Zero padding after the last member is not garbage; the same from stdin.
+      writeFileSync(file, Buffer.concat([gzipSync(text), Buffer.alloc(512)]));
+      const padded = await runCli(['--format', 'ndjson', file]);
+      expect([padded.code, parseNdjson(padded.stdout).length]).toEqual([0, 11]);
+      expect(padded.stderr).not.toMatch(/malformed|trailing/);
+      const fromStdin = await runCli(['--format', 'ndjson', '-'], { stdin: (async function* () { yield Buffer.concat([gzipSync(text), Buffer.from('junk')]); })() });
+      expect(fromStdin.code).toBe(0);
+      expect(parseNdjson(fromStdin.stdout).length).toBe(11);
+      expect(fromStdin.stderr).toContain('4 bytes of trailing data after the last gzip member');
+    });
+
     it('2 on usage errors and bad config', async () => {
       expect((await runCli([])).code).toBe(2);
       expect((await runCli(['--format', 'yaml', session])).code).toBe(2);
