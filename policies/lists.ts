@@ -5,6 +5,8 @@ export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
   sensitiveHostPaths: [
     '/etc', '/root', '/home', '/proc', '/sys', '/dev', '/boot', '/lib/modules', '/run', '/var/run',
     '/var/lib/kubelet', '/var/lib/docker', '/var/lib/containerd', '/var/lib/etcd', '/var/log', '/etc/kubernetes',
+    // Node-root persistence: kernel modules, CNI plugins the kubelet runs as root, system binaries, cron.
+    '/usr/lib/modules', '/opt/cni', '/usr/bin', '/usr/sbin', '/var/spool/cron', '/etc/cron.d',
   ],
   minerNames: [
     'xmrig', 'xmr-stak', 'cpuminer', 'minerd', 'ethminer', 'nbminer', 't-rex', 'lolminer', 'phoenixminer',
