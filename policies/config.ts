@@ -61,6 +61,7 @@ function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
     minerNames: [...lists.minerNames],
     minerPoolSchemes: [...lists.minerPoolSchemes],
     dashboardNames: [...lists.dashboardNames],
+    dashboardPodLabels: [...(lists.dashboardPodLabels ?? [])],
     allowedCapabilities: [...lists.allowedCapabilities],
   };
 }
