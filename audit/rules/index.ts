@@ -4,6 +4,7 @@ import { anonymousRequestAllowed } from './anonymous-request-allowed.js';
 import { configmapCredentials } from './configmap-credentials.js';
 import { corednsModified } from './coredns-modified.js';
 import { execIntoPod } from './exec-into-pod.js';
+import { impersonationOfSystemIdentity } from './impersonation-of-system-identity.js';
 import { kubeEventsDeleted } from './kube-events-deleted.js';
 import { nodeportService } from './nodeport-service.js';
 import { pentestTool } from './pentest-tool.js';
@@ -20,6 +21,7 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   secretsEnumerated,
   configmapCredentials,
   nodeportService,
+  impersonationOfSystemIdentity,
 ];
 
 export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

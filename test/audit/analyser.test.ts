@@ -146,7 +146,7 @@ describe('impersonation', () => {
 
   it('an impersonated control-plane identity is not skipped by the object checks', () => {
     const ev = podCreate({ impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } });
-    expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['privileged-container']);
+    expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['impersonation-of-system-identity', 'privileged-container']);
   });
 });
 
