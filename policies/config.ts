@@ -5,6 +5,7 @@ import { DEFAULT_LISTS } from './lists.js';
 import { allPolicyMetas, checksForProfiles, parseProfile } from './registry.js';
 import type { AnyCheck, PolicyLists, SubjectType } from './types.js';
 import { isRecord } from './subject.js';
+import { defaultTamperingSettings, parseTamperingSettings, type TamperingSettings } from './tampering.js';
 
 export type Action = 'enforce' | 'warn' | 'audit';
 export type PolicyAction = Action | 'off';
@@ -34,6 +35,8 @@ export interface BulwarkConfig {
   api: Record<string, unknown>;
   audit: Record<string, unknown>;
   mutationDefaults: Record<string, unknown>;
+  /** Bulwark's own objects and who may change them or weaken a namespace's mode (policies/tampering.ts). */
+  tampering: TamperingSettings;
 }
 
 export const DEFAULT_MUTATIONS = ['seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities'];
@@ -52,6 +55,7 @@ export function defaultConfig(): BulwarkConfig {
     api: {},
     audit: {},
     mutationDefaults: {},
+    tampering: defaultTamperingSettings(),
   };
 }
 
@@ -76,7 +80,7 @@ export class ConfigError extends Error {
 
 const TOP_LEVEL_KEYS = [
   'profiles', 'defaultAction', 'actions', 'exemptions', 'mutations', 'lists', 'onError',
-  'server', 'store', 'api', 'audit', 'mutationDefaults',
+  'server', 'store', 'api', 'audit', 'mutationDefaults', 'tampering',
 ] as const;
 
 /** IDs of the mutations /mutate knows; kept here so that config validation needs no other room. */
@@ -204,6 +208,12 @@ export function parseConfig(text: string, source = 'config'): BulwarkConfig {
     if (value === undefined || value === null) continue;
     if (!isRecord(value)) fail([key], 'must be a mapping');
     else config[key] = value;
+  }
+  {
+    // tampering: validated here, see policies/tampering.ts.
+    const parsed = parseTamperingSettings(raw.tampering);
+    for (const e of parsed.errors) errors.push(`${where(['tampering'])}: ${e}`);
+    config.tampering = parsed.settings;
   }
   if (errors.length > 0) throw new ConfigError(errors.join('\n'));
   return config;

@@ -22,6 +22,8 @@ import { isRecord, toSubject } from '../policies/subject.js';
 import { SEVERITY_RANK, type CheckMeta, type Finding, type K8sObject, type PodSubject, type Severity, type Subject } from '../policies/types.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
 import { requestExemption } from './exemptions.js';
+import { isNamespaceRequest, judgeNamespace } from './tampering.js';
+import { TAMPERING_META } from '../policies/tampering.js';
 import { kindOf, namespaceOf, userOf } from './review.js';
 
 /** The namespace label that overrides every policy's action for the namespace's objects. */
@@ -237,6 +239,8 @@ export function decide(input: DecisionInput): Decision {
   const { request, compiled } = input;
   const namespace = namespaceOf(request);
   const kind = kindOf(request);
+  // A Namespace is judged for one thing: someone weakening Bulwark for it (webhook/tampering.ts).
+  if (isNamespaceRequest(request)) return decideNamespace(input, namespace, kind);
   const target = admissionTarget(request);
   if (!target.evaluate) return { ...ALLOWED_NOTHING, outcome: 'skipped', reason: target.reason, namespace, kind };
   const exempt = requestExemption(request, compiled);
@@ -270,6 +274,17 @@ export function decide(input: DecisionInput): Decision {
   }
   findings.sort(byActionThenSeverity);
   return respond(request.uid, findings, evaluation.errors, !!request.dryRun, namespace, kind);
+}
+
+function decideNamespace(input: DecisionInput, namespace: string, kind: string): Decision {
+  const { request, compiled } = input;
+  const judged = judgeNamespace(request, compiled, input.serverNamespace);
+  if (!judged.judged) return { ...ALLOWED_NOTHING, outcome: 'skipped', reason: judged.reason, namespace, kind };
+  const exempt = requestExemption(request, compiled);
+  if (exempt) return { ...ALLOWED_NOTHING, outcome: 'exempt', reason: exempt, namespace, kind };
+  if (!judged.finding || judged.action === 'off') return { ...ALLOWED_NOTHING, outcome: 'allowed', namespace, kind };
+  const findings: ActionedFinding[] = [{ ...judged.finding, action: input.routeMode ?? judged.action }];
+  return respond(request.uid, findings, [], !!request.dryRun, namespace, kind);
 }
 
 function byActionThenSeverity(a: ActionedFinding, b: ActionedFinding): number {
@@ -394,7 +409,7 @@ function metaOf(compiled: CompiledConfig, policy: string): CheckMeta | undefined
     metas = new Map(compiled.checks.map((c) => [c.id, c]));
     metaCache.set(compiled, metas);
   }
-  return metas.get(policy);
+  return metas.get(policy) ?? (policy === TAMPERING_META.id ? TAMPERING_META : undefined);
 }
 
 /** What an alert of a decision says; `newAlert` adds the id, fingerprint and defaults. */
