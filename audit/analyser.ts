@@ -15,6 +15,7 @@ import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
 import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
 import { isRecord, toSubject } from '../policies/subject.js';
+import { compileTampering, defaultTamperingSettings } from '../policies/tampering.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../policies/types.js';
 import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
 import {
@@ -51,6 +52,8 @@ export interface AnalyserOptions {
   /** Already-validated audit settings (default: parsed from config.audit). */
   settings?: AuditSettings;
   maxTrackedIDs?: number;
+  /** Where Bulwark runs (POD_NAMESPACE): its namespace for bulwark-tampering when `tampering.namespace` is unset. */
+  serverNamespace?: string;
   /** Called when a policy check throws on an audit object (the other checks still run). */
   onCheckError?: (error: CheckError, event: AuditEvent) => void;
 }
@@ -101,7 +104,12 @@ export class AuditAnalyser {
     this.compiled = compileConfig({ ...options.config, profiles: ['defender'] });
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
-    this.ctx = { settings: this.settings };
+    const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
+    this.ctx = {
+      settings: this.settings,
+      tampering: compileTampering(options.config.tampering ?? defaultTamperingSettings(), serverNamespace),
+      defaultAction: options.config.defaultAction,
+    };
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
     this.onCheckError = options.onCheckError;
   }

@@ -1,6 +1,7 @@
 // The audit event rules, in a stable order. Adding a rule touches its file and this list.
 import { admissionWebhookModified } from './admission-webhook-modified.js';
 import { anonymousRequestAllowed } from './anonymous-request-allowed.js';
+import { bulwarkTampering } from './bulwark-tampering.js';
 import { configmapCredentials } from './configmap-credentials.js';
 import { corednsModified } from './coredns-modified.js';
 import { execIntoPod } from './exec-into-pod.js';
@@ -22,6 +23,7 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   configmapCredentials,
   nodeportService,
   impersonationOfSystemIdentity,
+  bulwarkTampering,
 ];
 
 export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

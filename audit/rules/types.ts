@@ -1,5 +1,6 @@
 // What an audit rule is: metadata (like a policy check) and a pure match on one audit event's facts.
 import type { CheckMeta, Severity } from '../../policies/types.js';
+import type { CompiledTampering } from '../../policies/tampering.js';
 import type { CompiledAuditSettings } from '../config.js';
 import type { AuditEvent } from '../event.js';
 
@@ -28,6 +29,10 @@ export interface AuditFacts {
 
 export interface RuleContext {
   settings: CompiledAuditSettings;
+  /** Bulwark's own objects and who may change them (config `tampering:`). */
+  tampering: CompiledTampering;
+  /** The config's defaultAction: what a namespace without a bulwark.io/mode label gets. */
+  defaultAction: string;
 }
 
 /** What a rule returns when it fires; the analyser adds user, times, IDs and the rule's metadata. */
