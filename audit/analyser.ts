@@ -255,7 +255,9 @@ export class AuditAnalyser {
     // Config exemptions apply to the authenticated user, not to whom it impersonates.
     const authenticated = f.impersonator === undefined ? user : { username: usernameOf(f.event.user), groups: groupsOf(f.event.user) };
     if (exemptionReason(this.compiled, namespace, authenticated) !== undefined) return [];
-    const evaluation = evaluateSubject(subject, this.compiled, { user, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() });
+    // Checks that read the user (kube-system-workload) judge the authenticated one: impersonating a
+    // system: identity must not make a human's workload look like the control plane's.
+    const evaluation = evaluateSubject(subject, this.compiled, { user: authenticated, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() });
     for (const error of evaluation.errors) this.onCheckError?.(error, f.event);
     if (evaluation.findings.length === 0) return [];
     const byPolicy = new Map<string, Finding[]>();

@@ -144,6 +144,17 @@ describe('impersonation', () => {
     expect(analyser().analyse(ev).map((x) => x.type)).toContain('secrets-enumerated');
   });
 
+  it('impersonating a system: identity does not hide a kube-system workload: checks judge the authenticated user', () => {
+    const ev = podCreate({
+      impersonatedUser: { username: 'system:kube-scheduler', groups: ['system:authenticated'] },
+      objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' },
+      requestObject: { ...privilegedPod, metadata: { name: 'debug', namespace: 'kube-system' }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } },
+    });
+    const alerts = analyser().analyse(ev);
+    expect(alerts.map((x) => x.type)).toEqual(['impersonation-of-system-identity', 'kube-system-workload']);
+    expect(alerts[1]!.message).toContain('by user "alice@example.com"');
+  });
+
   it('an impersonated control-plane identity is not skipped by the object checks', () => {
     const ev = podCreate({ impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } });
     expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['impersonation-of-system-identity', 'privileged-container']);
