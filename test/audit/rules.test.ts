@@ -84,6 +84,8 @@ const cases: Record<string, Case[]> = {
     { name: '/versions is not /version', event: { user: anonymous, requestURI: '/versions', objectRef: undefined }, fires: true },
     { name: 'forbidden', event: { user: anonymous, responseStatus: forbidden, annotations: { 'authorization.k8s.io/decision': 'forbid' } }, fires: false },
     { name: 'an authenticated user', event: { requestURI: '/api/v1/namespaces' }, fires: false },
+    { name: 'an anonymous client impersonating someone (the authenticated user is anonymous)', event: { user: anonymous, impersonatedUser: { username: 'system:serviceaccount:kube-system:default', groups: [] }, requestURI: '/api/v1/namespaces/kube-system/secrets', objectRef: { resource: 'secrets', namespace: 'kube-system', apiVersion: 'v1' } }, fires: true },
+    { name: 'a user impersonating system:anonymous', event: { impersonatedUser: anonymous, requestURI: '/api/v1/namespaces' }, fires: false },
   ],
   'admission-webhook-modified': [
     { name: 'patch by a user', event: { verb: 'patch', objectRef: webhookRef }, fires: true },
