@@ -2,6 +2,8 @@
 //   GET  /api/v1/alerts               list, filtered, cursor-paginated ({items, continue?})
 //   GET  /api/v1/alerts/{id}          one alert
 //   POST /api/v1/alerts/{id}/status   {status, reason}: move an alert (admin)
+//   GET  /healthz, /readyz            no token; /readyz is 503 while the identity backend cannot
+//                                     authenticate anyone (a broken token file revoked every token)
 // Every /api route needs a bearer token; readers list and get, admins also change status.
 import fs from 'node:fs';
 import https from 'node:https';
@@ -157,6 +159,14 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     const status = options.pipelineStatus?.();
     res.json({ status: 'ok', ...(status ? { pipeline: status } : {}) });
+  });
+
+  // Not ready while the identity backend cannot authenticate anyone (a broken token file has
+  // revoked every token): 503 with the reason, never a token.
+  app.get('/readyz', (_req, res) => {
+    const r = access.readiness?.() ?? { ready: true };
+    if (r.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', reason: r.reason ?? 'the identity backend is not ready' });
   });
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {

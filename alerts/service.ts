@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/x509.js';
 import type { BulwarkConfig } from '../policies/config.js';
 import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
-import { KubernetesAccess, TokenFileAccess, type AccessControl } from './auth.js';
+import { KubernetesAccess, TokenFileAccess, type AccessControl, type Readiness } from './auth.js';
 import type { Logger } from './log.js';
 import { AlertPipeline } from './pipeline.js';
 import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
@@ -30,6 +30,8 @@ export interface AlertsService {
   store: AlertStore;
   api?: RunningAlertsApi;
   settings: { store: StoreSettings; api: ApiSettings };
+  /** The alerts API's readiness (e.g. not ready while its token file is broken); absent without the API. */
+  readiness?: () => Readiness;
   /** Applies retention now; resolves to the number of alerts deleted. */
   prune(): Promise<number>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
   };
   let timer: NodeJS.Timeout | undefined;
   let api: RunningAlertsApi | undefined;
+  let access: AccessControl | undefined;
   const pipeline = new AlertPipeline({ store, logger, dedupWindowMs: settings.store.dedupWindowMs, ...(options.registry ? { registry: options.registry } : {}) });
   try {
     await prune();
@@ -68,10 +71,10 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     timer.unref();
 
     if (settings.api.enabled) {
-      let access: AccessControl;
       if (settings.api.auth === 'kubernetes') {
         access = await KubernetesAccess.create(log, {
           cacheTtlMs: settings.api.cacheTtlMs,
+          audiences: settings.api.audiences,
           ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
           ...(settings.api.kubeconfig ? { kubeconfigFile: settings.api.kubeconfig } : {}),
         });
@@ -101,6 +104,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     pipeline,
     store,
     ...(api ? { api } : {}),
+    ...(api && access ? { readiness: () => access!.readiness?.() ?? { ready: true } } : {}),
     settings,
     prune,
     async close() {

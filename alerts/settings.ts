@@ -2,6 +2,7 @@
 // key path and say what is allowed (parseConfig in policies/ leaves these sections to us).
 import { ConfigError, type BulwarkConfig } from '../policies/config.js';
 import { isRecord } from '../policies/subject.js';
+import { DEFAULT_AUDIENCES, DEFAULT_CACHE_TTL_MS, MAX_CACHE_TTL_MS } from './auth.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_DEDUP_WINDOW_MS, storeKind } from './store.js';
 
@@ -25,8 +26,10 @@ export interface ApiSettings {
   roles: { admin: string[]; reader: string[] };
   /** Kubernetes mode: a kubeconfig file; default in-cluster config (or $KUBECONFIG, ~/.kube/config). */
   kubeconfig: string | undefined;
-  /** Kubernetes mode: how long TokenReview and SubjectAccessReview answers are reused. */
+  /** Kubernetes mode: how long TokenReview and SubjectAccessReview answers are reused (≤ 60 s). */
   cacheTtlMs: number;
+  /** Kubernetes mode: the TokenReview audiences; an answer must name one of them. */
+  audiences: string[];
 }
 
 /** Where `npm start` keeps its development certificate (ca.crt, tls.crt, tls.key). */
@@ -37,7 +40,7 @@ export const DEFAULT_RETENTION = { maxAgeMs: 30 * 86_400_000, maxCount: 100_000,
 
 const STORE_KEYS = ['url', 'dedupWindow', 'retention'];
 const RETENTION_KEYS = ['maxAge', 'maxCount', 'interval'];
-const API_KEYS = ['enabled', 'port', 'address', 'tlsCert', 'tlsKey', 'tokenFile', 'roles', 'auth', 'kubeconfig', 'cacheTTL'];
+const API_KEYS = ['enabled', 'port', 'address', 'tlsCert', 'tlsKey', 'tokenFile', 'roles', 'auth', 'kubeconfig', 'cacheTTL', 'audiences'];
 
 type Fail = (path: string, message: string) => void;
 
@@ -137,7 +140,8 @@ export function parseApiSettings(raw: Record<string, unknown>): ApiSettings {
     tokenFile: undefined,
     roles: { admin: [], reader: [] },
     kubeconfig: undefined,
-    cacheTtlMs: 10_000,
+    cacheTtlMs: DEFAULT_CACHE_TTL_MS,
+    audiences: [...DEFAULT_AUDIENCES],
   };
   if (raw.enabled !== undefined) {
     if (typeof raw.enabled !== 'boolean') fail('api.enabled', `must be true or false, got ${JSON.stringify(raw.enabled)}`);
@@ -171,7 +175,15 @@ export function parseApiSettings(raw: Record<string, unknown>): ApiSettings {
   }
   if (raw.cacheTTL !== undefined) {
     const ms = durationAt(raw.cacheTTL, 'api.cacheTTL', fail);
-    if (ms !== undefined) settings.cacheTtlMs = ms;
+    // The TTL is how long a revoked token or a removed RoleBinding keeps working: bounded.
+    if (ms !== undefined && ms > MAX_CACHE_TTL_MS) fail('api.cacheTTL', `must be at most ${MAX_CACHE_TTL_MS / 1000}s (it is how long a revoked token or a removed RoleBinding keeps access), got ${JSON.stringify(raw.cacheTTL)}`);
+    else if (ms !== undefined) settings.cacheTtlMs = ms;
+  }
+  if (raw.audiences !== undefined) {
+    const a = raw.audiences;
+    if (!Array.isArray(a) || a.length === 0 || a.some((v) => typeof v !== 'string' || v.trim() === '')) {
+      fail('api.audiences', `must be a non-empty list of audience names (default [${DEFAULT_AUDIENCES.join(', ')}]), got ${JSON.stringify(a)}`);
+    } else settings.audiences = a as string[];
   }
   if (settings.enabled && settings.auth === 'tokens' && settings.tokenFile === undefined && errors.length === 0) {
     fail('api.tokenFile', 'required when api.auth is tokens (the default): a token file in the kube-apiserver format token,user,uid,"group1,group2"; or set api.auth: kubernetes in a cluster');

@@ -32,6 +32,7 @@ export interface ServeCliOptions {
   tlsKey?: string;
   clientCa?: string;
   kubeconfig?: string;
+  metricsPort?: number;
   /** false with --no-kube. */
   kube?: boolean;
 }
@@ -47,11 +48,15 @@ export interface ServerSettings {
   shutdownGraceMs: number;
   shutdownDelayMs: number;
   certPollIntervalMs: number;
+  /** A dedicated HTTPS listener for GET /metrics (a NetworkPolicy can restrict it); undefined: none. */
+  metricsPort: number | undefined;
+  /** Whether the webhook port answers GET /metrics too (default true, as the contract says). */
+  metricsOnWebhookPort: boolean;
 }
 
 const SERVER_KEYS = [
   'port', 'address', 'tlsCert', 'tlsKey', 'clientCA', 'namespace', 'bodyLimit',
-  'shutdownGrace', 'shutdownDelay', 'certPollInterval',
+  'shutdownGrace', 'shutdownDelay', 'certPollInterval', 'metricsPort', 'metricsOnWebhookPort',
 ] as const;
 
 /** The `server:` section merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
@@ -85,6 +90,17 @@ export function resolveServerSettings(server: Record<string, unknown>, cli: Serv
       fail('port', `must be an integer from 0 to 65535, got ${JSON.stringify(server.port)}`);
     } else port = server.port as number;
   }
+  let metricsPort: number | undefined;
+  if (server.metricsPort !== undefined && server.metricsPort !== null) {
+    if (!Number.isInteger(server.metricsPort) || (server.metricsPort as number) < 0 || (server.metricsPort as number) > 65535) {
+      fail('metricsPort', `must be an integer from 0 to 65535, got ${JSON.stringify(server.metricsPort)}`);
+    } else metricsPort = server.metricsPort as number;
+  }
+  let metricsOnWebhookPort = true;
+  if (server.metricsOnWebhookPort !== undefined && server.metricsOnWebhookPort !== null) {
+    if (typeof server.metricsOnWebhookPort !== 'boolean') fail('metricsOnWebhookPort', `must be true or false, got ${JSON.stringify(server.metricsOnWebhookPort)}`);
+    else metricsOnWebhookPort = server.metricsOnWebhookPort;
+  }
   let bodyLimit = DEFAULT_BODY_LIMIT;
   if (server.bodyLimit !== undefined && server.bodyLimit !== null) {
     const n = parseByteSize(server.bodyLimit);
@@ -102,7 +118,12 @@ export function resolveServerSettings(server: Record<string, unknown>, cli: Serv
     shutdownGraceMs: seconds('shutdownGrace', DEFAULT_SHUTDOWN_GRACE_MS / 1000),
     shutdownDelayMs: seconds('shutdownDelay', 0),
     certPollIntervalMs: seconds('certPollInterval', 10),
+    metricsPort: cli.metricsPort ?? metricsPort,
+    metricsOnWebhookPort,
   };
+  if (!settings.metricsOnWebhookPort && settings.metricsPort === undefined) {
+    errors.push(`${source}: server.metricsOnWebhookPort: false needs server.metricsPort (or --metrics-port): otherwise nothing serves /metrics`);
+  }
   if (!!settings.tlsCert !== !!settings.tlsKey) {
     errors.push(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
   }
@@ -173,6 +194,7 @@ export function registerServe(program: Command): void {
     .option('--tls-cert <file>', 'serving certificate (PEM); without it a development certificate is made under certs/dev/')
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--client-ca <file>', "require a client certificate signed by this CA (the API server's, mTLS)")
+    .option('--metrics-port <n>', 'also serve GET /metrics on this HTTPS port (server.metricsPort), e.g. for a NetworkPolicy that restricts it', parsePort)
     .option('--kubeconfig <file>', 'kubeconfig for reading namespace labels (default: $KUBECONFIG, then in-cluster)')
     .option('--no-kube', 'do not read namespace labels from a cluster: config alone decides')
     .action(async (opts: ServeCliOptions) => {
@@ -269,6 +291,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       extraRoutes: (app) => routes.forEach((r) => r(app)),
       port: settings.port,
       address: settings.address,
+      metricsOnWebhookPort: settings.metricsOnWebhookPort,
+      ...(settings.metricsPort !== undefined ? { metricsPort: settings.metricsPort } : {}),
+      ...(alerts.readiness ? { components: () => ({ alertsApi: alerts.readiness!() }) } : {}),
       tls: { certFile: tlsCert, keyFile: tlsKey, clientCAFile: settings.clientCA },
       certPollIntervalMs: settings.certPollIntervalMs,
       shutdownGraceMs: settings.shutdownGraceMs,
@@ -291,7 +316,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       mtls: !!settings.clientCA,
       namespace: settings.namespace,
     },
-    `listening on https://${hostForUrl}:${handle.port}`,
+    `listening on https://${hostForUrl}:${handle.port}${handle.metricsPort !== undefined ? ` (metrics on port ${handle.metricsPort})` : ''}`,
   );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
