@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isSeverity, type Severity } from '../policies/types.js';
-import { parseSince } from './duration.js';
-import type { Logger } from './log.js';
+import { isSeverity, SEVERITIES } from '../core/severity.js';
+import { parseSince } from '../core/duration.js';
+import type { Logger } from '../core/log.js';
 import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
 import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
 import {
@@ -26,7 +26,6 @@ import type { PipelineStatus } from './pipeline.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
-const SEVERITIES: Severity[] = ['informational', 'low', 'medium', 'high'];
 const SOURCES: AlertSource[] = ['admission', 'audit'];
 const LIST_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'limit', 'continue'];
 
@@ -100,7 +99,7 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
   if (severity) filter.severity = severity;
   const min = single(query, 'minSeverity');
   if (min !== undefined) {
-    if (!isSeverity(min)) throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, { parameter: 'minSeverity', allowed: SEVERITIES });
+    if (!isSeverity(min)) throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, { parameter: 'minSeverity', allowed: [...SEVERITIES] });
     filter.minSeverity = min;
   }
   const status = oneOf(query, 'status', ALERT_STATUSES);

@@ -3,15 +3,16 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/x509.js';
-import type { BulwarkConfig } from '../policies/config.js';
+import type { BulwarkConfig } from '../config/load.js';
 import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
 import { KubernetesAccess, TokenFileAccess, type AccessControl, type Readiness } from './auth.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { AlertPipeline } from './pipeline.js';
 import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
 
 export { DEV_CERT_DIR };
-import { openAlertStore, type AlertStore, type OpenStoreOptions } from './store.js';
+import { type AlertStore, type OpenStoreOptions } from './store.js';
+import { openAlertStore } from './store-factory.js';
 
 export interface AlertsServiceOptions {
   /** The process's metrics registry (served on the webhook's /metrics). */

@@ -12,11 +12,14 @@
 // requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
 import { createHash } from 'node:crypto';
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
-import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { type BulwarkConfig } from '../config/load.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
-import { isRecord, toSubject } from '../policies/subject.js';
-import { compileTampering, defaultTamperingSettings } from '../policies/tampering.js';
-import { SEVERITY_RANK, type Finding, type Severity } from '../policies/types.js';
+import { toSubject } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
+import { compileTampering, tamperingSettingsOf } from '../policies/tampering.js';
+import { type Finding } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
 import {
   apiGroupOf,
@@ -107,7 +110,7 @@ export class AuditAnalyser {
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
     this.ctx = {
       settings: this.settings,
-      tampering: compileTampering(options.config.tampering ?? defaultTamperingSettings(), serverNamespace),
+      tampering: compileTampering(tamperingSettingsOf(options.config.tampering), serverNamespace),
       defaultAction: options.config.defaultAction,
     };
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;

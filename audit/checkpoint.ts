@@ -16,7 +16,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 
 export const CHECKPOINT_VERSION = 1;
 /** How many leading bytes of a file its identity hash covers. */

@@ -2,9 +2,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Alert } from '../alerts/model.js';
-import { loadConfigFile } from '../cli/config-file.js';
-import { ConfigError, type BulwarkConfig } from '../policies/config.js';
-import { SEVERITY_RANK, type Severity } from '../policies/types.js';
+import { loadConfigFile } from '../config/load.js';
+import { type BulwarkConfig } from '../config/load.js';
+import { ConfigError } from '../core/errors.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { AuditAnalyser } from './analyser.js';
 import { CheckpointError, CheckpointUnsafeError } from './checkpoint.js';
 import { checkpointRejectedAlert } from './checkpoint-alert.js';

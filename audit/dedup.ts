@@ -9,7 +9,7 @@
 //   fingerprint; the store pipeline merges occurrences by fingerprint, so nothing waits a window
 //   before it is seen.
 import type { Alert } from '../alerts/model.js';
-import { SEVERITY_RANK } from '../policies/types.js';
+import { SEVERITY_RANK } from '../core/severity.js';
 
 export type DedupMode = 'hold' | 'pass';
 

@@ -5,10 +5,10 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, watch } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { projectRoot as coreProjectRoot } from '../core/paths.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
 
 type Obj = Record<string, any>;
@@ -21,14 +21,11 @@ export const MANAGED_BY = 'bulwark';
 /** What `register` set before it took the name above: still its own. */
 const LEGACY_MANAGED_BY = ['bulwark-register'];
 
-/** The repository (or installed package) root: the nearest folder up with charts/static. */
+/** The repository (or installed package) root, which holds charts/static (core/paths.ts). */
 export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'charts', 'static', 'install.yaml'))) return dir;
-    dir = resolve(dir, '..');
-  }
-  throw new Error('cannot find charts/static/install.yaml next to the bulwark installation');
+  const root = coreProjectRoot();
+  if (!existsSync(join(root, 'charts', 'static', 'install.yaml'))) throw new Error('cannot find charts/static/install.yaml next to the bulwark installation');
+  return root;
 }
 
 function readDocs(file: string): Obj[] {

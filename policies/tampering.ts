@@ -1,7 +1,7 @@
 // The `tampering:` section of the configuration: which objects are Bulwark's own and who may change
 // them, and who may weaken a namespace's Bulwark mode. Shared by the admission side (a namespace
 // relabel) and the audit side (every change, rules in audit/rules/bulwark-tampering.ts). Pure data
-// and matching: validated once, compiled into matchers.
+// and matching: config/schema.ts validates the section, this file fills defaults and compiles it.
 //
 //   tampering:
 //     namespace: bulwark-system        # default: where Bulwark runs (POD_NAMESPACE, server.namespace,
@@ -17,8 +17,8 @@
 //       groups: [system:masters]
 //
 // Exemptions apply to the authenticated user: an impersonated request is never allowed by these lists.
+import { isRecord } from '../core/record.js';
 import type { CheckMeta } from './types.js';
-import { isRecord } from './subject.js';
 
 export const BULWARK_TAMPERING = 'bulwark-tampering';
 /** The namespace label that overrides every policy's action for the namespace's objects. */
@@ -61,53 +61,24 @@ export function defaultTamperingSettings(namespace = ''): TamperingSettings {
   };
 }
 
-const KEYS = ['namespace', 'names', 'allowedUsers', 'allowedGroups', 'modeAdmins'];
-
 /**
- * Validates `config.tampering` (any subset of the keys). Returns the settings and the errors as
- * `tampering.key: what`.
+ * The settings, defaults filled in, from the `tampering:` section as config/ validated it (a
+ * missing or malformed key reads as its default: config/schema.ts has rejected bad files already).
  */
-export function parseTamperingSettings(raw: unknown): { settings: TamperingSettings; errors: string[] } {
-  const errors: string[] = [];
-  if (raw === undefined || raw === null) return { settings: defaultTamperingSettings(), errors };
-  if (!isRecord(raw)) return { settings: defaultTamperingSettings(), errors: ['tampering: must be a mapping with namespace, names, allowedUsers, allowedGroups, modeAdmins'] };
-  const namespace = raw.namespace === undefined ? '' : raw.namespace;
-  if (typeof namespace !== 'string' || (namespace !== '' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))) {
-    errors.push(`tampering.namespace: must be a namespace name, got ${JSON.stringify(raw.namespace)}`);
+export function tamperingSettingsOf(section: unknown): TamperingSettings {
+  const settings = defaultTamperingSettings();
+  if (!isRecord(section)) return settings;
+  const list = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : v === null ? [] : undefined);
+  if (typeof section.namespace === 'string') settings.namespace = section.namespace;
+  settings.names = list(section.names) ?? settings.names;
+  settings.allowedUsers = list(section.allowedUsers) ?? settings.allowedUsers;
+  settings.allowedGroups = list(section.allowedGroups) ?? settings.allowedGroups;
+  if (section.modeAdmins === null) settings.modeAdmins = { users: [], groups: [] };
+  else if (isRecord(section.modeAdmins)) {
+    settings.modeAdmins.users = list(section.modeAdmins.users) ?? settings.modeAdmins.users;
+    settings.modeAdmins.groups = list(section.modeAdmins.groups) ?? settings.modeAdmins.groups;
   }
-  const settings = defaultTamperingSettings(typeof namespace === 'string' ? namespace : '');
-  const list = (key: string, value: unknown): string[] | undefined => {
-    if (value === null) return [];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-      errors.push(`tampering.${key}: must be a list of strings`);
-      return undefined;
-    }
-    return [...(value as string[])];
-  };
-  for (const [key, value] of Object.entries(raw)) {
-    if (!KEYS.includes(key)) {
-      errors.push(`tampering.${key}: unknown key (known keys: ${KEYS.join(', ')})`);
-      continue;
-    }
-    if (key === 'names' || key === 'allowedUsers' || key === 'allowedGroups') {
-      const l = list(key, value);
-      if (l) settings[key] = l;
-    } else if (key === 'modeAdmins') {
-      if (value === null) settings.modeAdmins = { users: [], groups: [] };
-      else if (!isRecord(value)) errors.push('tampering.modeAdmins: must be a mapping with users and groups');
-      else {
-        for (const [k, v] of Object.entries(value)) {
-          if (k !== 'users' && k !== 'groups') {
-            errors.push(`tampering.modeAdmins.${k}: unknown key (known keys: users, groups)`);
-            continue;
-          }
-          const l = list(`modeAdmins.${k}`, v);
-          if (l) settings.modeAdmins[k] = l;
-        }
-      }
-    }
-  }
-  return { settings, errors };
+  return settings;
 }
 
 export interface CompiledTampering {

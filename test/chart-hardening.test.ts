@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseConfig } from '../policies/config.js';
+import { parseConfig } from '../config/load.js';
 import { parseApiSettings } from '../alerts/settings.js';
 import { resolveServerSettings } from '../cli/serve.js';
 import { chartDir, helm } from './support/helm.js';

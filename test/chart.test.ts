@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { compileConfig, parseConfig } from '../policies/config.js';
+import { compileConfig } from '../policies/config.js';
+import { parseConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
 import { chartDir, helm } from './support/helm.js';

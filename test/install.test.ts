@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createCA } from '../certs/x509.js';
 import { buildWebhookConfigurations, loadKubeConfig, projectRoot, renderInstallManifests, WebhookRegistrar } from '../cli/install.js';
-import { parseConfig } from '../policies/config.js';
+import { parseConfig } from '../config/load.js';
 import { startApiServerStandIn, type StandIn } from './support/apiserver.js';
 import { chartDir, helmBinary } from './support/helm.js';
 

@@ -1,11 +1,11 @@
 // The `tampering:` config key (policies/tampering.ts): defaults, validation with key paths, matching.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../policies/config.js';
-import { compileTampering, namespaceWeakening } from '../policies/tampering.js';
+import { ConfigError, parseConfig } from '../config/load.js';
+import { compileTampering, namespaceWeakening, tamperingSettingsOf } from '../policies/tampering.js';
 
 describe('tampering: configuration', () => {
   it('defaults: Bulwark’s namespace is where it runs; cert-manager and the namespace’s service accounts may change its objects; system:masters may weaken modes', () => {
-    const t = compileTampering(parseConfig('').tampering, 'security');
+    const t = compileTampering(tamperingSettingsOf(parseConfig('').tampering), 'security');
     expect(t.namespace).toBe('security');
     expect(t.isBulwarkName('bulwark')).toBe(true);
     expect(t.isBulwarkName('my-bulwark-mutate')).toBe(true);
@@ -15,7 +15,7 @@ describe('tampering: configuration', () => {
     expect(t.mayChangeBulwark('system:serviceaccount:cert-manager:cert-manager-cainjector', [])).toBe(true);
     expect(t.isModeAdmin('root', ['system:masters'])).toBe(true);
     expect(t.isModeAdmin('alice', ['developers'])).toBe(false);
-    expect(compileTampering(parseConfig('').tampering).namespace).toBe('bulwark-system');
+    expect(compileTampering(tamperingSettingsOf(parseConfig('').tampering)).namespace).toBe('bulwark-system');
   });
 
   it('every key is read; lists replace their defaults; actions accept bulwark-tampering', () => {
@@ -23,7 +23,7 @@ describe('tampering: configuration', () => {
       'actions: {bulwark-tampering: warn}\ntampering:\n  namespace: security\n  names: [guard, guard-*]\n  allowedUsers: [ci-*]\n  allowedGroups: [sec]\n  modeAdmins: {users: [platform], groups: []}\n',
     );
     expect(config.actions['bulwark-tampering']).toBe('warn');
-    const t = compileTampering(config.tampering, 'ignored');
+    const t = compileTampering(tamperingSettingsOf(config.tampering), 'ignored');
     expect(t.namespace).toBe('security');
     expect([t.isBulwarkName('guard-tls'), t.isBulwarkName('bulwark')]).toEqual([true, false]);
     expect([t.mayChangeBulwark('ci-bot', []), t.mayChangeBulwark('x', ['sec']), t.mayChangeBulwark('system:serviceaccount:security:x', [])]).toEqual([true, true, false]);

@@ -2,19 +2,22 @@
 // the listener (TLS 1.2+, certificate reload, optional mTLS, graceful drain).
 //
 // Alerts are recorded after the response is written: the API server never waits on a slow
-// store. Each recording is tracked until it settles (with retries), failures are logged with
-// the whole alert and counted, and close() waits for the ones in flight, so none is dropped
-// on a normal shutdown.
+// store. Each recording is tracked until it settles, and close() waits for the ones in flight,
+// so none is dropped on a normal shutdown. Retrying a failing store is the alert pipeline's job
+// (alerts/pipeline.ts: one retry layer); a sink that still rejects here gets the whole alert
+// logged and counted.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/log.js';
 import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
 import { DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './body.js';
-import { decide, decisionAlert, isAction, policyIds, type Decision, type NamespaceModes } from './decide.js';
+import { decide, isAction, type Decision, type NamespaceModes } from './decide.js';
+import { decisionAlert } from './decision-alert.js';
+import { policyIds } from './clip.js';
 import { requestExemption } from './exemptions.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { computeMutation } from './mutate.js';
@@ -49,8 +52,6 @@ export interface WebhookAppOptions {
    * unready: admission keeps being answered while, say, the alerts API refuses every token.
    */
   components?: () => Record<string, { ready: boolean; reason?: string }>;
-  /** Retry delays of a failed alert recording (default 200 ms, 1 s, then logged as lost). */
-  alertRetryDelaysMs?: number[];
   now?: () => Date;
 }
 
@@ -115,7 +116,6 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   const serverNamespace = opts.serverNamespace ?? DEFAULT_SERVER_NAMESPACE;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const metrics = opts.metrics ?? createWebhookMetrics();
-  const retryDelays = opts.alertRetryDelaysMs ?? [200, 1000];
   const now = opts.now ?? (() => new Date());
   const health: Health = { ready: false, draining: false };
   const pending = new Set<Promise<void>>();
@@ -126,20 +126,12 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   };
 
   const recordOne = async (sink: AlertSink, alert: Alert, log: Logger): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await sink.record(alert);
-        return;
-      } catch (err) {
-        metrics.error('alert-sink');
-        if (attempt >= retryDelays.length) {
-          // Last resort: the whole alert goes to the log, so it is never silently lost.
-          log.error({ err, alert }, `could not record alert ${alert.type} (${alert.id}) after ${attempt + 1} attempts`);
-          return;
-        }
-        log.warn({ err: (err as Error).message, alertId: alert.id, attempt: attempt + 1 }, 'alert sink failed; retrying');
-        await sleep(retryDelays[attempt]!);
-      }
+    try {
+      await sink.record(alert);
+    } catch (err) {
+      metrics.error('alert-sink');
+      // Last resort: the whole alert goes to the log, so it is never silently lost.
+      log.error({ err, alert }, `could not record alert ${alert.type} (${alert.id})`);
     }
   };
 

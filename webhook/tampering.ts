@@ -9,8 +9,8 @@
 // `defaultAction` (never the namespace's own label, which is what is being changed): in enforce mode
 // the relabel is denied.
 import type { Action, CompiledConfig } from '../policies/config.js';
-import { isRecord } from '../policies/subject.js';
-import { BULWARK_TAMPERING, TAMPERING_META, compileTampering, namespaceWeakening, type CompiledTampering } from '../policies/tampering.js';
+import { isRecord } from '../core/record.js';
+import { BULWARK_TAMPERING, TAMPERING_META, compileTampering, namespaceWeakening, tamperingSettingsOf, type CompiledTampering } from '../policies/tampering.js';
 import type { Finding } from '../policies/types.js';
 import type { AdmissionRequest } from './admission.js';
 import { kindOf, userOf } from './review.js';
@@ -22,7 +22,8 @@ function tamperingOf(compiled: CompiledConfig, serverNamespace: string | undefin
   if (!byNs) compiledTampering.set(compiled, (byNs = new Map()));
   const key = serverNamespace ?? '';
   let t = byNs.get(key);
-  if (!t) byNs.set(key, (t = compileTampering(compiled.config.tampering, serverNamespace)));
+  // The webhook compiles the policy part of the config; `tampering:` rides along (config/load.ts).
+  if (!t) byNs.set(key, (t = compileTampering(tamperingSettingsOf((compiled.config as { tampering?: unknown }).tampering), serverNamespace)));
   return t;
 }
 

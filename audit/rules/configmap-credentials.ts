@@ -5,7 +5,7 @@
 // value — as a data key or as a `name=value` / `name: value` line inside a config file. ConfigMaps
 // are readable by far more principals than Secrets and are not encrypted at rest.
 // The evidence names the data key and what was found in it, never the value.
-import { isRecord } from '../../policies/subject.js';
+import { isRecord } from '../../core/record.js';
 import { normaliseKeyName } from '../config.js';
 import { objectOfWrite } from '../objects.js';
 import { actor, qualified, type AuditRule } from './types.js';

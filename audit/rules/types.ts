@@ -1,6 +1,7 @@
 // What an audit rule is: metadata (like a policy check) and a pure match on one audit event's facts.
-import type { CheckMeta, Severity } from '../../policies/types.js';
+import type { CheckMeta } from '../../policies/types.js';
 import type { CompiledTampering } from '../../policies/tampering.js';
+import type { Severity } from '../../core/severity.js';
 import type { CompiledAuditSettings } from '../config.js';
 import type { AuditEvent } from '../event.js';
 

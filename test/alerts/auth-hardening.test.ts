@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCA, createServingCert } from '../../certs/x509.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { parseApiSettings } from '../../alerts/settings.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
 import { memoryLogger, request, tempDir } from './support.js';

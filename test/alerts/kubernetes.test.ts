@@ -5,7 +5,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCA, createServingCert } from '../../certs/x509.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
 import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
 import { makeAlert, memoryLogger, request, tempDir } from './support.js';

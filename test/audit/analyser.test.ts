@@ -5,7 +5,8 @@ import { AuditAnalyser } from '../../audit/analyser.js';
 import { parseAuditSettings } from '../../audit/config.js';
 import { Deduplicator } from '../../audit/dedup.js';
 import type { AuditEvent } from '../../audit/event.js';
-import { ConfigError, defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
+import { ConfigError } from '../../core/errors.js';
 import { at, auditEvent, auditID } from './helpers.js';
 
 const analyser = (audit: Record<string, unknown> = {}, extra: Partial<ReturnType<typeof defaultConfig>> = {}) =>

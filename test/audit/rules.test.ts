@@ -4,7 +4,7 @@ import { AuditAnalyser } from '../../audit/analyser.js';
 import type { AuditEvent } from '../../audit/event.js';
 import { findCredentials } from '../../audit/rules/configmap-credentials.js';
 import { DEFAULT_CREDENTIAL_KEY_NAMES } from '../../audit/config.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { ALICE, auditEvent } from './helpers.js';
 
 function typesOf(ev: AuditEvent, audit: Record<string, unknown> = {}): string[] {

@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, AlertSink } from '../../alerts/model.js';
-import { createLogger } from '../../alerts/log.js';
+import { createLogger } from '../../core/log.js';
 import { AuditAnalyser } from '../../audit/analyser.js';
 import { mountAuditRoute } from '../../audit/webhook.js';
 import { createCA, createServingCert } from '../../certs/x509.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { FIXTURES, auditEvent, auditID } from './helpers.js';
 
 class MemorySink implements AlertSink {

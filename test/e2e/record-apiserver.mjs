@@ -1,5 +1,5 @@
 // Records what a real kube-apiserver answers to the requests Bulwark makes (webhook registration,
-// errors), into test/fixtures/apiserver/recorded.json. test/apiserver-standin.test.ts replays them
+// errors), into test/fixtures/apiserver/recorded.json. test/support/apiserver-standin.test.ts replays them
 // against the unit tests' stand-in, so the stand-in stays honest.
 //
 //   bash test/e2e/cluster.sh start /tmp/rec && node test/e2e/record-apiserver.mjs /tmp/rec && bash test/e2e/cluster.sh stop /tmp/rec

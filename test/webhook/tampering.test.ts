@@ -3,9 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import type { K8sObject } from '../../policies/types.js';
 import type { AdmissionRequest } from '../../webhook/admission.js';
-import { decide, decisionAlert } from '../../webhook/decide.js';
+import { decide } from '../../webhook/decide.js';
+import { decisionAlert } from '../../webhook/decision-alert.js';
 import { compiledWith, review } from './support.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 
 const ns = (labels: Record<string, string> = {}, name = 'prod'): K8sObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } });
 const relabel = (from: Record<string, string>, to: Record<string, string>, overrides: Partial<AdmissionRequest> = {}) =>

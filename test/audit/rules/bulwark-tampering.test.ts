@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuditAnalyser } from '../../../audit/analyser.js';
 import type { AuditEvent } from '../../../audit/event.js';
-import { defaultConfig, type BulwarkConfig } from '../../../policies/config.js';
+import { defaultConfig, type BulwarkConfig } from '../../../config/load.js';
 import { auditEvent } from '../helpers.js';
 
 const ID = 'bulwark-tampering';

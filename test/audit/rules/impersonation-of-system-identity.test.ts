@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuditAnalyser } from '../../../audit/analyser.js';
 import type { AuditEvent } from '../../../audit/event.js';
-import { defaultConfig } from '../../../policies/config.js';
+import { defaultConfig } from '../../../config/load.js';
 import { ALICE, auditEvent } from '../helpers.js';
 
 const ID = 'impersonation-of-system-identity';
