@@ -11,11 +11,12 @@
 //    refused (CheckpointUnsafeError);
 //  - an entry whose head hash does not cover min(HEAD_BYTES, offset) bytes (e.g. an empty hash
 //    with a large offset: "skip the whole log") is rejected and its file read from the start.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
+import { writeFileAtomicAsync } from '../core/atomic-write.js';
 import { isRecord } from '../core/record.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -158,19 +159,10 @@ export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<voi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await checkPrivate(dir, 'folder');
   await checkPrivate(file, 'file');
-  // A random name, created exclusively and never through a symlink: nobody can plant the path.
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(12).toString('hex')}.tmp`);
-  let fh: FileHandle | undefined;
+  // core/atomic-write.ts: a random name, created exclusively and never through a symlink.
   try {
-    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    await fh.writeFile(JSON.stringify(cp) + '\n');
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await rename(tmp, file);
+    await writeFileAtomicAsync(file, JSON.stringify(cp) + '\n', 0o600);
   } catch (err) {
-    await fh?.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
     throw new CheckpointError(`${file}: cannot write the checkpoint: ${(err as Error).message}`);
   }
 }

@@ -1,20 +1,37 @@
-// Files written through a temporary file and a rename, so a reader never sees half a file.
+// Files written through a temporary file and a rename, so a reader never sees half a file. The
+// temporary file has a random name in the same folder and is created exclusively, never through a
+// symlink (O_EXCL | O_NOFOLLOW): nobody who can write to the folder can plant the path and have
+// the data written elsewhere. The data is synced before the rename, so a crash leaves the old file
+// or the new one.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
+import fs, { constants } from 'node:fs';
 import fsp from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+const FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function tmpName(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  return join(dirname(file), `.${basename(file)}.${randomBytes(12).toString('hex')}.tmp`);
 }
 
-/** Writes `data` to `file` with `mode`, atomically (same-directory temporary file, then rename). */
+/** Writes `data` to `file` with exactly `mode` (umask aside), atomically. */
 export function writeFileAtomic(file: string, data: string, mode: number): void {
   const tmp = tmpName(file);
+  let fd: number | undefined;
   try {
-    fs.writeFileSync(tmp, data, { mode });
-    fs.chmodSync(tmp, mode);
+    fd = fs.openSync(tmp, FLAGS, mode);
+    fs.writeFileSync(fd, data);
+    fs.fchmodSync(fd, mode);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
     fs.renameSync(tmp, file);
   } catch (err) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch { /* already failing */ }
+    }
     fs.rmSync(tmp, { force: true });
     throw err;
   }
@@ -23,11 +40,17 @@ export function writeFileAtomic(file: string, data: string, mode: number): void 
 /** The same, without blocking the event loop. */
 export async function writeFileAtomicAsync(file: string, data: string, mode: number): Promise<void> {
   const tmp = tmpName(file);
+  let fh: fsp.FileHandle | undefined;
   try {
-    await fsp.writeFile(tmp, data, { mode });
-    await fsp.chmod(tmp, mode);
+    fh = await fsp.open(tmp, FLAGS, mode);
+    await fh.writeFile(data);
+    await fh.chmod(mode);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
     await fsp.rename(tmp, file);
   } catch (err) {
+    await fh?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true });
     throw err;
   }
