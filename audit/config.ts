@@ -18,7 +18,7 @@ export interface AuditSettings {
   webhookAdmins: string[];
   /** Paths `system:anonymous` may reach without an alert (each with its sub-paths). */
   anonymousAllowedPaths: string[];
-  /** ConfigMap data key names (suffixes, case-insensitive, `-`/`.` read as `_`) that hold credentials. */
+  /** ConfigMap data key names (suffixes, case-insensitive, `-`/`.`/camelCase read as `_`) that hold credentials. */
   credentialKeyNames: string[];
   /** Alert types (audit rules or policy IDs) not raised from the audit log. */
   disabled: string[];
@@ -67,7 +67,7 @@ export const DEFAULT_WEBHOOK_ADMINS = ['system:serviceaccount:cert-manager:cert-
 export const DEFAULT_ANONYMOUS_ALLOWED_PATHS = ['/healthz', '/livez', '/readyz', '/version'];
 
 export const DEFAULT_CREDENTIAL_KEY_NAMES = [
-  'password', 'passwd', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'access_key', 'secret_key', 'private_key',
+  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'api_key', 'apikey', 'access_key', 'secret_key', 'private_key',
   'client_secret', 'credentials',
 ];
 
@@ -135,8 +135,9 @@ export function compileAuditSettings(settings: AuditSettings): CompiledAuditSett
   };
 }
 
+/** `DB-Password` → `db_password`, `secretAccessKey` → `secret_access_key`: `-`, `.` and camelCase humps read as `_`. */
 export function normaliseKeyName(key: string): string {
-  return key.toLowerCase().replace(/[-.]/g, '_');
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[-.]/g, '_');
 }
 
 /** Both the policy config and the audit settings, from one loaded BulwarkConfig. */

@@ -193,7 +193,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   let alerts: AlertsService;
   let analyser: AuditAnalyser;
   try {
-    analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config') });
+    analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config'), serverNamespace: settings.namespace });
     // BULWARK_STORE_URL (e.g. from a Secret) keeps database credentials out of the ConfigMap.
     const store = process.env.BULWARK_STORE_URL ? { ...config.store, url: process.env.BULWARK_STORE_URL } : config.store;
     alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(projectRoot(), 'certs', 'dev') });

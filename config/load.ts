@@ -28,6 +28,8 @@ export interface BulwarkConfig extends PolicyConfig {
   api: SectionInput<'api'>;
   audit: SectionInput<'audit'>;
   mutationDefaults: SectionInput<'mutationDefaults'>;
+  /** Read by policies/tampering.ts (`tamperingSettingsOf`), which fills the defaults. */
+  tampering: SectionInput<'tampering'>;
 }
 
 export function defaultConfig(): BulwarkConfig {
@@ -44,6 +46,7 @@ export function defaultConfig(): BulwarkConfig {
     api: {},
     audit: {},
     mutationDefaults: {},
+    tampering: {},
   };
 }
 
@@ -53,6 +56,7 @@ function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
     minerNames: [...lists.minerNames],
     minerPoolSchemes: [...lists.minerPoolSchemes],
     dashboardNames: [...lists.dashboardNames],
+    dashboardPodLabels: [...(lists.dashboardPodLabels ?? [])],
     allowedCapabilities: [...lists.allowedCapabilities],
   };
 }

@@ -263,6 +263,25 @@ export const auditSection = section({
   ...(Object.fromEntries(Object.entries(AUDIT_LISTS).map(([k, d]) => [k, stringList().optional().meta({ description: `${d}; replaces the default` })])) as Record<keyof typeof AUDIT_LISTS, z.ZodOptional<ReturnType<typeof stringList>>>),
 }, 'dedupWindow, maxLineBytes and the lists');
 
+// ---- tampering: Bulwark's own objects and who may change them (policies/tampering.ts) ----
+
+const namespaceName = z.string({ error: (iss) => `must be a namespace name, got ${show(iss.input)}` })
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: (iss) => `must be a namespace name, got ${show(iss.input)}` });
+
+export const tamperingSection = section({
+  namespace: namespaceName.nullable().optional()
+    .meta({ description: "Bulwark's namespace (default: where it runs: POD_NAMESPACE, server.namespace, else bulwark-system)" }),
+  names: stringList().optional().meta({ description: "globs of Bulwark's own ConfigMaps, Secrets, Deployments (in its namespace) and webhook configurations (default [\"*bulwark*\"])" }),
+  allowedUsers: stringList().optional()
+    .meta({ description: "users (globs; {namespace} is Bulwark's namespace) who may change Bulwark's objects (default: cert-manager's controller and cainjector, system:serviceaccount:{namespace}:*)" }),
+  allowedGroups: stringList().optional().meta({ description: "groups who may change Bulwark's objects (default none)" }),
+  modeAdmins: section({
+    users: stringList().optional().meta({ description: 'users (globs) who may weaken a namespace’s mode (default none)' }),
+    groups: stringList().optional().meta({ description: 'groups who may weaken a namespace’s mode (default [system:masters])' }),
+  }, 'users, groups').nullable().optional()
+    .meta({ description: 'who may relabel a namespace to a weaker bulwark.io/mode or out of the webhook (bulwark.io/webhook=ignore)' }),
+}, 'namespace, names, allowedUsers, allowedGroups, modeAdmins');
+
 // ---- mutationDefaults: values the mutations fill in ----
 
 /** Resource names default-resources may fill (extended resources and hugepages need requests = limits: not defaults material). */
@@ -318,6 +337,7 @@ export const SECTIONS = {
   api: apiSection,
   audit: auditSection,
   mutationDefaults: mutationDefaultsSection,
+  tampering: tamperingSection,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 
@@ -328,6 +348,8 @@ export const configSchema = section({
   api: apiSection.nullable().optional().meta({ description: 'the alerts HTTP API (its own HTTPS listener)' }),
   audit: auditSection.nullable().optional().meta({ description: 'the audit-log analyser' }),
   mutationDefaults: mutationDefaultsSection.nullable().optional().meta({ description: 'values the mutations fill in' }),
+  tampering: tamperingSection.nullable().optional()
+    .meta({ description: "Bulwark's own objects, who may change them and who may weaken a namespace's mode (bulwark-tampering)" }),
 }, 'keys (profiles, defaultAction, …)').superRefine((c, ctx) => {
   const missing = missingResourceDefaults(c.mutations ?? DEFAULT_MUTATIONS, c.mutationDefaults?.resources);
   if (missing) ctx.addIssue({ code: 'custom', path: ['mutationDefaults', 'resources'], message: missing });

@@ -113,6 +113,12 @@ export interface PolicyLists {
   minerNames: string[];
   minerPoolSchemes: string[];
   dashboardNames: string[];
+  /**
+   * The pod labels of known dashboard deployments, one dashboard per entry: `name: key=value,key=value`
+   * (a Service whose selector is a subset of one exposes that dashboard). Optional for callers that
+   * build lists by hand; the default list applies then.
+   */
+  dashboardPodLabels?: string[];
   allowedCapabilities: string[];
 }
 

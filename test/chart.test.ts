@@ -192,3 +192,17 @@ describe('helm chart', () => {
     expect(Buffer.from(find(docs, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe('PEMDATA');
   });
 });
+
+describe('chart: the namespace guard webhook (bulwark-tampering, #14 §4)', () => {
+  it('sends Namespace creates and updates to /validate with no namespace selector (the opt-out label cannot hide its own setting), failurePolicy Ignore', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseAllDocuments } = await import('yaml');
+    const text = readFileSync(new URL('../charts/static/webhooks.yaml', import.meta.url), 'utf8');
+    const vwc = parseAllDocuments(text).map((d) => d.toJS()).find((d) => d?.kind === 'ValidatingWebhookConfiguration');
+    const guard = vwc.webhooks.find((w: { name: string }) => w.name === 'namespaces.bulwark.io');
+    expect(guard).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'NoneOnDryRun', rules: [{ apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }] });
+    expect(guard.namespaceSelector).toBeUndefined();
+    expect(guard.objectSelector).toBeUndefined();
+    expect(guard.clientConfig.service.path).toBe('/validate');
+  });
+});

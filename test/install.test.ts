@@ -71,7 +71,7 @@ describe('bulwark register against an API server stand-in', () => {
 
   it('points the webhooks at a URL or a Service with the CA bundle', () => {
     const byUrl = buildWebhookConfigurations({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443/', mutate: true });
-    expect(byUrl.validating.webhooks.map((w: Obj) => w.clientConfig.url)).toEqual(['https://127.0.0.1:8443/validate', 'https://127.0.0.1:8443/validate/audit']);
+    expect(byUrl.validating.webhooks.map((w: Obj) => w.clientConfig.url)).toEqual(['https://127.0.0.1:8443/validate', 'https://127.0.0.1:8443/validate/audit', 'https://127.0.0.1:8443/validate']);
     expect(byUrl.mutating!.webhooks[0].clientConfig.url).toBe('https://127.0.0.1:8443/mutate');
     expect(Buffer.from(byUrl.validating.webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(ca.certPem);
     const bySvc = buildWebhookConfigurations({ caBundle: ca.certPem, namespace: 'sec', failurePolicy: 'Ignore', timeoutSeconds: 3 });

@@ -57,7 +57,9 @@ describe('bulwark register restores the whole webhook spec', () => {
     ['timeoutSeconds changed', (o) => (o.webhooks[0].timeoutSeconds = 1), /timeoutSeconds: 1 -> 5/],
     ['admissionReviewVersions changed', (o) => (o.webhooks[0].admissionReviewVersions = ['v1beta1']), /admissionReviewVersions\[0\]: "v1beta1" -> "v1"/],
     ['the URL redirected', (o) => (o.webhooks[0].clientConfig.url = 'https://evil.example:8443/validate'), /clientConfig\.url: "https:\/\/evil\.example:8443\/validate" -> "https:\/\/127\.0\.0\.1:8443\/validate"/],
-    ['the observing webhook removed', (o) => o.webhooks.pop(), /webhooks\[observe\.bulwark\.io\]: \(absent\) -> /],
+    ['the namespace guard webhook (last) removed', (o) => o.webhooks.pop(), /webhooks\[namespaces\.bulwark\.io\]: \(absent\) -> /],
+    // The diff is by position: removing the observing webhook shifts the guard into its place.
+    ['the observing webhook removed', (o) => (o.webhooks = o.webhooks.filter((w: Obj) => w.name !== 'observe.bulwark.io')), /webhooks\[observe\.bulwark\.io\]\.name: "namespaces\.bulwark\.io" -> "observe\.bulwark\.io"/],
     ['a label of ours changed', (o) => (o.metadata.labels['app.kubernetes.io/name'] = 'other'), /metadata\.labels\.app\.kubernetes\.io\/name: "other" -> "bulwark"/],
   ];
 

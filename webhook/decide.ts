@@ -11,6 +11,7 @@ import { SEVERITY_RANK } from '../core/severity.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
 import { DENIAL_LIMITS, limitLines, policyIds, WARNING_LIMITS } from './clip.js';
 import { requestExemption } from './exemptions.js';
+import { isNamespaceRequest, judgeNamespace } from './tampering.js';
 import { kindOf, namespaceOf, userOf } from './review.js';
 import { admissionTarget } from './target.js';
 
@@ -78,6 +79,8 @@ export function decide(input: DecisionInput): Decision {
   const { request, compiled } = input;
   const namespace = namespaceOf(request);
   const kind = kindOf(request);
+  // A Namespace is judged for one thing: someone weakening Bulwark for it (webhook/tampering.ts).
+  if (isNamespaceRequest(request)) return decideNamespace(input, namespace, kind);
   const target = admissionTarget(request);
   if (!target.evaluate) return { ...ALLOWED_NOTHING, outcome: 'skipped', reason: target.reason, namespace, kind };
   const exempt = requestExemption(request, compiled);
@@ -111,6 +114,17 @@ export function decide(input: DecisionInput): Decision {
   }
   findings.sort(byActionThenSeverity);
   return respond(request.uid, findings, evaluation.errors, !!request.dryRun, namespace, kind);
+}
+
+function decideNamespace(input: DecisionInput, namespace: string, kind: string): Decision {
+  const { request, compiled } = input;
+  const judged = judgeNamespace(request, compiled, input.serverNamespace);
+  if (!judged.judged) return { ...ALLOWED_NOTHING, outcome: 'skipped', reason: judged.reason, namespace, kind };
+  const exempt = requestExemption(request, compiled);
+  if (exempt) return { ...ALLOWED_NOTHING, outcome: 'exempt', reason: exempt, namespace, kind };
+  if (!judged.finding || judged.action === 'off') return { ...ALLOWED_NOTHING, outcome: 'allowed', namespace, kind };
+  const findings: ActionedFinding[] = [{ ...judged.finding, action: input.routeMode ?? judged.action }];
+  return respond(request.uid, findings, [], !!request.dryRun, namespace, kind);
 }
 
 function byActionThenSeverity(a: ActionedFinding, b: ActionedFinding): number {

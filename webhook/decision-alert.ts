@@ -7,6 +7,7 @@ import type { AdmissionRequest } from './admission.js';
 import { policyIds } from './clip.js';
 import type { Decision } from './decide.js';
 import { userOf } from './review.js';
+import { TAMPERING_META } from '../policies/tampering.js';
 
 const metaCache = new WeakMap<CompiledConfig, Map<string, CheckMeta>>();
 
@@ -16,7 +17,8 @@ function metaOf(compiled: CompiledConfig, policy: string): CheckMeta | undefined
     metas = new Map(compiled.checks.map((c) => [c.id, c]));
     metaCache.set(compiled, metas);
   }
-  return metas.get(policy);
+  // bulwark-tampering is an admission decision of its own, not a check of a profile.
+  return metas.get(policy) ?? (policy === TAMPERING_META.id ? TAMPERING_META : undefined);
 }
 
 /** What an alert of a decision says; `newAlert` adds the id, fingerprint and defaults. */

@@ -133,3 +133,44 @@ describe('crypto-mining-image', () => {
     expect(evaluateWithConfig('crypto-mining-image', obj, {}, (c) => (c.exemptions.images = ['xmrig/*']))).toEqual([]);
   });
 });
+
+describe('crypto-mining-image: pool addresses assembled or hidden elsewhere (#14 §4)', () => {
+  const env = (pairs: Array<[string, string]>) => pairs.map(([name, value]) => ({ name, value }));
+  const run = (extra: Record<string, unknown>) => runCheck(cryptoMiningImage, pod({ containers: [container('worker', extra, 'alpine:3')] }));
+
+  it.each([
+    ['args from $(VAR) of one env entry', { env: env([['POOL', 'stratum+tcp://pool.example.net:3333']]), args: ['-o', '$(POOL)'] }, ['spec.containers[0].env[0].value', 'spec.containers[0].args[1]']],
+    ['a scheme split over two env entries', { env: env([['S', 'stratum+'], ['T', 'tcp']]), args: ['-o', '$(S)$(T)://pool.example.net:3333'] }, ['spec.containers[0].args[1]']],
+    ['an env entry built from earlier entries', { env: env([['A', 'stratum'], ['B', '$(A)+ssl'], ['URL', '$(B)://p.example:443']]), command: ['miner', '$(URL)'] }, ['spec.containers[0].env[2].value', 'spec.containers[0].command[1]']],
+    ['a postStart hook', { lifecycle: { postStart: { exec: { command: ['sh', '-c', 'nohup worker -o stratum+tcp://p:3333 &'] } } } }, ['spec.containers[0].lifecycle.postStart.exec.command[2]']],
+    ['a preStop hook through $(VAR)', { env: env([['S', 'stratum+tcp']]), lifecycle: { preStop: { exec: { command: ['worker', '$(S)://p:1'] } } } }, ['spec.containers[0].lifecycle.preStop.exec.command[1]']],
+    ['a liveness exec probe', { livenessProbe: { exec: { command: ['sh', '-c', 'pgrep worker || worker -o stratum+ssl://p:443'] } } }, ['spec.containers[0].livenessProbe.exec.command[2]']],
+    ['a startup probe', { startupProbe: { exec: { command: ['worker', 'stratum+tcp://p:1'] } } }, ['spec.containers[0].startupProbe.exec.command[1]']],
+    ['a readiness probe', { readinessProbe: { exec: { command: ['worker', 'stratum+tcp://p:1'] } } }, ['spec.containers[0].readinessProbe.exec.command[1]']],
+  ])('fires on %s', (_name, extra, paths) => {
+    expect(run(extra).map((f) => f.path)).toEqual(paths);
+  });
+
+  it('the message says the address came through expansion, with credentials redacted', () => {
+    const [finding] = run({ env: env([['S', 'stratum+tcp://wallet.1:x@']]), args: ['-o', '$(S)pool.example.net:3333'] }).filter((f) => f.path.endsWith('args[1]'));
+    expect(finding!.message).toBe('container "worker" connects to the mining pool "stratum+tcp://***@pool.example.net:3333" (args[1], after $(VAR) expansion from env)');
+  });
+
+  it.each([
+    ['$$ escapes: $$(S) is the literal text $(S)', { env: env([['S', 'stratum+tcp']]), args: ['$$(S)://p:1'] }],
+    ['an unresolved reference is left as is', { args: ['$(NOPE)+tcp://p:1'] }],
+    ['a later env entry is not visible to an earlier one', { env: env([['URL', '$(S)://p:1'], ['S', 'stratum+tcp']]) }],
+    ['valueFrom is not known', { env: [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], args: ['$(S)://p:1'] }],
+    ['an http probe', { livenessProbe: { httpGet: { path: '/stratum+tcp://', port: 80 } } }],
+    ['garbage hooks and probes', { lifecycle: { postStart: 'x', preStop: { exec: { command: 'stratum+tcp://x' } } }, livenessProbe: [1], env: 'x' }],
+  ])('does not fire when %s', (_name, extra) => {
+    expect(run(extra)).toEqual([]);
+  });
+
+  it('expansion is bounded: doubling env entries do not grow without limit', () => {
+    const entries: Array<[string, string]> = [['V0', 'x'.repeat(64)]];
+    for (let i = 1; i < 200; i++) entries.push([`V${i}`, `$(V${i - 1})$(V${i - 1})`]);
+    const findings = run({ env: env(entries), args: [`$(V199)stratum+tcp://p:1`] });
+    expect(findings.map((f) => f.path)).toEqual(['spec.containers[0].args[0]']);
+  });
+});

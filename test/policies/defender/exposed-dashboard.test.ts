@@ -113,3 +113,33 @@ describe('exposed-dashboard: Ingresses', () => {
     expect(evaluateWithConfig('exposed-dashboard', service('headlamp', { type: 'NodePort' }))).toHaveLength(1);
   });
 });
+
+describe('exposed-dashboard: following the dashboard pods by their labels and ExternalName aliases (#14 §4)', () => {
+  it.each([
+    ['a selector on weave scope pod labels that name nothing', service('frontend', { type: 'LoadBalancer', selector: { 'weave-scope-component': 'app', app: 'weave-scope' } }), 'the dashboard "weave-scope-app" (its pods carry the selected labels weave-scope-component=app, app=weave-scope)'],
+    ['a selector on one distinctive weave scope label', service('x', { type: 'NodePort', selector: { 'weave-cloud-component': 'scope' } }), 'the dashboard "weave-scope-app" (its pods carry the selected labels weave-cloud-component=scope)'],
+    ['the kubernetes-dashboard v7 chart kong proxy labels', service('gw', { type: 'LoadBalancer', selector: { 'app.kubernetes.io/name': 'kong', 'app.kubernetes.io/component': 'app', 'app.kubernetes.io/instance': 'kubernetes-dashboard' } }), '"kubernetes-dashboard" (selector app.kubernetes.io/instance=kubernetes-dashboard)'],
+  ])('fires on %s', (_name, obj, words) => {
+    const findings = runCheck(exposedDashboard, obj);
+    expect(findings.map((f) => f.path)).toEqual(['spec.type']);
+    expect(findings[0]!.message).toContain(words);
+  });
+
+  it('an ExternalName Service aliasing a dashboard is flagged (an Ingress routing to the alias reaches it)', () => {
+    const findings = runCheck(exposedDashboard, service('docs', { type: 'ExternalName', externalName: 'kubernetes-dashboard.kubernetes-dashboard.svc.cluster.local' }));
+    expect(findings.map((f) => [f.path, f.message])).toEqual([
+      ['spec.externalName', 'Service "docs" is an ExternalName alias of the dashboard service "kubernetes-dashboard.kubernetes-dashboard.svc.cluster.local" ("kubernetes-dashboard"); an Ingress or Gateway that routes to "docs" exposes the dashboard'],
+    ]);
+    expect(pathsOf(exposedDashboard, service('docs', { type: 'ExternalName', externalName: 'HEADLAMP.tools.svc.' }))).toEqual(['spec.externalName']);
+  });
+
+  it.each([
+    ['a selector on a generic label only (component=frontend)', service('web', { type: 'LoadBalancer', selector: { component: 'frontend' } })],
+    ['a selector with a label dashboards do not carry', service('web', { type: 'LoadBalancer', selector: { 'weave-scope-component': 'app', tier: 'web' } })],
+    ['ExternalName to an outside host', service('docs', { type: 'ExternalName', externalName: 'docs.example.com' })],
+    ['ExternalName to another in-cluster service', service('db', { type: 'ExternalName', externalName: 'postgres.data.svc.cluster.local' })],
+    ['a dashboard pod selector on a ClusterIP Service', service('frontend', { selector: { 'weave-scope-component': 'app' } })],
+  ])('does not fire on %s', (_name, obj) => {
+    expect(pathsOf(exposedDashboard, obj)).toEqual([]);
+  });
+});

@@ -13,6 +13,7 @@ export function lists(overrides: Partial<PolicyLists> = {}): PolicyLists {
     minerNames: [...DEFAULT_LISTS.minerNames],
     minerPoolSchemes: [...DEFAULT_LISTS.minerPoolSchemes],
     dashboardNames: [...DEFAULT_LISTS.dashboardNames],
+    dashboardPodLabels: [...(DEFAULT_LISTS.dashboardPodLabels ?? [])],
     allowedCapabilities: [...DEFAULT_LISTS.allowedCapabilities],
     ...overrides,
   };

@@ -39,6 +39,8 @@ describe('high-privilege-role', () => {
   it('reads get on * resources as secrets and nodes/proxy (the kubelet maps GET to get)', () => {
     expect(messages([{ apiGroups: [''], resources: ['*'], verbs: ['get', 'list'] }])).toEqual([
       'rule 0 grants get, list on secrets (read any secret in scope)',
+      'rule 0 grants get on pods/exec (run commands in pods in scope)',
+      'rule 0 grants get on pods/attach (attach to running containers in scope)',
       'rule 0 grants get, list on nodes/proxy (reach the kubelet API directly, past admission control and audit)',
     ]);
   });
@@ -59,7 +61,7 @@ describe('high-privilege-role', () => {
     const findings = runCheck(highPrivilegeRole, role(rules, 'Role'));
     expect(findings.map((f) => [f.path, f.message])).toEqual([
       ['rules[1]', 'rule 1 grants get on secrets (read any secret in scope)'],
-      ['rules[1]', 'rule 1 grants create on pods/exec (run commands in pods in scope)'],
+      ['rules[1]', 'rule 1 grants create, get on pods/exec (run commands in pods in scope)'],
       ['rules[2]', 'rule 2 grants get on secrets (read any secret in scope)'],
     ]);
     expect(findings.every((f) => f.severity === 'high' && f.image === undefined)).toBe(true);
@@ -77,7 +79,6 @@ describe('high-privilege-role', () => {
     ['secrets in the wrong group (apps has no secrets)', { apiGroups: ['apps'], resources: ['secrets'], verbs: ['get'] }],
     ['create, update and delete secrets without read', { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'update', 'delete'] }],
     ['get on one named secret', { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['app-tls'] }],
-    ['get on pods/exec (not create)', { apiGroups: [''], resources: ['pods/exec'], verbs: ['get'] }],
     ['create on pods (not the exec subresource)', { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
     ['create on pods/log', { apiGroups: [''], resources: ['pods/log'], verbs: ['create', 'get'] }],
     ['*/log', { apiGroups: [''], resources: ['*/log'], verbs: ['*'] }],
@@ -116,5 +117,38 @@ describe('high-privilege-role', () => {
     expect(found).toEqual([
       { policy: 'high-privilege-role', severity: 'high', message: 'rule 0 grants get on secrets (read any secret in scope)', path: 'rules[0]' },
     ]);
+  });
+});
+
+describe('high-privilege-role: rules as wide as a wildcard (#12 item 6, #14 §4)', () => {
+  const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+  it.each([
+    ['get on pods/exec (WebSocket exec before 1.35)', { apiGroups: [''], resources: ['pods/exec'], verbs: ['get'] }, 'rule 0 grants get on pods/exec (run commands in pods in scope)'],
+    ['get on pods/attach (WebSocket attach)', { apiGroups: [''], resources: ['pods/attach'], verbs: ['get'] }, 'rule 0 grants get on pods/attach (attach to running containers in scope)'],
+    ['* verbs on pods', { apiGroups: [''], resources: ['pods'], verbs: ['*'] }, 'rule 0 grants * on pods (every verb on pods in scope: run any pod, delete any pod)'],
+    ['nonResourceURLs "/*" with * verbs (a trailing * is a prefix)', { nonResourceURLs: ['/*'], verbs: ['*'] }, 'rule 0 grants * on nonResourceURLs "/*" (every verb on every non-resource URL)'],
+    ['nonResourceURLs "/**" (the authorizer trims every trailing *)', { nonResourceURLs: ['/**'], verbs: ['*'] }, 'rule 0 grants * on nonResourceURLs "/**" (every verb on every non-resource URL)'],
+    ['nonResourceURLs "*" with every HTTP verb listed', { nonResourceURLs: ['*'], verbs: ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] }, 'rule 0 grants get, post, put, patch, delete, head, options on nonResourceURLs * (every verb on every non-resource URL)'],
+  ])('fires on %s', (_name, rule, message) => {
+    expect(messages([rule])).toEqual([message]);
+  });
+
+  it('an explicit list of every verb on * resources is as wide as *', () => {
+    expect(messages([{ apiGroups: ['*'], resources: ['*'], verbs: [...ALL_VERBS] }])).toEqual([
+      'rule 0 grants get, list, watch, create, update, patch, delete, deletecollection on * (every verb on every resource in scope)',
+    ]);
+    expect(messages([{ apiGroups: [''], resources: ['pods'], verbs: [...ALL_VERBS].reverse() }])).toEqual([
+      'rule 0 grants deletecollection, delete, patch, update, create, watch, list, get on pods (every verb on pods in scope: run any pod, delete any pod)',
+    ]);
+  });
+
+  it.each([
+    ['get on nonResourceURLs /*', { nonResourceURLs: ['/*'], verbs: ['get'] }],
+    ['* on a narrow prefix', { nonResourceURLs: ['/healthz/*'], verbs: ['*'] }],
+    ['some verbs on pods', { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] }],
+    ['* on pods/log', { apiGroups: [''], resources: ['pods/log'], verbs: ['*'] }],
+    ['* on pods in the apps group (no such resource)', { apiGroups: ['apps'], resources: ['pods'], verbs: ['*'] }],
+  ])('does not fire on %s', (_name, rule) => {
+    expect(messages([rule])).toEqual([]);
   });
 });

@@ -53,3 +53,16 @@ describe('kube-system-workload', () => {
     expect(evaluateWithConfig('kube-system-workload', obj, user('system:admin'))).toEqual([]);
   });
 });
+
+describe('kube-system-workload covers kube-public (#12 item 5)', () => {
+  it('fires on a human workload in kube-public and names the namespace', () => {
+    const findings = runCheck(kubeSystemWorkload, deployment({ containers: c }, 'x', 'kube-public'), user('alice'));
+    expect(findings.map((f) => f.message)).toEqual(['Deployment "x" is submitted to namespace kube-public by user "alice", which is not a system: identity']);
+    expect(runCheck(kubeSystemWorkload, pod({ containers: c }, 'p', 'kube-public'))[0]!.message).toBe(
+      'Pod "p" runs in namespace kube-public, which is reserved for control-plane components',
+    );
+  });
+  it('does not fire on kube-node-lease or kube-publicity', () => {
+    expect(pathsOf(kubeSystemWorkload, pod({ containers: c }, 'p', 'kube-publicity'), user('alice'))).toEqual([]);
+  });
+});

@@ -102,3 +102,15 @@ describe('sensitive-host-mount', () => {
     expect(found[0]!.image).toBeUndefined();
   });
 });
+
+describe('sensitive-host-mount: node-root persistence paths in the default list (#14 §4)', () => {
+  it.each([['/usr/lib/modules'], ['/usr/lib/modules/6.1.0/kernel'], ['/opt/cni/bin'], ['/opt/cni'], ['/usr/bin'], ['/usr/sbin/'], ['/var/spool/cron/crontabs'], ['/etc/cron.d'], ['/usr'], ['/opt']])(
+    'fires on hostPath %j',
+    (path) => {
+      expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual(['spec.volumes[0].hostPath.path']);
+    },
+  );
+  it.each([['/usr/local/share/app'], ['/opt/cni-data'], ['/var/spool/mail'], ['/usr/binaries']])('does not fire on hostPath %j', (path) => {
+    expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual([]);
+  });
+});
