@@ -41,7 +41,7 @@ module.exports = {
       from: { path: '^policies/' },
       to: { path: '^[^/]+/', pathNot: '^(core|policies|node_modules)/', dependencyTypesNot: ['core'] },
     },
-    forbid('config-below-the-rooms', 'config/ is read by the modules, never the other way round', 'config', ['webhook', 'audit', 'alerts', 'certs', 'cli']),
+    forbid('config-below-the-modules', 'config/ is read by the modules, never the other way round', 'config', ['webhook', 'audit', 'alerts', 'certs', 'cli']),
     forbid('alerts-not-policies', 'alerts/ knows alerts, not checks', 'alerts', ['policies', 'webhook', 'audit', 'cli']),
     forbid('certs-standalone', 'certs/ is certificate tooling only', 'certs', ['policies', 'webhook', 'audit', 'alerts', 'cli']),
     forbid('webhook-not-audit', 'the admission webhook and the audit analyser are siblings', 'webhook', ['audit', 'cli']),

@@ -84,7 +84,7 @@ export function resolveServerSettings(raw: SectionInput<'server'> | Record<strin
   return settings;
 }
 
-// ---- extensions: other rooms add routes (POST /audit) and alert sinks (the store) here ----
+// ---- extensions: other modules add routes (POST /audit) and alert sinks (the store) here ----
 
 export interface ServeContext {
   config: BulwarkConfig;

@@ -11,7 +11,7 @@ import { DEFAULT_LISTS } from '../policies/lists.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { PolicyLists } from '../policies/types.js';
 import {
-  configSchema, DEFAULT_MUTATIONS, KNOWN_KEYS_MARK, SECTIONS, type SectionInput, type SectionName, type SectionOutput,
+  configSchema, DEFAULT_MUTATIONS, KNOWN_KEYS_MARK, SECTIONS, show, type SectionInput, type SectionName, type SectionOutput,
 } from './schema.js';
 
 export { ConfigError };
@@ -62,14 +62,6 @@ function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
 }
 
 type Path = readonly PropertyKey[];
-
-const show = (v: unknown): string => {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-};
 
 const A: Record<string, string> = {
   string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', array: 'a list',

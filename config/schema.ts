@@ -18,7 +18,8 @@ import { storeKind } from './store-url.js';
 /** Marks the message of an unknown-key issue: the formatter turns it into one line per key. */
 export const KNOWN_KEYS_MARK = '\u0000known:';
 
-const show = (v: unknown): string => {
+/** A value as a message quotes it (JSON where it can). */
+export const show = (v: unknown): string => {
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {

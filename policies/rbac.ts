@@ -1,5 +1,5 @@
 // RBAC rule matching as the Kubernetes RBAC authorizer does it (rbac/v1 PolicyRule), shared by the
-// high-privilege-role check and the audit room. A rule is untrusted input: fields that are not
+// high-privilege-role check and the audit module. A rule is untrusted input: fields that are not
 // lists, and entries that are not strings, grant nothing; nothing here throws.
 //
 // Kubernetes semantics (k8s.io/kubernetes/pkg/apis/rbac/v1/evaluation_helpers.go):
