@@ -168,6 +168,17 @@ describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
     expect(info.notBefore.getTime()).toBeLessThan(t0 - 60_000);
   });
 
+  it('verifies with @peculiar/x509 on Node\'s WebCrypto (globalThis.crypto)', async () => {
+    const leafX = new pkix.X509Certificate(leaf.certPem);
+    const caX = new pkix.X509Certificate(ca.certPem);
+    expect(await caX.verify({ publicKey: caX.publicKey }, globalThis.crypto)).toBe(true);
+    expect(await leafX.verify({ publicKey: caX.publicKey }, globalThis.crypto)).toBe(true);
+    const other = new pkix.X509Certificate(createCA({ keyType }).certPem);
+    expect(await leafX.verify({ publicKey: other.publicKey }, globalThis.crypto)).toBe(false);
+    const chain = await new pkix.X509ChainBuilder({ certificates: [caX] }).build(leafX, globalThis.crypto);
+    expect(chain.map((c) => c.subject)).toEqual(['CN=bulwark', 'CN=bulwark-ca']);
+  });
+
   it.skipIf(!hasOpenssl)('passes openssl verify (strict) and shows the extensions', async () => {
     expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', caFile, leafFile)).toContain(`${leafFile}: OK`);
     expect(await openssl('verify', '-x509_strict', '-CAfile', caFile, caFile)).toContain(': OK');
@@ -441,6 +452,52 @@ describe('bulwark certs', () => {
     expect(x.issuer).toBe('CN=corp-ca');
     expect(x.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
     expect(x.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'tls.key'))))).toBe(true);
+  });
+
+  it.skipIf(!hasOpenssl)('signs with a CA that openssl made (several RDNs, PrintableString), keeping its name byte for byte', async () => {
+    const caDir = tmpDir();
+    const caCrt = path.join(caDir, 'corp.crt');
+    const caKey = path.join(caDir, 'corp.key');
+    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCrt, '-days', '400',
+      '-subj', '/C=DE/O=Example Corp/OU=Platform/CN=Example Corp Root', '-addext', 'basicConstraints=critical,CA:TRUE',
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    const dir = tmpDir();
+    const r = await cli('--out-dir', dir, '--ca-cert', caCrt, '--ca-key', caKey, '--san', '192.168.7.1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const leafFile = path.join(dir, 'tls.crt');
+    expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', caCrt, leafFile)).toContain(': OK');
+    const caIssuer = asnCertificate(fs.readFileSync(caCrt, 'utf8')).tbsCertificate.subject;
+    const leafIssuer = asnCertificate(fs.readFileSync(leafFile, 'utf8')).tbsCertificate.issuer;
+    expect(Buffer.from(AsnConvert.serialize(leafIssuer)).equals(Buffer.from(AsnConvert.serialize(caIssuer)))).toBe(true);
+    expect(new X509Certificate(fs.readFileSync(leafFile)).issuer).toBe('C=DE\nO=Example Corp\nOU=Platform\nCN=Example Corp Root');
+    // The leaf's authorityKeyIdentifier is the CA's own subjectKeyIdentifier (openssl's, not recomputed).
+    const ski = new pkix.X509Certificate(fs.readFileSync(caCrt, 'utf8')).getExtension(pkix.SubjectKeyIdentifierExtension)!.keyId;
+    expect(new pkix.X509Certificate(fs.readFileSync(leafFile, 'utf8')).getExtension(pkix.AuthorityKeyIdentifierExtension)!.keyId).toBe(ski);
+  });
+
+  it('creates --out-dir 0700 whatever the umask, keys 0600, and refuses a folder every user can write to', async () => {
+    const saved = process.umask();
+    try {
+      for (const mask of [0o000, 0o002, 0o277]) {
+        process.umask(mask);
+        const dir = path.join(tmpDir(), 'a', 'keys');
+        const r = await cli('--out-dir', dir);
+        expect(r.stderr, mask.toString(8)).toBe('');
+        expect(r.code).toBe(0);
+        expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+        for (const f of ['ca.key', 'tls.key']) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+        for (const f of ['ca.crt', 'tls.crt']) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o644);
+      }
+    } finally {
+      process.umask(saved);
+    }
+    const open = tmpDir();
+    fs.chmodSync(open, 0o777);
+    const r = await cli('--out-dir', open);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/writable by every user \(mode 777\)/);
+    expect(fs.readdirSync(open)).toEqual([]);
   });
 
   it('prints a kubernetes.io/tls Secret manifest', async () => {
