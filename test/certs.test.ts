@@ -1,11 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubectlBinary } from './support/helm.js';
@@ -22,6 +24,7 @@ import {
   createServingCert,
   ensureDevCertificates,
   ipToBytes,
+  LOCK_STALE_MS,
   serviceDnsNames,
   type CertKeyPem,
 } from '../certs/x509.js';
@@ -377,6 +380,103 @@ describe('ensureDevCertificates', () => {
     expect(newCa).not.toBe(caPem);
     expect(new X509Certificate(fs.readFileSync(certFile)).checkIssued(new X509Certificate(newCa))).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+  });
+});
+
+describe('the certificate folder lock', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  let moduleFile: string;
+  beforeAll(() => {
+    // The child processes run certs/x509.ts itself, transpiled; it sits under node_modules so that
+    // its package imports resolve as they do for the real module.
+    const out = path.join(root, 'node_modules', '.cache', `bulwark-certs-test-${process.pid}`);
+    fs.mkdirSync(out, { recursive: true });
+    const source = fs.readFileSync(path.join(root, 'certs', 'x509.ts'), 'utf8');
+    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    moduleFile = path.join(out, 'x509.mjs');
+    fs.writeFileSync(moduleFile, js);
+  });
+  afterAll(() => fs.rmSync(path.dirname(moduleFile), { recursive: true, force: true }));
+
+  /**
+   * Runs ensureDevCertificates(dir) in a new process. With `gate`, the process first loads the
+   * module, writes `gate/ready.<pid>`, and waits for `gate/go`: a start line for racers.
+   */
+  function ensureIn(dir: string, gate?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const script = `import fs from 'node:fs';
+      import { ensureDevCertificates } from ${JSON.stringify(pathToFileURL(moduleFile).href)};
+      const gate = process.argv[2];
+      if (gate) {
+        fs.writeFileSync(gate + '/ready.' + process.pid, '');
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        while (!fs.existsSync(gate + '/go')) Atomics.wait(nap, 0, 0, 2);
+      }
+      const r = ensureDevCertificates(process.argv[1]);
+      process.stdout.write(JSON.stringify(r));`;
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir, gate ?? ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('lets processes starting together make one CA and one serving certificate', async () => {
+    const dir = path.join(tmpDir(), 'dev');
+    const gate = tmpDir();
+    const running = Promise.all(Array.from({ length: 6 }, () => ensureIn(dir, gate)));
+    await vi.waitFor(() => expect(fs.readdirSync(gate)).toHaveLength(6), { timeout: 40_000, interval: 20 });
+    fs.writeFileSync(path.join(gate, 'go'), ''); // all six find the folder empty at once
+    const results = await running;
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const created = results.map((r) => (JSON.parse(r.stdout) as { created: boolean }).created);
+    expect(created.filter(Boolean)).toHaveLength(1);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    const caX = new X509Certificate(fs.readFileSync(path.join(dir, 'ca.crt')));
+    const leafX = new X509Certificate(fs.readFileSync(path.join(dir, 'tls.crt')));
+    expect(caX.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'ca.key'))))).toBe(true);
+    expect(leafX.checkIssued(caX) && leafX.verify(caX.publicKey)).toBe(true);
+    expect(leafX.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'tls.key'))))).toBe(true);
+    expect(ensureDevCertificates(dir).created).toBe(false);
+  }, 60_000);
+
+  it('breaks a lock whose process has exited, or that is too old, and waits for a live one', async () => {
+    const dir = tmpDir();
+    const lock = path.join(dir, '.lock');
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const deadPid = Number(gone.stdout.toString());
+    const owner = (pid: number, created: number) => JSON.stringify({ pid, host: os.hostname(), created, nonce: 'x' });
+
+    fs.writeFileSync(lock, owner(deadPid, Date.now()));
+    expect(ensureDevCertificates(dir, { lockTimeoutMs: 2_000 }).created).toBe(true);
+    expect(fs.existsSync(lock)).toBe(false);
+
+    fs.rmSync(path.join(dir, 'tls.crt'));
+    fs.writeFileSync(lock, owner(process.ppid, Date.now() - LOCK_STALE_MS - 1_000)); // alive, but too old
+    expect(ensureDevCertificates(dir, { lockTimeoutMs: 2_000 }).created).toBe(true);
+
+    fs.rmSync(path.join(dir, 'tls.crt'));
+    fs.writeFileSync(lock, owner(process.ppid, Date.now())); // alive and fresh: wait, then say who holds it
+    expect(() => ensureDevCertificates(dir, { lockTimeoutMs: 300 })).toThrow(new RegExp(`timed out after 300 ms waiting for the lock .*held by process ${process.ppid}`));
+    expect(fs.existsSync(path.join(dir, 'tls.crt'))).toBe(false);
+    expect(fs.readFileSync(lock, 'utf8')).toBe(owner(process.ppid, JSON.parse(fs.readFileSync(lock, 'utf8')).created as number));
+
+    // Released by its holder while we wait: taken.
+    const holder = spawn(process.execPath, ['-e', `setTimeout(() => require('fs').rmSync(${JSON.stringify(lock)}), 300)`]);
+    expect(ensureDevCertificates(dir, { lockTimeoutMs: 10_000 }).created).toBe(true);
+    await new Promise((resolve) => holder.on('exit', resolve));
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+  });
+
+  it('does not follow a symlink planted as the lock file', () => {
+    const dir = tmpDir();
+    const target = path.join(tmpDir(), 'victim');
+    fs.writeFileSync(target, 'precious');
+    fs.symlinkSync(target, path.join(dir, '.lock'));
+    expect(() => ensureDevCertificates(dir, { lockTimeoutMs: 300 })).toThrow(/lock/);
+    expect(fs.readFileSync(target, 'utf8')).toBe('precious');
   });
 });
 
