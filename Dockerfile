@@ -1,23 +1,23 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript and the native SQLite module, then keep only production dependencies.
+# Build: compile TypeScript (tsconfig.build.json: no tests, no benches) and the native SQLite module,
+# then keep only production dependencies.
 # Base images are pinned by digest (the tag stays for readers; the digest is what is pulled).
 # Update both with `docker buildx imagetools inspect <image:tag>` and review the change.
 FROM node:20-bookworm@sha256:8f693eaa7e0a8e71560c9a82b55fd54c2ae920a2ba5d2cde28bac7d1c01c9ba5 AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY core core
+COPY config config
 COPY webhook webhook
 COPY policies policies
 COPY audit audit
 COPY alerts alerts
 COPY cli cli
 COPY certs/*.ts certs/
-COPY bench bench
-COPY test test
 COPY bin bin
 COPY charts charts
 RUN npm ci --no-audit --no-fund \
- && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf dist/test dist/bench
+ && npm prune --omit=dev --no-audit --no-fund
 
 # Run: distroless Node.js, no shell, no package manager, no build tools; non-root (65532).
 FROM gcr.io/distroless/nodejs20-debian12:nonroot@sha256:2cd820156cf039c8b54ae2d2a97e424b6729070714de8707a6b79f20d56f6a9a

@@ -26,6 +26,7 @@ import path from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import * as pkix from '@peculiar/x509';
+import { writeFileAtomic } from '../core/atomic-write.js';
 
 export interface CertKeyPem { certPem: string; keyPem: string }
 export interface CAOptions { commonName?: string; validityDays?: number; keyType?: 'ec' | 'rsa' }
@@ -398,19 +399,6 @@ function readIfExists(file: string): string | undefined {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Writes through a temporary file and a rename, so a reader never sees half a file. */
-export function writeFileAtomic(file: string, data: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data, { mode, flag: 'wx' });
-    fs.chmodSync(tmp, mode);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
     throw err;
   }
 }
