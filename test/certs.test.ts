@@ -387,16 +387,22 @@ describe('the certificate folder lock', () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   let moduleFile: string;
   beforeAll(() => {
-    // The child processes run certs/x509.ts itself, transpiled; it sits under node_modules so that
-    // its package imports resolve as they do for the real module.
+    // The child processes run certs/x509.ts itself (and the core/ files it imports), transpiled;
+    // they sit under node_modules so that package imports resolve as for the real module.
     const out = path.join(root, 'node_modules', '.cache', `bulwark-certs-test-${process.pid}`);
     fs.mkdirSync(out, { recursive: true });
-    const source = fs.readFileSync(path.join(root, 'certs', 'x509.ts'), 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    moduleFile = path.join(out, 'x509.mjs');
-    fs.writeFileSync(moduleFile, js);
+    fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
+    for (const dir of ['certs', 'core']) {
+      fs.mkdirSync(path.join(out, dir), { recursive: true });
+      for (const f of fs.readdirSync(path.join(root, dir)).filter((n) => n.endsWith('.ts'))) {
+        const source = fs.readFileSync(path.join(root, dir, f), 'utf8');
+        const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+        fs.writeFileSync(path.join(out, dir, f.replace(/\.ts$/, '.js')), js);
+      }
+    }
+    moduleFile = path.join(out, 'certs', 'x509.js');
   });
-  afterAll(() => fs.rmSync(path.dirname(moduleFile), { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(path.dirname(path.dirname(moduleFile)), { recursive: true, force: true }));
 
   /**
    * Runs ensureDevCertificates(dir) in a new process. With `gate`, the process first loads the
