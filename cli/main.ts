@@ -7,6 +7,7 @@ import { registerAlerts } from '../alerts/cli.js';
 import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
 import { registerConfig } from '../config/cli.js';
+import { registerRules } from './rules.js';
 
 export const USAGE_EXIT = 2;
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerAudit(program);
   registerConfig(program);
+  registerRules(program);
   return program;
 }
 

@@ -48,6 +48,8 @@ export interface RuleMatch {
 }
 
 export interface AuditRule extends CheckMeta {
+  /** Where this alert type can fire (default: the audit log only); for `bulwark rules`. */
+  sources?: readonly ('admission' | 'audit' | 'background')[];
   /** Rules about stored changes do not fire on a dry run (it stored nothing). */
   skipDryRun: boolean;
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
