@@ -12,7 +12,8 @@
 // requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
 import { createHash } from 'node:crypto';
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
-import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, isExcepted, type CompiledConfig } from '../policies/config.js';
+import { globToRegExp } from '../core/glob.js';
 import { type BulwarkConfig } from '../config/load.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
@@ -108,8 +109,18 @@ export class AuditAnalyser {
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
+    const globCache = new Map<readonly string[], RegExp>();
     this.ctx = {
       settings: this.settings,
+      lists: this.compiled.config.lists,
+      matches(globs, value) {
+        let re = globCache.get(globs);
+        if (re === undefined) {
+          re = globs.length ? new RegExp(globs.map((g) => globToRegExp(g).source).join('|')) : /(?!)/;
+          globCache.set(globs, re);
+        }
+        return value !== '' && re.test(value);
+      },
       tampering: compileTampering(tamperingSettingsOf(options.config.tampering), serverNamespace),
       defaultAction: options.config.defaultAction,
     };
@@ -207,6 +218,7 @@ export class AuditAnalyser {
       if (rule.id === 'pentest-tool' && !this.knownToolAgent(f.userAgent)) continue;
       const m = rule.match(f, this.ctx);
       if (!m) continue;
+      if (this.compiled.exceptions.size > 0 && this.excepted(rule.id, f, m)) continue;
       const alert = this.alert(f, {
         type: rule.id,
         title: rule.title,
@@ -225,6 +237,15 @@ export class AuditAnalyser {
       if (objectAlerts.length) (out ??= []).push(...objectAlerts);
     }
     return out ?? [];
+  }
+
+  /** Whether `exceptions.<rule>` covers this match (judged on the authenticated user). */
+  private excepted(id: string, f: AuditFacts, m: { namespace?: string; resource?: { name: string }; evidence?: Record<string, unknown> }): boolean {
+    const user = f.event.user;
+    const image = typeof m.evidence?.image === 'string' ? m.evidence.image : undefined;
+    return isExcepted(this.compiled.exceptions, id, {
+      username: usernameOf(user), groups: groupsOf(user), namespace: m.namespace ?? f.namespace, name: m.resource?.name ?? f.name, image,
+    });
   }
 
   /** Most user agents repeat (kubelet, controllers, kubectl): remember the answer. */
