@@ -90,6 +90,8 @@ export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
   // Formerly written into kube-system-workload: the reserved namespaces and the `system:` skip.
   systemNamespaces: ['kube-system', 'kube-public'],
   systemWorkloadUsers: ['system:*'],
+  // system-clusterrole-modified: `system:` ClusterRoles that add-ons (not the bootstrap) create and update.
+  systemRoleNamesIgnored: ['system:coredns', 'system:managed-certificate-controller'],
   // Formerly written into kube-events-deleted: the `system:` skip.
   eventDeleters: ['system:*'],
   attackToolUserAgents: DEFAULT_ATTACK_TOOL_USER_AGENTS,
