@@ -129,7 +129,7 @@ export function validateCABundle(pem: string, source = 'the CA bundle'): void {
     try {
       cert = new X509Certificate(block);
     } catch (err) {
-      throw new Error(`${source}: certificate ${i + 1} does not parse: ${(err as Error).message}`);
+      throw new Error(`${source}: certificate ${i + 1} does not parse: ${(err as Error).message}`, { cause: err });
     }
     if (!cert.ca) throw new Error(`${source}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate: give the CA that signed the serving certificate, not the serving certificate`);
   });
@@ -449,7 +449,7 @@ export function registerInstallCommands(program: Command): void {
         try {
           pem = readFileSync(caFile, 'utf8');
         } catch (err) {
-          throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`);
+          throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`, { cause: err });
         }
         validateCABundle(pem, caFile);
         return pem;
