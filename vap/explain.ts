@@ -1,6 +1,6 @@
 // `bulwark vap --explain`: what was compiled, at what estimated cost, how it differs from the webhook,
 // and what stays webhook-only, with the coverage count.
-import { ESTIMATE_LIST_SIZE, ESTIMATE_STRING_LENGTH, PER_CALL_LIMIT, RUNTIME_COST_BUDGET } from './cost.js';
+import { ESTIMATE_LIST_SIZE, ESTIMATE_NESTED_LIST_SIZE, ESTIMATE_STRING_LENGTH, PER_CALL_LIMIT, RUNTIME_COST_BUDGET } from './cost.js';
 import { VAP_PSS_VERSION, type VapResult } from './generate.js';
 
 /** What the ValidatingAdmissionPolicies never do, whatever the configuration. */
@@ -38,6 +38,6 @@ export function renderExplain(result: VapResult): string {
   lines.push('always webhook-only:');
   for (const a of ALWAYS_WEBHOOK_ONLY) lines.push(`  - ${a}`);
   lines.push('');
-  lines.push(`cost model: conservative static estimate, every list up to ${ESTIMATE_LIST_SIZE} entries and every string up to ${ESTIMATE_STRING_LENGTH} characters; the API server enforces the real cost at run time (an evaluation over the limit fails, and failurePolicy Fail denies the request)`);
+  lines.push(`cost model: conservative static estimate, every list of the object up to ${ESTIMATE_LIST_SIZE} entries (${ESTIMATE_NESTED_LIST_SIZE} in lists nested in lists) and every string up to ${ESTIMATE_STRING_LENGTH} characters; the API server enforces the real cost at run time (an evaluation over the limit fails, and failurePolicy Fail denies the request)`);
   return lines.join('\n') + '\n';
 }
