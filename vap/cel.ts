@@ -21,7 +21,7 @@ export function hasChain(base: string, path: string): string {
     cur = `${cur}.${p}`;
     out.push(`has(${cur})`);
   }
-  return out.join(' && ');
+  return `(${out.join(' && ')})`;
 }
 
 /** `has(…) && <base>.<path> == <value>`: a field that is present and equals the CEL value. */
@@ -66,13 +66,13 @@ export function firstContainer(bad: string, suffix = "''"): string {
 
 /** The list of sentences (`container "app"` + suffix) for every bad container, in the webhook's order. */
 export function badContainers(bad: string, suffix = "''"): string {
-  const parts = CONTAINER_LISTS.map(({ variable, noun }) => `variables.${variable}.filter(c, ${bad}).map(c, ${lit(`${noun} "`)} + c.name + '"' + ${suffix})`);
+  const parts = CONTAINER_LISTS.map(({ variable, noun }) => `variables.${variable}.filter(c, ${bad}).map(c, ${lit(`${noun} "`)} + c.name + '"' + (${suffix}))`);
   return `(${parts.join(' + ')})`;
 }
 
 /** `[id] ` + text. */
 export function message(id: string, text: string): string {
-  return `${lit(`[${id}] `)} + ${text}`;
+  return `${lit(`[${id}] `)} + (${text})`;
 }
 
 /** Nested conditionals: the text of the first case whose condition holds. */
