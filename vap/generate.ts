@@ -15,7 +15,8 @@ import { COMPILERS } from './checks/index.js';
 import { estimateCost, PER_CALL_LIMIT, RUNTIME_COST_BUDGET } from './cost.js';
 import type { CelCompilation, CelVariable, CompileContext, VapTarget } from './types.js';
 
-type Obj = Record<string, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes objects as plain JSON
+type Obj = Record<string, any>;
 
 export const VAP_API_VERSIONS = ['v1', 'v1beta1'] as const;
 export type VapApiVersion = (typeof VAP_API_VERSIONS)[number];

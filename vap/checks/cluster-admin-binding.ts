@@ -2,10 +2,11 @@
 import { DESCRIBE_OBJECT, message } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
 
+/** (`namespace` is a CEL reserved word, so the subject's namespace is read by index.) */
 /** `User "alice"`, `ServiceAccount "ns/sa"`, `subject "x" of kind "Robot"`, as describeRbacSubject writes them. */
 export const DESCRIBE_SUBJECT =
   `(s.kind in ['User', 'Group', 'ServiceAccount'] ? s.kind : 'subject') + ' "' + ` +
-  `(s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace != '' ? s.namespace + '/' : '') + s.name + '"' + ` +
+  `(s.kind == 'ServiceAccount' && 'namespace' in s && s['namespace'] != '' ? s['namespace'] + '/' : '') + s.name + '"' + ` +
   `(s.kind in ['User', 'Group', 'ServiceAccount'] || s.kind == '' ? '' : ' of kind "' + s.kind + '"')`;
 
 export const clusterAdminBinding: CheckCompiler = {

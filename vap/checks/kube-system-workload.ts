@@ -2,7 +2,8 @@
 import { DESCRIBE_OBJECT, message } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
 
-const NAMESPACE = `(has(object.metadata.namespace) && object.metadata.namespace != '' ? object.metadata.namespace : request.namespace)`;
+// `namespace` is a CEL reserved word: the request's namespace is read instead of object.metadata.namespace.
+const NAMESPACE = 'request.namespace';
 
 export const kubeSystemWorkload: CheckCompiler = {
   id: 'kube-system-workload',
