@@ -10,7 +10,7 @@
 import { globToRegExp, type Action, type CompiledConfig } from '../policies/config.js';
 import type { AnyCheck } from '../policies/types.js';
 import { PSS_LATEST_VERSION } from '../policies/pss/index.js';
-import { lit, listLit } from './cel.js';
+import { lit } from './cel.js';
 import { COMPILERS } from './checks/index.js';
 import { estimateCost, PER_CALL_LIMIT, RUNTIME_COST_BUDGET } from './cost.js';
 import type { CelCompilation, CelVariable, CompileContext, VapTarget } from './types.js';
@@ -71,14 +71,15 @@ export const POD_VARIABLES: readonly CelVariable[] = [
   { name: 'volumes', expression: orEmpty('variables.podSpec', 'volumes') },
 ];
 
-const annotationsOf = (meta: string): string => `(has(${meta}.annotations) ? ${meta}.annotations : {})`;
 const changed = (a: string, b: string): string => `(has(${a}) != has(${b}) || (has(${a}) && ${a} != ${b}))`;
 
 /** An UPDATE is judged only when it changes what the checks read (the webhook's significant-update rule, simplified). */
 const UPDATE_CHANGED: Record<VapTarget, string> = {
+  // A workload's own metadata changes on every rollout (the controllers' revision annotations): only a
+  // Pod's annotations are pod metadata the checks read; a workload's are inside its spec.
   pod:
-    `${podPart('object', 'spec')} != ${podPart('oldObject', 'spec')} || ` +
-    `${annotationsOf(podPart('object', 'metadata'))} != ${annotationsOf(podPart('oldObject', 'metadata'))}`,
+    `object.kind == 'PodTemplate' ? ${changed('object.template', 'oldObject.template')} : ` +
+    `${changed('object.spec', 'oldObject.spec')} || (object.kind == 'Pod' && ${changed('object.metadata.annotations', 'oldObject.metadata.annotations')})`,
   role: changed('object.rules', 'oldObject.rules'),
   binding: `${changed('object.subjects', 'oldObject.subjects')} || object.roleRef != oldObject.roleRef`,
   exposure: `${changed('object.spec', 'oldObject.spec')} || ${changed('object.metadata.name', 'oldObject.metadata.name')}`,
@@ -107,10 +108,11 @@ function matchConditions(compiled: CompiledConfig, target: VapTarget): { name: s
     { name: 'bulwark-judged-change', expression: `request.operation != 'UPDATE' || (!has(object.metadata.deletionTimestamp) && (${UPDATE_CHANGED[target]}))` },
   ];
   const { namespaces, usernames, groups } = compiled.config.exemptions;
-  if (namespaces.length) out.push({ name: 'bulwark-exempt-namespaces', expression: `!(request.namespace in ${listLit(namespaces)})` });
-  if (usernames.length) out.push({ name: 'bulwark-exempt-usernames', expression: `!(request.userInfo.username in ${listLit(usernames)})` });
+  // JSON string lists are CEL string lists too (the chart writes them with toJson: the same text).
+  if (namespaces.length) out.push({ name: 'bulwark-exempt-namespaces', expression: `!(request.namespace in ${JSON.stringify(namespaces)})` });
+  if (usernames.length) out.push({ name: 'bulwark-exempt-usernames', expression: `!(request.userInfo.username in ${JSON.stringify(usernames)})` });
   if (groups.length) {
-    out.push({ name: 'bulwark-exempt-groups', expression: `!(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in ${listLit(groups)}))` });
+    out.push({ name: 'bulwark-exempt-groups', expression: `!(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in ${JSON.stringify(groups)}))` });
   }
   return out;
 }
