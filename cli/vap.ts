@@ -2,7 +2,8 @@
 // (the backstop that keeps enforcing while the webhook is down), or with --explain what was compiled.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'yaml';
-import { compileConfig, ConfigError } from '../policies/config.js';
+import { parse as parseYaml } from 'yaml';
+import { compileConfig, ConfigError, parseConfig } from '../policies/config.js';
 import { parseProfile } from '../policies/registry.js';
 import { renderExplain } from '../vap/explain.js';
 import { generateVap, VAP_API_VERSIONS, type VapApiVersion, type VapResult } from '../vap/generate.js';
@@ -58,4 +59,17 @@ export function registerVap(program: Command): void {
       }
       process.stdout.write(options.explain ? renderExplain(result) : renderVapObjects(result, options.format));
     });
+}
+
+/**
+ * The ValidatingAdmissionPolicies for `bulwark manifests --vap`: compiled from the config in the install's
+ * ConfigMap (so they judge with the same profiles, actions and exemptions as the webhook they back up).
+ */
+export function vapObjectsForInstall(docs: readonly Record<string, any>[], apiVersion: VapApiVersion): Record<string, unknown>[] {
+  const configMap = docs.find((d) => d.kind === 'ConfigMap' && typeof d.data?.['config.yaml'] === 'string');
+  const text = configMap ? (configMap.data['config.yaml'] as string) : '';
+  const raw = parseYaml(text) as Record<string, unknown> | null;
+  // Sections owned by the server (tls, store, api) do not matter here and may hold keys this parser does not know.
+  const judged = raw ? Object.fromEntries(Object.entries(raw).filter(([k]) => ['profiles', 'defaultAction', 'actions', 'exemptions', 'lists'].includes(k))) : {};
+  return generateVap(compileConfig(parseConfig(stringify(judged), 'the install ConfigMap')), apiVersion).objects;
 }
