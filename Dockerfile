@@ -1,21 +1,21 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript and the native SQLite module, then keep only production dependencies.
+# Build: compile TypeScript (tsconfig.build.json: no tests, no benches) and the native SQLite module,
+# then keep only production dependencies.
 FROM node:20-bookworm AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY core core
+COPY config config
 COPY webhook webhook
 COPY policies policies
 COPY audit audit
 COPY alerts alerts
 COPY cli cli
 COPY certs/*.ts certs/
-COPY bench bench
-COPY test test
 COPY bin bin
 COPY charts charts
 RUN npm ci --no-audit --no-fund \
- && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf dist/test dist/bench
+ && npm prune --omit=dev --no-audit --no-fund
 
 # Run: distroless Node.js, no shell, no package manager, no build tools; non-root (65532).
 FROM gcr.io/distroless/nodejs20-debian12:nonroot

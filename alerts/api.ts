@@ -2,14 +2,16 @@
 //   GET  /api/v1/alerts               list, filtered, cursor-paginated ({items, continue?})
 //   GET  /api/v1/alerts/{id}          one alert
 //   POST /api/v1/alerts/{id}/status   {status, reason}: move an alert (admin)
+//   GET  /healthz, /readyz            no token; /readyz is 503 while the identity backend cannot
+//                                     authenticate anyone (a broken token file revoked every token)
 // Every /api route needs a bearer token; readers list and get, admins also change status.
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isSeverity, type Severity } from '../policies/types.js';
-import { parseSince } from './duration.js';
-import type { Logger } from './log.js';
+import { isSeverity, SEVERITIES } from '../core/severity.js';
+import { parseSince } from '../core/duration.js';
+import type { Logger } from '../core/log.js';
 import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
 import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
 import {
@@ -24,7 +26,6 @@ import type { PipelineStatus } from './pipeline.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
-const SEVERITIES: Severity[] = ['informational', 'low', 'medium', 'high'];
 const SOURCES: AlertSource[] = ['admission', 'audit'];
 const LIST_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'limit', 'continue'];
 
@@ -98,7 +99,7 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
   if (severity) filter.severity = severity;
   const min = single(query, 'minSeverity');
   if (min !== undefined) {
-    if (!isSeverity(min)) throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, { parameter: 'minSeverity', allowed: SEVERITIES });
+    if (!isSeverity(min)) throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, { parameter: 'minSeverity', allowed: [...SEVERITIES] });
     filter.minSeverity = min;
   }
   const status = oneOf(query, 'status', ALERT_STATUSES);
@@ -157,6 +158,14 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     const status = options.pipelineStatus?.();
     res.json({ status: 'ok', ...(status ? { pipeline: status } : {}) });
+  });
+
+  // Not ready while the identity backend cannot authenticate anyone (a broken token file has
+  // revoked every token): 503 with the reason, never a token.
+  app.get('/readyz', (_req, res) => {
+    const r = access.readiness?.() ?? { ready: true };
+    if (r.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', reason: r.reason ?? 'the identity backend is not ready' });
   });
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../core/duration.js';
 import { ALERT_STATUSES, type Alert } from './model.js';
 import { DEV_CERT_DIR } from './settings.js';
 

@@ -1,25 +1,8 @@
-// The one logger (pino) and the alert log line every source writes.
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+// The alert log line every source writes (the logger itself is core/log.ts).
+import type { Logger } from '../core/log.js';
 import type { Alert, AlertSink } from './model.js';
 
 export type { Logger };
-
-/**
- * The process logger. Structured JSON to stderr by default (stdout stays free for the
- * machine-readable output of commands); BULWARK_LOG_LEVEL sets the level.
- * Authorization headers and tokens are redacted wherever they appear.
- */
-export function createLogger(options: LoggerOptions = {}, destination: NodeJS.WritableStream = process.stderr): Logger {
-  return pino(
-    {
-      name: 'bulwark',
-      level: process.env.BULWARK_LOG_LEVEL ?? 'info',
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'password', '*.password'], censor: '[redacted]' },
-      ...options,
-    },
-    destination as DestinationStream,
-  );
-}
 
 /** Writes each alert as one structured `alert` line. */
 export class LogAlertSink implements AlertSink {

@@ -1,6 +1,6 @@
 // The alert: one model for admission and audit, as DESIGN.md's contract lists its fields.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Severity } from '../policies/types.js';
+import type { Severity } from '../core/severity.js';
 
 export type AlertSource = 'admission' | 'audit';
 export type AlertStatus = 'active' | 'in-progress' | 'resolved' | 'dismissed';

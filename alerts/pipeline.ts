@@ -3,7 +3,7 @@
 // bounded in-memory queue — merged there by fingerprint, as the store would merge them — and are
 // retried with exponential backoff; failures are logged, counted and visible through status().
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { LogAlertSink } from './log.js';
 import type { Alert, AlertSink } from './model.js';
 import { DEFAULT_DEDUP_WINDOW_MS, mergeAlerts, mergesInto, normaliseAlert, type AlertStore } from './store.js';

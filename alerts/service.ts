@@ -3,15 +3,16 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/x509.js';
-import type { BulwarkConfig } from '../policies/config.js';
+import type { BulwarkConfig } from '../config/load.js';
 import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
-import { KubernetesAccess, TokenFileAccess, type AccessControl } from './auth.js';
-import type { Logger } from './log.js';
+import { KubernetesAccess, TokenFileAccess, type AccessControl, type Readiness } from './auth.js';
+import type { Logger } from '../core/log.js';
 import { AlertPipeline } from './pipeline.js';
 import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
 
 export { DEV_CERT_DIR };
-import { openAlertStore, type AlertStore, type OpenStoreOptions } from './store.js';
+import { type AlertStore, type OpenStoreOptions } from './store.js';
+import { openAlertStore } from './store-factory.js';
 
 export interface AlertsServiceOptions {
   /** The process's metrics registry (served on the webhook's /metrics). */
@@ -30,6 +31,8 @@ export interface AlertsService {
   store: AlertStore;
   api?: RunningAlertsApi;
   settings: { store: StoreSettings; api: ApiSettings };
+  /** The alerts API's readiness (e.g. not ready while its token file is broken); absent without the API. */
+  readiness?: () => Readiness;
   /** Applies retention now; resolves to the number of alerts deleted. */
   prune(): Promise<number>;
   close(): Promise<void>;
@@ -59,6 +62,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
   };
   let timer: NodeJS.Timeout | undefined;
   let api: RunningAlertsApi | undefined;
+  let access: AccessControl | undefined;
   const pipeline = new AlertPipeline({ store, logger, dedupWindowMs: settings.store.dedupWindowMs, ...(options.registry ? { registry: options.registry } : {}) });
   try {
     await prune();
@@ -68,10 +72,10 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     timer.unref();
 
     if (settings.api.enabled) {
-      let access: AccessControl;
       if (settings.api.auth === 'kubernetes') {
         access = await KubernetesAccess.create(log, {
           cacheTtlMs: settings.api.cacheTtlMs,
+          audiences: settings.api.audiences,
           ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
           ...(settings.api.kubeconfig ? { kubeconfigFile: settings.api.kubeconfig } : {}),
         });
@@ -101,6 +105,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     pipeline,
     store,
     ...(api ? { api } : {}),
+    ...(api && access ? { readiness: () => access!.readiness?.() ?? { ready: true } } : {}),
     settings,
     prune,
     async close() {

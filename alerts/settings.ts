@@ -1,9 +1,10 @@
-// The `store:` and `api:` sections of the configuration, validated with errors that name the
-// key path and say what is allowed (parseConfig in policies/ leaves these sections to us).
-import { ConfigError, type BulwarkConfig } from '../policies/config.js';
-import { isRecord } from '../policies/subject.js';
-import { parseDuration } from './duration.js';
-import { DEFAULT_DEDUP_WINDOW_MS, storeKind } from './store.js';
+// The `store:` and `api:` sections of the configuration as the alerts module uses them: validated
+// by the one schema (config/schema.ts), with this module's defaults filled in.
+import { parseSection, type BulwarkConfig } from '../config/load.js';
+import type { SectionInput } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import { DEFAULT_AUDIENCES, DEFAULT_CACHE_TTL_MS } from './auth.js';
+import { DEFAULT_DEDUP_WINDOW_MS } from './store.js';
 
 export interface StoreSettings {
   url: string;
@@ -25,8 +26,10 @@ export interface ApiSettings {
   roles: { admin: string[]; reader: string[] };
   /** Kubernetes mode: a kubeconfig file; default in-cluster config (or $KUBECONFIG, ~/.kube/config). */
   kubeconfig: string | undefined;
-  /** Kubernetes mode: how long TokenReview and SubjectAccessReview answers are reused. */
+  /** Kubernetes mode: how long TokenReview and SubjectAccessReview answers are reused (≤ 60 s). */
   cacheTtlMs: number;
+  /** Kubernetes mode: the TokenReview audiences; an answer must name one of them. */
+  audiences: string[];
 }
 
 /** Where `npm start` keeps its development certificate (ca.crt, tls.crt, tls.key). */
@@ -35,149 +38,40 @@ export const DEFAULT_STORE_URL = 'sqlite:./data/bulwark.db';
 export const DEFAULT_API_PORT = 8444;
 export const DEFAULT_RETENTION = { maxAgeMs: 30 * 86_400_000, maxCount: 100_000, intervalMs: 3_600_000 };
 
-const STORE_KEYS = ['url', 'dedupWindow', 'retention'];
-const RETENTION_KEYS = ['maxAge', 'maxCount', 'interval'];
-const API_KEYS = ['enabled', 'port', 'address', 'tlsCert', 'tlsKey', 'tokenFile', 'roles', 'auth', 'kubeconfig', 'cacheTTL'];
-
-type Fail = (path: string, message: string) => void;
-
-function durationAt(value: unknown, path: string, fail: Fail, allowOff = false): number | undefined {
-  if (allowOff && (value === null || value === 'off')) return undefined;
-  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined || ms <= 0) {
-    fail(path, `must be a duration like 90s, 10m, 1h or 30d${allowOff ? ', or off' : ''}, got ${JSON.stringify(value)}`);
-    return undefined;
-  }
-  return ms;
-}
-
-function unknownKeys(raw: Record<string, unknown>, known: string[], path: string, fail: Fail): void {
-  for (const key of Object.keys(raw)) if (!known.includes(key)) fail(`${path}.${key}`, `unknown key (known keys: ${known.join(', ')})`);
-}
-
-function finish(errors: string[]): void {
-  if (errors.length > 0) throw new ConfigError(errors.join('\n'));
-}
-
-export function parseStoreSettings(raw: Record<string, unknown>): StoreSettings {
-  const errors: string[] = [];
-  const fail: Fail = (path, message) => errors.push(`${path}: ${message}`);
-  const settings: StoreSettings = { url: DEFAULT_STORE_URL, dedupWindowMs: DEFAULT_DEDUP_WINDOW_MS, retention: { ...DEFAULT_RETENTION } };
-  unknownKeys(raw, STORE_KEYS, 'store', fail);
-  if (raw.url !== undefined) {
-    if (typeof raw.url !== 'string') fail('store.url', 'must be a string: sqlite:PATH or postgres://user:pass@host/db');
-    else {
-      try {
-        storeKind(raw.url);
-        settings.url = raw.url;
-      } catch (err) {
-        fail('store.url', (err as Error).message.replace(/^store\.url /, ''));
-      }
-    }
-  }
-  if (raw.dedupWindow !== undefined) {
-    const ms = durationAt(raw.dedupWindow, 'store.dedupWindow', fail);
-    if (ms !== undefined) settings.dedupWindowMs = ms;
-  }
-  if (raw.retention !== undefined && raw.retention !== null) {
-    const r = raw.retention;
-    if (!isRecord(r)) fail('store.retention', 'must be a mapping with maxAge, maxCount, interval');
-    else {
-      unknownKeys(r, RETENTION_KEYS, 'store.retention', fail);
-      if (r.maxAge !== undefined) settings.retention.maxAgeMs = durationAt(r.maxAge, 'store.retention.maxAge', fail, true);
-      if (r.maxCount !== undefined) {
-        if (r.maxCount === null || r.maxCount === 'off') settings.retention.maxCount = undefined;
-        else if (typeof r.maxCount !== 'number' || !Number.isInteger(r.maxCount) || r.maxCount < 1) {
-          fail('store.retention.maxCount', `must be a positive whole number, or off, got ${JSON.stringify(r.maxCount)}`);
-        } else settings.retention.maxCount = r.maxCount;
-      }
-      if (r.interval !== undefined) {
-        const ms = durationAt(r.interval, 'store.retention.interval', fail);
-        if (ms !== undefined) settings.retention.intervalMs = ms;
-      }
-    }
-  }
-  finish(errors);
-  return settings;
-}
-
-function stringList(value: unknown, path: string, fail: Fail): string[] | undefined {
-  if (value === null) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
-    fail(path, 'must be a list of group names');
-    return undefined;
-  }
-  return value as string[];
-}
-
-function optionalString(value: unknown, path: string, fail: Fail): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    fail(path, 'must be a non-empty string');
-    return undefined;
-  }
-  return value;
+export function parseStoreSettings(raw: SectionInput<'store'> | Record<string, unknown>, source?: string): StoreSettings {
+  const store = parseSection('store', raw, source);
+  const retention = store.retention ?? {};
+  const off = <T>(v: T | 'off' | null | undefined, dflt: T | undefined): T | undefined => (v === undefined ? dflt : v === 'off' || v === null ? undefined : v);
+  return {
+    url: store.url ?? DEFAULT_STORE_URL,
+    dedupWindowMs: store.dedupWindow ?? DEFAULT_DEDUP_WINDOW_MS,
+    retention: {
+      maxAgeMs: off(retention.maxAge, DEFAULT_RETENTION.maxAgeMs),
+      maxCount: off(retention.maxCount, DEFAULT_RETENTION.maxCount),
+      intervalMs: retention.interval ?? DEFAULT_RETENTION.intervalMs,
+    },
+  };
 }
 
 /**
  * The `api:` section. The API listens when the section says anything (or `enabled: true`),
  * and not when it is absent or says `enabled: false`: a bare `bulwark serve` opens one port.
  */
-export function parseApiSettings(raw: Record<string, unknown>): ApiSettings {
-  const errors: string[] = [];
-  const fail: Fail = (path, message) => errors.push(`${path}: ${message}`);
-  unknownKeys(raw, API_KEYS, 'api', fail);
-  const settings: ApiSettings = {
-    enabled: Object.keys(raw).length > 0,
-    port: DEFAULT_API_PORT,
-    address: undefined,
-    tlsCert: undefined,
-    tlsKey: undefined,
-    auth: 'tokens',
-    tokenFile: undefined,
-    roles: { admin: [], reader: [] },
-    kubeconfig: undefined,
-    cacheTtlMs: 10_000,
+export function parseApiSettings(raw: SectionInput<'api'> | Record<string, unknown>, source?: string): ApiSettings {
+  const api = parseSection('api', raw, source);
+  return {
+    enabled: api.enabled ?? Object.keys(api).length > 0,
+    port: api.port ?? DEFAULT_API_PORT,
+    address: api.address ?? undefined,
+    tlsCert: api.tlsCert ?? undefined,
+    tlsKey: api.tlsKey ?? undefined,
+    auth: api.auth ?? 'tokens',
+    tokenFile: api.tokenFile ?? undefined,
+    roles: { admin: api.roles?.admin ?? [], reader: api.roles?.reader ?? [] },
+    kubeconfig: api.kubeconfig ?? undefined,
+    cacheTtlMs: api.cacheTTL ?? DEFAULT_CACHE_TTL_MS,
+    audiences: api.audiences ?? [...DEFAULT_AUDIENCES],
   };
-  if (raw.enabled !== undefined) {
-    if (typeof raw.enabled !== 'boolean') fail('api.enabled', `must be true or false, got ${JSON.stringify(raw.enabled)}`);
-    else settings.enabled = raw.enabled;
-  }
-  if (raw.port !== undefined) {
-    if (typeof raw.port !== 'number' || !Number.isInteger(raw.port) || raw.port < 0 || raw.port > 65535) {
-      fail('api.port', `must be a port number 0-65535, got ${JSON.stringify(raw.port)}`);
-    } else settings.port = raw.port;
-  }
-  settings.address = optionalString(raw.address, 'api.address', fail);
-  settings.tlsCert = optionalString(raw.tlsCert, 'api.tlsCert', fail);
-  settings.tlsKey = optionalString(raw.tlsKey, 'api.tlsKey', fail);
-  if ((settings.tlsCert === undefined) !== (settings.tlsKey === undefined)) fail('api.tlsCert', 'api.tlsCert and api.tlsKey go together: set both or neither');
-  settings.tokenFile = optionalString(raw.tokenFile, 'api.tokenFile', fail);
-  settings.kubeconfig = optionalString(raw.kubeconfig, 'api.kubeconfig', fail);
-  if (raw.auth !== undefined) {
-    if (raw.auth !== 'tokens' && raw.auth !== 'kubernetes') fail('api.auth', `must be tokens or kubernetes, got ${JSON.stringify(raw.auth)}`);
-    else settings.auth = raw.auth;
-  }
-  if (raw.roles !== undefined && raw.roles !== null) {
-    if (!isRecord(raw.roles)) fail('api.roles', 'must be a mapping with admin and reader: lists of groups');
-    else {
-      unknownKeys(raw.roles, ['admin', 'reader'], 'api.roles', fail);
-      for (const role of ['admin', 'reader'] as const) {
-        if (raw.roles[role] === undefined) continue;
-        const list = stringList(raw.roles[role], `api.roles.${role}`, fail);
-        if (list) settings.roles[role] = list;
-      }
-    }
-  }
-  if (raw.cacheTTL !== undefined) {
-    const ms = durationAt(raw.cacheTTL, 'api.cacheTTL', fail);
-    if (ms !== undefined) settings.cacheTtlMs = ms;
-  }
-  if (settings.enabled && settings.auth === 'tokens' && settings.tokenFile === undefined && errors.length === 0) {
-    fail('api.tokenFile', 'required when api.auth is tokens (the default): a token file in the kube-apiserver format token,user,uid,"group1,group2"; or set api.auth: kubernetes in a cluster');
-  }
-  finish(errors);
-  return settings;
 }
 
 /** Both sections, all errors together. */

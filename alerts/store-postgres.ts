@@ -8,23 +8,8 @@
 // not safe against itself when several replicas start at once).
 import pg from 'pg';
 import type { Alert, AlertStatus } from './model.js';
-import {
-  AlertNotFoundError,
-  applyStatusChange,
-  decodeCursor,
-  encodeCursor,
-  mergeAlerts,
-  mergeHorizon,
-  normaliseAlert,
-  redactUrl,
-  SEVERITY_RANK,
-  severitiesAtOrAbove,
-  type AlertFilter,
-  type AlertPage,
-  type AlertStore,
-  type OpenStoreOptions,
-  type Retention,
-} from './store.js';
+import { AlertNotFoundError, applyStatusChange, decodeCursor, encodeCursor, mergeAlerts, mergeHorizon, normaliseAlert, SEVERITY_RANK, severitiesAtOrAbove, type AlertFilter, type AlertPage, type AlertStore, type OpenStoreOptions, type Retention } from './store.js';
+import { redactUrl } from '../config/store-url.js';
 
 /** First key of Bulwark's advisory locks ("BULW"), so that they do not collide with other applications'. */
 const LOCK_CLASS = 0x42554c57;

@@ -1,7 +1,7 @@
 // Where alerts are kept: one interface, two implementations (embedded SQLite, PostgreSQL),
 // and the rules both share — de-duplication merge, status changes, cursors — so that the
 // two stores cannot drift apart in behaviour. The shared test suite pins them together.
-import { SEVERITY_RANK, type Severity } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { ALERT_STATUSES, fingerprintOf, type Alert, type AlertSource, type AlertStatus } from './model.js';
 
 export interface AlertFilter {
@@ -206,44 +206,4 @@ export interface OpenStoreOptions {
   schema?: string;
   /** PostgreSQL only: pool size (default 10). */
   poolSize?: number;
-}
-
-/**
- * Opens the store a `store.url` names: `sqlite:PATH` (relative to the working directory;
- * `sqlite:///abs/path` also works) or `postgres://…` / `postgresql://…`.
- */
-export async function openAlertStore(url: string, options: OpenStoreOptions = {}): Promise<AlertStore> {
-  const kind = storeKind(url);
-  if (kind === 'sqlite') {
-    const { SqliteAlertStore } = await import('./store-sqlite.js');
-    return SqliteAlertStore.open(sqlitePath(url));
-  }
-  const { PostgresAlertStore } = await import('./store-postgres.js');
-  return PostgresAlertStore.open(url, options);
-}
-
-export function storeKind(url: string): 'sqlite' | 'postgres' {
-  if (url.startsWith('sqlite:')) {
-    if (sqlitePath(url) === '') throw new Error(`store.url ${JSON.stringify(url)}: sqlite: needs a file path, e.g. sqlite:./data/bulwark.db`);
-    return 'sqlite';
-  }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
-  throw new Error(`store.url ${JSON.stringify(redactUrl(url))}: must start with sqlite: (e.g. sqlite:./data/bulwark.db) or postgres:// (e.g. postgres://user:pass@host/db)`);
-}
-
-export function sqlitePath(url: string): string {
-  let p = url.slice('sqlite:'.length);
-  if (p.startsWith('//')) p = p.slice(2);
-  return p;
-}
-
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
 }

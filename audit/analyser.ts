@@ -1,15 +1,25 @@
 // One audit event in, alert occurrences out (each with count 1; de-duplication is dedup.ts's job).
 //
-// Stages: an auditID is analysed once, at its first ResponseStarted, ResponseComplete or Panic
+// Stages: a request is analysed once, at its first ResponseStarted, ResponseComplete or Panic
 // event. Long-running requests (exec, attach, port-forward, proxy, watch) log ResponseStarted when
 // the session opens and ResponseComplete when it ends; the session alerts when it opens and its
 // ResponseComplete is skipped. A 401 is a lone ResponseStarted with `user: {}`. RequestReceived
-// never alerts (it has no response yet). Which auditIDs are pending is a bounded FIFO set.
+// never alerts (it has no response yet). Which requests are pending is a bounded FIFO set.
+//
+// A request is keyed on itself, not on its auditID alone: the API server takes auditID from the
+// client's `Audit-ID` header, so an attacker can send a watch, an exec and a secret listing under
+// one chosen ID. The key is auditID + verb + requestURI + user (and impersonated user) +
+// requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
+import { createHash } from 'node:crypto';
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
-import { compileConfig, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { type BulwarkConfig } from '../config/load.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
-import { isRecord, toSubject } from '../policies/subject.js';
-import { SEVERITY_RANK, type Finding, type Severity } from '../policies/types.js';
+import { toSubject } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
+import { compileTampering, tamperingSettingsOf } from '../policies/tampering.js';
+import { type Finding } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
 import {
   apiGroupOf,
@@ -33,7 +43,7 @@ import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
 
-/** How many pending/alerted auditIDs are remembered (oldest forgotten first). */
+/** How many pending/alerted requests are remembered (oldest forgotten first). */
 export const DEFAULT_MAX_TRACKED_IDS = 100_000;
 
 // Maps, not object literals: a verb is untrusted text, and `constructor` must not find Object.prototype's.
@@ -46,18 +56,37 @@ export interface AnalyserOptions {
   /** Already-validated audit settings (default: parsed from config.audit). */
   settings?: AuditSettings;
   maxTrackedIDs?: number;
+  /** Where Bulwark runs (POD_NAMESPACE): its namespace for bulwark-tampering when `tampering.namespace` is unset. */
+  serverNamespace?: string;
   /** Called when a policy check throws on an audit object (the other checks still run). */
   onCheckError?: (error: CheckError, event: AuditEvent) => void;
 }
 
-/** Changes to the tracked auditIDs: [auditID, state before]. */
+/** Changes to the tracked requests: [request key, state before]. */
 export type AnalyserJournal = Array<[string, 'started' | 'alerted' | undefined]>;
 
 export interface AnalyserStats {
   events: number;
-  /** Events analysed (first ResponseStarted/ResponseComplete/Panic of their auditID). */
+  /** Events analysed (first ResponseStarted/ResponseComplete/Panic of their request). */
   analysed: number;
   occurrences: number;
+}
+
+/** Keys longer than this are hashed, so that tracked memory stays bounded whatever the URI or ID length. */
+const MAX_PLAIN_KEY = 512;
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * What identifies one request across its stages: auditID, verb, requestURI, user, impersonated
+ * user and requestReceivedTimestamp (the API server sets the last one; the client cannot reuse it).
+ */
+export function requestKey(ev: AuditEvent): string {
+  const impersonated = isRecord(ev.impersonatedUser) ? usernameOf(ev.impersonatedUser) : '';
+  const key = [ev.auditID, verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join('\u0000');
+  return key.length <= MAX_PLAIN_KEY ? key : 'sha256:' + createHash('sha256').update(key).digest('hex');
 }
 
 export class AuditAnalyser {
@@ -66,7 +95,7 @@ export class AuditAnalyser {
   private readonly compiled: CompiledConfig;
   private readonly rules: AuditRule[];
   private readonly ctx: RuleContext;
-  /** auditID → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
+  /** request key → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
   private readonly tracked = new Map<string, 'started' | 'alerted'>();
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
@@ -79,7 +108,12 @@ export class AuditAnalyser {
     this.compiled = compileConfig({ ...options.config, profiles: ['defender'] });
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
-    this.ctx = { settings: this.settings };
+    const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
+    this.ctx = {
+      settings: this.settings,
+      tampering: compileTampering(tamperingSettingsOf(options.config.tampering), serverNamespace),
+      defaultAction: options.config.defaultAction,
+    };
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
     this.onCheckError = options.onCheckError;
   }
@@ -92,7 +126,7 @@ export class AuditAnalyser {
     this.stats.events++;
     const stage = ev.stage;
     if (stage === 'RequestReceived') return [];
-    const id = ev.auditID;
+    const id = requestKey(ev);
     const prior = this.tracked.get(id);
     if (stage === 'ResponseStarted') {
       if (prior !== undefined) return [];
@@ -124,7 +158,7 @@ export class AuditAnalyser {
     journal.length = 0;
   }
 
-  /** The auditIDs of sessions analysed at ResponseStarted whose ResponseComplete is still to come (for checkpoints). */
+  /** The request keys of sessions analysed at ResponseStarted whose ResponseComplete is still to come (for checkpoints). */
   pendingSessions(limit = 10_000): string[] {
     const out: string[] = [];
     for (const [id, state] of this.tracked) if (state === 'started') out.push(id);
@@ -256,10 +290,17 @@ export class AuditAnalyser {
     if (!obj) return [];
     const subject = toSubject(obj);
     if (!subject) return [];
-    const namespace = f.namespace || subject.ref.namespace;
+    // The URL's namespace is the object's (the API server rejects a body that disagrees); clients
+    // that put it only in the URL (client-go, curl, controllers) send a body without one.
+    if (f.namespace) subject.ref.namespace = f.namespace;
+    const namespace = subject.ref.namespace;
     const user = { username: f.username, groups: groupsOf(effectiveUser(f.event)) };
-    if (exemptionReason(this.compiled, namespace, user) !== undefined) return [];
-    const evaluation = evaluateSubject(subject, this.compiled, { user, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() });
+    // Config exemptions apply to the authenticated user, not to whom it impersonates.
+    const authenticated = f.impersonator === undefined ? user : { username: usernameOf(f.event.user), groups: groupsOf(f.event.user) };
+    if (exemptionReason(this.compiled, namespace, authenticated) !== undefined) return [];
+    // Checks that read the user (kube-system-workload) judge the authenticated one: impersonating a
+    // system: identity must not make a human's workload look like the control plane's.
+    const evaluation = evaluateSubject(subject, this.compiled, { user: authenticated, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() });
     for (const error of evaluation.errors) this.onCheckError?.(error, f.event);
     if (evaluation.findings.length === 0) return [];
     const byPolicy = new Map<string, Finding[]>();

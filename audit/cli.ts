@@ -2,11 +2,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Alert } from '../alerts/model.js';
-import { loadConfigFile } from '../cli/config-file.js';
-import { ConfigError, type BulwarkConfig } from '../policies/config.js';
-import { SEVERITY_RANK, type Severity } from '../policies/types.js';
+import { loadConfigFile } from '../config/load.js';
+import { type BulwarkConfig } from '../config/load.js';
+import { ConfigError } from '../core/errors.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { AuditAnalyser } from './analyser.js';
-import { CheckpointError } from './checkpoint.js';
+import { CheckpointError, CheckpointUnsafeError } from './checkpoint.js';
+import { checkpointRejectedAlert } from './checkpoint-alert.js';
 import { auditSettingsOf, type AuditSettings } from './config.js';
 import { Deduplicator } from './dedup.js';
 import { followAuditFiles } from './follow.js';
@@ -151,6 +153,12 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
       });
     }
   } catch (err) {
+    if (err instanceof CheckpointUnsafeError) {
+      // Refused: neither read nor written. Loud: a log line, the metric and an alert.
+      emit(checkpointRejectedAlert(options.checkpoint ?? '', err.message, 'unsafe'));
+      say(`checkpoint rejected: ${err.message}`);
+      return EXIT_BAD_INPUT;
+    }
     if (err instanceof CheckpointError) {
       say(err.message);
       return EXIT_BAD_INPUT;
@@ -226,6 +234,10 @@ async function runFollow(
           },
           // Held alerts (a one-shot --checkpoint run) are printed before the final checkpoint is saved.
           beforeFinalSave: () => dedup.flush(),
+          onCheckpointRejected: (reason) => {
+            say(`warning: checkpoint rejected: ${reason}`);
+            dedup.add(checkpointRejectedAlert(options.checkpoint!, reason, /does not match/.test(reason) ? 'mismatch' : 'entry'));
+          },
           sessions: { pending: () => analyser.pendingSessions(), restore: (ids) => analyser.restorePendingSessions(ids) },
           log: { info: (m) => say(m), warn: (m) => say(`warning: ${m}`) },
         }),

@@ -1,8 +1,11 @@
 // The `audit:` section of the configuration: data lists with defaults (Falco-style: the lists are
-// what users tune), the de-duplication window, and alert types to switch off. Validated here,
-// compiled once into the sets and regexes the per-event path uses.
-import { ConfigError, globToRegExp, type BulwarkConfig } from '../policies/config.js';
-import { isRecord } from '../policies/subject.js';
+// what users tune), the de-duplication window, and alert types to switch off. Validated by the one
+// schema (config/schema.ts), filled with the defaults here and compiled once into the sets and
+// regexes the per-event path uses.
+import { parseSection, type BulwarkConfig } from '../config/load.js';
+import type { SectionInput } from '../config/schema.js';
+import { globToRegExp } from '../core/glob.js';
+import { isRecord } from '../core/record.js';
 
 export interface AuditSettings {
   /** Same type, resource, namespace and user within this much event time is one alert (ms). */
@@ -15,7 +18,7 @@ export interface AuditSettings {
   webhookAdmins: string[];
   /** Paths `system:anonymous` may reach without an alert (each with its sub-paths). */
   anonymousAllowedPaths: string[];
-  /** ConfigMap data key names (suffixes, case-insensitive, `-`/`.` read as `_`) that hold credentials. */
+  /** ConfigMap data key names (suffixes, case-insensitive, `-`/`.`/camelCase read as `_`) that hold credentials. */
   credentialKeyNames: string[];
   /** Alert types (audit rules or policy IDs) not raised from the audit log. */
   disabled: string[];
@@ -64,7 +67,7 @@ export const DEFAULT_WEBHOOK_ADMINS = ['system:serviceaccount:cert-manager:cert-
 export const DEFAULT_ANONYMOUS_ALLOWED_PATHS = ['/healthz', '/livez', '/readyz', '/version'];
 
 export const DEFAULT_CREDENTIAL_KEY_NAMES = [
-  'password', 'passwd', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'access_key', 'secret_key', 'private_key',
+  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'api_key', 'apikey', 'access_key', 'secret_key', 'private_key',
   'client_secret', 'credentials',
 ];
 
@@ -84,50 +87,20 @@ export function defaultAuditSettings(): AuditSettings {
   };
 }
 
-const LIST_KEYS = [
-  'attackToolUserAgents', 'controlPlaneIdentities', 'webhookAdmins', 'anonymousAllowedPaths', 'credentialKeyNames', 'disabled',
-] as const;
-const KNOWN_KEYS = [...LIST_KEYS, 'dedupWindow', 'maxLineBytes'];
-
-/** `10m`, `90s`, `1h`, `500ms` or a number of seconds → milliseconds; undefined when invalid. */
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
-}
-
 /**
- * Validates `config.audit` (any subset of the keys; each list replaces its default).
- * Throws a ConfigError naming every bad key.
+ * The `audit:` section (any subset of the keys; each list replaces its default), validated by the
+ * one schema (config/schema.ts). Throws a ConfigError naming every bad key.
  */
-export function parseAuditSettings(audit: Record<string, unknown> | undefined, source = 'config'): AuditSettings {
+export function parseAuditSettings(audit: SectionInput<'audit'> | Record<string, unknown> | undefined, source?: string): AuditSettings {
   const settings = defaultAuditSettings();
   if (!audit) return settings;
-  const errors: string[] = [];
-  const fail = (key: string, msg: string): void => void errors.push(`${source}: audit.${key}: ${msg}`);
-  for (const [key, value] of Object.entries(audit)) {
-    if (!KNOWN_KEYS.includes(key)) {
-      fail(key, `unknown key (known keys: ${KNOWN_KEYS.join(', ')})`);
-      continue;
-    }
-    if (key === 'dedupWindow') {
-      const ms = parseDuration(value);
-      if (ms === undefined) fail(key, `must be a duration like 10m, 90s or 1h (or a number of seconds), got ${JSON.stringify(value)}`);
-      else settings.dedupWindowMs = ms;
-    } else if (key === 'maxLineBytes') {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024) fail(key, `must be an integer of at least 1024, got ${JSON.stringify(value)}`);
-      else settings.maxLineBytes = value;
-    } else {
-      if (value === null) settings[key as (typeof LIST_KEYS)[number]] = [];
-      else if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) fail(key, 'must be a list of strings');
-      else settings[key as (typeof LIST_KEYS)[number]] = [...(value as string[])];
-    }
+  const parsed = parseSection('audit', audit, source);
+  if (parsed.dedupWindow !== undefined) settings.dedupWindowMs = parsed.dedupWindow;
+  if (parsed.maxLineBytes !== undefined) settings.maxLineBytes = parsed.maxLineBytes;
+  for (const key of ['attackToolUserAgents', 'controlPlaneIdentities', 'webhookAdmins', 'anonymousAllowedPaths', 'credentialKeyNames', 'disabled'] as const) {
+    const list = parsed[key];
+    if (list !== undefined) settings[key] = [...list];
   }
-  if (errors.length > 0) throw new ConfigError(errors.join('\n'));
   return settings;
 }
 
@@ -162,8 +135,9 @@ export function compileAuditSettings(settings: AuditSettings): CompiledAuditSett
   };
 }
 
+/** `DB-Password` → `db_password`, `secretAccessKey` → `secret_access_key`: `-`, `.` and camelCase humps read as `_`. */
 export function normaliseKeyName(key: string): string {
-  return key.toLowerCase().replace(/[-.]/g, '_');
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[-.]/g, '_');
 }
 
 /** Both the policy config and the audit settings, from one loaded BulwarkConfig. */

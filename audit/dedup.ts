@@ -9,7 +9,7 @@
 //   fingerprint; the store pipeline merges occurrences by fingerprint, so nothing waits a window
 //   before it is seen.
 import type { Alert } from '../alerts/model.js';
-import { SEVERITY_RANK } from '../policies/types.js';
+import { SEVERITY_RANK } from '../core/severity.js';
 
 export type DedupMode = 'hold' | 'pass';
 
@@ -102,7 +102,8 @@ export class Deduplicator {
 
   private merge(into: Alert, a: Alert): void {
     into.count += a.count;
-    // Each auditID is analysed once (analyser.ts), so occurrences never repeat an ID.
+    // Each request is analysed once (analyser.ts); two requests may share a client-chosen auditID,
+    // and then the ID is listed once per request (the count says how many there were).
     for (const id of a.auditIDs) {
       if (into.auditIDs.length >= this.maxAuditIDs) {
         into.evidence.auditIDsTruncated = true;

@@ -1,7 +1,8 @@
 // The audit.k8s.io/v1 Event as the API server's log and webhook backends write it, and the few
 // derived facts every rule needs (effective user, success, dry run, query parameters).
 // Fields are untrusted: an audit log is input like any other.
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
+import { KIND_OF_JUDGED_RESOURCE } from '../policies/kinds.js';
 
 export type AuditStage = 'RequestReceived' | 'ResponseStarted' | 'ResponseComplete' | 'Panic';
 export const AUDIT_STAGES: readonly string[] = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'];
@@ -171,27 +172,13 @@ export function eventTime(ev: AuditEvent): number {
 
 /** Kinds of the resources Bulwark names in alerts; other resources keep their plural name. */
 const KIND_OF_RESOURCE: Record<string, string> = {
-  pods: 'Pod',
-  podtemplates: 'PodTemplate',
-  deployments: 'Deployment',
-  replicasets: 'ReplicaSet',
-  statefulsets: 'StatefulSet',
-  daemonsets: 'DaemonSet',
-  jobs: 'Job',
-  cronjobs: 'CronJob',
-  replicationcontrollers: 'ReplicationController',
-  services: 'Service',
-  ingresses: 'Ingress',
+  ...KIND_OF_JUDGED_RESOURCE,
   configmaps: 'ConfigMap',
   secrets: 'Secret',
   events: 'Event',
   namespaces: 'Namespace',
   nodes: 'Node',
   serviceaccounts: 'ServiceAccount',
-  roles: 'Role',
-  clusterroles: 'ClusterRole',
-  rolebindings: 'RoleBinding',
-  clusterrolebindings: 'ClusterRoleBinding',
   mutatingwebhookconfigurations: 'MutatingWebhookConfiguration',
   validatingwebhookconfigurations: 'ValidatingWebhookConfiguration',
   persistentvolumes: 'PersistentVolume',

@@ -37,6 +37,11 @@ export interface FollowOptions {
   onMalformed(m: MalformedLine): void;
   /** Runs before the last checkpoint is written (to emit alerts still held for de-duplication). */
   beforeFinalSave?: () => void | Promise<void>;
+  /**
+   * A checkpoint (or one of its entries) was not trusted: forged, malformed, or not matching the
+   * file it names. The file is read from the start; the caller warns loudly (log, metric, alert).
+   */
+  onCheckpointRejected?: (reason: string) => void;
   /** Pending long-running sessions, saved with the checkpoint and restored from it. */
   sessions?: { pending(): string[]; restore(ids: readonly string[]): void };
   log: FollowLog;
@@ -140,7 +145,11 @@ class Tailer {
         offset = cp.offset;
         line = cp.line;
         this.head = { bytes: cp.headBytes, hash: cp.headHash };
-      } else this.opts.log.warn(`${this.path}: same inode but different content than the checkpoint (truncated and rewritten); reading from the start`);
+      } else {
+        const reason = `${this.path}: the checkpoint's head hash does not match the file's first ${cp.headBytes} bytes (the file was rewritten while stopped, or the checkpoint was forged); reading from the start`;
+        this.opts.log.warn(reason);
+        this.opts.onCheckpointRejected?.(reason);
+      }
     } else if (cp) {
       await fh.close();
       return false;
@@ -252,7 +261,12 @@ export async function followAuditFiles(paths: readonly string[], opts: FollowOpt
   const pollMs = opts.pollMs ?? 250;
   const every = opts.checkpointEveryMs ?? 5000;
   const result: FollowResult = { checkpointWrites: 0 };
-  const cp: Checkpoint | undefined = opts.checkpointFile ? await readCheckpoint(opts.checkpointFile) : undefined;
+  const read = opts.checkpointFile ? await readCheckpoint(opts.checkpointFile) : undefined;
+  const cp: Checkpoint | undefined = read?.checkpoint;
+  for (const r of read?.rejected ?? []) {
+    opts.log.warn(`${r.reason}; reading that file from the start`);
+    opts.onCheckpointRejected?.(r.reason);
+  }
   if (cp && opts.sessions) opts.sessions.restore(cp.pendingSessions);
   const tailers = paths.map((p) => new Tailer(p, opts));
   const save = async (): Promise<void> => {

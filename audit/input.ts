@@ -1,9 +1,9 @@
 // Audit log inputs: files (gzip detected by magic bytes, whatever the name) and stdin, read as
 // streams of byte chunks; and the per-line decoding into audit events with error reports.
 import { open } from 'node:fs/promises';
-import { pipeline, Readable, Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { pipeline, Transform } from 'node:stream';
 import { auditEventProblem, type AuditEvent } from './event.js';
+import { gunzipMembers, type TrailingData } from './gunzip.js';
 import { LineSplitter } from './lines.js';
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -17,7 +17,14 @@ export interface OpenedInput {
   size: number | undefined;
   bytesRead(): number;
   gzip: boolean;
+  /** Data after the last gzip member (neither a member nor zero padding), known once `chunks` is drained. */
+  readonly trailing: TrailingData | undefined;
   close(): Promise<void>;
+}
+
+/** The malformed-input report of trailing gzip data: one entry for the whole tail. */
+export function trailingDataReason(t: TrailingData): string {
+  return `${t.bytes} bytes of trailing data after the last gzip member, ignored (at byte ${t.offset})`;
 }
 
 /** A file could not be opened or read: the scan reports it and exits 2. */
@@ -55,8 +62,9 @@ export async function openAuditFile(path: string): Promise<OpenedInput> {
     });
     // pipeline destroys every stage on an error, so a read or gunzip failure ends the iteration with it.
     const noop = (): void => undefined;
+    let trailing: TrailingData | undefined;
     const chunks: AsyncIterable<Buffer> = gzip
-      ? pipeline(raw, counter, createGunzip({ chunkSize: 256 * 1024 }), noop)
+      ? gunzipMembers(pipeline(raw, counter, noop), (t) => (trailing = t))
       : pipeline(raw, counter, noop);
     const handle = fh;
     return {
@@ -65,6 +73,9 @@ export async function openAuditFile(path: string): Promise<OpenedInput> {
       size: st.size,
       bytesRead: () => read,
       gzip,
+      get trailing() {
+        return trailing;
+      },
       close: async () => {
         raw.destroy();
         await handle.close().catch(() => undefined);
@@ -110,9 +121,15 @@ export function openAuditStream(name: string, source: AsyncIterable<Buffer | str
       yield* rest();
       return;
     }
-    yield* Readable.from(rest()).pipe(createGunzip());
+    yield* gunzipMembers(rest(), (t) => (trailing = t));
   }
-  return { name, chunks: chunks(), size: undefined, bytesRead: () => read, get gzip() { return gzip; }, close: async () => undefined };
+  let trailing: TrailingData | undefined;
+  return {
+    name, chunks: chunks(), size: undefined, bytesRead: () => read,
+    get gzip() { return gzip; },
+    get trailing() { return trailing; },
+    close: async () => undefined,
+  };
 }
 
 export function describeError(err: unknown): string {

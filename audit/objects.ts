@@ -1,5 +1,5 @@
 // Which object a write stored, as far as the audit log shows it.
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 import type { AuditEvent } from './event.js';
 
 function fullObject(value: unknown): Record<string, unknown> | undefined {

@@ -1,7 +1,7 @@
 // How `bulwark audit scan` prints alerts: ndjson (one alert JSON per line, stdout for that alone)
 // or a table (one row per alert, then a summary by type and severity).
 import type { Alert } from '../alerts/model.js';
-import type { Severity } from '../policies/types.js';
+import type { Severity } from '../core/severity.js';
 import type { MalformedLine } from './input.js';
 
 export interface Writer {

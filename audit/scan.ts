@@ -3,7 +3,7 @@
 import type { AuditAnalyser } from './analyser.js';
 import type { Deduplicator } from './dedup.js';
 import { eventTime } from './event.js';
-import { describeError, eventSplitter, InputError, openAuditFile, openAuditStream, type MalformedLine, type OpenedInput } from './input.js';
+import { describeError, eventSplitter, InputError, openAuditFile, openAuditStream, trailingDataReason, type MalformedLine, type OpenedInput } from './input.js';
 
 export interface ScanStats {
   inputs: number;
@@ -80,6 +80,8 @@ export async function scanAuditInputs(
         }
       }
       splitter.end();
+      // Trailing bytes after the last gzip member: every complete line was read; the tail is one malformed input.
+      if (input.trailing) malformed({ file: input.name, line: splitter.lineNo, reason: trailingDataReason(input.trailing) });
     } catch (err) {
       const message = `${input.name}: cannot read${input.gzip ? ' (gzip)' : ''} after line ${splitter.lineNo - 1}: ${describeError(err)}`;
       stats.unreadable.push({ input: path, message });

@@ -5,8 +5,8 @@
 // Every occurrence goes to the sink as it is (pass mode): the store pipeline merges by fingerprint.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Alert, AlertSink } from '../alerts/model.js';
-import type { Logger } from '../alerts/log.js';
-import { isRecord } from '../policies/subject.js';
+import type { Logger } from '../core/log.js';
+import { isRecord } from '../core/record.js';
 import type { AnalyserJournal, AuditAnalyser } from './analyser.js';
 import { auditEventProblem, type AuditEvent } from './event.js';
 

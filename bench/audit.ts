@@ -20,7 +20,7 @@ import { auditSettingsOf } from '../audit/config.js';
 import { Deduplicator } from '../audit/dedup.js';
 import type { AuditEvent } from '../audit/event.js';
 import { scanAuditInputs } from '../audit/scan.js';
-import { defaultConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
 
 const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
 const TARGET_RATIO = 0.5;

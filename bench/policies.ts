@@ -7,7 +7,8 @@
 //   npm run bench                 (after `npm run build`)
 //   BENCH_ROUNDS=9 BENCH_ROUND_MS=500 node dist/bench/policies.js
 import { cpus } from 'node:os';
-import { compileConfig, defaultConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, type CompiledConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
 import type { K8sObject } from '../policies/types.js';

@@ -20,9 +20,10 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../alerts/log.js';
+import { createLogger } from '../core/log.js';
 import { createCA, createServingCert } from '../certs/x509.js';
-import { compileConfig, defaultConfig } from '../policies/config.js';
+import { compileConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
 import { LogAlertSink } from '../alerts/log.js';
 import { startWebhookServer } from '../webhook/server.js';
 

@@ -5,16 +5,8 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import {
-  certificateInfo,
-  createCA,
-  createServingCert,
-  DEFAULT_CA_VALIDITY_DAYS,
-  DEFAULT_SERVING_VALIDITY_DAYS,
-  serviceDnsNames,
-  writeFileAtomic,
-  type CertKeyPem,
-} from './x509.js';
+import { certificateInfo, createCA, createServingCert, DEFAULT_CA_VALIDITY_DAYS, DEFAULT_SERVING_VALIDITY_DAYS, serviceDnsNames, type CertKeyPem } from './x509.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
 
 export const CERTS_USAGE_EXIT = 2;
 

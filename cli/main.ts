@@ -6,6 +6,7 @@ import { registerInstallCommands } from './install.js';
 import { registerAlerts } from '../alerts/cli.js';
 import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
+import { registerConfig } from '../config/cli.js';
 import { registerVap } from './vap.js';
 
 export const USAGE_EXIT = 2;
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerAlerts(program);
   registerCerts(program);
   registerAudit(program);
+  registerConfig(program);
   registerVap(program);
   return program;
 }

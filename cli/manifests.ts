@@ -4,7 +4,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Composer, LineCounter, Parser, isMap, isNode, isSeq, type Document } from 'yaml';
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 import type { K8sObject } from '../policies/types.js';
 
 /** One object found in the input. `source` is `file:line`, the line the object starts on. */

@@ -1,12 +1,15 @@
 // `bulwark scan`: the policies of the webhook, run offline on manifests (files, directories, stdin).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { compileConfig, ConfigError, exemptionReason, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { type BulwarkConfig } from '../config/load.js';
+import { ConfigError } from '../core/errors.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { parseProfile } from '../policies/registry.js';
 import { toSubject } from '../policies/subject.js';
-import { SEVERITY_RANK, type Finding, type Severity, type SubjectType } from '../policies/types.js';
-import { loadConfigFile } from './config-file.js';
+import { type Finding, type SubjectType } from '../policies/types.js';
+import { SEVERITY_RANK, type Severity } from '../core/severity.js';
+import { loadConfigFile } from '../config/load.js';
 import { isManifestError, loadManifests, readStream } from './manifests.js';
 
 /** Where the scan reads and writes; injectable so that tests run it in-process. */

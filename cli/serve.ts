@@ -1,20 +1,20 @@
 // `bulwark serve`: the admission webhook over HTTPS. Options on the command line win over the
 // config file's `server:` section, which wins over the defaults.
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import type express from 'express';
 import type { Registry } from 'prom-client';
-import { createLogger, type Logger } from '../alerts/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { startAlertsService, type AlertsService } from '../alerts/service.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditSettingsOf } from '../audit/config.js';
 import { mountAuditRoute } from '../audit/webhook.js';
 import type { AlertSink } from '../alerts/model.js';
 import { ensureDevCertificates } from '../certs/x509.js';
-import { compileConfig, ConfigError, type BulwarkConfig, type CompiledConfig } from '../policies/config.js';
-import { parseByteSize, DEFAULT_BODY_LIMIT } from '../webhook/body.js';
+import { compileConfig, type CompiledConfig } from '../policies/config.js';
+import { type BulwarkConfig } from '../config/load.js';
+import { ConfigError } from '../core/errors.js';
+import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
 import type { NamespaceModes } from '../webhook/decide.js';
 import { createWebhookMetrics } from '../webhook/metrics.js';
 import { mutationsOf } from '../webhook/mutate.js';
@@ -22,7 +22,9 @@ import { detectCluster, startNamespaceInformer, type InformerNamespaceModes } fr
 import {
   DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS, startWebhookServer,
 } from '../webhook/server.js';
-import { loadConfigFile } from './config-file.js';
+import { loadConfigFile, parseSection } from '../config/load.js';
+import type { SectionInput } from '../config/schema.js';
+import { projectRoot } from '../core/paths.js';
 
 export interface ServeCliOptions {
   config?: string;
@@ -32,6 +34,7 @@ export interface ServeCliOptions {
   tlsKey?: string;
   clientCa?: string;
   kubeconfig?: string;
+  metricsPort?: number;
   /** false with --no-kube. */
   kube?: boolean;
 }
@@ -47,62 +50,33 @@ export interface ServerSettings {
   shutdownGraceMs: number;
   shutdownDelayMs: number;
   certPollIntervalMs: number;
+  /** A dedicated HTTPS listener for GET /metrics (a NetworkPolicy can restrict it); undefined: none. */
+  metricsPort: number | undefined;
+  /** Whether the webhook port answers GET /metrics too (default true, as the contract says). */
+  metricsOnWebhookPort: boolean;
 }
 
-const SERVER_KEYS = [
-  'port', 'address', 'tlsCert', 'tlsKey', 'clientCA', 'namespace', 'bodyLimit',
-  'shutdownGrace', 'shutdownDelay', 'certPollInterval',
-] as const;
-
-/** The `server:` section merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
-export function resolveServerSettings(server: Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
+/** The `server:` section (validated by the one schema) merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
+export function resolveServerSettings(raw: SectionInput<'server'> | Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
+  const server = parseSection('server', raw, source);
   const errors: string[] = [];
-  const fail = (key: string, msg: string) => errors.push(`${source}: server.${key}: ${msg}`);
-  for (const key of Object.keys(server)) {
-    if (!(SERVER_KEYS as readonly string[]).includes(key)) fail(key, `unknown key (known keys: ${SERVER_KEYS.join(', ')})`);
-  }
-  const str = (key: string): string | undefined => {
-    const v = server[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || v === '') {
-      fail(key, `must be a non-empty string, got ${JSON.stringify(v)}`);
-      return undefined;
-    }
-    return v;
-  };
-  const seconds = (key: string, dflt: number): number => {
-    const v = server[key];
-    if (v === undefined || v === null) return Math.round(dflt * 1000);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      fail(key, `must be a number of seconds ≥ 0, got ${JSON.stringify(v)}`);
-      return Math.round(dflt * 1000);
-    }
-    return Math.round(v * 1000);
-  };
-  let port = DEFAULT_PORT;
-  if (server.port !== undefined && server.port !== null) {
-    if (!Number.isInteger(server.port) || (server.port as number) < 0 || (server.port as number) > 65535) {
-      fail('port', `must be an integer from 0 to 65535, got ${JSON.stringify(server.port)}`);
-    } else port = server.port as number;
-  }
-  let bodyLimit = DEFAULT_BODY_LIMIT;
-  if (server.bodyLimit !== undefined && server.bodyLimit !== null) {
-    const n = parseByteSize(server.bodyLimit);
-    if (n === undefined) fail('bodyLimit', `must be a size in bytes (e.g. 6291456, 6Mi, 512Ki), got ${JSON.stringify(server.bodyLimit)}`);
-    else bodyLimit = n;
-  }
   const settings: ServerSettings = {
-    port: cli.port ?? port,
-    address: cli.address ?? str('address') ?? DEFAULT_ADDRESS,
-    tlsCert: cli.tlsCert ?? str('tlsCert'),
-    tlsKey: cli.tlsKey ?? str('tlsKey'),
-    clientCA: cli.clientCa ?? str('clientCA'),
-    namespace: env.POD_NAMESPACE || str('namespace') || DEFAULT_SERVER_NAMESPACE,
-    bodyLimit,
-    shutdownGraceMs: seconds('shutdownGrace', DEFAULT_SHUTDOWN_GRACE_MS / 1000),
-    shutdownDelayMs: seconds('shutdownDelay', 0),
-    certPollIntervalMs: seconds('certPollInterval', 10),
+    port: cli.port ?? server.port ?? DEFAULT_PORT,
+    address: cli.address ?? server.address ?? DEFAULT_ADDRESS,
+    tlsCert: cli.tlsCert ?? server.tlsCert ?? undefined,
+    tlsKey: cli.tlsKey ?? server.tlsKey ?? undefined,
+    clientCA: cli.clientCa ?? server.clientCA ?? undefined,
+    namespace: env.POD_NAMESPACE || server.namespace || DEFAULT_SERVER_NAMESPACE,
+    bodyLimit: server.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    shutdownGraceMs: server.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: server.shutdownDelay ?? 0,
+    certPollIntervalMs: server.certPollInterval ?? 10_000,
+    metricsPort: cli.metricsPort ?? server.metricsPort ?? undefined,
+    metricsOnWebhookPort: server.metricsOnWebhookPort ?? true,
   };
+  if (!settings.metricsOnWebhookPort && settings.metricsPort === undefined) {
+    errors.push(`${source}: server.metricsOnWebhookPort: false needs server.metricsPort (or --metrics-port): otherwise nothing serves /metrics`);
+  }
   if (!!settings.tlsCert !== !!settings.tlsKey) {
     errors.push(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
   }
@@ -110,7 +84,7 @@ export function resolveServerSettings(server: Record<string, unknown>, cli: Serv
   return settings;
 }
 
-// ---- extensions: other rooms add routes (POST /audit) and alert sinks (the store) here ----
+// ---- extensions: other modules add routes (POST /audit) and alert sinks (the store) here ----
 
 export interface ServeContext {
   config: BulwarkConfig;
@@ -141,22 +115,6 @@ export function registerServeExtension(extension: ServeExtension): void {
   extensions.push(extension);
 }
 
-/** The project root (where package.json is): `certs/dev/` lives there. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bulwark') return dir;
-      } catch { /* keep looking */ }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
 function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
@@ -173,6 +131,7 @@ export function registerServe(program: Command): void {
     .option('--tls-cert <file>', 'serving certificate (PEM); without it a development certificate is made under certs/dev/')
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--client-ca <file>', "require a client certificate signed by this CA (the API server's, mTLS)")
+    .option('--metrics-port <n>', 'also serve GET /metrics on this HTTPS port (server.metricsPort), e.g. for a NetworkPolicy that restricts it', parsePort)
     .option('--kubeconfig <file>', 'kubeconfig for reading namespace labels (default: $KUBECONFIG, then in-cluster)')
     .option('--no-kube', 'do not read namespace labels from a cluster: config alone decides')
     .action(async (opts: ServeCliOptions) => {
@@ -202,7 +161,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   let tlsCert = settings.tlsCert;
   let tlsKey = settings.tlsKey;
   if (!tlsCert || !tlsKey) {
-    const dir = path.join(packageRoot(), 'certs', 'dev');
+    const dir = path.join(projectRoot(), 'certs', 'dev');
     const dev = ensureDevCertificates(dir);
     tlsCert = dev.certFile;
     tlsKey = dev.keyFile;
@@ -234,10 +193,10 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   let alerts: AlertsService;
   let analyser: AuditAnalyser;
   try {
-    analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config') });
+    analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config'), serverNamespace: settings.namespace });
     // BULWARK_STORE_URL (e.g. from a Secret) keeps database credentials out of the ConfigMap.
     const store = process.env.BULWARK_STORE_URL ? { ...config.store, url: process.env.BULWARK_STORE_URL } : config.store;
-    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(packageRoot(), 'certs', 'dev') });
+    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(projectRoot(), 'certs', 'dev') });
   } catch (err) {
     process.stderr.write(`bulwark: ${err instanceof ConfigError ? '' : 'cannot start the alert store: '}${(err as Error).message}\n`);
     await informer?.stop();
@@ -269,6 +228,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       extraRoutes: (app) => routes.forEach((r) => r(app)),
       port: settings.port,
       address: settings.address,
+      metricsOnWebhookPort: settings.metricsOnWebhookPort,
+      ...(settings.metricsPort !== undefined ? { metricsPort: settings.metricsPort } : {}),
+      ...(alerts.readiness ? { components: () => ({ alertsApi: alerts.readiness!() }) } : {}),
       tls: { certFile: tlsCert, keyFile: tlsKey, clientCAFile: settings.clientCA },
       certPollIntervalMs: settings.certPollIntervalMs,
       shutdownGraceMs: settings.shutdownGraceMs,
@@ -291,7 +253,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       mtls: !!settings.clientCA,
       namespace: settings.namespace,
     },
-    `listening on https://${hostForUrl}:${handle.port}`,
+    `listening on https://${hostForUrl}:${handle.port}${handle.metricsPort !== undefined ? ` (metrics on port ${handle.metricsPort})` : ''}`,
   );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

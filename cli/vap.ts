@@ -3,11 +3,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'yaml';
 import { parse as parseYaml } from 'yaml';
-import { compileConfig, ConfigError, parseConfig } from '../policies/config.js';
+import { ConfigError, loadConfigFile, parseConfig } from '../config/load.js';
+import { compileConfig } from '../policies/config.js';
 import { parseProfile } from '../policies/registry.js';
 import { renderExplain } from '../vap/explain.js';
 import { generateVap, VAP_API_VERSIONS, type VapApiVersion, type VapResult } from '../vap/generate.js';
-import { loadConfigFile } from './config-file.js';
 
 export interface VapCommandOptions {
   config?: string;

@@ -1,14 +1,13 @@
-// The configuration schema (YAML), its validation with errors that say what and where,
-// and its compilation into the lookups the hot path uses (sets, regexes, per-policy actions).
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { DEFAULT_LISTS } from './lists.js';
-import { allPolicyMetas, checksForProfiles, parseProfile } from './registry.js';
+// Profile compilation: the policy part of the (already validated) configuration turned into the
+// lookups the hot path uses (the active checks, per-policy actions, exemption sets and regexes).
+// The file itself and its schema are config/'s.
+import { globToRegExp } from '../core/glob.js';
+import { checksForProfiles } from './registry.js';
 import type { AnyCheck, PolicyLists, SubjectType } from './types.js';
-import { isRecord } from './subject.js';
 
-export type Action = 'enforce' | 'warn' | 'audit';
+export const ACTIONS = ['enforce', 'warn', 'audit'] as const;
+export type Action = (typeof ACTIONS)[number];
 export type PolicyAction = Action | 'off';
-export const ACTIONS: readonly Action[] = ['enforce', 'warn', 'audit'];
 
 export interface Exemptions {
   namespaces: string[];
@@ -18,245 +17,24 @@ export interface Exemptions {
   images: string[];
 }
 
-export interface BulwarkConfig {
+/**
+ * What profile compilation reads of the configuration (config/ validates the file and hands
+ * this part over; policies/ imports nothing but core/).
+ */
+export interface PolicyConfig {
   profiles: string[];
   defaultAction: Action;
   actions: Record<string, PolicyAction>;
   exemptions: Exemptions;
-  mutations: string[];
   /** Falco-style data lists; each replaces the default list of the same name. */
   lists: PolicyLists;
   /** What the webhook answers when a check throws: allow (default) or deny. */
   onError: 'allow' | 'deny';
-  /** Sections owned by other rooms (validated there): server, store, api, audit, mutationDefaults. */
-  server: Record<string, unknown>;
-  store: Record<string, unknown>;
-  api: Record<string, unknown>;
-  audit: Record<string, unknown>;
-  mutationDefaults: Record<string, unknown>;
-}
-
-export const DEFAULT_MUTATIONS = ['seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities'];
-
-export function defaultConfig(): BulwarkConfig {
-  return {
-    profiles: ['defender'],
-    defaultAction: 'enforce',
-    actions: {},
-    exemptions: { namespaces: [], usernames: [], groups: [], images: [] },
-    mutations: [...DEFAULT_MUTATIONS],
-    lists: cloneLists(DEFAULT_LISTS),
-    onError: 'allow',
-    server: {},
-    store: {},
-    api: {},
-    audit: {},
-    mutationDefaults: {},
-  };
-}
-
-function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
-  return {
-    sensitiveHostPaths: [...lists.sensitiveHostPaths],
-    minerNames: [...lists.minerNames],
-    minerPoolSchemes: [...lists.minerPoolSchemes],
-    dashboardNames: [...lists.dashboardNames],
-    allowedCapabilities: [...lists.allowedCapabilities],
-  };
-}
-
-/** A configuration error: `source:line: key.path: what is wrong`. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-const TOP_LEVEL_KEYS = [
-  'profiles', 'defaultAction', 'actions', 'exemptions', 'mutations', 'lists', 'onError',
-  'server', 'store', 'api', 'audit', 'mutationDefaults',
-] as const;
-
-/** IDs of the mutations /mutate knows; kept here so that config validation needs no other room. */
-export const KNOWN_MUTATIONS = [
-  'seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities',
-  'run-as-non-root', 'read-only-root-filesystem', 'default-resources',
-];
-
-/**
- * Parses and validates a YAML (or JSON) configuration. Every error names the source, the line
- * and the key path; all errors are reported together.
- */
-export function parseConfig(text: string, source = 'config'): BulwarkConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = lineCounter.linePos(e.pos[0]);
-    throw new ConfigError(`${source}:${pos.line}: invalid YAML: ${e.message.split('\n')[0]}`);
-  }
-  const raw: unknown = doc.toJS();
-  const errors: string[] = [];
-  const where = (path: (string | number)[]): string => {
-    const node = path.length ? doc.getIn(path, true) : doc.contents;
-    const offset = isNode(node) && node.range ? node.range[0] : undefined;
-    const line = offset === undefined ? lineOfParent(doc, path, lineCounter) : lineCounter.linePos(offset).line;
-    return line ? `${source}:${line}` : source;
-  };
-  const fail = (path: (string | number)[], msg: string): void => {
-    errors.push(`${where(path)}: ${path.length ? path.join('.') + ': ' : ''}${msg}`);
-  };
-  const config = defaultConfig();
-  if (raw === null || raw === undefined) return config;
-  if (!isRecord(raw)) throw new ConfigError(`${source}: the configuration must be a mapping of keys (profiles, defaultAction, …)`);
-
-  for (const key of Object.keys(raw)) {
-    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
-      fail([key], `unknown key (known keys: ${TOP_LEVEL_KEYS.join(', ')})`);
-    }
-  }
-
-  const stringList = (path: string[], value: unknown): string[] | undefined => {
-    if (value === null) return [];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-      fail(path, 'must be a list of strings');
-      return undefined;
-    }
-    return value as string[];
-  };
-
-  if (raw.profiles !== undefined) {
-    const profiles = stringList(['profiles'], raw.profiles);
-    if (profiles) {
-      if (profiles.length === 0) fail(['profiles'], 'must name at least one profile');
-      profiles.forEach((p, i) => {
-        try {
-          parseProfile(p);
-        } catch (err) {
-          fail(['profiles', i], (err as Error).message);
-        }
-      });
-      config.profiles = profiles;
-    }
-  }
-  if (raw.defaultAction !== undefined) {
-    if (!(ACTIONS as readonly unknown[]).includes(raw.defaultAction)) {
-      fail(['defaultAction'], `must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(raw.defaultAction)}`);
-    } else config.defaultAction = raw.defaultAction as Action;
-  }
-  if (raw.onError !== undefined) {
-    if (raw.onError !== 'allow' && raw.onError !== 'deny') fail(['onError'], `must be allow or deny, got ${JSON.stringify(raw.onError)}`);
-    else config.onError = raw.onError;
-  }
-  if (raw.actions !== undefined && raw.actions !== null) {
-    if (!isRecord(raw.actions)) fail(['actions'], 'must be a mapping of policy ID to enforce, warn, audit or off');
-    else {
-      const known = allPolicyMetas();
-      for (const [id, action] of Object.entries(raw.actions)) {
-        if (!known.has(id)) {
-          fail(['actions', id], `unknown policy ID ${JSON.stringify(id)}${suggest(id, [...known.keys()])}`);
-        } else if (action !== 'off' && !(ACTIONS as readonly unknown[]).includes(action)) {
-          fail(['actions', id], `must be one of enforce, warn, audit, off, got ${JSON.stringify(action)}`);
-        } else config.actions[id] = action as PolicyAction;
-      }
-    }
-  }
-  if (raw.exemptions !== undefined && raw.exemptions !== null) {
-    if (!isRecord(raw.exemptions)) fail(['exemptions'], 'must be a mapping with namespaces, usernames, groups, images');
-    else {
-      for (const [key, value] of Object.entries(raw.exemptions)) {
-        if (key !== 'namespaces' && key !== 'usernames' && key !== 'groups' && key !== 'images') {
-          fail(['exemptions', key], 'unknown key (known keys: namespaces, usernames, groups, images)');
-          continue;
-        }
-        const list = stringList(['exemptions', key], value);
-        if (list) config.exemptions[key] = list;
-      }
-    }
-  }
-  if (raw.mutations !== undefined) {
-    const list = stringList(['mutations'], raw.mutations);
-    if (list) {
-      list.forEach((m, i) => {
-        if (!KNOWN_MUTATIONS.includes(m)) fail(['mutations', i], `unknown mutation ${JSON.stringify(m)} (known: ${KNOWN_MUTATIONS.join(', ')})`);
-      });
-      config.mutations = list;
-    }
-  }
-  if (raw.lists !== undefined && raw.lists !== null) {
-    if (!isRecord(raw.lists)) fail(['lists'], 'must be a mapping of list name to a list of strings');
-    else {
-      const names = Object.keys(DEFAULT_LISTS) as (keyof PolicyLists)[];
-      for (const [key, value] of Object.entries(raw.lists)) {
-        if (!(names as string[]).includes(key)) {
-          fail(['lists', key], `unknown list (known lists: ${names.join(', ')})`);
-          continue;
-        }
-        const list = stringList(['lists', key], value);
-        if (list) config.lists[key as keyof PolicyLists] = list;
-      }
-    }
-  }
-  for (const key of ['server', 'store', 'api', 'audit', 'mutationDefaults'] as const) {
-    const value = raw[key];
-    if (value === undefined || value === null) continue;
-    if (!isRecord(value)) fail([key], 'must be a mapping');
-    else config[key] = value;
-  }
-  if (errors.length > 0) throw new ConfigError(errors.join('\n'));
-  return config;
-}
-
-function lineOfParent(doc: Document, path: (string | number)[], lc: LineCounter): number | undefined {
-  for (let n = path.length - 1; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-function suggest(value: string, known: string[]): string {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const k of known) {
-    const d = editDistance(value, k);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = k;
-    }
-  }
-  return best ? ` (did you mean ${JSON.stringify(best)}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** Compiles a glob (`*`, `?`) into an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let src = '';
-  for (const ch of glob) {
-    if (ch === '*') src += '.*';
-    else if (ch === '?') src += '.';
-    else src += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`);
 }
 
 /** What the request path needs, computed once at start-up. */
-export interface CompiledConfig {
-  config: BulwarkConfig;
+export interface CompiledConfig<C extends PolicyConfig = PolicyConfig> {
+  config: C;
   checks: AnyCheck[];
   /** Action per policy ID for the active checks (`off` ones are not in `checks`). */
   actionOf: Map<string, Action>;
@@ -267,7 +45,7 @@ export interface CompiledConfig {
   exemptImages: RegExp | undefined;
 }
 
-export function compileConfig(config: BulwarkConfig): CompiledConfig {
+export function compileConfig<C extends PolicyConfig>(config: C): CompiledConfig<C> {
   const checks: AnyCheck[] = [];
   const actionOf = new Map<string, Action>();
   for (const check of checksForProfiles(config.profiles)) {

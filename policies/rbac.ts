@@ -1,5 +1,5 @@
 // RBAC rule matching as the Kubernetes RBAC authorizer does it (rbac/v1 PolicyRule), shared by the
-// high-privilege-role check and the audit room. A rule is untrusted input: fields that are not
+// high-privilege-role check and the audit module. A rule is untrusted input: fields that are not
 // lists, and entries that are not strings, grant nothing; nothing here throws.
 //
 // Kubernetes semantics (k8s.io/kubernetes/pkg/apis/rbac/v1/evaluation_helpers.go):
@@ -7,7 +7,7 @@
 // - resources: `*`, the exact `resource` or `resource/subresource`, or `*/<subresource>`;
 // - resourceNames: an empty list allows every name, otherwise the request's name must be listed
 //   (a request without a name — list, create, watch of a collection — is then not granted);
-// - nonResourceURLs: `*`, the exact URL, or a prefix ending in `*`.
+// - nonResourceURLs: `*`, the exact URL, or a prefix ending in `*` (every trailing `*` trimmed).
 // Bulwark's one conservative extension (DESIGN.md): `<resource>/*` is read as every subresource
 // of that resource (`pods/*` → pods/exec, pods/attach, …) and `*/*` as every subresource of every
 // resource. Kubernetes matches those only literally, so flagging them costs nothing.
@@ -96,6 +96,13 @@ export function ruleGrants(rule: unknown, attrs: ResourceAttributes, options?: M
   );
 }
 
+/** `u` without its trailing `*`s (Go's strings.TrimRight(u, "*")). */
+export function trimTrailingStars(u: string): string {
+  let end = u.length;
+  while (end > 0 && u.charCodeAt(end - 1) === 42 /* * */) end--;
+  return u.slice(0, end);
+}
+
 /** Whether `rule` grants `verb` on the non-resource URL `url` (`/metrics`, `/healthz`, …). */
 export function ruleGrantsNonResource(rule: unknown, verb: string, url: string): boolean {
   if (!ruleVerbMatches(rule, verb)) return false;
@@ -104,7 +111,8 @@ export function ruleGrantsNonResource(rule: unknown, verb: string, url: string):
     const u = urls[i];
     if (typeof u !== 'string') continue;
     if (u === '*' || u === url) return true;
-    if (u.endsWith('*') && url.startsWith(u.slice(0, -1))) return true;
+    // strings.TrimRight(ruleURL, "*"): `/**` is the prefix `/`, as `/*` is.
+    if (u.endsWith('*') && url.startsWith(trimTrailingStars(u))) return true;
   }
   return false;
 }

@@ -1,6 +1,7 @@
 // The policy sets that the webhook, the audit analyser and `bulwark scan` share.
 import { DEFENDER_CHECKS } from './defender/index.js';
 import { PSS_CHECK_METAS, pssChecks, type PssLevel } from './pss/index.js';
+import { TAMPERING_META } from './tampering.js';
 import type { AnyCheck, CheckMeta } from './types.js';
 
 export const PROFILE_NAMES = ['defender', 'pss-baseline', 'pss-restricted'] as const;
@@ -55,5 +56,7 @@ export function allPolicyMetas(): Map<string, CheckMeta> {
   const out = new Map<string, CheckMeta>();
   for (const c of DEFENDER_CHECKS) out.set(c.id, c);
   for (const c of PSS_CHECK_METAS) out.set(c.id, c);
+  // Not a check of a profile, but an admission decision with an action of its own (actions.bulwark-tampering).
+  out.set(TAMPERING_META.id, TAMPERING_META);
   return out;
 }

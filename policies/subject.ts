@@ -1,9 +1,10 @@
 // Normalises raw Kubernetes objects into subjects, so that no check ever looks at raw kinds.
 import type { K8sObject, ObjectMeta, ObjectRef, PodSubject, Subject } from './types.js';
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../core/record.js';
+import { JUDGED_KINDS, SUBJECT_KINDS } from './kinds.js';
+
+export { isRecord };
 
 function asRecord(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
@@ -27,7 +28,7 @@ export function refOf(obj: K8sObject): ObjectRef {
   };
 }
 
-/** Where the pod template sits in each pod-bearing kind. */
+/** Where the pod template sits in each pod-bearing kind (the pod-bearing ones of policies/kinds.ts). */
 const POD_SEGMENTS: Record<string, { meta: string[]; spec: string[] }> = {
   Pod: { meta: ['metadata'], spec: ['spec'] },
   PodTemplate: { meta: ['template', 'metadata'], spec: ['template', 'spec'] },
@@ -48,17 +49,13 @@ const POD_PATHS: Record<string, { meta: string[]; spec: string[]; metaPath: stri
   Object.entries(POD_SEGMENTS).map(([kind, p]) => [kind, { ...p, metaPath: p.meta.join('.'), specPath: p.spec.join('.') }]),
 );
 
-export const POD_BEARING_KINDS: readonly string[] = Object.keys(POD_PATHS);
+export const POD_BEARING_KINDS: readonly string[] = JUDGED_KINDS.filter((k) => k.podBearing).map((k) => k.kind);
+if (POD_BEARING_KINDS.length !== Object.keys(POD_PATHS).length || POD_BEARING_KINDS.some((k) => !POD_PATHS[k])) {
+  throw new Error('policies/kinds.ts and the pod template paths in policies/subject.ts disagree');
+}
 export const RBAC_ROLE_KINDS: readonly string[] = ['Role', 'ClusterRole'];
 export const RBAC_BINDING_KINDS: readonly string[] = ['RoleBinding', 'ClusterRoleBinding'];
-export const SUBJECT_KINDS: readonly string[] = [
-  ...POD_BEARING_KINDS,
-  'EphemeralContainers',
-  ...RBAC_ROLE_KINDS,
-  ...RBAC_BINDING_KINDS,
-  'Service',
-  'Ingress',
-];
+export { SUBJECT_KINDS };
 
 function dig(obj: unknown, keys: string[]): unknown {
   let cur: unknown = obj;

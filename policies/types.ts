@@ -1,18 +1,9 @@
 // The shared vocabulary of every check: subjects in, findings out.
-// A check is a pure function; nothing in policies/ does I/O or imports another room.
+// A check is a pure function; nothing in policies/ does I/O or imports a module other than core/.
 
-export type Severity = 'informational' | 'low' | 'medium' | 'high';
+import type { Severity } from '../core/severity.js';
 
-export const SEVERITY_RANK: Record<Severity, number> = {
-  informational: 0,
-  low: 1,
-  medium: 2,
-  high: 3,
-};
-
-export function isSeverity(value: unknown): value is Severity {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(SEVERITY_RANK, value);
-}
+export { SEVERITY_RANK, isSeverity, type Severity } from '../core/severity.js';
 
 /** Any Kubernetes object as it arrives: untrusted, every field optional. */
 export interface K8sObject {
@@ -122,6 +113,12 @@ export interface PolicyLists {
   minerNames: string[];
   minerPoolSchemes: string[];
   dashboardNames: string[];
+  /**
+   * The pod labels of known dashboard deployments, one dashboard per entry: `name: key=value,key=value`
+   * (a Service whose selector is a subset of one exposes that dashboard). Optional for callers that
+   * build lists by hand; the default list applies then.
+   */
+  dashboardPodLabels?: string[];
   allowedCapabilities: string[];
 }
 

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { compileConfig, parseConfig } from '../policies/config.js';
+import { compileConfig } from '../policies/config.js';
+import { parseConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
 import { chartDir, helm } from './support/helm.js';
@@ -9,7 +10,8 @@ import { chartDir, helm } from './support/helm.js';
 type Obj = Record<string, any>;
 
 function render(sets: string[] = [], namespace = 'bulwark-system'): Obj[] {
-  const args = ['template', 'rel', chartDir, '--namespace', namespace];
+  // helm template asks no cluster: generated certificates need the explicit opt-in (test/chart-hardening.test.ts).
+  const args = ['template', 'rel', chartDir, '--namespace', namespace, '--set', 'certificates.generate.allowTemplateRender=true'];
   for (const s of sets) args.push('--set', s);
   const r = helm(args);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
@@ -38,7 +40,7 @@ const VALUE_SETS: Record<string, string[]> = {
 
 describe('helm chart', () => {
   it.each(Object.entries(VALUE_SETS))('passes helm lint --strict with %s', (_name, sets) => {
-    const args = ['lint', chartDir, '--strict'];
+    const args = ['lint', chartDir, '--strict', '--namespace', 'bulwark-system', '--set', 'certificates.generate.allowTemplateRender=true'];
     for (const s of sets) args.push('--set', s);
     const r = helm(args);
     expect(r.stderr + r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -104,23 +106,21 @@ describe('helm chart', () => {
     expect(config.exemptions.images).toEqual(['registry.k8s.io/*']);
   });
 
-  it('grants least privilege: namespaces read, reviews create, only its own webhook configurations patched', () => {
+  it('grants least privilege: namespaces read, reviews create, nothing on webhook configurations', () => {
     const docs = render();
     const role = find(docs, 'ClusterRole', 'rel-bulwark');
     const verbsFor = (resource: string) => role.rules.filter((r: Obj) => r.resources.includes(resource)).flatMap((r: Obj) => r.verbs);
     expect(verbsFor('namespaces').sort()).toEqual(['get', 'list', 'watch']);
     expect(verbsFor('tokenreviews')).toEqual(['create']);
     expect(verbsFor('subjectaccessreviews')).toEqual(['create']);
-    const wh = role.rules.find((r: Obj) => r.resources.includes('validatingwebhookconfigurations'));
-    expect(wh.resourceNames).toEqual(['rel-bulwark', 'rel-bulwark-mutate']);
-    expect(wh.verbs).not.toContain('create');
+    expect(role.rules.find((r: Obj) => r.resources.includes('validatingwebhookconfigurations'))).toBeUndefined();
     for (const rule of role.rules) {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
       expect(rule.resources).not.toContain('secrets');
     }
-    expect(find(docs, 'ClusterRole', 'bulwark-security-reader').rules[0]).toMatchObject({ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] });
-    expect(find(docs, 'ClusterRole', 'bulwark-security-admin').rules[0].verbs).toContain('update');
+    expect(find(docs, 'ClusterRole', 'rel-bulwark-security-reader').rules[0]).toMatchObject({ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] });
+    expect(find(docs, 'ClusterRole', 'rel-bulwark-security-admin').rules[0].verbs).toContain('update');
   });
 
   it('registers a fail-closed enforcing webhook that never matches kube-system or its own namespace, and an observing one', () => {
@@ -190,5 +190,19 @@ describe('helm chart', () => {
     const docs = render(['certificates.mode=secret', 'certificates.existingSecret=my-tls', 'certificates.caBundle=PEMDATA']);
     expect(find(docs, 'Deployment').spec.template.spec.volumes.find((v: Obj) => v.name === 'tls').secret.secretName).toBe('my-tls');
     expect(Buffer.from(find(docs, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe('PEMDATA');
+  });
+});
+
+describe('chart: the namespace guard webhook (bulwark-tampering, #14 §4)', () => {
+  it('sends Namespace creates and updates to /validate with no namespace selector (the opt-out label cannot hide its own setting), failurePolicy Ignore', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseAllDocuments } = await import('yaml');
+    const text = readFileSync(new URL('../charts/static/webhooks.yaml', import.meta.url), 'utf8');
+    const vwc = parseAllDocuments(text).map((d) => d.toJS()).find((d) => d?.kind === 'ValidatingWebhookConfiguration');
+    const guard = vwc.webhooks.find((w: { name: string }) => w.name === 'namespaces.bulwark.io');
+    expect(guard).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'NoneOnDryRun', rules: [{ apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }] });
+    expect(guard.namespaceSelector).toBeUndefined();
+    expect(guard.objectSelector).toBeUndefined();
+    expect(guard.clientConfig.service.path).toBe('/validate');
   });
 });

@@ -14,12 +14,15 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../alerts/model.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditEventProblem, type AuditEvent } from '../audit/event.js';
-import { compileConfig, defaultConfig, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, type CompiledConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { POD_BEARING_KINDS, SUBJECT_KINDS, toSubject } from '../policies/subject.js';
-import { isSeverity, type K8sObject } from '../policies/types.js';
+import { type K8sObject } from '../policies/types.js';
+import { isSeverity } from '../core/severity.js';
 import type { AdmissionRequest } from '../webhook/admission.js';
-import { decide, decisionAlert } from '../webhook/decide.js';
+import { decide } from '../webhook/decide.js';
+import { decisionAlert } from '../webhook/decision-alert.js';
 import { computeMutation } from '../webhook/mutate.js';
 import { encodeAdmissionResponse, encodeAllowed, nameOf, parseAdmissionReview } from '../webhook/review.js';
 import { newAlert } from '../alerts/model.js';
@@ -965,7 +968,10 @@ describe('fuzz regressions: audit tables are not looked up on Object.prototype',
     const real = analyser.analyse(
       event({ verb: 'patch', requestObject: undefined, objectRef: { resource: 'validatingwebhookconfigurations', apiGroup: 'admissionregistration.k8s.io', name: 'bulwark', apiVersion: 'v1' }, user: { username: 'mallory@example.com' } }),
     );
-    expect(real.map((a) => a.message)).toEqual(['mallory@example.com patched validating webhook configuration bulwark']);
+    expect(real.map((a) => a.message)).toEqual([
+      'mallory@example.com patched validating webhook configuration bulwark',
+      "mallory@example.com patched ValidatingWebhookConfiguration bulwark, one of Bulwark's own objects",
+    ]);
   });
 });
 
@@ -1006,5 +1012,174 @@ describe('fuzz regressions: no stack overflow and no quadratic time on big revie
     expect(performance.now() - started).toBeLessThan(2000); // was ~10 s (a walk of every mount per volume)
     expect(findings).toHaveLength(n);
     expect(findings[0]!.message).toBe('volume "v0" mounts host path "/etc", the sensitive path /etc; mounted by container "app"');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Attack shapes (#14 §1, §4): what an intruder inside the cluster sends to blind or evade the rules.
+// Each property compares the hostile shape with its plain equivalent, so that an evasion shows up
+// as a difference, with the seed that found it.
+
+describe('fuzz: attack shapes', () => {
+  const typesOf = (a: AuditAnalyser, ev: AuditEvent) => a.analyse(ev).map((x) => x.type).sort();
+
+  it('chosen audit IDs: requests sharing a few client-chosen IDs alert exactly as each would alone', () => {
+    const base = auditCorpus().filter((e) => e.stage !== 'RequestReceived');
+    const failures: string[] = [];
+    for (let run = 0; run < 40; run++) {
+      const seed = BASE_SEED + 17_000_000 + run;
+      const g = new Gen(seed);
+      const ids = ['x', 'deadbeef-0000-4000-8000-000000000000', 'y'.repeat(g.int(2000) + 1)].slice(0, g.int(2) + 1);
+      const shared = new AuditAnalyser({ config: defaultConfig() });
+      // The attacker opens a long watch with the chosen ID first (pending at ResponseStarted).
+      shared.analyse({ ...clone(base[0]!), auditID: ids[0]!, stage: 'ResponseStarted', verb: 'watch', requestReceivedTimestamp: '2024-06-01T09:59:59.000000Z' } as AuditEvent);
+      for (let i = 0; i < 30; i++) {
+        const ev = clone(g.pick(base));
+        ev.auditID = g.pick(ids);
+        ev.requestReceivedTimestamp = new Date(Date.UTC(2024, 5, 1, 10, 0, run, i)).toISOString().replace('Z', '000Z');
+        if (g.chance(0.3)) ev.stage = 'ResponseStarted';
+        const alone = typesOf(new AuditAnalyser({ config: defaultConfig() }), clone(ev));
+        const together = typesOf(shared, ev);
+        if (JSON.stringify(alone) !== JSON.stringify(together)) failures.push(`seed ${seed} #${i} (${String(ev.verb)} ${String(ev.requestURI)} as ${ev.auditID.slice(0, 40)}): alone ${alone.join(',')} / with shared IDs ${together.join(',')}`);
+      }
+    }
+    expect(failures, report(failures)).toEqual([]);
+  });
+
+  it('impersonating a system identity never removes an alert the authenticated user would raise, and always adds impersonation-of-system-identity', () => {
+    const base = auditCorpus().filter((e) => e.stage !== 'RequestReceived' && !e.impersonatedUser);
+    const identities = [
+      { username: 'system:kube-scheduler', groups: ['system:authenticated'] },
+      { username: 'system:kube-controller-manager', groups: ['system:authenticated'] },
+      { username: 'system:apiserver', groups: ['system:masters'] },
+      { username: 'system:node:worker-1', groups: ['system:nodes', 'system:authenticated'] },
+      { username: 'system:serviceaccount:kube-system:clusterrole-aggregation-controller', groups: ['system:serviceaccounts'] },
+      { username: 'system:serviceaccount:cert-manager:cert-manager-cainjector', groups: ['system:serviceaccounts'] },
+      { username: 'system:serviceaccount:bulwark-system:bulwark', groups: ['system:serviceaccounts'] },
+      { username: 'mallory', groups: ['system:masters', 'system:authenticated'] },
+    ];
+    const failures: string[] = [];
+    base.forEach((ev, b) => {
+      const g = new Gen(BASE_SEED + 18_000_000 + b);
+      const plain = typesOf(new AuditAnalyser({ config: defaultConfig() }), clone(ev));
+      const hostile = clone(ev);
+      const who = g.pick(identities);
+      hostile.impersonatedUser = who;
+      const types = typesOf(new AuditAnalyser({ config: defaultConfig() }), hostile);
+      const lost = plain.filter((t) => !types.includes(t));
+      if (lost.length || !types.includes('impersonation-of-system-identity')) failures.push(`event #${b} as ${who.username}: plain ${plain.join(',')} / impersonated ${types.join(',')}`);
+    });
+    expect(failures, report(failures)).toEqual([]);
+  });
+
+  it('$(VAR) expansion: a pool address cut into env entries at random points is found; $$-escaped, it is not', () => {
+    const failures: string[] = [];
+    const check = COMPILED.find((c) => c.profile === 'defender')!.compiled;
+    for (let i = 0; i < 300; i++) {
+      const seed = BASE_SEED + 19_000_000 + i;
+      const g = new Gen(seed);
+      const address = `${g.pick(['stratum+tcp', 'STRATUM+SSL', 'stratum2+tcp'])}://${g.pick(['pool', 'xmr.pool'])}.example.net:${3000 + g.int(999)}`;
+      const cuts = [...new Set(Array.from({ length: g.int(4) + 1 }, () => 1 + g.int(address.length - 2)))].sort((a, b) => a - b);
+      const bounds = [0, ...cuts, address.length];
+      const parts = bounds.slice(0, -1).map((start, k) => address.slice(start, bounds[k + 1]));
+      const env = parts.map((value, k) => ({ name: `P${k}`, value }));
+      if (g.chance(0.3)) env.splice(g.int(env.length), 0, { name: 'NOISE', value: '$(UNKNOWN)' });
+      const ref = parts.map((_, k) => `$(P${k})`).join('');
+      const where = g.pick(['args', 'command', 'postStart', 'liveness'] as const);
+      const container = (arg: string): Record<string, unknown> => {
+        const c: Record<string, unknown> = { name: 'w', image: 'alpine:3', env };
+        if (where === 'args') c.args = ['-o', arg];
+        else if (where === 'command') c.command = ['worker', arg];
+        else if (where === 'postStart') c.lifecycle = { postStart: { exec: { command: ['worker', arg] } } };
+        else c.livenessProbe = { exec: { command: ['worker', arg] } };
+        return c;
+      };
+      const podOf = (arg: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [container(arg)] } }) as K8sObject;
+      const found = (arg: string) => evaluateSubject(toSubject(podOf(arg))!, check).findings.some((f) => f.policy === 'crypto-mining-image' && !f.path.includes('.env['));
+      if (parts.join('') !== address) failures.push(`seed ${seed}: test bug, parts ${JSON.stringify(parts)}`);
+      else if (!found(ref)) failures.push(`seed ${seed}: ${where} ${ref} with env ${JSON.stringify(env)} not found`);
+      if (parts.length > 1 && !parts[0]!.includes('://') && found(`$${ref}`)) failures.push(`seed ${seed}: $$-escaped ${where} $${ref} was expanded`);
+    }
+    expect(failures, report(failures)).toEqual([]);
+  });
+
+  it('kubelet paths through nodes/proxy in any encoding still raise exec-into-pod', () => {
+    const failures: string[] = [];
+    const encode = (g: Gen, s: string) => [...s].map((c) => (/[a-z]/i.test(c) && g.chance(0.3) ? `%${c.charCodeAt(0).toString(16).toUpperCase()}` : c)).join('');
+    for (let i = 0; i < 200; i++) {
+      const seed = BASE_SEED + 20_000_000 + i;
+      const g = new Gen(seed);
+      const endpoint = g.pick(['exec', 'attach', 'run', 'portForward', 'EXEC', 'PortForward']);
+      const slashes = '/'.repeat(1 + g.int(2));
+      const path = `${slashes}${encode(g, endpoint)}/${g.pick(['prod', 'kube-system'])}/web-${g.int(9)}${endpoint.toLowerCase() === 'portforward' ? '' : '/app'}${g.chance(0.3) ? '/./' : ''}`;
+      const ev = {
+        kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: `k-${i}`, stage: g.pick(['ResponseStarted', 'ResponseComplete']),
+        requestURI: `/api/v1/nodes/${g.pick(['w1', 'w1:10250'])}/proxy${path}?command=sh&cmd=id`, verb: g.pick(['get', 'create', 'update', 'patch']),
+        user: { username: 'alice', groups: [] }, objectRef: { resource: 'nodes', name: 'w1', subresource: 'proxy', apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: g.pick([101, 200]) }, requestReceivedTimestamp: '2024-06-01T10:00:00.000000Z',
+      } as unknown as AuditEvent;
+      const types = new AuditAnalyser({ config: defaultConfig() }).analyse(ev).map((a) => a.type);
+      if (!types.includes('exec-into-pod')) failures.push(`seed ${seed}: ${ev.requestURI} (${ev.verb}) not seen`);
+    }
+    expect(failures, report(failures)).toEqual([]);
+  });
+
+  it('RBAC rules as wide as a wildcard (every verb listed in any order, duplicated; /* and /** URLs) are high-privilege-role', () => {
+    const failures: string[] = [];
+    const check = COMPILED.find((c) => c.profile === 'defender')!.compiled;
+    const every = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+    for (let i = 0; i < 200; i++) {
+      const seed = BASE_SEED + 21_000_000 + i;
+      const g = new Gen(seed);
+      const verbs = [...every, ...every.filter(() => g.chance(0.2))].sort(() => g.random() - 0.5);
+      const rule = g.pick([
+        { apiGroups: ['*'], resources: ['*'], verbs },
+        { apiGroups: [''], resources: ['pods'], verbs },
+        { apiGroups: [''], resources: [g.pick(['pods/exec', 'pods/attach', '*/exec'])], verbs: [g.pick(['get', 'create'])] },
+        { nonResourceURLs: [g.pick(['*', '/*', '/**', '**'])], verbs: g.chance(0.5) ? ['*'] : ['get', 'post', 'put', 'patch', 'delete'].sort(() => g.random() - 0.5) },
+      ]);
+      const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, rules: [rule] } as K8sObject;
+      const hit = evaluateSubject(toSubject(role)!, check).findings.some((f) => f.policy === 'high-privilege-role');
+      if (!hit) failures.push(`seed ${seed}: ${JSON.stringify(rule)} not flagged`);
+    }
+    expect(failures, report(failures)).toEqual([]);
+  });
+
+  it('gzip audit input: members split anywhere, any trailing garbage: every byte of every member delivered, the tail reported once', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { gunzipMembers } = await import('../audit/gunzip.js');
+    const failures: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const seed = BASE_SEED + 22_000_000 + i;
+      const g = new Gen(seed);
+      const lines = Array.from({ length: 1 + g.int(200) }, (_, k) => `{"line":${k},"pad":"${'x'.repeat(g.int(300))}"}\n`).join('');
+      const members: Buffer[] = [];
+      for (let at = 0; at < lines.length; ) {
+        const end = Math.min(lines.length, at + 1 + g.int(lines.length));
+        members.push(gzipSync(lines.slice(at, end)));
+        at = end;
+      }
+      const garbage = g.chance(0.7) ? Buffer.from(Array.from({ length: 1 + g.int(100) }, (_, k) => (k === 0 ? 1 + g.int(254) : g.int(255)))) : Buffer.alloc(0);
+      const whole = Buffer.concat([...members, garbage]);
+      async function* chunks() {
+        for (let at = 0; at < whole.length; ) {
+          const n = 1 + g.int(4096);
+          yield whole.subarray(at, at + n);
+          at += n;
+        }
+      }
+      let trailing: { bytes: number } | undefined;
+      const out: Buffer[] = [];
+      try {
+        for await (const b of gunzipMembers(chunks(), (t) => (trailing = t))) out.push(b);
+      } catch (err) {
+        // Garbage that happens to start like a gzip header is a corrupt member: an error, after every line.
+        if (!(garbage[0] === 0x1f && garbage[1] === 0x8b)) failures.push(`seed ${seed}: threw ${(err as Error).message}`);
+      }
+      if (Buffer.concat(out).toString() !== lines) failures.push(`seed ${seed}: output differs (${Buffer.concat(out).length} of ${lines.length} bytes)`);
+      if (garbage.length && !(garbage[0] === 0x1f && garbage[1] === 0x8b) && trailing?.bytes !== garbage.length) failures.push(`seed ${seed}: trailing ${JSON.stringify(trailing)} for ${garbage.length} bytes`);
+      if (!garbage.length && trailing) failures.push(`seed ${seed}: trailing reported without garbage`);
+    }
+    expect(failures, report(failures)).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createCA } from '../certs/x509.js';
 import { buildWebhookConfigurations, loadKubeConfig, projectRoot, renderInstallManifests, WebhookRegistrar } from '../cli/install.js';
-import { parseConfig } from '../policies/config.js';
+import { parseConfig } from '../config/load.js';
 import { startApiServerStandIn, type StandIn } from './support/apiserver.js';
 import { chartDir, helmBinary } from './support/helm.js';
 
@@ -15,7 +15,7 @@ type Obj = Record<string, any>;
 
 describe('charts/static (what manifests and register start from)', () => {
   it('is up to date with the chart (run charts/render-static.sh after changing the chart)', () => {
-    const common = ['--namespace', 'bulwark-system', '--set', 'certificates.mode=secret', '--set', 'certificates.existingSecret=bulwark-tls'];
+    const common = ['--namespace', 'bulwark-system', '--set', 'certificates.mode=secret', '--set', 'certificates.existingSecret=bulwark-tls', '--set', 'certificates.caBundle=BULWARK-CA-BUNDLE-SET-BY-THE-CLI'];
     const install = execFileSync(helmBinary(), ['template', 'bulwark', chartDir, ...common], { encoding: 'utf8' });
     const committed = readFileSync(join(projectRoot(), 'charts/static/install.yaml'), 'utf8');
     expect(committed.slice(committed.indexOf('---'))).toBe(install);
@@ -71,7 +71,7 @@ describe('bulwark register against an API server stand-in', () => {
 
   it('points the webhooks at a URL or a Service with the CA bundle', () => {
     const byUrl = buildWebhookConfigurations({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443/', mutate: true });
-    expect(byUrl.validating.webhooks.map((w: Obj) => w.clientConfig.url)).toEqual(['https://127.0.0.1:8443/validate', 'https://127.0.0.1:8443/validate/audit']);
+    expect(byUrl.validating.webhooks.map((w: Obj) => w.clientConfig.url)).toEqual(['https://127.0.0.1:8443/validate', 'https://127.0.0.1:8443/validate/audit', 'https://127.0.0.1:8443/validate']);
     expect(byUrl.mutating!.webhooks[0].clientConfig.url).toBe('https://127.0.0.1:8443/mutate');
     expect(Buffer.from(byUrl.validating.webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(ca.certPem);
     const bySvc = buildWebhookConfigurations({ caBundle: ca.certPem, namespace: 'sec', failurePolicy: 'Ignore', timeoutSeconds: 3 });

@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileConfig, defaultConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
+import { compileConfig } from '../policies/config.js';
 import { PROFILE_NAMES } from '../policies/registry.js';
 import { generateVap, VAP_PSS_VERSION } from './generate.js';
 

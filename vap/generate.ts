@@ -7,7 +7,8 @@
 // the configured action (for namespaces without a valid `bulwark.io/mode` label and for cluster-scoped
 // objects); one binding per mode (enforce, warn, audit) carries that mode for namespaced objects in
 // namespaces labelled with it, as the webhook's namespace override does.
-import { globToRegExp, type Action, type CompiledConfig } from '../policies/config.js';
+import { globToRegExp } from '../core/glob.js';
+import type { Action, CompiledConfig } from '../policies/config.js';
 import type { AnyCheck } from '../policies/types.js';
 import { PSS_LATEST_VERSION } from '../policies/pss/index.js';
 import { lit } from './cel.js';

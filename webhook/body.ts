@@ -1,6 +1,7 @@
 // Reads a JSON request body once, with a strict size limit and media type, for the admission
 // routes only (other routes mount their own parsers with their own limits).
 import type { IncomingMessage } from 'node:http';
+import { formatBytes } from '../core/size.js';
 
 export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
 
@@ -22,24 +23,6 @@ export function isJsonContentType(header: string | undefined): boolean {
   const semi = header.indexOf(';');
   const type = (semi >= 0 ? header.slice(0, semi) : header).trim().toLowerCase();
   return type === 'application/json';
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
-  return `${n} bytes`;
-}
-
-/** Parses `6Mi`, `6MiB`, `512KiB`, `1048576`, … into bytes; undefined when malformed. */
-export function parseByteSize(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = /^\s*(\d+)\s*(b|k|kb|ki|kib|m|mb|mi|mib)?\s*$/i.exec(value);
-  if (!m) return undefined;
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const factor = unit === 'b' ? 1 : unit.startsWith('k') ? 1024 : 1024 * 1024;
-  const n = Number(m[1]) * factor;
-  return n > 0 && Number.isSafeInteger(n) ? n : undefined;
 }
 
 /**

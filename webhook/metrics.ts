@@ -2,12 +2,9 @@
 // Label values come from small closed sets: the kind label is one of the subject kinds or `other`,
 // so that a client posting made-up kinds cannot grow the series without bound.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SUBJECT_KINDS } from '../policies/kinds.js';
 
-const KNOWN_KINDS = new Set([
-  'Pod', 'PodTemplate', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
-  'ReplicationController', 'EphemeralContainers', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding',
-  'Service', 'Ingress',
-]);
+const KNOWN_KINDS = new Set(SUBJECT_KINDS);
 const KNOWN_OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
 export type ErrorReason =

@@ -19,9 +19,12 @@
 // The patched object's own metadata gets `bulwark.io/mutated: <sorted IDs>`, merged with IDs
 // already listed. A second review of the patched object yields no patch, so the webhook is
 // safe under `reinvocationPolicy: IfNeeded`. Dry-run requests get the same patch.
+import type { BulwarkConfig } from '../config/load.js';
+import { DEFAULT_MUTATIONS } from '../config/schema.js';
 import { isImageExempt, type CompiledConfig } from '../policies/config.js';
 import { visitContainers } from '../policies/helpers.js';
-import { POD_BEARING_KINDS, isRecord, toSubject } from '../policies/subject.js';
+import { POD_BEARING_KINDS, toSubject } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 import type { K8sObject, PodSubject } from '../policies/types.js';
 import type { AdmissionRequest, JsonPatchOperation } from './admission.js';
 import { requestExemption } from './exemptions.js';
@@ -52,7 +55,9 @@ const compiledMutations = new WeakMap<CompiledConfig, CompiledMutations>();
 export function mutationsOf(compiled: CompiledConfig): CompiledMutations {
   let out = compiledMutations.get(compiled);
   if (!out) {
-    out = compileMutations(compiled.config);
+    // The webhook is handed the whole validated file; a bare PolicyConfig gets the default mutations.
+    const config = compiled.config as Partial<Pick<BulwarkConfig, 'mutations' | 'mutationDefaults'>>;
+    out = compileMutations({ mutations: config.mutations ?? DEFAULT_MUTATIONS, mutationDefaults: config.mutationDefaults ?? {} });
     compiledMutations.set(compiled, out);
   }
   return out;

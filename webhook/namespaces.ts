@@ -3,7 +3,7 @@
 // cluster, config alone decides.
 import fs from 'node:fs';
 import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/log.js';
 import type { Action } from '../policies/config.js';
 import { MODE_LABEL, isAction, type NamespaceModes } from './decide.js';
 

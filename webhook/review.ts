@@ -1,6 +1,6 @@
 // The AdmissionReview codec: what a well-formed admission.k8s.io/v1 review must hold, and the
 // response document, written once per request (the hot path never stringifies twice).
-import { isRecord } from '../policies/subject.js';
+import { isRecord } from '../core/record.js';
 import type { AdmissionRequest, AdmissionResponse, Operation } from './admission.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';

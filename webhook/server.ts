@@ -2,19 +2,22 @@
 // the listener (TLS 1.2+, certificate reload, optional mTLS, graceful drain).
 //
 // Alerts are recorded after the response is written: the API server never waits on a slow
-// store. Each recording is tracked until it settles (with retries), failures are logged with
-// the whole alert and counted, and close() waits for the ones in flight, so none is dropped
-// on a normal shutdown.
+// store. Each recording is tracked until it settles, and close() waits for the ones in flight,
+// so none is dropped on a normal shutdown. Retrying a failing store is the alert pipeline's job
+// (alerts/pipeline.ts: one retry layer); a sink that still rejects here gets the whole alert
+// logged and counted.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/log.js';
 import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
 import { DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './body.js';
-import { decide, decisionAlert, isAction, policyIds, type Decision, type NamespaceModes } from './decide.js';
+import { decide, isAction, type Decision, type NamespaceModes } from './decide.js';
+import { decisionAlert } from './decision-alert.js';
+import { policyIds } from './clip.js';
 import { requestExemption } from './exemptions.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { computeMutation } from './mutate.js';
@@ -42,8 +45,13 @@ export interface WebhookAppOptions {
   metrics?: WebhookMetrics;
   /** Mounts more routes (e.g. `POST /audit` with its own parser and limit) before the 404 fallback. */
   extraRoutes?: (app: express.Express) => void;
-  /** Retry delays of a failed alert recording (default 200 ms, 1 s, then logged as lost). */
-  alertRetryDelaysMs?: number[];
+  /** Answer GET /metrics on this app (default true: the contract's GET /metrics on the webhook port). */
+  metricsOnWebhookPort?: boolean;
+  /**
+   * Other parts of the process (the alerts API) reported on /readyz. They do not make the webhook
+   * unready: admission keeps being answered while, say, the alerts API refuses every token.
+   */
+  components?: () => Record<string, { ready: boolean; reason?: string }>;
   now?: () => Date;
 }
 
@@ -82,6 +90,25 @@ function sendError(res: ServerResponse, status: number, message: string): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+async function serveMetrics(metrics: WebhookMetrics, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The dedicated metrics listener: GET /metrics and nothing else (a NetworkPolicy can restrict its port). */
+function metricsListener(metrics: WebhookMetrics): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') return sendError(res, 404, `no route for ${req.method} ${path}: this port serves GET /metrics`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET');
+      return sendError(res, 405, `${req.method} is not allowed on /metrics; use GET`);
+    }
+    serveMetrics(metrics, req, res).catch(() => sendError(res, 500, 'cannot collect the metrics'));
+  };
+}
+
 export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   const { compiled, logger } = opts;
   const sinks = opts.sinks ?? [];
@@ -89,7 +116,6 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   const serverNamespace = opts.serverNamespace ?? DEFAULT_SERVER_NAMESPACE;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const metrics = opts.metrics ?? createWebhookMetrics();
-  const retryDelays = opts.alertRetryDelaysMs ?? [200, 1000];
   const now = opts.now ?? (() => new Date());
   const health: Health = { ready: false, draining: false };
   const pending = new Set<Promise<void>>();
@@ -100,20 +126,12 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   };
 
   const recordOne = async (sink: AlertSink, alert: Alert, log: Logger): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await sink.record(alert);
-        return;
-      } catch (err) {
-        metrics.error('alert-sink');
-        if (attempt >= retryDelays.length) {
-          // Last resort: the whole alert goes to the log, so it is never silently lost.
-          log.error({ err, alert }, `could not record alert ${alert.type} (${alert.id}) after ${attempt + 1} attempts`);
-          return;
-        }
-        log.warn({ err: (err as Error).message, alertId: alert.id, attempt: attempt + 1 }, 'alert sink failed; retrying');
-        await sleep(retryDelays[attempt]!);
-      }
+    try {
+      await sink.record(alert);
+    } catch (err) {
+      metrics.error('alert-sink');
+      // Last resort: the whole alert goes to the log, so it is never silently lost.
+      log.error({ err, alert }, `could not record alert ${alert.type} (${alert.id})`);
     }
   };
 
@@ -273,15 +291,14 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   app.post('/mutate', (req, res) => mutate(req, res));
   app.get('/healthz', (_req, res) => sendJson(res, 200, '{"status":"ok"}'));
   app.get('/readyz', (_req, res) => {
-    if (health.ready && !health.draining) sendJson(res, 200, '{"status":"ready"}');
-    else sendJson(res, 503, JSON.stringify({ status: health.draining ? 'draining' : 'starting' }));
+    const components = opts.components?.();
+    const extra = components && Object.keys(components).length > 0 ? { components } : {};
+    if (health.ready && !health.draining) sendJson(res, 200, JSON.stringify({ status: 'ready', ...extra }));
+    else sendJson(res, 503, JSON.stringify({ status: health.draining ? 'draining' : 'starting', ...extra }));
   });
-  app.get('/metrics', async (_req, res) => {
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-  });
-  for (const [path, allow] of [['/validate', 'POST'], ['/validate/:mode', 'POST'], ['/mutate', 'POST'], ['/healthz', 'GET'], ['/readyz', 'GET'], ['/metrics', 'GET']] as const) {
+  if (opts.metricsOnWebhookPort ?? true) app.get('/metrics', (req, res) => void serveMetrics(metrics, req, res));
+  const routes = [['/validate', 'POST'], ['/validate/:mode', 'POST'], ['/mutate', 'POST'], ['/healthz', 'GET'], ['/readyz', 'GET'], ['/metrics', 'GET']] as const;
+  for (const [path, allow] of routes.filter(([p]) => p !== '/metrics' || (opts.metricsOnWebhookPort ?? true))) {
     app.all(path, (req, res) => {
       res.setHeader('Allow', allow);
       sendError(res, 405, `${req.method} is not allowed on ${req.path}; use ${allow}`);
@@ -353,6 +370,8 @@ export interface WebhookServerOptions extends WebhookAppOptions {
   /** Default 0.0.0.0 (every IPv4 interface: the API server reaches the pod by its IP). */
   address?: string;
   tls: TlsFiles;
+  /** Also serve GET /metrics on this port (same certificate); undefined: no metrics listener. */
+  metricsPort?: number;
   /** Periodic stat of the certificate files, besides fs.watch (default 10 s; 0 disables). */
   certPollIntervalMs?: number;
   /** Watch the certificate directories with fs.watch (default true). */
@@ -369,6 +388,8 @@ export interface WebhookServerOptions extends WebhookAppOptions {
 export interface WebhookServer {
   server: https.Server;
   port: number;
+  /** The dedicated metrics listener's port, when metricsPort was given. */
+  metricsPort?: number;
   web: WebhookApp;
   /** Drains: /readyz 503, stop accepting, finish in-flight reviews and alert recordings. Idempotent. */
   close(graceMs?: number): Promise<{ forced: boolean }>;
@@ -414,10 +435,36 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   server.on('error', (err) => logger.error({ err }, 'server error'));
   const port = (server.address() as AddressInfo).port;
 
+  let metricsServer: https.Server | undefined;
+  if (opts.metricsPort !== undefined) {
+    // No client certificate asked here, even with mTLS on the webhook: Prometheus carries none.
+    const ms = https.createServer(
+      { ...contextOptions(material), minVersion: MIN_TLS_VERSION, handshakeTimeout: 10_000, headersTimeout: 10_000, requestTimeout: 30_000 } as https.ServerOptions,
+      metricsListener(web.metrics),
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ms.once('error', reject);
+        ms.listen(opts.metricsPort, opts.address ?? DEFAULT_ADDRESS, () => {
+          ms.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      server.close();
+      throw new Error(`cannot listen for metrics on port ${opts.metricsPort}: ${(err as Error).message}`);
+    }
+    ms.on('error', (err) => logger.error({ err }, 'metrics server error'));
+    metricsServer = ms;
+  }
+
   const watcher = new CertificateWatcher({
     files: opts.tls,
     current: material,
-    apply: (m) => server.setSecureContext(contextOptions(m)),
+    apply: (m) => {
+      server.setSecureContext(contextOptions(m));
+      metricsServer?.setSecureContext(contextOptions(m));
+    },
     onReload: (result, err) => {
       web.metrics.certificateReload(result);
       if (result === 'success') logger.info({ certFile: opts.tls.certFile }, 'serving certificate reloaded');
@@ -439,6 +486,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       web.health.draining = true;
       if (opts.shutdownDelayMs) await sleep(opts.shutdownDelayMs);
       watcher.stop();
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       let forced = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -456,5 +505,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       return { forced };
     })());
 
-  return { server, port, web, close, reloadCertificates: () => watcher.reload() };
+  return {
+    server, port, web, close, reloadCertificates: () => watcher.reload(),
+    ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
+  };
 }

@@ -23,7 +23,8 @@ export const admissionWebhookModified: AuditRule = {
     if (which === undefined || f.apiGroup !== 'admissionregistration.k8s.io' || f.subresource !== '') return undefined;
     const done = Object.hasOwn(VERBS, f.verb) ? VERBS[f.verb] : undefined;
     if (done === undefined || !f.success) return undefined;
-    if (ctx.settings.isWebhookAdmin(f.username)) return undefined;
+    // Exemptions apply to the authenticated user, not to a name it impersonates.
+    if (f.impersonator === undefined && ctx.settings.isWebhookAdmin(f.username)) return undefined;
     const target = f.verb === 'deletecollection' ? `all ${which} webhook configurations` : `${which} webhook configuration ${f.name || '(unnamed)'}`;
     return { message: `${actor(f)} ${done} ${target}`, severity: f.verb.startsWith('delete') ? 'high' : undefined };
   },

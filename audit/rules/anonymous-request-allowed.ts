@@ -2,7 +2,7 @@
 // version endpoints (/healthz, /livez, /readyz, /version and their sub-paths;
 // `audit.anonymousAllowedPaths`). Anonymous access beyond those means a binding grants
 // system:anonymous or system:unauthenticated more than it should.
-import { requestPath } from '../event.js';
+import { requestPath, usernameOf } from '../event.js';
 import { type AuditRule } from './types.js';
 
 export const anonymousRequestAllowed: AuditRule = {
@@ -14,7 +14,8 @@ export const anonymousRequestAllowed: AuditRule = {
     'Remove the RBAC bindings that grant system:anonymous or system:unauthenticated; consider --anonymous-auth=false on the API server.',
   skipDryRun: false,
   match(f, ctx) {
-    if (f.username !== 'system:anonymous') return undefined;
+    // The authenticated user: an anonymous client that impersonates someone is still anonymous.
+    if (usernameOf(f.event.user) !== 'system:anonymous') return undefined;
     const decision = f.event.annotations?.['authorization.k8s.io/decision'];
     if (!f.success && decision !== 'allow') return undefined;
     if (decision === 'forbid') return undefined;

@@ -1,10 +1,11 @@
 // configmap-credentials — a created or updated ConfigMap whose data holds credentials: an AWS access
 // key ID (AKIA…/ASIA…), an aws_secret_access_key setting, a PEM private key block, or an entry whose
-// key names a password, secret, token or API key (`audit.credentialKeyNames`) with a non-empty
+// key names a password, passphrase, secret, token or API key (`audit.credentialKeyNames`; the name
+// ends in a listed name, with `-`, `.` and camelCase humps read as `_`) with a non-empty
 // value — as a data key or as a `name=value` / `name: value` line inside a config file. ConfigMaps
 // are readable by far more principals than Secrets and are not encrypted at rest.
 // The evidence names the data key and what was found in it, never the value.
-import { isRecord } from '../../policies/subject.js';
+import { isRecord } from '../../core/record.js';
 import { normaliseKeyName } from '../config.js';
 import { objectOfWrite } from '../objects.js';
 import { actor, qualified, type AuditRule } from './types.js';
@@ -40,12 +41,15 @@ export function findCredentials(data: Record<string, unknown>, names: readonly s
       continue;
     }
     if (AWS_KEY_ID.test(raw)) hits.push({ key, reason: 'an AWS access key ID' });
-    if (AWS_SECRET_SETTING.test(raw)) hits.push({ key, reason: 'an aws_secret_access_key setting' });
+    const awsSecret = AWS_SECRET_SETTING.test(raw);
+    if (awsSecret) hits.push({ key, reason: 'an aws_secret_access_key setting' });
     if (PRIVATE_KEY.test(raw)) hits.push({ key, reason: 'a PEM private key block' });
     if (raw.includes('\n') || SETTING_LINE.test(raw)) {
       for (const line of raw.split('\n')) {
         const m = SETTING_LINE.exec(line);
-        if (!m || /aws_secret_access_key/i.test(m[1]!)) continue;
+        // Already reported as an aws_secret_access_key setting: once is enough. Otherwise (a short
+        // or unusual value) the name alone says it, as for any other `*access_key` name.
+        if (!m || (awsSecret && /aws_secret_access_key/i.test(m[1]!))) continue;
         if (namesCredential(m[1]!, names) && !isPlaceholder(m[2]!)) hits.push({ key, reason: `sets ${m[1]}` });
       }
     }

@@ -1,9 +1,11 @@
 // The audit event rules, in a stable order. Adding a rule touches its file and this list.
 import { admissionWebhookModified } from './admission-webhook-modified.js';
 import { anonymousRequestAllowed } from './anonymous-request-allowed.js';
+import { bulwarkTampering } from './bulwark-tampering.js';
 import { configmapCredentials } from './configmap-credentials.js';
 import { corednsModified } from './coredns-modified.js';
 import { execIntoPod } from './exec-into-pod.js';
+import { impersonationOfSystemIdentity } from './impersonation-of-system-identity.js';
 import { kubeEventsDeleted } from './kube-events-deleted.js';
 import { nodeportService } from './nodeport-service.js';
 import { pentestTool } from './pentest-tool.js';
@@ -20,6 +22,8 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   secretsEnumerated,
   configmapCredentials,
   nodeportService,
+  impersonationOfSystemIdentity,
+  bulwarkTampering,
 ];
 
 export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

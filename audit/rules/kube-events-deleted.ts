@@ -13,7 +13,8 @@ export const kubeEventsDeleted: AuditRule = {
   match(f) {
     if (f.resource !== 'events' || (f.apiGroup !== '' && f.apiGroup !== 'events.k8s.io')) return undefined;
     if ((f.verb !== 'delete' && f.verb !== 'deletecollection') || !f.success) return undefined;
-    if (f.username.startsWith('system:')) return undefined;
+    // Exemptions apply to the authenticated user: impersonating a system: identity is not one.
+    if (f.impersonator === undefined && f.username.startsWith('system:')) return undefined;
     const what = f.verb === 'deletecollection' ? `all events in ${f.namespace ? `namespace ${f.namespace}` : 'every namespace'}` : `event ${qualified(f.namespace, f.name)}`;
     return { message: `${actor(f)} deleted ${what}` };
   },

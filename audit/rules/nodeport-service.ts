@@ -1,6 +1,6 @@
 // nodeport-service — a Service of type NodePort was created: it opens a port on every node, past
 // the ingress controller and often past the firewall rules meant for the load balancers.
-import { isRecord } from '../../policies/subject.js';
+import { isRecord } from '../../core/record.js';
 import { actor, qualified, type AuditRule } from './types.js';
 import { objectOfWrite } from '../objects.js';
 

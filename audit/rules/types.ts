@@ -1,5 +1,7 @@
 // What an audit rule is: metadata (like a policy check) and a pure match on one audit event's facts.
-import type { CheckMeta, Severity } from '../../policies/types.js';
+import type { CheckMeta } from '../../policies/types.js';
+import type { CompiledTampering } from '../../policies/tampering.js';
+import type { Severity } from '../../core/severity.js';
 import type { CompiledAuditSettings } from '../config.js';
 import type { AuditEvent } from '../event.js';
 
@@ -28,6 +30,10 @@ export interface AuditFacts {
 
 export interface RuleContext {
   settings: CompiledAuditSettings;
+  /** Bulwark's own objects and who may change them (config `tampering:`). */
+  tampering: CompiledTampering;
+  /** The config's defaultAction: what a namespace without a bulwark.io/mode label gets. */
+  defaultAction: string;
 }
 
 /** What a rule returns when it fires; the analyser adds user, times, IDs and the rule's metadata. */
@@ -45,6 +51,14 @@ export interface AuditRule extends CheckMeta {
   /** Rules about stored changes do not fire on a dry run (it stored nothing). */
   skipDryRun: boolean;
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
+}
+
+/**
+ * A request by the control plane itself (`audit.controlPlaneIdentities`). Exemptions apply to the
+ * authenticated user: an impersonated request is never the control plane's own, whoever it names.
+ */
+export function isControlPlaneRequest(f: AuditFacts, ctx: RuleContext): boolean {
+  return f.impersonator === undefined && ctx.settings.isControlPlane(f.username);
 }
 
 /** `ns/name`, or `name` for cluster-scoped objects. */

@@ -1,7 +1,11 @@
 // crypto-mining-image — flags a container (of any of the three lists) that looks like a
 // cryptocurrency miner: either its image's repository path names a known miner
-// (lists.minerNames), or its command or args hold a mining-pool address (a scheme of
-// lists.minerPoolSchemes such as `stratum+tcp://`, case-insensitive). Miners are the most common
+// (lists.minerNames), or a mining-pool address (a scheme of lists.minerPoolSchemes such as
+// `stratum+tcp://`, case-insensitive) appears in what the container runs: its command and args,
+// literally or after Kubernetes' `$(VAR)` expansion from its env (policies/expansion.ts: a scheme
+// split over env entries is reassembled as the kubelet would), an env value itself (a shell's
+// `$POOL` reads it at run time), and the exec commands of its lifecycle hooks (postStart, preStop)
+// and exec probes (liveness, readiness, startup), literally or expanded. Miners are the most common
 // payload of a compromised cluster: they burn the nodes' CPU and the owner's money (MITRE "Resource
 // Hijacking").
 //
@@ -13,6 +17,8 @@
 // `minecraft-server`, `registry.example.com/team/miner-dashboard` (`miner` is not a listed name)
 // and `xmrigger` (one token) do not. A name never matches across a `/` (`xmr/stak` is not `xmr-stak`).
 import { NO_FINDINGS, compileTokenMatcher, containersOf, describeContainer, joinPath, perList, quoteList } from '../helpers.js';
+import { containerEnv, expandVars, mayExpand } from '../expansion.js';
+import { isRecord } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 /**
@@ -102,6 +108,19 @@ function mayHoldScheme(text: string, needles: readonly string[] | undefined): bo
 }
 
 const ARGUMENT_FIELDS = ['command', 'args'] as const;
+/** Where a container holds more commands to run: field path of the command list under the container. */
+const HANDLER_COMMANDS: readonly (readonly [string, string])[] = [
+  ['lifecycle', 'postStart'], ['lifecycle', 'preStop'],
+  ['livenessProbe', ''], ['readinessProbe', ''], ['startupProbe', ''],
+];
+
+/** The exec command list of a hook or probe (`lifecycle.postStart.exec.command`), and its path, or undefined. */
+function handlerCommand(container: Record<string, unknown>, outer: string, inner: string): { list: unknown[]; path: string } | undefined {
+  let holder: unknown = container[outer];
+  if (inner) holder = isRecord(holder) ? holder[inner] : undefined;
+  if (!isRecord(holder) || !isRecord(holder.exec) || !Array.isArray(holder.exec.command)) return undefined;
+  return { list: holder.exec.command, path: `${inner ? `${outer}.${inner}` : outer}.exec.command` };
+}
 
 /** `stratum+tcp://wallet:pass@pool:3333` → `stratum+tcp://***@pool:3333`: credentials never reach warnings, alerts or logs. */
 export function redactUserinfo(address: string): string {
@@ -138,22 +157,63 @@ export const cryptoMiningImage: Check<PodSubject> = {
           image: ref.image,
         });
       }
-      for (const field of ARGUMENT_FIELDS) {
-        const list = ref.container[field];
-        if (!Array.isArray(list)) continue;
+      // The env, resolved only when something refers to it (most containers never do).
+      let env: ReturnType<typeof containerEnv> | undefined;
+      const envOf = () => (env ??= containerEnv(ref.container));
+      const report = (address: string, where: string, path: string, expanded: boolean, what = 'connects to') => {
+        (findings ??= []).push({
+          policy: cryptoMiningImage.id,
+          severity: cryptoMiningImage.severity,
+          message: `${describeContainer(ref)} ${what} the mining pool ${quoteList([redactUserinfo(address)])} (${where}${expanded ? ', after $(VAR) expansion from env' : ''})`,
+          path: joinPath(ref.path, path),
+          image: ref.image,
+        });
+      };
+      /** A command list: each argument literally, or after expansion when it refers to env. */
+      const scan = (list: readonly unknown[], label: string) => {
         for (let k = 0; k < list.length; k++) {
           const arg: unknown = list[k];
-          if (typeof arg !== 'string' || !mayHoldScheme(arg, needles)) continue;
-          const address = poolAddress(arg, schemes);
-          if (address === undefined) continue;
-          (findings ??= []).push({
-            policy: cryptoMiningImage.id,
-            severity: cryptoMiningImage.severity,
-            message: `${describeContainer(ref)} connects to the mining pool ${quoteList([redactUserinfo(address)])} (${field}[${k}])`,
-            path: joinPath(ref.path, `${field}[${k}]`),
-            image: ref.image,
-          });
+          if (typeof arg !== 'string') continue;
+          let address = mayHoldScheme(arg, needles) ? poolAddress(arg, schemes) : undefined;
+          let expanded = false;
+          if (address === undefined && mayExpand(arg)) {
+            const text = expandVars(arg, envOf().vars);
+            if (text !== arg && mayHoldScheme(text, needles)) {
+              address = poolAddress(text, schemes);
+              expanded = address !== undefined;
+            }
+          }
+          if (address !== undefined) report(address, `${label}[${k}]`, `${label}[${k}]`, expanded);
         }
+      };
+      const envList = ref.container.env;
+      if (Array.isArray(envList)) {
+        for (let k = 0; k < envList.length; k++) {
+          const entry: unknown = envList[k];
+          if (!isRecord(entry) || typeof entry.value !== 'string') continue;
+          const raw = entry.value;
+          let address = mayHoldScheme(raw, needles) ? poolAddress(raw, schemes) : undefined;
+          let expanded = false;
+          if (address === undefined && mayExpand(raw)) {
+            const text = envOf().expanded[k];
+            if (text !== undefined && text !== raw && mayHoldScheme(text, needles)) {
+              address = poolAddress(text, schemes);
+              expanded = address !== undefined;
+            }
+          }
+          if (address !== undefined) {
+            const name = typeof entry.name === 'string' ? entry.name : '';
+            report(address, `env[${k}].value`, `env[${k}].value`, expanded, `sets env ${quoteList([name])} to`);
+          }
+        }
+      }
+      for (const field of ARGUMENT_FIELDS) {
+        const list = ref.container[field];
+        if (Array.isArray(list)) scan(list, field);
+      }
+      for (const [outer, inner] of HANDLER_COMMANDS) {
+        const handler = handlerCommand(ref.container, outer, inner);
+        if (handler) scan(handler.list, handler.path);
       }
     }
     return findings ?? NO_FINDINGS;

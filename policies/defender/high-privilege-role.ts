@@ -2,13 +2,16 @@
 // (or leads straight to) cluster or namespace takeover. A rule fires for each of these reasons,
 // matched as the Kubernetes RBAC authorizer matches (policies/rbac.ts: `*` verbs, groups and
 // resources, `*/<subresource>`, and conservatively `pods/*`):
-// - every verb (`*`) on every resource (`*`) of its API groups — other resource reasons of the
-//   same rule are implied and not repeated;
+// - every verb (`*`, or an explicit list of every standard verb: get, list, watch, create, update,
+//   patch, delete, deletecollection) on every resource (`*`) of its API groups — other resource
+//   reasons of the same rule are implied and not repeated;
+// - every verb on core `pods` (run any pod, delete any pod);
 // - `escalate` or `bind` on roles/clusterroles (grant permissions the holder does not have);
 // - `impersonate` on users, groups, serviceaccounts or uids (act as anyone);
 // - `get`, `list` or `watch` of core `secrets` (read any secret in scope; a rule restricted by
 //   resourceNames reads only the named secrets and does not fire);
-// - `create` on `pods/exec`, `pods/attach` or `serviceaccounts/token`;
+// - `create` or `get` on `pods/exec` or `pods/attach` (before Kubernetes 1.35 a WebSocket exec is
+//   authorized as `get`, kubernetes/kubernetes#78741), `create` on `serviceaccounts/token`;
 // - any verb on `nodes/proxy` (the kubelet API, past admission and audit): any read or write
 //   verb, the ones the API server and the kubelet derive from HTTP methods (a `get` reaches
 //   exec over WebSocket); `impersonate` or `bind` on `*` resources does not count here;
@@ -17,13 +20,15 @@
 //   restricted by resourceNames writes only the named configurations and does not fire);
 // - `approve` on `signers`, or write on `certificatesigningrequests/approval`
 //   (certificates.k8s.io): issue client certificates for any identity;
-// - every verb (`*`) on `nonResourceURLs: ["*"]`.
+// - every verb (`*`, or every HTTP verb: get, post, put, patch, delete) on every non-resource URL:
+//   `*`, or a prefix star whose prefix is `/` or empty (`/*`, `/**`: the authorizer trims trailing
+//   `*`s and reads the rest as a prefix).
 // Core resources live in the group "": a rule for group `apps` on `secrets` grants nothing. Apart
 // from the secrets read and webhook writes, resourceNames do not silence a reason (binding one named ClusterRole, or
 // exec into one named pod, is still the escalation). A ClusterRole with an aggregationRule gets
 // its rules from the controller: what is present is checked, as for any other role.
 import { NO_FINDINGS, isRecord, quoteList } from '../helpers.js';
-import { ruleGrants, ruleGrantsNonResource, ruleStrings } from '../rbac.js';
+import { ruleGrants, ruleResourceMatches, ruleStrings, trimTrailingStars } from '../rbac.js';
 import type { Check, Finding, RoleSubject } from '../types.js';
 
 interface Target {
@@ -79,12 +84,12 @@ const REASONS: readonly Reason[] = [
     why: 'read any secret in scope',
   },
   {
-    targets: [{ group: '', resource: 'pods', subresource: 'exec', verbs: ['create'] }],
+    targets: [{ group: '', resource: 'pods', subresource: 'exec', verbs: ['create', 'get'] }],
     anyName: true,
     why: 'run commands in pods in scope',
   },
   {
-    targets: [{ group: '', resource: 'pods', subresource: 'attach', verbs: ['create'] }],
+    targets: [{ group: '', resource: 'pods', subresource: 'attach', verbs: ['create', 'get'] }],
     anyName: true,
     why: 'attach to running containers in scope',
   },
@@ -117,6 +122,32 @@ const REASONS: readonly Reason[] = [
     why: 'approve certificate signing requests, issuing credentials for any identity',
   },
 ];
+
+/** Every verb of a resource request; a rule listing all of them is as wide as `*`. */
+export const EVERY_RESOURCE_VERB: readonly string[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+/** Every verb of a non-resource request that changes or reads anything (the lower-cased HTTP method). */
+export const EVERY_NON_RESOURCE_VERB: readonly string[] = ['get', 'post', 'put', 'patch', 'delete'];
+
+function coversEvery(ruleVerbs: readonly string[], every: readonly string[]): boolean {
+  return ruleVerbs.includes('*') || every.every((v) => ruleVerbs.includes(v));
+}
+
+/** The rule's verbs as written, for messages: `*`, or the list. */
+function verbsAsWritten(ruleVerbs: readonly string[]): string {
+  return ruleVerbs.includes('*') ? '*' : ruleVerbs.join(', ');
+}
+
+/** The first nonResourceURLs entry that covers every URL (`*`, `/*`, `/**`, `**`), or undefined. */
+function everyURLPattern(rule: Record<string, unknown>): string | undefined {
+  for (const u of ruleStrings(rule, 'nonResourceURLs')) {
+    if (u === '*') return u;
+    if (u.endsWith('*')) {
+      const prefix = trimTrailingStars(u);
+      if (prefix === '' || prefix === '/') return u;
+    }
+  }
+  return undefined;
+}
 
 function label(t: Target): string {
   return t.subresource ? `${t.resource}/${t.subresource}` : t.resource;
@@ -172,18 +203,23 @@ export const highPrivilegeRole: Check<RoleSubject> = {
         });
       };
       const groups = ruleStrings(rule, 'apiGroups');
-      const everything = ruleVerbs.includes('*') && ruleStrings(rule, 'resources').includes('*') && groups.length > 0;
+      const everyVerb = coversEvery(ruleVerbs, EVERY_RESOURCE_VERB);
+      const everything = everyVerb && ruleStrings(rule, 'resources').includes('*') && groups.length > 0;
       if (everything) {
         const scope = groups.includes('*') ? 'every resource in scope' : `every resource of API groups ${quoteList(groups)} in scope`;
-        push(`* on *${namesSuffix(rule)}`, `every verb on ${scope}`);
+        push(`${verbsAsWritten(ruleVerbs)} on *${namesSuffix(rule)}`, `every verb on ${scope}`);
       } else {
         for (const reason of REASONS) {
           const what = grantedTargets(rule, reason, ruleVerbs);
           if (what !== undefined) push(reason.anyName ? what + namesSuffix(rule) : what, reason.why);
         }
+        if (everyVerb && ruleResourceMatches(rule, '', 'pods')) {
+          push(`${verbsAsWritten(ruleVerbs)} on pods${namesSuffix(rule)}`, 'every verb on pods in scope: run any pod, delete any pod');
+        }
       }
-      if (ruleGrantsNonResource(rule, '*', '*')) {
-        push('* on nonResourceURLs *', 'every verb on every non-resource URL');
+      const url = everyURLPattern(rule);
+      if (url !== undefined && coversEvery(ruleVerbs, EVERY_NON_RESOURCE_VERB)) {
+        push(`${verbsAsWritten(ruleVerbs)} on nonResourceURLs ${url === '*' ? '*' : quoteList([url])}`, 'every verb on every non-resource URL');
       }
     }
     return findings ?? NO_FINDINGS;

@@ -1,13 +1,14 @@
 // kube-system-workload — flags a pod-bearing object (Pod, Deployment, DaemonSet, CronJob, …) in the
-// `kube-system` namespace submitted by a user whose name does not start with `system:` (a human or
+// `kube-system` or `kube-public` namespace submitted by a user whose name does not start with `system:` (a human or
 // an outside identity, rather than a control-plane component or a service account). kube-system
 // holds the cluster's most privileged service accounts and secrets and is rarely watched, so it
-// is a favourite place to hide a backdoor. In an offline scan there is no user, so every
-// workload in kube-system is reported.
+// is a favourite place to hide a backdoor; kube-public is readable by every client, anonymous ones
+// included, and holds no workloads of its own. In an offline scan there is no user, so every
+// workload in those namespaces is reported.
 import { NO_FINDINGS, describeObject } from '../helpers.js';
 import type { Check, PodSubject } from '../types.js';
 
-const KUBE_SYSTEM = 'kube-system';
+const RESERVED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public']);
 const SYSTEM_PREFIX = 'system:';
 
 export const kubeSystemWorkload: Check<PodSubject> = {
@@ -19,7 +20,8 @@ export const kubeSystemWorkload: Check<PodSubject> = {
     'Run application workloads in their own namespace; keep kube-system for control-plane and cluster add-on components installed by administrators.',
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
-    if (subject.ref.namespace !== KUBE_SYSTEM) return NO_FINDINGS;
+    const namespace = subject.ref.namespace;
+    if (!RESERVED_NAMESPACES.has(namespace)) return NO_FINDINGS;
     const user = ctx.user;
     let who: string;
     if (user) {
@@ -35,8 +37,8 @@ export const kubeSystemWorkload: Check<PodSubject> = {
         policy: kubeSystemWorkload.id,
         severity: kubeSystemWorkload.severity,
         message: who
-          ? `${what} is submitted to namespace kube-system ${who}, which is not a system: identity`
-          : `${what} runs in namespace kube-system, which is reserved for control-plane components`,
+          ? `${what} is submitted to namespace ${namespace} ${who}, which is not a system: identity`
+          : `${what} runs in namespace ${namespace}, which is reserved for control-plane components`,
         path: 'metadata.namespace',
       },
     ];

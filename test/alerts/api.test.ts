@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCA, createServingCert } from '../../certs/x509.js';
 import { startAlertsApi, type RunningAlertsApi } from '../../alerts/api.js';
 import { TokenFileAccess } from '../../alerts/auth.js';
-import { openAlertStore, type AlertStore } from '../../alerts/store.js';
+import { type AlertStore } from '../../alerts/store.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
 import type { Alert } from '../../alerts/model.js';
 import { at, makeAlert, memoryLogger, request, tempDir } from './support.js';
 

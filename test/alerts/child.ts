@@ -1,5 +1,5 @@
 // Runs alerts/ code in real child processes (to crash them, and to have two writers on one
-// SQLite file): transpiles alerts/ and policies/ to JavaScript in a temporary directory that
+// SQLite file): transpiles alerts/ and the modules it imports to JavaScript in a temporary directory that
 // resolves packages from the project's node_modules.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,6 +58,7 @@ export function buildChildCode(): string {
   const dir = tempDir('bulwark-child-');
   transpileDir(path.join(ROOT, 'alerts'), path.join(dir, 'alerts'));
   transpileDir(path.join(ROOT, 'policies'), path.join(dir, 'policies'));
+  for (const module of ['core', 'config']) transpileDir(path.join(ROOT, module), path.join(dir, module));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
   fs.writeFileSync(path.join(dir, 'worker.mjs'), WORKER);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertPipeline } from '../../alerts/pipeline.js';
-import { openAlertStore, type AlertStore } from '../../alerts/store.js';
+import { type AlertStore } from '../../alerts/store.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
 import type { Alert } from '../../alerts/model.js';
 import { at, makeAlert, memoryLogger, tempDir } from './support.js';
 

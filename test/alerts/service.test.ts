@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig } from '../../policies/config.js';
+import { defaultConfig, parseConfig } from '../../config/load.js';
 import { parseApiSettings, parseStoreSettings } from '../../alerts/settings.js';
 import { startAlertsService } from '../../alerts/service.js';
-import { openAlertStore } from '../../alerts/store.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
 import { makeAlert, memoryLogger, request, tempDir } from './support.js';
 
 describe('store and api settings', () => {
@@ -42,7 +42,7 @@ api:
 
   it.each([
     [{ url: 'mysql://x' }, /^store\.url: .*must start with sqlite:/],
-    [{ dedupWindow: 10 }, /^store\.dedupWindow: must be a duration like 90s, 10m, 1h or 30d, got 10/],
+    [{ dedupWindow: 'soon' }, /^store\.dedupWindow: must be a duration like 90s, 10m, 1h or 30d \(or a number of seconds\), got "soon"/],
     [{ retention: { maxAge: '30 days' } }, /^store\.retention\.maxAge: must be a duration/],
     [{ retention: { maxCount: -1 } }, /^store\.retention\.maxCount: must be a positive whole number/],
     [{ retention: { keep: 1 } }, /^store\.retention\.keep: unknown key \(known keys: maxAge, maxCount, interval\)/],

@@ -5,7 +5,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../alerts/log.js';
+import { createLogger, type Logger } from '../../core/log.js';
 import { newAlert, type Alert, type AlertInput } from '../../alerts/model.js';
 
 export function tempDir(prefix = 'bulwark-alerts-'): string {

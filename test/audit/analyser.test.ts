@@ -5,7 +5,8 @@ import { AuditAnalyser } from '../../audit/analyser.js';
 import { parseAuditSettings } from '../../audit/config.js';
 import { Deduplicator } from '../../audit/dedup.js';
 import type { AuditEvent } from '../../audit/event.js';
-import { ConfigError, defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
+import { ConfigError } from '../../core/errors.js';
 import { at, auditEvent, auditID } from './helpers.js';
 
 const analyser = (audit: Record<string, unknown> = {}, extra: Partial<ReturnType<typeof defaultConfig>> = {}) =>
@@ -69,6 +70,46 @@ describe('stages: each auditID alerts once', () => {
     expect(alert!.message).toContain('an unauthenticated client');
   });
 
+  it('a chosen Audit-ID does not blind the analysis: a watch, an exec and a secret listing under one ID each alert', () => {
+    // The API server takes auditID from the client's Audit-ID header: an attacker opens a watch with
+    // it, then execs and lists secrets with the same header. Each is its own request.
+    const a = analyser();
+    const id = 'deadbeef-0000-4000-8000-000000000000';
+    const watch = auditEvent({
+      auditID: id,
+      stage: 'ResponseStarted',
+      verb: 'watch',
+      requestURI: '/api/v1/namespaces/prod/configmaps?watch=true',
+      objectRef: { resource: 'configmaps', namespace: 'prod', apiVersion: 'v1' },
+      requestReceivedTimestamp: at(0),
+    });
+    expect(a.analyse({ ...watch, stage: 'RequestReceived', responseStatus: undefined })).toEqual([]);
+    expect(a.analyse(watch)).toEqual([]);
+    const ex = exec({ auditID: id, stage: 'ResponseStarted', requestReceivedTimestamp: at(5), stageTimestamp: at(5) });
+    expect(a.analyse({ ...ex, stage: 'RequestReceived', responseStatus: undefined })).toEqual([]);
+    expect(a.analyse(ex).map((x) => x.type)).toEqual(['exec-into-pod']);
+    const list = auditEvent({ auditID: id, verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestReceivedTimestamp: at(9), stageTimestamp: at(9) });
+    expect(a.analyse(list).map((x) => x.type)).toEqual(['secrets-enumerated']);
+    // Each request's own later stages and replays are still skipped.
+    expect(a.analyse({ ...ex, stage: 'ResponseComplete', stageTimestamp: at(60) })).toEqual([]);
+    expect(a.analyse(list)).toEqual([]);
+    expect(a.analyse({ ...watch, stage: 'ResponseComplete', stageTimestamp: at(90) })).toEqual([]);
+    // Same ID, same verb and URI, but a later request (another receipt time): analysed again.
+    expect(a.analyse({ ...list, requestReceivedTimestamp: at(20), stageTimestamp: at(20) }).map((x) => x.type)).toEqual(['secrets-enumerated']);
+  });
+
+  it('a second request reusing an ID while the first session is open is analysed; the first session still closes once', () => {
+    const a = analyser();
+    const id = auditID();
+    expect(a.analyse(exec({ auditID: id, stage: 'ResponseStarted', requestReceivedTimestamp: at(0) })).length).toBe(1);
+    const other = exec({ auditID: id, stage: 'ResponseStarted', requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=cat&command=/etc/shadow', requestReceivedTimestamp: at(1) });
+    expect(a.analyse(other).length).toBe(1);
+    expect(a.pendingSessions().length).toBe(2);
+    expect(a.analyse(exec({ auditID: id, stage: 'ResponseComplete', requestReceivedTimestamp: at(0) }))).toEqual([]);
+    expect(a.analyse({ ...other, stage: 'ResponseComplete' })).toEqual([]);
+    expect(a.pendingSessions()).toEqual([]);
+  });
+
   it('remembers a bounded number of auditIDs', () => {
     const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 3 });
     for (let i = 0; i < 10; i++) a.analyse(exec({ stage: 'ResponseStarted' }));
@@ -95,18 +136,29 @@ describe('impersonation', () => {
     expect(alert!.message).toBe('system:serviceaccount:ci:deployer (impersonating mallory@example.com) listed secrets across all namespaces');
   });
 
-  it('impersonating a system: identity does not escape the secrets rule... for the impersonated name', () => {
+  it('impersonating a control-plane identity does not escape the secrets rule: exemptions apply to the authenticated user', () => {
     const ev = auditEvent({
       verb: 'list',
       objectRef: { resource: 'secrets', apiVersion: 'v1' },
       impersonatedUser: { username: 'system:serviceaccount:kube-system:namespace-controller', groups: [] },
     });
-    expect(analyser().analyse(ev)).toEqual([]);
+    expect(analyser().analyse(ev).map((x) => x.type)).toContain('secrets-enumerated');
+  });
+
+  it('impersonating a system: identity does not hide a kube-system workload: checks judge the authenticated user', () => {
+    const ev = podCreate({
+      impersonatedUser: { username: 'system:kube-scheduler', groups: ['system:authenticated'] },
+      objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' },
+      requestObject: { ...privilegedPod, metadata: { name: 'debug', namespace: 'kube-system' }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } },
+    });
+    const alerts = analyser().analyse(ev);
+    expect(alerts.map((x) => x.type)).toEqual(['impersonation-of-system-identity', 'kube-system-workload']);
+    expect(alerts[1]!.message).toContain('by user "alice@example.com"');
   });
 
   it('an impersonated control-plane identity is not skipped by the object checks', () => {
     const ev = podCreate({ impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } });
-    expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['privileged-container']);
+    expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['impersonation-of-system-identity', 'privileged-container']);
   });
 });
 
@@ -123,6 +175,18 @@ describe('object checks', () => {
     expect(alert!.evidence.findings).toEqual([
       { message: 'container "sh" must not set securityContext.privileged=true', path: 'spec.containers[0].securityContext.privileged', image: 'busybox:1.36' },
     ]);
+  });
+
+  it('the namespace comes from objectRef when the body has none (client-go, curl, controllers)', () => {
+    const bare = { ...privilegedPod, metadata: { name: 'debug' }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } };
+    const ev = podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' }, requestURI: '/api/v1/namespaces/kube-system/pods' });
+    const alerts = analyser().analyse(ev);
+    expect(alerts.map((x) => x.type)).toEqual(['kube-system-workload']);
+    expect(alerts[0]!.namespace).toBe('kube-system');
+    expect(alerts[0]!.message).toContain('namespace kube-system');
+    // Exempt namespaces are judged by the same namespace.
+    const exempt = analyser({}, { exemptions: { namespaces: ['kube-system'], usernames: [], groups: [], images: [] } });
+    expect(exempt.analyse(podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' } }))).toEqual([]);
   });
 
   it('a dry run stored nothing: no alert', () => {

@@ -12,6 +12,8 @@ afterAll(() => tmp.cleanup());
 const EXPECTED_TYPES = [
   'exec-into-pod', 'kube-events-deleted', 'pentest-tool', 'anonymous-request-allowed', 'admission-webhook-modified',
   'coredns-modified', 'secrets-enumerated', 'configmap-credentials', 'nodeport-service', 'privileged-container', 'host-namespaces',
+  // mallory's patch of Bulwark's own webhook configuration (failurePolicy Ignore) is also tampering.
+  'bulwark-tampering',
 ];
 
 function parseNdjson(stdout: string): Record<string, any>[] {
@@ -43,7 +45,7 @@ describe('bulwark audit scan', () => {
     // The ConfigMap's password and key never reach the output.
     expect(r.stdout).not.toContain('Sup3rS3cret');
     expect(r.stdout).not.toContain('AKIAIOSFODNN7EXAMPLE');
-    expect(r.stderr).toContain('11 alerts (13 occurrences) from 41 events in 1 input');
+    expect(r.stderr).toContain('12 alerts (14 occurrences) from 41 events in 1 input');
   });
 
   it('table: one row per alert, then a summary by type and severity', async () => {
@@ -52,7 +54,7 @@ describe('bulwark audit scan', () => {
     expect(r.stdout).toMatch(/^SEVERITY\s+TYPE\s+COUNT\s+FIRST SEEN\s+USER\s+MESSAGE\n/);
     expect(r.stdout).toMatch(/high\s+exec-into-pod\s+2\s+2024-06-01T10:00:01Z\s+alice@example.com\s+alice@example.com exec'd into pod kube-system\/etcd-0/);
     expect(r.stdout).toMatch(/TYPE\s+HIGH\s+MEDIUM\s+LOW\s+INFO\s+TOTAL/);
-    expect(r.stdout).toMatch(/\ntotal\s+5\s+5\s+1\s+0\s+11\n/);
+    expect(r.stdout).toMatch(/\ntotal\s+6\s+5\s+1\s+0\s+12\n/);
   });
 
   it('a clean log: "No alerts.", exit 0', async () => {
@@ -68,7 +70,7 @@ describe('bulwark audit scan', () => {
     writeFileSync(gz, gzipSync(readFileSync(session)));
     const r = await runCli(['--format', 'ndjson', gz]);
     expect(r.code).toBe(0);
-    expect(parseNdjson(r.stdout).length).toBe(11);
+    expect(parseNdjson(r.stdout).length).toBe(12);
   });
 
   it('stdin (-), plain and gzip', async () => {
@@ -78,10 +80,10 @@ describe('bulwark audit scan', () => {
     };
     const plain = await runCli(['--format', 'ndjson', '-'], { stdin: chunked(text) });
     expect(plain.code).toBe(0);
-    expect(parseNdjson(plain.stdout).length).toBe(11);
+    expect(parseNdjson(plain.stdout).length).toBe(12);
     const gz = await runCli(['--format', 'ndjson', '-'], { stdin: chunked(gzipSync(text)) });
     expect(gz.code).toBe(0);
-    expect(parseNdjson(gz.stdout).length).toBe(11);
+    expect(parseNdjson(gz.stdout).length).toBe(12);
   });
 
   it('several files are one scan (de-duplication spans them)', async () => {
@@ -131,7 +133,7 @@ describe('bulwark audit scan', () => {
       const r = await runCli(['--format', 'ndjson', tmp.path('missing.log'), session]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('missing.log: cannot open: no such file');
-      expect(parseNdjson(r.stdout).length).toBe(11);
+      expect(parseNdjson(r.stdout).length).toBe(12);
     });
 
     it('2 on corrupt gzip', async () => {
@@ -141,6 +143,29 @@ describe('bulwark audit scan', () => {
       const r = await runCli([file]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/corrupt\.gz: cannot read \(gzip\)/);
+    });
+
+    it('0 on gzip with trailing garbage after the last member: every complete line analysed, the garbage one malformed input', async () => {
+      const text = readFileSync(session);
+      const half = text.indexOf('\n', Math.floor(text.length / 2)) + 1;
+      const file = tmp.path('trailing.gz');
+      // Two members (as `cat a.gz b.gz` writes them), then bytes that are not a gzip member.
+      writeFileSync(file, Buffer.concat([gzipSync(text.subarray(0, half)), gzipSync(text.subarray(half)), Buffer.from('garbage after the last member\u0000\n')]));
+      const r = await runCli(['--format', 'ndjson', file]);
+      expect(r.stderr).not.toContain('cannot read');
+      expect(r.code).toBe(0);
+      expect(parseNdjson(r.stdout).length).toBe(12);
+      expect(r.stderr).toMatch(/trailing\.gz:\d+: 31 bytes of trailing data after the last gzip member, ignored/);
+      expect(r.stderr).toContain('1 malformed line skipped');
+      // Zero padding after the last member is not garbage; the same from stdin.
+      writeFileSync(file, Buffer.concat([gzipSync(text), Buffer.alloc(512)]));
+      const padded = await runCli(['--format', 'ndjson', file]);
+      expect([padded.code, parseNdjson(padded.stdout).length]).toEqual([0, 12]);
+      expect(padded.stderr).not.toMatch(/malformed|trailing/);
+      const fromStdin = await runCli(['--format', 'ndjson', '-'], { stdin: (async function* () { yield Buffer.concat([gzipSync(text), Buffer.from('junk')]); })() });
+      expect(fromStdin.code).toBe(0);
+      expect(parseNdjson(fromStdin.stdout).length).toBe(12);
+      expect(fromStdin.stderr).toContain('4 bytes of trailing data after the last gzip member');
     });
 
     it('2 on usage errors and bad config', async () => {

@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, AlertSink } from '../../alerts/model.js';
-import { createLogger } from '../../alerts/log.js';
+import { createLogger } from '../../core/log.js';
 import { AuditAnalyser } from '../../audit/analyser.js';
 import { mountAuditRoute } from '../../audit/webhook.js';
 import { createCA, createServingCert } from '../../certs/x509.js';
-import { defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
 import { FIXTURES, auditEvent, auditID } from './helpers.js';
 
 class MemorySink implements AlertSink {
@@ -76,12 +76,12 @@ describe('POST /audit', () => {
   it('processes an EventList batch and answers 200 once the alerts are recorded', async () => {
     const r = await post(readFileSync(`${FIXTURES}session-batch.json`));
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ events: 25, alerts: 13 });
+    expect(r.json).toEqual({ events: 25, alerts: 14 });
     // Each occurrence goes to the sink (the store pipeline merges by fingerprint): the exec is two.
     const execs = sink.alerts.filter((a) => a.type === 'exec-into-pod');
     expect(execs.length).toBe(2);
     expect(execs[0]!.fingerprint).toBe(execs[1]!.fingerprint);
-    expect(new Set(sink.alerts.map((a) => a.type)).size).toBe(11);
+    expect(new Set(sink.alerts.map((a) => a.type)).size).toBe(12);
     expect(sink.alerts.every((a) => a.source === 'audit')).toBe(true);
   });
 

@@ -14,6 +14,10 @@ const root = resolve(__dirname, '../..');
 const cluster = join(root, 'test/e2e/cluster.sh');
 const BULWARK_PORT = Number(process.env.BULWARK_E2E_WEBHOOK_PORT ?? 18443);
 const API_PORT = Number(process.env.BULWARK_E2E_ALERTS_PORT ?? 18444);
+/** api.cacheTTL of the e2e configuration: how long a revoked credential may keep working. */
+const CACHE_TTL_S = 2;
+/** kube-apiserver caches successful token authentications this long (its default). */
+const APISERVER_TOKEN_CACHE_S = 10;
 
 type Obj = Record<string, any>;
 
@@ -45,6 +49,10 @@ api:
   address: 127.0.0.1
   auth: kubernetes
   kubeconfig: ${join(dir, 'kubeconfig')}
+  # bulwark: ServiceAccount tokens minted for Bulwark; the API server's own audience: the readers'
+  # tokens come from its static token file, which is valid for that audience only.
+  audiences: [bulwark, https://kubernetes.default.svc]
+  cacheTTL: ${CACHE_TTL_S}s
 `);
   return file;
 }
@@ -266,6 +274,64 @@ current-context: default
     expect(after.history.at(-1)).toMatchObject({ to: 'dismissed', by: 'sam', reason: 'test pod' });
   });
 
+  it('accepts a ServiceAccount token minted for Bulwark, refuses one for another audience, and forgets a deleted one within cacheTTL', async () => {
+    expect(kubectl(['-n', 'team-a', 'create', 'serviceaccount', 'alerts-bot']).code).toBe(0);
+    expect(kubectl(['create', 'clusterrolebinding', 'alerts-bot', '--clusterrole', 'bulwark-security-reader', '--serviceaccount', 'team-a:alerts-bot']).code).toBe(0);
+    const mint = (audience: string) => {
+      const r = kubectl(['-n', 'team-a', 'create', 'token', 'alerts-bot', '--audience', audience]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const list = (tok: string) => bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, '--token', tok, '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--format', 'json']);
+    const forBulwark = mint('bulwark');
+    const ok = list(forBulwark);
+    expect(ok.code, ok.stderr).toBe(0);
+    const forVault = list(mint('vault'));
+    expect(forVault.code).not.toBe(0);
+    expect(forVault.stderr).toMatch(/401|not valid/i);
+    // Deleting the ServiceAccount invalidates its tokens at the API server, which itself keeps a
+    // successful token authentication for 10 s (kube-apiserver's default token cache); Bulwark's
+    // answer lasts cacheTTL more at most: the bound docs/install-hardening.md documents.
+    expect(kubectl(['-n', 'team-a', 'delete', 'serviceaccount', 'alerts-bot']).code).toBe(0);
+    const deadline = Date.now() + (APISERVER_TOKEN_CACHE_S + CACHE_TTL_S) * 1000 + 1000;
+    let revoked = list(forBulwark);
+    while (revoked.code === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      revoked = list(forBulwark);
+    }
+    expect(revoked.code, 'the deleted ServiceAccount\'s token still works after the documented bound').not.toBe(0);
+    expect(revoked.stderr).toMatch(/401|not valid/i);
+  });
+
+  it('stops accepting a token removed from its token file within the documented second', async () => {
+    const tokens = join(dir, 'bulwark-tokens.csv');
+    writeFileSync(tokens, 'keep-token-1,keeper,u-1,security-readers\ngone-token-2,leaver,u-2,security-readers\n', { mode: 0o600 });
+    const config = join(dir, 'config-tokens.yaml');
+    writeFileSync(config, `store: {url: 'sqlite:${join(dir, 'tokens.db')}'}\napi: {port: 0, address: 127.0.0.1, tokenFile: ${tokens}, roles: {reader: [security-readers]}}\n`);
+    const child = spawn(process.execPath, [join(root, 'bin/bulwark.js'), 'serve', '--config', config, '--port', '0', '--address', '127.0.0.1', '--no-kube',
+      '--tls-cert', join(dir, 'pki-bulwark/tls.crt'), '--tls-key', join(dir, 'pki-bulwark/tls.key')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      let url = '';
+      for (let i = 0; i < 100 && !url; i++) {
+        url = /"url":"(https:\/\/[^"]+)","auth":"tokens"/.exec(log)?.[1] ?? '';
+        if (!url) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(url, log).toMatch(/^https:/);
+      const list = (tok: string) => bulwarkCli(['alerts', '--server', url.replace('localhost', '127.0.0.1'), '--token', tok, '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--format', 'json']);
+      expect(list('gone-token-2').code).toBe(0);
+      writeFileSync(tokens, 'keep-token-1,keeper,u-1,security-readers\n');
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(list('gone-token-2').code).not.toBe(0);
+      expect(list('keep-token-1').code).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
   it('lets everything through once unregistered', () => {
     const r = bulwarkCli(['register', '--kubeconfig', join(dir, 'kubeconfig'), '--unregister']);
     expect(r.stdout).toMatch(/validatingwebhookconfiguration\/bulwark deleted/);
@@ -288,6 +354,10 @@ current-context: default
     const ns = 'bulwark-helm';
     // The chart brings its own alert ClusterRoles: drop the hand-made ones of the RBAC test.
     expect(kubectl(['delete', 'clusterrole', 'bulwark-security-reader', 'bulwark-security-admin']).code).toBe(0);
+    // A namespace that already runs other workloads (team-w holds the warn-mode pod): refused, as they would go unchecked.
+    const shared = helm(['install', 'rel2', chartDir, '-n', 'team-w', ...kc]);
+    expect(shared.code).not.toBe(0);
+    expect(shared.stderr).toMatch(/namespace "team-w" already runs pod "priv", which is not part of this release/);
     // failurePolicy Ignore: no pod of this release will ever run here (no nodes).
     const install = helm(['install', 'rel', chartDir, '-n', ns, '--create-namespace', '--set', 'webhook.failurePolicy=Ignore', ...kc]);
     expect(install.code, install.stderr).toBe(0);
@@ -297,6 +367,23 @@ current-context: default
       return Buffer.from(vwc.webhooks[0].clientConfig.caBundle, 'base64').toString();
     };
     const pem = (secret: Obj, key: string) => Buffer.from(secret.data[key], 'base64').toString();
+    // The real authorizer: the chart's ServiceAccount cannot touch webhook configurations (its own included).
+    const sar = (verb: string, group: string, resource: string, name?: string): boolean => {
+      const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: {
+        user: `system:serviceaccount:${ns}:rel-bulwark`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+        resourceAttributes: { verb, group, resource, ...(name ? { name } : {}) } } };
+      const r = kubectl(['create', '-f', '-', '-o', 'json'], JSON.stringify(review));
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Obj).status.allowed === true;
+    };
+    expect(sar('create', 'authentication.k8s.io', 'tokenreviews')).toBe(true); // the review itself works
+    for (const verb of ['patch', 'update', 'delete']) {
+      expect(sar(verb, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'rel-bulwark'), verb).toBe(false);
+      expect(sar(verb, 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'rel-bulwark-mutate'), verb).toBe(false);
+    }
+    expect(sar('get', '', 'secrets', 'rel-bulwark-tls')).toBe(false);
+    const pod = JSON.parse(kubectl(['-n', ns, 'get', 'deployment', 'rel-bulwark', '-o', 'json']).stdout) as Obj;
+    expect(pod.spec.template.spec.volumes.find((v: Obj) => v.name === 'tls').secret.items.map((i: Obj) => i.key)).toEqual(['tls.crt', 'tls.key']);
     const first = readSecret();
     expect(readBundle()).toBe(pem(first, 'ca.crt'));
     expect(kubectl(['-n', ns, 'get', 'poddisruptionbudget', 'rel-bulwark']).code).toBe(0);

@@ -1,5 +1,5 @@
 // Records what a real kube-apiserver answers to the requests Bulwark makes (webhook registration,
-// errors), into test/fixtures/apiserver/recorded.json. test/apiserver-standin.test.ts replays them
+// errors), into test/fixtures/apiserver/recorded.json. test/support/apiserver-standin.test.ts replays them
 // against the unit tests' stand-in, so the stand-in stays honest.
 //
 //   bash test/e2e/cluster.sh start /tmp/rec && node test/e2e/record-apiserver.mjs /tmp/rec && bash test/e2e/cluster.sh stop /tmp/rec
@@ -78,8 +78,16 @@ const rbac = '/apis/rbac.authorization.k8s.io/v1';
 await call('POST', `${rbac}/clusterroles`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'rec-alerts-reader' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] }] } });
 await call('POST', `${rbac}/clusterrolebindings`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'rec-alerts-reader' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rec-alerts-reader' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }] } });
 const readerToken = readFileSync(join(dir, 'reader.token'), 'utf8').trim();
-const redact = (x) => JSON.parse(JSON.stringify(x).split(readerToken).join('REDACTED-READER-TOKEN'));
-const tokenReview = (t) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t } });
+// Audiences: a ServiceAccount token minted for audience "bulwark" (TokenRequest), reviewed for
+// "bulwark"; the reader's static token-file token (audience-agnostic) reviewed for "bulwark" too.
+await call('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'rec-alerts-bot' } } });
+const minted = await call('POST', '/api/v1/namespaces/default/serviceaccounts/rec-alerts-bot/token', {
+  body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['bulwark'], expirationSeconds: 600 } },
+});
+const botToken = minted.body?.status?.token;
+if (!botToken) throw new Error(`TokenRequest failed: ${JSON.stringify(minted.body)}`);
+const redact = (x) => JSON.parse(JSON.stringify(x).split(readerToken).join('REDACTED-READER-TOKEN').split(botToken).join('REDACTED-BOT-TOKEN'));
+const tokenReview = (t, audiences) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t, ...(audiences ? { audiences } : {}) } });
 const sar = (verb) => ({
   apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
   spec: { user: 'alice', uid: 'alice-uid', groups: ['security-readers', 'system:authenticated'], resourceAttributes: { group: 'bulwark.io', resource: 'alerts', verb } },
@@ -87,6 +95,9 @@ const sar = (verb) => ({
 for (const [name, path, body] of [
   ['token review, valid token', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview(readerToken)],
   ['token review, unknown token', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview('not-a-token')],
+  ['token review, bound token for bulwark', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview(botToken, ['bulwark'])],
+  ['token review, token-file token for bulwark', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview(readerToken, ['bulwark'])],
+  ['token review, bound token for another audience', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview(botToken, ['vault'])],
   ['access review, list allowed', '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('list')],
   ['access review, update denied', '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('update')],
 ]) {

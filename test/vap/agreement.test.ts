@@ -4,7 +4,8 @@
 // engine's, fixture by fixture. Messages must equal the webhook's first line for the policy, except where
 // the compilation declares a difference (then they still start with `[policy-id] `).
 import { describe, expect, it } from 'vitest';
-import { compileConfig, defaultConfig, exemptionReason, type BulwarkConfig } from '../../policies/config.js';
+import { defaultConfig, type BulwarkConfig } from '../../config/load.js';
+import { compileConfig, exemptionReason } from '../../policies/config.js';
 import { evaluateSubject } from '../../policies/evaluate.js';
 import { toSubject } from '../../policies/subject.js';
 import type { K8sObject } from '../../policies/types.js';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { compileConfig, defaultConfig } from '../../policies/config.js';
+import { defaultConfig } from '../../config/load.js';
+import { compileConfig } from '../../policies/config.js';
 import { generateVap } from '../../vap/generate.js';
 import { evaluatePolicy } from './harness.js';
 

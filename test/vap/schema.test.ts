@@ -3,7 +3,8 @@
 // (test/fixtures/kubernetes, strictly: unknown fields rejected as `kubectl --validate=strict` does), and
 // against the API server's further validation rules that the schema does not carry.
 import { describe, expect, it } from 'vitest';
-import { compileConfig, defaultConfig, type BulwarkConfig } from '../../policies/config.js';
+import { defaultConfig, type BulwarkConfig } from '../../config/load.js';
+import { compileConfig } from '../../policies/config.js';
 import { generateVap } from '../../vap/generate.js';
 import { renderExplain } from '../../vap/explain.js';
 import { apiServerProblems, validateBinding, validatePolicy } from './k8s-schema.js';

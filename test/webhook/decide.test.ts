@@ -2,11 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { toSubject } from '../../policies/subject.js';
 import type { Finding, PodSubject } from '../../policies/types.js';
-import {
-  admissionTarget, clip, decide, isSignificantPodUpdate, jsonEqual, limitLines, WARNING_LIMITS,
-} from '../../webhook/decide.js';
+import { decide } from '../../webhook/decide.js';
+import { clip, limitLines, WARNING_LIMITS } from '../../webhook/clip.js';
+import { admissionTarget, isSignificantPodUpdate, jsonEqual } from '../../webhook/target.js';
 import { staticNamespaceModes, detectCluster } from '../../webhook/namespaces.js';
-import { parseByteSize, isJsonContentType } from '../../webhook/body.js';
+import { isJsonContentType } from '../../webhook/body.js';
+import { parseByteSize } from '../../core/size.js';
 import { compiledWith, privilegedSpec, review, withPodSpec } from './support.js';
 
 const pod = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>

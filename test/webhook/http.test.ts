@@ -13,7 +13,7 @@ describe('bad input: a 4xx JSON error that says what is wrong, and the server ke
   beforeAll(async () => {
     ts = await startTestServer({
       extraRoutes: (app) => {
-        // As the audit room mounts POST /audit: its own parser and a larger limit.
+        // As the audit module mounts POST /audit: its own parser and a larger limit.
         app.post('/audit', express.json({ limit: '12mb' }), (req, res) => {
           res.json({ items: Array.isArray(req.body?.items) ? req.body.items.length : 0 });
         });

@@ -8,7 +8,7 @@
 // (the API server rejects limit < request). Skips pods with pod-level `spec.resources`
 // (container values must then fit inside them).
 import { isRecord } from '../../policies/helpers.js';
-import { parseQuantity } from './defaults.js';
+import { parseQuantity } from '../../core/quantity.js';
 import { isSet } from './patch.js';
 import type { Mutation } from './types.js';
 

@@ -4,11 +4,9 @@
 //     resources:                  # used by default-resources
 //       requests: {cpu: 100m, memory: 128Mi}
 //       limits: {memory: 512Mi}
-import { ConfigError, type BulwarkConfig } from '../../policies/config.js';
-import { isRecord } from '../../policies/subject.js';
-
-/** Resource names default-resources may fill (extended resources and hugepages need requests = limits: not defaults material). */
-export const DEFAULTABLE_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'] as const;
+import { parseSection, type BulwarkConfig } from '../../config/load.js';
+import { missingResourceDefaults } from '../../config/schema.js';
+import { ConfigError } from '../../core/errors.js';
 
 export interface ResourceDefaults {
   /** [resource name, quantity] pairs, in config order. */
@@ -20,82 +18,14 @@ export interface MutationDefaults {
   resources?: ResourceDefaults;
 }
 
-const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([numkMGTPE])|[eE]([+-]?\d+))?$/;
-const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
-
 /**
- * The numeric value of a non-negative Kubernetes quantity (`100m` → 0.1, `128Mi` → 134217728),
- * or undefined when it is not one. Accepts JSON numbers, as the API server does.
- */
-export function parseQuantity(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = QUANTITY.exec(value.startsWith('+') ? value.slice(1) : value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (m[2]) return n * BINARY[m[2]]!;
-  if (m[3]) return n * DECIMAL[m[3]]!;
-  if (m[4]) return n * 10 ** Number(m[4]);
-  return n;
-}
-
-/**
- * Validates and compiles `mutationDefaults`. `enabled` is the active mutation list: turning
- * default-resources on without `mutationDefaults.resources` is an error. Throws one
- * ConfigError naming every problem by its key path.
+ * Validates and compiles `mutationDefaults` with the one schema (config/schema.ts). `enabled` is
+ * the active mutation list: turning default-resources on without `mutationDefaults.resources` is
+ * an error. Throws one ConfigError naming every problem by its key path.
  */
 export function parseMutationDefaults(raw: BulwarkConfig['mutationDefaults'], enabled: readonly string[]): MutationDefaults {
-  const errors: string[] = [];
-  const out: MutationDefaults = {};
-  const example = 'e.g. {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 512Mi}}';
-  for (const key of Object.keys(raw)) {
-    if (key !== 'resources') errors.push(`mutationDefaults.${key}: unknown key (known keys: resources)`);
-  }
-  const resources = raw.resources;
-  if (resources !== undefined && resources !== null) {
-    if (!isRecord(resources)) {
-      errors.push(`mutationDefaults.resources: must be a mapping with requests and/or limits (${example})`);
-    } else {
-      const parsed: ResourceDefaults = { requests: [], limits: [] };
-      for (const key of Object.keys(resources)) {
-        if (key !== 'requests' && key !== 'limits') {
-          errors.push(`mutationDefaults.resources.${key}: unknown key (known keys: requests, limits)`);
-        }
-      }
-      for (const part of ['requests', 'limits'] as const) {
-        const section = resources[part];
-        if (section === undefined || section === null) continue;
-        if (!isRecord(section)) {
-          errors.push(`mutationDefaults.resources.${part}: must be a mapping of resource name to quantity (${example})`);
-          continue;
-        }
-        for (const [name, quantity] of Object.entries(section)) {
-          const where = `mutationDefaults.resources.${part}.${name}`;
-          if (!(DEFAULTABLE_RESOURCES as readonly string[]).includes(name)) {
-            errors.push(`${where}: unknown resource (known: ${DEFAULTABLE_RESOURCES.join(', ')})`);
-          } else if (parseQuantity(quantity) === undefined) {
-            errors.push(`${where}: must be a non-negative Kubernetes quantity such as 100m, 0.5 or 128Mi, got ${JSON.stringify(quantity)}`);
-          } else {
-            parsed[part].push([name, String(quantity)]);
-          }
-        }
-      }
-      for (const [name, request] of parsed.requests) {
-        const limit = parsed.limits.find(([n]) => n === name)?.[1];
-        if (limit !== undefined && parseQuantity(request)! > parseQuantity(limit)!) {
-          errors.push(`mutationDefaults.resources.requests.${name}: ${request} is more than the default limit ${limit}`);
-        }
-      }
-      if (parsed.requests.length === 0 && parsed.limits.length === 0 && errors.length === 0) {
-        errors.push(`mutationDefaults.resources: sets no requests and no limits (${example})`);
-      }
-      out.resources = parsed;
-    }
-  }
-  if (enabled.includes('default-resources') && !isRecord(resources)) {
-    errors.push(`mutationDefaults.resources: required when the default-resources mutation is on (${example})`);
-  }
-  if (errors.length > 0) throw new ConfigError(errors.join('\n'));
-  return out;
+  const parsed = parseSection('mutationDefaults', raw);
+  const missing = missingResourceDefaults(enabled, parsed.resources);
+  if (missing) throw new ConfigError(`mutationDefaults.resources: ${missing}`);
+  return parsed.resources ? { resources: parsed.resources } : {};
 }

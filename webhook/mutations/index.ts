@@ -1,5 +1,6 @@
 // The mutation registry: one file per mutation, listed here in a stable order.
-import { ConfigError, type BulwarkConfig } from '../../policies/config.js';
+import { type BulwarkConfig } from '../../config/load.js';
+import { ConfigError } from '../../core/errors.js';
 import { parseMutationDefaults, type MutationDefaults } from './defaults.js';
 import { defaultResources } from './default-resources.js';
 import { dropAllCapabilities } from './drop-all-capabilities.js';

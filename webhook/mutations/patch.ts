@@ -7,7 +7,7 @@
 // touches a member holding any other value, and gives up when something on the way that
 // should be an object is a string, a number or a list (the API server rejects such an object
 // anyway; a patch that cannot apply would only hide that).
-import { isRecord } from '../../policies/subject.js';
+import { isRecord } from '../../core/record.js';
 import { escapeJsonPointer, type JsonPatchOperation } from '../admission.js';
 
 /** A location in the document: object keys and array indexes. */

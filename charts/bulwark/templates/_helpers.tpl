@@ -42,8 +42,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The configuration file Bulwark reads (config.yaml), built from values. */}}
 {{- define "bulwark.config" -}}
 {{- $store := dict "url" .Values.alerts.storeUrl -}}
-{{- $api := dict "port" (int .Values.alerts.api.port) "auth" "kubernetes" "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- $api := dict "port" (int .Values.alerts.api.port) "auth" "kubernetes" "audiences" .Values.alerts.api.audiences "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
 {{- $server := dict "port" 8443 "namespace" .Release.Namespace "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- if .Values.metrics.port -}}
+{{- $_ := set $server "metricsPort" (int .Values.metrics.port) -}}
+{{- $_ := set $server "metricsOnWebhookPort" .Values.metrics.onWebhookPort -}}
+{{- end -}}
 {{- $base := dict "profiles" .Values.profiles "defaultAction" .Values.mode "actions" .Values.actions "onError" .Values.onError "mutations" .Values.mutation.mutations "server" $server "store" $store -}}
 {{- $exempt := deepCopy .Values.exemptions -}}
 {{- $_ := set $exempt "namespaces" (concat (list .Release.Namespace) (default (list) .Values.exemptions.namespaces) | uniq) -}}
@@ -111,4 +115,21 @@ matchExpressions:
   - key: bulwark.io/webhook
     operator: NotIn
     values: [ignore]
+{{- end -}}
+
+{{/* Refuses installs that would silently leave workloads unprotected (called from configmap.yaml). */}}
+{{- define "bulwark.validate" -}}
+{{- $ns := .Release.Namespace -}}
+{{- if has $ns (list "default" "kube-system" "kube-public" "kube-node-lease") -}}
+{{- fail (printf "Bulwark must be installed into a namespace of its own (helm install -n bulwark-system --create-namespace), not %q: the release namespace is exempt from enforcement and observation, so every workload in %q would go unchecked" $ns $ns) -}}
+{{- end -}}
+{{- if not .Values.allowSharedNamespace -}}
+{{- $pods := lookup "v1" "Pod" $ns "" -}}
+{{- range $pod := (default (list) (get (default (dict) $pods) "items")) -}}
+{{- $labels := default (dict) $pod.metadata.labels -}}
+{{- if ne (get $labels "app.kubernetes.io/instance") $.Release.Name -}}
+{{- fail (printf "namespace %q already runs pod %q, which is not part of this release: the release namespace is exempt from enforcement and observation. Install Bulwark into a namespace of its own, or set allowSharedNamespace=true to accept that %q goes unchecked" $ns $pod.metadata.name $ns) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}

@@ -1,0 +1,85 @@
+// core/: the one duration parser, the one size parser, atomic writes, did-you-mean.
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic, writeFileAtomicAsync } from '../../core/atomic-write.js';
+import { parseDuration, parseDurationSetting } from '../../core/duration.js';
+import { parseByteSize } from '../../core/size.js';
+import { suggest } from '../../core/suggest.js';
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500], ['90s', 90_000], ['10m', 600_000], ['1h', 3_600_000], ['1d', 86_400_000], ['1w', 604_800_000],
+    ['1h30m', 5_400_000], ['1.5h', 5_400_000], [' 10 m ', 600_000],
+  ])('reads %j as %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+    expect(parseDurationSetting(text)).toBe(ms);
+  });
+
+  it.each(['', 'soon', '10', '-5s', '10 minutes', '1y', 'm10', '10mm'])('parseDuration refuses %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('in config a bare number is seconds; negative, infinite and other types are refused', () => {
+    expect(parseDurationSetting(600)).toBe(600_000);
+    expect(parseDurationSetting('600')).toBe(600_000);
+    expect(parseDurationSetting(0.25)).toBe(250);
+    for (const bad of [-1, Infinity, NaN, true, null, [], {}]) expect(parseDurationSetting(bad)).toBeUndefined();
+  });
+
+  it('stays linear on a long hostile string', () => {
+    expect(parseDuration('1m'.repeat(50_000) + 'x')).toBeUndefined();
+  });
+});
+
+describe('byte sizes', () => {
+  it.each([
+    [1024, 1024], ['1024', 1024], ['512Ki', 524_288], ['512KiB', 524_288], ['6Mi', 6_291_456], ['6MiB', 6_291_456], ['1Gi', 1_073_741_824], [' 2 mi ', 2_097_152],
+  ])('reads %j as %d bytes', (value, bytes) => {
+    expect(parseByteSize(value)).toBe(bytes);
+  });
+
+  it.each([0, -1, 1.5, '0', '1.5Mi', 'lots', '6 Tb', '', null, true, Number.MAX_VALUE, '99999999999999999999Gi'])('refuses %j', (value) => {
+    expect(parseByteSize(value)).toBeUndefined();
+  });
+});
+
+describe('suggest', () => {
+  it('names the closest known name within 3 edits, or nothing', () => {
+    expect(suggest('dedupWindo', ['url', 'dedupWindow', 'retention'])).toBe(' (did you mean "dedupWindow"?)');
+    expect(suggest('completely-else', ['url', 'dedupWindow'])).toBe('');
+  });
+});
+
+describe('atomic writes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-atomic-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['sync', (f: string, d: string, m: number) => Promise.resolve(writeFileAtomic(f, d, m))],
+    ['async', writeFileAtomicAsync],
+  ])('%s: replaces the file with the exact mode and leaves no temporary file', async (_name, write) => {
+    const file = join(dir, `secret-${_name}.key`);
+    writeFileSync(file, 'old', { mode: 0o644 });
+    await write(file, 'new', 0o600);
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('replaces a symlink at the target instead of writing through it', async () => {
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'untouched');
+    const file = join(dir, 'link');
+    symlinkSync(victim, file);
+    await writeFileAtomicAsync(file, 'mine', 0o600);
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(lstatSync(file).isSymbolicLink()).toBe(false);
+  });
+
+  it('fails without leaving anything behind when the folder does not exist', async () => {
+    expect(() => writeFileAtomic(join(dir, 'missing', 'f'), 'x', 0o600)).toThrow(/ENOENT/);
+    await expect(writeFileAtomicAsync(join(dir, 'missing', 'f'), 'x', 0o600)).rejects.toThrow(/ENOENT/);
+  });
+});
