@@ -1,8 +1,9 @@
 // crypto-mining-image: no container whose image's repository path names a miner (lists.minerNames,
 // matched as whole token runs within one path component, by regex), and no command or args entry holding
-// a mining-pool scheme (lists.minerPoolSchemes, ASCII case-insensitive).
+// a mining-pool scheme (lists.minerPoolSchemes, case-insensitive), nor an env value or exec hook or probe command
+// holding one.
 import { nameTokens } from '../../policies/helpers.js';
-import { badContainers, containerBad, lit, message, reEscape } from '../cel.js';
+import { badContainers, containerBad, hasChain, lit, message, reEscape } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
 
 /** The repository path of `c.image`: trimmed, digest, tag and registry host removed, lower-cased. */
@@ -33,9 +34,11 @@ export const cryptoMiningImage: CheckCompiler = {
     const schemes = [...new Set(ctx.lists.minerPoolSchemes.map((s) => s.toLowerCase()).filter((s) => s !== ''))];
     if (schemes.length) {
       const pool = lit(`(?i)(${schemes.map(reEscape).join('|')})`);
-      const args = (f: string): string => `(has(c.${f}) && c.${f}.exists(a, a.matches(${pool})))`;
-      const bad = containerBad(ctx, `${args('command')} || ${args('args')}`);
-      variables.push({ name: 'minerPools', expression: badContainers(bad, lit(` connects to a mining pool (a ${schemes.join(', ')} address in its command or args)`)) });
+      const list = (path: string): string => `(${hasChain('c', path)} && c.${path}.exists(a, a.matches(${pool})))`;
+      const handlers = ['lifecycle.postStart', 'lifecycle.preStop', 'livenessProbe', 'readinessProbe', 'startupProbe'].map((h) => list(`${h}.exec.command`));
+      const env = `(has(c.env) && c.env.exists(e, has(e.value) && e.value.matches(${pool})))`;
+      const bad = containerBad(ctx, [list('command'), list('args'), env, ...handlers].join(' || '));
+      variables.push({ name: 'minerPools', expression: badContainers(bad, lit(` connects to a mining pool (a ${schemes.join(', ')} address in its command, args, env or exec hooks and probes)`)) });
       validations.push({ expression: 'size(variables.minerPools) == 0', messageExpression: message(this.id, 'variables.minerPools[0]') });
     }
     return {
@@ -44,6 +47,7 @@ export const cryptoMiningImage: CheckCompiler = {
       validations,
       differences: [
         'the message does not name the miner matched nor the pool address (the webhook names both, with credentials redacted)',
+        "a pool address assembled only by Kubernetes' $(VAR) expansion from env entries (none of which holds the scheme whole) is found by the webhook only",
         'pool schemes compare by RE2 case folding; the webhook lower-cases with Unicode case mapping (they differ only for non-ASCII letters such as the long s)',
       ],
     };

@@ -15,8 +15,8 @@ const REASONS: Reason[] = [
   { targets: [{ group: RBAC, resource: 'roles', verbs: ['bind'] }, { group: RBAC, resource: 'clusterroles', verbs: ['bind'] }], anyName: true, why: 'bind roles with permissions the holder does not have' },
   { targets: ['users', 'groups', 'serviceaccounts'].map((r) => ({ group: '', resource: r, verbs: ['impersonate'] })).concat([{ group: 'authentication.k8s.io', resource: 'uids', verbs: ['impersonate'] }]), anyName: true, why: 'act as another user, group or service account' },
   { targets: [{ group: '', resource: 'secrets', verbs: READ }], anyName: false, why: 'read any secret in scope' },
-  { targets: [{ group: '', resource: 'pods', subresource: 'exec', verbs: ['create'] }], anyName: true, why: 'run commands in pods in scope' },
-  { targets: [{ group: '', resource: 'pods', subresource: 'attach', verbs: ['create'] }], anyName: true, why: 'attach to running containers in scope' },
+  { targets: [{ group: '', resource: 'pods', subresource: 'exec', verbs: ['create', 'get'] }], anyName: true, why: 'run commands in pods in scope' },
+  { targets: [{ group: '', resource: 'pods', subresource: 'attach', verbs: ['create', 'get'] }], anyName: true, why: 'attach to running containers in scope' },
   { targets: [{ group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'] }], anyName: true, why: 'mint tokens for service accounts in scope' },
   { targets: [{ group: '', resource: 'nodes', subresource: 'proxy', verbs: [...READ, ...WRITE] }], anyName: true, why: 'reach the kubelet API directly, past admission control and audit' },
   { targets: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].map((r) => ({ group: 'admissionregistration.k8s.io', resource: r, verbs: WRITE })), anyName: false, why: 'disable or hijack admission webhooks' },
@@ -36,8 +36,14 @@ function grants(t: Target, anyName: boolean): string {
   return `(${verbs} && ${groups} && ${res}${names})`;
 }
 
-const EVERYTHING = `(has(r.verbs) && '*' in r.verbs && has(r.resources) && '*' in r.resources && has(r.apiGroups) && size(r.apiGroups) > 0)`;
-const NON_RESOURCE = `(has(r.verbs) && '*' in r.verbs && has(r.nonResourceURLs) && ('*' in r.nonResourceURLs || '**' in r.nonResourceURLs))`;
+/** Every verb: `*`, or an explicit list of every standard verb (as wide as `*`). */
+const everyVerb = (verbs: readonly string[]): string => `(has(r.verbs) && ('*' in r.verbs || (${verbs.map((v) => `${lit(v)} in r.verbs`).join(' && ')})))`;
+const EVERY_RESOURCE_VERB = everyVerb(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']);
+const EVERYTHING = `(${EVERY_RESOURCE_VERB} && has(r.resources) && '*' in r.resources && has(r.apiGroups) && size(r.apiGroups) > 0)`;
+/** …and with it every verb on core pods (run any pod, delete any pod). */
+const EVERY_POD = `(${EVERYTHING} && ('*' in r.apiGroups || '' in r.apiGroups))`;
+/** Every verb on every non-resource URL: `*`, or a prefix star whose prefix (trailing `*`s trimmed) is `/` or empty. */
+const NON_RESOURCE = `(${everyVerb(['get', 'post', 'put', 'patch', 'delete'])} && has(r.nonResourceURLs) && r.nonResourceURLs.exists(u, u.matches('^/?[*]+$')))`;
 
 export const highPrivilegeRole: CheckCompiler = {
   id: 'high-privilege-role',
@@ -48,7 +54,7 @@ export const highPrivilegeRole: CheckCompiler = {
     for (let i = reasons.length - 1; i >= 0; i--) {
       text = `object.rules.exists(r, ${reasons[i]!.when}) ? ${lit(`a rule grants ${reasons[i]!.what} (${reasons[i]!.why})`)} : ${text}`;
     }
-    text = `object.rules.exists(r, ${EVERYTHING}) ? 'a rule grants * on * (every verb on every resource in scope)' : ${text}`;
+    text = `object.rules.exists(r, ${EVERYTHING}) ? 'a rule grants every verb on * (every verb on every resource in scope' + (object.rules.exists(r, ${EVERY_POD}) ? ', pods included: run any pod, delete any pod)' : ')') : ${text}`;
     return {
       target: 'role',
       validations: [{

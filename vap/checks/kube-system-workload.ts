@@ -1,4 +1,5 @@
-// kube-system-workload: no pod-bearing object in kube-system from a user whose name does not start with system:.
+// kube-system-workload: no pod-bearing object in kube-system or kube-public from a user whose name does not
+// start with system:.
 import { DESCRIBE_OBJECT, message } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
 
@@ -12,8 +13,8 @@ export const kubeSystemWorkload: CheckCompiler = {
     return {
       target: 'pod',
       validations: [{
-        expression: `!(${NAMESPACE} == 'kube-system' && !request.userInfo.username.startsWith('system:'))`,
-        messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ' is submitted to namespace kube-system ' + ${who} + ', which is not a system: identity'`),
+        expression: `!(${NAMESPACE} in ['kube-system', 'kube-public'] && !request.userInfo.username.startsWith('system:'))`,
+        messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ' is submitted to namespace ' + ${NAMESPACE} + ' ' + ${who} + ', which is not a system: identity'`),
       }],
     };
   },
