@@ -1,7 +1,7 @@
 // Reads and validates the configuration file with the one schema (config/schema.ts). Every
 // message names the file, the line, the key path and what was expected; all problems are
 // reported together. Every command loads its configuration here, so all validate the whole file.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
@@ -143,7 +143,13 @@ export function parseConfig(text: string, source = 'config'): BulwarkConfig {
     const line = offset === undefined ? lineOfParent(doc, keys, lineCounter) : lineCounter.linePos(offset).line;
     return line ? `${source}:${line}` : source;
   };
-  return validateConfig(doc.toJS(), where);
+  let raw: unknown;
+  try {
+    raw = doc.toJS(); // bounded: the yaml library refuses excessive alias expansion
+  } catch (err) {
+    throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return validateConfig(raw, where);
 }
 
 function lineOfParent(doc: Document, path: (string | number)[], lc: LineCounter): number | undefined {
@@ -154,13 +160,19 @@ function lineOfParent(doc: Document, path: (string | number)[], lc: LineCounter)
   return undefined;
 }
 
+/** The largest configuration file read (a ConfigMap holds at most 1 MiB). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
 /** Reads and validates the file named by --config (or none: the defaults). */
 export function loadConfigFile(path: string | undefined): BulwarkConfig {
   if (!path) return defaultConfig();
   let text: string;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(`${path}: the configuration is ${size} bytes, over the limit of ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${path}: cannot read the configuration: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseConfig(text, path);
