@@ -7,6 +7,7 @@ import { registerAlerts } from '../alerts/cli.js';
 import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
 import { registerConfig } from '../config/cli.js';
+import { registerVap } from './vap.js';
 
 export const USAGE_EXIT = 2;
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerAudit(program);
   registerConfig(program);
+  registerVap(program);
   return program;
 }
 
