@@ -104,10 +104,26 @@ export interface VapResult {
   total: number;
 }
 
-function matchConditions(compiled: CompiledConfig, target: VapTarget): { name: string; expression: string }[] {
+/**
+ * The control plane reconciling RBAC, which the webhook never judges (webhook/exemptions.ts): the
+ * clusterrole-aggregation-controller writing a ClusterRole with an aggregationRule, and system:apiserver
+ * writing the bootstrap roles and bindings (labelled kubernetes.io/bootstrapping: rbac-defaults).
+ */
+const CONTROL_PLANE_RECONCILIATION =
+  `!((request.userInfo.username == 'system:serviceaccount:kube-system:clusterrole-aggregation-controller' && object.kind == 'ClusterRole' && has(object.aggregationRule)) || ` +
+  `(request.userInfo.username == 'system:apiserver' && has(object.metadata.labels) && 'kubernetes.io/bootstrapping' in object.metadata.labels && object.metadata.labels['kubernetes.io/bootstrapping'] == 'rbac-defaults'))`;
+
+/** The matchConditions every configuration gets (the chart stores these with each policy). */
+export function fixedMatchConditions(target: VapTarget): { name: string; expression: string }[] {
   const out = [
     { name: 'bulwark-judged-change', expression: `request.operation != 'UPDATE' || (!has(object.metadata.deletionTimestamp) && (${UPDATE_CHANGED[target]}))` },
   ];
+  if (target === 'role' || target === 'binding') out.push({ name: 'bulwark-control-plane-reconciliation', expression: CONTROL_PLANE_RECONCILIATION });
+  return out;
+}
+
+function matchConditions(compiled: CompiledConfig, target: VapTarget): { name: string; expression: string }[] {
+  const out = fixedMatchConditions(target);
   const { namespaces, usernames, groups } = compiled.config.exemptions;
   // JSON string lists are CEL string lists too (the chart writes them with toJson: the same text).
   if (namespaces.length) out.push({ name: 'bulwark-exempt-namespaces', expression: `!(request.namespace in ${JSON.stringify(namespaces)})` });

@@ -11,7 +11,9 @@ import { toSubject } from '../../policies/subject.js';
 import type { K8sObject } from '../../policies/types.js';
 import { generateVap, type VapResult } from '../../vap/generate.js';
 import { allFixtures, type Fixture } from './fixtures.js';
-import { constraintsMatch, evaluatePolicy, type RequestInfo } from './harness.js';
+import { controlPlaneReconciliation } from '../../webhook/exemptions.js';
+import type { AdmissionRequest } from '../../webhook/admission.js';
+import { constraintsMatch, evaluatePolicy, RESOURCES, type RequestInfo } from './harness.js';
 
 type Obj = Record<string, any>;
 
@@ -45,7 +47,10 @@ function compare(config: BulwarkConfig, fixtures: readonly Fixture[], request: (
     const subject = toSubject(fixture.object as K8sObject);
     if (!subject) continue;
     const req = request(fixture);
-    const exempt = exemptionReason(compiled, req.namespace, { username: req.username, groups: req.groups });
+    const r = RESOURCES[String(fixture.object.kind)];
+    const exempt =
+      exemptionReason(compiled, req.namespace, { username: req.username, groups: req.groups }) ??
+      controlPlaneReconciliation({ uid: 'u', operation: 'CREATE', kind: { group: r?.group ?? '', version: 'v1', kind: String(fixture.object.kind) }, name: fixture.object.metadata?.name, object: fixture.object, userInfo: { username: req.username, groups: req.groups } } as unknown as AdmissionRequest);
     const findings = exempt ? [] : evaluateSubject(subject, compiled, { user: { username: req.username, groups: req.groups }, operation: 'CREATE' }).findings;
     for (const policy of policies) {
       if (!constraintsMatch(policy, String(fixture.object.kind))) continue;

@@ -155,6 +155,28 @@ export const DEFENDER_CASES: Obj[] = [
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'tools' }, spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } },
 ];
 
+const bootstrapBinding: Obj = {
+  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
+  metadata: { name: 'cluster-admin', labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }],
+};
+const aggregated: Obj = {
+  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'admin' },
+  aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } }] },
+  rules: [{ apiGroups: [''], resources: ['secrets', 'pods/exec'], verbs: ['get', 'list', 'create'] }],
+};
+const APISERVER = { username: 'system:apiserver', groups: ['system:authenticated', 'system:masters'] };
+const AGGREGATOR = { username: 'system:serviceaccount:kube-system:clusterrole-aggregation-controller', groups: ['system:serviceaccounts', 'system:authenticated'] };
+
+/** The control plane reconciling RBAC (never judged) next to the same objects from a person (judged). */
+export const CONTROL_PLANE_CASES: Fixture[] = [
+  { source: 'control plane: bootstrap binding by system:apiserver', object: bootstrapBinding, user: APISERVER },
+  { source: 'control plane: bootstrap-labelled binding by alice', object: bootstrapBinding, user: { username: 'alice', groups: ['system:authenticated'] } },
+  { source: 'control plane: aggregated role by the aggregation controller', object: aggregated, user: AGGREGATOR },
+  { source: 'control plane: aggregated role by system:apiserver', object: aggregated, user: APISERVER },
+];
+
 export function allFixtures(): Fixture[] {
   const seen = new Set<string>();
   const out: Fixture[] = [];
@@ -169,6 +191,7 @@ export function allFixtures(): Fixture[] {
   manifestFixtures('examples/manifests').forEach(add);
   auditFixtures('test/fixtures/audit/session.log').forEach(add);
   auditFixtures('examples/audit/sample.log').forEach(add);
+  CONTROL_PLANE_CASES.forEach(add);
   DEFENDER_CASES.forEach((object, i) => add({ source: `defender case ${i} (${object.metadata.name ?? object.metadata.generateName})`, object }));
   return out;
 }

@@ -46,7 +46,7 @@ function evaluate(expression: string, bindings: Record<string, unknown>, where: 
 }
 
 /** The resource of each kind, as matchConstraints names them. */
-const RESOURCES: Record<string, { group: string; resource: string }> = {
+export const RESOURCES: Record<string, { group: string; resource: string }> = {
   Pod: { group: '', resource: 'pods' },
   PodTemplate: { group: '', resource: 'podtemplates' },
   ReplicationController: { group: '', resource: 'replicationcontrollers' },
