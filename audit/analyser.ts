@@ -40,6 +40,7 @@ import {
   type AuditEvent,
 } from './event.js';
 import { objectOfWrite } from './objects.js';
+import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
 
@@ -236,6 +237,10 @@ export class AuditAnalyser {
       const objectAlerts = this.objectChecks(f);
       if (objectAlerts.length) (out ??= []).push(...objectAlerts);
     }
+    if (!f.dryRun && ev.annotations !== undefined) {
+      const vapAlerts = this.vapAlerts(f, out);
+      if (vapAlerts.length) (out ??= []).push(...vapAlerts);
+    }
     return out ?? [];
   }
 
@@ -246,6 +251,41 @@ export class AuditAnalyser {
     return isExcepted(this.compiled.exceptions, id, {
       username: usernameOf(user), groups: groupsOf(user), namespace: m.namespace ?? f.namespace, name: m.resource?.name ?? f.name, image,
     });
+  }
+
+  /**
+   * Findings of Bulwark's ValidatingAdmissionPolicies (audit/vap.ts): an alert of the policy ID per
+   * policy, unless this event's object checks already raised that type. Control-plane writes are skipped
+   * as in objectChecks (a workload's pods, created by its controller, alert through the workload).
+   */
+  private vapAlerts(f: AuditFacts, already: readonly Alert[] | undefined): Alert[] {
+    const found = vapFindings(f.event);
+    if (found.length === 0) return [];
+    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return [];
+    const kind = kindOfResource(f.resource);
+    const alerts: Alert[] = [];
+    for (const policy of new Set(found.map((x) => x.policy))) {
+      if (this.settings.disabled.has(policy) || already?.some((a) => a.type === policy) || alerts.some((a) => a.type === policy)) continue;
+      const findings = found.filter((x) => x.policy === policy);
+      const meta = findings[0]!.meta;
+      alerts.push(
+        this.alert(f, {
+          type: policy,
+          title: meta.title,
+          severity: meta.severity,
+          tactics: meta.tactics,
+          remediation: meta.remediation,
+          message: `${actor(f)} ${WRITE_VERBS.get(f.verb) ?? f.verb} ${kind} ${qualified(f.namespace, f.name)}: ${findings.map((x) => x.message).join('; ')} (ValidatingAdmissionPolicy bulwark-${policy})`,
+          evidence: {
+            validatingAdmissionPolicy: `bulwark-${policy}`,
+            findings: findings.map((x) => ({ message: x.message, binding: x.binding, expressionIndex: x.expressionIndex ?? null, validationActions: x.validationActions })),
+          },
+          resource: undefined,
+          namespace: undefined,
+        }),
+      );
+    }
+    return alerts;
   }
 
   /** Most user agents repeat (kubelet, controllers, kubectl): remember the answer. */

@@ -32,7 +32,7 @@ function readFile(file: string, what: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
 }
 

@@ -334,12 +334,12 @@ function loadIssuer(ca: CertKeyPem): Issuer {
     cert = new X509Certificate(ca.certPem);
     parsed = new pkix.X509Certificate(cert.raw);
   } catch (err) {
-    throw new Error(`cannot read the CA certificate: ${(err as Error).message}`);
+    throw new Error(`cannot read the CA certificate: ${(err as Error).message}`, { cause: err });
   }
   try {
     key = createPrivateKey(ca.keyPem);
   } catch (err) {
-    throw new Error(`cannot read the CA private key: ${(err as Error).message}`);
+    throw new Error(`cannot read the CA private key: ${(err as Error).message}`, { cause: err });
   }
   if (!cert.ca) throw new Error('the CA certificate is not a CA (basicConstraints CA:TRUE missing)');
   if (!cert.checkPrivateKey(key)) throw new Error('the CA private key does not match the CA certificate');
@@ -523,7 +523,7 @@ function withDirLock<T>(dir: string, timeoutMs: number, fn: () => T): T {
       fs.writeSync(fd, JSON.stringify(me));
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the lock ${file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the lock ${file}: ${(err as Error).message}`, { cause: err });
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
     }
@@ -572,7 +572,9 @@ export function ensureDevCertificates(
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return withDirLock(dir, options.lockTimeoutMs ?? LOCK_TIMEOUT_MS, () => {
-    let { ca, leafOk } = current(); // another process may have done it meanwhile
+    const found = current(); // another process may have done it meanwhile
+    let ca = found.ca;
+    const leafOk = found.leafOk;
     if (leafOk) return result(false);
     if (!ca) {
       ca = createCA({ commonName: 'bulwark-dev-ca' });

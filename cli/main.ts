@@ -8,6 +8,7 @@ import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
 import { registerConfig } from '../config/cli.js';
 import { registerRules } from './rules.js';
+import { registerVap } from './vap.js';
 
 export const USAGE_EXIT = 2;
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerConfig(program);
   registerRules(program);
+  registerVap(program);
   return program;
 }
 

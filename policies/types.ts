@@ -160,5 +160,5 @@ export interface Check<S extends Subject = Subject> extends CheckMeta {
 }
 
 /** A check of any subject type, as the registry stores them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export type AnyCheck = Check<any>;

@@ -498,7 +498,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += s.toString()), true));
   const saved = process.exitCode;
   process.exitCode = undefined;
-  let code = 0;
+  let code: number;
   try {
     await program.parseAsync(['node', 'bulwark', 'certs', ...args]);
     code = typeof process.exitCode === 'number' ? process.exitCode : 0;
