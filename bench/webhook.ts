@@ -8,16 +8,19 @@
 //   one is answered: the maximum throughput;
 // - fixed rate: 1,000 requests/s on a schedule; latency is measured from the scheduled send
 //   time (no coordinated omission): p50/p99 at a realistic API-server load.
-// The closed-loop runs alternate between the two servers over several rounds and the median is
+// The closed-loop runs alternate between the two servers in back-to-back pairs; the CPU ratio of each pair is taken and the median of the pairs
 // reported, so that a busy neighbour on a shared machine skews both alike; the servers' own CPU
 // time per request is reported too (the steadier number).
-// Loopback only, bounded in time (about (2 × rounds + 4) × duration + warm-ups: ~45 s by default).
+// Loopback only, bounded in time (per workload about (2 × rounds × duration) + 2 × rate-duration + warm-ups:
+// ~1.5 min by default, ~30 s with --short).
 //
-//   node dist/bench/webhook.js [--rounds 3] [--duration 4] [--warmup 1] [--concurrency 32] [--rate 1000]
+//   node dist/bench/webhook.js [--short] [--rounds 5] [--duration 3] [--warmup 1] [--concurrency 32]
+//     [--rate 1000] [--rate-duration 30] [--workload deployment|pod|both] [--profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../core/log.js';
@@ -33,14 +36,35 @@ interface Args {
   warmup: number;
   concurrency: number;
   rate: number;
+  /** Seconds of the fixed-rate run (30 by default; `--short` makes it 5). */
+  rateDuration: number;
+  /** Which workloads: deployment, pod or both. */
+  workload: string;
+  /** Write a --cpu-prof profile of the Bulwark server into this directory. */
+  profile: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 3, duration: 4, warmup: 1, concurrency: 32, rate: 1000 };
+  const args: Args = { rounds: 5, duration: 3, warmup: 1, concurrency: 32, rate: 1000, rateDuration: 30, workload: 'both', profile: '' };
   for (let i = 0; i < argv.length; i++) {
-    const key = argv[i]!.replace(/^--/, '') as keyof Args;
-    if (key in args) args[key] = Number(argv[++i]);
+    const flag = argv[i]!;
+    if (flag === '--short') {
+      args.rateDuration = 5;
+      args.rounds = 3;
+      continue;
+    }
+    const key = flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof Args;
+    if (!(key in args)) throw new Error(`unknown option ${flag}`);
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`option ${flag} needs a value`);
+    if (key === 'workload' || key === 'profile') args[key] = value;
+    else {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`option ${flag}: expected a positive number, got ${value}`);
+      args[key] = n;
+    }
   }
+  if (!['deployment', 'pod', 'both'].includes(args.workload)) throw new Error(`--workload: expected deployment, pod or both, got ${args.workload}`);
   return args;
 }
 
@@ -146,9 +170,56 @@ function deploymentReview(): string {
   });
 }
 
+/** A single small Pod: one container, restricted-compliant. */
+function podReview(): string {
+  const object = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'probe', namespace: 'commerce', labels: { app: 'probe' } },
+    spec: {
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'probe',
+          image: 'registry.example.com/tools/probe:1.0.0',
+          resources: { limits: { cpu: '100m', memory: '64Mi' } },
+          securityContext: { allowPrivilegeEscalation: false, runAsUser: 1000, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'b7a1c2d3-0000-4000-8000-000000000001',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      name: 'probe',
+      namespace: 'commerce',
+      operation: 'CREATE',
+      userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
+      object,
+      oldObject: null,
+      dryRun: false,
+    },
+  });
+}
+
 // ---- servers (child processes) ----
 
-const FIXED_ALLOWED = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":true}}';
+const PROFILES = ['defender', 'pss-restricted'];
+
+/** What the child reports on SIGUSR2: its own CPU time and its event-loop delay since the last report. */
+function reporter(): () => void {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  return () => {
+    const report = { cpu: process.cpuUsage(), loop: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 } };
+    delay.reset();
+    process.stdout.write(JSON.stringify(report) + '\n');
+  };
+}
 
 async function runChild(kind: string, certFile: string, keyFile: string): Promise<void> {
   const cert = fs.readFileSync(certFile);
@@ -157,7 +228,7 @@ async function runChild(kind: string, certFile: string, keyFile: string): Promis
   if (kind === 'bulwark') {
     const logger = createLogger({ level: 'info' });
     const handle = await startWebhookServer({
-      compiled: compileConfig(defaultConfig()),
+      compiled: compileConfig({ ...defaultConfig(), profiles: PROFILES }),
       logger,
       sinks: [new LogAlertSink(logger)],
       port: 0,
@@ -166,21 +237,22 @@ async function runChild(kind: string, certFile: string, keyFile: string): Promis
     });
     port = handle.port;
     process.once('SIGTERM', () => void handle.close(1000).then(() => process.exit(0)));
-    process.on('SIGUSR2', () => process.stdout.write(JSON.stringify({ cpu: process.cpuUsage() }) + '\n'));
+    process.on('SIGUSR2', reporter());
   } else {
     const server = https.createServer({ cert, key, minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(FIXED_ALLOWED) });
-        res.end(FIXED_ALLOWED);
+        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+        const answer = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},"allowed":true}}`;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(answer) });
+        res.end(answer);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as import('node:net').AddressInfo).port;
     process.once('SIGTERM', () => process.exit(0));
-    process.on('SIGUSR2', () => process.stdout.write(JSON.stringify({ cpu: process.cpuUsage() }) + '\n'));
+    process.on('SIGUSR2', reporter());
   }
   process.stdout.write(JSON.stringify({ port }) + '\n');
 }
@@ -188,13 +260,19 @@ async function runChild(kind: string, certFile: string, keyFile: string): Promis
 interface Child {
   child: ChildProcess;
   port: number;
-  /** The server process's CPU time so far, in microseconds (user + system). */
+  /**
+   * The server process's own CPU time so far, in microseconds (user + system, from
+   * process.cpuUsage() inside it), and its event-loop delay since the previous call.
+   */
   cpu(): Promise<number>;
+  loop(): { p99: number; max: number };
 }
 
-function startChild(kind: 'bulwark' | 'bare', certFile: string, keyFile: string): Promise<Child> {
+function startChild(kind: 'bulwark' | 'bare', certFile: string, keyFile: string, profileDir: string): Promise<Child> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [self, '--child', kind, certFile, keyFile], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const node = kind === 'bulwark' && profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(process.execPath, [...node, self, '--child', kind, certFile, keyFile], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let lastLoop = { p99: NaN, max: NaN };
   const waiting: ((line: Record<string, unknown>) => void)[] = [];
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -215,9 +293,12 @@ function startChild(kind: 'bulwark' | 'bare', certFile: string, keyFile: string)
         cpu: async () => {
           const reply = next();
           child.kill('SIGUSR2');
-          const { user, system } = (await reply).cpu as { user: number; system: number };
+          const line = await reply;
+          const { user, system } = line.cpu as { user: number; system: number };
+          lastLoop = line.loop as { p99: number; max: number };
           return user + system;
         },
+        loop: () => lastLoop,
       }),
     );
   });
@@ -306,7 +387,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function summary(r: Result, cpuMicros: number) {
+type Kind = 'bare' | 'bulwark';
+const KINDS: readonly Kind[] = ['bare', 'bulwark'];
+
+function summary(r: Result, cpuMicros: number, loop: { p99: number; max: number }) {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
   return {
     rps: r.requests / r.seconds,
@@ -315,11 +399,87 @@ function summary(r: Result, cpuMicros: number) {
     p99: percentile(sorted, 99),
     p999: percentile(sorted, 99.9),
     max: sorted[sorted.length - 1] ?? NaN,
+    loopP99: loop.p99,
+    loopMax: loop.max,
     errors: r.errors,
   };
 }
+type Summary = ReturnType<typeof summary>;
 
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function request(port: number, ca: Buffer, body: Buffer): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, servername: 'localhost', ca, method: 'POST', path: '/validate', headers: { 'content-type': 'application/json' } }, (res) => {
+      let t = '';
+      res.on('data', (d: Buffer) => (t += d.toString()));
+      res.on('end', () => resolve(t));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One workload: interleaved closed-loop pairs (CPU ratio per pair), then a fixed-rate run per server. */
+async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Child>, caPem: Buffer, args: Args): Promise<void> {
+  for (const kind of KINDS) {
+    const answer = await request(servers[kind].port, caPem, body);
+    if (!answer.includes('"allowed":true')) throw new Error(`${kind}: unexpected answer to the ${name} review: ${answer}`);
+  }
+  const closedRuns: Record<Kind, Summary[]> = { bare: [], bulwark: [] };
+  const cpuRatios: number[] = [];
+  const rpsRatios: number[] = [];
+  const agents = {
+    bare: new https.Agent({ keepAlive: true, maxSockets: args.concurrency }),
+    bulwark: new https.Agent({ keepAlive: true, maxSockets: args.concurrency }),
+  };
+  for (const kind of KINDS) await closedLoop(agents[kind], servers[kind].port, caPem, body, args.concurrency, args.warmup * 1000);
+  // Pairs run back to back in alternating order: a busy neighbour hits both members of a pair alike.
+  for (let round = 0; round < args.rounds; round++) {
+    const order: readonly Kind[] = round % 2 === 0 ? ['bare', 'bulwark'] : ['bulwark', 'bare'];
+    const pair: Partial<Record<Kind, Summary>> = {};
+    for (const kind of order) {
+      const cpu0 = await servers[kind].cpu();
+      const run = await closedLoop(agents[kind], servers[kind].port, caPem, body, args.concurrency, args.duration * 1000);
+      const cpu = (await servers[kind].cpu()) - cpu0;
+      pair[kind] = summary(run, cpu, servers[kind].loop());
+      closedRuns[kind].push(pair[kind]);
+    }
+    cpuRatios.push(pair.bare!.cpuPerRequest / pair.bulwark!.cpuPerRequest);
+    rpsRatios.push(pair.bulwark!.rps / pair.bare!.rps);
+  }
+  agents.bare.destroy();
+  agents.bulwark.destroy();
+  const fixed: Partial<Record<Kind, Summary>> = {};
+  const rateOrder: readonly Kind[] = ['bulwark', 'bare'];
+  for (const kind of rateOrder) {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+    await fixedRate(agent, servers[kind].port, caPem, body, args.rate, args.warmup * 1000);
+    const cpu0 = await servers[kind].cpu();
+    const run = await fixedRate(agent, servers[kind].port, caPem, body, args.rate, args.rateDuration * 1000);
+    fixed[kind] = summary(run, (await servers[kind].cpu()) - cpu0, servers[kind].loop());
+    agent.destroy();
+  }
+
+  const med = (runs: Summary[]): Summary => [...runs].sort((a, b) => a.cpuPerRequest - b.cpuPerRequest)[Math.floor(runs.length / 2)]!;
+  console.log(`\n== ${name} (${body.length} bytes), profiles ${PROFILES.join(' + ')}, load average ${os.loadavg()[0]!.toFixed(2)} ==`);
+  const head = ['req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'loop p99', 'loop max', 'server µs/req', 'errors'];
+  console.log(`${'server / mode'.padEnd(24)} ${head.map((h) => h.padStart(h.length > 8 ? h.length : 8)).join(' ')}`);
+  const row = (label: string, s: Summary) =>
+    `${label.padEnd(24)} ${[fmt(s.rps, 0), fmt(s.p50), fmt(s.p99), fmt(s.p999), fmt(s.max), fmt(s.loopP99), fmt(s.loopMax)].map((v) => v.padStart(8)).join(' ')} ${fmt(s.cpuPerRequest, 0).padStart(13)} ${String(s.errors).padStart(8)}`;
+  for (const kind of KINDS) {
+    console.log(row(`${kind} closed (median)`, med(closedRuns[kind])));
+    console.log(row(`${kind} ${args.rate}/s ${args.rateDuration}s`, fixed[kind]!));
+  }
+  console.log(`server µs/req per pair: bare ${closedRuns.bare.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}; bulwark ${closedRuns.bulwark.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}`);
+  console.log(`CPU efficiency bare/bulwark, median of ${cpuRatios.length} pairs: ${fmt(median(cpuRatios))} (pairs ${cpuRatios.map((r) => fmt(r)).join(', ')}; spread ${fmt(Math.min(...cpuRatios))}–${fmt(Math.max(...cpuRatios))})`);
+  console.log(`throughput bulwark/bare, median of pairs: ${fmt(median(rpsRatios))} (pairs ${rpsRatios.map((r) => fmt(r)).join(', ')})`);
+  console.log(`p99 at ${args.rate}/s: bulwark ${fmt(fixed.bulwark!.p99)} ms, bare ${fmt(fixed.bare!.p99)} ms (difference ${fmt(fixed.bulwark!.p99 - fixed.bare!.p99)} ms; goal ≤ 2 ms)`);
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -336,76 +496,24 @@ async function main(): Promise<void> {
   fs.writeFileSync(certFile, leaf.certPem);
   fs.writeFileSync(keyFile, leaf.keyPem);
   const caPem = Buffer.from(ca.certPem);
-  const body = Buffer.from(deploymentReview());
 
-  console.log(`bench/webhook: Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg()[0]!.toFixed(2)}, review ${body.length} bytes`);
-  console.log(`closed loop: ${args.concurrency} keep-alive clients, ${args.rounds} interleaved rounds of ${args.duration}s per server (median shown); fixed rate: ${args.rate} req/s for ${args.duration}s; warm-up ${args.warmup}s\n`);
+  console.log(`bench/webhook: Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`closed loop: ${args.concurrency} keep-alive clients, ${args.rounds} alternating pairs of ${args.duration}s; fixed rate: ${args.rate} req/s for ${args.rateDuration}s per server; warm-up ${args.warmup}s`);
+  console.log('CPU = the server process\'s own utime+stime (process.cpuUsage() inside it); loop = its event-loop delay (perf_hooks.monitorEventLoopDelay), ms');
 
-  const servers = { bare: await startChild('bare', certFile, keyFile), bulwark: await startChild('bulwark', certFile, keyFile) };
-  type Summary = ReturnType<typeof summary>;
-  const closedRuns: Record<'bare' | 'bulwark', Summary[]> = { bare: [], bulwark: [] };
-  const fixed: Partial<Record<'bare' | 'bulwark', Summary>> = {};
+  const profileDir = args.profile ? path.resolve(args.profile) : '';
+  const servers: Record<Kind, Child> = { bare: await startChild('bare', certFile, keyFile, ''), bulwark: await startChild('bulwark', certFile, keyFile, profileDir) };
   try {
-    // Sanity: a clean Deployment is allowed.
-    const check = await new Promise<string>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: servers.bulwark.port, servername: 'localhost', ca: caPem, method: 'POST', path: '/validate', headers: { 'content-type': 'application/json' } }, (res) => {
-        let t = '';
-        res.on('data', (d: Buffer) => (t += d.toString()));
-        res.on('end', () => resolve(t));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-    if (!check.includes('"allowed":true')) throw new Error(`unexpected answer: ${check}`);
-
-    // Each mode keeps its agent from warm-up to measurement: connections are set up before timing.
-    const closedAgents = {
-      bare: new https.Agent({ keepAlive: true, maxSockets: args.concurrency }),
-      bulwark: new https.Agent({ keepAlive: true, maxSockets: args.concurrency }),
-    };
-    for (const kind of ['bare', 'bulwark'] as const) {
-      await closedLoop(closedAgents[kind], servers[kind].port, caPem, body, args.concurrency, args.warmup * 1000);
-    }
-    // Interleaved, alternating order: a noisy neighbour hits both servers alike.
-    for (let round = 0; round < args.rounds; round++) {
-      const order = round % 2 === 0 ? (['bare', 'bulwark'] as const) : (['bulwark', 'bare'] as const);
-      for (const kind of order) {
-        const cpu0 = await servers[kind].cpu();
-        const run = await closedLoop(closedAgents[kind], servers[kind].port, caPem, body, args.concurrency, args.duration * 1000);
-        closedRuns[kind].push(summary(run, (await servers[kind].cpu()) - cpu0));
-      }
-    }
-    closedAgents.bare.destroy();
-    closedAgents.bulwark.destroy();
-    for (const kind of ['bare', 'bulwark'] as const) {
-      const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
-      await fixedRate(agent, servers[kind].port, caPem, body, args.rate, args.warmup * 1000);
-      const cpu0 = await servers[kind].cpu();
-      const run = await fixedRate(agent, servers[kind].port, caPem, body, args.rate, args.duration * 1000);
-      fixed[kind] = summary(run, (await servers[kind].cpu()) - cpu0);
-      agent.destroy();
-    }
+    if (args.workload !== 'pod') await runWorkload('3-container Deployment', Buffer.from(deploymentReview()), servers, caPem, args);
+    if (args.workload !== 'deployment') await runWorkload('single small Pod', Buffer.from(podReview()), servers, caPem, args);
   } finally {
     for (const { child } of Object.values(servers)) {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const median = (runs: Summary[]): Summary => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
-  const closed = { bare: median(closedRuns.bare), bulwark: median(closedRuns.bulwark) };
-
-  const row = (name: string, s: Summary) =>
-    `${name.padEnd(22)} ${fmt(s.rps, 0).padStart(8)} ${fmt(s.p50).padStart(8)} ${fmt(s.p99).padStart(8)} ${fmt(s.p999).padStart(8)} ${fmt(s.max).padStart(8)} ${fmt(s.cpuPerRequest, 0).padStart(13)} ${String(s.errors).padStart(6)}`;
-  console.log(`${'server / mode'.padEnd(22)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'p99.9 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'server µs/req'.padStart(13)} ${'errors'.padStart(6)}`);
-  for (const kind of ['bare', 'bulwark'] as const) {
-    console.log(row(`${kind} closed loop`, closed[kind]));
-    console.log(row(`${kind} ${args.rate}/s`, fixed[kind]!));
-  }
-  console.log(`\nclosed-loop req/s per round: bare ${closedRuns.bare.map((r) => fmt(r.rps, 0)).join(', ')}; bulwark ${closedRuns.bulwark.map((r) => fmt(r.rps, 0)).join(', ')}`);
-  console.log(`throughput ratio bulwark / bare: ${fmt(closed.bulwark.rps / closed.bare.rps)} (target ≥ 0.70)`);
-  console.log(`server CPU per request: bare ${fmt(closed.bare.cpuPerRequest, 0)} µs, bulwark ${fmt(closed.bulwark.cpuPerRequest, 0)} µs (CPU ratio bare / bulwark ${fmt(closed.bare.cpuPerRequest / closed.bulwark.cpuPerRequest)})`);
-  console.log(`bulwark p99 at ${args.rate} req/s: ${fmt(fixed.bulwark!.p99)} ms (target < 10 ms)`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (profileDir) console.log(`\nCPU profile of the Bulwark server written to ${profileDir}`);
 }
 
 main().catch((err) => {
