@@ -16,6 +16,7 @@
 //
 //   node dist/bench/webhook.js [--short] [--rounds 5] [--duration 3] [--warmup 1] [--concurrency 32]
 //     [--rate 1000] [--rate-duration 30] [--workload deployment|pod|both] [--profile DIR]
+//   (--profile: `node --cpu-prof` of both servers into DIR, for Chrome DevTools or speedscope)
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -266,13 +267,16 @@ interface Child {
    */
   cpu(): Promise<number>;
   loop(): { p99: number; max: number };
+  /** The system part of the last cpu() reading, in microseconds. */
+  system(): number;
 }
 
 function startChild(kind: 'bulwark' | 'bare', certFile: string, keyFile: string, profileDir: string): Promise<Child> {
   const self = fileURLToPath(import.meta.url);
-  const node = kind === 'bulwark' && profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const node = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${kind}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...node, self, '--child', kind, certFile, keyFile], { stdio: ['ignore', 'pipe', 'ignore'] });
   let lastLoop = { p99: NaN, max: NaN };
+  let lastSystem = 0;
   const waiting: ((line: Record<string, unknown>) => void)[] = [];
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -296,9 +300,11 @@ function startChild(kind: 'bulwark' | 'bare', certFile: string, keyFile: string,
           const line = await reply;
           const { user, system } = line.cpu as { user: number; system: number };
           lastLoop = line.loop as { p99: number; max: number };
+          lastSystem = system;
           return user + system;
         },
         loop: () => lastLoop,
+        system: () => lastSystem,
       }),
     );
   });
@@ -432,6 +438,7 @@ async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Chi
   }
   const closedRuns: Record<Kind, Summary[]> = { bare: [], bulwark: [] };
   const cpuRatios: number[] = [];
+  const systemShare: Record<Kind, number[]> = { bare: [], bulwark: [] };
   const rpsRatios: number[] = [];
   const agents = {
     bare: new https.Agent({ keepAlive: true, maxSockets: args.concurrency }),
@@ -444,9 +451,11 @@ async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Chi
     const pair: Partial<Record<Kind, Summary>> = {};
     for (const kind of order) {
       const cpu0 = await servers[kind].cpu();
+      const sys0 = servers[kind].system();
       const run = await closedLoop(agents[kind], servers[kind].port, caPem, body, args.concurrency, args.duration * 1000);
       const cpu = (await servers[kind].cpu()) - cpu0;
       pair[kind] = summary(run, cpu, servers[kind].loop());
+      systemShare[kind].push((servers[kind].system() - sys0) / cpu);
       closedRuns[kind].push(pair[kind]);
     }
     cpuRatios.push(pair.bare!.cpuPerRequest / pair.bulwark!.cpuPerRequest);
@@ -476,6 +485,7 @@ async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Chi
     console.log(row(`${kind} ${args.rate}/s ${args.rateDuration}s`, fixed[kind]!));
   }
   console.log(`server µs/req per pair: bare ${closedRuns.bare.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}; bulwark ${closedRuns.bulwark.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}`);
+  console.log(`system (kernel) share of that CPU, median: bare ${fmt(median(systemShare.bare) * 100, 0)}%, bulwark ${fmt(median(systemShare.bulwark) * 100, 0)}%`);
   console.log(`CPU efficiency bare/bulwark, median of ${cpuRatios.length} pairs: ${fmt(median(cpuRatios))} (pairs ${cpuRatios.map((r) => fmt(r)).join(', ')}; spread ${fmt(Math.min(...cpuRatios))}–${fmt(Math.max(...cpuRatios))})`);
   console.log(`throughput bulwark/bare, median of pairs: ${fmt(median(rpsRatios))} (pairs ${rpsRatios.map((r) => fmt(r)).join(', ')})`);
   console.log(`p99 at ${args.rate}/s: bulwark ${fmt(fixed.bulwark!.p99)} ms, bare ${fmt(fixed.bare!.p99)} ms (difference ${fmt(fixed.bulwark!.p99 - fixed.bare!.p99)} ms; goal ≤ 2 ms)`);
@@ -502,7 +512,7 @@ async function main(): Promise<void> {
   console.log('CPU = the server process\'s own utime+stime (process.cpuUsage() inside it); loop = its event-loop delay (perf_hooks.monitorEventLoopDelay), ms');
 
   const profileDir = args.profile ? path.resolve(args.profile) : '';
-  const servers: Record<Kind, Child> = { bare: await startChild('bare', certFile, keyFile, ''), bulwark: await startChild('bulwark', certFile, keyFile, profileDir) };
+  const servers: Record<Kind, Child> = { bare: await startChild('bare', certFile, keyFile, profileDir), bulwark: await startChild('bulwark', certFile, keyFile, profileDir) };
   try {
     if (args.workload !== 'pod') await runWorkload('3-container Deployment', Buffer.from(deploymentReview()), servers, caPem, args);
     if (args.workload !== 'deployment') await runWorkload('single small Pod', Buffer.from(podReview()), servers, caPem, args);
@@ -513,7 +523,7 @@ async function main(): Promise<void> {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  if (profileDir) console.log(`\nCPU profile of the Bulwark server written to ${profileDir}`);
+  if (profileDir) console.log(`\nCPU profiles of both servers (bare.cpuprofile, bulwark.cpuprofile) written to ${profileDir}`);
 }
 
 main().catch((err) => {

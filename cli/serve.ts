@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type express from 'express';
 import type { Registry } from 'prom-client';
-import { createLogger, type Logger } from '../core/log.js';
+import { asyncStderr, createLogger, flushDestination, type Logger } from '../core/log.js';
 import { startAlertsService, type AlertsService } from '../alerts/service.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditSettingsOf } from '../audit/config.js';
@@ -141,7 +141,9 @@ export function registerServe(program: Command): void {
 
 /** Runs the server until SIGTERM or SIGINT; resolves to the exit code. */
 export async function runServe(opts: ServeCliOptions): Promise<number> {
-  const logger = createLogger();
+  // Asynchronous stderr: a review that is logged does not wait for the write (flushed on exit).
+  const stderr = asyncStderr();
+  const logger = createLogger({}, stderr);
   let config: BulwarkConfig;
   let settings: ServerSettings;
   let compiled: CompiledConfig;
@@ -277,7 +279,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   }
   await informer?.stop();
   logger.info({ forced }, 'stopped');
+  await flushDestination(stderr);
   // Nothing should keep the process alive now; if a library left a handle open, do not hang on it.
+  // (process.exit still flushes any line logged after this point: pino's exit hook.)
   setTimeout(() => process.exit(0), 1000).unref();
   return 0;
 }
