@@ -24,7 +24,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../core/log.js';
+import { asyncStderr, createLogger } from '../core/log.js';
 import { createCA, createServingCert } from '../certs/x509.js';
 import { compileConfig } from '../policies/config.js';
 import { defaultConfig } from '../config/load.js';
@@ -227,7 +227,8 @@ async function runChild(kind: string, certFile: string, keyFile: string): Promis
   const key = fs.readFileSync(keyFile);
   let port: number;
   if (kind === 'bulwark') {
-    const logger = createLogger({ level: 'info' });
+    // As `bulwark serve` logs: to an asynchronous stderr.
+    const logger = createLogger({ level: 'info' }, asyncStderr());
     const handle = await startWebhookServer({
       compiled: compileConfig({ ...defaultConfig(), profiles: PROFILES }),
       logger,
