@@ -25,7 +25,15 @@ export interface StandIn {
   objects: Map<string, Obj>;
   /** Extra handlers for POST-only review APIs (tokenreviews, subjectaccessreviews). */
   reviews: Map<string, (body: Obj) => Obj>;
-  kubeconfig(): string;
+  /**
+   * Adds an object of a judged kind (Pod, Deployment, ClusterRole, …: apiVersion and kind set),
+   * served by the list endpoints `/api/v1/pods`, `/api/v1/namespaces/NS/pods`, `/apis/apps/v1/…`.
+   * Fills uid and resourceVersion; returns the stored object.
+   */
+  addObject(obj: Obj): Obj;
+  /** Resources (`pods`, `clusterroles`) whose list answers 403 Forbidden. */
+  forbidden: Set<string>;
+  kubeconfig(context?: string): string;
   close(): Promise<void>;
 }
 
@@ -62,6 +70,35 @@ export async function startApiServerStandIn(): Promise<StandIn> {
   const objects = new Map<string, Obj>();
   const reviews = new Map<string, (body: Obj) => Obj>();
   let resourceVersion = 1000;
+  const forbidden = new Set<string>();
+  // Judged kinds: `apiVersion|resource` → namespaced? (served at /api/v1 or /apis/<group>/<version>).
+  const LISTED: Record<string, { resource: string; namespaced: boolean }> = {
+    'v1|Pod': { resource: 'pods', namespaced: true },
+    'v1|PodTemplate': { resource: 'podtemplates', namespaced: true },
+    'v1|ReplicationController': { resource: 'replicationcontrollers', namespaced: true },
+    'v1|Service': { resource: 'services', namespaced: true },
+    'apps/v1|Deployment': { resource: 'deployments', namespaced: true },
+    'apps/v1|ReplicaSet': { resource: 'replicasets', namespaced: true },
+    'apps/v1|StatefulSet': { resource: 'statefulsets', namespaced: true },
+    'apps/v1|DaemonSet': { resource: 'daemonsets', namespaced: true },
+    'batch/v1|Job': { resource: 'jobs', namespaced: true },
+    'batch/v1|CronJob': { resource: 'cronjobs', namespaced: true },
+    'rbac.authorization.k8s.io/v1|Role': { resource: 'roles', namespaced: true },
+    'rbac.authorization.k8s.io/v1|RoleBinding': { resource: 'rolebindings', namespaced: true },
+    'rbac.authorization.k8s.io/v1|ClusterRole': { resource: 'clusterroles', namespaced: false },
+    'rbac.authorization.k8s.io/v1|ClusterRoleBinding': { resource: 'clusterrolebindings', namespaced: false },
+    'networking.k8s.io/v1|Ingress': { resource: 'ingresses', namespaced: true },
+  };
+  const listed = new Map<string, Obj>(); // `apiVersion|resource|namespace|name` → object
+  const LIST_PATH = /^\/(?:api\/(v1)|apis\/([^/]+\/v1))\/(?:namespaces\/([^/]+)\/)?([a-z]+)$/;
+  const addObject = (input: Obj): Obj => {
+    const obj = structuredClone(input);
+    const entry = LISTED[`${obj.apiVersion}|${obj.kind}`];
+    if (!entry) throw new Error(`the stand-in does not serve ${obj.apiVersion} ${obj.kind}`);
+    obj.metadata = { ...obj.metadata, uid: obj.metadata?.uid ?? randomUUID(), resourceVersion: String(++resourceVersion) };
+    listed.set(`${obj.apiVersion}|${entry.resource}|${entry.namespaced ? obj.metadata.namespace ?? 'default' : ''}|${obj.metadata.name}`, obj);
+    return obj;
+  };
 
   const server: Server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -88,6 +125,35 @@ export async function startApiServerStandIn(): Promise<StandIn> {
       };
       if (req.headers.authorization !== `Bearer ${token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
 
+      const list = req.method === 'GET' ? LIST_PATH.exec(url.pathname) : null;
+      if (list && list[4] !== 'namespaces' && !(list[3] && url.pathname.startsWith('/api/v1/namespaces/') && !list[4])) {
+        const apiVersion = list[1] ?? list[2]!;
+        const namespace = list[3];
+        const resource = list[4]!;
+        const entry = Object.entries(LISTED).find(([k, v]) => k.startsWith(apiVersion + '|') && v.resource === resource);
+        if (entry) {
+          const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+          if (forbidden.has(resource)) {
+            const user = 'system:serviceaccount:standin:reader';
+            return send(403, status(403, 'Forbidden', `${resource}${group ? '.' + group : ''} is forbidden: User "${user}" cannot list resource "${resource}" in API group "${group}"${namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope'}`, { kind: resource, group }));
+          }
+          const all = [...listed.entries()]
+            .filter(([k]) => k.startsWith(`${apiVersion}|${resource}|${namespace ?? ''}`))
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([, v]) => v);
+          // Paging as the real server does: limit, and an opaque continue token (here an offset).
+          const limit = Number(url.searchParams.get('limit') ?? 0) || all.length;
+          const offset = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString() || 0);
+          const items = all.slice(offset, offset + limit).map((o) => { const { kind: _k, apiVersion: _a, ...rest } = o; return rest; });
+          const more = offset + limit < all.length;
+          const kind = entry[0].split('|')[1]!;
+          return send(200, {
+            kind: `${kind}List`, apiVersion,
+            metadata: { resourceVersion: String(resourceVersion), ...(more ? { continue: Buffer.from(String(offset + limit)).toString('base64') } : {}) },
+            items,
+          });
+        }
+      }
       const review = reviews.get(url.pathname);
       if (review && req.method === 'POST') return send(201, review(body as Obj));
 
@@ -148,7 +214,9 @@ export async function startApiServerStandIn(): Promise<StandIn> {
     requests,
     objects,
     reviews,
-    kubeconfig: () => `apiVersion: v1
+    addObject,
+    forbidden,
+    kubeconfig: (context = 'standin') => `apiVersion: v1
 kind: Config
 clusters:
 - name: standin
@@ -160,9 +228,9 @@ users:
   user:
     token: ${token}
 contexts:
-- name: standin
+- name: ${context}
   context: {cluster: standin, user: admin}
-current-context: standin
+current-context: ${context}
 `,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
