@@ -30,6 +30,9 @@ export interface BulwarkConfig extends PolicyConfig {
   mutationDefaults: SectionInput<'mutationDefaults'>;
   /** Read by policies/tampering.ts (`tamperingSettingsOf`), which fills the defaults. */
   tampering: SectionInput<'tampering'>;
+  /** Read by background/ (`backgroundSettingsOf`), which fills the defaults. */
+  backgroundScan: SectionInput<'backgroundScan'>;
+  reports: SectionInput<'reports'>;
 }
 
 export function defaultConfig(): BulwarkConfig {
@@ -47,6 +50,8 @@ export function defaultConfig(): BulwarkConfig {
     audit: {},
     mutationDefaults: {},
     tampering: {},
+    backgroundScan: {},
+    reports: {},
   };
 }
 
