@@ -241,6 +241,7 @@ export class BackgroundScanner {
       return this.evaluating;
     }
     this.evaluating = (async () => {
+      await Promise.resolve(); // `evaluating` is set before the body runs (and before its finally clears it)
       try {
         do {
           this.again = false;
