@@ -5,6 +5,7 @@
 //   config    ← the file and its one schema; imports core and policies (profile and policy names)
 //   certs, alerts ← never policies, webhook, audit or cli
 //   webhook, audit ← never each other, never cli
+//   vap       ← compiles checks to ValidatingAdmissionPolicy; reads core, config and policies
 //   cli       ← the commands; nothing else imports cli
 // Modules not named here (new ones) are free but for the cli and cycle rules.
 const local = (modules) => `^(${modules.join('|')})/`;
@@ -42,6 +43,7 @@ module.exports = {
       to: { path: '^[^/]+/', pathNot: '^(core|policies|node_modules)/', dependencyTypesNot: ['core'] },
     },
     forbid('config-below-the-modules', 'config/ is read by the modules, never the other way round', 'config', ['webhook', 'audit', 'alerts', 'certs', 'cli']),
+    forbid('vap-below-the-entry-points', 'vap/ compiles checks to ValidatingAdmissionPolicy: it reads core, config and policies only', 'vap', ['webhook', 'audit', 'alerts', 'certs', 'cli']),
     forbid('alerts-not-policies', 'alerts/ knows alerts, not checks', 'alerts', ['policies', 'webhook', 'audit', 'cli']),
     forbid('certs-standalone', 'certs/ is certificate tooling only', 'certs', ['policies', 'webhook', 'audit', 'alerts', 'cli']),
     forbid('webhook-not-audit', 'the admission webhook and the audit analyser are siblings', 'webhook', ['audit', 'cli']),

@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Build: compile TypeScript (tsconfig.build.json: no tests, no benches) and the native SQLite module,
 # then keep only production dependencies.
-FROM node:20-bookworm AS build
+# Base images are pinned by digest (the tag stays for readers; the digest is what is pulled).
+# Update both with `docker buildx imagetools inspect <image:tag>` and review the change.
+FROM node:20-bookworm@sha256:8f693eaa7e0a8e71560c9a82b55fd54c2ae920a2ba5d2cde28bac7d1c01c9ba5 AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY core core
@@ -18,7 +20,7 @@ RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 
 # Run: distroless Node.js, no shell, no package manager, no build tools; non-root (65532).
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs20-debian12:nonroot@sha256:2cd820156cf039c8b54ae2d2a97e424b6729070714de8707a6b79f20d56f6a9a
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./

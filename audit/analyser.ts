@@ -12,7 +12,8 @@
 // requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
 import { createHash } from 'node:crypto';
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
-import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, isExcepted, type CompiledConfig } from '../policies/config.js';
+import { globToRegExp } from '../core/glob.js';
 import { type BulwarkConfig } from '../config/load.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
@@ -39,6 +40,7 @@ import {
   type AuditEvent,
 } from './event.js';
 import { objectOfWrite } from './objects.js';
+import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
 
@@ -108,8 +110,18 @@ export class AuditAnalyser {
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
+    const globCache = new Map<readonly string[], RegExp>();
     this.ctx = {
       settings: this.settings,
+      lists: this.compiled.config.lists,
+      matches(globs, value) {
+        let re = globCache.get(globs);
+        if (re === undefined) {
+          re = globs.length ? new RegExp(globs.map((g) => globToRegExp(g).source).join('|')) : /(?!)/;
+          globCache.set(globs, re);
+        }
+        return value !== '' && re.test(value);
+      },
       tampering: compileTampering(tamperingSettingsOf(options.config.tampering), serverNamespace),
       defaultAction: options.config.defaultAction,
     };
@@ -207,6 +219,7 @@ export class AuditAnalyser {
       if (rule.id === 'pentest-tool' && !this.knownToolAgent(f.userAgent)) continue;
       const m = rule.match(f, this.ctx);
       if (!m) continue;
+      if (this.compiled.exceptions.size > 0 && this.excepted(rule.id, f, m)) continue;
       const alert = this.alert(f, {
         type: rule.id,
         title: rule.title,
@@ -224,7 +237,55 @@ export class AuditAnalyser {
       const objectAlerts = this.objectChecks(f);
       if (objectAlerts.length) (out ??= []).push(...objectAlerts);
     }
+    if (!f.dryRun && ev.annotations !== undefined) {
+      const vapAlerts = this.vapAlerts(f, out);
+      if (vapAlerts.length) (out ??= []).push(...vapAlerts);
+    }
     return out ?? [];
+  }
+
+  /** Whether `exceptions.<rule>` covers this match (judged on the authenticated user). */
+  private excepted(id: string, f: AuditFacts, m: { namespace?: string; resource?: { name: string }; evidence?: Record<string, unknown> }): boolean {
+    const user = f.event.user;
+    const image = typeof m.evidence?.image === 'string' ? m.evidence.image : undefined;
+    return isExcepted(this.compiled.exceptions, id, {
+      username: usernameOf(user), groups: groupsOf(user), namespace: m.namespace ?? f.namespace, name: m.resource?.name ?? f.name, image,
+    });
+  }
+
+  /**
+   * Findings of Bulwark's ValidatingAdmissionPolicies (audit/vap.ts): an alert of the policy ID per
+   * policy, unless this event's object checks already raised that type. Control-plane writes are skipped
+   * as in objectChecks (a workload's pods, created by its controller, alert through the workload).
+   */
+  private vapAlerts(f: AuditFacts, already: readonly Alert[] | undefined): Alert[] {
+    const found = vapFindings(f.event);
+    if (found.length === 0) return [];
+    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return [];
+    const kind = kindOfResource(f.resource);
+    const alerts: Alert[] = [];
+    for (const policy of new Set(found.map((x) => x.policy))) {
+      if (this.settings.disabled.has(policy) || already?.some((a) => a.type === policy) || alerts.some((a) => a.type === policy)) continue;
+      const findings = found.filter((x) => x.policy === policy);
+      const meta = findings[0]!.meta;
+      alerts.push(
+        this.alert(f, {
+          type: policy,
+          title: meta.title,
+          severity: meta.severity,
+          tactics: meta.tactics,
+          remediation: meta.remediation,
+          message: `${actor(f)} ${WRITE_VERBS.get(f.verb) ?? f.verb} ${kind} ${qualified(f.namespace, f.name)}: ${findings.map((x) => x.message).join('; ')} (ValidatingAdmissionPolicy bulwark-${policy})`,
+          evidence: {
+            validatingAdmissionPolicy: `bulwark-${policy}`,
+            findings: findings.map((x) => ({ message: x.message, binding: x.binding, expressionIndex: x.expressionIndex ?? null, validationActions: x.validationActions })),
+          },
+          resource: undefined,
+          namespace: undefined,
+        }),
+      );
+    }
+    return alerts;
   }
 
   /** Most user agents repeat (kubelet, controllers, kubectl): remember the answer. */

@@ -20,6 +20,8 @@ const FHCRC = 0x02;
 const FEXTRA = 0x04;
 const FNAME = 0x08;
 const FCOMMENT = 0x10;
+/** Longest member header read (extra field, name and comment included): gzip(1) writes a few dozen bytes. */
+const MAX_HEADER = 64 * 1024;
 
 export interface TrailingData {
   /** Bytes after the last complete member (zero padding excluded when it is all there is). */
@@ -121,9 +123,11 @@ async function readHeader(r: ByteReader): Promise<boolean> {
         need = z + 1;
         break;
       }
+      if (view.length > MAX_HEADER) throw new GzipError(`gzip member header longer than ${MAX_HEADER} bytes`);
       if (!(await r.ensure(view.length + 1))) return false;
     }
   }
+  if (need > MAX_HEADER) throw new GzipError(`gzip member header longer than ${MAX_HEADER} bytes`);
   if (flags & FHCRC) need += 2;
   if (!(await r.ensure(need))) return false;
   r.take(need);

@@ -244,7 +244,7 @@ function runFor(fn: () => number, ms: number): number {
   let ops = 0;
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(ms) * 1_000_000n;
-  let now = start;
+  let now: bigint;
   do {
     for (let i = 0; i < batch; i++) sink += fn();
     ops += batch;

@@ -32,7 +32,7 @@ function readFile(file: string, what: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
 }
 
@@ -77,6 +77,30 @@ function generateCertificates(opts: CertsOptions): { ca: CertKeyPem; caGenerated
   return { ca, caGenerated, leaf };
 }
 
+/**
+ * The folder for the keys: a new one is made 0700 whatever the umask (mkdir's mode is masked by
+ * it, so it is set again with chmod, which is not). An existing folder is left as it is, but not
+ * one that every user can write to (they could swap the files after we write them).
+ */
+function prepareOutDir(dir: string): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!stat) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    return;
+  }
+  if (stat.isSymbolicLink()) stat = fs.statSync(dir);
+  if (!stat.isDirectory()) throw new Error(`--out-dir ${dir} exists and is not a folder`);
+  if ((stat.mode & 0o002) !== 0) {
+    throw new Error(`--out-dir ${dir} is writable by every user (mode ${(stat.mode & 0o7777).toString(8)}); use a private folder`);
+  }
+}
+
 function secretManifest(name: string, namespace: string, ca: CertKeyPem, leaf: CertKeyPem): string {
   const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
   return stringify({
@@ -116,7 +140,7 @@ function run(opts: CertsOptions): void {
   }
 
   if (opts.outDir) {
-    fs.mkdirSync(opts.outDir, { recursive: true });
+    prepareOutDir(opts.outDir);
     const written: string[] = [];
     for (const o of outputs) {
       const file = path.join(opts.outDir, o.name);

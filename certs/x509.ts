@@ -1,6 +1,15 @@
-// X.509 v3 certificates (RFC 5280) built with node:crypto and the DER encoder in asn1.ts:
-// a CA for Bulwark, serving certificates for the webhook, and the development certificate
-// that `npm start` uses. No dependency beyond Node itself.
+// X.509 v3 certificates (RFC 5280): a CA for Bulwark, serving certificates for the webhook, and
+// the development certificate that `npm start` uses. Encoding and decoding are the maintained
+// PKI.js successor @peculiar/x509 (extensions, names, algorithm identifiers, parsing) on its own
+// ASN.1 schema (@peculiar/asn1-x509); keys and signatures are node:crypto. Node's X509Certificate
+// does the checks it is good at (CA flag, issuer, signature, key match).
+//
+// Why not X509CertificateGenerator.create(): it signs through WebCrypto, which is asynchronous,
+// and every caller (`bulwark serve`, `bulwark install`, the alerts API, the tests) uses these
+// functions synchronously at start-up. Assembling the same TBSCertificate from the library's own
+// schema classes and signing it with node:crypto's synchronous sign() keeps that API; nothing
+// here writes a DER byte by hand.
+import 'reflect-metadata'; // tsyringe, which @peculiar/x509 uses for its algorithm registry, needs it first
 import {
   createHash,
   createPrivateKey,
@@ -11,32 +20,13 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import fs from 'node:fs';
+import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asn1X509 from '@peculiar/asn1-x509';
+import * as pkix from '@peculiar/x509';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import {
-  bitString,
-  boolean,
-  children,
-  contextPrimitive,
-  decode,
-  decodeOid,
-  decodeTime,
-  explicit,
-  implicit,
-  integer,
-  namedBitString,
-  nullValue,
-  octetString,
-  oid,
-  sequence,
-  set,
-  Tag,
-  TagClass,
-  time,
-  utf8String,
-  type Asn1Element,
-} from './asn1.js';
 
 export interface CertKeyPem { certPem: string; keyPem: string }
 export interface CAOptions { commonName?: string; validityDays?: number; keyType?: 'ec' | 'rsa' }
@@ -69,41 +59,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** X.520 ub-common-name. */
 const MAX_COMMON_NAME = 64;
 
-const OID = {
-  commonName: '2.5.4.3',
-  ecPublicKey: '1.2.840.10045.2.1',
-  ecdsaWithSHA256: '1.2.840.10045.4.3.2',
-  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
-  ed25519: '1.3.101.112',
-  subjectKeyIdentifier: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  subjectAltName: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  authorityKeyIdentifier: '2.5.29.35',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-} as const;
-
-/** keyUsage bit numbers (RFC 5280 4.2.1.3). */
-const KeyUsage = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
-
-// ----------------------------------------------------------------------------------------
-// PEM
-
-function toPem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
-/** The DER of the first PEM block with this label. */
-export function pemToDer(pem: string, label = 'CERTIFICATE'): Buffer {
-  const m = pem.match(new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+?)-----END ${label}-----`));
-  if (!m) throw new Error(`no ${label} PEM block found`);
-  return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-}
-
 // ----------------------------------------------------------------------------------------
 // Keys and signatures
 
@@ -113,50 +68,51 @@ function generateKeyPair(keyType: 'ec' | 'rsa' = 'ec'): { privateKey: KeyObject;
   throw new Error(`unsupported key type "${String(keyType)}" (use ec or rsa)`);
 }
 
-interface Signer { algorithm: Buffer; digest: string | null }
+interface Signer { algorithm: asn1X509.AlgorithmIdentifier; digest: string | null }
 
-/** The signature AlgorithmIdentifier for a signing key (RFC 5758 3.2, RFC 4055 5, RFC 8410 3). */
+/**
+ * The signature AlgorithmIdentifier for a signing key, from the library's algorithm registry
+ * (ECDSA: parameters absent, RFC 5758 3.2; RSA: parameters NULL, RFC 4055 5; Ed25519: RFC 8410 3).
+ */
 function signerFor(key: KeyObject): Signer {
+  const provider = new pkix.AlgorithmProvider();
   switch (key.asymmetricKeyType) {
-    case 'ec': // parameters MUST be absent
-      return { algorithm: sequence(oid(OID.ecdsaWithSHA256)), digest: 'sha256' };
-    case 'rsa': // parameters MUST be NULL
-      return { algorithm: sequence(oid(OID.sha256WithRSAEncryption), nullValue()), digest: 'sha256' };
+    case 'ec':
+      return { algorithm: provider.toAsnAlgorithm({ name: 'ECDSA', hash: { name: 'SHA-256' } } as Parameters<typeof provider.toAsnAlgorithm>[0]), digest: 'sha256' };
+    case 'rsa':
+      return { algorithm: provider.toAsnAlgorithm({ name: 'RSASSA-PKCS1-v1_5', hash: { name: 'SHA-256' } } as Parameters<typeof provider.toAsnAlgorithm>[0]), digest: 'sha256' };
     case 'ed25519':
-      return { algorithm: sequence(oid(OID.ed25519)), digest: null };
+      return { algorithm: provider.toAsnAlgorithm({ name: 'Ed25519' }), digest: null };
     default:
       throw new Error(`unsupported signing key type "${key.asymmetricKeyType ?? 'unknown'}" (ECDSA, RSA or Ed25519 expected)`);
   }
 }
 
-function spkiDer(publicKey: KeyObject): Buffer {
-  return publicKey.export({ type: 'spki', format: 'der' });
+/** RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value, as hex. */
+function keyIdentifier(spki: Buffer): string {
+  const info = AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo);
+  return createHash('sha1').update(Buffer.from(info.subjectPublicKey)).digest('hex');
 }
 
-/** RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value. */
-function keyIdentifier(spki: Buffer): Buffer {
-  const [, subjectPublicKey] = children(decode(spki));
-  if (!subjectPublicKey || subjectPublicKey.tagNumber !== Tag.BIT_STRING) throw new Error('malformed SubjectPublicKeyInfo');
-  return createHash('sha1').update(subjectPublicKey.value.subarray(1)).digest();
-}
-
-/** A random positive 128-bit serial number (RFC 5280 4.1.2.2: positive, at most 20 octets). */
-function randomSerial(): Buffer {
-  for (;;) {
-    const bytes = randomBytes(16);
-    if (bytes.some((b) => b !== 0)) return bytes; // integer() adds the 0x00 that keeps it positive
-  }
+/**
+ * A random positive serial of 16 octets (RFC 5280 4.1.2.2: positive, at most 20 octets): the
+ * top bit cleared keeps it positive, the next one set keeps the encoding 16 octets long.
+ */
+function randomSerial(): ArrayBuffer {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x40;
+  return new Uint8Array(bytes).buffer;
 }
 
 // ----------------------------------------------------------------------------------------
 // Names
 
-function distinguishedName(commonName: string | undefined): Buffer {
-  if (commonName === undefined || commonName === '') return sequence();
-  if ([...commonName].length > MAX_COMMON_NAME) {
+function distinguishedName(commonName: string | undefined): asn1X509.Name {
+  if (commonName !== undefined && [...commonName].length > MAX_COMMON_NAME) {
     throw new Error(`common name "${commonName}" is longer than ${MAX_COMMON_NAME} characters`);
   }
-  return sequence(set(sequence(oid(OID.commonName), utf8String(commonName))));
+  const name = commonName ? new pkix.Name([{ '2.5.4.3': [{ utf8String: commonName }] }]) : new pkix.Name([]);
+  return AsnConvert.parse(name.toArrayBuffer(), asn1X509.Name);
 }
 
 const DNS_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
@@ -248,69 +204,38 @@ export function serviceDnsNames(service: string, namespace: string, extra: strin
 }
 
 // ----------------------------------------------------------------------------------------
-// Extensions
-
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
-  // critical is BOOLEAN DEFAULT FALSE: DER omits a default value.
-  return critical ? sequence(oid(id), boolean(true), octetString(value)) : sequence(oid(id), octetString(value));
-}
-
-function basicConstraints(ca: boolean, pathLen?: number): Buffer {
-  // cA BOOLEAN DEFAULT FALSE is omitted for an end entity: the value is an empty SEQUENCE.
-  const fields: Buffer[] = [];
-  if (ca) fields.push(boolean(true));
-  if (ca && pathLen !== undefined) fields.push(integer(pathLen));
-  return extension(OID.basicConstraints, true, sequence(...fields));
-}
-
-function keyUsage(bits: number[]): Buffer {
-  return extension(OID.keyUsage, true, namedBitString(bits));
-}
-
-function subjectKeyIdentifier(ski: Buffer): Buffer {
-  return extension(OID.subjectKeyIdentifier, false, octetString(ski));
-}
-
-function authorityKeyIdentifier(ski: Buffer): Buffer {
-  // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT KeyIdentifier OPTIONAL, ... }
-  return extension(OID.authorityKeyIdentifier, false, sequence(implicit(0, octetString(ski))));
-}
-
-function subjectAltName(dnsNames: string[], ipAddresses: Buffer[], critical: boolean): Buffer {
-  const names = [
-    ...dnsNames.map((n) => contextPrimitive(2, Buffer.from(n, 'latin1'))), // dNSName [2] IA5String
-    ...ipAddresses.map((ip) => contextPrimitive(7, ip)), // iPAddress [7] OCTET STRING
-  ];
-  return extension(OID.subjectAltName, critical, sequence(...names));
-}
-
-// ----------------------------------------------------------------------------------------
 // Building
 
 interface TbsInput {
-  issuer: Buffer;
-  subject: Buffer;
+  issuer: asn1X509.Name;
+  subject: asn1X509.Name;
   notBefore: Date;
   notAfter: Date;
   spki: Buffer;
-  extensions: Buffer[];
+  extensions: pkix.Extension[];
   signingKey: KeyObject;
 }
 
 function buildCertificate(input: TbsInput): string {
   const signer = signerFor(input.signingKey);
-  const tbs = sequence(
-    explicit(0, integer(2)), // version v3
-    integer(randomSerial()),
-    signer.algorithm,
-    input.issuer,
-    sequence(time(input.notBefore), time(input.notAfter)),
-    input.subject,
-    input.spki,
-    explicit(3, sequence(...input.extensions)),
-  );
-  const signature = sign(signer.digest, tbs, input.signingKey); // ECDSA: DER Ecdsa-Sig-Value
-  return toPem('CERTIFICATE', sequence(tbs, signer.algorithm, bitString(signature)));
+  const tbs = new asn1X509.TBSCertificate({
+    version: asn1X509.Version.v3,
+    serialNumber: randomSerial(),
+    signature: signer.algorithm,
+    issuer: input.issuer,
+    validity: new asn1X509.Validity({ notBefore: input.notBefore, notAfter: input.notAfter }),
+    subject: input.subject,
+    subjectPublicKeyInfo: AsnConvert.parse(input.spki, asn1X509.SubjectPublicKeyInfo),
+    extensions: new asn1X509.Extensions(input.extensions.map((e) => AsnConvert.parse(e.rawData, asn1X509.Extension))),
+  });
+  // ECDSA: node:crypto returns the DER Ecdsa-Sig-Value that X.509 carries (RFC 5758 3.2).
+  const signature = sign(signer.digest, Buffer.from(AsnConvert.serialize(tbs)), input.signingKey);
+  const certificate = new asn1X509.Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: signer.algorithm,
+    signatureValue: new Uint8Array(signature).buffer,
+  });
+  return new pkix.X509Certificate(AsnConvert.serialize(certificate)).toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
 }
 
 function wholeSeconds(ms: number): Date {
@@ -325,11 +250,13 @@ function validityMs(days: number | undefined, fallback: number): number {
   return ms;
 }
 
+const KU = pkix.KeyUsageFlags;
+
 /** A self-signed CA: basicConstraints critical CA:TRUE pathlen:0, keyUsage critical keyCertSign+cRLSign. */
 export function createCA(opts: CAOptions = {}): CertKeyPem {
   const validity = validityMs(opts.validityDays, DEFAULT_CA_VALIDITY_DAYS);
   const { privateKey, publicKey } = generateKeyPair(opts.keyType ?? 'ec');
-  const spki = spkiDer(publicKey);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
   const ski = keyIdentifier(spki);
   const name = distinguishedName(opts.commonName ?? DEFAULT_CA_COMMON_NAME);
   const now = Date.now();
@@ -340,10 +267,10 @@ export function createCA(opts: CAOptions = {}): CertKeyPem {
     notAfter: wholeSeconds(now + validity),
     spki,
     extensions: [
-      basicConstraints(true, 0),
-      keyUsage([KeyUsage.keyCertSign, KeyUsage.cRLSign]),
-      subjectKeyIdentifier(ski),
-      authorityKeyIdentifier(ski),
+      new pkix.BasicConstraintsExtension(true, 0, true),
+      new pkix.KeyUsagesExtension(KU.keyCertSign | KU.cRLSign, true),
+      new pkix.SubjectKeyIdentifierExtension(ski),
+      new pkix.AuthorityKeyIdentifierExtension(ski),
     ],
     signingKey: privateKey,
   });
@@ -364,12 +291,16 @@ export function createServingCert(ca: CertKeyPem, opts: ServingOptions): CertKey
   const issuer = loadIssuer(ca);
   const keyType = opts.keyType ?? 'ec';
   const { privateKey, publicKey } = generateKeyPair(keyType);
-  const spki = spkiDer(publicKey);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
   const commonName = opts.commonName ??
     dnsNames.find((n) => n.length <= MAX_COMMON_NAME) ?? ipTexts[0];
   const now = Date.now();
   const notAfter = Math.min(now + validity, issuer.notAfter.getTime());
   if (notAfter <= now) throw new Error('the CA certificate has expired');
+  const sans: pkix.JsonGeneralNames = [
+    ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...ipTexts.map((value) => ({ type: 'ip' as const, value })),
+  ];
   const certPem = buildCertificate({
     issuer: issuer.subject,
     subject: distinguishedName(commonName),
@@ -377,12 +308,12 @@ export function createServingCert(ca: CertKeyPem, opts: ServingOptions): CertKey
     notAfter: wholeSeconds(notAfter),
     spki,
     extensions: [
-      basicConstraints(false),
-      keyUsage(keyType === 'rsa' ? [KeyUsage.digitalSignature, KeyUsage.keyEncipherment] : [KeyUsage.digitalSignature]),
-      extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth), oid(OID.clientAuth))),
-      subjectKeyIdentifier(keyIdentifier(spki)),
-      authorityKeyIdentifier(issuer.keyId),
-      subjectAltName(dnsNames, ipTexts.map(ipToBytes), !commonName),
+      new pkix.BasicConstraintsExtension(false, undefined, true),
+      new pkix.KeyUsagesExtension(keyType === 'rsa' ? KU.digitalSignature | KU.keyEncipherment : KU.digitalSignature, true),
+      new pkix.ExtendedKeyUsageExtension([pkix.ExtendedKeyUsage.serverAuth, pkix.ExtendedKeyUsage.clientAuth]),
+      new pkix.SubjectKeyIdentifierExtension(keyIdentifier(spki)),
+      new pkix.AuthorityKeyIdentifierExtension(issuer.keyId),
+      new pkix.SubjectAlternativeNameExtension(sans, !commonName),
     ],
     signingKey: issuer.key,
   });
@@ -393,88 +324,46 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-interface Issuer { subject: Buffer; keyId: Buffer; notAfter: Date; key: KeyObject }
+interface Issuer { subject: asn1X509.Name; keyId: string; notAfter: Date; key: KeyObject }
 
 function loadIssuer(ca: CertKeyPem): Issuer {
   let cert: X509Certificate;
+  let parsed: pkix.X509Certificate;
   let key: KeyObject;
   try {
     cert = new X509Certificate(ca.certPem);
+    parsed = new pkix.X509Certificate(cert.raw);
   } catch (err) {
-    throw new Error(`cannot read the CA certificate: ${(err as Error).message}`);
+    throw new Error(`cannot read the CA certificate: ${(err as Error).message}`, { cause: err });
   }
   try {
     key = createPrivateKey(ca.keyPem);
   } catch (err) {
-    throw new Error(`cannot read the CA private key: ${(err as Error).message}`);
+    throw new Error(`cannot read the CA private key: ${(err as Error).message}`, { cause: err });
   }
   if (!cert.ca) throw new Error('the CA certificate is not a CA (basicConstraints CA:TRUE missing)');
   if (!cert.checkPrivateKey(key)) throw new Error('the CA private key does not match the CA certificate');
   signerFor(key); // fails early on an unsupported key type
-  const parsed = parseCertificate(pemToDer(ca.certPem));
-  const ku = parsed.extensions.get(OID.keyUsage);
-  if (ku) {
-    const bits = decode(ku.value);
-    const keyCertSign = bits.value.length > 1 && (bits.value[1]! & (0x80 >> KeyUsage.keyCertSign)) !== 0;
-    if (!keyCertSign) throw new Error('the CA certificate\'s keyUsage does not allow keyCertSign');
-  }
-  const skiExt = parsed.extensions.get(OID.subjectKeyIdentifier);
-  const keyId = skiExt ? decode(skiExt.value).value : keyIdentifier(parsed.spki);
+  const ku = parsed.getExtension(pkix.KeyUsagesExtension);
+  if (ku && (ku.usages & KU.keyCertSign) === 0) throw new Error('the CA certificate\'s keyUsage does not allow keyCertSign');
+  const keyId = parsed.getExtension(pkix.SubjectKeyIdentifierExtension)?.keyId ??
+    keyIdentifier(Buffer.from(parsed.publicKey.rawData));
   if (parsed.notAfter.getTime() <= Date.now()) throw new Error(`the CA certificate expired on ${parsed.notAfter.toISOString()}`);
-  return { subject: parsed.subject, keyId: Buffer.from(keyId), notAfter: parsed.notAfter, key };
+  // The issuer name is the CA's subject exactly as the CA encodes it (RFC 5280 7.1 compares
+  // names, and Go and OpenSSL compare them byte for byte): re-parse its own DER.
+  const subject = AsnConvert.parse(parsed.subjectName.toArrayBuffer(), asn1X509.Name);
+  return { subject, keyId, notAfter: parsed.notAfter, key };
 }
 
 // ----------------------------------------------------------------------------------------
 // Reading
 
-interface ParsedCertificate {
-  issuer: Buffer;
-  subject: Buffer;
-  notBefore: Date;
-  notAfter: Date;
-  spki: Buffer;
-  extensions: Map<string, { critical: boolean; value: Buffer }>;
-}
-
-function parseCertificate(der: Buffer): ParsedCertificate {
-  const [tbs] = children(decode(der));
-  if (!tbs) throw new Error('malformed certificate');
-  const fields = children(tbs);
-  let i = 0;
-  if (fields[0]?.tagClass === TagClass.CONTEXT && fields[0].tagNumber === 0) i++; // version
-  const [, , issuer, validity, subject, spki] = fields.slice(i);
-  if (!issuer || !validity || !subject || !spki) throw new Error('malformed certificate');
-  const [notBefore, notAfter] = children(validity) as [Asn1Element, Asn1Element];
-  const extensions = new Map<string, { critical: boolean; value: Buffer }>();
-  const extField = fields.slice(i + 6).find((f) => f.tagClass === TagClass.CONTEXT && f.tagNumber === 3);
-  if (extField) {
-    const [list] = children(extField);
-    for (const ext of list ? children(list) : []) {
-      const parts = children(ext);
-      const critical = parts.length === 3 && parts[1]!.value[0] !== 0;
-      extensions.set(decodeOid(parts[0]!), { critical, value: Buffer.from(parts[parts.length - 1]!.value) });
-    }
-  }
-  return {
-    issuer: Buffer.from(issuer.raw),
-    subject: Buffer.from(subject.raw),
-    notBefore: decodeTime(notBefore),
-    notAfter: decodeTime(notAfter),
-    spki: Buffer.from(spki.raw),
-    extensions,
-  };
-}
-
-function subjectAltNames(parsed: ParsedCertificate): { dnsNames: string[]; ipAddresses: string[] } {
+function subjectAltNames(cert: pkix.X509Certificate): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
-  const san = parsed.extensions.get(OID.subjectAltName);
-  if (san) {
-    for (const name of children(decode(san.value))) {
-      if (name.tagClass !== TagClass.CONTEXT) continue;
-      if (name.tagNumber === 2) dnsNames.push(name.value.toString('latin1'));
-      else if (name.tagNumber === 7) ipAddresses.push(bytesToIp(name.value));
-    }
+  for (const name of cert.getExtension(pkix.SubjectAlternativeNameExtension)?.names.items ?? []) {
+    if (name.type === 'dns') dnsNames.push(name.value);
+    else if (name.type === 'ip') ipAddresses.push(normalizeIp(name.value));
   }
   return { dnsNames, ipAddresses };
 }
@@ -487,7 +376,7 @@ function formatName(name: string | undefined): string {
 /** What a certificate says, from its PEM (the first certificate of a chain). */
 export function certificateInfo(certPem: string): CertificateInfo {
   const x509 = new X509Certificate(certPem);
-  const parsed = parseCertificate(x509.raw);
+  const parsed = new pkix.X509Certificate(x509.raw);
   return {
     subject: formatName(x509.subject),
     issuer: formatName(x509.issuer),
@@ -514,15 +403,18 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
+function currentlyValid(cert: pkix.X509Certificate): boolean {
+  const now = Date.now();
+  return cert.notBefore.getTime() <= now && cert.notAfter.getTime() - now >= RENEW_BEFORE_MS;
+}
+
 function usableCA(certPem: string | undefined, keyPem: string | undefined): CertKeyPem | undefined {
   if (!certPem || !keyPem) return undefined;
   try {
     const cert = new X509Certificate(certPem);
     const key = createPrivateKey(keyPem);
-    const info = parseCertificate(cert.raw);
-    const now = Date.now();
     if (!cert.ca || !cert.checkPrivateKey(key) || !cert.verify(cert.publicKey)) return undefined;
-    if (info.notBefore.getTime() > now || info.notAfter.getTime() - now < RENEW_BEFORE_MS) return undefined;
+    if (!currentlyValid(new pkix.X509Certificate(cert.raw))) return undefined;
     return { certPem, keyPem };
   } catch {
     return undefined;
@@ -536,9 +428,8 @@ function usableLeaf(ca: CertKeyPem, certPem: string | undefined, keyPem: string 
     const caCert = new X509Certificate(ca.certPem);
     if (cert.ca || !cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return false;
     if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return false;
-    const parsed = parseCertificate(cert.raw);
-    const now = Date.now();
-    if (parsed.notBefore.getTime() > now || parsed.notAfter.getTime() - now < RENEW_BEFORE_MS) return false;
+    const parsed = new pkix.X509Certificate(cert.raw);
+    if (!currentlyValid(parsed)) return false;
     const { dnsNames, ipAddresses } = subjectAltNames(parsed);
     return DEV_DNS_NAMES.every((n) => dnsNames.includes(n)) && DEV_IP_ADDRESSES.every((ip) => ipAddresses.includes(ip));
   } catch {
@@ -546,31 +437,112 @@ function usableLeaf(ca: CertKeyPem, certPem: string | undefined, keyPem: string 
   }
 }
 
+// ----------------------------------------------------------------------------------------
+// The directory lock
+
+/** A lock older than this is stale whoever holds it: making the four files takes well under a second. */
+export const LOCK_STALE_MS = 60_000;
+/** How long ensureDevCertificates() waits for another process's lock by default. */
+export const LOCK_TIMEOUT_MS = 30_000;
+
+interface LockOwner { pid: number; host: string; created: number; nonce: string }
+
+function readLockOwner(file: string): LockOwner | undefined {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    if (text.length > 1024) return undefined;
+    const v = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.created === 'number' && typeof v.nonce === 'string') return v as LockOwner;
+  } catch { /* unreadable, half written or gone */ }
+  return undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Stale: its holder on this host has exited, or it is older than LOCK_STALE_MS (also an unreadable one, judged by mtime). */
+function lockIsStale(file: string, owner: LockOwner | undefined): boolean {
+  if (owner) {
+    if (owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) return true;
+    return Date.now() - owner.created > LOCK_STALE_MS;
+  }
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return false; // gone: the next attempt takes it
+  }
+}
+
+/** Sleeps without spinning (the caller is synchronous start-up code; nothing else runs meanwhile). */
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** A directory lock, so two processes starting together do not write a mixed set of files. */
-function withDirLock<T>(dir: string, fn: () => T): T {
-  const lock = path.join(dir, '.lock');
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+/**
+ * Removes a stale lock. Two waiters may judge the same lock stale; the rename to a private name
+ * is atomic, so only one of them gets it, and a lock that was replaced meanwhile (another nonce)
+ * is put back rather than broken.
+ */
+function breakStaleLock(file: string, seen: LockOwner | undefined): void {
+  const aside = `${file}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch {
+    return; // someone else broke or released it
+  }
+  const moved = readLockOwner(aside);
+  if (seen && moved && moved.nonce !== seen.nonce && !lockIsStale(aside, moved)) {
     try {
-      fs.mkdirSync(lock);
+      fs.linkSync(aside, file); // put a live lock back; fails if a third process already holds the name
+    } catch { /* the name is taken again: that holder goes on, so does this one's owner */ }
+  }
+  fs.rmSync(aside, { force: true });
+}
+
+/**
+ * An exclusive lock on `dir` between processes: `dir/.lock` created with O_CREAT|O_EXCL (which
+ * also refuses to follow a symlink planted there), holding the owner's pid, host, time and a
+ * nonce. Waits with a growing pause, up to `timeoutMs`; a stale lock is broken.
+ */
+function withDirLock<T>(dir: string, timeoutMs: number, fn: () => T): T {
+  const file = path.join(dir, '.lock');
+  const me: LockOwner = { pid: process.pid, host: hostname(), created: Date.now(), nonce: randomBytes(8).toString('hex') };
+  const deadline = Date.now() + timeoutMs;
+  let pause = 10;
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      me.created = Date.now();
+      fs.writeSync(fd, JSON.stringify(me));
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      try {
-        if (Date.now() - fs.statSync(lock).mtimeMs > 10_000) fs.rmSync(lock, { recursive: true, force: true }); // stale
-      } catch { /* removed meanwhile */ }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lock}`);
-      sleepSync(50);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the lock ${file}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
+    const owner = readLockOwner(file);
+    if (lockIsStale(file, owner)) {
+      breakStaleLock(file, owner);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = owner ? `process ${owner.pid} on ${owner.host}` : 'another process';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for the lock ${file}, held by ${who} (remove it if that process is gone)`);
+    }
+    sleepSync(Math.min(pause, Math.max(1, deadline - Date.now())));
+    pause = Math.min(pause * 2, 250);
   }
   try {
     return fn();
   } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
+    if (readLockOwner(file)?.nonce === me.nonce) fs.rmSync(file, { force: true });
   }
 }
 
@@ -579,8 +551,12 @@ function withDirLock<T>(dir: string, fn: () => T): T {
  * (tls.crt, tls.key) for localhost, 127.0.0.1 and ::1. Reuses what is there while it is
  * valid for at least 7 more days and consistent; otherwise issues a new serving certificate
  * (from the same CA when the CA itself is still good, so a trusted dev CA stays trusted).
+ * Processes starting together serialise on a lock file in `dir` and end up with one set.
  */
-export function ensureDevCertificates(dir: string): { certFile: string; keyFile: string; caFile: string; created: boolean } {
+export function ensureDevCertificates(
+  dir: string,
+  options: { lockTimeoutMs?: number } = {},
+): { certFile: string; keyFile: string; caFile: string; created: boolean } {
   const files = {
     caFile: path.join(dir, 'ca.crt'),
     caKeyFile: path.join(dir, 'ca.key'),
@@ -595,8 +571,10 @@ export function ensureDevCertificates(dir: string): { certFile: string; keyFile:
   if (current().leafOk) return result(false);
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return withDirLock(dir, () => {
-    let { ca, leafOk } = current(); // another process may have done it meanwhile
+  return withDirLock(dir, options.lockTimeoutMs ?? LOCK_TIMEOUT_MS, () => {
+    const found = current(); // another process may have done it meanwhile
+    let ca = found.ca;
+    const leafOk = found.leafOk;
     if (leafOk) return result(false);
     if (!ca) {
       ca = createCA({ commonName: 'bulwark-dev-ca' });

@@ -10,6 +10,8 @@ import { Command, Option } from 'commander';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { projectRoot as coreProjectRoot } from '../core/paths.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
+import type { VapApiVersion } from '../vap/generate.js';
+import { vapObjectsForInstall } from './vap.js';
 
 type Obj = Record<string, any>;
 
@@ -63,6 +65,8 @@ function moveToNamespace(docs: Obj[], namespace: string): void {
 export interface ManifestOptions {
   namespace?: string;
   mode?: 'enforce' | 'warn' | 'audit';
+  /** Append the ValidatingAdmissionPolicies compiled from the install's own config (`--vap`). */
+  vap?: VapApiVersion;
 }
 
 /** The install YAML: the chart's defaults in `namespace`, a new CA and serving certificate, the CA bundle injected. */
@@ -91,7 +95,7 @@ export function renderInstallManifests(opts: ManifestOptions = {}): string {
     stringData: { 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.certPem },
   };
   const namespaceDoc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bulwark.io/webhook': 'ignore' } } };
-  const all = [namespaceDoc, secret, ...docs];
+  const all = [namespaceDoc, secret, ...docs, ...(opts.vap ? vapObjectsForInstall(docs, opts.vap) : [])];
   return (
     '# Bulwark install manifests (the Helm chart\'s defaults), made by `bulwark manifests`.\n' +
     '# Contains a private key: apply it, do not commit it.\n' +
@@ -129,7 +133,7 @@ export function validateCABundle(pem: string, source = 'the CA bundle'): void {
     try {
       cert = new X509Certificate(block);
     } catch (err) {
-      throw new Error(`${source}: certificate ${i + 1} does not parse: ${(err as Error).message}`);
+      throw new Error(`${source}: certificate ${i + 1} does not parse: ${(err as Error).message}`, { cause: err });
     }
     if (!cert.ca) throw new Error(`${source}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate: give the CA that signed the serving certificate, not the serving certificate`);
   });
@@ -409,8 +413,10 @@ export function registerInstallCommands(program: Command): void {
     .description("print a static install YAML (the Helm chart's defaults) with a freshly generated certificate")
     .option('--namespace <ns>', 'namespace to install into', DEFAULT_NAMESPACE)
     .addOption(new Option('--mode <mode>', 'defaultAction: enforce, or audit-only warning mode (warn)').choices(['enforce', 'warn', 'audit']))
-    .action((opts: { namespace: string; mode?: 'enforce' | 'warn' | 'audit' }) => {
-      process.stdout.write(renderInstallManifests(opts));
+    .option('--vap', 'also print the ValidatingAdmissionPolicies + bindings compiled from the install\'s config (Kubernetes 1.30+)')
+    .addOption(new Option('--vap-api-version <version>', 'admissionregistration.k8s.io version of the --vap objects').choices(['v1', 'v1beta1']).default('v1'))
+    .action((opts: { namespace: string; mode?: 'enforce' | 'warn' | 'audit'; vap?: boolean; vapApiVersion: VapApiVersion }) => {
+      process.stdout.write(renderInstallManifests({ namespace: opts.namespace, mode: opts.mode, vap: opts.vap ? opts.vapApiVersion : undefined }));
     });
 
   program
@@ -449,7 +455,7 @@ export function registerInstallCommands(program: Command): void {
         try {
           pem = readFileSync(caFile, 'utf8');
         } catch (err) {
-          throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`);
+          throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`, { cause: err });
         }
         validateCABundle(pem, caFile);
         return pem;

@@ -7,6 +7,8 @@ import { registerAlerts } from '../alerts/cli.js';
 import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
 import { registerConfig } from '../config/cli.js';
+import { registerRules } from './rules.js';
+import { registerVap } from './vap.js';
 
 export const USAGE_EXIT = 2;
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerAudit(program);
   registerConfig(program);
+  registerRules(program);
+  registerVap(program);
   return program;
 }
 

@@ -1,13 +1,13 @@
 // Reads and validates the configuration file with the one schema (config/schema.ts). Every
 // message names the file, the line, the key path and what was expected; all problems are
 // reported together. Every command loads its configuration here, so all validate the whole file.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { isRecord } from '../core/record.js';
 import { suggest } from '../core/suggest.js';
-import { DEFAULT_LISTS } from '../policies/lists.js';
+import { AUDIT_LIST_NAMES, DEFAULT_LISTS, resolveList, type ListSpec } from '../policies/lists.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { PolicyLists } from '../policies/types.js';
 import {
@@ -55,15 +55,17 @@ export function defaultConfig(): BulwarkConfig {
   };
 }
 
+/**
+ * A copy of the default lists. The audit lists that `audit:` can also set are left out: they are
+ * set only when the file names them under `lists:` (audit/config.ts then prefers them).
+ */
 function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
-  return {
-    sensitiveHostPaths: [...lists.sensitiveHostPaths],
-    minerNames: [...lists.minerNames],
-    minerPoolSchemes: [...lists.minerPoolSchemes],
-    dashboardNames: [...lists.dashboardNames],
-    dashboardPodLabels: [...(lists.dashboardPodLabels ?? [])],
-    allowedCapabilities: [...lists.allowedCapabilities],
-  };
+  const out: Record<string, string[]> = {};
+  for (const [name, list] of Object.entries(lists)) {
+    if ((AUDIT_LIST_NAMES as readonly string[]).includes(name) || list === undefined) continue;
+    out[name] = [...list];
+  }
+  return out as unknown as PolicyLists;
 }
 
 type Path = readonly PropertyKey[];
@@ -121,7 +123,16 @@ export function validateConfig(raw: unknown, where: (path: Path) => string): Bul
   if (v.onError) config.onError = v.onError;
   if (v.mutations) config.mutations = v.mutations;
   if (v.exemptions) Object.assign(config.exemptions, v.exemptions);
-  if (v.lists) Object.assign(config.lists, v.lists);
+  if (v.exceptions) config.exceptions = v.exceptions;
+  if (v.lists) {
+    const audit = (v.audit ?? {}) as Record<string, string[] | undefined>;
+    for (const [name, spec] of Object.entries(v.lists) as [string, ListSpec | undefined][]) {
+      if (spec === undefined) continue;
+      // The older `audit.<name>` key is the base that a `lists.<name>: {append}` extends.
+      const base = audit[name] ?? DEFAULT_LISTS[name] ?? [];
+      config.lists[name] = resolveList(base, spec);
+    }
+  }
   for (const key of Object.keys(SECTIONS) as SectionName[]) {
     const section = raw[key];
     if (isRecord(section)) (config as unknown as Record<SectionName, unknown>)[key] = section;
@@ -148,7 +159,13 @@ export function parseConfig(text: string, source = 'config'): BulwarkConfig {
     const line = offset === undefined ? lineOfParent(doc, keys, lineCounter) : lineCounter.linePos(offset).line;
     return line ? `${source}:${line}` : source;
   };
-  return validateConfig(doc.toJS(), where);
+  let raw: unknown;
+  try {
+    raw = doc.toJS(); // bounded: the yaml library refuses excessive alias expansion
+  } catch (err) {
+    throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return validateConfig(raw, where);
 }
 
 function lineOfParent(doc: Document, path: (string | number)[], lc: LineCounter): number | undefined {
@@ -159,13 +176,19 @@ function lineOfParent(doc: Document, path: (string | number)[], lc: LineCounter)
   return undefined;
 }
 
+/** The largest configuration file read (a ConfigMap holds at most 1 MiB). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
 /** Reads and validates the file named by --config (or none: the defaults). */
 export function loadConfigFile(path: string | undefined): BulwarkConfig {
   if (!path) return defaultConfig();
   let text: string;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(`${path}: the configuration is ${size} bytes, over the limit of ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${path}: cannot read the configuration: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseConfig(text, path);

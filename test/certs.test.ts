@@ -1,16 +1,21 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubectlBinary } from './support/helm.js';
 import { parse as parseYaml } from 'yaml';
-import * as asn1 from '../certs/asn1.js';
+import 'reflect-metadata';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asn1X509 from '@peculiar/asn1-x509';
+import * as pkix from '@peculiar/x509';
 import { registerCerts } from '../certs/cli.js';
 import {
   bytesToIp,
@@ -19,6 +24,7 @@ import {
   createServingCert,
   ensureDevCertificates,
   ipToBytes,
+  LOCK_STALE_MS,
   serviceDnsNames,
   type CertKeyPem,
 } from '../certs/x509.js';
@@ -53,113 +59,12 @@ async function openssl(...args: string[]): Promise<string> {
   return stdout + stderr;
 }
 
-/** The TBSCertificate fields of a certificate, decoded with our own reader. */
-function tbsFields(certPem: string): asn1.Asn1Element[] {
-  const [tbs] = asn1.children(asn1.decode(new X509Certificate(certPem).raw));
-  return asn1.children(tbs!);
+/** The certificate as @peculiar/x509's schema reads it: an independent reader of what we wrote. */
+function asnCertificate(certPem: string): asn1X509.Certificate {
+  return AsnConvert.parse(new X509Certificate(certPem).raw, asn1X509.Certificate);
 }
 
 // ------------------------------------------------------------------------------------------
-
-describe('asn1 DER encoder', () => {
-  it('encodes lengths in short and minimal long form', () => {
-    expect(hex(asn1.encodeLength(0))).toBe('00');
-    expect(hex(asn1.encodeLength(127))).toBe('7f');
-    expect(hex(asn1.encodeLength(128))).toBe('8180');
-    expect(hex(asn1.encodeLength(255))).toBe('81ff');
-    expect(hex(asn1.encodeLength(256))).toBe('820100');
-    expect(hex(asn1.encodeLength(65536))).toBe('83010000');
-    const big = asn1.octetString(Buffer.alloc(200, 1));
-    expect(hex(big.subarray(0, 3))).toBe('0481c8');
-    expect(hex(asn1.sequence(big).subarray(0, 3))).toBe('3081cb');
-  });
-
-  it('encodes positive INTEGERs minimally, with a leading zero when the top bit is set', () => {
-    expect(hex(asn1.integer(0))).toBe('020100');
-    expect(hex(asn1.integer(2))).toBe('020102');
-    expect(hex(asn1.integer(127))).toBe('02017f');
-    expect(hex(asn1.integer(128))).toBe('02020080');
-    expect(hex(asn1.integer(256))).toBe('02020100');
-    expect(hex(asn1.integer(0xffffn))).toBe('020300ffff');
-    expect(hex(asn1.integer(Buffer.from([0, 0, 0x7f])))).toBe('02017f');
-    expect(hex(asn1.integer(Buffer.from([0, 0, 0x80])))).toBe('02020080');
-    expect(hex(asn1.integer(Buffer.from([0, 0])))).toBe('020100');
-    expect(hex(asn1.integer(Buffer.alloc(0)))).toBe('020100');
-    expect(() => asn1.integer(-1)).toThrow(/negative/);
-    expect(() => asn1.integer(1.5)).toThrow();
-  });
-
-  it('encodes OBJECT IDENTIFIERs', () => {
-    expect(hex(asn1.oid('1.2.840.113549.1.1.11'))).toBe('06092a864886f70d01010b');
-    expect(hex(asn1.oid('1.2.840.10045.4.3.2'))).toBe('06082a8648ce3d040302');
-    expect(hex(asn1.oid('2.5.29.17'))).toBe('0603551d11');
-    expect(hex(asn1.oid('2.999.3'))).toBe('0603883703');
-    expect(() => asn1.oid('1.40')).toThrow();
-    expect(() => asn1.oid('3.1')).toThrow();
-    expect(() => asn1.oid('1.02')).toThrow();
-    expect(asn1.decodeOid(asn1.decode(asn1.oid('2.999.3')))).toBe('2.999.3');
-    expect(asn1.decodeOid(asn1.decode(asn1.oid('1.3.6.1.5.5.7.3.1')))).toBe('1.3.6.1.5.5.7.3.1');
-  });
-
-  it('encodes BOOLEAN, NULL, strings, OCTET STRING and BIT STRING', () => {
-    expect(hex(asn1.boolean(true))).toBe('0101ff');
-    expect(hex(asn1.boolean(false))).toBe('010100');
-    expect(hex(asn1.nullValue())).toBe('0500');
-    expect(hex(asn1.octetString(Buffer.from([1, 2])))).toBe('04020102');
-    expect(hex(asn1.utf8String('é'))).toBe('0c02c3a9');
-    expect(hex(asn1.printableString('Ab 1'))).toBe('130441622031');
-    expect(() => asn1.printableString('a@b')).toThrow();
-    expect(hex(asn1.ia5String('a'))).toBe('160161');
-    expect(hex(asn1.bitString(Buffer.from([0xab])))).toBe('030200ab');
-    expect(() => asn1.bitString(Buffer.from([0x81]), 1)).toThrow(/unused bits/);
-  });
-
-  it('encodes named bit lists (keyUsage) without trailing zero bits', () => {
-    expect(hex(asn1.namedBitString([0]))).toBe('03020780'); // digitalSignature
-    expect(hex(asn1.namedBitString([0, 2]))).toBe('030205a0'); // + keyEncipherment
-    expect(hex(asn1.namedBitString([5, 6]))).toBe('03020106'); // keyCertSign + cRLSign
-    expect(hex(asn1.namedBitString([8]))).toBe('0303070080');
-    expect(hex(asn1.namedBitString([]))).toBe('030100');
-  });
-
-  it('uses UTCTime through 2049 and GeneralizedTime from 2050', () => {
-    const t = (iso: string): string => asn1.time(new Date(iso)).toString('latin1');
-    expect(hex(asn1.time(new Date('2049-12-31T23:59:59Z')))).toBe(hex(Buffer.concat([Buffer.from([0x17, 13]), Buffer.from('491231235959Z')])));
-    expect(t('2049-12-31T23:59:59.999Z').slice(2)).toBe('491231235959Z');
-    expect(hex(asn1.time(new Date('2050-01-01T00:00:00Z')))).toBe(hex(Buffer.concat([Buffer.from([0x18, 15]), Buffer.from('20500101000000Z')])));
-    expect(t('1950-01-01T00:00:00Z')).toBe('\x17\x0d500101000000Z');
-    expect(t('1949-12-31T23:59:59Z')).toBe('\x18\x0f19491231235959Z');
-    expect(t('2024-02-29T08:07:06Z')).toBe('\x17\x0d240229080706Z');
-    expect(() => asn1.utcTime(new Date('2050-01-01T00:00:00Z'))).toThrow();
-    expect(() => asn1.time(new Date('nope'))).toThrow();
-    for (const iso of ['2049-12-31T23:59:59.000Z', '2050-01-01T00:00:00.000Z', '1999-06-01T12:00:00.000Z', '9999-12-31T23:59:59.000Z']) {
-      expect(asn1.decodeTime(asn1.decode(asn1.time(new Date(iso)))).toISOString()).toBe(iso);
-    }
-  });
-
-  it('tags context-specific values explicitly and implicitly', () => {
-    expect(hex(asn1.explicit(0, asn1.integer(2)))).toBe('a003020102');
-    expect(hex(asn1.explicit(3, asn1.sequence()))).toBe('a3023000');
-    expect(hex(asn1.implicit(0, asn1.octetString(Buffer.from([1, 2]))))).toBe('80020102');
-    expect(hex(asn1.implicit(1, asn1.sequence(asn1.integer(1))))).toBe('a103020101');
-    expect(hex(asn1.contextPrimitive(2, Buffer.from('a')))).toBe('820161');
-    expect(hex(asn1.explicit(31, asn1.nullValue()))).toBe('bf1f020500');
-    expect(hex(asn1.explicit(200, asn1.nullValue()))).toBe('bf8148020500');
-    expect(asn1.decode(asn1.explicit(200, asn1.nullValue())).tagNumber).toBe(200);
-  });
-
-  it('sorts SET OF components by encoding and round-trips through the reader', () => {
-    expect(hex(asn1.set(asn1.integer(2), asn1.integer(1)))).toBe('3106020101020102');
-    const enc = asn1.sequence(asn1.integer(5), asn1.explicit(0, asn1.boolean(true)), asn1.octetString(Buffer.alloc(300)));
-    const el = asn1.decode(enc);
-    expect(el.end).toBe(enc.length);
-    const kids = asn1.children(el);
-    expect(kids.map((k) => [k.tagClass, k.tagNumber, k.constructed])).toEqual([[0, 2, false], [2, 0, true], [0, 4, false]]);
-    expect(kids[2]!.value.length).toBe(300);
-    expect(() => asn1.decode(Buffer.from('3080', 'hex'))).toThrow(/indefinite/);
-    expect(() => asn1.decode(Buffer.from('3005020101', 'hex'))).toThrow(/truncated/);
-  });
-});
 
 describe('IP addresses and service names', () => {
   it('encodes IPv4 as 4 and IPv6 as 16 octets', () => {
@@ -230,11 +135,17 @@ describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
   it('uses a random positive serial of 128 bits', () => {
     const serials = new Set<string>();
     for (const pem of [ca.certPem, leaf.certPem, createCA({ keyType }).certPem]) {
-      const [version, serial] = tbsFields(pem);
-      expect(hex(version!.raw)).toBe('a003020102'); // v3
-      expect(serial!.value[0]! & 0x80).toBe(0); // positive
-      expect(serial!.value.length).toBeLessThanOrEqual(17);
-      expect(serial!.value.length === 1 || serial!.value[0] !== 0 || (serial!.value[1]! & 0x80) !== 0).toBe(true); // minimal
+      const der = new X509Certificate(pem).raw;
+      const tbs = asnCertificate(pem).tbsCertificate;
+      expect(tbs.version).toBe(asn1X509.Version.v3);
+      // The serial's DER, read from the bytes themselves: tag 0x02 after the [0] version a0 03 02 01 02.
+      const at = der.indexOf(Buffer.from('a003020102', 'hex')) + 5;
+      expect(der[at]).toBe(0x02);
+      const serial = der.subarray(at + 2, at + 2 + der[at + 1]!);
+      expect(Buffer.from(tbs.serialNumber).equals(serial)).toBe(true);
+      expect(serial[0]! & 0x80).toBe(0); // positive
+      expect(serial.length).toBeLessThanOrEqual(17);
+      expect(serial.length === 1 || serial[0] !== 0 || (serial[1]! & 0x80) !== 0).toBe(true); // minimal
       serials.add(new X509Certificate(pem).serialNumber);
     }
     expect(serials.size).toBe(3);
@@ -258,6 +169,17 @@ describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
     expect(info).toMatchObject({ subject: 'CN=bulwark', issuer: 'CN=bulwark-ca', dnsNames, ipAddresses: ['127.0.0.1', '::1'], isCA: false });
     expect(Math.abs(info.notAfter.getTime() - (t0 + 365 * DAY))).toBeLessThan(60_000);
     expect(info.notBefore.getTime()).toBeLessThan(t0 - 60_000);
+  });
+
+  it('verifies with @peculiar/x509 on Node\'s WebCrypto (globalThis.crypto)', async () => {
+    const leafX = new pkix.X509Certificate(leaf.certPem);
+    const caX = new pkix.X509Certificate(ca.certPem);
+    expect(await caX.verify({ publicKey: caX.publicKey }, globalThis.crypto)).toBe(true);
+    expect(await leafX.verify({ publicKey: caX.publicKey }, globalThis.crypto)).toBe(true);
+    const other = new pkix.X509Certificate(createCA({ keyType }).certPem);
+    expect(await leafX.verify({ publicKey: other.publicKey }, globalThis.crypto)).toBe(false);
+    const chain = await new pkix.X509ChainBuilder({ certificates: [caX] }).build(leafX, globalThis.crypto);
+    expect(chain.map((c) => c.subject)).toEqual(['CN=bulwark', 'CN=bulwark-ca']);
   });
 
   it.skipIf(!hasOpenssl)('passes openssl verify (strict) and shows the extensions', async () => {
@@ -342,11 +264,11 @@ describe('Go crypto/x509 (kubectl as a TLS client)', () => {
 describe('certificate details', () => {
   it('encodes dates from 2050 as GeneralizedTime', async () => {
     const ca = createCA({ validityDays: 40 * 365 });
-    const [, , , , validity] = tbsFields(ca.certPem);
-    const [notBefore, notAfter] = asn1.children(validity!);
-    expect(notBefore!.tagNumber).toBe(asn1.Tag.UTC_TIME);
-    expect(notAfter!.tagNumber).toBe(asn1.Tag.GENERALIZED_TIME);
-    expect(notAfter!.value.toString()).toMatch(/^20[6-7]\d{11}Z$/);
+    const { validity } = asnCertificate(ca.certPem).tbsCertificate;
+    expect(validity.notBefore.utcTime).toBeInstanceOf(Date); // UTCTime through 2049 (RFC 5280 4.1.2.5)
+    expect(validity.notBefore.generalTime).toBeUndefined();
+    expect(validity.notAfter.utcTime).toBeUndefined();
+    expect(validity.notAfter.generalTime!.getUTCFullYear()).toBeGreaterThanOrEqual(2060);
     const info = certificateInfo(ca.certPem);
     expect(info.notAfter.getUTCFullYear()).toBeGreaterThanOrEqual(2060);
     expect(new Date(new X509Certificate(ca.certPem).validTo).getTime()).toBe(info.notAfter.getTime());
@@ -461,6 +383,109 @@ describe('ensureDevCertificates', () => {
   });
 });
 
+describe('the certificate folder lock', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  let moduleFile: string;
+  beforeAll(() => {
+    // The child processes run certs/x509.ts itself (and the core/ files it imports), transpiled;
+    // they sit under node_modules so that package imports resolve as for the real module.
+    const out = path.join(root, 'node_modules', '.cache', `bulwark-certs-test-${process.pid}`);
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
+    for (const dir of ['certs', 'core']) {
+      fs.mkdirSync(path.join(out, dir), { recursive: true });
+      for (const f of fs.readdirSync(path.join(root, dir)).filter((n) => n.endsWith('.ts'))) {
+        const source = fs.readFileSync(path.join(root, dir, f), 'utf8');
+        const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+        fs.writeFileSync(path.join(out, dir, f.replace(/\.ts$/, '.js')), js);
+      }
+    }
+    moduleFile = path.join(out, 'certs', 'x509.js');
+  });
+  afterAll(() => fs.rmSync(path.dirname(path.dirname(moduleFile)), { recursive: true, force: true }));
+
+  /**
+   * Runs ensureDevCertificates(dir) in a new process. With `gate`, the process first loads the
+   * module, writes `gate/ready.<pid>`, and waits for `gate/go`: a start line for racers.
+   */
+  function ensureIn(dir: string, gate?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const script = `import fs from 'node:fs';
+      import { ensureDevCertificates } from ${JSON.stringify(pathToFileURL(moduleFile).href)};
+      const gate = process.argv[2];
+      if (gate) {
+        fs.writeFileSync(gate + '/ready.' + process.pid, '');
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        while (!fs.existsSync(gate + '/go')) Atomics.wait(nap, 0, 0, 2);
+      }
+      const r = ensureDevCertificates(process.argv[1]);
+      process.stdout.write(JSON.stringify(r));`;
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir, gate ?? ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('lets processes starting together make one CA and one serving certificate', async () => {
+    const dir = path.join(tmpDir(), 'dev');
+    const gate = tmpDir();
+    const running = Promise.all(Array.from({ length: 6 }, () => ensureIn(dir, gate)));
+    await vi.waitFor(() => expect(fs.readdirSync(gate)).toHaveLength(6), { timeout: 40_000, interval: 20 });
+    fs.writeFileSync(path.join(gate, 'go'), ''); // all six find the folder empty at once
+    const results = await running;
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const created = results.map((r) => (JSON.parse(r.stdout) as { created: boolean }).created);
+    expect(created.filter(Boolean)).toHaveLength(1);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    const caX = new X509Certificate(fs.readFileSync(path.join(dir, 'ca.crt')));
+    const leafX = new X509Certificate(fs.readFileSync(path.join(dir, 'tls.crt')));
+    expect(caX.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'ca.key'))))).toBe(true);
+    expect(leafX.checkIssued(caX) && leafX.verify(caX.publicKey)).toBe(true);
+    expect(leafX.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'tls.key'))))).toBe(true);
+    expect(ensureDevCertificates(dir).created).toBe(false);
+  }, 60_000);
+
+  it('breaks a lock whose process has exited, or that is too old, and waits for a live one', async () => {
+    const dir = tmpDir();
+    const lock = path.join(dir, '.lock');
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const deadPid = Number(gone.stdout.toString());
+    const owner = (pid: number, created: number) => JSON.stringify({ pid, host: os.hostname(), created, nonce: 'x' });
+
+    fs.writeFileSync(lock, owner(deadPid, Date.now()));
+    expect(ensureDevCertificates(dir, { lockTimeoutMs: 2_000 }).created).toBe(true);
+    expect(fs.existsSync(lock)).toBe(false);
+
+    fs.rmSync(path.join(dir, 'tls.crt'));
+    fs.writeFileSync(lock, owner(process.ppid, Date.now() - LOCK_STALE_MS - 1_000)); // alive, but too old
+    expect(ensureDevCertificates(dir, { lockTimeoutMs: 2_000 }).created).toBe(true);
+
+    fs.rmSync(path.join(dir, 'tls.crt'));
+    fs.writeFileSync(lock, owner(process.ppid, Date.now())); // alive and fresh: wait, then say who holds it
+    expect(() => ensureDevCertificates(dir, { lockTimeoutMs: 300 })).toThrow(new RegExp(`timed out after 300 ms waiting for the lock .*held by process ${process.ppid}`));
+    expect(fs.existsSync(path.join(dir, 'tls.crt'))).toBe(false);
+    expect(fs.readFileSync(lock, 'utf8')).toBe(owner(process.ppid, JSON.parse(fs.readFileSync(lock, 'utf8')).created as number));
+
+    // Released by its holder while we wait: taken.
+    const holder = spawn(process.execPath, ['-e', `setTimeout(() => require('fs').rmSync(${JSON.stringify(lock)}), 300)`]);
+    expect(ensureDevCertificates(dir, { lockTimeoutMs: 10_000 }).created).toBe(true);
+    await new Promise((resolve) => holder.on('exit', resolve));
+    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+  });
+
+  it('does not follow a symlink planted as the lock file', () => {
+    const dir = tmpDir();
+    const target = path.join(tmpDir(), 'victim');
+    fs.writeFileSync(target, 'precious');
+    fs.symlinkSync(target, path.join(dir, '.lock'));
+    expect(() => ensureDevCertificates(dir, { lockTimeoutMs: 300 })).toThrow(/lock/);
+    expect(fs.readFileSync(target, 'utf8')).toBe('precious');
+  });
+});
+
 // ------------------------------------------------------------------------------------------
 
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -473,7 +498,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += s.toString()), true));
   const saved = process.exitCode;
   process.exitCode = undefined;
-  let code = 0;
+  let code: number;
   try {
     await program.parseAsync(['node', 'bulwark', 'certs', ...args]);
     code = typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -533,6 +558,52 @@ describe('bulwark certs', () => {
     expect(x.issuer).toBe('CN=corp-ca');
     expect(x.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
     expect(x.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(dir, 'tls.key'))))).toBe(true);
+  });
+
+  it.skipIf(!hasOpenssl)('signs with a CA that openssl made (several RDNs, PrintableString), keeping its name byte for byte', async () => {
+    const caDir = tmpDir();
+    const caCrt = path.join(caDir, 'corp.crt');
+    const caKey = path.join(caDir, 'corp.key');
+    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCrt, '-days', '400',
+      '-subj', '/C=DE/O=Example Corp/OU=Platform/CN=Example Corp Root', '-addext', 'basicConstraints=critical,CA:TRUE',
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    const dir = tmpDir();
+    const r = await cli('--out-dir', dir, '--ca-cert', caCrt, '--ca-key', caKey, '--san', '192.168.7.1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const leafFile = path.join(dir, 'tls.crt');
+    expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', caCrt, leafFile)).toContain(': OK');
+    const caIssuer = asnCertificate(fs.readFileSync(caCrt, 'utf8')).tbsCertificate.subject;
+    const leafIssuer = asnCertificate(fs.readFileSync(leafFile, 'utf8')).tbsCertificate.issuer;
+    expect(Buffer.from(AsnConvert.serialize(leafIssuer)).equals(Buffer.from(AsnConvert.serialize(caIssuer)))).toBe(true);
+    expect(new X509Certificate(fs.readFileSync(leafFile)).issuer).toBe('C=DE\nO=Example Corp\nOU=Platform\nCN=Example Corp Root');
+    // The leaf's authorityKeyIdentifier is the CA's own subjectKeyIdentifier (openssl's, not recomputed).
+    const ski = new pkix.X509Certificate(fs.readFileSync(caCrt, 'utf8')).getExtension(pkix.SubjectKeyIdentifierExtension)!.keyId;
+    expect(new pkix.X509Certificate(fs.readFileSync(leafFile, 'utf8')).getExtension(pkix.AuthorityKeyIdentifierExtension)!.keyId).toBe(ski);
+  });
+
+  it('creates --out-dir 0700 whatever the umask, keys 0600, and refuses a folder every user can write to', async () => {
+    const saved = process.umask();
+    try {
+      for (const mask of [0o000, 0o002, 0o277]) {
+        process.umask(mask);
+        const dir = path.join(tmpDir(), 'a', 'keys');
+        const r = await cli('--out-dir', dir);
+        expect(r.stderr, mask.toString(8)).toBe('');
+        expect(r.code).toBe(0);
+        expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+        for (const f of ['ca.key', 'tls.key']) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+        for (const f of ['ca.crt', 'tls.crt']) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o644);
+      }
+    } finally {
+      process.umask(saved);
+    }
+    const open = tmpDir();
+    fs.chmodSync(open, 0o777);
+    const r = await cli('--out-dir', open);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/writable by every user \(mode 777\)/);
+    expect(fs.readdirSync(open)).toEqual([]);
   });
 
   it('prints a kubernetes.io/tls Secret manifest', async () => {

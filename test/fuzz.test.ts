@@ -1183,3 +1183,19 @@ describe('fuzz: attack shapes', () => {
     expect(failures, report(failures)).toEqual([]);
   });
 });
+
+describe('fuzz regressions: gzip member headers are bounded', () => {
+  it('a member whose file name never ends is refused after 64 KiB, not buffered without end', async () => {
+    const { gunzipMembers } = await import('../audit/gunzip.js');
+    const header = Buffer.from([0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 3]);
+    async function* chunks() {
+      yield header;
+      for (let i = 0; i < 1000; i++) yield Buffer.alloc(4096, 0x41);
+    }
+    const read = async () => {
+      for await (const _ of gunzipMembers(chunks(), () => undefined)) void _;
+    };
+    await expect(read()).rejects.toThrow(/header longer than 65536 bytes/);
+  });
+});
+

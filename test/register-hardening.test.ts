@@ -73,7 +73,7 @@ describe('bulwark register restores the whole webhook spec', () => {
     expect(result['mutatingwebhookconfiguration/bulwark-mutate']!.outcome).toBe('unchanged');
     const after = api.objects.get(`${VWC}/bulwark`)!;
     expect(after.webhooks).toEqual(before.webhooks);
-    expect(formatOutcomes(result)).toMatch(/^validatingwebhookconfiguration\/bulwark updated\n  webhooks|^validatingwebhookconfiguration\/bulwark updated\n  metadata/);
+    expect(formatOutcomes(result)).toMatch(/^validatingwebhookconfiguration\/bulwark updated\n {2}webhooks|^validatingwebhookconfiguration\/bulwark updated\n {2}metadata/);
     expect(Object.values(await registrar.register(opts))).toEqual(['unchanged', 'unchanged']);
   });
 

@@ -483,7 +483,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       });
     } catch (err) {
       server.close();
-      throw new Error(`cannot listen for metrics on port ${opts.metricsPort}: ${(err as Error).message}`);
+      throw new Error(`cannot listen for metrics on port ${opts.metricsPort}: ${(err as Error).message}`, { cause: err });
     }
     ms.on('error', (err) => logger.error({ err }, 'metrics server error'));
     metricsServer = ms;

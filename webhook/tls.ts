@@ -31,7 +31,7 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
     try {
       return fs.readFileSync(file);
     } catch (err) {
-      throw new Error(`cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
   };
   const material: TlsMaterial = {
@@ -42,7 +42,7 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   try {
     tls.createSecureContext(contextOptions(material));
   } catch (err) {
-    throw new Error(`the TLS certificate ${files.certFile} and key ${files.keyFile} do not make a usable pair: ${(err as Error).message}`);
+    throw new Error(`the TLS certificate ${files.certFile} and key ${files.keyFile} do not make a usable pair: ${(err as Error).message}`, { cause: err });
   }
   return material;
 }

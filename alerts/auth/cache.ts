@@ -3,7 +3,7 @@
 // (lru-cache would read 0 as "never expires").
 import { LRUCache } from 'lru-cache';
 
-export class TtlCache<V extends {}> {
+export class TtlCache<V extends NonNullable<unknown>> {
   private readonly lru: LRUCache<string, V> | undefined;
 
   /** `now`: the clock in milliseconds (tests); default performance.now(). */

@@ -4,8 +4,9 @@
 //   default action, or with `bulwark.io/webhook: ignore` (out of the webhooks), by a user outside
 //   `tampering.modeAdmins`. The audit log has no old object: an update is judged by the new labels;
 //   a patch only when its body touches those labels (a patch of another label on a namespace that
-//   is already in audit mode is not a new weakening). Needs level Request or RequestResponse for
-//   namespaces (a Metadata-level event has no labels to judge);
+//   is already in audit mode is not a new weakening; at level Request a merge patch is judged by
+//   the labels it sets). Needs level Request or RequestResponse for namespaces (a Metadata-level
+//   event has no labels to judge);
 // - a write (create, update, patch, delete, deletecollection; the `scale` subresource of the
 //   Deployment too) to a ConfigMap, Secret or Deployment in Bulwark's namespace whose name matches
 //   `tampering.names`, or to a mutating/validating webhook configuration whose name matches, by a
@@ -61,7 +62,9 @@ function namespaceChange(f: AuditFacts, ctx: RuleContext, done: string): RuleMat
   if (f.verb !== 'create' && f.verb !== 'update' && f.verb !== 'patch') return undefined;
   if (allowedBy(f, ctx.tampering.isModeAdmin)) return undefined;
   if (f.verb === 'patch' && !patchTouchesLabels(f.event.requestObject)) return undefined;
-  const obj = objectOfWrite(f.event);
+  // The stored namespace (RequestResponse), else a merge patch's own labels (level Request: what
+  // `kubectl label` sends sets them, whatever the namespace had).
+  const obj = objectOfWrite(f.event) ?? (f.verb === 'patch' && isRecord(f.event.requestObject) ? f.event.requestObject : undefined);
   if (!obj) return undefined;
   const meta = isRecord(obj.metadata) ? obj.metadata : {};
   const weakening = namespaceWeakening(meta.labels, undefined, ctx.defaultAction);
@@ -76,6 +79,7 @@ function namespaceChange(f: AuditFacts, ctx: RuleContext, done: string): RuleMat
 
 export const bulwarkTampering: AuditRule = {
   ...TAMPERING_META,
+  sources: ['admission', 'audit'],
   skipDryRun: true,
   match(f, ctx) {
     if (!f.success) return undefined;

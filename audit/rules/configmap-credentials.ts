@@ -14,7 +14,7 @@ const AWS_KEY_ID = /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/;
 const AWS_SECRET_SETTING = /aws_secret_access_key\s*[:=]\s*["']?[A-Za-z0-9/+=]{16,}/i;
 const PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
 /** `name = value` / `name: value` / `"name": "value"` lines inside a config file value. */
-const SETTING_LINE = /^\s*["']?([A-Za-z0-9_.\-]+)["']?\s*[:=]\s*(.*?)\s*,?\s*$/;
+const SETTING_LINE = /^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*(.*?)\s*,?\s*$/;
 
 export interface CredentialHit {
   key: string;

@@ -70,6 +70,18 @@ describe('bulwark config validate', () => {
     expect(r.stderr).toContain(`${bad}:6: api.tokenFile: required when api.auth is tokens`);
   });
 
+  it('exits 2 on a file over the size bound, and on a YAML alias bomb, without reading it all', () => {
+    const big = file('big.yaml', `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    const r = run(['config', 'validate', big]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${big}: the configuration is ${4 * 1024 * 1024 + 3} bytes, over the limit of 4 MiB`);
+    const lol = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lol.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`);
+    const bomb = run(['config', 'validate', file('bomb.yaml', lol.join('\n'))]);
+    expect(bomb.code).toBe(2);
+    expect(bomb.stderr).toMatch(/bomb\.yaml: invalid YAML: .*alias/i);
+  });
+
   it('exits 2 on a file it cannot read, naming it', () => {
     const r = run(['config', 'validate', join(dir, 'missing.yaml')]);
     expect(r.code).toBe(2);

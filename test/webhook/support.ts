@@ -116,7 +116,7 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json(): any;  
   /** The serving certificate's fingerprint. */
   fingerprint: string | undefined;
   reusedSocket: boolean;

@@ -116,3 +116,27 @@ describe('admission exempts the control plane’s own RBAC reconciliation', () =
     expect(decide({ request, compiled: compiledWith() }).outcome).toBe('denied');
   });
 });
+
+describe('POST /validate over HTTPS: a namespace relabel that weakens Bulwark (bulwark-tampering)', async () => {
+  const { afterAll, beforeAll } = await import('vitest');
+  const { client, startTestServer, waitFor } = await import('./support.js');
+  let ts: Awaited<ReturnType<typeof startTestServer>>;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    ts = await startTestServer();
+    c = client(ts);
+  });
+  afterAll(() => ts.close());
+
+  it('denies it with a [bulwark-tampering] line, echoes uid and records one high alert; a mode admin passes', async () => {
+    const doc = review(ns({ 'bulwark.io/webhook': 'ignore' }), { operation: 'UPDATE', oldObject: ns({}), name: 'prod' });
+    const res = await c.review(doc);
+    expect(res.uid).toBe(doc.request.uid);
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toMatch(/^\[bulwark-tampering\] namespace "prod" update by "alice" sets bulwark\.io\/webhook=ignore/);
+    await waitFor(() => ts.sink.alerts.length === 1, 2000, 'the alert');
+    expect(ts.sink.alerts[0]).toMatchObject({ type: 'bulwark-tampering', severity: 'high', source: 'admission', resource: { kind: 'Namespace', name: 'prod' } });
+    const admin = review(ns({ 'bulwark.io/webhook': 'ignore' }), { operation: 'UPDATE', oldObject: ns({}), name: 'prod', ...user('root', ['system:masters']) });
+    expect(await c.review(admin)).toEqual({ uid: admin.request.uid, allowed: true });
+  });
+});

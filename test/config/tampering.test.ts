@@ -1,7 +1,7 @@
 // The `tampering:` config key (policies/tampering.ts): defaults, validation with key paths, matching.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../config/load.js';
-import { compileTampering, namespaceWeakening, tamperingSettingsOf } from '../policies/tampering.js';
+import { ConfigError, parseConfig } from '../../config/load.js';
+import { compileTampering, namespaceWeakening, tamperingSettingsOf } from '../../policies/tampering.js';
 
 describe('tampering: configuration', () => {
   it('defaults: Bulwark’s namespace is where it runs; cert-manager and the namespace’s service accounts may change its objects; system:masters may weaken modes', () => {

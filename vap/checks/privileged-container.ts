@@ -1,0 +1,14 @@
+// privileged-container: no container sets securityContext.privileged=true.
+import { anyContainer, cSc, containerBad, firstContainer, message } from '../cel.js';
+import type { CheckCompiler } from '../types.js';
+
+export const privilegedContainer: CheckCompiler = {
+  id: 'privileged-container',
+  compile(ctx) {
+    const bad = containerBad(ctx, cSc('privileged', (v) => `${v} == true`));
+    return {
+      target: 'pod',
+      validations: [{ expression: `!${anyContainer(bad)}`, messageExpression: message(this.id, `${firstContainer(bad)} + ' must not set securityContext.privileged=true'`) }],
+    };
+  },
+};
