@@ -18,7 +18,7 @@ export async function loadKubeConfig(source: KubeSource): Promise<KubeConfig> {
     if (source.kubeconfig) kc.loadFromFile(source.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new Error(`cannot read the kubeconfig ${source.kubeconfig ?? '(default)'}: ${(err as Error).message}`);
+    throw new Error(`cannot read the kubeconfig ${source.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
   }
   if (source.context) {
     if (!kc.getContexts().some((c) => c.name === source.context)) {
@@ -101,7 +101,7 @@ export async function kubeRequest(kc: KubeConfig, method: string, path: string, 
       });
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = undefined;
+        let parsed: unknown;
         try {
           parsed = text ? JSON.parse(text) : undefined;
         } catch {
@@ -133,7 +133,7 @@ export function kubeErrorOf(method: string, path: string, status: number, body: 
 export async function listAll(kc: KubeConfig, path: string, kind: string, apiVersion: string, maxObjects = 200_000): Promise<{ items: any[]; resourceVersion: string }> {
   const items: any[] = [];
   let cont: string | undefined;
-  let resourceVersion = '';
+  let resourceVersion: string;
   do {
     const q = `?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
     const res = await kubeRequest(kc, 'GET', path + q);
