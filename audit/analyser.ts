@@ -40,6 +40,8 @@ import {
   type AuditEvent,
 } from './event.js';
 import { objectOfWrite } from './objects.js';
+import { IntelLists } from './intel.js';
+import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
@@ -59,6 +61,10 @@ export interface AnalyserOptions {
   maxTrackedIDs?: number;
   /** Where Bulwark runs (POD_NAMESPACE): its namespace for bulwark-tampering when `tampering.namespace` is unset. */
   serverNamespace?: string;
+  /** Threat-intelligence lists (default: built from `intel.files` of the config). */
+  intel?: IntelLists;
+  /** A problem with the intel lists (a bad line, a file unreadable on reload); default: stderr. */
+  onIntelProblem?: (message: string) => void;
   /** Called when a policy check throws on an audit object (the other checks still run). */
   onCheckError?: (error: CheckError, event: AuditEvent) => void;
 }
@@ -101,6 +107,8 @@ export class AuditAnalyser {
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   private readonly uaCache = new Map<string, boolean>();
+  /** `cluster.name` of the config, on every alert. */
+  private readonly cluster: string | undefined;
 
   constructor(options: AnalyserOptions) {
     const settings = options.settings ?? auditSettingsOf(options.config);
@@ -125,6 +133,17 @@ export class AuditAnalyser {
       tampering: compileTampering(tamperingSettingsOf(options.config.tampering), serverNamespace),
       defaultAction: options.config.defaultAction,
     };
+    const intelFiles = options.config.intel?.files ?? [];
+    const intel = options.intel ?? (intelFiles.length > 0 && !this.settings.disabled.has('threat-intel-source')
+      ? new IntelLists({
+        files: intelFiles,
+        baseDir: options.config.configDir,
+        reloadIntervalMs: options.config.intel?.reloadInterval !== undefined ? parseSection('intel', options.config.intel).reloadInterval : undefined,
+        onProblem: options.onIntelProblem ?? ((m) => process.stderr.write(`bulwark: ${m}\n`)),
+      })
+      : undefined);
+    if (intel) this.ctx.intel = intel;
+    this.cluster = typeof options.config.cluster?.name === 'string' ? options.config.cluster.name : undefined;
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
     this.onCheckError = options.onCheckError;
   }
@@ -213,6 +232,7 @@ export class AuditAnalyser {
 
   private evaluate(ev: AuditEvent): Alert[] {
     const f = this.facts(ev);
+    this.ctx.intel?.maybeReload();
     let out: Alert[] | undefined;
     for (const rule of this.rules) {
       if (f.dryRun && rule.skipDryRun) continue;
@@ -374,7 +394,7 @@ export class AuditAnalyser {
     const received = typeof ev.requestReceivedTimestamp === 'string' ? ev.requestReceivedTimestamp : undefined;
     const staged = typeof ev.stageTimestamp === 'string' ? ev.stageTimestamp : undefined;
     const firstSeen = received ?? staged ?? new Date().toISOString();
-    return newAlert({
+    const alert = newAlert({
       type: a.type,
       title: a.title,
       severity: a.severity,
@@ -400,5 +420,7 @@ export class AuditAnalyser {
       tactics: [...a.tactics],
       remediation: a.remediation,
     });
+    if (this.cluster !== undefined) alert.cluster = this.cluster;
+    return alert;
   }
 }

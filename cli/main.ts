@@ -8,6 +8,7 @@ import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
 import { registerConfig } from '../config/cli.js';
 import { registerRules } from './rules.js';
+import { registerIntel } from './intel.js';
 import { registerVap } from './vap.js';
 
 export const USAGE_EXIT = 2;
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerConfig(program);
   registerRules(program);
+  registerIntel(program);
   registerVap(program);
   return program;
 }

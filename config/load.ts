@@ -2,6 +2,7 @@
 // message names the file, the line, the key path and what was expected; all problems are
 // reported together. Every command loads its configuration here, so all validate the whole file.
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
@@ -33,6 +34,12 @@ export interface BulwarkConfig extends PolicyConfig {
   /** Read by background/ (`backgroundSettingsOf`), which fills the defaults. */
   backgroundScan: SectionInput<'backgroundScan'>;
   reports: SectionInput<'reports'>;
+  /** Threat-intelligence lists (audit/intel.ts). */
+  intel?: SectionInput<'intel'>;
+  /** `cluster.name`: the name alerts carry. */
+  cluster?: SectionInput<'cluster'>;
+  /** The folder of the config file, against which its relative paths resolve (unset: the working directory). */
+  configDir?: string;
 }
 
 export function defaultConfig(): BulwarkConfig {
@@ -191,7 +198,9 @@ export function loadConfigFile(path: string | undefined): BulwarkConfig {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${path}: cannot read the configuration: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfig(text, path);
+  const config = parseConfig(text, path);
+  config.configDir = dirname(resolve(path));
+  return config;
 }
 
 /**

@@ -329,6 +329,19 @@ export const tamperingSection = section({
     .meta({ description: 'who may relabel a namespace to a weaker bulwark.io/mode or out of the webhook (bulwark.io/webhook=ignore)' }),
 }, 'namespace, names, allowedUsers, allowedGroups, modeAdmins');
 
+// ---- cluster, intel: the cluster's name on alerts; threat-intelligence lists ----
+
+export const clusterSection = section({
+  name: nonEmptyString().nullable().optional().meta({ description: 'the cluster name every alert carries in `cluster`' }),
+}, 'name');
+
+export const intelSection = section({
+  files: stringList('a list of file paths').optional()
+    .meta({ description: 'address lists (IPv4/IPv6 addresses and CIDRs, one a line, # comments; the TOR bulk exit list format) for threat-intel-source; relative paths resolve against the config file\'s folder' }),
+  reloadInterval: duration({ positive: true }).optional()
+    .meta({ description: 'how often the files are checked for changes and re-read (default 30s)' }),
+}, 'files, reloadInterval');
+
 // ---- mutationDefaults: values the mutations fill in ----
 
 /** Resource names default-resources may fill (extended resources and hugepages need requests = limits: not defaults material). */
@@ -403,6 +416,8 @@ export const SECTIONS = {
   tampering: tamperingSection,
   backgroundScan: backgroundScanSection,
   reports: reportsSection,
+  intel: intelSection,
+  cluster: clusterSection,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 
@@ -417,6 +432,8 @@ export const configSchema = section({
     .meta({ description: "Bulwark's own objects, who may change them and who may weaken a namespace's mode (bulwark-tampering)" }),
   backgroundScan: backgroundScanSection.nullable().optional().meta({ description: 'the background scanner of serve (see docs/background-scan.md)' }),
   reports: reportsSection.nullable().optional().meta({ description: 'the PolicyReports the background scanner writes' }),
+  intel: intelSection.nullable().optional().meta({ description: 'threat-intelligence address lists (threat-intel-source)' }),
+  cluster: clusterSection.nullable().optional().meta({ description: 'this cluster' }),
 }, 'keys (profiles, defaultAction, …)').superRefine((c, ctx) => {
   const missing = missingResourceDefaults(c.mutations ?? DEFAULT_MUTATIONS, c.mutationDefaults?.resources);
   if (missing) ctx.addIssue({ code: 'custom', path: ['mutationDefaults', 'resources'], message: missing });

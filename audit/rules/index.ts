@@ -14,6 +14,7 @@ import { systemClusterroleModified } from './system-clusterrole-modified.js';
 import { serviceaccountInKubeNamespace } from './serviceaccount-in-kube-namespace.js';
 import { ephemeralContainerAdded } from './ephemeral-container-added.js';
 import { portForward } from './port-forward.js';
+import { threatIntelSource } from './threat-intel-source.js';
 import type { AuditRule } from './types.js';
 
 export const AUDIT_RULES: readonly AuditRule[] = [
@@ -32,6 +33,7 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   serviceaccountInKubeNamespace,
   ephemeralContainerAdded,
   portForward,
+  threatIntelSource,
 ];
 
 export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

@@ -4,6 +4,7 @@ import type { CompiledTampering } from '../../policies/tampering.js';
 import type { Severity } from '../../core/severity.js';
 import type { CompiledAuditSettings } from '../config.js';
 import type { AuditEvent } from '../event.js';
+import type { IntelLists } from '../intel.js';
 
 /** The facts of one event that rules read, computed once per event by the analyser. */
 export interface AuditFacts {
@@ -32,6 +33,8 @@ export interface RuleContext {
   settings: CompiledAuditSettings;
   /** Every data list (`lists:`), with defaults. */
   lists: PolicyLists;
+  /** Threat-intelligence lists (`intel.files`), when configured. */
+  intel?: IntelLists;
   /** A glob list compiled once: `matches(lists.eventDeleters, user)`. */
   matches(globs: readonly string[], value: string): boolean;
   /** Bulwark's own objects and who may change them (config `tampering:`). */
