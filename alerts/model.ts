@@ -45,6 +45,8 @@ export interface Alert {
   history: StatusChange[];
   /** De-duplication key: same type, resource, namespace and user. */
   fingerprint: string;
+  /** The `cluster.name` of the configuration that raised it, when set. */
+  cluster?: string;
 }
 
 /** Fields a producer fills; the rest get defaults from newAlert. */

@@ -12,7 +12,8 @@
 // requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
 import { createHash } from 'node:crypto';
 import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
-import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
+import { compileConfig, exemptionReason, isExcepted, type CompiledConfig } from '../policies/config.js';
+import { globToRegExp } from '../core/glob.js';
 import { type BulwarkConfig } from '../config/load.js';
 import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
@@ -39,6 +40,8 @@ import {
   type AuditEvent,
 } from './event.js';
 import { objectOfWrite } from './objects.js';
+import { IntelLists } from './intel.js';
+import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
@@ -58,6 +61,10 @@ export interface AnalyserOptions {
   maxTrackedIDs?: number;
   /** Where Bulwark runs (POD_NAMESPACE): its namespace for bulwark-tampering when `tampering.namespace` is unset. */
   serverNamespace?: string;
+  /** Threat-intelligence lists (default: built from `intel.files` of the config). */
+  intel?: IntelLists;
+  /** A problem with the intel lists (a bad line, a file unreadable on reload); default: stderr. */
+  onIntelProblem?: (message: string) => void;
   /** Called when a policy check throws on an audit object (the other checks still run). */
   onCheckError?: (error: CheckError, event: AuditEvent) => void;
 }
@@ -100,6 +107,8 @@ export class AuditAnalyser {
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   private readonly uaCache = new Map<string, boolean>();
+  /** `cluster.name` of the config, on every alert. */
+  private readonly cluster: string | undefined;
 
   constructor(options: AnalyserOptions) {
     const settings = options.settings ?? auditSettingsOf(options.config);
@@ -109,11 +118,32 @@ export class AuditAnalyser {
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
+    const globCache = new Map<readonly string[], RegExp>();
     this.ctx = {
       settings: this.settings,
+      lists: this.compiled.config.lists,
+      matches(globs, value) {
+        let re = globCache.get(globs);
+        if (re === undefined) {
+          re = globs.length ? new RegExp(globs.map((g) => globToRegExp(g).source).join('|')) : /(?!)/;
+          globCache.set(globs, re);
+        }
+        return value !== '' && re.test(value);
+      },
       tampering: compileTampering(tamperingSettingsOf(options.config.tampering), serverNamespace),
       defaultAction: options.config.defaultAction,
     };
+    const intelFiles = options.config.intel?.files ?? [];
+    const intel = options.intel ?? (intelFiles.length > 0 && !this.settings.disabled.has('threat-intel-source')
+      ? new IntelLists({
+        files: intelFiles,
+        baseDir: options.config.configDir,
+        reloadIntervalMs: options.config.intel?.reloadInterval !== undefined ? parseSection('intel', options.config.intel).reloadInterval : undefined,
+        onProblem: options.onIntelProblem ?? ((m) => process.stderr.write(`bulwark: ${m}\n`)),
+      })
+      : undefined);
+    if (intel) this.ctx.intel = intel;
+    this.cluster = typeof options.config.cluster?.name === 'string' ? options.config.cluster.name : undefined;
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
     this.onCheckError = options.onCheckError;
   }
@@ -202,12 +232,14 @@ export class AuditAnalyser {
 
   private evaluate(ev: AuditEvent): Alert[] {
     const f = this.facts(ev);
+    this.ctx.intel?.maybeReload();
     let out: Alert[] | undefined;
     for (const rule of this.rules) {
       if (f.dryRun && rule.skipDryRun) continue;
       if (rule.id === 'pentest-tool' && !this.knownToolAgent(f.userAgent)) continue;
       const m = rule.match(f, this.ctx);
       if (!m) continue;
+      if (this.compiled.exceptions.size > 0 && this.excepted(rule.id, f, m)) continue;
       const alert = this.alert(f, {
         type: rule.id,
         title: rule.title,
@@ -230,6 +262,15 @@ export class AuditAnalyser {
       if (vapAlerts.length) (out ??= []).push(...vapAlerts);
     }
     return out ?? [];
+  }
+
+  /** Whether `exceptions.<rule>` covers this match (judged on the authenticated user). */
+  private excepted(id: string, f: AuditFacts, m: { namespace?: string; resource?: { name: string }; evidence?: Record<string, unknown> }): boolean {
+    const user = f.event.user;
+    const image = typeof m.evidence?.image === 'string' ? m.evidence.image : undefined;
+    return isExcepted(this.compiled.exceptions, id, {
+      username: usernameOf(user), groups: groupsOf(user), namespace: m.namespace ?? f.namespace, name: m.resource?.name ?? f.name, image,
+    });
   }
 
   /**
@@ -353,7 +394,7 @@ export class AuditAnalyser {
     const received = typeof ev.requestReceivedTimestamp === 'string' ? ev.requestReceivedTimestamp : undefined;
     const staged = typeof ev.stageTimestamp === 'string' ? ev.stageTimestamp : undefined;
     const firstSeen = received ?? staged ?? new Date().toISOString();
-    return newAlert({
+    const alert = newAlert({
       type: a.type,
       title: a.title,
       severity: a.severity,
@@ -379,5 +420,7 @@ export class AuditAnalyser {
       tactics: [...a.tactics],
       remediation: a.remediation,
     });
+    if (this.cluster !== undefined) alert.cluster = this.cluster;
+    return alert;
   }
 }

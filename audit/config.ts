@@ -6,6 +6,10 @@ import { parseSection, type BulwarkConfig } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { globToRegExp } from '../core/glob.js';
 import { isRecord } from '../core/record.js';
+import {
+  AUDIT_LIST_NAMES, DEFAULT_ANONYMOUS_ALLOWED_PATHS, DEFAULT_ATTACK_TOOL_USER_AGENTS, DEFAULT_CONTROL_PLANE_IDENTITIES,
+  DEFAULT_CREDENTIAL_KEY_NAMES, DEFAULT_WEBHOOK_ADMINS,
+} from '../policies/lists.js';
 
 export interface AuditSettings {
   /** Same type, resource, namespace and user within this much event time is one alert (ms). */
@@ -26,50 +30,10 @@ export interface AuditSettings {
   maxLineBytes: number;
 }
 
-/** Attack and offensive-recon tools whose default user agent names them. Defensive scanners (kube-bench, kubeaudit, …) are deliberately absent. */
-export const DEFAULT_ATTACK_TOOL_USER_AGENTS = [
-  'kube-hunter', 'peirates', 'kubesploit', 'kubeletctl', 'kubeletmein', 'kdigger', 'kubiscan', 'kubestriker',
-  'kubehound', 'botb', 'kubepwn', 'kubectl-sudo', 'red-kube', 'kube-pentest', 'cdk-team',
-];
-
-/**
- * The control plane's own identities. A fresh control plane creates ~100 ClusterRoles and bindings
- * as system:apiserver; controllers create the pods of the workloads humans submitted. The human's
- * create is what alerts, not the controller's echo.
- */
-export const DEFAULT_CONTROL_PLANE_IDENTITIES = [
-  'system:apiserver',
-  'system:kube-controller-manager',
-  'system:kube-scheduler',
-  'system:serviceaccount:kube-system:replicaset-controller',
-  'system:serviceaccount:kube-system:deployment-controller',
-  'system:serviceaccount:kube-system:job-controller',
-  'system:serviceaccount:kube-system:cronjob-controller',
-  'system:serviceaccount:kube-system:daemon-set-controller',
-  'system:serviceaccount:kube-system:statefulset-controller',
-  'system:serviceaccount:kube-system:replication-controller',
-  'system:serviceaccount:kube-system:generic-garbage-collector',
-  'system:serviceaccount:kube-system:clusterrole-aggregation-controller',
-  'system:serviceaccount:kube-system:endpoint-controller',
-  'system:serviceaccount:kube-system:endpointslice-controller',
-  'system:serviceaccount:kube-system:namespace-controller',
-  'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
-  'system:serviceaccount:kube-system:disruption-controller',
-  'system:serviceaccount:kube-system:ttl-after-finished-controller',
-  'system:serviceaccount:kube-system:service-account-controller',
-  'system:serviceaccount:kube-system:root-ca-cert-publisher',
-  // The kubelet creates the mirror pods of static pods (etcd, the API server: host network, host paths).
-  'system:node:*',
-];
-
-export const DEFAULT_WEBHOOK_ADMINS = ['system:serviceaccount:cert-manager:cert-manager-cainjector'];
-
-export const DEFAULT_ANONYMOUS_ALLOWED_PATHS = ['/healthz', '/livez', '/readyz', '/version'];
-
-export const DEFAULT_CREDENTIAL_KEY_NAMES = [
-  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'api_key', 'apikey', 'access_key', 'secret_key', 'private_key',
-  'client_secret', 'credentials',
-];
+export {
+  DEFAULT_ANONYMOUS_ALLOWED_PATHS, DEFAULT_ATTACK_TOOL_USER_AGENTS, DEFAULT_CONTROL_PLANE_IDENTITIES, DEFAULT_CREDENTIAL_KEY_NAMES,
+  DEFAULT_WEBHOOK_ADMINS,
+};
 
 export const DEFAULT_DEDUP_WINDOW_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -142,5 +106,11 @@ export function normaliseKeyName(key: string): string {
 
 /** Both the policy config and the audit settings, from one loaded BulwarkConfig. */
 export function auditSettingsOf(config: BulwarkConfig, source?: string): AuditSettings {
-  return parseAuditSettings(isRecord(config.audit) ? config.audit : undefined, source);
+  const settings = parseAuditSettings(isRecord(config.audit) ? config.audit : undefined, source);
+  // `lists.<name>` (already resolved against `audit.<name>` when the file was loaded) wins.
+  for (const name of AUDIT_LIST_NAMES) {
+    const list = config.lists?.[name];
+    if (list !== undefined) settings[name] = [...list];
+  }
+  return settings;
 }

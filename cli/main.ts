@@ -7,6 +7,8 @@ import { registerAlerts } from '../alerts/cli.js';
 import { registerCerts } from '../certs/cli.js';
 import { registerAudit } from '../audit/cli.js';
 import { registerConfig } from '../config/cli.js';
+import { registerRules } from './rules.js';
+import { registerIntel } from './intel.js';
 import { registerVap } from './vap.js';
 
 export const USAGE_EXIT = 2;
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerAudit(program);
   registerConfig(program);
+  registerRules(program);
+  registerIntel(program);
   registerVap(program);
   return program;
 }

@@ -2,12 +2,13 @@
 // message names the file, the line, the key path and what was expected; all problems are
 // reported together. Every command loads its configuration here, so all validate the whole file.
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { isRecord } from '../core/record.js';
 import { suggest } from '../core/suggest.js';
-import { DEFAULT_LISTS } from '../policies/lists.js';
+import { AUDIT_LIST_NAMES, DEFAULT_LISTS, resolveList, type ListSpec } from '../policies/lists.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { PolicyLists } from '../policies/types.js';
 import {
@@ -30,6 +31,12 @@ export interface BulwarkConfig extends PolicyConfig {
   mutationDefaults: SectionInput<'mutationDefaults'>;
   /** Read by policies/tampering.ts (`tamperingSettingsOf`), which fills the defaults. */
   tampering: SectionInput<'tampering'>;
+  /** Threat-intelligence lists (audit/intel.ts). */
+  intel?: SectionInput<'intel'>;
+  /** `cluster.name`: the name alerts carry. */
+  cluster?: SectionInput<'cluster'>;
+  /** The folder of the config file, against which its relative paths resolve (unset: the working directory). */
+  configDir?: string;
 }
 
 export function defaultConfig(): BulwarkConfig {
@@ -50,15 +57,17 @@ export function defaultConfig(): BulwarkConfig {
   };
 }
 
+/**
+ * A copy of the default lists. The audit lists that `audit:` can also set are left out: they are
+ * set only when the file names them under `lists:` (audit/config.ts then prefers them).
+ */
 function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
-  return {
-    sensitiveHostPaths: [...lists.sensitiveHostPaths],
-    minerNames: [...lists.minerNames],
-    minerPoolSchemes: [...lists.minerPoolSchemes],
-    dashboardNames: [...lists.dashboardNames],
-    dashboardPodLabels: [...(lists.dashboardPodLabels ?? [])],
-    allowedCapabilities: [...lists.allowedCapabilities],
-  };
+  const out: Record<string, string[]> = {};
+  for (const [name, list] of Object.entries(lists)) {
+    if ((AUDIT_LIST_NAMES as readonly string[]).includes(name) || list === undefined) continue;
+    out[name] = [...list];
+  }
+  return out as unknown as PolicyLists;
 }
 
 type Path = readonly PropertyKey[];
@@ -116,7 +125,16 @@ export function validateConfig(raw: unknown, where: (path: Path) => string): Bul
   if (v.onError) config.onError = v.onError;
   if (v.mutations) config.mutations = v.mutations;
   if (v.exemptions) Object.assign(config.exemptions, v.exemptions);
-  if (v.lists) Object.assign(config.lists, v.lists);
+  if (v.exceptions) config.exceptions = v.exceptions;
+  if (v.lists) {
+    const audit = (v.audit ?? {}) as Record<string, string[] | undefined>;
+    for (const [name, spec] of Object.entries(v.lists) as [string, ListSpec | undefined][]) {
+      if (spec === undefined) continue;
+      // The older `audit.<name>` key is the base that a `lists.<name>: {append}` extends.
+      const base = audit[name] ?? DEFAULT_LISTS[name] ?? [];
+      config.lists[name] = resolveList(base, spec);
+    }
+  }
   for (const key of Object.keys(SECTIONS) as SectionName[]) {
     const section = raw[key];
     if (isRecord(section)) (config as unknown as Record<SectionName, unknown>)[key] = section;
@@ -175,7 +193,9 @@ export function loadConfigFile(path: string | undefined): BulwarkConfig {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${path}: cannot read the configuration: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfig(text, path);
+  const config = parseConfig(text, path);
+  config.configDir = dirname(resolve(path));
+  return config;
 }
 
 /**

@@ -14,6 +14,7 @@ import { ACTIONS } from '../policies/config.js';
 import { DEFAULT_LISTS } from '../policies/lists.js';
 import { allPolicyMetas, parseProfile } from '../policies/registry.js';
 import { storeKind } from './store-url.js';
+import { AUDIT_ALERT_TYPE_NAMES } from '../core/alert-types.js';
 
 /** Marks the message of an unknown-key issue: the formatter turns it into one line per key. */
 export const KNOWN_KEYS_MARK = '\u0000known:';
@@ -100,7 +101,39 @@ export const KNOWN_MUTATIONS = [
 ] as const;
 export const DEFAULT_MUTATIONS = ['seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities'];
 
-const LIST_NAMES = Object.keys(DEFAULT_LISTS) as (keyof typeof DEFAULT_LISTS)[];
+const LIST_NAMES: string[] = Object.keys(DEFAULT_LISTS);
+
+/** Descriptions of the lists in the reference (the rest get a generic one). */
+const LIST_DESCRIPTIONS: Record<string, string> = {
+  dashboardPodLabels: 'the dashboardPodLabels list (`name: key=value,…`: pod labels of known dashboards; see [detections](detections.md)); a list replaces the default, {append: [...]} extends it',
+  systemNamespaces: 'namespaces reserved for the control plane (kube-system-workload, serviceaccount-in-kube-namespace; default kube-system, kube-public)',
+  systemWorkloadUsers: 'users (globs) who may put workloads in systemNamespaces without kube-system-workload (default system:*)',
+  eventDeleters: 'users (globs) who may delete events without kube-events-deleted (default system:*)',
+  attackToolUserAgents: 'substrings (case-insensitive) of user agents of attack tools (pentest-tool); also audit.attackToolUserAgents, which this replaces or extends',
+  controlPlaneIdentities: "identities (globs) of the control plane, whose own writes are skipped; also audit.controlPlaneIdentities, which this replaces or extends",
+  webhookAdmins: 'users (globs) who may change admission webhook configurations; also audit.webhookAdmins, which this replaces or extends',
+  anonymousAllowedPaths: 'paths system:anonymous may reach; also audit.anonymousAllowedPaths, which this replaces or extends',
+  credentialKeyNames: 'ConfigMap key names (suffixes) that hold credentials; also audit.credentialKeyNames, which this replaces or extends',
+};
+
+/** `lists.<name>`: a list replaces the default; `{append: [...]}` extends it. */
+function listSpec(name: string) {
+  return z.union([
+    z.array(z.string({ error: 'must be a list of strings' }), { error: 'must be a list of strings' }),
+    z.null(),
+    z.strictObject({ append: stringList() }, { error: `must be a list of strings (replaces the default ${name}) or {append: [...]} (extends it)` }),
+  ], { error: (iss) => `must be a list of strings (replaces the default ${name}) or {append: [...]} (extends it), got ${show(iss.input)}` })
+    .transform((v) => (v === null ? [] : Array.isArray(v) ? v : { append: v.append }));
+}
+
+/** One exception of a rule: every field it gives must match. */
+const exceptionEntry = section({
+  users: stringList().optional().meta({ description: 'user name globs (the authenticated user)' }),
+  groups: stringList().optional().meta({ description: 'group globs' }),
+  namespaces: stringList().optional().meta({ description: 'namespace globs' }),
+  names: stringList().optional().meta({ description: 'object name globs' }),
+  images: stringList().optional().meta({ description: 'image globs' }),
+}, 'users, groups, namespaces, names, images');
 
 const profileName = z.string({ error: 'must be a profile name' }).superRefine((p, ctx) => {
   try {
@@ -156,9 +189,23 @@ const policySchema = {
       items: { type: 'string', enum: [...KNOWN_MUTATIONS] },
     }),
   lists: section(
-    Object.fromEntries(LIST_NAMES.map((n) => [n, stringList().optional().meta({ description: `replaces the default ${n} list` })])) as Record<keyof typeof DEFAULT_LISTS, z.ZodOptional<ReturnType<typeof stringList>>>,
+    Object.fromEntries(LIST_NAMES.map((n) => [n, listSpec(n).optional().meta({ description: LIST_DESCRIPTIONS[n] ?? `the ${n} list: a list replaces the default, {append: [...]} extends it` })])) as Record<string, z.ZodOptional<ReturnType<typeof listSpec>>>,
     LIST_NAMES.join(', '),
-  ).nullable().optional().meta({ description: 'data lists the checks use; each replaces its default' }),
+  ).nullable().optional().meta({ description: 'every data list the rules use (policy and audit); a list replaces the default, {append: [...]} extends it' }),
+  exceptions: z
+    .record(z.string(), z.union([exceptionEntry, z.array(exceptionEntry, { error: 'must be a list of exceptions' })], {
+      error: (iss) => `must be an exception {users, groups, namespaces, names, images} or a list of them, got ${show(iss.input)}`,
+    }).transform((v) => (Array.isArray(v) ? v : [v])), { error: (iss) => `must be a mapping of rule ID to exceptions, got ${show(iss.input)}` })
+    .nullable()
+    .transform((v) => v ?? {})
+    .superRefine((v, ctx) => {
+      const known = [...allPolicyMetas().keys(), ...AUDIT_ALERT_TYPE_NAMES];
+      for (const id of Object.keys(v)) {
+        if (!known.includes(id)) ctx.addIssue({ code: 'custom', path: [id], message: `unknown rule ID ${show(id)}${suggest(id, known)}` });
+      }
+    })
+    .optional()
+    .meta({ description: 'per rule ID (policy or alert type): cases it does not fire on; each exception matches when all the fields it gives match (globs): users, groups, namespaces, names, images' }),
   onError: enumOf(['allow', 'deny']).optional().meta({ description: 'what the webhook answers when a check throws' }),
 };
 
@@ -282,6 +329,19 @@ export const tamperingSection = section({
     .meta({ description: 'who may relabel a namespace to a weaker bulwark.io/mode or out of the webhook (bulwark.io/webhook=ignore)' }),
 }, 'namespace, names, allowedUsers, allowedGroups, modeAdmins');
 
+// ---- cluster, intel: the cluster's name on alerts; threat-intelligence lists ----
+
+export const clusterSection = section({
+  name: nonEmptyString().nullable().optional().meta({ description: 'the cluster name every alert carries in `cluster`' }),
+}, 'name');
+
+export const intelSection = section({
+  files: stringList('a list of file paths').optional()
+    .meta({ description: 'address lists (IPv4/IPv6 addresses and CIDRs, one a line, # comments; the TOR bulk exit list format) for threat-intel-source; relative paths resolve against the config file\'s folder' }),
+  reloadInterval: duration({ positive: true }).optional()
+    .meta({ description: 'how often the files are checked for changes and re-read (default 30s)' }),
+}, 'files, reloadInterval');
+
 // ---- mutationDefaults: values the mutations fill in ----
 
 /** Resource names default-resources may fill (extended resources and hugepages need requests = limits: not defaults material). */
@@ -338,6 +398,8 @@ export const SECTIONS = {
   audit: auditSection,
   mutationDefaults: mutationDefaultsSection,
   tampering: tamperingSection,
+  intel: intelSection,
+  cluster: clusterSection,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 
@@ -350,6 +412,8 @@ export const configSchema = section({
   mutationDefaults: mutationDefaultsSection.nullable().optional().meta({ description: 'values the mutations fill in' }),
   tampering: tamperingSection.nullable().optional()
     .meta({ description: "Bulwark's own objects, who may change them and who may weaken a namespace's mode (bulwark-tampering)" }),
+  intel: intelSection.nullable().optional().meta({ description: 'threat-intelligence address lists (threat-intel-source)' }),
+  cluster: clusterSection.nullable().optional().meta({ description: 'this cluster' }),
 }, 'keys (profiles, defaultAction, …)').superRefine((c, ctx) => {
   const missing = missingResourceDefaults(c.mutations ?? DEFAULT_MUTATIONS, c.mutationDefaults?.resources);
   if (missing) ctx.addIssue({ code: 'custom', path: ['mutationDefaults', 'resources'], message: missing });

@@ -18,6 +18,67 @@ export interface Exemptions {
 }
 
 /**
+ * One exception of a rule (Falco's `user_known_*` / exceptions): every field it gives must match
+ * (any entry of that field, globs), e.g. `{users: [ci-bot], namespaces: [build]}` is ci-bot in build.
+ */
+export interface RuleException {
+  users?: string[];
+  groups?: string[];
+  namespaces?: string[];
+  names?: string[];
+  images?: string[];
+}
+
+/** What an exception is matched against: the authenticated user, the object and (when known) the image. */
+export interface ExceptionFacts {
+  username?: string;
+  groups?: readonly string[];
+  namespace?: string;
+  name?: string;
+  image?: string;
+}
+
+interface CompiledException {
+  users?: RegExp;
+  groups?: RegExp;
+  namespaces?: RegExp;
+  names?: RegExp;
+  images?: RegExp;
+}
+
+function anyOf(globs: string[] | undefined): RegExp | undefined {
+  return globs === undefined ? undefined : globs.length === 0 ? /(?!)/ : new RegExp(globs.map((g) => globToRegExp(g).source).join('|'));
+}
+
+/** Per rule ID, its exceptions compiled to one RegExp per field. */
+export function compileExceptions(exceptions: Record<string, RuleException[]> | undefined): Map<string, CompiledException[]> {
+  const out = new Map<string, CompiledException[]>();
+  for (const [id, list] of Object.entries(exceptions ?? {})) {
+    out.set(id, list.map((e) => ({ users: anyOf(e.users), groups: anyOf(e.groups), namespaces: anyOf(e.namespaces), names: anyOf(e.names), images: anyOf(e.images) })));
+  }
+  return out;
+}
+
+/**
+ * Whether one of the rule's exceptions matches. A field the exception gives must match; a fact the
+ * event lacks (no image in an audit rule, no user in an offline scan) never matches a field that asks for it.
+ */
+export function isExcepted(exceptions: Map<string, CompiledException[]>, id: string, facts: ExceptionFacts): boolean {
+  const list = exceptions.get(id);
+  if (list === undefined) return false;
+  const test = (re: RegExp | undefined, value: string | undefined) => re === undefined || (value !== undefined && value !== '' && re.test(value));
+  for (const e of list) {
+    if (!test(e.users, facts.username)) continue;
+    if (e.groups !== undefined && !(facts.groups ?? []).some((g) => e.groups!.test(g))) continue;
+    if (!test(e.namespaces, facts.namespace)) continue;
+    if (!test(e.names, facts.name)) continue;
+    if (!test(e.images, facts.image)) continue;
+    return true;
+  }
+  return false;
+}
+
+/**
  * What profile compilation reads of the configuration (config/ validates the file and hands
  * this part over; policies/ imports nothing but core/).
  */
@@ -30,6 +91,8 @@ export interface PolicyConfig {
   lists: PolicyLists;
   /** What the webhook answers when a check throws: allow (default) or deny. */
   onError: 'allow' | 'deny';
+  /** Per rule ID (policy or alert type), the cases it does not fire on (`exceptions:`). */
+  exceptions?: Record<string, RuleException[]>;
 }
 
 /** What the request path needs, computed once at start-up. */
@@ -43,6 +106,8 @@ export interface CompiledConfig<C extends PolicyConfig = PolicyConfig> {
   exemptGroups: Set<string>;
   /** One RegExp of all image globs, or undefined when there are none. */
   exemptImages: RegExp | undefined;
+  /** Per-rule exceptions (`exceptions:`), compiled. */
+  exceptions: Map<string, CompiledException[]>;
 }
 
 export function compileConfig<C extends PolicyConfig>(config: C): CompiledConfig<C> {
@@ -64,6 +129,7 @@ export function compileConfig<C extends PolicyConfig>(config: C): CompiledConfig
     exemptUsernames: new Set(config.exemptions.usernames),
     exemptGroups: new Set(config.exemptions.groups),
     exemptImages: images.length ? new RegExp(images.map((g) => globToRegExp(g).source).join('|')) : undefined,
+    exceptions: compileExceptions(config.exceptions),
   };
 }
 

@@ -1,5 +1,5 @@
 // Runs the compiled checks on one subject: the single evaluation path of every entry point.
-import { checksFor, isImageExempt, type CompiledConfig } from './config.js';
+import { checksFor, isExcepted, isImageExempt, type CompiledConfig } from './config.js';
 import type { EvalContext, Finding, Subject } from './types.js';
 
 export interface CheckError {
@@ -38,6 +38,9 @@ export function evaluateSubject(
     for (let j = 0; j < found.length; j++) {
       const f = found[j]!;
       if (f.image !== undefined && isImageExempt(compiled, f.image)) continue;
+      if (compiled.exceptions.size > 0 && isExcepted(compiled.exceptions, f.policy, {
+        username: ctx.user?.username, groups: ctx.user?.groups, namespace: subject.ref.namespace, name: subject.ref.name, image: f.image,
+      })) continue;
       findings.push(f);
     }
   }

@@ -1,5 +1,56 @@
-// Default data lists (Falco-style macros): the config's `lists:` key replaces any of them.
+// Default data lists (Falco-style macros): every list a rule reads, policy or audit. The config's
+// `lists:` key replaces any of them (`lists: {minerNames: [a, b]}`) or extends it
+// (`lists: {minerNames: {append: [c]}}`). Exemptions that used to be written into rule code are
+// default entries here, so a user can see and change them.
 import type { PolicyLists } from './types.js';
+
+/** Attack and offensive-recon tools whose default user agent names them. Defensive scanners (kube-bench, kubeaudit, …) are deliberately absent. */
+export const DEFAULT_ATTACK_TOOL_USER_AGENTS = [
+  'kube-hunter', 'peirates', 'kubesploit', 'kubeletctl', 'kubeletmein', 'kdigger', 'kubiscan', 'kubestriker',
+  'kubehound', 'botb', 'kubepwn', 'kubectl-sudo', 'red-kube', 'kube-pentest', 'cdk-team',
+];
+
+/**
+ * The control plane's own identities. A fresh control plane creates ~100 ClusterRoles and bindings
+ * as system:apiserver; controllers create the pods of the workloads humans submitted. The human's
+ * create is what alerts, not the controller's echo.
+ */
+export const DEFAULT_CONTROL_PLANE_IDENTITIES = [
+  'system:apiserver',
+  'system:kube-controller-manager',
+  'system:kube-scheduler',
+  'system:serviceaccount:kube-system:replicaset-controller',
+  'system:serviceaccount:kube-system:deployment-controller',
+  'system:serviceaccount:kube-system:job-controller',
+  'system:serviceaccount:kube-system:cronjob-controller',
+  'system:serviceaccount:kube-system:daemon-set-controller',
+  'system:serviceaccount:kube-system:statefulset-controller',
+  'system:serviceaccount:kube-system:replication-controller',
+  'system:serviceaccount:kube-system:generic-garbage-collector',
+  'system:serviceaccount:kube-system:clusterrole-aggregation-controller',
+  'system:serviceaccount:kube-system:endpoint-controller',
+  'system:serviceaccount:kube-system:endpointslice-controller',
+  'system:serviceaccount:kube-system:namespace-controller',
+  'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+  'system:serviceaccount:kube-system:disruption-controller',
+  'system:serviceaccount:kube-system:ttl-after-finished-controller',
+  'system:serviceaccount:kube-system:service-account-controller',
+  'system:serviceaccount:kube-system:root-ca-cert-publisher',
+  // The kubelet creates the mirror pods of static pods (etcd, the API server: host network, host paths).
+  'system:node:*',
+];
+
+export const DEFAULT_WEBHOOK_ADMINS = ['system:serviceaccount:cert-manager:cert-manager-cainjector'];
+
+export const DEFAULT_ANONYMOUS_ALLOWED_PATHS = ['/healthz', '/livez', '/readyz', '/version'];
+
+export const DEFAULT_CREDENTIAL_KEY_NAMES = [
+  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'api_key', 'apikey', 'access_key', 'secret_key', 'private_key',
+  'client_secret', 'credentials',
+];
+
+/** The lists that are also keys of `audit:` (the older spelling, still read). */
+export const AUDIT_LIST_NAMES = ['attackToolUserAgents', 'controlPlaneIdentities', 'webhookAdmins', 'anonymousAllowedPaths', 'credentialKeyNames'] as const;
 
 export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
   sensitiveHostPaths: [
@@ -36,4 +87,33 @@ export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
     'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP',
     'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
   ],
+  // Formerly written into kube-system-workload: the reserved namespaces and the `system:` skip.
+  systemNamespaces: ['kube-system', 'kube-public'],
+  systemWorkloadUsers: ['system:*'],
+  // system-clusterrole-modified: `system:` ClusterRoles that add-ons (not the bootstrap) create and update.
+  systemRoleNamesIgnored: ['system:coredns', 'system:managed-certificate-controller'],
+  // Formerly written into kube-events-deleted: the `system:` skip.
+  eventDeleters: ['system:*'],
+  attackToolUserAgents: DEFAULT_ATTACK_TOOL_USER_AGENTS,
+  controlPlaneIdentities: DEFAULT_CONTROL_PLANE_IDENTITIES,
+  webhookAdmins: DEFAULT_WEBHOOK_ADMINS,
+  anonymousAllowedPaths: DEFAULT_ANONYMOUS_ALLOWED_PATHS,
+  credentialKeyNames: DEFAULT_CREDENTIAL_KEY_NAMES,
 });
+
+/** What `lists.<name>` may hold: a list (replaces the base) or `{append: [...]}` (extends it). */
+export type ListSpec = string[] | { append: string[] };
+
+/** The list in force: `spec` applied to `base` (the default, or the older `audit.<name>` key). */
+export function resolveList(base: readonly string[], spec: ListSpec | undefined): string[] {
+  if (spec === undefined) return [...base];
+  if (Array.isArray(spec)) return [...spec];
+  const out = [...base];
+  for (const item of spec.append) if (!out.includes(item)) out.push(item);
+  return out;
+}
+
+/** A list of the configuration, or its default when a hand-built list set lacks it. */
+export function listOf(lists: PolicyLists | undefined, name: string): readonly string[] {
+  return lists?.[name] ?? DEFAULT_LISTS[name] ?? [];
+}

@@ -120,6 +120,20 @@ export interface PolicyLists {
    */
   dashboardPodLabels?: string[];
   allowedCapabilities: string[];
+  /** Namespaces reserved for the control plane (kube-system-workload, serviceaccount-in-kube-namespace). */
+  systemNamespaces?: string[];
+  /** Users (globs) who may put workloads in systemNamespaces (kube-system-workload). */
+  systemWorkloadUsers?: string[];
+  /** Users (globs) who may delete events (kube-events-deleted). */
+  eventDeleters?: string[];
+  /** Audit lists (also settable as `audit.<name>`, which the `lists:` entry then replaces or extends). */
+  attackToolUserAgents?: string[];
+  controlPlaneIdentities?: string[];
+  webhookAdmins?: string[];
+  anonymousAllowedPaths?: string[];
+  credentialKeyNames?: string[];
+  /** Further lists added by later rules; each is a list of strings. */
+  [name: string]: string[] | undefined;
 }
 
 /** What a check may know beyond the subject. */

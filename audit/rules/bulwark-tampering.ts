@@ -79,6 +79,7 @@ function namespaceChange(f: AuditFacts, ctx: RuleContext, done: string): RuleMat
 
 export const bulwarkTampering: AuditRule = {
   ...TAMPERING_META,
+  sources: ['admission', 'audit'],
   skipDryRun: true,
   match(f, ctx) {
     if (!f.success) return undefined;

@@ -10,6 +10,11 @@ import { kubeEventsDeleted } from './kube-events-deleted.js';
 import { nodeportService } from './nodeport-service.js';
 import { pentestTool } from './pentest-tool.js';
 import { secretsEnumerated } from './secrets-enumerated.js';
+import { systemClusterroleModified } from './system-clusterrole-modified.js';
+import { serviceaccountInKubeNamespace } from './serviceaccount-in-kube-namespace.js';
+import { ephemeralContainerAdded } from './ephemeral-container-added.js';
+import { portForward } from './port-forward.js';
+import { threatIntelSource } from './threat-intel-source.js';
 import type { AuditRule } from './types.js';
 
 export const AUDIT_RULES: readonly AuditRule[] = [
@@ -24,6 +29,11 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   nodeportService,
   impersonationOfSystemIdentity,
   bulwarkTampering,
+  systemClusterroleModified,
+  serviceaccountInKubeNamespace,
+  ephemeralContainerAdded,
+  portForward,
+  threatIntelSource,
 ];
 
 export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

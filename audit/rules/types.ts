@@ -1,9 +1,10 @@
 // What an audit rule is: metadata (like a policy check) and a pure match on one audit event's facts.
-import type { CheckMeta } from '../../policies/types.js';
+import type { CheckMeta, PolicyLists } from '../../policies/types.js';
 import type { CompiledTampering } from '../../policies/tampering.js';
 import type { Severity } from '../../core/severity.js';
 import type { CompiledAuditSettings } from '../config.js';
 import type { AuditEvent } from '../event.js';
+import type { IntelLists } from '../intel.js';
 
 /** The facts of one event that rules read, computed once per event by the analyser. */
 export interface AuditFacts {
@@ -30,6 +31,12 @@ export interface AuditFacts {
 
 export interface RuleContext {
   settings: CompiledAuditSettings;
+  /** Every data list (`lists:`), with defaults. */
+  lists: PolicyLists;
+  /** Threat-intelligence lists (`intel.files`), when configured. */
+  intel?: IntelLists;
+  /** A glob list compiled once: `matches(lists.eventDeleters, user)`. */
+  matches(globs: readonly string[], value: string): boolean;
   /** Bulwark's own objects and who may change them (config `tampering:`). */
   tampering: CompiledTampering;
   /** The config's defaultAction: what a namespace without a bulwark.io/mode label gets. */
@@ -48,6 +55,8 @@ export interface RuleMatch {
 }
 
 export interface AuditRule extends CheckMeta {
+  /** Where this alert type can fire (default: the audit log only); for `bulwark rules`. */
+  sources?: readonly ('admission' | 'audit' | 'background')[];
   /** Rules about stored changes do not fire on a dry run (it stored nothing). */
   skipDryRun: boolean;
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;

@@ -5,11 +5,24 @@
 // is a favourite place to hide a backdoor; kube-public is readable by every client, anonymous ones
 // included, and holds no workloads of its own. In an offline scan there is no user, so every
 // workload in those namespaces is reported.
+// The namespaces and the users who may use them are data: lists.systemNamespaces and
+// lists.systemWorkloadUsers (globs; default system:*).
+import { globToRegExp } from '../../core/glob.js';
 import { NO_FINDINGS, describeObject } from '../helpers.js';
+import { listOf } from '../lists.js';
 import type { Check, PodSubject } from '../types.js';
 
-const RESERVED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public']);
-const SYSTEM_PREFIX = 'system:';
+const userMatchers = new WeakMap<readonly string[], RegExp>();
+
+/** One RegExp of a glob list, built once per list. */
+function matcherOf(globs: readonly string[]): RegExp {
+  let re = userMatchers.get(globs);
+  if (re === undefined) {
+    re = globs.length ? new RegExp(globs.map((g) => globToRegExp(g).source).join('|')) : /(?!)/;
+    userMatchers.set(globs, re);
+  }
+  return re;
+}
 
 export const kubeSystemWorkload: Check<PodSubject> = {
   id: 'kube-system-workload',
@@ -21,12 +34,12 @@ export const kubeSystemWorkload: Check<PodSubject> = {
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
     const namespace = subject.ref.namespace;
-    if (!RESERVED_NAMESPACES.has(namespace)) return NO_FINDINGS;
+    if (!listOf(ctx.lists, 'systemNamespaces').includes(namespace)) return NO_FINDINGS;
     const user = ctx.user;
     let who: string;
     if (user) {
       const username = typeof user.username === 'string' ? user.username : '';
-      if (username.startsWith(SYSTEM_PREFIX)) return NO_FINDINGS;
+      if (username !== '' && matcherOf(listOf(ctx.lists, 'systemWorkloadUsers')).test(username)) return NO_FINDINGS;
       who = username ? `by user ${JSON.stringify(username)}` : 'by an unnamed user';
     } else {
       who = '';

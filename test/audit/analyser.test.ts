@@ -235,7 +235,7 @@ describe('object checks', () => {
     const ref = { resource: 'pods', namespace: 'prod', name: 'debug', apiVersion: 'v1' };
     expect(analyser().analyse(podCreate({ verb: 'update', objectRef: { ...ref, subresource: 'status' } }))).toEqual([]);
     const eph = { ...privilegedPod, spec: { containers: [{ name: 'app', image: 'app' }], ephemeralContainers: [{ name: 'dbg', image: 'busybox', securityContext: { privileged: true } }] } };
-    expect(analyser().analyse(podCreate({ verb: 'patch', objectRef: { ...ref, subresource: 'ephemeralcontainers' }, responseObject: eph, requestObject: undefined })).map((a) => a.type)).toEqual(['privileged-container']);
+    expect(analyser().analyse(podCreate({ verb: 'patch', objectRef: { ...ref, subresource: 'ephemeralcontainers' }, responseObject: eph, requestObject: undefined })).map((a) => a.type)).toEqual(['ephemeral-container-added', 'privileged-container']);
   });
 
   it('config: actions off and exempt namespaces apply to audit too', () => {
