@@ -11,6 +11,12 @@ import { type Finding, type SubjectType } from '../policies/types.js';
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { loadConfigFile } from '../config/load.js';
 import { isManifestError, loadManifests, readStream } from './manifests.js';
+import type { Action } from '../policies/config.js';
+import { stringify as toYaml } from 'yaml';
+import { buildPolicyReports, type ReportSubject } from '../background/policyreport.js';
+import { judgeCluster } from '../background/cluster.js';
+import { loadKubeConfig } from '../background/kube.js';
+import { toSarif } from './sarif.js';
 
 /** Where the scan reads and writes; injectable so that tests run it in-process. */
 export interface ScanIO {
@@ -26,8 +32,19 @@ export interface ScanOptions {
   config?: string;
   /** Replace the config's profiles when given (non-empty). */
   profile?: string[];
-  format?: 'table' | 'json';
+  format?: ScanFormat;
+  /** Judge what the cluster of the kubeconfig holds instead of files. */
+  cluster?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  /** Overrides every namespace's mode and the config's actions (cluster scans). */
+  mode?: Action;
 }
+
+export const SCAN_FORMATS = ['table', 'json', 'sarif', 'policyreport'] as const;
+export type ScanFormat = (typeof SCAN_FORMATS)[number];
 
 export const EXIT_CLEAN = 0;
 export const EXIT_FINDINGS = 1;
@@ -36,10 +53,17 @@ export const EXIT_BAD_INPUT = 2;
 /** One evaluated object, as `--format json` prints it. */
 export interface ScanResult {
   source: string;
+  /** The object's apiVersion and uid (uid: cluster objects only). */
+  apiVersion?: string;
+  uid?: string;
+  /** For files: the file and the line the object starts on. */
+  file?: string;
+  line?: number;
   kind: string;
   namespace: string;
   name: string;
-  findings: Pick<Finding, 'policy' | 'severity' | 'message' | 'path'>[];
+  /** `action`: what admission would do with the finding (config actions; with --cluster also the namespace mode). */
+  findings: (Pick<Finding, 'policy' | 'severity' | 'message' | 'path'> & { action?: Action })[];
 }
 
 export interface ScanError {
@@ -100,10 +124,16 @@ export function registerScan(program: Command): void {
   program
     .command('scan')
     .description('evaluate Kubernetes manifests offline (YAML or JSON files, directories, - for stdin)')
-    .argument('<path...>', 'manifest files or directories (recursively: .yaml, .yml, .json), - for stdin')
+    .argument('[path...]', 'manifest files or directories (recursively: .yaml, .yml, .json), - for stdin')
     .option('-c, --config <file>', 'Bulwark configuration (profiles, actions, exemptions)')
     .option('-p, --profile <name>', 'policy set, repeatable, replaces the config\'s profiles: defender, pss-baseline, pss-restricted (pss-restricted@v1.29 pins a version)', collectProfile)
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(new Option('-f, --format <format>', 'output format: table, json, sarif (SARIF 2.1.0), policyreport (wgpolicyk8s.io/v1alpha2 YAML)').choices([...SCAN_FORMATS]).default('table'))
+    .option('--cluster', 'judge what the cluster of the kubeconfig already holds (instead of files)')
+    .option('--kubeconfig <file>', 'with --cluster: the kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <name>', 'with --cluster: the kubeconfig context')
+    .option('-n, --namespace <ns>', 'with --cluster: only this namespace')
+    .option('-A, --all-namespaces', 'with --cluster: every namespace (the default)')
+    .addOption(new Option('--mode <action>', 'with --cluster: judge as if every namespace had bulwark.io/mode=<action>').choices(['enforce', 'warn', 'audit']))
     .configureOutput({
       writeOut: (s) => void currentIO().stdout.write(s),
       writeErr: (s) => void currentIO().stderr.write(s),
@@ -116,8 +146,21 @@ export function registerScan(program: Command): void {
 /** The whole command: loads the config, scans, prints; resolves to the exit code. */
 export async function runScan(paths: readonly string[], options: ScanOptions, io: ScanIO): Promise<number> {
   const log = (line: string): void => void io.stderr.write(`bulwark scan: ${line}\n`);
-  if (paths.length === 0) {
-    log('no PATH given (a manifest file, a directory, or - for stdin)');
+  const clusterOnly = (['kubeconfig', 'context', 'namespace', 'allNamespaces', 'mode'] as const).filter((k) => options[k] !== undefined);
+  if (options.cluster && paths.length > 0) {
+    log('--cluster reads the cluster: give no PATH with it');
+    return EXIT_BAD_INPUT;
+  }
+  if (!options.cluster && clusterOnly.length > 0) {
+    log(`--${clusterOnly[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --cluster`);
+    return EXIT_BAD_INPUT;
+  }
+  if (options.namespace !== undefined && options.allNamespaces) {
+    log('give either -n/--namespace or -A/--all-namespaces, not both');
+    return EXIT_BAD_INPUT;
+  }
+  if (!options.cluster && paths.length === 0) {
+    log("missing required argument 'path' (a manifest file, a directory, - for stdin) or --cluster");
     return EXIT_BAD_INPUT;
   }
   let config: BulwarkConfig;
@@ -137,14 +180,112 @@ export async function runScan(paths: readonly string[], options: ScanOptions, io
   const format = options.format ?? 'table';
   const color = io.color ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
   const table = format === 'table' ? new TablePrinter(io.stdout, color) : undefined;
-  const report = await scanManifests(paths, compiled, {
+  const hooks: ScanHooks = {
     readStdin: () => readStream(io.stdin),
     onError: (e) => log(`${e.source}: ${e.policy ? `check ${e.policy} failed: ` : ''}${e.message}`),
     onResult: table ? (r) => table.result(r) : undefined,
-  });
+  };
+  let report: ScanReport;
+  if (options.cluster) {
+    try {
+      report = await scanCluster(compiled, options, hooks);
+    } catch (err) {
+      log((err as Error).message);
+      return EXIT_BAD_INPUT;
+    }
+  } else {
+    report = await scanManifests(paths, compiled, hooks);
+  }
   if (table) table.summary(report);
-  else io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else if (format === 'sarif') io.stdout.write(JSON.stringify(toSarif(report.results, process.env.npm_package_version ?? '0.1.0'), null, 2) + '\n');
+  else if (format === 'policyreport') {
+    const { reports } = buildPolicyReports(report.results.map(reportSubjectOf));
+    io.stdout.write(reports.map((r) => toYaml(r)).join('---\n'));
+  } else io.stdout.write(JSON.stringify(contractShape(report), null, 2) + '\n');
   return exitCodeOf(report);
+}
+
+/** `--format json` prints the contract's shape: the fields for SARIF and reports stay inside. */
+function contractShape(report: ScanReport): ScanReport {
+  return {
+    ...report,
+    results: report.results.map((r) => ({
+      source: r.source, kind: r.kind, namespace: r.namespace, name: r.name,
+      findings: r.findings.map((f) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path })),
+    })),
+  };
+}
+
+function reportSubjectOf(r: ScanResult): ReportSubject {
+  return {
+    apiVersion: r.apiVersion ?? '',
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    uid: r.uid ?? '',
+    findings: r.findings,
+  };
+}
+
+function emptyReport(): ScanReport {
+  return {
+    results: [],
+    errors: [],
+    summary: { files: 0, objects: 0, findings: 0, bySeverity: { high: 0, medium: 0, low: 0, informational: 0 }, skipped: 0, exempt: 0, errors: 0 },
+  };
+}
+
+/**
+ * `scan --cluster`: lists the judged kinds from the kubeconfig's cluster and judges each object as
+ * admission would judge its creation (background/judge.ts → webhook/decide.ts), owned pods folded
+ * into their workload. A kind that cannot be listed (RBAC, not served) is an error (exit 2), the
+ * others are still judged; an unreachable cluster or a bad kubeconfig throws.
+ */
+export async function scanCluster(compiled: CompiledConfig, options: ScanOptions, hooks: ScanHooks = {}): Promise<ScanReport> {
+  const kc = await loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const source = `cluster ${kc.getCurrentContext() || kc.getCurrentCluster()?.name || ''}`.trim();
+  const report = emptyReport();
+  const { judged } = await judgeCluster(kc, {
+    compiled,
+    namespace: options.namespace,
+    mode: options.mode,
+    onKindError: (kind, error) => {
+      const e: ScanError = { source, file: kind, message: `cannot list ${kind}: ${error.message}` };
+      report.errors.push(e);
+      hooks.onError?.(e);
+    },
+  });
+  for (const j of judged) {
+    if (j.outcome === 'skipped') {
+      report.summary.skipped++;
+      continue;
+    }
+    if (j.outcome === 'exempt') {
+      report.summary.exempt++;
+      continue;
+    }
+    for (const e of j.errors) {
+      const err: ScanError = { source, file: `${j.kind}/${j.namespace ? j.namespace + '/' : ''}${j.name}`, policy: e.policy, message: e.message };
+      report.errors.push(err);
+      hooks.onError?.(err);
+    }
+    const result: ScanResult = {
+      source,
+      apiVersion: j.apiVersion,
+      uid: j.uid,
+      kind: j.kind,
+      namespace: j.namespace,
+      name: j.name,
+      findings: j.findings.map((f) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path, action: f.action })),
+    };
+    report.results.push(result);
+    report.summary.objects++;
+    report.summary.findings += result.findings.length;
+    for (const f of result.findings) report.summary.bySeverity[f.severity]++;
+    hooks.onResult?.(result);
+  }
+  report.summary.errors = report.errors.length;
+  return report;
 }
 
 export function exitCodeOf(report: ScanReport): number {
@@ -205,9 +346,12 @@ export async function scanManifests(paths: readonly string[], compiled: Compiled
     const findings = evaluation.findings
       .map((f, i) => ({ f, i }))
       .sort((a, b) => SEVERITY_RANK[b.f.severity] - SEVERITY_RANK[a.f.severity] || a.i - b.i)
-      .map(({ f }) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path }));
+      .map(({ f }) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path, action: compiled.actionOf.get(f.policy) ?? compiled.config.defaultAction }));
     const result: ScanResult = {
       source: entry.source,
+      ...(typeof entry.object.apiVersion === 'string' ? { apiVersion: entry.object.apiVersion } : {}),
+      file: entry.file,
+      line: entry.line,
       kind: subject.ref.kind,
       namespace: subject.ref.namespace,
       name: subject.ref.name,

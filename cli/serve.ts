@@ -22,6 +22,9 @@ import {
 import { loadConfigFile, parseSection } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { projectRoot } from '../core/paths.js';
+import os from 'node:os';
+import { BackgroundScanner, backgroundSettingsOf, type BackgroundSettings } from '../background/scanner.js';
+import { loadKubeConfig } from '../background/kube.js';
 
 export interface ServeCliOptions {
   config?: string;
@@ -192,6 +195,34 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   }
 
   const metrics = createWebhookMetrics();
+  let background: BackgroundScanner | undefined;
+  let backgroundSettings: BackgroundSettings;
+  try {
+    backgroundSettings = backgroundSettingsOf(config, opts.config ?? 'config');
+  } catch (err) {
+    process.stderr.write(`bulwark: ${(err as Error).message}\n`);
+    await informer?.stop();
+    return 2;
+  }
+  if (backgroundSettings.enabled) {
+    const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
+    if (!cluster) {
+      logger.warn('backgroundScan.enabled but no cluster (no --kubeconfig, $KUBECONFIG or in-cluster service account, or --no-kube): the background scan is off');
+    } else {
+      try {
+        const kc = cluster.kind === 'kubeconfig' ? await loadKubeConfig({ kubeconfig: cluster.file }) : await loadKubeConfig({});
+        background = new BackgroundScanner({
+          kc, compiled: () => compiled, settings: backgroundSettings, logger, registry: metrics.registry,
+          namespace: settings.namespace, identity: process.env.POD_NAME || os.hostname(),
+        });
+        await background.start();
+        logger.info({ resyncSeconds: backgroundSettings.resyncMs / 1000, debounceSeconds: backgroundSettings.debounceMs / 1000 }, 'background scan started (PolicyReports written by the Lease holder)');
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'cannot start the background scan; admission is unaffected');
+        background = undefined;
+      }
+    }
+  }
   // One alert pipeline for admission and audit: the pino alert line and the store (and the
   // alerts API on its own listener when configured). The API shares the webhook's certificate.
   let alerts: AlertsService;
@@ -227,6 +258,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       sinks,
       metrics,
       ...(namespaceModes ? { namespaceModes } : {}),
+      ...(background ? { namespaceDryRun: (ns: string) => background!.podsDeniedUnderEnforce(ns) } : {}),
       serverNamespace: settings.namespace,
       bodyLimit: settings.bodyLimit,
       extraRoutes: (app) => routes.forEach((r) => r(app)),
@@ -242,6 +274,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     });
   } catch (err) {
     process.stderr.write(`bulwark: cannot serve: ${(err as Error).message}\n`);
+    await background?.stop();
     await informer?.stop();
     return 2;
   }
@@ -279,6 +312,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       logger.error({ err }, 'extension failed to close');
     }
   }
+  await background?.stop();
   await informer?.stop();
   logger.info({ forced }, 'stopped');
   // Nothing should keep the process alive now; if a library left a handle open, do not hang on it.

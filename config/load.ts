@@ -31,6 +31,9 @@ export interface BulwarkConfig extends PolicyConfig {
   mutationDefaults: SectionInput<'mutationDefaults'>;
   /** Read by policies/tampering.ts (`tamperingSettingsOf`), which fills the defaults. */
   tampering: SectionInput<'tampering'>;
+  /** Read by background/ (`backgroundSettingsOf`), which fills the defaults. */
+  backgroundScan: SectionInput<'backgroundScan'>;
+  reports: SectionInput<'reports'>;
   /** Threat-intelligence lists (audit/intel.ts). */
   intel?: SectionInput<'intel'>;
   /** `cluster.name`: the name alerts carry. */
@@ -54,6 +57,8 @@ export function defaultConfig(): BulwarkConfig {
     audit: {},
     mutationDefaults: {},
     tampering: {},
+    backgroundScan: {},
+    reports: {},
   };
 }
 

@@ -389,6 +389,22 @@ export function missingResourceDefaults(mutations: readonly string[], resources:
   return mutations.includes('default-resources') && resources == null ? `required when the default-resources mutation is on (${RESOURCES_EXAMPLE})` : undefined;
 }
 
+// ---- backgroundScan, reports: the background scanner of `serve` (background/) ----
+
+export const backgroundScanSection = section({
+  enabled: z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` }).optional()
+    .meta({ description: 'judge what the cluster already holds and write PolicyReports (default false; the chart sets true); needs a cluster (kubeconfig or in-cluster)' }),
+  resync: duration({ positive: true }).optional().meta({ description: 'full re-evaluation of every object this often (default 1h)' }),
+  debounce: duration({ positive: true }).optional().meta({ description: 'changes seen within this time are evaluated together (default 5s)' }),
+}, 'enabled, resync, debounce');
+
+export const reportsSection = section({
+  includePass: z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` }).optional()
+    .meta({ description: 'list pass results in the PolicyReports too (default false: only fail and warn)' }),
+  maxResultsPerReport: z.number({ error: (iss) => `must be a whole number from 1 to 10000, got ${show(iss.input)}` }).int().min(1).max(10000).optional()
+    .meta({ description: 'at most this many results in one report; the rest are counted in its summary and a metric (default 1000)' }),
+}, 'includePass, maxResultsPerReport');
+
 // ---- the whole file ----
 
 export const SECTIONS = {
@@ -398,6 +414,8 @@ export const SECTIONS = {
   audit: auditSection,
   mutationDefaults: mutationDefaultsSection,
   tampering: tamperingSection,
+  backgroundScan: backgroundScanSection,
+  reports: reportsSection,
   intel: intelSection,
   cluster: clusterSection,
 } as const;
@@ -412,6 +430,8 @@ export const configSchema = section({
   mutationDefaults: mutationDefaultsSection.nullable().optional().meta({ description: 'values the mutations fill in' }),
   tampering: tamperingSection.nullable().optional()
     .meta({ description: "Bulwark's own objects, who may change them and who may weaken a namespace's mode (bulwark-tampering)" }),
+  backgroundScan: backgroundScanSection.nullable().optional().meta({ description: 'the background scanner of serve (see docs/background-scan.md)' }),
+  reports: reportsSection.nullable().optional().meta({ description: 'the PolicyReports the background scanner writes' }),
   intel: intelSection.nullable().optional().meta({ description: 'threat-intelligence address lists (threat-intel-source)' }),
   cluster: clusterSection.nullable().optional().meta({ description: 'this cluster' }),
 }, 'keys (profiles, defaultAction, …)').superRefine((c, ctx) => {

@@ -15,9 +15,9 @@ import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
 import { DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './body.js';
-import { decide, isAction, type Decision, type NamespaceModes } from './decide.js';
+import { decide, isAction, MODE_LABEL, type Decision, type NamespaceModes } from './decide.js';
 import { decisionAlert } from './decision-alert.js';
-import { policyIds } from './clip.js';
+import { clip, policyIds, WARNING_LIMITS } from './clip.js';
 import { requestExemption } from './exemptions.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { computeMutation } from './mutate.js';
@@ -51,7 +51,33 @@ export interface WebhookAppOptions {
    * unready: admission keeps being answered while, say, the alerts API refuses every token.
    */
   components?: () => Record<string, { ready: boolean; reason?: string }>;
+  /**
+   * The namespace-label dry run (the background scanner's cache): the existing pods of a namespace
+   * that admission would deny under `bulwark.io/mode: enforce`. Undefined: not known (no scanner).
+   */
+  namespaceDryRun?: (namespace: string) => NamespaceDryRun | undefined;
   now?: () => Date;
+}
+
+export interface NamespaceDryRun {
+  /** Up to 10 pods with the policies that would deny them. */
+  pods: { name: string; policies: string[] }[];
+  total: number;
+}
+
+/** The warnings of a Namespace UPDATE that sets `bulwark.io/mode: enforce` (PSA's label dry run). */
+export function namespaceDryRunWarnings(request: AdmissionRequest, dryRun: ((ns: string) => NamespaceDryRun | undefined) | undefined): string[] {
+  if (!dryRun || request.operation !== 'UPDATE' || kindOf(request) !== 'Namespace') return [];
+  const label = (o: unknown): unknown => (o as { metadata?: { labels?: Record<string, unknown> } } | null | undefined)?.metadata?.labels?.[MODE_LABEL];
+  if (label(request.object) !== 'enforce' || label(request.oldObject) === 'enforce') return [];
+  const name = (request.object as { metadata?: { name?: unknown } }).metadata?.name;
+  if (typeof name !== 'string') return [];
+  const found = dryRun(name);
+  if (!found || found.total === 0) return [];
+  const lines = [clip(`[bulwark] ${found.total} existing pod${found.total === 1 ? '' : 's'} in namespace ${JSON.stringify(name)} would be denied under ${MODE_LABEL}=enforce:`, WARNING_LIMITS.maxLineBytes)];
+  for (const p of found.pods.slice(0, 10)) lines.push(clip(`${p.name}: ${p.policies.join(', ')}`, WARNING_LIMITS.maxLineBytes));
+  if (found.total > Math.min(found.pods.length, 10)) lines.push(`(and ${found.total - Math.min(found.pods.length, 10)} more)`);
+  return lines;
 }
 
 export interface Health {
@@ -201,6 +227,11 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
       decision = decide({ request, compiled, namespaceModes, routeMode, serverNamespace });
     } catch (err) {
       decision = errorDecision(request, err, child());
+    }
+    const dryRunWarnings = decision.response?.allowed === false ? [] : namespaceDryRunWarnings(request, opts.namespaceDryRun);
+    if (dryRunWarnings.length > 0) {
+      const response = decision.response ?? { uid: request.uid, allowed: true };
+      decision = { ...decision, response: { ...response, warnings: [...(response.warnings ?? []), ...dryRunWarnings] } };
     }
     sendJson(res, 200, decision.response ? encodeAdmissionResponse(decision.response) : encodeAllowed(request.uid));
     const seconds = (performance.now() - started) / 1000;

@@ -25,7 +25,25 @@ export interface StandIn {
   objects: Map<string, Obj>;
   /** Extra handlers for POST-only review APIs (tokenreviews, subjectaccessreviews). */
   reviews: Map<string, (body: Obj) => Obj>;
-  kubeconfig(): string;
+  /**
+   * Adds an object of a judged kind (Pod, Deployment, ClusterRole, …: apiVersion and kind set),
+   * served by the list endpoints `/api/v1/pods`, `/api/v1/namespaces/NS/pods`, `/apis/apps/v1/…`.
+   * Fills uid and resourceVersion; returns the stored object.
+   */
+  addObject(obj: Obj): Obj;
+  /** Replaces (or adds) an object of a judged kind; watchers see MODIFIED (or ADDED). */
+  updateObject(obj: Obj): Obj;
+  /** Deletes an object of a judged kind; watchers see DELETED. */
+  deleteObject(apiVersion: string, kind: string, namespace: string, name: string): void;
+  /** Whether the wgpolicyk8s.io CRDs are installed (else their paths answer 404 as an unserved API). */
+  crds: { installed: boolean };
+  /** When set, writes of policyreports answer this status (413, 422, 500, …). */
+  reportWrites: { failWith?: number };
+  /** Open watch connections. */
+  watchers(): number;
+  /** Resources (`pods`, `clusterroles`) whose list answers 403 Forbidden. */
+  forbidden: Set<string>;
+  kubeconfig(context?: string): string;
   close(): Promise<void>;
 }
 
@@ -62,6 +80,69 @@ export async function startApiServerStandIn(): Promise<StandIn> {
   const objects = new Map<string, Obj>();
   const reviews = new Map<string, (body: Obj) => Obj>();
   let resourceVersion = 1000;
+  const forbidden = new Set<string>();
+  // Judged kinds: `apiVersion|resource` → namespaced? (served at /api/v1 or /apis/<group>/<version>).
+  const LISTED: Record<string, { resource: string; namespaced: boolean }> = {
+    'v1|Pod': { resource: 'pods', namespaced: true },
+    'v1|PodTemplate': { resource: 'podtemplates', namespaced: true },
+    'v1|ReplicationController': { resource: 'replicationcontrollers', namespaced: true },
+    'v1|Service': { resource: 'services', namespaced: true },
+    'apps/v1|Deployment': { resource: 'deployments', namespaced: true },
+    'apps/v1|ReplicaSet': { resource: 'replicasets', namespaced: true },
+    'apps/v1|StatefulSet': { resource: 'statefulsets', namespaced: true },
+    'apps/v1|DaemonSet': { resource: 'daemonsets', namespaced: true },
+    'batch/v1|Job': { resource: 'jobs', namespaced: true },
+    'batch/v1|CronJob': { resource: 'cronjobs', namespaced: true },
+    'rbac.authorization.k8s.io/v1|Role': { resource: 'roles', namespaced: true },
+    'rbac.authorization.k8s.io/v1|RoleBinding': { resource: 'rolebindings', namespaced: true },
+    'rbac.authorization.k8s.io/v1|ClusterRole': { resource: 'clusterroles', namespaced: false },
+    'rbac.authorization.k8s.io/v1|ClusterRoleBinding': { resource: 'clusterrolebindings', namespaced: false },
+    'networking.k8s.io/v1|Ingress': { resource: 'ingresses', namespaced: true },
+  };
+  const listed = new Map<string, Obj>(); // `apiVersion|resource|namespace|name` → object
+  const LIST_PATH = /^\/(?:api\/(v1)|apis\/([^/]+\/v1))\/(?:namespaces\/([^/]+)\/)?([a-z]+)$/;
+  // Watch: every change is an event with its resourceVersion; a watch replays those after the
+  // resourceVersion it asks for, then streams new ones (one JSON object per line, as the real server).
+  const events: { rv: number; type: string; apiVersion: string; resource: string; namespace: string; obj: Obj }[] = [];
+  const watches = new Set<{ apiVersion: string; resource: string; namespace: string | undefined; res: import('node:http').ServerResponse }>();
+  const crds = { installed: true };
+  const reportWrites: { failWith?: number } = {};
+  const emit = (type: string, apiVersion: string, resource: string, namespace: string, obj: Obj): void => {
+    const event = { rv: resourceVersion, type, apiVersion, resource, namespace, obj: structuredClone(obj) };
+    events.push(event);
+    for (const w of watches) {
+      if (w.apiVersion === apiVersion && w.resource === resource && (w.namespace === undefined || w.namespace === namespace)) {
+        w.res.write(JSON.stringify({ type, object: event.obj }) + '\n');
+      }
+    }
+  };
+  const keyOf = (obj: Obj): { key: string; resource: string; namespace: string } => {
+    const entry = LISTED[`${obj.apiVersion}|${obj.kind}`];
+    if (!entry) throw new Error(`the stand-in does not serve ${obj.apiVersion} ${obj.kind}`);
+    const namespace = entry.namespaced ? obj.metadata?.namespace ?? 'default' : '';
+    return { key: `${obj.apiVersion}|${entry.resource}|${namespace}|${obj.metadata?.name}`, resource: entry.resource, namespace };
+  };
+  const updateObject = (input: Obj): Obj => {
+    const obj = structuredClone(input);
+    const { key, resource, namespace } = keyOf(obj);
+    const existing = listed.get(key);
+    obj.metadata = { ...obj.metadata, uid: existing?.metadata.uid ?? obj.metadata?.uid ?? randomUUID(), resourceVersion: String(++resourceVersion) };
+    if (entryNamespaced(obj) && !obj.metadata.namespace) obj.metadata.namespace = namespace;
+    listed.set(key, obj);
+    emit(existing ? 'MODIFIED' : 'ADDED', obj.apiVersion, resource, namespace, obj);
+    return obj;
+  };
+  const entryNamespaced = (obj: Obj): boolean => !!LISTED[`${obj.apiVersion}|${obj.kind}`]?.namespaced;
+  const addObject = (input: Obj): Obj => updateObject(input);
+  const deleteObject = (apiVersion: string, kind: string, namespace: string, name: string): void => {
+    const { key, resource, namespace: ns } = keyOf({ apiVersion, kind, metadata: { name, namespace } });
+    const existing = listed.get(key);
+    if (!existing) return;
+    listed.delete(key);
+    resourceVersion++;
+    emit('DELETED', apiVersion, resource, ns, { ...existing, metadata: { ...existing.metadata, resourceVersion: String(resourceVersion) } });
+  };
+  const STORED = /^\/apis\/(wgpolicyk8s\.io\/v1alpha2|coordination\.k8s\.io\/v1)\/(?:namespaces\/([^/]+)\/)?(policyreports|clusterpolicyreports|leases)(?:\/([^/]+))?$/;
 
   const server: Server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -88,6 +169,99 @@ export async function startApiServerStandIn(): Promise<StandIn> {
       };
       if (req.headers.authorization !== `Bearer ${token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
 
+      const list = req.method === 'GET' ? LIST_PATH.exec(url.pathname) : null;
+      const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+      if (isWatch && (!list || list[4] === 'namespaces')) {
+        // Watches of what the stand-in does not change by events (namespaces): open, silent.
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        return;
+      }
+      const stored = STORED.exec(url.pathname);
+      if (stored) {
+        const [, apiVersion, namespace, resource, objName] = stored as unknown as [string, string, string | undefined, string, string | undefined];
+        const group = apiVersion.split('/')[0]!;
+        if (group === 'wgpolicyk8s.io' && !crds.installed) return send(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
+        const kind = resource === 'leases' ? 'Lease' : resource === 'policyreports' ? 'PolicyReport' : 'ClusterPolicyReport';
+        const collection = `${apiVersion}|${resource}|${namespace ?? ''}`;
+        const key = `${collection}|${objName ?? ''}`;
+        const missing = (n: string) => send(404, status(404, 'NotFound', `${resource}.${group} "${n}" not found`, { name: n, group, kind: resource }));
+        if (req.method === 'GET' && objName) return objects.has(key) ? send(200, objects.get(key)!) : missing(objName);
+        if (req.method === 'DELETE' && objName) {
+          if (!objects.has(key)) return missing(objName);
+          objects.delete(key);
+          return send(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
+        }
+        if (req.method === 'GET') {
+          const items = [...objects.entries()].filter(([k]) => k.startsWith(collection + '|')).map(([, v]) => v);
+          return send(200, { kind: `${kind}List`, apiVersion, metadata: { resourceVersion: String(resourceVersion) }, items });
+        }
+        const obj = structuredClone(body) as Obj;
+        if (!obj || typeof obj !== 'object') return send(400, status(400, 'BadRequest', 'the object provided is unrecognized'));
+        if (group === 'wgpolicyk8s.io' && reportWrites.failWith) {
+          const code = reportWrites.failWith;
+          return send(code, status(code, code === 413 ? 'RequestEntityTooLarge' : code === 422 ? 'Invalid' : 'InternalError', code === 413 ? 'Request entity too large: limit is 3145728' : `${kind} "${obj.metadata?.name}" is invalid: request is too large`));
+        }
+        if (req.method === 'POST' && !objName) {
+          const n = obj.metadata?.name;
+          const newKey = `${collection}|${n}`;
+          if (objects.has(newKey)) return send(409, status(409, 'AlreadyExists', `${resource}.${group} "${n}" already exists`, { name: n, group, kind: resource }));
+          obj.metadata = { ...obj.metadata, ...(namespace ? { namespace } : {}), uid: randomUUID(), resourceVersion: String(++resourceVersion), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+          objects.set(newKey, obj);
+          return send(201, obj);
+        }
+        if (req.method === 'PUT' && objName) {
+          const existing = objects.get(key);
+          if (!existing) return missing(objName);
+          if (obj.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
+            return send(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resource}.${group} "${objName}": the object has been modified; please apply your changes to the latest version and try again`, { name: objName, group, kind: resource }));
+          }
+          obj.metadata = { ...obj.metadata, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, resourceVersion: String(++resourceVersion) };
+          objects.set(key, obj);
+          return send(200, obj);
+        }
+        return send(405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      }
+      if (list && list[4] !== 'namespaces' && !(list[3] && url.pathname.startsWith('/api/v1/namespaces/') && !list[4])) {
+        const apiVersion = list[1] ?? list[2]!;
+        const namespace = list[3];
+        const resource = list[4]!;
+        const entry = Object.entries(LISTED).find(([k, v]) => k.startsWith(apiVersion + '|') && v.resource === resource);
+        if (entry) {
+          const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+          if (forbidden.has(resource)) {
+            const user = 'system:serviceaccount:standin:reader';
+            return send(403, status(403, 'Forbidden', `${resource}${group ? '.' + group : ''} is forbidden: User "${user}" cannot list resource "${resource}" in API group "${group}"${namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope'}`, { kind: resource, group }));
+          }
+          if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
+            const from = Number(url.searchParams.get('resourceVersion') ?? 0);
+            const w = { apiVersion, resource, namespace, res };
+            res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+            for (const e of events) {
+              if (e.rv > from && e.apiVersion === apiVersion && e.resource === resource && (namespace === undefined || e.namespace === namespace)) {
+                res.write(JSON.stringify({ type: e.type, object: e.obj }) + '\n');
+              }
+            }
+            watches.add(w);
+            res.on('close', () => watches.delete(w));
+            return;
+          }
+          const all = [...listed.entries()]
+            .filter(([k]) => k.startsWith(`${apiVersion}|${resource}|${namespace ?? ''}`))
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([, v]) => v);
+          // Paging as the real server does: limit, and an opaque continue token (here an offset).
+          const limit = Number(url.searchParams.get('limit') ?? 0) || all.length;
+          const offset = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString() || 0);
+          const items = all.slice(offset, offset + limit).map((o) => { const { kind: _k, apiVersion: _a, ...rest } = o; return rest; });
+          const more = offset + limit < all.length;
+          const kind = entry[0].split('|')[1]!;
+          return send(200, {
+            kind: `${kind}List`, apiVersion,
+            metadata: { resourceVersion: String(resourceVersion), ...(more ? { continue: Buffer.from(String(offset + limit)).toString('base64') } : {}) },
+            items,
+          });
+        }
+      }
       const review = reviews.get(url.pathname);
       if (review && req.method === 'POST') return send(201, review(body as Obj));
 
@@ -148,7 +322,14 @@ export async function startApiServerStandIn(): Promise<StandIn> {
     requests,
     objects,
     reviews,
-    kubeconfig: () => `apiVersion: v1
+    addObject,
+    updateObject,
+    deleteObject,
+    crds,
+    reportWrites,
+    watchers: () => watches.size,
+    forbidden,
+    kubeconfig: (context = 'standin') => `apiVersion: v1
 kind: Config
 clusters:
 - name: standin
@@ -160,9 +341,9 @@ users:
   user:
     token: ${token}
 contexts:
-- name: standin
+- name: ${context}
   context: {cluster: standin, user: admin}
-current-context: standin
+current-context: ${context}
 `,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };

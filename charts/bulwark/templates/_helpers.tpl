@@ -53,6 +53,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $exempt "namespaces" (concat (list .Release.Namespace) (default (list) .Values.exemptions.namespaces) | uniq) -}}
 {{- $_ := set $base "exemptions" $exempt -}}
 {{- if .Values.alerts.api.enabled -}}{{- $_ := set $base "api" $api -}}{{- end -}}
+{{- $_ := set $base "backgroundScan" (dict "enabled" .Values.backgroundScan.enabled "resync" .Values.backgroundScan.resync "debounce" .Values.backgroundScan.debounce) -}}
+{{- $_ := set $base "reports" (dict "includePass" .Values.reports.includePass "maxResultsPerReport" (int .Values.reports.maxResultsPerReport)) -}}
 {{- toYaml (mergeOverwrite $base (deepCopy .Values.extraConfig)) -}}
 {{- end -}}
 
