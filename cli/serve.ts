@@ -23,7 +23,7 @@ import { loadConfigFile, parseSection } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { projectRoot } from '../core/paths.js';
 import os from 'node:os';
-import { BackgroundScanner, backgroundSettingsOf, type BackgroundSettings } from '../background/scanner.js';
+import type { BackgroundScanner, BackgroundSettings } from '../background/scanner.js';
 import { loadKubeConfig } from '../background/kube.js';
 
 export interface ServeCliOptions {
@@ -148,6 +148,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       import('../core/log.js'), import('../alerts/service.js'), import('../audit/analyser.js'), import('../audit/webhook.js'),
       import('../certs/x509.js'), import('../webhook/metrics.js'), import('../webhook/namespaces.js'), import('../webhook/server.js'),
     ]);
+  const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
   const logger = createLogger();
   let config: BulwarkConfig;
   let settings: ServerSettings;
