@@ -90,6 +90,20 @@ export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
   // Formerly written into kube-system-workload: the reserved namespaces and the `system:` skip.
   systemNamespaces: ['kube-system', 'kube-public'],
   systemWorkloadUsers: ['system:*'],
+  // exposed-service: workloads dangerous when public (see policies/defender/exposed-service.ts for the keys).
+  exposedServices: [
+    'redis: ports=6379 images=redis,redis-stack,valkey',
+    'postgresql: ports=5432 images=postgres,postgresql,postgis severity=medium',
+    'mongodb: ports=27017 images=mongo,mongodb',
+    'elasticsearch: ports=9200 images=elasticsearch,opensearch',
+    'etcd: ports=2379 images=etcd',
+    'docker-api: ports=2375,2376 images=docker,dind',
+    'kubelet: ports=10250',
+    'jupyter: ports=8888 images=jupyter,notebook,jupyterhub,scipy-notebook,datascience-notebook',
+    'kubeflow: names=centraldashboard,istio-ingressgateway,ml-pipeline-ui namespaces=kubeflow images=centraldashboard',
+    'argo-workflows-server: ports=2746 images=argocli',
+    'jenkins: ports=50000 hintPorts=8080 images=jenkins',
+  ],
   // system-clusterrole-modified: `system:` ClusterRoles that add-ons (not the bootstrap) create and update.
   systemRoleNamesIgnored: ['system:coredns', 'system:managed-certificate-controller'],
   // Formerly written into kube-events-deleted: the `system:` skip.

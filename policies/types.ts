@@ -137,8 +137,19 @@ export interface PolicyLists {
 }
 
 /** What a check may know beyond the subject. */
+/** A pod the background scanner knows: its images and literal env values (for exposed-service). */
+export interface KnownPod {
+  images: string[];
+  env: Record<string, string>;
+}
+
 export interface EvalContext {
   lists: PolicyLists;
+  /**
+   * The pods a selector picks in a namespace, when the caller knows the cluster's pods (the
+   * background scanner fills it); absent at admission and in the audit log (ports alone then).
+   */
+  podsFor?: (namespace: string, selector: Record<string, string>) => readonly KnownPod[];
   /** The requesting user when known (admission, audit); absent in offline scans. */
   user?: { username: string; groups: string[] };
   /** The admission operation when known (CREATE, UPDATE, …). */

@@ -4,6 +4,7 @@ import { anonymousBinding } from './anonymous-binding.js';
 import { clusterAdminBinding } from './cluster-admin-binding.js';
 import { cryptoMiningImage } from './crypto-mining-image.js';
 import { dangerousCapabilities } from './dangerous-capabilities.js';
+import { exposedService } from './exposed-service.js';
 import { exposedDashboard } from './exposed-dashboard.js';
 import { highPrivilegeRole } from './high-privilege-role.js';
 import { hostNamespaces } from './host-namespaces.js';
@@ -22,4 +23,5 @@ export const DEFENDER_CHECKS: readonly AnyCheck[] = [
   clusterAdminBinding,
   anonymousBinding,
   exposedDashboard,
+  exposedService,
 ];

@@ -97,8 +97,9 @@ describe('compiled policies agree with the engine on every fixture', () => {
   it('defender + pss-restricted + pss-baseline, default lists: same verdict on every fixture, every check compiled', () => {
     const config: BulwarkConfig = { ...defaultConfig(), profiles: ['defender', 'pss-restricted', 'pss-baseline'] };
     const { verdicts, messages, comparisons, denials, result } = compare(config, FIXTURES, byNamespaceOf);
-    expect(result.notCompiled).toEqual([]);
-    expect(result.compiled.length).toBe(result.total);
+    // exposed-service (#12) has no CEL compilation yet: it stays webhook-only.
+    expect(result.notCompiled).toEqual([{ id: 'exposed-service', reason: 'no CEL compilation exists for this check' }]);
+    expect(result.compiled.length).toBe(result.total - 1);
     expect(verdicts).toEqual([]);
     expect(messages).toEqual([]);
     expect(comparisons).toBeGreaterThan(10_000);

@@ -34,7 +34,7 @@ describe('bulwark vap', () => {
   it('--explain prints the coverage count and what stays webhook-only', () => {
     const r = run(['vap', '--explain', '-p', 'defender', '-p', 'pss-restricted']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^25 of 25 checks compiled$/m);
+    expect(r.stdout).toMatch(/^25 of 26 checks compiled$/m);
     expect(r.stdout).toContain('always webhook-only:');
   });
 

@@ -10,6 +10,7 @@ import { evaluateSubject } from '../../../policies/evaluate.js';
 const IDS = [
   'privileged-container', 'sensitive-host-mount', 'host-namespaces', 'dangerous-capabilities', 'kube-system-workload',
   'crypto-mining-image', 'high-privilege-role', 'cluster-admin-binding', 'anonymous-binding', 'exposed-dashboard',
+  'exposed-service',
 ];
 
 describe('the defender set', () => {
