@@ -6,5 +6,6 @@ export default defineConfig({
     exclude: ['test/e2e/**', 'node_modules/**', 'dist/**'],
     testTimeout: 20000,
     hookTimeout: 30000,
+    globalSetup: ['test/support/worktree-guard.ts'],
   },
 });

@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 1_800_000,
     fileParallelism: false,
     sequence: { concurrent: false },
+    globalSetup: ['test/support/worktree-guard.ts'],
   },
 });

@@ -8,7 +8,7 @@ import { ConfigError } from '../core/errors.js';
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { AuditAnalyser } from './analyser.js';
 import { CheckpointError, CheckpointUnsafeError } from './checkpoint.js';
-import { checkpointRejectedAlert } from './checkpoint-alert.js';
+import type { checkpointRejectedAlert as CheckpointRejectedAlert } from './checkpoint-alert.js';
 import { auditSettingsOf, type AuditSettings } from './config.js';
 import { Deduplicator } from './dedup.js';
 import { followAuditFiles } from './follow.js';
@@ -82,6 +82,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
+let checkpointRejectedAlert: typeof CheckpointRejectedAlert = () => {
+  throw new Error('checkpoint alert module not loaded');
+};
+
 /** The whole command; resolves to the exit code. */
 export async function runAuditScan(paths: readonly string[], options: AuditScanOptions, io: AuditIO): Promise<number> {
   const say = (line: string): void => void io.stderr.write(`bulwark audit scan: ${line}\n`);
@@ -103,6 +107,8 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
     return EXIT_BAD_INPUT;
   }
 
+  // prom-client (the checkpoint metric) is loaded only by the runs that keep a checkpoint.
+  if (options.checkpoint) checkpointRejectedAlert = (await import('./checkpoint-alert.js')).checkpointRejectedAlert;
   const format = options.format ?? 'table';
   const tally = newTally();
   const failRank = options.failOn ? SEVERITY_RANK[options.failOn] : Infinity;

@@ -159,6 +159,7 @@ export function eventSplitter(file: string, maxLineBytes: number, handler: Decod
         const ev = decodeAuditLine(text);
         if (ev === undefined) return;
         if (typeof ev === 'string') handler.malformed({ file, line: lineNo, reason: ev });
+        else if (Array.isArray(ev)) decodeItems(ev, file, lineNo, end, handler);
         else handler.event(ev, lineNo, end);
       },
       oversized(lineNo, bytes) {
@@ -171,8 +172,11 @@ export function eventSplitter(file: string, maxLineBytes: number, handler: Decod
   );
 }
 
-/** An event, a reason it is not one, or undefined for a blank line. */
-export function decodeAuditLine(text: string): AuditEvent | string | undefined {
+/**
+ * An event, the items of a one-line `EventList` (what the audit webhook backend sends) or JSON
+ * array, a reason it is not one, or undefined for a blank line.
+ */
+export function decodeAuditLine(text: string): AuditEvent | unknown[] | string | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -180,6 +184,129 @@ export function decodeAuditLine(text: string): AuditEvent | string | undefined {
     if (text.trim() === '') return undefined;
     return `invalid JSON: ${(err as Error).message}`;
   }
+  const items = batchItems(value);
+  if (items) return items;
   const problem = auditEventProblem(value);
   return problem === undefined ? (value as AuditEvent) : `not an audit event: ${problem}`;
+}
+
+/** The items of an audit `EventList` or of a JSON array; undefined for anything else. */
+export function batchItems(value: unknown): unknown[] | undefined {
+  if (Array.isArray(value)) return value;
+  if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'EventList') {
+    const items = (value as { items?: unknown }).items;
+    return Array.isArray(items) ? items : [];
+  }
+  return undefined;
+}
+
+function decodeItems(items: unknown[], file: string, lineNo: number, end: number, handler: DecodeHandler): void {
+  items.forEach((item, i) => {
+    const problem = auditEventProblem(item);
+    if (problem === undefined) handler.event(item as AuditEvent, lineNo, end);
+    else handler.malformed({ file, line: lineNo, reason: `items[${i}]: not an audit event: ${problem}` });
+  });
+}
+
+/** Largest whole JSON document (a pretty-printed `EventList` or array) `audit scan` reads: 64 MiB. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The input decoder of `audit scan`: JSON lines (each line an event, or a one-line EventList /
+ * array), or ONE whole JSON document spanning several lines — an `EventList` or array as saved
+ * from the audit webhook, pretty-printed. The format is chosen from the start of the input: a
+ * `[`, or a first line that is not JSON by itself, means a document. A document is buffered up
+ * to `maxDocumentBytes`; larger, or not valid JSON as a whole, it is read as JSON lines after all
+ * (so every bad line is still reported with its number).
+ */
+export class AuditDecoder {
+  private mode: 'sniff' | 'lines' | 'document' = 'sniff';
+  private held: Buffer[] = [];
+  private heldLen = 0;
+  readonly splitter: LineSplitter;
+
+  constructor(
+    private readonly file: string,
+    maxLineBytes: number,
+    private readonly handler: DecodeHandler,
+    private readonly maxDocumentBytes = MAX_DOCUMENT_BYTES,
+  ) {
+    this.splitter = eventSplitter(file, maxLineBytes, handler);
+  }
+
+  get lineNo(): number {
+    return this.splitter.lineNo;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.mode === 'lines') return this.splitter.push(chunk);
+    this.held.push(chunk);
+    this.heldLen += chunk.length;
+    if (this.mode === 'sniff') this.sniff(false);
+    else if (this.heldLen > this.maxDocumentBytes) this.toLines(`a whole JSON document is read up to ${this.maxDocumentBytes} bytes; read as JSON lines instead`);
+  }
+
+  end(): void {
+    if (this.mode === 'sniff') this.sniff(true);
+    if (this.mode === 'document') {
+      const text = Buffer.concat(this.held).toString('utf8');
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        this.toLines();
+        this.splitter.end();
+        return;
+      }
+      const items = batchItems(value);
+      const lines = text.split('\n').length;
+      if (items) decodeItems(items, this.file, 1, this.heldLen, this.handler);
+      else {
+        const problem = auditEventProblem(value);
+        if (problem === undefined) this.handler.event(value as AuditEvent, 1, this.heldLen);
+        else this.handler.malformed({ file: this.file, line: 1, reason: `not an audit event: ${problem}` });
+      }
+      this.splitter.lineNo = lines;
+      this.held = [];
+      return;
+    }
+    this.splitter.end();
+  }
+
+  private sniff(atEnd: boolean): void {
+    const head = Buffer.concat(this.held);
+    this.held = [head];
+    let i = 0;
+    while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+    if (i === head.length) {
+      if (atEnd || head.length > this.maxDocumentBytes) this.toLines();
+      return;
+    }
+    if (head[i] === 0x5b /* [ */) {
+      this.mode = 'document';
+      return;
+    }
+    if (head[i] !== 0x7b /* { */) return this.toLines();
+    const nl = head.indexOf(0x0a, i);
+    if (nl < 0 && !atEnd) {
+      if (head.length > this.maxDocumentBytes) this.toLines();
+      return;
+    }
+    const first = head.subarray(i, nl < 0 ? head.length : nl).toString('utf8');
+    try {
+      JSON.parse(first);
+      this.toLines();
+    } catch {
+      this.mode = 'document';
+    }
+  }
+
+  private toLines(note?: string): void {
+    if (note) this.handler.malformed({ file: this.file, line: 1, reason: note });
+    this.mode = 'lines';
+    const held = this.held;
+    this.held = [];
+    this.heldLen = 0;
+    for (const b of held) this.splitter.push(b);
+  }
 }

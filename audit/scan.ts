@@ -3,7 +3,7 @@
 import type { AuditAnalyser } from './analyser.js';
 import type { Deduplicator } from './dedup.js';
 import { eventTime } from './event.js';
-import { describeError, eventSplitter, InputError, openAuditFile, openAuditStream, trailingDataReason, type MalformedLine, type OpenedInput } from './input.js';
+import { AuditDecoder, describeError, InputError, openAuditFile, openAuditStream, trailingDataReason, type MalformedLine, type OpenedInput } from './input.js';
 
 export interface ScanStats {
   inputs: number;
@@ -12,6 +12,8 @@ export interface ScanStats {
   /** The first malformed lines (file, line, reason); `malformed` counts them all. */
   malformedSamples: MalformedLine[];
   unreadable: { input: string; message: string }[];
+  /** Inputs from which not one event could be read although they held data (every line malformed). */
+  empty?: string[];
 }
 
 export interface ScanHooks {
@@ -48,7 +50,7 @@ export async function scanAuditInputs(
       if (path === '-') {
         if (stdinUsed) throw new InputError('-', 'stdin given more than once');
         stdinUsed = true;
-        input = openAuditStream('-', hooks.stdin);
+        input = openAuditStream('<stdin>', hooks.stdin);
       } else input = await openAuditFile(path);
     } catch (err) {
       const message = err instanceof InputError ? err.message : `${path}: ${describeError(err)}`;
@@ -58,7 +60,9 @@ export async function scanAuditInputs(
     }
     stats.inputs++;
     let sinceMark = 0;
-    const splitter = eventSplitter(input.name, hooks.maxLineBytes, {
+    const eventsBefore = stats.events;
+    const malformedBefore = stats.malformed;
+    const splitter = new AuditDecoder(input.name, hooks.maxLineBytes, {
       event(ev) {
         stats.events++;
         const alerts = analyser.analyse(ev);
@@ -82,6 +86,12 @@ export async function scanAuditInputs(
       splitter.end();
       // Trailing bytes after the last gzip member: every complete line was read; the tail is one malformed input.
       if (input.trailing) malformed({ file: input.name, line: splitter.lineNo, reason: trailingDataReason(input.trailing) });
+      if (stats.events === eventsBefore && stats.malformed > malformedBefore) {
+        const message = `${input.name}: no audit event could be read (${stats.malformed - malformedBefore} malformed line${stats.malformed - malformedBefore === 1 ? '' : 's'}); expected JSON lines, an EventList or a JSON array of audit.k8s.io/v1 events`;
+        (stats.empty ??= []).push(input.name);
+        stats.unreadable.push({ input: path, message });
+        hooks.onInputError?.(path, message);
+      }
     } catch (err) {
       const message = `${input.name}: cannot read${input.gzip ? ' (gzip)' : ''} after line ${splitter.lineNo - 1}: ${describeError(err)}`;
       stats.unreadable.push({ input: path, message });

@@ -78,7 +78,9 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
         return;
       }
       log.debug({ events: items.length, alerts: alerts.length }, 'audit batch processed');
-      res.status(200).json({ events: items.length, alerts: alerts.length });
+      // Named as `audit scan`'s summary: occurrences = detections raised, alerts = distinct alerts
+      // (one per fingerprint) they make once merged.
+      res.status(200).json({ events: items.length, alerts: new Set(alerts.map((a) => a.fingerprint)).size, occurrences: alerts.length });
     },
   );
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -5,7 +5,8 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, watch } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { createRequire } from 'node:module';
+import type { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { projectRoot as coreProjectRoot } from '../core/paths.js';
@@ -272,11 +273,19 @@ function notOwned(kind: string, name: string, existing: Obj): string | undefined
   return `${kind} webhook configuration ${name} was not made by bulwark (${MANAGED_BY_LABEL}: ${by === undefined ? 'absent' : JSON.stringify(by)}): left alone; delete it, or label it ${MANAGED_BY_LABEL}=${MANAGED_BY} to let bulwark register own it`;
 }
 
+/**
+ * The Kubernetes client library, loaded on first use: it costs most of a second to load, and
+ * only `register` needs it (`bulwark --help` and `scan` must start fast).
+ */
+function k8s(): typeof import('@kubernetes/client-node') {
+  return createRequire(import.meta.url)('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+}
+
 export class WebhookRegistrar {
   private readonly api: AdmissionregistrationV1Api;
 
   constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(AdmissionregistrationV1Api);
+    this.api = kc.makeApiClient(k8s().AdmissionregistrationV1Api);
   }
 
   private async read(kind: 'validating' | 'mutating', name: string): Promise<Obj | undefined> {
@@ -392,7 +401,7 @@ export function formatOutcomes(result: Record<string, OutcomeDetail>): string {
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new (k8s().KubeConfig)();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error(path ? `${path}: no current cluster in the kubeconfig` : 'no cluster configured (use --kubeconfig, KUBECONFIG or run in a cluster)');

@@ -4,29 +4,26 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type express from 'express';
 import type { Registry } from 'prom-client';
-import { asyncStderr, createLogger, flushDestination, type Logger } from '../core/log.js';
-import { startAlertsService, type AlertsService } from '../alerts/service.js';
-import { AuditAnalyser } from '../audit/analyser.js';
+import type { Logger } from '../core/log.js';
+import type { AlertsService } from '../alerts/service.js';
+import type { AuditAnalyser } from '../audit/analyser.js';
 import { auditSettingsOf } from '../audit/config.js';
-import { mountAuditRoute } from '../audit/webhook.js';
 import type { AlertSink } from '../alerts/model.js';
-import { ensureDevCertificates } from '../certs/x509.js';
 import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { type BulwarkConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
 import type { NamespaceModes } from '../webhook/decide.js';
-import { createWebhookMetrics } from '../webhook/metrics.js';
 import { mutationsOf } from '../webhook/mutate.js';
-import { detectCluster, startNamespaceInformer, type InformerNamespaceModes } from '../webhook/namespaces.js';
+import type { InformerNamespaceModes } from '../webhook/namespaces.js';
 import {
-  DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS, startWebhookServer,
-} from '../webhook/server.js';
+  DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS,
+} from '../webhook/defaults.js';
 import { loadConfigFile, parseSection } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { projectRoot } from '../core/paths.js';
 import os from 'node:os';
-import { BackgroundScanner, backgroundSettingsOf, type BackgroundSettings } from '../background/scanner.js';
+import type { BackgroundScanner, BackgroundSettings } from '../background/scanner.js';
 import { loadKubeConfig } from '../background/kube.js';
 
 export interface ServeCliOptions {
@@ -144,6 +141,14 @@ export function registerServe(program: Command): void {
 
 /** Runs the server until SIGTERM or SIGINT; resolves to the exit code. */
 export async function runServe(opts: ServeCliOptions): Promise<number> {
+  // Loaded here, not at the top: express, pino, prom-client, the stores, the Kubernetes client and
+  // the certificate library are for `serve` only; every other command starts without them.
+  const [{ asyncStderr, createLogger, flushDestination }, { startAlertsService }, { AuditAnalyser }, { mountAuditRoute }, { ensureDevCertificates }, { createWebhookMetrics }, { detectCluster, startNamespaceInformer }, { startWebhookServer }] =
+    await Promise.all([
+      import('../core/log.js'), import('../alerts/service.js'), import('../audit/analyser.js'), import('../audit/webhook.js'),
+      import('../certs/x509.js'), import('../webhook/metrics.js'), import('../webhook/namespaces.js'), import('../webhook/server.js'),
+    ]);
+  const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
   // Asynchronous stderr: a review that is logged does not wait for the write (flushed on exit).
   const stderr = asyncStderr();
   const logger = createLogger({}, stderr);

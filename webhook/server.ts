@@ -25,10 +25,9 @@ import { NO_NAMESPACE_MODES } from './namespaces.js';
 import { encodeAdmissionResponse, encodeAllowed, kindOf, nameOf, namespaceOf, parseAdmissionReview, userOf } from './review.js';
 import { CertificateWatcher, contextOptions, loadTlsMaterial, MIN_TLS_VERSION, type TlsFiles } from './tls.js';
 
-export const DEFAULT_PORT = 8443;
-export const DEFAULT_ADDRESS = '0.0.0.0';
-export const DEFAULT_SERVER_NAMESPACE = 'bulwark-system';
-export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+// The defaults live in a module without express, so that the CLI can show them without loading it.
+import { DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS } from './defaults.js';
+export { DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS };
 
 export interface WebhookAppOptions {
   compiled: CompiledConfig;

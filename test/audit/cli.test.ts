@@ -106,12 +106,65 @@ describe('bulwark audit scan', () => {
     expect(r.code).toBe(0);
     expect(parseNdjson(r.stdout).map((a) => a.type)).toEqual(['secrets-enumerated']);
     expect(r.stderr).toContain(`${file}:2: invalid JSON`);
-    expect(r.stderr).toContain(`${file}:4: not an audit event: expected a JSON object, got an array`);
+    // A one-line JSON array is a batch: each item is judged.
+    expect(r.stderr).toContain(`${file}:4: items[0]: not an audit event: expected a JSON object`);
     expect(r.stderr).toContain(`${file}:5: not an audit event: missing auditID`);
-    expect(r.stderr).toContain('3 malformed lines skipped');
+    expect(r.stderr).toContain('4 malformed lines skipped');
     const table = await runCli([file]);
     expect(table.stdout).toContain('Malformed lines:');
     expect(table.stdout).toContain(`${file}:2: invalid JSON`);
+  });
+
+  it('exit 2 naming the input when not one event could be read from it, --fail-on included', async () => {
+    const bad = tmp.path('all-bad.log');
+    writeFileSync(bad, 'not json\n{"kind":"Event"}\n');
+    for (const args of [[bad], ['--fail-on', 'high', bad], ['--format', 'ndjson', bad]]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${bad}: no audit event could be read (2 malformed lines)`);
+    }
+    const good = tmp.path('one-good.log');
+    writeFileSync(good, lines([auditEvent()]));
+    const both = await runCli([good, bad]);
+    expect(both.code).toBe(2);
+    const piped = await runCli(['-'], { stdin: (async function* () { yield Buffer.from('garbage\n'); })() });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain('<stdin>: no audit event could be read (1 malformed line)');
+    // An empty file is not an error: a quiet log has no events.
+    const empty = tmp.path('empty.log');
+    writeFileSync(empty, '');
+    expect((await runCli([empty])).code).toBe(0);
+  });
+
+  it('reads an EventList document (pretty-printed or one line) and a JSON array, like JSON lines', async () => {
+    const events = readFileSync(session, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    const list = { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: events };
+    const shapes = {
+      'list-pretty.json': JSON.stringify(list, null, 2),
+      'list-line.json': JSON.stringify(list) + '\n',
+      'array.json': JSON.stringify(events, null, 1),
+    };
+    for (const [name, text] of Object.entries(shapes)) {
+      const file = tmp.path(name);
+      writeFileSync(file, text);
+      const r = await runCli(['--format', 'ndjson', file]);
+      expect(r.code, name).toBe(0);
+      expect(parseNdjson(r.stdout).map((a) => a.type).sort(), name).toEqual([...EXPECTED_TYPES].sort());
+      expect(r.stderr, name).toContain('12 alerts (14 occurrences) from 41 events in 1 input');
+      const piped = await runCli(['--format', 'ndjson', '-'], { stdin: (async function* () { yield Buffer.from(gzipSync(text)); })() });
+      expect(parseNdjson(piped.stdout).length, name).toBe(12);
+    }
+    // Items that are not events are reported by index; a document that is not JSON is read as lines.
+    const mixed = tmp.path('mixed.json');
+    writeFileSync(mixed, JSON.stringify({ kind: 'EventList', items: [events[0], { stage: 'x' }] }, null, 2));
+    const m = await runCli([mixed]);
+    expect(m.code).toBe(0);
+    expect(m.stderr).toContain(`${mixed}:1: items[1]: not an audit event: missing auditID`);
+    const broken = tmp.path('broken.json');
+    writeFileSync(broken, '{\n  "kind": "EventList",\n  "items": [\n');
+    const b = await runCli([broken]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain(`${broken}:1: invalid JSON`);
   });
 
   it('a line over the maximum is reported, not buffered; the next line is read', async () => {

@@ -76,7 +76,8 @@ describe('POST /audit', () => {
   it('processes an EventList batch and answers 200 once the alerts are recorded', async () => {
     const r = await post(readFileSync(`${FIXTURES}session-batch.json`));
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ events: 25, alerts: 14 });
+    // Named as `audit scan`'s summary: 14 occurrences make 12 alerts (the exec twice).
+    expect(r.json).toEqual({ events: 25, alerts: 12, occurrences: 14 });
     // Each occurrence goes to the sink (the store pipeline merges by fingerprint): the exec is two.
     const execs = sink.alerts.filter((a) => a.type === 'exec-into-pod');
     expect(execs.length).toBe(2);

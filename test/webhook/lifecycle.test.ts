@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,8 +130,10 @@ describe('`bulwark serve` as a process', () => {
   });
 
   function serve(args: string[]) {
+    // Run from a temporary folder: the default store (./data/bulwark.db) must never be the user's own.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-serve-'));
     const child = spawn(process.execPath, [path.join(root, 'bin/bulwark.js'), 'serve', ...args], {
-      cwd: root, env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd, env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     let stderr = '';

@@ -1,0 +1,6 @@
+// Defaults of the webhook server, in a module of their own: the CLI shows them in --help
+// without loading express (webhook/server.ts re-exports them).
+export const DEFAULT_PORT = 8443;
+export const DEFAULT_ADDRESS = '0.0.0.0';
+export const DEFAULT_SERVER_NAMESPACE = 'bulwark-system';
+export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
