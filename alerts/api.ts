@@ -14,14 +14,7 @@ import { parseSince } from '../core/duration.js';
 import type { Logger } from '../core/log.js';
 import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
 import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
-import {
-  AlertNotFoundError,
-  InvalidCursorError,
-  MAX_REASON_LENGTH,
-  StatusChangeError,
-  type AlertFilter,
-  type AlertStore,
-} from './store.js';
+import { AlertNotFoundError, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
 import type { PipelineStatus } from './pipeline.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -58,7 +51,10 @@ function values(query: Request['query'], name: string): string[] | undefined {
   const raw = query[name];
   if (raw === undefined) return undefined;
   const list = (Array.isArray(raw) ? raw : [raw]).map(String);
-  const out = list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const out = list
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (out.length === 0) throw new ApiError(400, `parameter ${name} is empty`, { parameter: name });
   return out;
 }
@@ -99,7 +95,11 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
   if (severity) filter.severity = severity;
   const min = single(query, 'minSeverity');
   if (min !== undefined) {
-    if (!isSeverity(min)) throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, { parameter: 'minSeverity', allowed: [...SEVERITIES] });
+    if (!isSeverity(min))
+      throw new ApiError(400, `invalid minSeverity ${JSON.stringify(min)}: allowed values are ${SEVERITIES.join(', ')}`, {
+        parameter: 'minSeverity',
+        allowed: [...SEVERITIES],
+      });
     filter.minSeverity = min;
   }
   const status = oneOf(query, 'status', ALERT_STATUSES);
@@ -115,7 +115,11 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
     // An unencoded "+" in a query string arrives as a space: 10:00:00+02:00 → "10:00:00 02:00".
     const at = parseSince(since.replace(/ (\d{2}:\d{2})$/, '+$1'), now);
     if (!at) {
-      throw new ApiError(400, `invalid since ${JSON.stringify(since)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`, { parameter: 'since' });
+      throw new ApiError(
+        400,
+        `invalid since ${JSON.stringify(since)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`,
+        { parameter: 'since' },
+      );
     }
     filter.since = at;
   }
@@ -173,7 +177,10 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
     const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
     if (!match) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="bulwark"');
-      return sendError(res, new ApiError(401, header ? 'the Authorization header must be "Bearer <token>"' : 'authentication required: send Authorization: Bearer <token>'));
+      return sendError(
+        res,
+        new ApiError(401, header ? 'the Authorization header must be "Bearer <token>"' : 'authentication required: send Authorization: Bearer <token>'),
+      );
     }
     const identity = await access.authenticate(match[1]!);
     if (!identity) {
@@ -187,7 +194,10 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   const allow = (verb: Verb) => async (_req: Request, res: Response, next: NextFunction) => {
     const { identity } = res.locals as Authed;
     if (!(await access.authorize(identity, verb))) {
-      return sendError(res, new ApiError(403, `user ${JSON.stringify(identity.username)} may not ${verb} alerts: that needs ${access.describeRequirement(verb)}`));
+      return sendError(
+        res,
+        new ApiError(403, `user ${JSON.stringify(identity.username)} may not ${verb} alerts: that needs ${access.describeRequirement(verb)}`),
+      );
     }
     next();
   };
@@ -212,7 +222,13 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
     allow('update'),
     (req, res, next) => {
       if (!req.is('application/json')) {
-        return sendError(res, new ApiError(415, `the body must be JSON (Content-Type: application/json), got ${req.headers['content-type'] ? JSON.stringify(req.headers['content-type']) : 'no Content-Type'}`));
+        return sendError(
+          res,
+          new ApiError(
+            415,
+            `the body must be JSON (Content-Type: application/json), got ${req.headers['content-type'] ? JSON.stringify(req.headers['content-type']) : 'no Content-Type'}`,
+          ),
+        );
       }
       next();
     },
@@ -223,9 +239,16 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'the body must be a JSON object {"status": …, "reason": …}');
       const { status, reason, ...rest } = body as Record<string, unknown>;
       const unknown = Object.keys(rest);
-      if (unknown.length > 0) throw new ApiError(400, `unknown field ${JSON.stringify(unknown[0])}: the body has status and reason`, { parameter: unknown[0]!, allowed: ['status', 'reason'] });
+      if (unknown.length > 0)
+        throw new ApiError(400, `unknown field ${JSON.stringify(unknown[0])}: the body has status and reason`, {
+          parameter: unknown[0]!,
+          allowed: ['status', 'reason'],
+        });
       if (typeof status !== 'string' || !(ALERT_STATUSES as readonly string[]).includes(status)) {
-        throw new ApiError(400, `status must be one of ${ALERT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, { parameter: 'status', allowed: [...ALERT_STATUSES] });
+        throw new ApiError(400, `status must be one of ${ALERT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, {
+          parameter: 'status',
+          allowed: [...ALERT_STATUSES],
+        });
       }
       if (reason !== undefined && typeof reason !== 'string') throw new ApiError(400, 'reason must be a string', { parameter: 'reason' });
       if (status === 'dismissed' && (reason ?? '').trim() === '') throw new ApiError(400, 'a reason is required to dismiss an alert', { parameter: 'reason' });
@@ -297,7 +320,8 @@ export interface RunningAlertsApi {
 export async function startAlertsApi(options: StartAlertsApiOptions): Promise<RunningAlertsApi> {
   const app = createAlertsApp(options);
   const files = 'certFile' in options.tls ? options.tls : undefined;
-  const readTls = () => (files ? { cert: fs.readFileSync(files.certFile), key: fs.readFileSync(files.keyFile) } : (options.tls as { cert: string; key: string }));
+  const readTls = () =>
+    files ? { cert: fs.readFileSync(files.certFile), key: fs.readFileSync(files.keyFile) } : (options.tls as { cert: string; key: string });
   const server = https.createServer({ ...readTls(), minVersion: 'TLSv1.2' }, app);
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
@@ -327,7 +351,12 @@ export async function startAlertsApi(options: StartAlertsApiOptions): Promise<Ru
     reload.unref();
   }
   const address = server.address() as AddressInfo;
-  const host = !options.address || options.address === '0.0.0.0' || options.address === '::' ? 'localhost' : options.address.includes(':') ? `[${options.address}]` : options.address;
+  const host =
+    !options.address || options.address === '0.0.0.0' || options.address === '::'
+      ? 'localhost'
+      : options.address.includes(':')
+        ? `[${options.address}]`
+        : options.address;
   return {
     server,
     port: address.port,

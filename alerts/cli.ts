@@ -25,7 +25,10 @@ interface Client {
 
 /** An error the API (or the way to it) returned: exit 1. */
 export class AlertsApiError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'AlertsApiError';
   }
@@ -93,7 +96,10 @@ function connection(cmd: Command): Client {
               }
               const status = res.statusCode ?? 0;
               if (status >= 200 && status < 300) return resolve(json);
-              const apiMessage = json && typeof json === 'object' && typeof (json as { error?: unknown }).error === 'string' ? (json as { error: string }).error : text.trim().slice(0, 300) || res.statusMessage;
+              const apiMessage =
+                json && typeof json === 'object' && typeof (json as { error?: unknown }).error === 'string'
+                  ? (json as { error: string }).error
+                  : text.trim().slice(0, 300) || res.statusMessage;
               reject(new AlertsApiError(`${apiMessage} (HTTP ${status})`, status));
             });
           },
@@ -106,7 +112,13 @@ function connection(cmd: Command): Client {
 }
 
 function describeConnectionError(err: NodeJS.ErrnoException, origin: string): string {
-  const tls = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE'];
+  const tls = [
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_SIGNATURE_FAILURE',
+  ];
   if (err.code && tls.includes(err.code)) {
     return `cannot verify the certificate of ${origin} (${err.code}): pass --ca FILE with the CA that signed it, or --insecure-skip-tls-verify`;
   }
@@ -136,7 +148,16 @@ function age(iso: string, now = Date.now()): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('   ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function resourceText(a: Alert): string {
@@ -223,8 +244,15 @@ export function registerAlerts(program: Command): void {
       if (opts.limit !== undefined && !/^\d+$/.test(String(opts.limit))) usage(cmd, `--limit must be a whole number, got ${JSON.stringify(opts.limit)}`);
       const params = new URLSearchParams();
       const map: [string, string][] = [
-        ['severity', 'severity'], ['minSeverity', 'minSeverity'], ['type', 'type'], ['status', 'status'],
-        ['namespace', 'namespace'], ['source', 'source'], ['since', 'since'], ['limit', 'limit'], ['continue', 'continue'],
+        ['severity', 'severity'],
+        ['minSeverity', 'minSeverity'],
+        ['type', 'type'],
+        ['status', 'status'],
+        ['namespace', 'namespace'],
+        ['source', 'source'],
+        ['since', 'since'],
+        ['limit', 'limit'],
+        ['continue', 'continue'],
       ];
       for (const [opt, param] of map) if (typeof opts[opt] === 'string') params.set(param, opts[opt] as string);
       await run(cmd, async (client) => {
@@ -254,10 +282,14 @@ export function registerAlerts(program: Command): void {
     });
 
   const changeStatus = async (cmd: Command, id: string, status: string, reason: string | undefined, format: string) => {
-    if (!(ALERT_STATUSES as readonly string[]).includes(status)) usage(cmd, `status must be one of ${ALERT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
+    if (!(ALERT_STATUSES as readonly string[]).includes(status))
+      usage(cmd, `status must be one of ${ALERT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
     if (status === 'dismissed' && !reason?.trim()) usage(cmd, 'dismissing needs --reason TEXT');
     await run(cmd, async (client) => {
-      const alert = (await client.request('POST', `/api/v1/alerts/${encodeURIComponent(id)}/status`, { status, ...(reason !== undefined ? { reason } : {}) })) as Alert;
+      const alert = (await client.request('POST', `/api/v1/alerts/${encodeURIComponent(id)}/status`, {
+        status,
+        ...(reason !== undefined ? { reason } : {}),
+      })) as Alert;
       print(format, alert, () => `alert ${alert.id} is now ${alert.status}\n`);
     });
   };
@@ -277,5 +309,7 @@ export function registerAlerts(program: Command): void {
     .argument('<status>', ALERT_STATUSES.join(' | '))
     .option('--reason <text>', 'why (required for dismissed)')
     .addOption(formatOption())
-    .action(async (id: string, status: string, opts: { reason?: string; format: string }, cmd: Command) => changeStatus(cmd, id, status, opts.reason, opts.format));
+    .action(async (id: string, status: string, opts: { reason?: string; format: string }, cmd: Command) =>
+      changeStatus(cmd, id, status, opts.reason, opts.format),
+    );
 }

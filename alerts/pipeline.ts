@@ -48,11 +48,36 @@ function metric<T>(registry: Registry, name: string, create: () => T): T {
 function metricsIn(registry: Registry): Metrics {
   const registers = [registry];
   return {
-    recorded: metric(registry, 'bulwark_alerts_total', () => new Counter({ name: 'bulwark_alerts_total', help: 'Alerts raised, by source (admission or audit).', labelNames: ['source'] as const, registers })),
-    stored: metric(registry, 'bulwark_alert_store_writes_total', () => new Counter({ name: 'bulwark_alert_store_writes_total', help: 'Alerts written to the alert store.', registers })),
-    failures: metric(registry, 'bulwark_alert_store_failures_total', () => new Counter({ name: 'bulwark_alert_store_failures_total', help: 'Failed writes to the alert store (each is retried).', registers })),
-    dropped: metric(registry, 'bulwark_alerts_dropped_total', () => new Counter({ name: 'bulwark_alerts_dropped_total', help: 'Alerts that never reached the store because the retry queue was full (they are in the log).', registers })),
-    queued: metric(registry, 'bulwark_alert_store_queue', () => new Gauge({ name: 'bulwark_alert_store_queue', help: 'Alerts waiting in memory for the alert store.', registers })),
+    recorded: metric(
+      registry,
+      'bulwark_alerts_total',
+      () => new Counter({ name: 'bulwark_alerts_total', help: 'Alerts raised, by source (admission or audit).', labelNames: ['source'] as const, registers }),
+    ),
+    stored: metric(
+      registry,
+      'bulwark_alert_store_writes_total',
+      () => new Counter({ name: 'bulwark_alert_store_writes_total', help: 'Alerts written to the alert store.', registers }),
+    ),
+    failures: metric(
+      registry,
+      'bulwark_alert_store_failures_total',
+      () => new Counter({ name: 'bulwark_alert_store_failures_total', help: 'Failed writes to the alert store (each is retried).', registers }),
+    ),
+    dropped: metric(
+      registry,
+      'bulwark_alerts_dropped_total',
+      () =>
+        new Counter({
+          name: 'bulwark_alerts_dropped_total',
+          help: 'Alerts that never reached the store because the retry queue was full (they are in the log).',
+          registers,
+        }),
+    ),
+    queued: metric(
+      registry,
+      'bulwark_alert_store_queue',
+      () => new Gauge({ name: 'bulwark_alert_store_queue', help: 'Alerts waiting in memory for the alert store.', registers }),
+    ),
   };
 }
 
@@ -141,7 +166,10 @@ export class AlertPipeline implements AlertSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.queue.length > 0) {
-      this.logger.error({ queued: this.queue.length, alertIds: this.queue.map((a) => a.id) }, 'alert pipeline closed with alerts the store never took: they are only in the log');
+      this.logger.error(
+        { queued: this.queue.length, alertIds: this.queue.map((a) => a.id) },
+        'alert pipeline closed with alerts the store never took: they are only in the log',
+      );
       this.drop(this.queue.length);
       this.queue.length = 0;
       this.metrics.queued.set(0);
@@ -174,7 +202,10 @@ export class AlertPipeline implements AlertSink {
     } else {
       if (this.queue.length >= this.maxQueue) {
         const oldest = this.queue.shift()!;
-        this.logger.error({ alertId: oldest.id, maxQueue: this.maxQueue }, 'alert store retry queue is full: dropped the oldest queued alert (it is in the log)');
+        this.logger.error(
+          { alertId: oldest.id, maxQueue: this.maxQueue },
+          'alert store retry queue is full: dropped the oldest queued alert (it is in the log)',
+        );
         this.drop(1);
       }
       this.queue.push(alert);
@@ -191,10 +222,13 @@ export class AlertPipeline implements AlertSink {
   private schedule(): void {
     if (this.timer || this.draining || this.closed) return;
     const jitter = 0.8 + Math.random() * 0.4;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.drain();
-    }, Math.round(this.delayMs * jitter));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.drain();
+      },
+      Math.round(this.delayMs * jitter),
+    );
     this.timer.unref();
   }
 

@@ -63,7 +63,12 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
   let timer: NodeJS.Timeout | undefined;
   let api: RunningAlertsApi | undefined;
   let access: AccessControl | undefined;
-  const pipeline = new AlertPipeline({ store, logger, dedupWindowMs: settings.store.dedupWindowMs, ...(options.registry ? { registry: options.registry } : {}) });
+  const pipeline = new AlertPipeline({
+    store,
+    logger,
+    dedupWindowMs: settings.store.dedupWindowMs,
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
   try {
     await prune();
     timer = setInterval(() => {

@@ -8,7 +8,22 @@
 // not safe against itself when several replicas start at once).
 import pg from 'pg';
 import type { Alert, AlertStatus } from './model.js';
-import { AlertNotFoundError, applyStatusChange, decodeCursor, encodeCursor, mergeAlerts, mergeHorizon, normaliseAlert, SEVERITY_RANK, severitiesAtOrAbove, type AlertFilter, type AlertPage, type AlertStore, type OpenStoreOptions, type Retention } from './store.js';
+import {
+  AlertNotFoundError,
+  applyStatusChange,
+  decodeCursor,
+  encodeCursor,
+  mergeAlerts,
+  mergeHorizon,
+  normaliseAlert,
+  SEVERITY_RANK,
+  severitiesAtOrAbove,
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  type OpenStoreOptions,
+  type Retention,
+} from './store.js';
 import { redactUrl } from '../config/store-url.js';
 
 /** First key of Bulwark's advisory locks ("BULW"), so that they do not collide with other applications'. */
@@ -16,15 +31,54 @@ const LOCK_CLASS = 0x42554c57;
 const SCHEMA_LOCK = 0;
 
 const COLUMNS = [
-  'id', 'fingerprint', 'type', 'title', 'severity', 'severity_rank', 'source', 'status', 'namespace',
-  'first_seen', 'last_seen', 'count', 'resource', '"user"', 'source_ips', 'user_agent', 'audit_ids',
-  'message', 'evidence', 'tactics', 'remediation', 'history', 'extra',
+  'id',
+  'fingerprint',
+  'type',
+  'title',
+  'severity',
+  'severity_rank',
+  'source',
+  'status',
+  'namespace',
+  'first_seen',
+  'last_seen',
+  'count',
+  'resource',
+  '"user"',
+  'source_ips',
+  'user_agent',
+  'audit_ids',
+  'message',
+  'evidence',
+  'tactics',
+  'remediation',
+  'history',
+  'extra',
 ] as const;
 
 /** The fields with a column of their own; anything else a producer adds travels in `extra`. */
 const KNOWN_FIELDS = new Set([
-  'id', 'fingerprint', 'type', 'title', 'severity', 'source', 'status', 'namespace', 'firstSeen', 'lastSeen', 'count',
-  'resource', 'user', 'sourceIPs', 'userAgent', 'auditIDs', 'message', 'evidence', 'tactics', 'remediation', 'history',
+  'id',
+  'fingerprint',
+  'type',
+  'title',
+  'severity',
+  'source',
+  'status',
+  'namespace',
+  'firstSeen',
+  'lastSeen',
+  'count',
+  'resource',
+  'user',
+  'sourceIPs',
+  'userAgent',
+  'auditIDs',
+  'message',
+  'evidence',
+  'tactics',
+  'remediation',
+  'history',
 ]);
 
 type Row = Record<string, any>;
@@ -43,7 +97,11 @@ export class PostgresAlertStore implements AlertStore {
   private readonly table: string;
   private closed = false;
 
-  private constructor(private readonly pool: pg.Pool, url: string, private readonly schema: string | undefined) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+    private readonly schema: string | undefined,
+  ) {
     this.description = redactUrl(url);
     this.table = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alerts';
   }
@@ -147,9 +205,29 @@ export class PostgresAlertStore implements AlertStore {
     for (const [k, v] of Object.entries(a)) if (!KNOWN_FIELDS.has(k)) extra[k] = v;
     const json = (v: unknown) => JSON.stringify(v ?? null);
     return [
-      a.id, a.fingerprint, a.type, a.title ?? '', a.severity, SEVERITY_RANK[a.severity] ?? 0, a.source, a.status, a.namespace ?? '',
-      a.firstSeen, a.lastSeen, a.count, json(a.resource), json(a.user), json(a.sourceIPs), a.userAgent ?? '', json(a.auditIDs),
-      a.message ?? '', json(a.evidence ?? {}), json(a.tactics ?? []), a.remediation ?? '', json(a.history ?? []), json(extra),
+      a.id,
+      a.fingerprint,
+      a.type,
+      a.title ?? '',
+      a.severity,
+      SEVERITY_RANK[a.severity] ?? 0,
+      a.source,
+      a.status,
+      a.namespace ?? '',
+      a.firstSeen,
+      a.lastSeen,
+      a.count,
+      json(a.resource),
+      json(a.user),
+      json(a.sourceIPs),
+      a.userAgent ?? '',
+      json(a.auditIDs),
+      a.message ?? '',
+      json(a.evidence ?? {}),
+      json(a.tactics ?? []),
+      a.remediation ?? '',
+      json(a.history ?? []),
+      json(extra),
     ];
   }
 
@@ -159,7 +237,9 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   private async update(c: pg.PoolClient, a: Alert): Promise<void> {
-    const sets = COLUMNS.slice(1).map((col, i) => `${col} = $${i + 2}`).join(', ');
+    const sets = COLUMNS.slice(1)
+      .map((col, i) => `${col} = $${i + 2}`)
+      .join(', ');
     await c.query(`UPDATE ${this.table} SET ${sets} WHERE id = $1`, PostgresAlertStore.values(a));
   }
 
@@ -238,10 +318,9 @@ export class PostgresAlertStore implements AlertStore {
         deleted += r.rowCount ?? 0;
       }
       if (retention.maxCount !== undefined) {
-        const r = await c.query(
-          `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY last_seen DESC, id OFFSET $1)`,
-          [retention.maxCount],
-        );
+        const r = await c.query(`DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY last_seen DESC, id OFFSET $1)`, [
+          retention.maxCount,
+        ]);
         deleted += r.rowCount ?? 0;
       }
       return deleted;

@@ -57,7 +57,10 @@ export class SqliteAlertStore implements AlertStore {
   readonly description: string;
   private closed = false;
 
-  private constructor(private readonly db: Database.Database, file: string) {
+  private constructor(
+    private readonly db: Database.Database,
+    file: string,
+  ) {
     this.description = `sqlite:${file}`;
   }
 
@@ -97,13 +100,17 @@ export class SqliteAlertStore implements AlertStore {
     };
     if (insert) {
       this.db
-        .prepare(`INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, body)
-                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @body)`)
+        .prepare(
+          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, body)
+                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @body)`,
+        )
         .run(params);
     } else {
       this.db
-        .prepare(`UPDATE alerts SET severity = @severity, severity_rank = @severity_rank, status = @status,
-                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, body = @body WHERE id = @id`)
+        .prepare(
+          `UPDATE alerts SET severity = @severity, severity_rank = @severity_rank, status = @status,
+                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, body = @body WHERE id = @id`,
+        )
         .run(params);
     }
   }
@@ -115,8 +122,10 @@ export class SqliteAlertStore implements AlertStore {
       const again = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(incoming.id) as Row | undefined;
       if (again) return SqliteAlertStore.toAlert(again);
       const row = this.db
-        .prepare(`SELECT body FROM alerts WHERE fingerprint = ? AND status IN ('active', 'in-progress') AND last_seen_ms >= ?
-                  ORDER BY last_seen_ms DESC, id LIMIT 1`)
+        .prepare(
+          `SELECT body FROM alerts WHERE fingerprint = ? AND status IN ('active', 'in-progress') AND last_seen_ms >= ?
+                  ORDER BY last_seen_ms DESC, id LIMIT 1`,
+        )
         .get(incoming.fingerprint, mergeHorizon(incoming, windowMs)) as Row | undefined;
       if (row) {
         const merged = mergeAlerts(SqliteAlertStore.toAlert(row), incoming);

@@ -65,7 +65,10 @@ export class AlertNotFoundError extends Error {
 
 /** A status change the rules forbid (same status, missing reason): the caller's mistake. */
 export class StatusChangeError extends Error {
-  constructor(message: string, readonly conflict = false) {
+  constructor(
+    message: string,
+    readonly conflict = false,
+  ) {
     super(message);
     this.name = 'StatusChangeError';
   }

@@ -50,8 +50,16 @@ import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } f
 export const DEFAULT_MAX_TRACKED_IDS = 100_000;
 
 // Maps, not object literals: a verb is untrusted text, and `constructor` must not find Object.prototype's.
-const WRITE_VERBS: ReadonlyMap<string, string> = new Map([['create', 'created'], ['update', 'updated'], ['patch', 'patched']]);
-const OPERATION: ReadonlyMap<string, string> = new Map([['create', 'CREATE'], ['update', 'UPDATE'], ['patch', 'UPDATE']]);
+const WRITE_VERBS: ReadonlyMap<string, string> = new Map([
+  ['create', 'created'],
+  ['update', 'updated'],
+  ['patch', 'patched'],
+]);
+const OPERATION: ReadonlyMap<string, string> = new Map([
+  ['create', 'CREATE'],
+  ['update', 'UPDATE'],
+  ['patch', 'UPDATE'],
+]);
 
 export interface AnalyserOptions {
   /** The Bulwark configuration: `audit:` settings, and actions/lists/exemptions for the object checks. */
@@ -92,7 +100,9 @@ function str(value: unknown): string {
  */
 export function requestKey(ev: AuditEvent): string {
   const impersonated = isRecord(ev.impersonatedUser) ? usernameOf(ev.impersonatedUser) : '';
-  const key = [ev.auditID, verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join('\u0000');
+  const key = [ev.auditID, verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join(
+    '\u0000',
+  );
   return key.length <= MAX_PLAIN_KEY ? key : 'sha256:' + createHash('sha256').update(key).digest('hex');
 }
 
@@ -134,14 +144,16 @@ export class AuditAnalyser {
       defaultAction: options.config.defaultAction,
     };
     const intelFiles = options.config.intel?.files ?? [];
-    const intel = options.intel ?? (intelFiles.length > 0 && !this.settings.disabled.has('threat-intel-source')
-      ? new IntelLists({
-        files: intelFiles,
-        baseDir: options.config.configDir,
-        reloadIntervalMs: options.config.intel?.reloadInterval !== undefined ? parseSection('intel', options.config.intel).reloadInterval : undefined,
-        onProblem: options.onIntelProblem ?? ((m) => process.stderr.write(`bulwark: ${m}\n`)),
-      })
-      : undefined);
+    const intel =
+      options.intel ??
+      (intelFiles.length > 0 && !this.settings.disabled.has('threat-intel-source')
+        ? new IntelLists({
+            files: intelFiles,
+            baseDir: options.config.configDir,
+            reloadIntervalMs: options.config.intel?.reloadInterval !== undefined ? parseSection('intel', options.config.intel).reloadInterval : undefined,
+            onProblem: options.onIntelProblem ?? ((m) => process.stderr.write(`bulwark: ${m}\n`)),
+          })
+        : undefined);
     if (intel) this.ctx.intel = intel;
     this.cluster = typeof options.config.cluster?.name === 'string' ? options.config.cluster.name : undefined;
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
@@ -269,7 +281,11 @@ export class AuditAnalyser {
     const user = f.event.user;
     const image = typeof m.evidence?.image === 'string' ? m.evidence.image : undefined;
     return isExcepted(this.compiled.exceptions, id, {
-      username: usernameOf(user), groups: groupsOf(user), namespace: m.namespace ?? f.namespace, name: m.resource?.name ?? f.name, image,
+      username: usernameOf(user),
+      groups: groupsOf(user),
+      namespace: m.namespace ?? f.namespace,
+      name: m.resource?.name ?? f.name,
+      image,
     });
   }
 
@@ -298,7 +314,12 @@ export class AuditAnalyser {
           message: `${actor(f)} ${WRITE_VERBS.get(f.verb) ?? f.verb} ${kind} ${qualified(f.namespace, f.name)}: ${findings.map((x) => x.message).join('; ')} (ValidatingAdmissionPolicy bulwark-${policy})`,
           evidence: {
             validatingAdmissionPolicy: `bulwark-${policy}`,
-            findings: findings.map((x) => ({ message: x.message, binding: x.binding, expressionIndex: x.expressionIndex ?? null, validationActions: x.validationActions })),
+            findings: findings.map((x) => ({
+              message: x.message,
+              binding: x.binding,
+              expressionIndex: x.expressionIndex ?? null,
+              validationActions: x.validationActions,
+            })),
           },
           resource: undefined,
           namespace: undefined,

@@ -104,7 +104,8 @@ function entryProblem(v: unknown): string | undefined {
   if (!Number.isSafeInteger(v.offset) || (v.offset as number) < 0) return 'offset must be a whole number ≥ 0';
   if (!Number.isSafeInteger(v.line) || (v.line as number) < 0) return 'line must be a whole number ≥ 0';
   const need = Math.min(HEAD_BYTES, v.offset as number);
-  if (v.headBytes !== need) return `the head hash covers ${JSON.stringify(v.headBytes)} bytes where min(${HEAD_BYTES}, offset ${v.offset}) = ${need} are required`;
+  if (v.headBytes !== need)
+    return `the head hash covers ${JSON.stringify(v.headBytes)} bytes where min(${HEAD_BYTES}, offset ${v.offset}) = ${need} are required`;
   if (need === 0 ? v.headHash !== '' : typeof v.headHash !== 'string' || !/^[0-9a-f]{64}$/.test(v.headHash)) {
     return need === 0 ? 'a head hash for an empty head' : 'the head hash must be a sha256 in hex (64 characters)';
   }
@@ -151,7 +152,10 @@ export async function readCheckpoint(file: string): Promise<{ checkpoint: Checkp
     else files[path] = v as unknown as FileCheckpoint;
   }
   const pending = Array.isArray(raw.pendingSessions) ? raw.pendingSessions.filter((s): s is string => typeof s === 'string') : [];
-  return { checkpoint: { version: CHECKPOINT_VERSION, savedAt: typeof raw.savedAt === 'string' ? raw.savedAt : '', files, pendingSessions: pending }, rejected };
+  return {
+    checkpoint: { version: CHECKPOINT_VERSION, savedAt: typeof raw.savedAt === 'string' ? raw.savedAt : '', files, pendingSessions: pending },
+    rejected,
+  };
 }
 
 export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<void> {

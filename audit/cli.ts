@@ -62,7 +62,9 @@ export function registerAudit(program: Command): void {
     .argument('<path...>', 'audit log files (plain or gzip), - for stdin')
     .option('-c, --config <file>', 'Bulwark configuration (audit: lists, dedupWindow; actions and exemptions of the object checks)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'ndjson']).default('table'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when an alert at or above this severity was raised').choices(['informational', 'low', 'medium', 'high']))
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when an alert at or above this severity was raised').choices(['informational', 'low', 'medium', 'high']),
+    )
     .option('--follow', 'keep reading the files as they grow, like tail -F (survives rotation); stop with SIGINT/SIGTERM')
     .option('--checkpoint <file>', 'remember how far each file was read (resume without skipping or re-alerting)')
     .addOption(new Option('--poll-interval <ms>', 'how often --follow looks for new lines').argParser(positiveInt).default(250))
@@ -211,12 +213,14 @@ async function runFollow(
     if (paths.includes('-')) {
       // A pipe follows by itself: read it to its end, each alert printed as it is raised.
       tasks.push(
-        scanAuditInputs(['-'], analyser, dedup, { stdin: io.stdin, maxLineBytes: settings.maxLineBytes, onMalformed, onInputError: (_i, m) => say(m) }).then((s) => {
-          stats.events += s.events;
-          stats.malformed += s.malformed;
-          stats.malformedSamples.push(...s.malformedSamples);
-          stats.unreadable.push(...s.unreadable);
-        }),
+        scanAuditInputs(['-'], analyser, dedup, { stdin: io.stdin, maxLineBytes: settings.maxLineBytes, onMalformed, onInputError: (_i, m) => say(m) }).then(
+          (s) => {
+            stats.events += s.events;
+            stats.malformed += s.malformed;
+            stats.malformedSamples.push(...s.malformedSamples);
+            stats.unreadable.push(...s.unreadable);
+          },
+        ),
       );
     }
     if (files.length > 0) {

@@ -7,8 +7,12 @@ import type { SectionInput } from '../config/schema.js';
 import { globToRegExp } from '../core/glob.js';
 import { isRecord } from '../core/record.js';
 import {
-  AUDIT_LIST_NAMES, DEFAULT_ANONYMOUS_ALLOWED_PATHS, DEFAULT_ATTACK_TOOL_USER_AGENTS, DEFAULT_CONTROL_PLANE_IDENTITIES,
-  DEFAULT_CREDENTIAL_KEY_NAMES, DEFAULT_WEBHOOK_ADMINS,
+  AUDIT_LIST_NAMES,
+  DEFAULT_ANONYMOUS_ALLOWED_PATHS,
+  DEFAULT_ATTACK_TOOL_USER_AGENTS,
+  DEFAULT_CONTROL_PLANE_IDENTITIES,
+  DEFAULT_CREDENTIAL_KEY_NAMES,
+  DEFAULT_WEBHOOK_ADMINS,
 } from '../policies/lists.js';
 
 export interface AuditSettings {
@@ -31,7 +35,10 @@ export interface AuditSettings {
 }
 
 export {
-  DEFAULT_ANONYMOUS_ALLOWED_PATHS, DEFAULT_ATTACK_TOOL_USER_AGENTS, DEFAULT_CONTROL_PLANE_IDENTITIES, DEFAULT_CREDENTIAL_KEY_NAMES,
+  DEFAULT_ANONYMOUS_ALLOWED_PATHS,
+  DEFAULT_ATTACK_TOOL_USER_AGENTS,
+  DEFAULT_CONTROL_PLANE_IDENTITIES,
+  DEFAULT_CREDENTIAL_KEY_NAMES,
   DEFAULT_WEBHOOK_ADMINS,
 };
 
@@ -101,7 +108,10 @@ export function compileAuditSettings(settings: AuditSettings): CompiledAuditSett
 
 /** `DB-Password` → `db_password`, `secretAccessKey` → `secret_access_key`: `-`, `.` and camelCase humps read as `_`. */
 export function normaliseKeyName(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[-.]/g, '_');
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[-.]/g, '_');
 }
 
 /** Both the policy config and the audit settings, from one loaded BulwarkConfig. */

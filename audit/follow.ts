@@ -59,7 +59,10 @@ class Tailer {
   private head: { bytes: number; hash: string } = { bytes: 0, hash: '' };
   private missingLogged = false;
 
-  constructor(readonly path: string, private readonly opts: FollowOptions) {
+  constructor(
+    readonly path: string,
+    private readonly opts: FollowOptions,
+  ) {
     this.abs = resolve(path);
   }
 
@@ -185,7 +188,9 @@ class Tailer {
       await rotated.close();
       return alerts;
     }
-    this.opts.log.warn(`${this.path}: the checkpointed file (inode ${cp.ino}) is gone (rotated and removed or compressed); events written to it after the checkpoint were not read`);
+    this.opts.log.warn(
+      `${this.path}: the checkpointed file (inode ${cp.ino}) is gone (rotated and removed or compressed); events written to it after the checkpoint were not read`,
+    );
     return 0;
   }
 

@@ -87,7 +87,12 @@ class ByteReader {
       if (this.buf.length === 0 && !(await this.ensure(1))) return [bytes, zeros];
       const b = this.take(this.buf.length);
       bytes += b.length;
-      if (zeros) for (let i = 0; i < b.length; i++) if (b[i] !== 0) { zeros = false; break; }
+      if (zeros)
+        for (let i = 0; i < b.length; i++)
+          if (b[i] !== 0) {
+            zeros = false;
+            break;
+          }
     }
   }
 }

@@ -29,7 +29,10 @@ export function trailingDataReason(t: TrailingData): string {
 
 /** A file could not be opened or read: the scan reports it and exits 2. */
 export class InputError extends Error {
-  constructor(readonly input: string, message: string) {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
     super(`${input}: ${message}`);
     this.name = 'InputError';
   }
@@ -63,9 +66,7 @@ export async function openAuditFile(path: string): Promise<OpenedInput> {
     // pipeline destroys every stage on an error, so a read or gunzip failure ends the iteration with it.
     const noop = (): void => undefined;
     let trailing: TrailingData | undefined;
-    const chunks: AsyncIterable<Buffer> = gzip
-      ? gunzipMembers(pipeline(raw, counter, noop), (t) => (trailing = t))
-      : pipeline(raw, counter, noop);
+    const chunks: AsyncIterable<Buffer> = gzip ? gunzipMembers(pipeline(raw, counter, noop), (t) => (trailing = t)) : pipeline(raw, counter, noop);
     const handle = fh;
     return {
       name: path,
@@ -125,9 +126,16 @@ export function openAuditStream(name: string, source: AsyncIterable<Buffer | str
   }
   let trailing: TrailingData | undefined;
   return {
-    name, chunks: chunks(), size: undefined, bytesRead: () => read,
-    get gzip() { return gzip; },
-    get trailing() { return trailing; },
+    name,
+    chunks: chunks(),
+    size: undefined,
+    bytesRead: () => read,
+    get gzip() {
+      return gzip;
+    },
+    get trailing() {
+      return trailing;
+    },
     close: async () => undefined,
   };
 }
@@ -243,7 +251,8 @@ export class AuditDecoder {
     this.held.push(chunk);
     this.heldLen += chunk.length;
     if (this.mode === 'sniff') this.sniff(false);
-    else if (this.heldLen > this.maxDocumentBytes) this.toLines(`a whole JSON document is read up to ${this.maxDocumentBytes} bytes; read as JSON lines instead`);
+    else if (this.heldLen > this.maxDocumentBytes)
+      this.toLines(`a whole JSON document is read up to ${this.maxDocumentBytes} bytes; read as JSON lines instead`);
   }
 
   end(): void {

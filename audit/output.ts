@@ -137,7 +137,10 @@ function total(row: Record<Severity, number>): number {
 export class ProgressBar {
   private last = 0;
   private shown = false;
-  constructor(private readonly out: Writer, private readonly minIntervalMs = 200) {}
+  constructor(
+    private readonly out: Writer,
+    private readonly minIntervalMs = 200,
+  ) {}
 
   update(name: string, done: number, size: number, events: number): void {
     const now = Date.now();

@@ -31,12 +31,7 @@ const MAX_SAMPLES = 20;
 /** Event time moves the de-duplication watermark every this many events (Date.parse is not free). */
 const WATERMARK_EVERY = 256;
 
-export async function scanAuditInputs(
-  paths: readonly string[],
-  analyser: AuditAnalyser,
-  dedup: Deduplicator,
-  hooks: ScanHooks,
-): Promise<ScanStats> {
+export async function scanAuditInputs(paths: readonly string[], analyser: AuditAnalyser, dedup: Deduplicator, hooks: ScanHooks): Promise<ScanStats> {
   const stats: ScanStats = { inputs: 0, events: 0, malformed: 0, malformedSamples: [], unreadable: [] };
   const malformed = (m: MalformedLine): void => {
     stats.malformed++;

@@ -56,7 +56,12 @@ export function vapFindings(ev: AuditEvent): VapFinding[] {
     const key = `${policy}\n${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const index = typeof e.expressionIndex === 'number' ? e.expressionIndex : typeof e.expressionIndex === 'string' && /^\d+$/.test(e.expressionIndex) ? Number(e.expressionIndex) : undefined;
+    const index =
+      typeof e.expressionIndex === 'number'
+        ? e.expressionIndex
+        : typeof e.expressionIndex === 'string' && /^\d+$/.test(e.expressionIndex)
+          ? Number(e.expressionIndex)
+          : undefined;
     out.push({
       policy,
       meta,

@@ -73,7 +73,10 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
         for (const alert of alerts) await deps.sink.record(alert);
       } catch (err) {
         deps.analyser.rollback(journal);
-        log.error({ err, events: items.length, alerts: alerts.length }, 'could not record the alerts of an audit batch; answering 503 so that the API server retries');
+        log.error(
+          { err, events: items.length, alerts: alerts.length },
+          'could not record the alerts of an audit batch; answering 503 so that the API server retries',
+        );
         res.status(503).json({ status: 503, error: `could not record alerts: ${(err as Error).message}` });
         return;
       }

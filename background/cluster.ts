@@ -28,9 +28,7 @@ export async function readCluster(kc: KubeConfig, opts: ClusterReadOptions = {})
   const failedKinds: string[] = [];
   const nsPath = opts.namespace ? `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}` : '/api/v1/namespaces';
   try {
-    const namespaces = opts.namespace
-      ? { items: [await getOne(kc, nsPath)] }
-      : await listAll(kc, nsPath, 'Namespace', 'v1');
+    const namespaces = opts.namespace ? { items: [await getOne(kc, nsPath)] } : await listAll(kc, nsPath, 'Namespace', 'v1');
     for (const ns of namespaces.items) {
       const value = ns?.metadata?.labels?.[MODE_LABEL];
       if (typeof ns?.metadata?.name === 'string' && isAction(value)) modes.set(ns.metadata.name, value);
@@ -64,7 +62,10 @@ async function getOne(kc: KubeConfig, path: string): Promise<any> {
 }
 
 /** Reads and judges a cluster. */
-export async function judgeCluster(kc: KubeConfig, opts: ClusterReadOptions & Omit<JudgeOptions, 'namespaceModes'>): Promise<{ judged: JudgedObject[]; read: ClusterRead }> {
+export async function judgeCluster(
+  kc: KubeConfig,
+  opts: ClusterReadOptions & Omit<JudgeOptions, 'namespaceModes'>,
+): Promise<{ judged: JudgedObject[]; read: ClusterRead }> {
   const read = await readCluster(kc, opts);
   const judged = judgeAll(read.objects, { ...opts, namespaceModes: staticNamespaceModes(read.modes) });
   return { judged, read };

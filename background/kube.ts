@@ -22,7 +22,14 @@ export async function loadKubeConfig(source: KubeSource): Promise<KubeConfig> {
   }
   if (source.context) {
     if (!kc.getContexts().some((c) => c.name === source.context)) {
-      throw new Error(`context ${JSON.stringify(source.context)} is not in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      throw new Error(
+        `context ${JSON.stringify(source.context)} is not in the kubeconfig (it has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     kc.setCurrentContext(source.context);
   }
@@ -130,7 +137,13 @@ export function kubeErrorOf(method: string, path: string, status: number, body: 
 }
 
 /** Lists every object of a path, page by page (limit 500, continue). Items get kind and apiVersion set. */
-export async function listAll(kc: KubeConfig, path: string, kind: string, apiVersion: string, maxObjects = 200_000): Promise<{ items: any[]; resourceVersion: string }> {
+export async function listAll(
+  kc: KubeConfig,
+  path: string,
+  kind: string,
+  apiVersion: string,
+  maxObjects = 200_000,
+): Promise<{ items: any[]; resourceVersion: string }> {
   const items: any[] = [];
   let cont: string | undefined;
   let resourceVersion: string;

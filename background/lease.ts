@@ -68,9 +68,16 @@ export class LeaseElector {
       const current = await kubeRequest(this.opts.kc, 'GET', this.path(true));
       if (current.status === 404) {
         const res = await kubeRequest(this.opts.kc, 'POST', this.path(false), {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
           metadata: { name: this.opts.name, namespace: this.opts.namespace },
-          spec: { holderIdentity: this.opts.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: this.opts.identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
         });
         if (res.status === 409) return this.setLeader(false);
         if (res.status !== 201 && res.status !== 200) throw kubeErrorOf('POST', this.path(false), res.status, res.body);

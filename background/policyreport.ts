@@ -90,7 +90,13 @@ export function buildPolicyReports(subjects: readonly ReportSubject[], opts: Rep
   for (const scope of [...byScope.keys()].sort()) {
     const report = emptyReport(scope);
     for (const s of byScope.get(scope)!) {
-      const resource = { apiVersion: s.apiVersion, kind: s.kind, ...(s.namespace ? { namespace: s.namespace } : {}), name: s.name, ...(s.uid ? { uid: s.uid } : {}) };
+      const resource = {
+        apiVersion: s.apiVersion,
+        kind: s.kind,
+        ...(s.namespace ? { namespace: s.namespace } : {}),
+        name: s.name,
+        ...(s.uid ? { uid: s.uid } : {}),
+      };
       const add = (policy: string, result: ReportResult, severity: Severity, message: string): void => {
         report.summary[result]++;
         if (report.results.length >= max) {
@@ -98,8 +104,16 @@ export function buildPolicyReports(subjects: readonly ReportSubject[], opts: Rep
           return;
         }
         report.results.push({
-          policy, rule: policy, result, severity: reportSeverity(severity), category: categoryOf(policy),
-          message, resources: [resource], timestamp, source: REPORT_SOURCE, scored: true,
+          policy,
+          rule: policy,
+          result,
+          severity: reportSeverity(severity),
+          category: categoryOf(policy),
+          message,
+          resources: [resource],
+          timestamp,
+          source: REPORT_SOURCE,
+          scored: true,
         });
       };
       const failed = new Set<string>();

@@ -106,16 +106,37 @@ export class BackgroundScanner {
   constructor(private readonly opts: BackgroundScannerOptions) {
     this.log = opts.logger.child({ component: 'background-scan' });
     const registers = opts.registry ? [opts.registry] : [];
-    this.errors = new Counter({ name: 'bulwark_background_errors_total', help: 'Background scanner failures by reason (unreachable, forbidden, crd-missing, too-large, other).', labelNames: ['reason'] as const, registers });
-    this.dropped = new Counter({ name: 'bulwark_background_results_dropped_total', help: 'PolicyReport results not listed because a report reached reports.maxResultsPerReport (counted in its summary).', registers });
+    this.errors = new Counter({
+      name: 'bulwark_background_errors_total',
+      help: 'Background scanner failures by reason (unreachable, forbidden, crd-missing, too-large, other).',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'bulwark_background_results_dropped_total',
+      help: 'PolicyReport results not listed because a report reached reports.maxResultsPerReport (counted in its summary).',
+      registers,
+    });
     this.objectsGauge = new Gauge({ name: 'bulwark_background_objects', help: 'Objects the background scanner holds in its caches.', registers });
-    this.resultsGauge = new Gauge({ name: 'bulwark_background_results', help: 'Results of the last background evaluation by result (fail, warn, pass).', labelNames: ['result'] as const, registers });
+    this.resultsGauge = new Gauge({
+      name: 'bulwark_background_results',
+      help: 'Results of the last background evaluation by result (fail, warn, pass).',
+      labelNames: ['result'] as const,
+      registers,
+    });
     this.writeBackoffMs = opts.initialBackoffMs ?? 5_000;
     this.elector = new LeaseElector({
-      kc: opts.kc, namespace: opts.namespace, name: LEASE_NAME, identity: opts.identity,
-      leaseDurationMs: opts.leaseDurationMs ?? 30_000, renewIntervalMs: opts.renewIntervalMs ?? 10_000,
+      kc: opts.kc,
+      namespace: opts.namespace,
+      name: LEASE_NAME,
+      identity: opts.identity,
+      leaseDurationMs: opts.leaseDurationMs ?? 30_000,
+      renewIntervalMs: opts.renewIntervalMs ?? 10_000,
       onChange: (leader) => {
-        this.log.info({ identity: opts.identity, lease: `${opts.namespace}/${LEASE_NAME}` }, leader ? 'became the background-scan writer (Lease held)' : 'no longer the background-scan writer');
+        this.log.info(
+          { identity: opts.identity, lease: `${opts.namespace}/${LEASE_NAME}` },
+          leader ? 'became the background-scan writer (Lease held)' : 'no longer the background-scan writer',
+        );
         if (leader) {
           this.written.clear(); // a new writer compares against what is in the cluster, not memory
           this.schedule(0);
@@ -183,14 +204,18 @@ export class BackgroundScanner {
 
   private failure(what: string, err: unknown, retryMs?: number): void {
     const status = err instanceof KubeError ? err.status : Number((err as { code?: unknown })?.code) || 0;
-    const reason = status === 403 ? 'forbidden' : status === 404 ? 'crd-missing' : status === 413 || status === 422 ? 'too-large' : status === 0 ? 'unreachable' : 'other';
+    const reason =
+      status === 403 ? 'forbidden' : status === 404 ? 'crd-missing' : status === 413 || status === 422 ? 'too-large' : status === 0 ? 'unreachable' : 'other';
     this.errors.inc({ reason });
     const message = err instanceof Error ? err.message : String(err);
     // One line per distinct failure until it changes: a down API server must not flood the log.
     const key = `${what}:${reason}`;
     if (this.loggedOnce.has(key)) return;
     this.loggedOnce.add(key);
-    this.log.warn({ what, reason, err: message, ...(retryMs ? { retryInSeconds: retryMs / 1000 } : {}) }, `background scan: ${what} failed (${reason}): ${message}; retrying with back-off, admission is unaffected`);
+    this.log.warn(
+      { what, reason, err: message, ...(retryMs ? { retryInSeconds: retryMs / 1000 } : {}) },
+      `background scan: ${what} failed (${reason}): ${message}; retrying with back-off, admission is unaffected`,
+    );
   }
 
   private armResync(): void {
@@ -247,11 +272,18 @@ export class BackgroundScanner {
           this.again = false;
           const objects = this.objects();
           this.objectsGauge.set(objects.length);
-          this.judged = judgeAll(objects, { compiled: this.opts.compiled(), namespaceModes: staticNamespaceModes(this.modes), serverNamespace: this.opts.namespace });
-          const { reports, overflow } = buildPolicyReports(this.judged.filter((j) => j.outcome !== 'skipped' && j.outcome !== 'exempt'), {
-            includePass: this.opts.settings.includePass,
-            maxResultsPerReport: this.opts.settings.maxResultsPerReport,
+          this.judged = judgeAll(objects, {
+            compiled: this.opts.compiled(),
+            namespaceModes: staticNamespaceModes(this.modes),
+            serverNamespace: this.opts.namespace,
           });
+          const { reports, overflow } = buildPolicyReports(
+            this.judged.filter((j) => j.outcome !== 'skipped' && j.outcome !== 'exempt'),
+            {
+              includePass: this.opts.settings.includePass,
+              maxResultsPerReport: this.opts.settings.maxResultsPerReport,
+            },
+          );
           if (overflow > 0) this.dropped.inc(overflow);
           const count = { fail: 0, warn: 0, pass: 0 };
           for (const r of reports) {
@@ -282,7 +314,11 @@ export class BackgroundScanner {
       for (const report of reports) {
         const path = reportPath(report.metadata.namespace);
         wanted.add(path);
-        const content = JSON.stringify({ s: report.summary, r: report.results.map(({ timestamp: _t, ...rest }) => rest), a: report.metadata.annotations ?? {} });
+        const content = JSON.stringify({
+          s: report.summary,
+          r: report.results.map(({ timestamp: _t, ...rest }) => rest),
+          a: report.metadata.annotations ?? {},
+        });
         if (this.written.get(path) === content) continue;
         await this.put(path, report);
         this.written.set(path, content);

@@ -28,47 +28,252 @@ const MARKS = [250_000, 500_000, 1_000_000, 2_000_000, 4_000_000].filter((m) => 
 
 const K = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350';
 const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
-const sa = (name: string) => ({ username: `system:serviceaccount:kube-system:${name}`, uid: '2f0e1a77-7c1f-4a5e-9d3b-0c3f3f5e2b11', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] });
+const sa = (name: string) => ({
+  username: `system:serviceaccount:kube-system:${name}`,
+  uid: '2f0e1a77-7c1f-4a5e-9d3b-0c3f3f5e2b11',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+});
 const node = (i: number) => ({ username: `system:node:worker-${i}`, groups: ['system:nodes', 'system:authenticated'] });
 const human = (n: string) => ({ username: `${n}@example.com`, groups: ['developers', 'system:authenticated'] });
-const allow = { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding "system:node" of ClusterRole "system:node" to Group "system:nodes"' };
+const allow = {
+  'authorization.k8s.io/decision': 'allow',
+  'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding "system:node" of ClusterRole "system:node" to Group "system:nodes"',
+};
 
 type Template = { weight: number; make(i: number): Record<string, unknown> };
 
-function base(verb: string, uri: string, user: unknown, ua: string, ref: Record<string, unknown> | undefined, code: number, stage = 'ResponseComplete'): Record<string, unknown> {
+function base(
+  verb: string,
+  uri: string,
+  user: unknown,
+  ua: string,
+  ref: Record<string, unknown> | undefined,
+  code: number,
+  stage = 'ResponseComplete',
+): Record<string, unknown> {
   return {
-    kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: '@@1@@', stage, requestURI: uri, verb, user,
-    sourceIPs: ['172.18.0.3'], userAgent: ua, ...(ref ? { objectRef: ref } : {}),
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: '@@1@@',
+    stage,
+    requestURI: uri,
+    verb,
+    user,
+    sourceIPs: ['172.18.0.3'],
+    userAgent: ua,
+    ...(ref ? { objectRef: ref } : {}),
     ...(stage === 'RequestReceived' ? {} : { responseStatus: { metadata: {}, code } }),
-    requestReceivedTimestamp: '@@2@@', stageTimestamp: '@@3@@', ...(stage === 'RequestReceived' ? {} : { annotations: allow }),
+    requestReceivedTimestamp: '@@2@@',
+    stageTimestamp: '@@3@@',
+    ...(stage === 'RequestReceived' ? {} : { annotations: allow }),
   };
 }
 
 const okPod = {
-  kind: 'Pod', apiVersion: 'v1', metadata: { generateName: 'web-7d9f8c6b5-', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' } },
-  spec: { containers: [{ name: 'web', image: 'registry.example.com/shop/web:2.3.1', ports: [{ containerPort: 8080 }], resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } }, securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } } }], serviceAccountName: 'web' },
+  kind: 'Pod',
+  apiVersion: 'v1',
+  metadata: { generateName: 'web-7d9f8c6b5-', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' } },
+  spec: {
+    containers: [
+      {
+        name: 'web',
+        image: 'registry.example.com/shop/web:2.3.1',
+        ports: [{ containerPort: 8080 }],
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+        securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+      },
+    ],
+    serviceAccountName: 'web',
+  },
 };
-const privileged = { kind: 'Deployment', apiVersion: 'apps/v1', metadata: { name: 'node-agent', namespace: 'ops' }, spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a' } }, spec: { hostPID: true, containers: [{ name: 'a', image: 'registry.example.com/agent:1', securityContext: { privileged: true } }] } } } };
-const creds = { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'app', namespace: 'shop' }, data: { 'app.properties': 'db.url=jdbc:postgresql://db/shop\ndb.password=hunter2\n', level: 'info' } };
+const privileged = {
+  kind: 'Deployment',
+  apiVersion: 'apps/v1',
+  metadata: { name: 'node-agent', namespace: 'ops' },
+  spec: {
+    selector: { matchLabels: { app: 'a' } },
+    template: {
+      metadata: { labels: { app: 'a' } },
+      spec: { hostPID: true, containers: [{ name: 'a', image: 'registry.example.com/agent:1', securityContext: { privileged: true } }] },
+    },
+  },
+};
+const creds = {
+  kind: 'ConfigMap',
+  apiVersion: 'v1',
+  metadata: { name: 'app', namespace: 'shop' },
+  data: { 'app.properties': 'db.url=jdbc:postgresql://db/shop\ndb.password=hunter2\n', level: 'info' },
+};
 
 const TEMPLATES: Template[] = [
   // Control-plane and node chatter: the bulk of any audit log.
-  { weight: 20, make: (i) => base('update', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/worker-${i % 50}?timeout=10s`, node(i % 50), 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350', { resource: 'leases', namespace: 'kube-node-lease', name: `worker-${i % 50}`, apiGroup: 'coordination.k8s.io', apiVersion: 'v1' }, 200) },
-  { weight: 14, make: (i) => base('patch', `/api/v1/namespaces/shop/pods/web-${i % 300}/status`, node(i % 50), 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350', { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1', subresource: 'status' }, 200) },
-  { weight: 16, make: (i) => base('get', `/api/v1/namespaces/shop/configmaps/cfg-${i % 40}`, sa('endpointslice-controller'), K, { resource: 'configmaps', namespace: 'shop', name: `cfg-${i % 40}`, apiVersion: 'v1' }, 200) },
-  { weight: 10, make: () => base('list', '/api/v1/pods?limit=500&resourceVersion=0', sa('generic-garbage-collector'), K, { resource: 'pods', apiVersion: 'v1' }, 200) },
-  { weight: 14, make: (i) => base('get', `/api/v1/namespaces/shop/pods/web-${i % 300}`, human(`dev${i % 20}`), KUBECTL, { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1' }, 200, 'RequestReceived') },
-  { weight: 8, make: (i) => base('get', `/api/v1/namespaces/shop/pods/web-${i % 300}`, human(`dev${i % 20}`), KUBECTL, { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1' }, 200) },
-  { weight: 4, make: (i) => base('watch', '/api/v1/services?allowWatchBookmarks=true&watch=true', node(i % 50), 'kubelet/v1.30.2', { resource: 'services', apiVersion: 'v1' }, 200, 'ResponseStarted') },
+  {
+    weight: 20,
+    make: (i) =>
+      base(
+        'update',
+        `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/worker-${i % 50}?timeout=10s`,
+        node(i % 50),
+        'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350',
+        { resource: 'leases', namespace: 'kube-node-lease', name: `worker-${i % 50}`, apiGroup: 'coordination.k8s.io', apiVersion: 'v1' },
+        200,
+      ),
+  },
+  {
+    weight: 14,
+    make: (i) =>
+      base(
+        'patch',
+        `/api/v1/namespaces/shop/pods/web-${i % 300}/status`,
+        node(i % 50),
+        'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350',
+        { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1', subresource: 'status' },
+        200,
+      ),
+  },
+  {
+    weight: 16,
+    make: (i) =>
+      base(
+        'get',
+        `/api/v1/namespaces/shop/configmaps/cfg-${i % 40}`,
+        sa('endpointslice-controller'),
+        K,
+        { resource: 'configmaps', namespace: 'shop', name: `cfg-${i % 40}`, apiVersion: 'v1' },
+        200,
+      ),
+  },
+  {
+    weight: 10,
+    make: () => base('list', '/api/v1/pods?limit=500&resourceVersion=0', sa('generic-garbage-collector'), K, { resource: 'pods', apiVersion: 'v1' }, 200),
+  },
+  {
+    weight: 14,
+    make: (i) =>
+      base(
+        'get',
+        `/api/v1/namespaces/shop/pods/web-${i % 300}`,
+        human(`dev${i % 20}`),
+        KUBECTL,
+        { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1' },
+        200,
+        'RequestReceived',
+      ),
+  },
+  {
+    weight: 8,
+    make: (i) =>
+      base(
+        'get',
+        `/api/v1/namespaces/shop/pods/web-${i % 300}`,
+        human(`dev${i % 20}`),
+        KUBECTL,
+        { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1' },
+        200,
+      ),
+  },
+  {
+    weight: 4,
+    make: (i) =>
+      base(
+        'watch',
+        '/api/v1/services?allowWatchBookmarks=true&watch=true',
+        node(i % 50),
+        'kubelet/v1.30.2',
+        { resource: 'services', apiVersion: 'v1' },
+        200,
+        'ResponseStarted',
+      ),
+  },
   { weight: 3, make: () => base('get', '/readyz', { username: 'system:anonymous', groups: ['system:unauthenticated'] }, 'kube-probe/1.30', undefined, 200) },
-  { weight: 6, make: (i) => ({ ...base('create', '/api/v1/namespaces/shop/pods', sa('replicaset-controller'), K, { resource: 'pods', namespace: 'shop', name: `web-7d9f8c6b5-${i}`, apiVersion: 'v1' }, 201), level: 'RequestResponse', requestObject: okPod }) },
-  { weight: 2, make: (i) => ({ ...base('create', '/api/v1/namespaces/shop/pods?fieldManager=kubectl-run', human(`dev${i % 20}`), KUBECTL, { resource: 'pods', namespace: 'shop', name: `dbg-${i % 10}`, apiVersion: 'v1' }, 201), level: 'RequestResponse', requestObject: { ...okPod, metadata: { name: `dbg-${i % 10}`, namespace: 'shop' } } }) },
+  {
+    weight: 6,
+    make: (i) => ({
+      ...base(
+        'create',
+        '/api/v1/namespaces/shop/pods',
+        sa('replicaset-controller'),
+        K,
+        { resource: 'pods', namespace: 'shop', name: `web-7d9f8c6b5-${i}`, apiVersion: 'v1' },
+        201,
+      ),
+      level: 'RequestResponse',
+      requestObject: okPod,
+    }),
+  },
+  {
+    weight: 2,
+    make: (i) => ({
+      ...base(
+        'create',
+        '/api/v1/namespaces/shop/pods?fieldManager=kubectl-run',
+        human(`dev${i % 20}`),
+        KUBECTL,
+        { resource: 'pods', namespace: 'shop', name: `dbg-${i % 10}`, apiVersion: 'v1' },
+        201,
+      ),
+      level: 'RequestResponse',
+      requestObject: { ...okPod, metadata: { name: `dbg-${i % 10}`, namespace: 'shop' } },
+    }),
+  },
   // Suspicious: about 3 % of events.
-  { weight: 0.8, make: (i) => base('create', `/api/v1/namespaces/shop/pods/web-${i % 300}/exec?command=sh&container=web&stdin=true&tty=true`, human(`dev${i % 20}`), KUBECTL, { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1', subresource: 'exec' }, 101, 'ResponseStarted') },
+  {
+    weight: 0.8,
+    make: (i) =>
+      base(
+        'create',
+        `/api/v1/namespaces/shop/pods/web-${i % 300}/exec?command=sh&container=web&stdin=true&tty=true`,
+        human(`dev${i % 20}`),
+        KUBECTL,
+        { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1', subresource: 'exec' },
+        101,
+        'ResponseStarted',
+      ),
+  },
   { weight: 0.6, make: (i) => base('list', '/api/v1/secrets?limit=500', human(`dev${i % 20}`), KUBECTL, { resource: 'secrets', apiVersion: 'v1' }, 200) },
-  { weight: 0.6, make: (i) => ({ ...base('create', '/apis/apps/v1/namespaces/ops/deployments', human(`dev${i % 20}`), KUBECTL, { resource: 'deployments', namespace: 'ops', name: 'node-agent', apiGroup: 'apps', apiVersion: 'v1' }, 201), level: 'RequestResponse', requestObject: privileged }) },
-  { weight: 0.5, make: (i) => ({ ...base('update', '/api/v1/namespaces/shop/configmaps/app', human(`dev${i % 20}`), KUBECTL, { resource: 'configmaps', namespace: 'shop', name: 'app', apiVersion: 'v1' }, 200), level: 'RequestResponse', requestObject: creds }) },
-  { weight: 0.5, make: () => base('list', '/api/v1/namespaces/kube-system/secrets', { username: 'system:anonymous', groups: ['system:unauthenticated'] }, 'kube-hunter/0.6.8', { resource: 'secrets', namespace: 'kube-system', apiVersion: 'v1' }, 403) },
+  {
+    weight: 0.6,
+    make: (i) => ({
+      ...base(
+        'create',
+        '/apis/apps/v1/namespaces/ops/deployments',
+        human(`dev${i % 20}`),
+        KUBECTL,
+        { resource: 'deployments', namespace: 'ops', name: 'node-agent', apiGroup: 'apps', apiVersion: 'v1' },
+        201,
+      ),
+      level: 'RequestResponse',
+      requestObject: privileged,
+    }),
+  },
+  {
+    weight: 0.5,
+    make: (i) => ({
+      ...base(
+        'update',
+        '/api/v1/namespaces/shop/configmaps/app',
+        human(`dev${i % 20}`),
+        KUBECTL,
+        { resource: 'configmaps', namespace: 'shop', name: 'app', apiVersion: 'v1' },
+        200,
+      ),
+      level: 'RequestResponse',
+      requestObject: creds,
+    }),
+  },
+  {
+    weight: 0.5,
+    make: () =>
+      base(
+        'list',
+        '/api/v1/namespaces/kube-system/secrets',
+        { username: 'system:anonymous', groups: ['system:unauthenticated'] },
+        'kube-hunter/0.6.8',
+        { resource: 'secrets', namespace: 'kube-system', apiVersion: 'v1' },
+        403,
+      ),
+  },
 ];
 
 /** A template's line with placeholders for the per-event fields; the object is built once. */
@@ -86,7 +291,7 @@ async function generate(file: string, n: number): Promise<{ bytes: number; suspi
   const variants = TEMPLATES.map((t) => Array.from({ length: 64 }, (_, v) => compile(t, v * 7 + 3)));
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
   let seed = 42;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const start = Date.UTC(2024, 5, 1, 0, 0, 0);
   let buf = '';
   let bytes = 0;
@@ -140,7 +345,14 @@ async function bulwark(file: string, rss: Map<number, number>): Promise<{ events
   const settings = auditSettingsOf(config);
   let alerts = 0;
   let occurrences = 0;
-  const dedup = new Deduplicator({ windowMs: settings.dedupWindowMs, mode: 'hold', emit: (a) => { alerts++; occurrences += a.count; } });
+  const dedup = new Deduplicator({
+    windowMs: settings.dedupWindowMs,
+    mode: 'hold',
+    emit: (a) => {
+      alerts++;
+      occurrences += a.count;
+    },
+  });
   const analyse = analyser.analyse.bind(analyser);
   let n = 0;
   let next = 0;
@@ -162,7 +374,9 @@ async function main(): Promise<void> {
   try {
     let t = performance.now();
     const gen = await generate(file, EVENTS);
-    console.log(`generated ${EVENTS} events (${(gen.suspicious / EVENTS * 100).toFixed(1)} % suspicious), ${(statSync(file).size / 1048576).toFixed(0)} MiB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `generated ${EVENTS} events (${((gen.suspicious / EVENTS) * 100).toFixed(1)} % suspicious), ${(statSync(file).size / 1048576).toFixed(0)} MiB, in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
     const results: { bare: number[]; bulwark: number[] } = { bare: [], bulwark: [] };
     let rss = new Map<number, number>();
     let last = { events: 0, alerts: 0, occurrences: 0 };
@@ -179,7 +393,9 @@ async function main(): Promise<void> {
     const bulwarkRate = Math.max(...results.bulwark);
     const ratio = bulwarkRate / bareRate;
     console.log(`bare loop (split + JSON.parse): ${Math.round(bareRate).toLocaleString('en')} events/s`);
-    console.log(`bulwark audit scan path:        ${Math.round(bulwarkRate).toLocaleString('en')} events/s  (${last.alerts} alerts, ${last.occurrences} occurrences)`);
+    console.log(
+      `bulwark audit scan path:        ${Math.round(bulwarkRate).toLocaleString('en')} events/s  (${last.alerts} alerts, ${last.occurrences} occurrences)`,
+    );
     console.log(`ratio: ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
     console.log(`RSS: ${[...rss].map(([k, v]) => `${k / 1000}k events ${(v / 1048576).toFixed(0)} MiB`).join(', ')}`);
     console.log(`node ${process.version}, ${process.platform}/${process.arch}`);

@@ -19,7 +19,8 @@ function bench(entries: number, lookups = 1_000_000): void {
   for (let i = 0; i < entries; i++) {
     if (i % 4 === 3) {
       const b = new Uint8Array(16);
-      b[0] = 0x20; b[1] = 0x01;
+      b[0] = 0x20;
+      b[1] = 0x01;
       for (let k = 2; k < 8; k++) b[k] = rand(256);
       set.add(b, 32 + rand(33), i);
     } else {
@@ -28,13 +29,16 @@ function bench(entries: number, lookups = 1_000_000): void {
   }
   const build = cpuMs(t);
   const probes: string[] = [];
-  for (let i = 0; i < 10_000; i++) probes.push(i % 4 === 3 ? `2001:${rand(65536).toString(16)}::${rand(65536).toString(16)}` : `${rand(256)}.${rand(256)}.${rand(256)}.${rand(256)}`);
+  for (let i = 0; i < 10_000; i++)
+    probes.push(i % 4 === 3 ? `2001:${rand(65536).toString(16)}::${rand(65536).toString(16)}` : `${rand(256)}.${rand(256)}.${rand(256)}.${rand(256)}`);
   let hits = 0;
   t = process.cpuUsage();
   for (let i = 0; i < lookups; i++) if (set.lookup(probes[i % probes.length]!)) hits++;
   const look = cpuMs(t);
-  console.log(`${entries.toLocaleString('en')} entries: build ${build.toFixed(0)} ms CPU, trie ${(set.memoryBytes / 1024 / 1024).toFixed(1)} MiB; `
-    + `${lookups.toLocaleString('en')} lookups ${look.toFixed(0)} ms CPU = ${((look * 1000) / lookups).toFixed(3)} µs/lookup (${hits} hits)`);
+  console.log(
+    `${entries.toLocaleString('en')} entries: build ${build.toFixed(0)} ms CPU, trie ${(set.memoryBytes / 1024 / 1024).toFixed(1)} MiB; ` +
+      `${lookups.toLocaleString('en')} lookups ${look.toFixed(0)} ms CPU = ${((look * 1000) / lookups).toFixed(3)} µs/lookup (${hits} hits)`,
+  );
 }
 
 for (const n of [1_000, 100_000]) bench(n);

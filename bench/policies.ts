@@ -290,12 +290,16 @@ function main(): void {
   const out = (line = ''): void => void process.stdout.write(line + '\n');
   out(`bulwark policy bench — Node ${process.version}, ${process.platform} ${process.arch}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'})`);
   out(`input: AdmissionReview of a 3-container Deployment, ${(Buffer.byteLength(text) / 1024).toFixed(1)} KB of JSON`);
-  out(`active checks: ${Object.entries(sets).map(([n, c]) => `${n} ${c.checks.length}`).join(', ')}`);
+  out(
+    `active checks: ${Object.entries(sets)
+      .map(([n, c]) => `${n} ${c.checks.length}`)
+      .join(', ')}`,
+  );
   out(`findings on the input (all sets): ${findings.length} — ${[...new Set(findings.map((f) => f.policy))].join(', ') || 'none'}`);
   out(`method: ${WARMUP_MS} ms warm-up each, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, median ops/s`);
   out();
 
-  const candidates: Record<string, () => number> = { 'JSON.parse(AdmissionReview)': () => (JSON.parse(text) as unknown[]) ? 1 : 0 };
+  const candidates: Record<string, () => number> = { 'JSON.parse(AdmissionReview)': () => ((JSON.parse(text) as unknown[]) ? 1 : 0) };
   for (const [name, config] of Object.entries(sets)) candidates[`evaluate ${name}`] = evaluate(config);
   const rates = measure(candidates);
 
@@ -322,7 +326,12 @@ function main(): void {
     })
     .sort((a, b) => b.us - a.us);
   out();
-  out(`costliest checks alone (µs/op): ${perCheck.slice(0, 5).map((c) => `${c.id} ${c.us.toFixed(2)}`).join(', ')}`);
+  out(
+    `costliest checks alone (µs/op): ${perCheck
+      .slice(0, 5)
+      .map((c) => `${c.id} ${c.us.toFixed(2)}`)
+      .join(', ')}`,
+  );
   if (sink === -1) out(); // sink is read, so the work above is observable
 }
 

@@ -87,11 +87,19 @@ function deploymentReview(): string {
     livenessProbe: { httpGet: { path: '/healthz', port, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
     readinessProbe: { httpGet: { path: '/ready', port, scheme: 'HTTP' }, periodSeconds: 5, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'config', mountPath: '/etc/app', readOnly: true }],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'config', mountPath: '/etc/app', readOnly: true },
+    ],
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
   });
-  const labels = { 'app.kubernetes.io/name': 'storefront', 'app.kubernetes.io/instance': 'storefront-prod', 'app.kubernetes.io/version': '2.14.1', team: 'commerce' };
+  const labels = {
+    'app.kubernetes.io/name': 'storefront',
+    'app.kubernetes.io/instance': 'storefront-prod',
+    'app.kubernetes.io/version': '2.14.1',
+    team: 'commerce',
+  };
   const spec = {
     replicas: 6,
     revisionHistoryLimit: 10,
@@ -109,11 +117,17 @@ function deploymentReview(): string {
           container('storefront', 'registry.example.com/commerce/storefront:2.14.1', 8080),
           container('metrics-sidecar', 'registry.example.com/platform/metrics-proxy:1.9.0', 9090),
         ],
-        volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'config', configMap: { name: 'storefront-config', defaultMode: 420 } }],
+        volumes: [
+          { name: 'tmp', emptyDir: {} },
+          { name: 'config', configMap: { name: 'storefront-config', defaultMode: 420 } },
+        ],
         affinity: {
           podAntiAffinity: {
             preferredDuringSchedulingIgnoredDuringExecution: [
-              { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'storefront' } } } },
+              {
+                weight: 100,
+                podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'storefront' } } },
+              },
             ],
           },
         },
@@ -139,10 +153,30 @@ function deploymentReview(): string {
       annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(applied) + '\n' },
       managedFields: [
         {
-          manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: 'apps/v1', time: '2025-06-01T10:00:00Z', fieldsType: 'FieldsV1',
+          manager: 'kubectl-client-side-apply',
+          operation: 'Update',
+          apiVersion: 'apps/v1',
+          time: '2025-06-01T10:00:00Z',
+          fieldsType: 'FieldsV1',
           fieldsV1: {
-            'f:metadata': { 'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} }, 'f:labels': Object.fromEntries(Object.keys(labels).map((k) => [`f:${k}`, {}])) },
-            'f:spec': { 'f:replicas': {}, 'f:selector': {}, 'f:strategy': { 'f:rollingUpdate': { '.': {}, 'f:maxSurge': {}, 'f:maxUnavailable': {} }, 'f:type': {} }, 'f:template': { 'f:metadata': { 'f:labels': {} }, 'f:spec': { 'f:containers': { 'k:{"name":"storefront"}': { '.': {}, 'f:image': {}, 'f:name': {}, 'f:env': {}, 'f:ports': {} }, 'k:{"name":"metrics-sidecar"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } } },
+            'f:metadata': {
+              'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} },
+              'f:labels': Object.fromEntries(Object.keys(labels).map((k) => [`f:${k}`, {}])),
+            },
+            'f:spec': {
+              'f:replicas': {},
+              'f:selector': {},
+              'f:strategy': { 'f:rollingUpdate': { '.': {}, 'f:maxSurge': {}, 'f:maxUnavailable': {} }, 'f:type': {} },
+              'f:template': {
+                'f:metadata': { 'f:labels': {} },
+                'f:spec': {
+                  'f:containers': {
+                    'k:{"name":"storefront"}': { '.': {}, 'f:image': {}, 'f:name': {}, 'f:env': {}, 'f:ports': {} },
+                    'k:{"name":"metrics-sidecar"}': { '.': {}, 'f:image': {}, 'f:name': {} },
+                  },
+                },
+              },
+            },
           },
         },
       ],
@@ -324,7 +358,13 @@ function post(agent: https.Agent, port: number, ca: Buffer, body: Buffer): Promi
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        host: '127.0.0.1', port, servername: 'localhost', ca, agent, method: 'POST', path: '/validate',
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        ca,
+        agent,
+        method: 'POST',
+        path: '/validate',
         headers: { 'content-type': 'application/json', 'content-length': body.length },
       },
       (res) => {
@@ -421,11 +461,14 @@ const median = (xs: number[]): number => {
 
 async function request(port: number, ca: Buffer, body: Buffer): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, servername: 'localhost', ca, method: 'POST', path: '/validate', headers: { 'content-type': 'application/json' } }, (res) => {
-      let t = '';
-      res.on('data', (d: Buffer) => (t += d.toString()));
-      res.on('end', () => resolve(t));
-    });
+    const req = https.request(
+      { host: '127.0.0.1', port, servername: 'localhost', ca, method: 'POST', path: '/validate', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let t = '';
+        res.on('data', (d: Buffer) => (t += d.toString()));
+        res.on('end', () => resolve(t));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -485,11 +528,19 @@ async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Chi
     console.log(row(`${kind} closed (median)`, med(closedRuns[kind])));
     console.log(row(`${kind} ${args.rate}/s ${args.rateDuration}s`, fixed[kind]!));
   }
-  console.log(`server µs/req per pair: bare ${closedRuns.bare.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}; bulwark ${closedRuns.bulwark.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}`);
-  console.log(`system (kernel) share of that CPU, median: bare ${fmt(median(systemShare.bare) * 100, 0)}%, bulwark ${fmt(median(systemShare.bulwark) * 100, 0)}%`);
-  console.log(`CPU efficiency bare/bulwark, median of ${cpuRatios.length} pairs: ${fmt(median(cpuRatios))} (pairs ${cpuRatios.map((r) => fmt(r)).join(', ')}; spread ${fmt(Math.min(...cpuRatios))}–${fmt(Math.max(...cpuRatios))})`);
+  console.log(
+    `server µs/req per pair: bare ${closedRuns.bare.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}; bulwark ${closedRuns.bulwark.map((r) => fmt(r.cpuPerRequest, 0)).join(', ')}`,
+  );
+  console.log(
+    `system (kernel) share of that CPU, median: bare ${fmt(median(systemShare.bare) * 100, 0)}%, bulwark ${fmt(median(systemShare.bulwark) * 100, 0)}%`,
+  );
+  console.log(
+    `CPU efficiency bare/bulwark, median of ${cpuRatios.length} pairs: ${fmt(median(cpuRatios))} (pairs ${cpuRatios.map((r) => fmt(r)).join(', ')}; spread ${fmt(Math.min(...cpuRatios))}–${fmt(Math.max(...cpuRatios))})`,
+  );
   console.log(`throughput bulwark/bare, median of pairs: ${fmt(median(rpsRatios))} (pairs ${rpsRatios.map((r) => fmt(r)).join(', ')})`);
-  console.log(`p99 at ${args.rate}/s: bulwark ${fmt(fixed.bulwark!.p99)} ms, bare ${fmt(fixed.bare!.p99)} ms (difference ${fmt(fixed.bulwark!.p99 - fixed.bare!.p99)} ms; goal ≤ 2 ms)`);
+  console.log(
+    `p99 at ${args.rate}/s: bulwark ${fmt(fixed.bulwark!.p99)} ms, bare ${fmt(fixed.bare!.p99)} ms (difference ${fmt(fixed.bulwark!.p99 - fixed.bare!.p99)} ms; goal ≤ 2 ms)`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -508,12 +559,22 @@ async function main(): Promise<void> {
   fs.writeFileSync(keyFile, leaf.keyPem);
   const caPem = Buffer.from(ca.certPem);
 
-  console.log(`bench/webhook: Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`closed loop: ${args.concurrency} keep-alive clients, ${args.rounds} alternating pairs of ${args.duration}s; fixed rate: ${args.rate} req/s for ${args.rateDuration}s per server; warm-up ${args.warmup}s`);
-  console.log('CPU = the server process\'s own utime+stime (process.cpuUsage() inside it); loop = its event-loop delay (perf_hooks.monitorEventLoopDelay), ms');
+  console.log(
+    `bench/webhook: Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `closed loop: ${args.concurrency} keep-alive clients, ${args.rounds} alternating pairs of ${args.duration}s; fixed rate: ${args.rate} req/s for ${args.rateDuration}s per server; warm-up ${args.warmup}s`,
+  );
+  console.log("CPU = the server process's own utime+stime (process.cpuUsage() inside it); loop = its event-loop delay (perf_hooks.monitorEventLoopDelay), ms");
 
   const profileDir = args.profile ? path.resolve(args.profile) : '';
-  const servers: Record<Kind, Child> = { bare: await startChild('bare', certFile, keyFile, profileDir), bulwark: await startChild('bulwark', certFile, keyFile, profileDir) };
+  const servers: Record<Kind, Child> = {
+    bare: await startChild('bare', certFile, keyFile, profileDir),
+    bulwark: await startChild('bulwark', certFile, keyFile, profileDir),
+  };
   try {
     if (args.workload !== 'pod') await runWorkload('3-container Deployment', Buffer.from(deploymentReview()), servers, caPem, args);
     if (args.workload !== 'deployment') await runWorkload('single small Pod', Buffer.from(podReview()), servers, caPem, args);

@@ -13,6 +13,11 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 main(process.argv).then(
-  (code) => { if (typeof code === 'number') process.exitCode = code; },
-  (err) => { process.stderr.write(`bulwark: ${err && err.message ? err.message : String(err)}\n`); process.exitCode = 2; },
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`bulwark: ${err && err.message ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  },
 );

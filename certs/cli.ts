@@ -5,7 +5,15 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { certificateInfo, createCA, createServingCert, DEFAULT_CA_VALIDITY_DAYS, DEFAULT_SERVING_VALIDITY_DAYS, serviceDnsNames, type CertKeyPem } from './x509.js';
+import {
+  certificateInfo,
+  createCA,
+  createServingCert,
+  DEFAULT_CA_VALIDITY_DAYS,
+  DEFAULT_SERVING_VALIDITY_DAYS,
+  serviceDnsNames,
+  type CertKeyPem,
+} from './x509.js';
 import { writeFileAtomic } from '../core/atomic-write.js';
 
 export const CERTS_USAGE_EXIT = 2;
@@ -25,7 +33,13 @@ interface CertsOptions {
 }
 
 function collect(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 function readFile(file: string, what: string): string {
@@ -103,13 +117,16 @@ function prepareOutDir(dir: string): void {
 
 function secretManifest(name: string, namespace: string, ca: CertKeyPem, leaf: CertKeyPem): string {
   const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'bulwark' } },
-    type: 'kubernetes.io/tls',
-    data: { 'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(ca.certPem) },
-  }, { lineWidth: 0 });
+  return stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'bulwark' } },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(ca.certPem) },
+    },
+    { lineWidth: 0 },
+  );
 }
 
 function run(opts: CertsOptions): void {
@@ -169,13 +186,16 @@ export function registerCerts(program: Command): void {
     .command('certs')
     .description('create a CA and a serving certificate for the webhook Service (files or a kubernetes.io/tls Secret)')
     .option('--service <name>', 'Service name', 'bulwark')
-    .option('--namespace <ns>', 'Service namespace (also the Secret\'s namespace)', 'bulwark-system')
+    .option('--namespace <ns>', "Service namespace (also the Secret's namespace)", 'bulwark-system')
     .option('--san <name>', 'extra DNS name or IP address (repeatable, or comma-separated)', collect, [] as string[])
     .option('--out-dir <dir>', 'write ca.crt, ca.key, tls.crt and tls.key here')
     .option('--force', 'overwrite existing files in --out-dir')
     .option('--ca-cert <file>', 'sign with this existing CA certificate (PEM) ...')
     .option('--ca-key <file>', '... and its private key (PEM); ca.key is then not written')
-    .option('--validity-days <n>', `serving certificate validity in days (default ${DEFAULT_SERVING_VALIDITY_DAYS}; a generated CA gets ${DEFAULT_CA_VALIDITY_DAYS})`)
+    .option(
+      '--validity-days <n>',
+      `serving certificate validity in days (default ${DEFAULT_SERVING_VALIDITY_DAYS}; a generated CA gets ${DEFAULT_CA_VALIDITY_DAYS})`,
+    )
     .option('--key-type <type>', 'key type: ec (ECDSA P-256) or rsa (RSA 2048)', 'ec')
     .option('--format <format>', 'files, or secret (print a kubernetes.io/tls Secret manifest to stdout)', 'files')
     .option('--secret-name <name>', 'name of the Secret with --format secret', 'bulwark-tls')

@@ -10,15 +10,7 @@
 // schema classes and signing it with node:crypto's synchronous sign() keeps that API; nothing
 // here writes a DER byte by hand.
 import 'reflect-metadata'; // tsyringe, which @peculiar/x509 uses for its algorithm registry, needs it first
-import {
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
@@ -28,8 +20,15 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import * as pkix from '@peculiar/x509';
 import { writeFileAtomic } from '../core/atomic-write.js';
 
-export interface CertKeyPem { certPem: string; keyPem: string }
-export interface CAOptions { commonName?: string; validityDays?: number; keyType?: 'ec' | 'rsa' }
+export interface CertKeyPem {
+  certPem: string;
+  keyPem: string;
+}
+export interface CAOptions {
+  commonName?: string;
+  validityDays?: number;
+  keyType?: 'ec' | 'rsa';
+}
 export interface ServingOptions {
   dnsNames: string[];
   ipAddresses?: string[];
@@ -68,7 +67,10 @@ function generateKeyPair(keyType: 'ec' | 'rsa' = 'ec'): { privateKey: KeyObject;
   throw new Error(`unsupported key type "${String(keyType)}" (use ec or rsa)`);
 }
 
-interface Signer { algorithm: asn1X509.AlgorithmIdentifier; digest: string | null }
+interface Signer {
+  algorithm: asn1X509.AlgorithmIdentifier;
+  digest: string | null;
+}
 
 /**
  * The signature AlgorithmIdentifier for a signing key, from the library's algorithm registry
@@ -78,9 +80,15 @@ function signerFor(key: KeyObject): Signer {
   const provider = new pkix.AlgorithmProvider();
   switch (key.asymmetricKeyType) {
     case 'ec':
-      return { algorithm: provider.toAsnAlgorithm({ name: 'ECDSA', hash: { name: 'SHA-256' } } as Parameters<typeof provider.toAsnAlgorithm>[0]), digest: 'sha256' };
+      return {
+        algorithm: provider.toAsnAlgorithm({ name: 'ECDSA', hash: { name: 'SHA-256' } } as Parameters<typeof provider.toAsnAlgorithm>[0]),
+        digest: 'sha256',
+      };
     case 'rsa':
-      return { algorithm: provider.toAsnAlgorithm({ name: 'RSASSA-PKCS1-v1_5', hash: { name: 'SHA-256' } } as Parameters<typeof provider.toAsnAlgorithm>[0]), digest: 'sha256' };
+      return {
+        algorithm: provider.toAsnAlgorithm({ name: 'RSASSA-PKCS1-v1_5', hash: { name: 'SHA-256' } } as Parameters<typeof provider.toAsnAlgorithm>[0]),
+        digest: 'sha256',
+      };
     case 'ed25519':
       return { algorithm: provider.toAsnAlgorithm({ name: 'Ed25519' }), digest: null };
     default:
@@ -122,8 +130,7 @@ export function normalizeDnsName(name: string): string {
   const n = name.toLowerCase();
   if (isIP(n)) throw new Error(`"${name}" is an IP address, not a DNS name`);
   const labels = n.split('.');
-  const ok = n.length > 0 && n.length <= 253 &&
-    labels.every((l, i) => DNS_LABEL.test(l) || (i === 0 && l === '*' && labels.length > 1));
+  const ok = n.length > 0 && n.length <= 253 && labels.every((l, i) => DNS_LABEL.test(l) || (i === 0 && l === '*' && labels.length > 1));
   if (!ok) throw new Error(`invalid DNS name "${name}"`);
   return n;
 }
@@ -167,10 +174,16 @@ export function bytesToIp(bytes: Uint8Array): string {
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
@@ -187,13 +200,7 @@ export function serviceDnsNames(service: string, namespace: string, extra: strin
   const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
   if (!label.test(service)) throw new Error(`invalid service name "${service}" (an RFC 1123 label is expected)`);
   if (!label.test(namespace)) throw new Error(`invalid namespace "${namespace}" (an RFC 1123 label is expected)`);
-  const names = [
-    service,
-    `${service}.${namespace}`,
-    `${service}.${namespace}.svc`,
-    `${service}.${namespace}.svc.cluster.local`,
-    ...extra,
-  ];
+  const names = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...extra];
   const seen = new Set<string>();
   return names.filter((n) => {
     const key = n.toLowerCase();
@@ -292,8 +299,7 @@ export function createServingCert(ca: CertKeyPem, opts: ServingOptions): CertKey
   const keyType = opts.keyType ?? 'ec';
   const { privateKey, publicKey } = generateKeyPair(keyType);
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const commonName = opts.commonName ??
-    dnsNames.find((n) => n.length <= MAX_COMMON_NAME) ?? ipTexts[0];
+  const commonName = opts.commonName ?? dnsNames.find((n) => n.length <= MAX_COMMON_NAME) ?? ipTexts[0];
   const now = Date.now();
   const notAfter = Math.min(now + validity, issuer.notAfter.getTime());
   if (notAfter <= now) throw new Error('the CA certificate has expired');
@@ -324,7 +330,12 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-interface Issuer { subject: asn1X509.Name; keyId: string; notAfter: Date; key: KeyObject }
+interface Issuer {
+  subject: asn1X509.Name;
+  keyId: string;
+  notAfter: Date;
+  key: KeyObject;
+}
 
 function loadIssuer(ca: CertKeyPem): Issuer {
   let cert: X509Certificate;
@@ -345,9 +356,8 @@ function loadIssuer(ca: CertKeyPem): Issuer {
   if (!cert.checkPrivateKey(key)) throw new Error('the CA private key does not match the CA certificate');
   signerFor(key); // fails early on an unsupported key type
   const ku = parsed.getExtension(pkix.KeyUsagesExtension);
-  if (ku && (ku.usages & KU.keyCertSign) === 0) throw new Error('the CA certificate\'s keyUsage does not allow keyCertSign');
-  const keyId = parsed.getExtension(pkix.SubjectKeyIdentifierExtension)?.keyId ??
-    keyIdentifier(Buffer.from(parsed.publicKey.rawData));
+  if (ku && (ku.usages & KU.keyCertSign) === 0) throw new Error("the CA certificate's keyUsage does not allow keyCertSign");
+  const keyId = parsed.getExtension(pkix.SubjectKeyIdentifierExtension)?.keyId ?? keyIdentifier(Buffer.from(parsed.publicKey.rawData));
   if (parsed.notAfter.getTime() <= Date.now()) throw new Error(`the CA certificate expired on ${parsed.notAfter.toISOString()}`);
   // The issuer name is the CA's subject exactly as the CA encodes it (RFC 5280 7.1 compares
   // names, and Go and OpenSSL compare them byte for byte): re-parse its own DER.
@@ -445,7 +455,12 @@ export const LOCK_STALE_MS = 60_000;
 /** How long ensureDevCertificates() waits for another process's lock by default. */
 export const LOCK_TIMEOUT_MS = 30_000;
 
-interface LockOwner { pid: number; host: string; created: number; nonce: string }
+interface LockOwner {
+  pid: number;
+  host: string;
+  created: number;
+  nonce: string;
+}
 
 function readLockOwner(file: string): LockOwner | undefined {
   try {
@@ -453,7 +468,9 @@ function readLockOwner(file: string): LockOwner | undefined {
     if (text.length > 1024) return undefined;
     const v = JSON.parse(text) as Partial<LockOwner>;
     if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.created === 'number' && typeof v.nonce === 'string') return v as LockOwner;
-  } catch { /* unreadable, half written or gone */ }
+  } catch {
+    /* unreadable, half written or gone */
+  }
   return undefined;
 }
 
@@ -500,7 +517,9 @@ function breakStaleLock(file: string, seen: LockOwner | undefined): void {
   if (seen && moved && moved.nonce !== seen.nonce && !lockIsStale(aside, moved)) {
     try {
       fs.linkSync(aside, file); // put a live lock back; fails if a third process already holds the name
-    } catch { /* the name is taken again: that holder goes on, so does this one's owner */ }
+    } catch {
+      /* the name is taken again: that holder goes on, so does this one's owner */
+    }
   }
   fs.rmSync(aside, { force: true });
 }

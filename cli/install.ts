@@ -92,13 +92,17 @@ export function renderInstallManifests(opts: ManifestOptions = {}): string {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/tls',
-    metadata: { name: 'bulwark-tls', namespace, labels: { 'app.kubernetes.io/name': 'bulwark', 'app.kubernetes.io/part-of': 'bulwark', [MANAGED_BY_LABEL]: MANAGED_BY } },
+    metadata: {
+      name: 'bulwark-tls',
+      namespace,
+      labels: { 'app.kubernetes.io/name': 'bulwark', 'app.kubernetes.io/part-of': 'bulwark', [MANAGED_BY_LABEL]: MANAGED_BY },
+    },
     stringData: { 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.certPem },
   };
   const namespaceDoc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bulwark.io/webhook': 'ignore' } } };
   const all = [namespaceDoc, secret, ...docs, ...(opts.vap ? vapObjectsForInstall(docs, opts.vap) : [])];
   return (
-    '# Bulwark install manifests (the Helm chart\'s defaults), made by `bulwark manifests`.\n' +
+    "# Bulwark install manifests (the Helm chart's defaults), made by `bulwark manifests`.\n" +
     '# Contains a private key: apply it, do not commit it.\n' +
     all.map((d) => stringify(d, { lineWidth: 0 })).join('---\n')
   );
@@ -128,7 +132,10 @@ export function validateCABundle(pem: string, source = 'the CA bundle'): void {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new Error(`${source}: no PEM certificate (-----BEGIN CERTIFICATE-----) found`);
   const outside = pem.replace(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g, '').trim();
-  if (/-----BEGIN /.test(outside)) throw new Error(`${source}: holds something other than certificates (${/-----BEGIN ([A-Z ]+)-----/.exec(outside)?.[1] ?? 'unknown'}): give the CA certificate only, never a key`);
+  if (/-----BEGIN /.test(outside))
+    throw new Error(
+      `${source}: holds something other than certificates (${/-----BEGIN ([A-Z ]+)-----/.exec(outside)?.[1] ?? 'unknown'}): give the CA certificate only, never a key`,
+    );
   blocks.forEach((block, i) => {
     let cert: X509Certificate;
     try {
@@ -136,7 +143,10 @@ export function validateCABundle(pem: string, source = 'the CA bundle'): void {
     } catch (err) {
       throw new Error(`${source}: certificate ${i + 1} does not parse: ${(err as Error).message}`, { cause: err });
     }
-    if (!cert.ca) throw new Error(`${source}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate: give the CA that signed the serving certificate, not the serving certificate`);
+    if (!cert.ca)
+      throw new Error(
+        `${source}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate: give the CA that signed the serving certificate, not the serving certificate`,
+      );
   });
 }
 
@@ -328,7 +338,11 @@ export class WebhookRegistrar {
       if (diff.length === 0) return { outcome: 'unchanged' };
       const body = {
         ...desired,
-        metadata: { ...desired.metadata, labels: { ...(existing.metadata?.labels ?? {}), ...desired.metadata.labels }, resourceVersion: existing.metadata?.resourceVersion },
+        metadata: {
+          ...desired.metadata,
+          labels: { ...(existing.metadata?.labels ?? {}), ...desired.metadata.labels },
+          resourceVersion: existing.metadata?.resourceVersion,
+        },
       };
       if (kind === 'validating') await api.replaceValidatingWebhookConfiguration({ name, body: body as never });
       else await api.replaceMutatingWebhookConfiguration({ name, body: body as never });
@@ -366,7 +380,9 @@ export class WebhookRegistrar {
     const result: Record<string, OutcomeDetail> = {};
     result[`validatingwebhookconfiguration/${validating.metadata.name}`] = await this.applyDetailed('validating', validating);
     const mutatingName = `${opts.name ?? DEFAULT_NAME}-mutate`;
-    result[`mutatingwebhookconfiguration/${mutatingName}`] = mutating ? await this.applyDetailed('mutating', mutating) : await this.removeDetailed('mutating', mutatingName);
+    result[`mutatingwebhookconfiguration/${mutatingName}`] = mutating
+      ? await this.applyDetailed('mutating', mutating)
+      : await this.removeDetailed('mutating', mutatingName);
     return result;
   }
 
@@ -404,7 +420,8 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new (k8s().KubeConfig)();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) throw new Error(path ? `${path}: no current cluster in the kubeconfig` : 'no cluster configured (use --kubeconfig, KUBECONFIG or run in a cluster)');
+  if (!kc.getCurrentCluster())
+    throw new Error(path ? `${path}: no current cluster in the kubeconfig` : 'no cluster configured (use --kubeconfig, KUBECONFIG or run in a cluster)');
   return kc;
 }
 
@@ -422,7 +439,7 @@ export function registerInstallCommands(program: Command): void {
     .description("print a static install YAML (the Helm chart's defaults) with a freshly generated certificate")
     .option('--namespace <ns>', 'namespace to install into', DEFAULT_NAMESPACE)
     .addOption(new Option('--mode <mode>', 'defaultAction: enforce, or audit-only warning mode (warn)').choices(['enforce', 'warn', 'audit']))
-    .option('--vap', 'also print the ValidatingAdmissionPolicies + bindings compiled from the install\'s config (Kubernetes 1.30+)')
+    .option('--vap', "also print the ValidatingAdmissionPolicies + bindings compiled from the install's config (Kubernetes 1.30+)")
     .addOption(new Option('--vap-api-version <version>', 'admissionregistration.k8s.io version of the --vap objects').choices(['v1', 'v1beta1']).default('v1'))
     .action((opts: { namespace: string; mode?: 'enforce' | 'warn' | 'audit'; vap?: boolean; vapApiVersion: VapApiVersion }) => {
       process.stdout.write(renderInstallManifests({ namespace: opts.namespace, mode: opts.mode, vap: opts.vap ? opts.vapApiVersion : undefined }));
@@ -464,14 +481,24 @@ export function registerInstallCommands(program: Command): void {
         try {
           pem = readFileSync(caFile, 'utf8');
         } catch (err) {
-          throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`, { cause: err });
+          throw new Error(`${caFile}: cannot read the CA bundle (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --ca-file`, {
+            cause: err,
+          });
         }
         validateCABundle(pem, caFile);
         return pem;
       };
       const build = (caBundle: string): RegisterOptions => ({
-        name: opts.name, namespace: opts.namespace, caBundle, url: opts.url, service: opts.service, servicePort: opts.servicePort,
-        failurePolicy: opts.failurePolicy, timeoutSeconds: opts.timeout, mutate: Boolean(opts.mutate), observeKubeSystem: opts.observeKubeSystem,
+        name: opts.name,
+        namespace: opts.namespace,
+        caBundle,
+        url: opts.url,
+        service: opts.service,
+        servicePort: opts.servicePort,
+        failurePolicy: opts.failurePolicy,
+        timeoutSeconds: opts.timeout,
+        mutate: Boolean(opts.mutate),
+        observeKubeSystem: opts.observeKubeSystem,
       });
       let current = readCA();
       print(await registrar.registerDetailed(build(current)));

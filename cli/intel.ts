@@ -39,7 +39,13 @@ export function registerIntel(program: Command): void {
       }
       const results = ips.map((ip) => ({ ip, match: lists.lookup(ip) }));
       if (format === 'json') {
-        process.stdout.write(JSON.stringify(results.map((r) => ({ ip: r.ip, listed: r.match !== undefined, ...(r.match ? { list: r.match.list, prefix: r.match.prefix } : {}) })), null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify(
+            results.map((r) => ({ ip: r.ip, listed: r.match !== undefined, ...(r.match ? { list: r.match.list, prefix: r.match.prefix } : {}) })),
+            null,
+            2,
+          ) + '\n',
+        );
       } else {
         for (const r of results) process.stdout.write(r.match ? `${r.ip}\tlisted in ${r.match.list} (${r.match.prefix})\n` : `${r.ip}\tnot listed\n`);
       }

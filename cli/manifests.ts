@@ -184,7 +184,11 @@ export function* parseManifests(text: string, file: string): Generator<ManifestE
     }
   }
   if (text.length > MAX_YAML_BYTES) {
-    yield { source: file, file, error: `file is too large to parse as YAML (${mib(text.length)}; the limit is ${mib(MAX_YAML_BYTES)}, JSON is read up to ${mib(MAX_FILE_BYTES)})` };
+    yield {
+      source: file,
+      file,
+      error: `file is too large to parse as YAML (${mib(text.length)}; the limit is ${mib(MAX_YAML_BYTES)}, JSON is read up to ${mib(MAX_FILE_BYTES)})`,
+    };
     return;
   }
   const lineCounter = new LineCounter();
@@ -237,19 +241,19 @@ interface Position {
 }
 
 /** One object, or the items of a list (recursively), or an error saying why it is not an object. */
-function* expand(
-  value: unknown,
-  file: string,
-  at: Position,
-  itemPosition: (index: number) => Position | undefined,
-): Generator<ManifestEntry> {
+function* expand(value: unknown, file: string, at: Position, itemPosition: (index: number) => Position | undefined): Generator<ManifestEntry> {
   const { line, column } = at;
   if (!isRecord(value)) {
     yield errorAt(file, line, column, `not a Kubernetes object: expected a mapping with apiVersion and kind, got ${describeValue(value)}`);
     return;
   }
   if (typeof value.kind !== 'string' || value.kind === '') {
-    yield errorAt(file, line, column, `not a Kubernetes object: ${value.kind === undefined ? 'kind is missing' : `kind must be a string, got ${describeValue(value.kind)}`}`);
+    yield errorAt(
+      file,
+      line,
+      column,
+      `not a Kubernetes object: ${value.kind === undefined ? 'kind is missing' : `kind must be a string, got ${describeValue(value.kind)}`}`,
+    );
     return;
   }
   if (isListObject(value)) {

@@ -56,7 +56,10 @@ export function ruleCatalogue(): CatalogueEntry[] {
 
 /** The catalogue as a fixed-width table (id, severity, sources, tactics, title). */
 export function formatCatalogueTable(entries: readonly CatalogueEntry[]): string {
-  const rows = [['ID', 'SEVERITY', 'SOURCES', 'TACTICS', 'TITLE'], ...entries.map((e) => [e.id, e.severity, e.sources.join(','), e.tactics.join(', '), e.title])];
+  const rows = [
+    ['ID', 'SEVERITY', 'SOURCES', 'TACTICS', 'TITLE'],
+    ...entries.map((e) => [e.id, e.severity, e.sources.join(','), e.tactics.join(', '), e.title]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }

@@ -87,5 +87,8 @@ export function toSarif(results: readonly SarifInput[], version: string): object
 
 /** A relative path as a URI reference (forward slashes, percent-encoded segments); stdin is `stdin`. */
 function fileUri(file: string): string {
-  return file.split(/[\\/]/).map((seg) => encodeURIComponent(seg)).join('/');
+  return file
+    .split(/[\\/]/)
+    .map((seg) => encodeURIComponent(seg))
+    .join('/');
 }

@@ -126,8 +126,16 @@ export function registerScan(program: Command): void {
     .description('evaluate Kubernetes manifests offline (YAML or JSON files, directories, - for stdin)')
     .argument('[path...]', 'manifest files or directories (recursively: .yaml, .yml, .json), - for stdin')
     .option('-c, --config <file>', 'Bulwark configuration (profiles, actions, exemptions)')
-    .option('-p, --profile <name>', 'policy set, repeatable, replaces the config\'s profiles: defender, pss-baseline, pss-restricted (pss-restricted@v1.29 pins a version)', collectProfile)
-    .addOption(new Option('-f, --format <format>', 'output format: table, json, sarif (SARIF 2.1.0), policyreport (wgpolicyk8s.io/v1alpha2 YAML)').choices([...SCAN_FORMATS]).default('table'))
+    .option(
+      '-p, --profile <name>',
+      "policy set, repeatable, replaces the config's profiles: defender, pss-baseline, pss-restricted (pss-restricted@v1.29 pins a version)",
+      collectProfile,
+    )
+    .addOption(
+      new Option('-f, --format <format>', 'output format: table, json, sarif (SARIF 2.1.0), policyreport (wgpolicyk8s.io/v1alpha2 YAML)')
+        .choices([...SCAN_FORMATS])
+        .default('table'),
+    )
     .option('--cluster', 'judge what the cluster of the kubeconfig already holds (instead of files)')
     .option('--kubeconfig <file>', 'with --cluster: the kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'with --cluster: the kubeconfig context')
@@ -210,7 +218,10 @@ function contractShape(report: ScanReport): ScanReport {
   return {
     ...report,
     results: report.results.map((r) => ({
-      source: r.source, kind: r.kind, namespace: r.namespace, name: r.name,
+      source: r.source,
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
       findings: r.findings.map((f) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path })),
     })),
   };
@@ -346,7 +357,13 @@ export async function scanManifests(paths: readonly string[], compiled: Compiled
     const findings = evaluation.findings
       .map((f, i) => ({ f, i }))
       .sort((a, b) => SEVERITY_RANK[b.f.severity] - SEVERITY_RANK[a.f.severity] || a.i - b.i)
-      .map(({ f }) => ({ policy: f.policy, severity: f.severity, message: f.message, path: f.path, action: compiled.actionOf.get(f.policy) ?? compiled.config.defaultAction }));
+      .map(({ f }) => ({
+        policy: f.policy,
+        severity: f.severity,
+        message: f.message,
+        path: f.path,
+        action: compiled.actionOf.get(f.policy) ?? compiled.config.defaultAction,
+      }));
     const result: ScanResult = {
       source: entry.source,
       ...(typeof entry.object.apiVersion === 'string' ? { apiVersion: entry.object.apiVersion } : {}),

@@ -16,9 +16,7 @@ import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
 import type { NamespaceModes } from '../webhook/decide.js';
 import { mutationsOf } from '../webhook/mutate.js';
 import type { InformerNamespaceModes } from '../webhook/namespaces.js';
-import {
-  DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS,
-} from '../webhook/defaults.js';
+import { DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS } from '../webhook/defaults.js';
 import { loadConfigFile, parseSection } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { projectRoot } from '../core/paths.js';
@@ -57,7 +55,12 @@ export interface ServerSettings {
 }
 
 /** The `server:` section (validated by the one schema) merged with the command line and POD_NAMESPACE; throws a ConfigError naming every bad key. */
-export function resolveServerSettings(raw: SectionInput<'server'> | Record<string, unknown>, cli: ServeCliOptions, env: NodeJS.ProcessEnv = process.env, source = 'config'): ServerSettings {
+export function resolveServerSettings(
+  raw: SectionInput<'server'> | Record<string, unknown>,
+  cli: ServeCliOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  source = 'config',
+): ServerSettings {
   const server = parseSection('server', raw, source);
   const errors: string[] = [];
   const settings: ServerSettings = {
@@ -78,7 +81,9 @@ export function resolveServerSettings(raw: SectionInput<'server'> | Record<strin
     errors.push(`${source}: server.metricsOnWebhookPort: false needs server.metricsPort (or --metrics-port): otherwise nothing serves /metrics`);
   }
   if (!!settings.tlsCert !== !!settings.tlsKey) {
-    errors.push(`${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`);
+    errors.push(
+      `${source}: the TLS certificate and key go together: give both --tls-cert and --tls-key (or server.tlsCert and server.tlsKey), or neither for the development certificate`,
+    );
   }
   if (errors.length) throw new ConfigError(errors.join('\n'));
   return settings;
@@ -143,11 +148,25 @@ export function registerServe(program: Command): void {
 export async function runServe(opts: ServeCliOptions): Promise<number> {
   // Loaded here, not at the top: express, pino, prom-client, the stores, the Kubernetes client and
   // the certificate library are for `serve` only; every other command starts without them.
-  const [{ asyncStderr, createLogger, flushDestination }, { startAlertsService }, { AuditAnalyser }, { mountAuditRoute }, { ensureDevCertificates }, { createWebhookMetrics }, { detectCluster, startNamespaceInformer }, { startWebhookServer }] =
-    await Promise.all([
-      import('../core/log.js'), import('../alerts/service.js'), import('../audit/analyser.js'), import('../audit/webhook.js'),
-      import('../certs/x509.js'), import('../webhook/metrics.js'), import('../webhook/namespaces.js'), import('../webhook/server.js'),
-    ]);
+  const [
+    { asyncStderr, createLogger, flushDestination },
+    { startAlertsService },
+    { AuditAnalyser },
+    { mountAuditRoute },
+    { ensureDevCertificates },
+    { createWebhookMetrics },
+    { detectCluster, startNamespaceInformer },
+    { startWebhookServer },
+  ] = await Promise.all([
+    import('../core/log.js'),
+    import('../alerts/service.js'),
+    import('../audit/analyser.js'),
+    import('../audit/webhook.js'),
+    import('../certs/x509.js'),
+    import('../webhook/metrics.js'),
+    import('../webhook/namespaces.js'),
+    import('../webhook/server.js'),
+  ]);
   const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
   // Asynchronous stderr: a review that is logged does not wait for the write (flushed on exit).
   const stderr = asyncStderr();
@@ -175,7 +194,10 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     const dev = ensureDevCertificates(dir);
     tlsCert = dev.certFile;
     tlsKey = dev.keyFile;
-    logger.info({ certFile: dev.certFile, caFile: dev.caFile, created: dev.created }, `no --tls-cert given: ${dev.created ? 'created' : 'using'} the development certificate for localhost (trust ${dev.caFile})`);
+    logger.info(
+      { certFile: dev.certFile, caFile: dev.caFile, created: dev.created },
+      `no --tls-cert given: ${dev.created ? 'created' : 'using'} the development certificate for localhost (trust ${dev.caFile})`,
+    );
   }
 
   let informer: InformerNamespaceModes | undefined;
@@ -185,7 +207,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   } else {
     const cluster = detectCluster(opts.kubeconfig);
     if (!cluster) {
-      logger.info('no cluster configured (no --kubeconfig, $KUBECONFIG or in-cluster service account): namespace labels (bulwark.io/mode) are not read; config alone decides');
+      logger.info(
+        'no cluster configured (no --kubeconfig, $KUBECONFIG or in-cluster service account): namespace labels (bulwark.io/mode) are not read; config alone decides',
+      );
     } else {
       try {
         informer = await startNamespaceInformer(cluster, logger);
@@ -210,16 +234,26 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   if (backgroundSettings.enabled) {
     const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
     if (!cluster) {
-      logger.warn('backgroundScan.enabled but no cluster (no --kubeconfig, $KUBECONFIG or in-cluster service account, or --no-kube): the background scan is off');
+      logger.warn(
+        'backgroundScan.enabled but no cluster (no --kubeconfig, $KUBECONFIG or in-cluster service account, or --no-kube): the background scan is off',
+      );
     } else {
       try {
         const kc = cluster.kind === 'kubeconfig' ? await loadKubeConfig({ kubeconfig: cluster.file }) : await loadKubeConfig({});
         background = new BackgroundScanner({
-          kc, compiled: () => compiled, settings: backgroundSettings, logger, registry: metrics.registry,
-          namespace: settings.namespace, identity: process.env.POD_NAME || os.hostname(),
+          kc,
+          compiled: () => compiled,
+          settings: backgroundSettings,
+          logger,
+          registry: metrics.registry,
+          namespace: settings.namespace,
+          identity: process.env.POD_NAME || os.hostname(),
         });
         await background.start();
-        logger.info({ resyncSeconds: backgroundSettings.resyncMs / 1000, debounceSeconds: backgroundSettings.debounceMs / 1000 }, 'background scan started (PolicyReports written by the Lease holder)');
+        logger.info(
+          { resyncSeconds: backgroundSettings.resyncMs / 1000, debounceSeconds: backgroundSettings.debounceMs / 1000 },
+          'background scan started (PolicyReports written by the Lease holder)',
+        );
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'cannot start the background scan; admission is unaffected');
         background = undefined;
@@ -234,16 +268,17 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     analyser = new AuditAnalyser({ config, settings: auditSettingsOf(config, opts.config ?? 'config'), serverNamespace: settings.namespace });
     // BULWARK_STORE_URL (e.g. from a Secret) keeps database credentials out of the ConfigMap.
     const store = process.env.BULWARK_STORE_URL ? { ...config.store, url: process.env.BULWARK_STORE_URL } : config.store;
-    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, { registry: metrics.registry, devCertDir: path.join(projectRoot(), 'certs', 'dev') });
+    alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, {
+      registry: metrics.registry,
+      devCertDir: path.join(projectRoot(), 'certs', 'dev'),
+    });
   } catch (err) {
     process.stderr.write(`bulwark: ${err instanceof ConfigError ? '' : 'cannot start the alert store: '}${(err as Error).message}\n`);
     await informer?.stop();
     return 2;
   }
   const sinks: AlertSink[] = [alerts.pipeline];
-  const routes: ((app: express.Express) => void)[] = [
-    (app) => mountAuditRoute(app, { analyser, sink: alerts.pipeline, logger }),
-  ];
+  const routes: ((app: express.Express) => void)[] = [(app) => mountAuditRoute(app, { analyser, sink: alerts.pipeline, logger })];
   const closers: (() => Promise<void> | void)[] = [() => alerts.close()];
   for (const ext of extensions) {
     const parts = await ext.setup({ config, compiled, logger, registry: metrics.registry });

@@ -46,7 +46,11 @@ export function registerVap(program: Command): void {
     .option('-c, --config <file>', 'Bulwark configuration (profiles, actions, exemptions, lists)')
     .option('-p, --profile <name>', "policy set, repeatable, replaces the config's profiles", collectProfile)
     .option('--explain', 'print what is compiled, its estimated CEL cost, and what stays webhook-only, instead of the objects')
-    .addOption(new Option('--api-version <version>', 'admissionregistration.k8s.io version: v1 (Kubernetes 1.30+) or v1beta1 (1.28–1.29)').choices([...VAP_API_VERSIONS]).default('v1'))
+    .addOption(
+      new Option('--api-version <version>', 'admissionregistration.k8s.io version: v1 (Kubernetes 1.30+) or v1beta1 (1.28–1.29)')
+        .choices([...VAP_API_VERSIONS])
+        .default('v1'),
+    )
     .addOption(new Option('-o, --format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action((options: VapCommandOptions) => {
       let result: VapResult;
@@ -70,6 +74,8 @@ export function vapObjectsForInstall(docs: readonly Record<string, any>[], apiVe
   const text = configMap ? (configMap.data['config.yaml'] as string) : '';
   const raw = parseYaml(text) as Record<string, unknown> | null;
   // Sections owned by the server (tls, store, api) do not matter here and may hold keys this parser does not know.
-  const judged = raw ? Object.fromEntries(Object.entries(raw).filter(([k]) => ['profiles', 'defaultAction', 'actions', 'exemptions', 'lists'].includes(k))) : {};
+  const judged = raw
+    ? Object.fromEntries(Object.entries(raw).filter(([k]) => ['profiles', 'defaultAction', 'actions', 'exemptions', 'lists'].includes(k)))
+    : {};
   return generateVap(compileConfig(parseConfig(stringify(judged), 'the install ConfigMap')), apiVersion).objects;
 }

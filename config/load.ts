@@ -11,9 +11,7 @@ import { suggest } from '../core/suggest.js';
 import { AUDIT_LIST_NAMES, DEFAULT_LISTS, resolveList, type ListSpec } from '../policies/lists.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { PolicyLists } from '../policies/types.js';
-import {
-  configSchema, DEFAULT_MUTATIONS, KNOWN_KEYS_MARK, SECTIONS, show, type SectionInput, type SectionName, type SectionOutput,
-} from './schema.js';
+import { configSchema, DEFAULT_MUTATIONS, KNOWN_KEYS_MARK, SECTIONS, show, type SectionInput, type SectionName, type SectionOutput } from './schema.js';
 
 export { ConfigError };
 
@@ -78,8 +76,14 @@ function cloneLists(lists: Readonly<PolicyLists>): PolicyLists {
 type Path = readonly PropertyKey[];
 
 const A: Record<string, string> = {
-  string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', array: 'a list',
-  object: 'a mapping', record: 'a mapping', null: 'empty',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+  null: 'empty',
 };
 
 /** Messages for the issues the schema leaves to the defaults (types, bounds). */
@@ -211,7 +215,11 @@ export function loadConfigFile(path: string | undefined): BulwarkConfig {
 export function parseSection<K extends SectionName>(name: K, raw: unknown, source?: string): SectionOutput<K> {
   const result = validate(SECTIONS[name], raw ?? {});
   if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues, () => source ?? '', [name]).map((l) => (source ? l : l.replace(/^: /, ''))).join('\n'));
+    throw new ConfigError(
+      formatIssues(result.error.issues, () => source ?? '', [name])
+        .map((l) => (source ? l : l.replace(/^: /, '')))
+        .join('\n'),
+    );
   }
   return result.data as SectionOutput<K>;
 }

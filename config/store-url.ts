@@ -10,7 +10,9 @@ export function storeKind(url: string): StoreKind {
     return 'sqlite';
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
-  throw new Error(`store.url ${JSON.stringify(redactUrl(url))}: must start with sqlite: (e.g. sqlite:./data/bulwark.db) or postgres:// (e.g. postgres://user:pass@host/db)`);
+  throw new Error(
+    `store.url ${JSON.stringify(redactUrl(url))}: must start with sqlite: (e.g. sqlite:./data/bulwark.db) or postgres:// (e.g. postgres://user:pass@host/db)`,
+  );
 }
 
 export function sqlitePath(url: string): string {

@@ -30,7 +30,9 @@ export function writeFileAtomic(file: string, data: string, mode: number): void 
     if (fd !== undefined) {
       try {
         fs.closeSync(fd);
-      } catch { /* already failing */ }
+      } catch {
+        /* already failing */
+      }
     }
     fs.rmSync(tmp, { force: true });
     throw err;

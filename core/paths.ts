@@ -18,7 +18,9 @@ export function projectRoot(): string {
     if (fs.existsSync(pkg)) {
       try {
         if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bulwark') return (cached = dir);
-      } catch { /* keep looking */ }
+      } catch {
+        /* keep looking */
+      }
     }
     const up = path.dirname(dir);
     if (up === dir) return process.cwd();

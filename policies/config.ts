@@ -54,7 +54,10 @@ function anyOf(globs: string[] | undefined): RegExp | undefined {
 export function compileExceptions(exceptions: Record<string, RuleException[]> | undefined): Map<string, CompiledException[]> {
   const out = new Map<string, CompiledException[]>();
   for (const [id, list] of Object.entries(exceptions ?? {})) {
-    out.set(id, list.map((e) => ({ users: anyOf(e.users), groups: anyOf(e.groups), namespaces: anyOf(e.namespaces), names: anyOf(e.names), images: anyOf(e.images) })));
+    out.set(
+      id,
+      list.map((e) => ({ users: anyOf(e.users), groups: anyOf(e.groups), namespaces: anyOf(e.namespaces), names: anyOf(e.names), images: anyOf(e.images) })),
+    );
   }
   return out;
 }
@@ -147,7 +150,11 @@ function checksByType(checks: readonly AnyCheck[]): Map<string, readonly AnyChec
     const byType = new Map<string, readonly AnyCheck[]>();
     for (const check of checks) {
       for (const type of check.appliesTo) {
-        if (!byType.has(type)) byType.set(type, checks.filter((c) => c.appliesTo.includes(type)));
+        if (!byType.has(type))
+          byType.set(
+            type,
+            checks.filter((c) => c.appliesTo.includes(type)),
+          );
       }
     }
     entry = { length: checks.length, byType };
@@ -164,11 +171,7 @@ export function checksFor(compiled: CompiledConfig, type: SubjectType): readonly
 }
 
 /** Why a request is exempt (namespace, username or group), or undefined. */
-export function exemptionReason(
-  compiled: CompiledConfig,
-  namespace: string,
-  user?: { username: string; groups: readonly string[] },
-): string | undefined {
+export function exemptionReason(compiled: CompiledConfig, namespace: string, user?: { username: string; groups: readonly string[] }): string | undefined {
   if (namespace && compiled.exemptNamespaces.has(namespace)) return `namespace ${JSON.stringify(namespace)} is exempt`;
   if (user) {
     if (compiled.exemptUsernames.has(user.username)) return `user ${JSON.stringify(user.username)} is exempt`;

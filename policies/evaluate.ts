@@ -17,11 +17,7 @@ export interface Evaluation {
  * Evaluates every active check that applies to the subject. Findings about a container whose
  * image matches an image exemption are dropped; pod-level findings stay.
  */
-export function evaluateSubject(
-  subject: Subject,
-  compiled: CompiledConfig,
-  ctx: Omit<EvalContext, 'lists'> = {},
-): Evaluation {
+export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx: Omit<EvalContext, 'lists'> = {}): Evaluation {
   const context: EvalContext = { ...ctx, lists: compiled.config.lists };
   const findings: Finding[] = [];
   let errors: CheckError[] | undefined;
@@ -38,9 +34,17 @@ export function evaluateSubject(
     for (let j = 0; j < found.length; j++) {
       const f = found[j]!;
       if (f.image !== undefined && isImageExempt(compiled, f.image)) continue;
-      if (compiled.exceptions.size > 0 && isExcepted(compiled.exceptions, f.policy, {
-        username: ctx.user?.username, groups: ctx.user?.groups, namespace: subject.ref.namespace, name: subject.ref.name, image: f.image,
-      })) continue;
+      if (
+        compiled.exceptions.size > 0 &&
+        isExcepted(compiled.exceptions, f.policy, {
+          username: ctx.user?.username,
+          groups: ctx.user?.groups,
+          namespace: subject.ref.namespace,
+          name: subject.ref.name,
+          image: f.image,
+        })
+      )
+        continue;
       findings.push(f);
     }
   }

@@ -19,7 +19,9 @@ export function parseProfile(text: string): ParsedProfile {
   const name = at >= 0 ? text.slice(0, at) : text;
   const version = at >= 0 ? text.slice(at + 1) : undefined;
   if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`unknown profile ${JSON.stringify(text)}: expected one of ${PROFILE_NAMES.join(', ')} (PSS profiles may be pinned, e.g. pss-restricted@v1.29)`);
+    throw new Error(
+      `unknown profile ${JSON.stringify(text)}: expected one of ${PROFILE_NAMES.join(', ')} (PSS profiles may be pinned, e.g. pss-restricted@v1.29)`,
+    );
   }
   if (version !== undefined && name === 'defender') {
     throw new Error(`profile ${JSON.stringify(text)}: only the pss-* profiles take a version`);

@@ -32,7 +32,7 @@ export const TAMPERING_META: CheckMeta = {
   severity: 'high',
   tactics: ['Defense Evasion', 'Impair Defenses'],
   remediation:
-    'Check that the change was planned by someone allowed to make it (tampering.allowedUsers, tampering.modeAdmins); if not, restore the namespace label or Bulwark\'s object from source control and find out how the user got write access to it.',
+    "Check that the change was planned by someone allowed to make it (tampering.allowedUsers, tampering.modeAdmins); if not, restore the namespace label or Bulwark's object from source control and find out how the user got write access to it.",
 };
 
 export const DEFAULT_TAMPERING_NAMESPACE = 'bulwark-system';
@@ -97,7 +97,9 @@ function globMatcher(globs: readonly string[]): (value: string) => boolean {
   const exact = new Set(globs.filter((g) => !g.includes('*') && !g.includes('?')));
   const patterns = globs.filter((g) => g.includes('*') || g.includes('?'));
   const re = patterns.length
-    ? new RegExp(`^(?:${patterns.map((g) => [...g].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/]/g, '\\$&'))).join('')).join('|')})$`)
+    ? new RegExp(
+        `^(?:${patterns.map((g) => [...g].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/]/g, '\\$&'))).join('')).join('|')})$`,
+      )
     : undefined;
   return (value) => value !== '' && (exact.has(value) || (re !== undefined && re.test(value)));
 }

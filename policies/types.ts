@@ -171,5 +171,5 @@ export interface Check<S extends Subject = Subject> extends CheckMeta {
 }
 
 /** A check of any subject type, as the registry stores them. */
- 
+
 export type AnyCheck = Check<any>;

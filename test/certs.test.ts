@@ -82,7 +82,10 @@ describe('IP addresses and service names', () => {
 
   it('lists the Service DNS names', () => {
     expect(serviceDnsNames('bulwark', 'bulwark-system')).toEqual([
-      'bulwark', 'bulwark.bulwark-system', 'bulwark.bulwark-system.svc', 'bulwark.bulwark-system.svc.cluster.local',
+      'bulwark',
+      'bulwark.bulwark-system',
+      'bulwark.bulwark-system.svc',
+      'bulwark.bulwark-system.svc.cluster.local',
     ]);
     expect(serviceDnsNames('a', 'b', ['x.example.com', 'a.b'])).toEqual(['a', 'a.b', 'a.b.svc', 'a.b.svc.cluster.local', 'x.example.com']);
     expect(() => serviceDnsNames('Bad_Name', 'ns')).toThrow(/service name/);
@@ -171,7 +174,7 @@ describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
     expect(info.notBefore.getTime()).toBeLessThan(t0 - 60_000);
   });
 
-  it('verifies with @peculiar/x509 on Node\'s WebCrypto (globalThis.crypto)', async () => {
+  it("verifies with @peculiar/x509 on Node's WebCrypto (globalThis.crypto)", async () => {
     const leafX = new pkix.X509Certificate(leaf.certPem);
     const caX = new pkix.X509Certificate(ca.certPem);
     expect(await caX.verify({ publicKey: caX.publicKey }, globalThis.crypto)).toBe(true);
@@ -210,14 +213,15 @@ describe.each(['ec', 'rsa'] as const)('certificates (%s)', (keyType) => {
     const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (_req, res) => res.end('ok'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const get = (opts: https.RequestOptions): Promise<string> => new Promise((resolve, reject) => {
-      const req = https.get({ host: '127.0.0.1', port, path: '/', agent: false, ...opts }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve(body));
+    const get = (opts: https.RequestOptions): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = https.get({ host: '127.0.0.1', port, path: '/', agent: false, ...opts }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', reject);
       });
-      req.on('error', reject);
-    });
     try {
       expect(await get({ ca: ca.certPem, servername: 'localhost' })).toBe('ok');
       expect(await get({ ca: ca.certPem })).toBe('ok'); // checked against the IP SAN 127.0.0.1
@@ -247,10 +251,21 @@ describe('Go crypto/x509 (kubectl as a TLS client)', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const get = (host: string, withCA: boolean) => run(kubectl!, [
-      '--kubeconfig=/dev/null', '--token=test', `--server=https://${host}:${port}`,
-      ...(withCA ? [`--certificate-authority=${caFile}`] : []), '--request-timeout=10s', 'get', '--raw', '/healthz',
-    ], { timeout: 20_000 });
+    const get = (host: string, withCA: boolean) =>
+      run(
+        kubectl!,
+        [
+          '--kubeconfig=/dev/null',
+          '--token=test',
+          `--server=https://${host}:${port}`,
+          ...(withCA ? [`--certificate-authority=${caFile}`] : []),
+          '--request-timeout=10s',
+          'get',
+          '--raw',
+          '/healthz',
+        ],
+        { timeout: 20_000 },
+      );
     try {
       expect((await get('127.0.0.1', true)).stdout).toBe('ok');
       expect((await get('localhost', true)).stdout).toBe('ok');
@@ -287,7 +302,12 @@ describe('certificate details', () => {
 
   it('takes custom names and signs with an RSA CA for an EC leaf', () => {
     const ca = createCA({ commonName: 'Example Root', keyType: 'rsa' });
-    const leaf = createServingCert(ca, { dnsNames: ['API.Example.com', 'api.example.com', '*.apps.example.com'], ipAddresses: ['10.0.0.1', '2001:DB8::1'], commonName: 'my server', validityDays: 30 });
+    const leaf = createServingCert(ca, {
+      dnsNames: ['API.Example.com', 'api.example.com', '*.apps.example.com'],
+      ipAddresses: ['10.0.0.1', '2001:DB8::1'],
+      commonName: 'my server',
+      validityDays: 30,
+    });
     const info = certificateInfo(leaf.certPem);
     expect(info.subject).toBe('CN=my server');
     expect(info.issuer).toBe('CN=Example Root');
@@ -465,7 +485,9 @@ describe('the certificate folder lock', () => {
 
     fs.rmSync(path.join(dir, 'tls.crt'));
     fs.writeFileSync(lock, owner(process.ppid, Date.now())); // alive and fresh: wait, then say who holds it
-    expect(() => ensureDevCertificates(dir, { lockTimeoutMs: 300 })).toThrow(new RegExp(`timed out after 300 ms waiting for the lock .*held by process ${process.ppid}`));
+    expect(() => ensureDevCertificates(dir, { lockTimeoutMs: 300 })).toThrow(
+      new RegExp(`timed out after 300 ms waiting for the lock .*held by process ${process.ppid}`),
+    );
     expect(fs.existsSync(path.join(dir, 'tls.crt'))).toBe(false);
     expect(fs.readFileSync(lock, 'utf8')).toBe(owner(process.ppid, JSON.parse(fs.readFileSync(lock, 'utf8')).created as number));
 
@@ -527,7 +549,9 @@ describe('bulwark certs', () => {
     expect(Math.abs(info.notAfter.getTime() - Date.now() - 30 * DAY)).toBeLessThan(60_000);
     expect(certificateInfo(fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8')).isCA).toBe(true);
     if (hasOpenssl) {
-      expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'tls.crt'))).toContain(': OK');
+      expect(await openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'tls.crt'))).toContain(
+        ': OK',
+      );
     }
 
     const before = fs.readFileSync(path.join(dir, 'tls.key'), 'utf8');
@@ -564,9 +588,25 @@ describe('bulwark certs', () => {
     const caDir = tmpDir();
     const caCrt = path.join(caDir, 'corp.crt');
     const caKey = path.join(caDir, 'corp.key');
-    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCrt, '-days', '400',
-      '-subj', '/C=DE/O=Example Corp/OU=Platform/CN=Example Corp Root', '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    await openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      caCrt,
+      '-days',
+      '400',
+      '-subj',
+      '/C=DE/O=Example Corp/OU=Platform/CN=Example Corp Root',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
     const dir = tmpDir();
     const r = await cli('--out-dir', dir, '--ca-cert', caCrt, '--ca-key', caKey, '--san', '192.168.7.1');
     expect(r.stderr).toBe('');
@@ -609,7 +649,13 @@ describe('bulwark certs', () => {
   it('prints a kubernetes.io/tls Secret manifest', async () => {
     const r = await cli('--format', 'secret', '--namespace', 'guard-system', '--secret-name', 'guard-tls');
     expect(r.code).toBe(0);
-    const doc = parseYaml(r.stdout) as { apiVersion: string; kind: string; type: string; metadata: { name: string; namespace: string }; data: Record<string, string> };
+    const doc = parseYaml(r.stdout) as {
+      apiVersion: string;
+      kind: string;
+      type: string;
+      metadata: { name: string; namespace: string };
+      data: Record<string, string>;
+    };
     expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'guard-tls', namespace: 'guard-system' } });
     expect(Object.keys(doc.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
     const dec = (k: string): string => Buffer.from(doc.data[k]!, 'base64').toString('utf8');

@@ -22,7 +22,9 @@ function template(sets: string[], { namespace = 'bulwark-system', release = 'rel
 function render(sets: string[] = [], options: { namespace?: string; release?: string } = {}): Obj[] {
   const r = template(sets, options);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 }
 
 const VALUE_SETS: string[][] = [
@@ -85,9 +87,24 @@ describe('chart: a namespace of its own (item 2)', () => {
     // more template that includes it (the same template set helm install renders NOTES from).
     const copy = mkdtempSync(join(tmpdir(), 'bulwark-chart-'));
     cpSync(chartDir, copy, { recursive: true });
-    writeFileSync(join(copy, 'templates/zz-notes.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: {{ include "bulwark/templates/NOTES.txt" . | quote }}\n');
-    const r = helm(['template', 'rel', copy, '-n', 'sec', ...OPT_IN, '--show-only', 'templates/zz-notes.yaml',
-      '--set', 'webhook.excludeNamespaces={flux-system}', '--set', 'exemptions.groups={break-glass}']);
+    writeFileSync(
+      join(copy, 'templates/zz-notes.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: {{ include "bulwark/templates/NOTES.txt" . | quote }}\n',
+    );
+    const r = helm([
+      'template',
+      'rel',
+      copy,
+      '-n',
+      'sec',
+      ...OPT_IN,
+      '--show-only',
+      'templates/zz-notes.yaml',
+      '--set',
+      'webhook.excludeNamespaces={flux-system}',
+      '--set',
+      'exemptions.groups={break-glass}',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const notes: string = (parseAllDocuments(r.stdout)[0]!.toJS() as Obj).data.notes;
     expect(notes).toMatch(/does NOT check/);
@@ -109,8 +126,11 @@ describe('chart: safe defaults (item 7)', () => {
   });
 
   it('opens the alerts and metrics ports to the listed peers only', () => {
-    const np = render(['networkPolicy.enabled=true', 'networkPolicy.alertsFrom[0].namespaceSelector.matchLabels.team=sec',
-      'networkPolicy.metricsFrom[0].podSelector.matchLabels.app=prometheus']).find((d) => d.kind === 'NetworkPolicy')!;
+    const np = render([
+      'networkPolicy.enabled=true',
+      'networkPolicy.alertsFrom[0].namespaceSelector.matchLabels.team=sec',
+      'networkPolicy.metricsFrom[0].podSelector.matchLabels.app=prometheus',
+    ]).find((d) => d.kind === 'NetworkPolicy')!;
     const rule = (port: number) => np.spec.ingress.find((r: Obj) => r.ports.some((p: Obj) => p.port === port));
     expect(rule(8444).from).toEqual([{ namespaceSelector: { matchLabels: { team: 'sec' } } }]);
     expect(rule(9443).from).toEqual([{ podSelector: { matchLabels: { app: 'prometheus' } } }]);
@@ -130,7 +150,10 @@ describe('chart: safe defaults (item 7)', () => {
   it('asks TokenReview for the Bulwark audience (alerts.api.audiences)', () => {
     const config = (sets: string[]) => parseConfig(render(sets).find((d) => d.kind === 'ConfigMap')!.data['config.yaml']);
     expect(parseApiSettings(config([]).api).audiences).toEqual(['bulwark']);
-    expect(parseApiSettings(config(['alerts.api.audiences={bulwark,https://kubernetes.default.svc}']).api).audiences).toEqual(['bulwark', 'https://kubernetes.default.svc']);
+    expect(parseApiSettings(config(['alerts.api.audiences={bulwark,https://kubernetes.default.svc}']).api).audiences).toEqual([
+      'bulwark',
+      'https://kubernetes.default.svc',
+    ]);
     expect(template(['alerts.api.audiences={}']).stderr).toMatch(/audiences/);
   });
 
@@ -157,8 +180,16 @@ describe('chart: safe defaults (item 7)', () => {
         .map((d) => `${d.kind}/${d.metadata.name}`);
     const one = clusterScoped('one');
     const two = clusterScoped('two');
-    expect(one).toEqual(expect.arrayContaining(['ClusterRole/one-bulwark', 'ClusterRoleBinding/one-bulwark', 'ClusterRole/one-bulwark-security-reader',
-      'ClusterRole/one-bulwark-security-admin', 'ValidatingWebhookConfiguration/one-bulwark', 'MutatingWebhookConfiguration/one-bulwark-mutate']));
+    expect(one).toEqual(
+      expect.arrayContaining([
+        'ClusterRole/one-bulwark',
+        'ClusterRoleBinding/one-bulwark',
+        'ClusterRole/one-bulwark-security-reader',
+        'ClusterRole/one-bulwark-security-admin',
+        'ValidatingWebhookConfiguration/one-bulwark',
+        'MutatingWebhookConfiguration/one-bulwark-mutate',
+      ]),
+    );
     for (const name of one) expect(two).not.toContain(name);
   });
 });

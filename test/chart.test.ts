@@ -35,7 +35,12 @@ const VALUE_SETS: Record<string, string[]> = {
   'audit-only warning mode': ['mode=warn'],
   'mutation, cert-manager': ['mutation.enabled=true', 'certificates.mode=cert-manager'],
   'existing secret': ['certificates.mode=secret', 'certificates.existingSecret=my-tls', 'certificates.caBundle=PEM'],
-  'network policy, persistence, pss': ['networkPolicy.enabled=true', 'alerts.persistence.enabled=true', 'profiles={defender,pss-restricted@v1.29}', 'actions.kube-system-workload=audit'],
+  'network policy, persistence, pss': [
+    'networkPolicy.enabled=true',
+    'alerts.persistence.enabled=true',
+    'profiles={defender,pss-restricted@v1.29}',
+    'actions.kube-system-workload=audit',
+  ],
 };
 
 describe('helm chart', () => {
@@ -119,7 +124,11 @@ describe('helm chart', () => {
       expect(rule.resources).not.toContain('*');
       expect(rule.resources).not.toContain('secrets');
     }
-    expect(find(docs, 'ClusterRole', 'rel-bulwark-security-reader').rules[0]).toMatchObject({ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] });
+    expect(find(docs, 'ClusterRole', 'rel-bulwark-security-reader').rules[0]).toMatchObject({
+      apiGroups: ['bulwark.io'],
+      resources: ['alerts'],
+      verbs: ['get', 'list'],
+    });
     expect(find(docs, 'ClusterRole', 'rel-bulwark-security-admin').rules[0].verbs).toContain('update');
   });
 
@@ -131,8 +140,24 @@ describe('helm chart', () => {
       expect(w.sideEffects).toBe('NoneOnDryRun');
       expect(w.timeoutSeconds).toBe(5);
       const resources = w.rules.flatMap((r: Obj) => r.resources);
-      for (const r of ['pods', 'pods/ephemeralcontainers', 'podtemplates', 'replicationcontrollers', 'services', 'deployments', 'replicasets',
-        'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'ingresses']) {
+      for (const r of [
+        'pods',
+        'pods/ephemeralcontainers',
+        'podtemplates',
+        'replicationcontrollers',
+        'services',
+        'deployments',
+        'replicasets',
+        'statefulsets',
+        'daemonsets',
+        'jobs',
+        'cronjobs',
+        'roles',
+        'clusterroles',
+        'rolebindings',
+        'clusterrolebindings',
+        'ingresses',
+      ]) {
         expect(resources).toContain(r);
       }
       for (const rule of w.rules) expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
@@ -150,7 +175,12 @@ describe('helm chart', () => {
   it('renders the mutating webhook only when enabled, with reinvocationPolicy IfNeeded', () => {
     expect(render().some((d) => d.kind === 'MutatingWebhookConfiguration')).toBe(false);
     const mwc = find(render(['mutation.enabled=true']), 'MutatingWebhookConfiguration');
-    expect(mwc.webhooks[0]).toMatchObject({ reinvocationPolicy: 'IfNeeded', sideEffects: 'NoneOnDryRun', admissionReviewVersions: ['v1'], failurePolicy: 'Ignore' });
+    expect(mwc.webhooks[0]).toMatchObject({
+      reinvocationPolicy: 'IfNeeded',
+      sideEffects: 'NoneOnDryRun',
+      admissionReviewVersions: ['v1'],
+      failurePolicy: 'Ignore',
+    });
     expect(mwc.webhooks[0].clientConfig.service.path).toBe('/mutate');
   });
 
@@ -166,10 +196,9 @@ describe('helm chart', () => {
     expect(leaf.subjectAltName).toContain('DNS:rel-bulwark.sec.svc');
     expect(leaf.subjectAltName).toContain('DNS:rel-bulwark.sec.svc.cluster.local');
     expect(Number(secret.metadata.annotations['bulwark.io/cert-not-after'])).toBeGreaterThan(Date.now() / 1000 + 300 * 86400);
-    const bundles = [
-      ...find(docs, 'ValidatingWebhookConfiguration').webhooks,
-      ...find(docs, 'MutatingWebhookConfiguration').webhooks,
-    ].map((w: Obj) => Buffer.from(w.clientConfig.caBundle, 'base64').toString());
+    const bundles = [...find(docs, 'ValidatingWebhookConfiguration').webhooks, ...find(docs, 'MutatingWebhookConfiguration').webhooks].map((w: Obj) =>
+      Buffer.from(w.clientConfig.caBundle, 'base64').toString(),
+    );
     for (const b of bundles) expect(b).toBe(Buffer.from(secret.data['ca.crt'], 'base64').toString());
   });
 
@@ -198,9 +227,15 @@ describe('chart: the namespace guard webhook (bulwark-tampering, #14 §4)', () =
     const { readFileSync } = await import('node:fs');
     const { parseAllDocuments } = await import('yaml');
     const text = readFileSync(new URL('../charts/static/webhooks.yaml', import.meta.url), 'utf8');
-    const vwc = parseAllDocuments(text).map((d) => d.toJS()).find((d) => d?.kind === 'ValidatingWebhookConfiguration');
+    const vwc = parseAllDocuments(text)
+      .map((d) => d.toJS())
+      .find((d) => d?.kind === 'ValidatingWebhookConfiguration');
     const guard = vwc.webhooks.find((w: { name: string }) => w.name === 'namespaces.bulwark.io');
-    expect(guard).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'NoneOnDryRun', rules: [{ apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }] });
+    expect(guard).toMatchObject({
+      failurePolicy: 'Ignore',
+      sideEffects: 'NoneOnDryRun',
+      rules: [{ apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }],
+    });
     expect(guard.namespaceSelector).toBeUndefined();
     expect(guard.objectSelector).toBeUndefined();
     expect(guard.clientConfig.service.path).toBe('/validate');

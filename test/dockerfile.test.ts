@@ -7,7 +7,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('Dockerfile', () => {
   it('pins every base image by digest', () => {
-    const froms = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8').split('\n').filter((l) => /^FROM\s/i.test(l));
+    const froms = fs
+      .readFileSync(path.join(root, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .filter((l) => /^FROM\s/i.test(l));
     expect(froms.length).toBeGreaterThanOrEqual(2);
     for (const line of froms) {
       const image = line.split(/\s+/)[1]!;

@@ -31,7 +31,6 @@ import { prng } from './support/prng.js';
 // ---------------------------------------------------------------------------------------------
 // PRNG and generators
 
-
 class Gen {
   readonly random: () => number;
   constructor(seed: number) {
@@ -72,9 +71,52 @@ function wire<T>(value: T): T {
 }
 
 const HUGE_STRING = 'A'.repeat(70_000);
-const ODD_KEYS = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', '/', '~', '~1', 'a/b~c', '', ' ', 'ü', '名前', '😀', '\u0000', 'length', '0', '-1'];
+const ODD_KEYS = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '/',
+  '~',
+  '~1',
+  'a/b~c',
+  '',
+  ' ',
+  'ü',
+  '名前',
+  '😀',
+  '\u0000',
+  'length',
+  '0',
+  '-1',
+];
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
-const ODD_STRINGS = ['', 'NaN', 'undefined', 'null', '[object Object]', 'true', '0', '-1', '1e309', 'Infinity', ' ', '\n', '\u202e\u0000', '😀', 'ünïcødé', '*', '/', '~', '..', '/..', '__proto__', 'constructor', 'toString'];
+const ODD_STRINGS = [
+  '',
+  'NaN',
+  'undefined',
+  'null',
+  '[object Object]',
+  'true',
+  '0',
+  '-1',
+  '1e309',
+  'Infinity',
+  ' ',
+  '\n',
+  '\u202e\u0000',
+  '😀',
+  'ünïcødé',
+  '*',
+  '/',
+  '~',
+  '..',
+  '/..',
+  '__proto__',
+  'constructor',
+  'toString',
+];
 
 function deepNest(depth: number): unknown {
   let v: unknown = { leaf: true };
@@ -93,19 +135,29 @@ function isSmall(value: unknown, budget = { n: 200 }): boolean {
 /** A garbage value, sometimes shaped like what was there. */
 function garbage(g: Gen, old: unknown): unknown {
   switch (g.int(24)) {
-    case 0: return null;
-    case 1: return g.pick([0, -1, 1, 1.5, -0, 2 ** 53, -(2 ** 31), 65536, 1e308, -1e-308]);
-    case 2: return g.pick([NaN, Infinity, -Infinity]);
-    case 3: return g.chance(0.5);
-    case 4: return g.pick(ODD_STRINGS);
-    case 5: return HUGE_STRING;
-    case 6: return [];
-    case 7: return {};
-    case 8: { // a huge array, of copies of what was there when that is small
+    case 0:
+      return null;
+    case 1:
+      return g.pick([0, -1, 1, 1.5, -0, 2 ** 53, -(2 ** 31), 65536, 1e308, -1e-308]);
+    case 2:
+      return g.pick([NaN, Infinity, -Infinity]);
+    case 3:
+      return g.chance(0.5);
+    case 4:
+      return g.pick(ODD_STRINGS);
+    case 5:
+      return HUGE_STRING;
+    case 6:
+      return [];
+    case 7:
+      return {};
+    case 8: {
+      // a huge array, of copies of what was there when that is small
       const copy = old !== undefined && isSmall(old) && g.chance(0.5);
       return Array.from({ length: g.pick([1000, 5000]) }, (_, i) => (copy ? clone(old) : i));
     }
-    case 9: return [old === undefined ? null : clone(old)]; // an array where an object (or a scalar) was
+    case 9:
+      return [old === undefined ? null : clone(old)]; // an array where an object (or a scalar) was
     case 10: // an object where an array was
       if (Array.isArray(old)) {
         const o: Record<string, unknown> = {};
@@ -113,20 +165,47 @@ function garbage(g: Gen, old: unknown): unknown {
         return o;
       }
       return { value: clone(old) };
-    case 11: return deepNest(g.pick([3, 50, 400]));
-    case 12: return JSON.parse('{"__proto__":{"polluted":true,"name":"x"},"constructor":{"prototype":{"x":1}}}');
-    case 13: return { toString: 1, valueOf: {} };
-    case 14: return { length: 3, 0: 'a' };
-    case 15: return [null, undefined, 1, 'a', {}, []];
-    case 16: return Array.from({ length: 300 }, () => HUGE_STRING.slice(0, 100));
-    case 17: return (typeof old === 'string' || typeof old === 'number' ? String(old) : '') + g.pick(ODD_STRINGS);
-    case 18: return typeof old === 'number' ? String(old) : typeof old === 'string' && /^\d+$/.test(old) ? Number(old) : g.pick(ODD_STRINGS);
-    case 19: return g.pick(['kernel.shm_rmid_forced', 'SYS_ADMIN', 'ALL', 'Unconfined', 'RuntimeDefault', 'Localhost', 'windows', '/var/run/docker.sock', '/', 'cluster-admin', 'system:anonymous', '*']);
-    case 20: return { a: { b: { c: [{ d: null }] } } };
-    case 21: return [[[]]];
-    case 22: return g.pick([-1, 0, 1]).toString(16);
-    case 23: return ['ALL', 'SYS_ADMIN', 'CAP_SYS_ADMIN', 'sys_admin', 7, null, { add: 'x' }];
-    default: return undefined;
+    case 11:
+      return deepNest(g.pick([3, 50, 400]));
+    case 12:
+      return JSON.parse('{"__proto__":{"polluted":true,"name":"x"},"constructor":{"prototype":{"x":1}}}');
+    case 13:
+      return { toString: 1, valueOf: {} };
+    case 14:
+      return { length: 3, 0: 'a' };
+    case 15:
+      return [null, undefined, 1, 'a', {}, []];
+    case 16:
+      return Array.from({ length: 300 }, () => HUGE_STRING.slice(0, 100));
+    case 17:
+      return (typeof old === 'string' || typeof old === 'number' ? String(old) : '') + g.pick(ODD_STRINGS);
+    case 18:
+      return typeof old === 'number' ? String(old) : typeof old === 'string' && /^\d+$/.test(old) ? Number(old) : g.pick(ODD_STRINGS);
+    case 19:
+      return g.pick([
+        'kernel.shm_rmid_forced',
+        'SYS_ADMIN',
+        'ALL',
+        'Unconfined',
+        'RuntimeDefault',
+        'Localhost',
+        'windows',
+        '/var/run/docker.sock',
+        '/',
+        'cluster-admin',
+        'system:anonymous',
+        '*',
+      ]);
+    case 20:
+      return { a: { b: { c: [{ d: null }] } } };
+    case 21:
+      return [[[]]];
+    case 22:
+      return g.pick([-1, 0, 1]).toString(16);
+    case 23:
+      return ['ALL', 'SYS_ADMIN', 'CAP_SYS_ADMIN', 'sys_admin', 7, null, { add: 'x' }];
+    default:
+      return undefined;
   }
 }
 
@@ -297,7 +376,10 @@ function riskyPodSpec(): Record<string, unknown> {
       seccompProfile: { type: 'Unconfined' },
       appArmorProfile: { type: 'Unconfined' },
       seLinuxOptions: { type: 'spc_t', user: 'system_u', role: 'sysadm_r', level: 's0' },
-      sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }, { name: 'net.core.somaxconn', value: '1024' }],
+      sysctls: [
+        { name: 'kernel.shm_rmid_forced', value: '1' },
+        { name: 'net.core.somaxconn', value: '1024' },
+      ],
       windowsOptions: { hostProcess: false },
     },
     containers: [
@@ -307,7 +389,10 @@ function riskyPodSpec(): Record<string, unknown> {
         command: ['xmrig'],
         args: ['-o', 'stratum+tcp://pool.minexmr.com:4444', '--donate-level=1'],
         ports: [{ containerPort: 8080, hostPort: 8080, protocol: 'TCP' }],
-        env: [{ name: 'POOL', value: 'stratum+tcp://x' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+        env: [
+          { name: 'POOL', value: 'stratum+tcp://x' },
+          { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+        ],
         resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '100m' } },
         securityContext: {
           privileged: true,
@@ -322,7 +407,10 @@ function riskyPodSpec(): Record<string, unknown> {
           seLinuxOptions: { type: 'container_t' },
           windowsOptions: { hostProcess: true },
         },
-        volumeMounts: [{ name: 'docker', mountPath: '/var/run/docker.sock' }, { name: 'root', mountPath: '/host', readOnly: true }],
+        volumeMounts: [
+          { name: 'docker', mountPath: '/var/run/docker.sock' },
+          { name: 'root', mountPath: '/host', readOnly: true },
+        ],
         livenessProbe: { httpGet: { host: '10.0.0.1', port: 8080, path: '/' }, tcpSocket: { host: 'evil', port: 22 } },
         readinessProbe: { tcpSocket: { host: 'metadata.google.internal', port: 80 } },
         startupProbe: { exec: { command: ['true'] } },
@@ -335,7 +423,12 @@ function riskyPodSpec(): Record<string, unknown> {
       },
     ],
     initContainers: [
-      { name: 'init', image: 'busybox:1.36', securityContext: { privileged: true, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } }, restartPolicy: 'Always' },
+      {
+        name: 'init',
+        image: 'busybox:1.36',
+        securityContext: { privileged: true, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } },
+        restartPolicy: 'Always',
+      },
     ],
     ephemeralContainers: [
       { name: 'debug', image: 'nicolaka/netshoot', targetContainerName: 'app', securityContext: { capabilities: { add: ['SYS_PTRACE'] }, privileged: true } },
@@ -375,12 +468,21 @@ const TEMPLATE = (spec: Record<string, unknown>) => ({ metadata: { labels: { app
 function podBearing(kind: string, spec: Record<string, unknown>, ns = 'kube-system'): K8sObject {
   const meta = { name: `x-${kind.toLowerCase()}`, namespace: ns, labels: { app: 'web' } };
   switch (kind) {
-    case 'Pod': return { apiVersion: 'v1', kind, metadata: POD_META(ns), spec };
-    case 'PodTemplate': return { apiVersion: 'v1', kind, metadata: meta, template: TEMPLATE(spec) };
-    case 'ReplicationController': return { apiVersion: 'v1', kind, metadata: meta, spec: { replicas: 1, selector: { app: 'web' }, template: TEMPLATE(spec) } };
-    case 'Job': return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { backoffLimit: 1, template: TEMPLATE({ ...spec, restartPolicy: 'Never' }) } };
+    case 'Pod':
+      return { apiVersion: 'v1', kind, metadata: POD_META(ns), spec };
+    case 'PodTemplate':
+      return { apiVersion: 'v1', kind, metadata: meta, template: TEMPLATE(spec) };
+    case 'ReplicationController':
+      return { apiVersion: 'v1', kind, metadata: meta, spec: { replicas: 1, selector: { app: 'web' }, template: TEMPLATE(spec) } };
+    case 'Job':
+      return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { backoffLimit: 1, template: TEMPLATE({ ...spec, restartPolicy: 'Never' }) } };
     case 'CronJob':
-      return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { schedule: '*/5 * * * *', jobTemplate: { metadata: {}, spec: { template: TEMPLATE({ ...spec, restartPolicy: 'OnFailure' }) } } } };
+      return {
+        apiVersion: 'batch/v1',
+        kind,
+        metadata: meta,
+        spec: { schedule: '*/5 * * * *', jobTemplate: { metadata: {}, spec: { template: TEMPLATE({ ...spec, restartPolicy: 'OnFailure' }) } } },
+      };
     default:
       return { apiVersion: 'apps/v1', kind, metadata: meta, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: TEMPLATE(spec) } };
   }
@@ -430,13 +532,30 @@ function compactCorpus(): K8sObject[] {
     { kind: 'ServiceAccount', name: 'default', namespace: 'ci' },
     { kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' },
   ];
-  out.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rb', namespace: 'team-a' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects });
-  out.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'crb' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects });
+  out.push({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'rb', namespace: 'team-a' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects,
+  });
+  out.push({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'crb' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects,
+  });
   out.push({
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kubernetes-dashboard', namespace: 'kubernetes-dashboard' },
-    spec: { type: 'NodePort', selector: { 'k8s-app': 'kubernetes-dashboard' }, externalIPs: ['1.2.3.4'], ports: [{ port: 443, targetPort: 8443, nodePort: 30443 }] },
+    spec: {
+      type: 'NodePort',
+      selector: { 'k8s-app': 'kubernetes-dashboard' },
+      externalIPs: ['1.2.3.4'],
+      ports: [{ port: 443, targetPort: 8443, nodePort: 30443 }],
+    },
   });
   out.push({
     apiVersion: 'v1',
@@ -457,7 +576,12 @@ function compactCorpus(): K8sObject[] {
       tls: [{ hosts: ['dash.example.com'], secretName: 'tls' }],
     },
   });
-  out.push({ apiVersion: 'extensions/v1beta1', kind: 'Ingress', metadata: { name: 'old', namespace: 'x' }, spec: { backend: { serviceName: 'kubernetes-dashboard', servicePort: 443 } } });
+  out.push({
+    apiVersion: 'extensions/v1beta1',
+    kind: 'Ingress',
+    metadata: { name: 'old', namespace: 'x' },
+    spec: { backend: { serviceName: 'kubernetes-dashboard', servicePort: 443 } },
+  });
   return out;
 }
 
@@ -507,7 +631,14 @@ const WEBHOOK_COMPILED = compileConfig({
   actions: { 'kube-system-workload': 'warn', 'pss-run-as-non-root': 'audit' },
   exemptions: { namespaces: ['bulwark-system'], usernames: [], groups: [], images: ['registry.k8s.io/*'] },
 });
-const ALL_MUTATIONS = ['seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities', 'run-as-non-root', 'read-only-root-filesystem', 'default-resources'];
+const ALL_MUTATIONS = [
+  'seccomp-runtime-default',
+  'no-privilege-escalation',
+  'drop-all-capabilities',
+  'run-as-non-root',
+  'read-only-root-filesystem',
+  'default-resources',
+];
 const MUTATE_COMPILED = compileConfig({
   ...defaultConfig(),
   mutations: ALL_MUTATIONS,
@@ -596,7 +727,10 @@ function alertProblems(alert: Alert, where: string, inputs: readonly string[] = 
   const problems: string[] = [];
   if (typeof alert.type !== 'string' || alert.type === '') problems.push(`${where}: alert without type`);
   if (!isSeverity(alert.severity)) problems.push(`${where}: ${alert.type}: severity ${short(alert.severity)}`);
-  for (const [name, text] of [['message', alert.message], ['title', alert.title]] as const) {
+  for (const [name, text] of [
+    ['message', alert.message],
+    ['title', alert.title],
+  ] as const) {
     const bad = inhuman(text, inputs);
     if (bad) problems.push(`${where}: ${alert.type}: ${name} ${bad}`);
   }
@@ -628,7 +762,12 @@ function reviewProblems(body: unknown): string[] {
   const inputs = suspectInputs(body);
   let decision;
   try {
-    decision = decide({ request, compiled: WEBHOOK_COMPILED, namespaceModes: { modeOf: (ns) => (ns === 'warned' ? 'warn' : undefined) }, serverNamespace: 'bulwark-system' });
+    decision = decide({
+      request,
+      compiled: WEBHOOK_COMPILED,
+      namespaceModes: { modeOf: (ns) => (ns === 'warned' ? 'warn' : undefined) },
+      serverNamespace: 'bulwark-system',
+    });
   } catch (err) {
     return [`decide threw: ${(err as Error).stack?.split('\n').slice(0, 5).join(' | ')}`];
   }
@@ -640,7 +779,7 @@ function reviewProblems(body: unknown): string[] {
   const lines = [
     ...((review.response.warnings as string[] | undefined) ?? []),
     ...(typeof (review.response.status as { message?: unknown } | undefined)?.message === 'string'
-      ? ((review.response.status as { message: string }).message.split('\n'))
+      ? (review.response.status as { message: string }).message.split('\n')
       : []),
   ];
   for (const line of lines) {
@@ -718,14 +857,27 @@ describe('fuzz: policies on mutated objects of every subject kind', () => {
 
 function auditCorpus(): AuditEvent[] {
   const text = readFileSync(new URL('./fixtures/audit/session.log', import.meta.url), 'utf8');
-  const events = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as AuditEvent);
+  const events = text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as AuditEvent);
   const RESOURCE: Record<string, [string, string]> = {
-    Pod: ['pods', ''], PodTemplate: ['podtemplates', ''], ReplicationController: ['replicationcontrollers', ''],
-    Deployment: ['deployments', 'apps'], ReplicaSet: ['replicasets', 'apps'], StatefulSet: ['statefulsets', 'apps'],
-    DaemonSet: ['daemonsets', 'apps'], Job: ['jobs', 'batch'], CronJob: ['cronjobs', 'batch'], EphemeralContainers: ['pods', ''],
-    Role: ['roles', 'rbac.authorization.k8s.io'], ClusterRole: ['clusterroles', 'rbac.authorization.k8s.io'],
-    RoleBinding: ['rolebindings', 'rbac.authorization.k8s.io'], ClusterRoleBinding: ['clusterrolebindings', 'rbac.authorization.k8s.io'],
-    Service: ['services', ''], Ingress: ['ingresses', 'networking.k8s.io'],
+    Pod: ['pods', ''],
+    PodTemplate: ['podtemplates', ''],
+    ReplicationController: ['replicationcontrollers', ''],
+    Deployment: ['deployments', 'apps'],
+    ReplicaSet: ['replicasets', 'apps'],
+    StatefulSet: ['statefulsets', 'apps'],
+    DaemonSet: ['daemonsets', 'apps'],
+    Job: ['jobs', 'batch'],
+    CronJob: ['cronjobs', 'batch'],
+    EphemeralContainers: ['pods', ''],
+    Role: ['roles', 'rbac.authorization.k8s.io'],
+    ClusterRole: ['clusterroles', 'rbac.authorization.k8s.io'],
+    RoleBinding: ['rolebindings', 'rbac.authorization.k8s.io'],
+    ClusterRoleBinding: ['clusterrolebindings', 'rbac.authorization.k8s.io'],
+    Service: ['services', ''],
+    Ingress: ['ingresses', 'networking.k8s.io'],
   };
   compactCorpus().forEach((obj, i) => {
     const kind = String(obj.kind);
@@ -743,7 +895,14 @@ function auditCorpus(): AuditEvent[] {
       ...(i % 4 === 0 ? { impersonatedUser: { username: 'system:serviceaccount:kube-system:default', groups: ['system:serviceaccounts'] } } : {}),
       sourceIPs: ['10.0.0.5'],
       userAgent: i % 5 === 0 ? 'kube-hunter/0.6' : 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350',
-      objectRef: { resource, namespace: meta.namespace, name: meta.name, apiGroup, apiVersion: 'v1', ...(kind === 'EphemeralContainers' ? { subresource: 'ephemeralcontainers' } : {}) },
+      objectRef: {
+        resource,
+        namespace: meta.namespace,
+        name: meta.name,
+        apiGroup,
+        apiVersion: 'v1',
+        ...(kind === 'EphemeralContainers' ? { subresource: 'ephemeralcontainers' } : {}),
+      },
       responseStatus: { metadata: {}, code: 201 },
       requestObject: obj,
       responseObject: obj,
@@ -825,7 +984,10 @@ describe('fuzz: AdmissionReview parsing, decision and patch on mutated reviews',
         const did = mutateInPlace(g, target, g.chance(0.9) ? ['uid', 'operation', 'kind', 'apiVersion'] : []);
         const body = wire(mutant); // the server reads JSON
         const problems = reviewProblems(body);
-        if (problems.length) failures.push(`seed ${seed} (review #${b} of ${String((review.request as { kind: { kind: string } }).kind.kind)}): ${did.join('; ')}\n  ${problems.slice(0, 3).join('\n  ')}`);
+        if (problems.length)
+          failures.push(
+            `seed ${seed} (review #${b} of ${String((review.request as { kind: { kind: string } }).kind.kind)}): ${did.join('; ')}\n  ${problems.slice(0, 3).join('\n  ')}`,
+          );
       }
     });
     expect(failures, report(failures)).toEqual([]);
@@ -851,11 +1013,15 @@ const UNPRINTABLE = () => JSON.parse('{"toString":1,"valueOf":{}}') as unknown;
 
 describe('fuzz regressions: checks tolerate garbage and keep messages human', () => {
   it('capabilities.add holding an object whose toString is not a function (seeds 20260661, 20380688)', () => {
-    const obj = pod({ containers: [{ name: 'app', image: 'i', securityContext: { capabilities: { add: ['SYS_ADMIN', UNPRINTABLE(), 7, ['AUDIT_WRITE']], drop: ['ALL'] } } }] });
+    const obj = pod({
+      containers: [{ name: 'app', image: 'i', securityContext: { capabilities: { add: ['SYS_ADMIN', UNPRINTABLE(), 7, ['AUDIT_WRITE']], drop: ['ALL'] } } }],
+    });
     expect(evaluationProblems(obj)).toEqual([]);
     const baseline = findingsOf(obj, 'pss-baseline').find((f) => f.policy === 'pss-capabilities-baseline')!;
     // Not a string is never an allowed capability (an array no longer passes as the string it prints as).
-    expect(baseline.message).toBe('container "app" must not include "SYS_ADMIN", {"toString":1,"valueOf":{}}, 7, ["AUDIT_WRITE"] in securityContext.capabilities.add');
+    expect(baseline.message).toBe(
+      'container "app" must not include "SYS_ADMIN", {"toString":1,"valueOf":{}}, 7, ["AUDIT_WRITE"] in securityContext.capabilities.add',
+    );
     const restricted = findingsOf(obj, 'pss-restricted').find((f) => f.policy === 'pss-capabilities-restricted')!;
     expect(restricted.message).toContain('must not include "SYS_ADMIN", {"toString":1,"valueOf":{}}, 7, ["AUDIT_WRITE"] in');
   });
@@ -871,7 +1037,9 @@ describe('fuzz regressions: checks tolerate garbage and keep messages human', ()
     );
     expect(evaluationProblems(obj)).toEqual([]);
     const messages = findingsOf(obj, 'pss-baseline').map((f) => f.message);
-    expect(messages).toContain('pod must not set annotation container.apparmor.security.beta.kubernetes.io/app={"toString":1,"valueOf":{}} (allowed: runtime/default, localhost/*)');
+    expect(messages).toContain(
+      'pod must not set annotation container.apparmor.security.beta.kubernetes.io/app={"toString":1,"valueOf":{}} (allowed: runtime/default, localhost/*)',
+    );
     expect(messages).toContain('container "app" must not set securityContext.procMount to {"toString":1,"valueOf":{}}');
     // The seccomp annotations are read up to v1.18.
     const pinned = findingsOf(obj, 'pss-restricted@v1.0').map((f) => f.message);
@@ -883,7 +1051,9 @@ describe('fuzz regressions: checks tolerate garbage and keep messages human', ()
   });
 
   it('a hostPort that is an object, a string or NaN is shown as what it is, not [object Object] (seed 20340658)', () => {
-    const obj = pod({ containers: [{ name: 'app', image: 'i', ports: [{ hostPort: { a: { b: 1 } } }, { hostPort: '8080' }, { hostPort: NaN }, { hostPort: 9090 }] }] });
+    const obj = pod({
+      containers: [{ name: 'app', image: 'i', ports: [{ hostPort: { a: { b: 1 } } }, { hostPort: '8080' }, { hostPort: NaN }, { hostPort: 9090 }] }],
+    });
     expect(evaluationProblems(obj)).toEqual([]);
     expect(findingsOf(obj, 'pss-baseline').find((f) => f.policy === 'pss-host-ports')!.message).toBe(
       'container "app" must not use hostPort {"a":{"b":1}}, "8080", .nan, 9090',
@@ -908,7 +1078,9 @@ describe('fuzz regressions: checks tolerate garbage and keep messages human', ()
     expect(anonymous.map((f) => f.message)).toEqual([
       'ClusterRoleBinding "crb" grants role "cluster-admin" to Group "system:unauthenticated": every request without credentials gets it',
     ]);
-    const admin = findingsOf({ ...binding, roleRef: { kind: 'ClusterRole', name: 'cluster-admin' } }, 'defender').find((f) => f.policy === 'cluster-admin-binding')!;
+    const admin = findingsOf({ ...binding, roleRef: { kind: 'ClusterRole', name: 'cluster-admin' } }, 'defender').find(
+      (f) => f.policy === 'cluster-admin-binding',
+    )!;
     expect(admin.message).toBe(
       'ClusterRoleBinding "crb" grants cluster-admin over the whole cluster to subject "system:anonymous" of kind "undefined", subject "x" of kind "[object Object]", Group "system:unauthenticated", subject "y"',
     );
@@ -941,7 +1113,10 @@ describe('fuzz regressions: audit tables are not looked up on Object.prototype',
     const analyser = new AuditAnalyser({ config: defaultConfig() });
     for (const verb of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
       const alerts = analyser.analyse(event({ verb }));
-      expect(alerts.map((a) => a.type), verb).toEqual([]);
+      expect(
+        alerts.map((a) => a.type),
+        verb,
+      ).toEqual([]);
     }
     // A real create still alerts, with the verb in words.
     const alerts = analyser.analyse(event({}));
@@ -952,11 +1127,25 @@ describe('fuzz regressions: audit tables are not looked up on Object.prototype',
     const analyser = new AuditAnalyser({ config: defaultConfig() });
     for (const resource of ['__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'constructor']) {
       const webhook = analyser.analyse(
-        event({ verb: 'patch', requestObject: undefined, objectRef: { resource, apiGroup: 'admissionregistration.k8s.io', name: 'bulwark', apiVersion: 'v1' }, user: { username: 'mallory@example.com' } }),
+        event({
+          verb: 'patch',
+          requestObject: undefined,
+          objectRef: { resource, apiGroup: 'admissionregistration.k8s.io', name: 'bulwark', apiVersion: 'v1' },
+          user: { username: 'mallory@example.com' },
+        }),
       );
-      expect(webhook.map((a) => a.type), resource).toEqual([]);
+      expect(
+        webhook.map((a) => a.type),
+        resource,
+      ).toEqual([]);
       const anonymous = analyser.analyse(
-        event({ verb: 'list', requestObject: undefined, objectRef: { resource, apiVersion: 'v1' }, responseStatus: { code: 200 }, user: { username: 'system:anonymous', groups: ['system:unauthenticated'] } }),
+        event({
+          verb: 'list',
+          requestObject: undefined,
+          objectRef: { resource, apiVersion: 'v1' },
+          responseStatus: { code: 200 },
+          user: { username: 'system:anonymous', groups: ['system:unauthenticated'] },
+        }),
       );
       expect(anonymous.length, resource).toBeGreaterThan(0);
       for (const a of anonymous) {
@@ -966,7 +1155,12 @@ describe('fuzz regressions: audit tables are not looked up on Object.prototype',
     }
     // The configured verbs of a real webhook configuration still alert.
     const real = analyser.analyse(
-      event({ verb: 'patch', requestObject: undefined, objectRef: { resource: 'validatingwebhookconfigurations', apiGroup: 'admissionregistration.k8s.io', name: 'bulwark', apiVersion: 'v1' }, user: { username: 'mallory@example.com' } }),
+      event({
+        verb: 'patch',
+        requestObject: undefined,
+        objectRef: { resource: 'validatingwebhookconfigurations', apiGroup: 'admissionregistration.k8s.io', name: 'bulwark', apiVersion: 'v1' },
+        user: { username: 'mallory@example.com' },
+      }),
     );
     expect(real.map((a) => a.message)).toEqual([
       'mallory@example.com patched validating webhook configuration bulwark',
@@ -985,7 +1179,7 @@ describe('fuzz regressions: no stack overflow and no quadratic time on big revie
     const same = decide({ request: requestAround(deployment(), 'UPDATE', deployment()), compiled: WEBHOOK_COMPILED });
     expect(same.outcome).toBe('skipped');
     const old = deployment();
-    ((old.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!).image = 'j';
+    (old.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.image = 'j';
     const changed = decide({ request: requestAround(deployment(), 'UPDATE', old), compiled: WEBHOOK_COMPILED });
     expect(changed.outcome).toBe('denied');
   });
@@ -1021,7 +1215,11 @@ describe('fuzz regressions: no stack overflow and no quadratic time on big revie
 // as a difference, with the seed that found it.
 
 describe('fuzz: attack shapes', () => {
-  const typesOf = (a: AuditAnalyser, ev: AuditEvent) => a.analyse(ev).map((x) => x.type).sort();
+  const typesOf = (a: AuditAnalyser, ev: AuditEvent) =>
+    a
+      .analyse(ev)
+      .map((x) => x.type)
+      .sort();
 
   it('chosen audit IDs: requests sharing a few client-chosen IDs alert exactly as each would alone', () => {
     const base = auditCorpus().filter((e) => e.stage !== 'RequestReceived');
@@ -1032,7 +1230,13 @@ describe('fuzz: attack shapes', () => {
       const ids = ['x', 'deadbeef-0000-4000-8000-000000000000', 'y'.repeat(g.int(2000) + 1)].slice(0, g.int(2) + 1);
       const shared = new AuditAnalyser({ config: defaultConfig() });
       // The attacker opens a long watch with the chosen ID first (pending at ResponseStarted).
-      shared.analyse({ ...clone(base[0]!), auditID: ids[0]!, stage: 'ResponseStarted', verb: 'watch', requestReceivedTimestamp: '2024-06-01T09:59:59.000000Z' } as AuditEvent);
+      shared.analyse({
+        ...clone(base[0]!),
+        auditID: ids[0]!,
+        stage: 'ResponseStarted',
+        verb: 'watch',
+        requestReceivedTimestamp: '2024-06-01T09:59:59.000000Z',
+      } as AuditEvent);
       for (let i = 0; i < 30; i++) {
         const ev = clone(g.pick(base));
         ev.auditID = g.pick(ids);
@@ -1040,7 +1244,10 @@ describe('fuzz: attack shapes', () => {
         if (g.chance(0.3)) ev.stage = 'ResponseStarted';
         const alone = typesOf(new AuditAnalyser({ config: defaultConfig() }), clone(ev));
         const together = typesOf(shared, ev);
-        if (JSON.stringify(alone) !== JSON.stringify(together)) failures.push(`seed ${seed} #${i} (${String(ev.verb)} ${String(ev.requestURI)} as ${ev.auditID.slice(0, 40)}): alone ${alone.join(',')} / with shared IDs ${together.join(',')}`);
+        if (JSON.stringify(alone) !== JSON.stringify(together))
+          failures.push(
+            `seed ${seed} #${i} (${String(ev.verb)} ${String(ev.requestURI)} as ${ev.auditID.slice(0, 40)}): alone ${alone.join(',')} / with shared IDs ${together.join(',')}`,
+          );
       }
     }
     expect(failures, report(failures)).toEqual([]);
@@ -1067,7 +1274,8 @@ describe('fuzz: attack shapes', () => {
       hostile.impersonatedUser = who;
       const types = typesOf(new AuditAnalyser({ config: defaultConfig() }), hostile);
       const lost = plain.filter((t) => !types.includes(t));
-      if (lost.length || !types.includes('impersonation-of-system-identity')) failures.push(`event #${b} as ${who.username}: plain ${plain.join(',')} / impersonated ${types.join(',')}`);
+      if (lost.length || !types.includes('impersonation-of-system-identity'))
+        failures.push(`event #${b} as ${who.username}: plain ${plain.join(',')} / impersonated ${types.join(',')}`);
     });
     expect(failures, report(failures)).toEqual([]);
   });
@@ -1094,8 +1302,10 @@ describe('fuzz: attack shapes', () => {
         else c.livenessProbe = { exec: { command: ['worker', arg] } };
         return c;
       };
-      const podOf = (arg: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [container(arg)] } }) as K8sObject;
-      const found = (arg: string) => evaluateSubject(toSubject(podOf(arg))!, check).findings.some((f) => f.policy === 'crypto-mining-image' && !f.path.includes('.env['));
+      const podOf = (arg: string) =>
+        ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [container(arg)] } }) as K8sObject;
+      const found = (arg: string) =>
+        evaluateSubject(toSubject(podOf(arg))!, check).findings.some((f) => f.policy === 'crypto-mining-image' && !f.path.includes('.env['));
       if (parts.join('') !== address) failures.push(`seed ${seed}: test bug, parts ${JSON.stringify(parts)}`);
       else if (!found(ref)) failures.push(`seed ${seed}: ${where} ${ref} with env ${JSON.stringify(env)} not found`);
       if (parts.length > 1 && !parts[0]!.includes('://') && found(`$${ref}`)) failures.push(`seed ${seed}: $$-escaped ${where} $${ref} was expanded`);
@@ -1105,7 +1315,8 @@ describe('fuzz: attack shapes', () => {
 
   it('kubelet paths through nodes/proxy in any encoding still raise exec-into-pod', () => {
     const failures: string[] = [];
-    const encode = (g: Gen, s: string) => [...s].map((c) => (/[a-z]/i.test(c) && g.chance(0.3) ? `%${c.charCodeAt(0).toString(16).toUpperCase()}` : c)).join('');
+    const encode = (g: Gen, s: string) =>
+      [...s].map((c) => (/[a-z]/i.test(c) && g.chance(0.3) ? `%${c.charCodeAt(0).toString(16).toUpperCase()}` : c)).join('');
     for (let i = 0; i < 200; i++) {
       const seed = BASE_SEED + 20_000_000 + i;
       const g = new Gen(seed);
@@ -1113,10 +1324,17 @@ describe('fuzz: attack shapes', () => {
       const slashes = '/'.repeat(1 + g.int(2));
       const path = `${slashes}${encode(g, endpoint)}/${g.pick(['prod', 'kube-system'])}/web-${g.int(9)}${endpoint.toLowerCase() === 'portforward' ? '' : '/app'}${g.chance(0.3) ? '/./' : ''}`;
       const ev = {
-        kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: `k-${i}`, stage: g.pick(['ResponseStarted', 'ResponseComplete']),
-        requestURI: `/api/v1/nodes/${g.pick(['w1', 'w1:10250'])}/proxy${path}?command=sh&cmd=id`, verb: g.pick(['get', 'create', 'update', 'patch']),
-        user: { username: 'alice', groups: [] }, objectRef: { resource: 'nodes', name: 'w1', subresource: 'proxy', apiVersion: 'v1' },
-        responseStatus: { metadata: {}, code: g.pick([101, 200]) }, requestReceivedTimestamp: '2024-06-01T10:00:00.000000Z',
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'Metadata',
+        auditID: `k-${i}`,
+        stage: g.pick(['ResponseStarted', 'ResponseComplete']),
+        requestURI: `/api/v1/nodes/${g.pick(['w1', 'w1:10250'])}/proxy${path}?command=sh&cmd=id`,
+        verb: g.pick(['get', 'create', 'update', 'patch']),
+        user: { username: 'alice', groups: [] },
+        objectRef: { resource: 'nodes', name: 'w1', subresource: 'proxy', apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: g.pick([101, 200]) },
+        requestReceivedTimestamp: '2024-06-01T10:00:00.000000Z',
       } as unknown as AuditEvent;
       const types = new AuditAnalyser({ config: defaultConfig() }).analyse(ev).map((a) => a.type);
       if (!types.includes('exec-into-pod')) failures.push(`seed ${seed}: ${ev.requestURI} (${ev.verb}) not seen`);
@@ -1136,7 +1354,10 @@ describe('fuzz: attack shapes', () => {
         { apiGroups: ['*'], resources: ['*'], verbs },
         { apiGroups: [''], resources: ['pods'], verbs },
         { apiGroups: [''], resources: [g.pick(['pods/exec', 'pods/attach', '*/exec'])], verbs: [g.pick(['get', 'create'])] },
-        { nonResourceURLs: [g.pick(['*', '/*', '/**', '**'])], verbs: g.chance(0.5) ? ['*'] : ['get', 'post', 'put', 'patch', 'delete'].sort(() => g.random() - 0.5) },
+        {
+          nonResourceURLs: [g.pick(['*', '/*', '/**', '**'])],
+          verbs: g.chance(0.5) ? ['*'] : ['get', 'post', 'put', 'patch', 'delete'].sort(() => g.random() - 0.5),
+        },
       ]);
       const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, rules: [rule] } as K8sObject;
       const hit = evaluateSubject(toSubject(role)!, check).findings.some((f) => f.policy === 'high-privilege-role');
@@ -1154,7 +1375,7 @@ describe('fuzz: attack shapes', () => {
       const g = new Gen(seed);
       const lines = Array.from({ length: 1 + g.int(200) }, (_, k) => `{"line":${k},"pad":"${'x'.repeat(g.int(300))}"}\n`).join('');
       const members: Buffer[] = [];
-      for (let at = 0; at < lines.length; ) {
+      for (let at = 0; at < lines.length;) {
         const end = Math.min(lines.length, at + 1 + g.int(lines.length));
         members.push(gzipSync(lines.slice(at, end)));
         at = end;
@@ -1162,7 +1383,7 @@ describe('fuzz: attack shapes', () => {
       const garbage = g.chance(0.7) ? Buffer.from(Array.from({ length: 1 + g.int(100) }, (_, k) => (k === 0 ? 1 + g.int(254) : g.int(255)))) : Buffer.alloc(0);
       const whole = Buffer.concat([...members, garbage]);
       async function* chunks() {
-        for (let at = 0; at < whole.length; ) {
+        for (let at = 0; at < whole.length;) {
           const n = 1 + g.int(4096);
           yield whole.subarray(at, at + n);
           at += n;
@@ -1177,7 +1398,8 @@ describe('fuzz: attack shapes', () => {
         if (!(garbage[0] === 0x1f && garbage[1] === 0x8b)) failures.push(`seed ${seed}: threw ${(err as Error).message}`);
       }
       if (Buffer.concat(out).toString() !== lines) failures.push(`seed ${seed}: output differs (${Buffer.concat(out).length} of ${lines.length} bytes)`);
-      if (garbage.length && !(garbage[0] === 0x1f && garbage[1] === 0x8b) && trailing?.bytes !== garbage.length) failures.push(`seed ${seed}: trailing ${JSON.stringify(trailing)} for ${garbage.length} bytes`);
+      if (garbage.length && !(garbage[0] === 0x1f && garbage[1] === 0x8b) && trailing?.bytes !== garbage.length)
+        failures.push(`seed ${seed}: trailing ${JSON.stringify(trailing)} for ${garbage.length} bytes`);
       if (!garbage.length && trailing) failures.push(`seed ${seed}: trailing reported without garbage`);
     }
     expect(failures, report(failures)).toEqual([]);
@@ -1198,4 +1420,3 @@ describe('fuzz regressions: gzip member headers are bounded', () => {
     await expect(read()).rejects.toThrow(/header longer than 65536 bytes/);
   });
 });
-

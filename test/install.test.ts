@@ -15,7 +15,16 @@ type Obj = Record<string, any>;
 
 describe('charts/static (what manifests and register start from)', () => {
   it('is up to date with the chart (run charts/render-static.sh after changing the chart)', () => {
-    const common = ['--namespace', 'bulwark-system', '--set', 'certificates.mode=secret', '--set', 'certificates.existingSecret=bulwark-tls', '--set', 'certificates.caBundle=BULWARK-CA-BUNDLE-SET-BY-THE-CLI'];
+    const common = [
+      '--namespace',
+      'bulwark-system',
+      '--set',
+      'certificates.mode=secret',
+      '--set',
+      'certificates.existingSecret=bulwark-tls',
+      '--set',
+      'certificates.caBundle=BULWARK-CA-BUNDLE-SET-BY-THE-CLI',
+    ];
     const install = execFileSync(helmBinary(), ['template', 'bulwark', chartDir, ...common], { encoding: 'utf8' });
     const committed = readFileSync(join(projectRoot(), 'charts/static/install.yaml'), 'utf8');
     expect(committed.slice(committed.indexOf('---'))).toBe(install);
@@ -23,12 +32,17 @@ describe('charts/static (what manifests and register start from)', () => {
 });
 
 describe('bulwark manifests', () => {
-  const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+  const docs = (text: string): Obj[] =>
+    parseAllDocuments(text)
+      .map((d) => d.toJS() as Obj)
+      .filter(Boolean);
 
   it('renders the chart defaults with a fresh certificate and the CA in every webhook', () => {
     const out = docs(renderInstallManifests());
     const kinds = out.map((d) => d.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'Secret', 'Deployment', 'Service', 'ValidatingWebhookConfiguration', 'ClusterRole', 'ConfigMap']));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['Namespace', 'Secret', 'Deployment', 'Service', 'ValidatingWebhookConfiguration', 'ClusterRole', 'ConfigMap']),
+    );
     const secret = out.find((d) => d.kind === 'Secret')!;
     const ca = new X509Certificate(secret.stringData['ca.crt']);
     const leaf = new X509Certificate(secret.stringData['tls.crt']);
@@ -71,12 +85,20 @@ describe('bulwark register against an API server stand-in', () => {
 
   it('points the webhooks at a URL or a Service with the CA bundle', () => {
     const byUrl = buildWebhookConfigurations({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443/', mutate: true });
-    expect(byUrl.validating.webhooks.map((w: Obj) => w.clientConfig.url)).toEqual(['https://127.0.0.1:8443/validate', 'https://127.0.0.1:8443/validate/audit', 'https://127.0.0.1:8443/validate']);
+    expect(byUrl.validating.webhooks.map((w: Obj) => w.clientConfig.url)).toEqual([
+      'https://127.0.0.1:8443/validate',
+      'https://127.0.0.1:8443/validate/audit',
+      'https://127.0.0.1:8443/validate',
+    ]);
     expect(byUrl.mutating!.webhooks[0].clientConfig.url).toBe('https://127.0.0.1:8443/mutate');
     expect(Buffer.from(byUrl.validating.webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(ca.certPem);
     const bySvc = buildWebhookConfigurations({ caBundle: ca.certPem, namespace: 'sec', failurePolicy: 'Ignore', timeoutSeconds: 3 });
     expect(bySvc.mutating).toBeUndefined();
-    expect(bySvc.validating.webhooks[0]).toMatchObject({ failurePolicy: 'Ignore', timeoutSeconds: 3, clientConfig: { service: { name: 'bulwark', namespace: 'sec', path: '/validate', port: 443 } } });
+    expect(bySvc.validating.webhooks[0]).toMatchObject({
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 3,
+      clientConfig: { service: { name: 'bulwark', namespace: 'sec', path: '/validate', port: 443 } },
+    });
     expect(bySvc.validating.webhooks[1].failurePolicy).toBe('Ignore');
   });
 
@@ -111,10 +133,18 @@ describe('bulwark register against an API server stand-in', () => {
   });
 
   it('removes a stale mutating configuration when mutation is no longer asked for, and unregisters', async () => {
-    expect(await registrar.register({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443' })).toMatchObject({ 'mutatingwebhookconfiguration/bulwark-mutate': 'deleted' });
-    expect(await registrar.unregister()).toEqual({ 'validatingwebhookconfiguration/bulwark': 'deleted', 'mutatingwebhookconfiguration/bulwark-mutate': 'absent' });
+    expect(await registrar.register({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443' })).toMatchObject({
+      'mutatingwebhookconfiguration/bulwark-mutate': 'deleted',
+    });
+    expect(await registrar.unregister()).toEqual({
+      'validatingwebhookconfiguration/bulwark': 'deleted',
+      'mutatingwebhookconfiguration/bulwark-mutate': 'absent',
+    });
     expect(api.objects.size).toBe(0);
-    expect(await registrar.unregister()).toEqual({ 'validatingwebhookconfiguration/bulwark': 'absent', 'mutatingwebhookconfiguration/bulwark-mutate': 'absent' });
+    expect(await registrar.unregister()).toEqual({
+      'validatingwebhookconfiguration/bulwark': 'absent',
+      'mutatingwebhookconfiguration/bulwark-mutate': 'absent',
+    });
   });
 
   it('says what failed when the API server refuses', async () => {

@@ -9,7 +9,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createCA, createServingCert } from '../certs/x509.js';
 import {
-  buildWebhookConfigurations, formatOutcomes, loadKubeConfig, MANAGED_BY_LABEL, renderInstallManifests, validateCABundle, validateWebhookUrl, WebhookRegistrar,
+  buildWebhookConfigurations,
+  formatOutcomes,
+  loadKubeConfig,
+  MANAGED_BY_LABEL,
+  renderInstallManifests,
+  validateCABundle,
+  validateWebhookUrl,
+  WebhookRegistrar,
 } from '../cli/install.js';
 import { startApiServerStandIn, type StandIn } from './support/apiserver.js';
 
@@ -48,19 +55,43 @@ describe('bulwark register restores the whole webhook spec', () => {
   }
 
   const TAMPERING: [string, (o: Obj) => void, RegExp][] = [
-    ['an objectSelector that matches nothing', (o) => (o.webhooks[0].objectSelector = { matchLabels: { never: 'x' } }), /webhooks\[validate\.bulwark\.io\]\.objectSelector\.matchLabels: \{"never":"x"\} -> \(absent\)/],
-    ['a matchCondition that is always false', (o) => (o.webhooks[0].matchConditions = [{ name: 'off', expression: 'false' }]), /webhooks\[validate\.bulwark\.io\]\.matchConditions: .*"off".* -> \(absent\)/],
+    [
+      'an objectSelector that matches nothing',
+      (o) => (o.webhooks[0].objectSelector = { matchLabels: { never: 'x' } }),
+      /webhooks\[validate\.bulwark\.io\]\.objectSelector\.matchLabels: \{"never":"x"\} -> \(absent\)/,
+    ],
+    [
+      'a matchCondition that is always false',
+      (o) => (o.webhooks[0].matchConditions = [{ name: 'off', expression: 'false' }]),
+      /webhooks\[validate\.bulwark\.io\]\.matchConditions: .*"off".* -> \(absent\)/,
+    ],
     ['a namespaceSelector that excludes everything', (o) => (o.webhooks[0].namespaceSelector = { matchLabels: { none: 'y' } }), /namespaceSelector/],
-    ['rules narrowed to nothing checked', (o) => (o.webhooks[0].rules = [{ apiGroups: ['example.com'], apiVersions: ['v1'], resources: ['nothing'], operations: ['CREATE'], scope: '*' }]), /webhooks\[validate\.bulwark\.io\]\.rules/],
+    [
+      'rules narrowed to nothing checked',
+      (o) => (o.webhooks[0].rules = [{ apiGroups: ['example.com'], apiVersions: ['v1'], resources: ['nothing'], operations: ['CREATE'], scope: '*' }]),
+      /webhooks\[validate\.bulwark\.io\]\.rules/,
+    ],
     ['failurePolicy switched to Ignore', (o) => (o.webhooks[0].failurePolicy = 'Ignore'), /failurePolicy: "Ignore" -> "Fail"/],
     ['sideEffects changed', (o) => (o.webhooks[0].sideEffects = 'Some'), /sideEffects: "Some" -> "NoneOnDryRun"/],
     ['timeoutSeconds changed', (o) => (o.webhooks[0].timeoutSeconds = 1), /timeoutSeconds: 1 -> 5/],
     ['admissionReviewVersions changed', (o) => (o.webhooks[0].admissionReviewVersions = ['v1beta1']), /admissionReviewVersions\[0\]: "v1beta1" -> "v1"/],
-    ['the URL redirected', (o) => (o.webhooks[0].clientConfig.url = 'https://evil.example:8443/validate'), /clientConfig\.url: "https:\/\/evil\.example:8443\/validate" -> "https:\/\/127\.0\.0\.1:8443\/validate"/],
+    [
+      'the URL redirected',
+      (o) => (o.webhooks[0].clientConfig.url = 'https://evil.example:8443/validate'),
+      /clientConfig\.url: "https:\/\/evil\.example:8443\/validate" -> "https:\/\/127\.0\.0\.1:8443\/validate"/,
+    ],
     ['the namespace guard webhook (last) removed', (o) => o.webhooks.pop(), /webhooks\[namespaces\.bulwark\.io\]: \(absent\) -> /],
     // The diff is by position: removing the observing webhook shifts the guard into its place.
-    ['the observing webhook removed', (o) => (o.webhooks = o.webhooks.filter((w: Obj) => w.name !== 'observe.bulwark.io')), /webhooks\[observe\.bulwark\.io\]\.name: "namespaces\.bulwark\.io" -> "observe\.bulwark\.io"/],
-    ['a label of ours changed', (o) => (o.metadata.labels['app.kubernetes.io/name'] = 'other'), /metadata\.labels\.app\.kubernetes\.io\/name: "other" -> "bulwark"/],
+    [
+      'the observing webhook removed',
+      (o) => (o.webhooks = o.webhooks.filter((w: Obj) => w.name !== 'observe.bulwark.io')),
+      /webhooks\[observe\.bulwark\.io\]\.name: "namespaces\.bulwark\.io" -> "observe\.bulwark\.io"/,
+    ],
+    [
+      'a label of ours changed',
+      (o) => (o.metadata.labels['app.kubernetes.io/name'] = 'other'),
+      /metadata\.labels\.app\.kubernetes\.io\/name: "other" -> "bulwark"/,
+    ],
   ];
 
   it.each(TAMPERING)('restores %s, saying what it restored', async (_name, edit, diffLine) => {
@@ -73,14 +104,19 @@ describe('bulwark register restores the whole webhook spec', () => {
     expect(result['mutatingwebhookconfiguration/bulwark-mutate']!.outcome).toBe('unchanged');
     const after = api.objects.get(`${VWC}/bulwark`)!;
     expect(after.webhooks).toEqual(before.webhooks);
-    expect(formatOutcomes(result)).toMatch(/^validatingwebhookconfiguration\/bulwark updated\n {2}webhooks|^validatingwebhookconfiguration\/bulwark updated\n {2}metadata/);
+    expect(formatOutcomes(result)).toMatch(
+      /^validatingwebhookconfiguration\/bulwark updated\n {2}webhooks|^validatingwebhookconfiguration\/bulwark updated\n {2}metadata/,
+    );
     expect(Object.values(await registrar.register(opts))).toEqual(['unchanged', 'unchanged']);
   });
 
   it('restores a tampered mutating configuration too', async () => {
     tamper(`${MWC}/bulwark-mutate`, (o) => (o.webhooks[0].reinvocationPolicy = 'Never'));
     const result = await registrar.registerDetailed(opts);
-    expect(result['mutatingwebhookconfiguration/bulwark-mutate']).toEqual({ outcome: 'updated', diff: ['webhooks[mutate.bulwark.io].reinvocationPolicy: "Never" -> "IfNeeded"'] });
+    expect(result['mutatingwebhookconfiguration/bulwark-mutate']).toEqual({
+      outcome: 'updated',
+      diff: ['webhooks[mutate.bulwark.io].reinvocationPolicy: "Never" -> "IfNeeded"'],
+    });
   });
 });
 
@@ -92,7 +128,10 @@ describe('bulwark register never replaces or deletes what it does not own', () =
 
   function store(path: string, labels: Record<string, string> | undefined, annotations?: Record<string, string>): Obj {
     const { validating } = buildWebhookConfigurations(opts);
-    const obj: Obj = { ...validating, metadata: { name: path.split('/').pop(), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), resourceVersion: '7', uid: 'u-1' } };
+    const obj: Obj = {
+      ...validating,
+      metadata: { name: path.split('/').pop(), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), resourceVersion: '7', uid: 'u-1' },
+    };
     obj.webhooks[0].objectSelector = { matchLabels: { nobody: 'x' } };
     api.objects.set(path, structuredClone(obj));
     return obj;
@@ -113,7 +152,10 @@ describe('bulwark register never replaces or deletes what it does not own', () =
     expect(result['validatingwebhookconfiguration/bulwark']!.message).toMatch(message);
     // The stale mutating configuration is not ours either: not deleted.
     expect(result['mutatingwebhookconfiguration/bulwark-mutate']!.outcome).toBe('not-owned');
-    expect(await registrar.unregister()).toEqual({ 'validatingwebhookconfiguration/bulwark': 'not-owned', 'mutatingwebhookconfiguration/bulwark-mutate': 'not-owned' });
+    expect(await registrar.unregister()).toEqual({
+      'validatingwebhookconfiguration/bulwark': 'not-owned',
+      'mutatingwebhookconfiguration/bulwark-mutate': 'not-owned',
+    });
     expect(writes()).toBe(n);
     expect(api.objects.get(`${VWC}/bulwark`)!.webhooks).toEqual(before.webhooks);
     expect(api.objects.has(`${MWC}/bulwark-mutate`)).toBe(true);
@@ -126,14 +168,19 @@ describe('bulwark register never replaces or deletes what it does not own', () =
     const result = await registrar.registerDetailed({ ...opts, mutate: false });
     expect(result['validatingwebhookconfiguration/bulwark']!.outcome).toBe('updated');
     expect(api.objects.get(`${VWC}/bulwark`)!.metadata.labels[MANAGED_BY_LABEL]).toBe('bulwark');
-    expect(await registrar.unregister()).toEqual({ 'validatingwebhookconfiguration/bulwark': 'deleted', 'mutatingwebhookconfiguration/bulwark-mutate': 'absent' });
+    expect(await registrar.unregister()).toEqual({
+      'validatingwebhookconfiguration/bulwark': 'deleted',
+      'mutatingwebhookconfiguration/bulwark-mutate': 'absent',
+    });
   });
 
   it('labels what it creates app.kubernetes.io/managed-by: bulwark, and so does bulwark manifests', async () => {
     api.objects.clear();
     await registrar.register(opts);
     expect(api.objects.get(`${VWC}/bulwark`)!.metadata.labels[MANAGED_BY_LABEL]).toBe('bulwark');
-    const docs = parseAllDocuments(renderInstallManifests()).map((d) => d.toJS() as Obj).filter(Boolean);
+    const docs = parseAllDocuments(renderInstallManifests())
+      .map((d) => d.toJS() as Obj)
+      .filter(Boolean);
     for (const d of docs.filter((x) => x.metadata?.labels?.[MANAGED_BY_LABEL])) expect(d.metadata.labels[MANAGED_BY_LABEL], `${d.kind}`).toBe('bulwark');
     expect(docs.find((d) => d.kind === 'ValidatingWebhookConfiguration')!.metadata.labels[MANAGED_BY_LABEL]).toBe('bulwark');
   });
@@ -184,7 +231,9 @@ describe('bulwark register, the command', () => {
   /** The built CLI in a child process (asynchronous: the stand-in answers from this process). */
   const run = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      const child = spawn(process.execPath, [join(__dirname, '../bin/bulwark.js'), 'register', '--kubeconfig', join(dir, 'kubeconfig'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(__dirname, '../bin/bulwark.js'), 'register', '--kubeconfig', join(dir, 'kubeconfig'), ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -199,7 +248,9 @@ describe('bulwark register, the command', () => {
     stored.webhooks[0].matchConditions = [{ name: 'off', expression: 'false' }];
     const restored = await run([...base, '--ca-file', join(dir, 'ca.crt')]);
     expect(restored.code).toBe(0);
-    expect(restored.stdout).toMatch(/^validatingwebhookconfiguration\/bulwark updated\n {2}webhooks\[validate\.bulwark\.io\]\.matchConditions: .* -> \(absent\)\n/);
+    expect(restored.stdout).toMatch(
+      /^validatingwebhookconfiguration\/bulwark updated\n {2}webhooks\[validate\.bulwark\.io\]\.matchConditions: .* -> \(absent\)\n/,
+    );
     api.objects.get(`${VWC}/bulwark`)!.metadata.labels[MANAGED_BY_LABEL] = 'Helm';
     const helmOwned = await run([...base, '--ca-file', join(dir, 'ca.crt'), '--unregister']);
     expect(helmOwned.code).toBe(1);

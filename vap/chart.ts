@@ -10,7 +10,6 @@ import { compileConfig } from '../policies/config.js';
 import { PROFILE_NAMES } from '../policies/registry.js';
 import { generateVap, VAP_PSS_VERSION } from './generate.js';
 
- 
 type Obj = Record<string, any>;
 
 export function chartPolicyData(): Obj {

@@ -18,7 +18,17 @@ export const ESTIMATE_STRING_LENGTH = 512;
 
 const COMPREHENSIONS = new Set(['exists', 'all', 'filter', 'map', 'exists_one']);
 const STRING_FUNCTIONS = new Set([
-  'contains', 'startsWith', 'endsWith', 'split', 'join', 'lowerAscii', 'upperAscii', 'trim', 'indexOf', 'lastIndexOf', 'substring',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'split',
+  'join',
+  'lowerAscii',
+  'upperAscii',
+  'trim',
+  'indexOf',
+  'lastIndexOf',
+  'substring',
 ]);
 const TOKEN = /\s*(?:('(?:[^'\\]|\\.)*')|([A-Za-z_][A-Za-z0-9_]*)|([0-9]+)|(&&|\|\||==|!=|<=|>=|[-+*/%<>!?:.,()[\]{}]))/y;
 /** The three container lists share ESTIMATE_LIST_SIZE containers in all. */
@@ -82,8 +92,7 @@ export function estimateCost(expression: string): number {
     } else if (ident !== undefined && prev === '.') {
       if (COMPREHENSIONS.has(ident)) {
         comprehensionSize = prevPrev === ']' && closedLiteral >= 0 ? closedLiteral : CONTAINER_LISTS.has(prevPrev) ? CONTAINER_LIST_SIZE : OBJECT_LIST;
-      }
-      else if (ident === 'matches') cost += mult * 4 * STRING_COST;
+      } else if (ident === 'matches') cost += mult * 4 * STRING_COST;
       else if (STRING_FUNCTIONS.has(ident)) cost += mult * STRING_COST;
     } else if (token === 'in' && prev !== '.') {
       cost += mult * ESTIMATE_LIST_SIZE;

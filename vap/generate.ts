@@ -16,7 +16,6 @@ import { COMPILERS } from './checks/index.js';
 import { estimateCost, PER_CALL_LIMIT, RUNTIME_COST_BUDGET } from './cost.js';
 import type { CelCompilation, CelVariable, CompileContext, VapTarget } from './types.js';
 
- 
 type Obj = Record<string, any>;
 
 export const VAP_API_VERSIONS = ['v1', 'v1beta1'] as const;
@@ -129,7 +128,10 @@ function matchConditions(compiled: CompiledConfig, target: VapTarget): { name: s
   if (namespaces.length) out.push({ name: 'bulwark-exempt-namespaces', expression: `!(request.namespace in ${JSON.stringify(namespaces)})` });
   if (usernames.length) out.push({ name: 'bulwark-exempt-usernames', expression: `!(request.userInfo.username in ${JSON.stringify(usernames)})` });
   if (groups.length) {
-    out.push({ name: 'bulwark-exempt-groups', expression: `!(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in ${JSON.stringify(groups)}))` });
+    out.push({
+      name: 'bulwark-exempt-groups',
+      expression: `!(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in ${JSON.stringify(groups)}))`,
+    });
   }
   return out;
 }
@@ -191,7 +193,10 @@ export function generateVap(compiled: CompiledConfig, apiVersion: VapApiVersion 
     const totalCost = costs.reduce((s, c) => s + c.cost, 0);
     const over = costs.find((c) => c.cost > PER_CALL_LIMIT);
     if (over || totalCost > RUNTIME_COST_BUDGET) {
-      notCompiled.push({ id: check.id, reason: `its estimated CEL cost (${over ? `${over.name} ${over.cost}` : `total ${totalCost}`}) exceeds the API server's limits` });
+      notCompiled.push({
+        id: check.id,
+        reason: `its estimated CEL cost (${over ? `${over.name} ${over.cost}` : `total ${totalCost}`}) exceeds the API server's limits`,
+      });
       continue;
     }
     done.push({ id: check.id, action, compilation, costs, totalCost });

@@ -144,7 +144,10 @@ function respond(uid: string, findings: ActionedFinding[], errors: CheckError[],
         status: { status: 'Failure', code: 403, reason: 'Forbidden', message: limitLines(shown, DENIAL_LIMITS, dryRun).join('\n') },
         auditAnnotations,
       },
-      findings, errors, namespace, kind,
+      findings,
+      errors,
+      namespace,
+      kind,
     };
   }
   if (strongest === 'warn') {
@@ -152,9 +155,11 @@ function respond(uid: string, findings: ActionedFinding[], errors: CheckError[],
     return {
       outcome: 'warned',
       response: { uid, allowed: true, warnings: limitLines(shown, WARNING_LIMITS, dryRun), auditAnnotations },
-      findings, errors, namespace, kind,
+      findings,
+      errors,
+      namespace,
+      kind,
     };
   }
   return { outcome: 'audited', response: { uid, allowed: true, auditAnnotations }, findings, errors, namespace, kind };
 }
-

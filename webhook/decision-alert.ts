@@ -62,7 +62,11 @@ export function decisionAlert(decision: Decision, request: AdmissionRequest, com
     operation: request.operation,
     policies: policyIds(findings),
     findings: findings.map((f) => ({
-      policy: f.policy, severity: f.severity, action: f.action, message: f.message, path: f.path,
+      policy: f.policy,
+      severity: f.severity,
+      action: f.action,
+      message: f.message,
+      path: f.path,
       ...(f.image !== undefined ? { image: f.image } : {}),
     })),
   };

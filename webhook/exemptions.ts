@@ -29,7 +29,8 @@ export function controlPlaneReconciliation(request: AdmissionRequest): string | 
   if (username === 'system:apiserver') {
     const meta = isRecord(object.metadata) ? object.metadata : {};
     const labels = isRecord(meta.labels) ? meta.labels : {};
-    if (labels['kubernetes.io/bootstrapping'] === 'rbac-defaults') return `system:apiserver reconciles the bootstrap ${kind} ${JSON.stringify(typeof meta.name === 'string' ? meta.name : '')}`;
+    if (labels['kubernetes.io/bootstrapping'] === 'rbac-defaults')
+      return `system:apiserver reconciles the bootstrap ${kind} ${JSON.stringify(typeof meta.name === 'string' ? meta.name : '')}`;
   }
   return undefined;
 }

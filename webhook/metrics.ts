@@ -8,8 +8,15 @@ const KNOWN_KINDS = new Set(SUBJECT_KINDS);
 const KNOWN_OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
 export type ErrorReason =
-  | 'bad-request' | 'unsupported-media-type' | 'payload-too-large' | 'not-admission-review'
-  | 'check-error' | 'internal' | 'alert-sink' | 'mutation-error' | 'certificate-reload';
+  | 'bad-request'
+  | 'unsupported-media-type'
+  | 'payload-too-large'
+  | 'not-admission-review'
+  | 'check-error'
+  | 'internal'
+  | 'alert-sink'
+  | 'mutation-error'
+  | 'certificate-reload';
 
 export interface WebhookMetrics {
   registry: Registry;

@@ -10,7 +10,9 @@ import { MODE_LABEL, isAction, type NamespaceModes } from './decide.js';
 export const NO_NAMESPACE_MODES: NamespaceModes = Object.freeze({ modeOf: () => undefined });
 
 /** Fixed modes (tests, or a cluster-less run that wants some). */
-export function staticNamespaceModes(modes: Record<string, Action> | Map<string, Action>): NamespaceModes & { set(ns: string, mode: Action | undefined): void } {
+export function staticNamespaceModes(
+  modes: Record<string, Action> | Map<string, Action>,
+): NamespaceModes & { set(ns: string, mode: Action | undefined): void } {
   const map = modes instanceof Map ? modes : new Map(Object.entries(modes));
   return {
     modeOf: (ns) => map.get(ns),
@@ -68,7 +70,8 @@ export async function startNamespaceInformer(source: ClusterSource, logger: Logg
       if (modes.get(name) !== value) logger.info({ namespace: name, mode: value }, `namespace ${name}: ${MODE_LABEL}=${value}`);
       modes.set(name, value);
     } else {
-      if (value !== undefined) logger.warn({ namespace: name, value }, `namespace ${name}: ignoring ${MODE_LABEL}=${JSON.stringify(value)} (expected enforce, warn or audit)`);
+      if (value !== undefined)
+        logger.warn({ namespace: name, value }, `namespace ${name}: ignoring ${MODE_LABEL}=${JSON.stringify(value)} (expected enforce, warn or audit)`);
       modes.delete(name);
     }
   };
@@ -88,7 +91,10 @@ export async function startNamespaceInformer(source: ClusterSource, logger: Logg
   };
   const scheduleRestart = (err: unknown) => {
     if (stopped || restart) return;
-    logger.warn({ err: err instanceof Error ? err.message : String(err) }, `namespace informer error; retrying in ${RESTART_DELAY_MS / 1000}s (meanwhile the last known labels and config decide)`);
+    logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      `namespace informer error; retrying in ${RESTART_DELAY_MS / 1000}s (meanwhile the last known labels and config decide)`,
+    );
     restart = setTimeout(() => {
       restart = undefined;
       start();

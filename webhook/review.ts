@@ -27,7 +27,10 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
     return { ok: false, error: `expected kind AdmissionReview, got ${describe(body.kind)}` };
   }
   if (body.apiVersion !== ADMISSION_API_VERSION) {
-    return { ok: false, error: `expected apiVersion ${ADMISSION_API_VERSION}, got ${describe(body.apiVersion)} (register the webhook with admissionReviewVersions: [v1])` };
+    return {
+      ok: false,
+      error: `expected apiVersion ${ADMISSION_API_VERSION}, got ${describe(body.apiVersion)} (register the webhook with admissionReviewVersions: [v1])`,
+    };
   }
   const request = body.request;
   if (!isRecord(request)) return { ok: false, error: `request must be an object, got ${describe(request)}` };

@@ -74,7 +74,12 @@ export function namespaceDryRunWarnings(request: AdmissionRequest, dryRun: ((ns:
   if (typeof name !== 'string') return [];
   const found = dryRun(name);
   if (!found || found.total === 0) return [];
-  const lines = [clip(`[bulwark] ${found.total} existing pod${found.total === 1 ? '' : 's'} in namespace ${JSON.stringify(name)} would be denied under ${MODE_LABEL}=enforce:`, WARNING_LIMITS.maxLineBytes)];
+  const lines = [
+    clip(
+      `[bulwark] ${found.total} existing pod${found.total === 1 ? '' : 's'} in namespace ${JSON.stringify(name)} would be denied under ${MODE_LABEL}=enforce:`,
+      WARNING_LIMITS.maxLineBytes,
+    ),
+  ];
   for (const p of found.pods.slice(0, 10)) lines.push(clip(`${p.name}: ${p.policies.join(', ')}`, WARNING_LIMITS.maxLineBytes));
   if (found.total > Math.min(found.pods.length, 10)) lines.push(`(and ${found.total - Math.min(found.pods.length, 10)} more)`);
   return lines;
@@ -187,7 +192,12 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
       ? {
           uid: request.uid,
           allowed: false,
-          status: { status: 'Failure', code: 403, reason: 'Forbidden', message: '[bulwark] the request could not be evaluated (internal error); it is denied because onError is deny' },
+          status: {
+            status: 'Failure',
+            code: 403,
+            reason: 'Forbidden',
+            message: '[bulwark] the request could not be evaluated (internal error); it is denied because onError is deny',
+          },
         }
       : undefined;
     return { outcome: deny ? 'denied' : 'allowed', response, findings: [], errors: [], namespace, kind: kindOf(request) };
@@ -327,7 +337,14 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     else sendJson(res, 503, JSON.stringify({ status: health.draining ? 'draining' : 'starting', ...extra }));
   });
   if (opts.metricsOnWebhookPort ?? true) app.get('/metrics', (req, res) => void serveMetrics(metrics, req, res));
-  const routes = [['/validate', 'POST'], ['/validate/:mode', 'POST'], ['/mutate', 'POST'], ['/healthz', 'GET'], ['/readyz', 'GET'], ['/metrics', 'GET']] as const;
+  const routes = [
+    ['/validate', 'POST'],
+    ['/validate/:mode', 'POST'],
+    ['/mutate', 'POST'],
+    ['/healthz', 'GET'],
+    ['/readyz', 'GET'],
+    ['/metrics', 'GET'],
+  ] as const;
   for (const [path, allow] of routes.filter(([p]) => p !== '/metrics' || (opts.metricsOnWebhookPort ?? true))) {
     app.all(path, (req, res) => {
       res.setHeader('Allow', allow);
@@ -469,7 +486,13 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   if (opts.metricsPort !== undefined) {
     // No client certificate asked here, even with mTLS on the webhook: Prometheus carries none.
     const ms = https.createServer(
-      { ...contextOptions(material), minVersion: MIN_TLS_VERSION, handshakeTimeout: 10_000, headersTimeout: 10_000, requestTimeout: 30_000 } as https.ServerOptions,
+      {
+        ...contextOptions(material),
+        minVersion: MIN_TLS_VERSION,
+        handshakeTimeout: 10_000,
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+      } as https.ServerOptions,
       metricsListener(web.metrics),
     );
     try {
@@ -523,11 +546,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       server.closeIdleConnections();
       // Keep-alive connections become idle as their last response ends (responses carry Connection: close now).
       const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      const force = setTimeout(() => {
-        forced = true;
-        logger.warn('grace period over: closing the remaining connections');
-        server.closeAllConnections();
-      }, Math.max(0, graceMs - (Date.now() - started)));
+      const force = setTimeout(
+        () => {
+          forced = true;
+          logger.warn('grace period over: closing the remaining connections');
+          server.closeAllConnections();
+        },
+        Math.max(0, graceMs - (Date.now() - started)),
+      );
       await closed;
       clearInterval(sweep);
       clearTimeout(force);
@@ -536,7 +562,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     })());
 
   return {
-    server, port, web, close, reloadCertificates: () => watcher.reload(),
+    server,
+    port,
+    web,
+    close,
+    reloadCertificates: () => watcher.reload(),
     ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
   };
 }

@@ -27,9 +27,7 @@ function tamperingOf(compiled: CompiledConfig, serverNamespace: string | undefin
   return t;
 }
 
-export type NamespaceJudgement =
-  | { judged: false; reason: string }
-  | { judged: true; finding: Finding | undefined; action: Action | 'off' };
+export type NamespaceJudgement = { judged: false; reason: string } | { judged: true; finding: Finding | undefined; action: Action | 'off' };
 
 /** Whether the request is a Namespace write Bulwark judges for tampering, and what it found. */
 export function judgeNamespace(request: AdmissionRequest, compiled: CompiledConfig, serverNamespace?: string): NamespaceJudgement {

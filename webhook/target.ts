@@ -27,9 +27,7 @@ const EPHEMERAL_SUBRESOURCE = 'ephemeralcontainers';
 const SECCOMP_POD_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
 const SECCOMP_CONTAINER_ANNOTATION_PREFIX = 'container.seccomp.security.alpha.kubernetes.io/';
 
-export type Target =
-  | { evaluate: false; reason: string }
-  | { evaluate: true; subject: Subject };
+export type Target = { evaluate: false; reason: string } | { evaluate: true; subject: Subject };
 
 /** Whether and what to evaluate for a request (everything but exemptions). */
 export function admissionTarget(request: AdmissionRequest): Target {
@@ -55,9 +53,10 @@ export function admissionTarget(request: AdmissionRequest): Target {
     if (isRecord(old)) {
       const oldSubject = toSubject(old.kind === kind ? old : ({ ...old, kind } as K8sObject));
       if (oldSubject && oldSubject.type === subject.type) {
-        const significant = subject.type === 'pod' && (kind === 'Pod' || kind === 'EphemeralContainers')
-          ? isSignificantPodUpdate(subject, oldSubject as PodSubject)
-          : checkedContentChanged(subject, oldSubject);
+        const significant =
+          subject.type === 'pod' && (kind === 'Pod' || kind === 'EphemeralContainers')
+            ? isSignificantPodUpdate(subject, oldSubject as PodSubject)
+            : checkedContentChanged(subject, oldSubject);
         if (!significant) return { evaluate: false, reason: 'the update changes nothing Bulwark checks' };
       }
     }

@@ -97,7 +97,9 @@ export class CertificateWatcher {
     for (const dir of this.opts.watch === false ? [] : dirs) {
       try {
         const w = fs.watch(dir, { persistent: false }, () => this.schedule());
-        w.on('error', () => { /* the periodic stat still runs */ });
+        w.on('error', () => {
+          /* the periodic stat still runs */
+        });
         this.watchers.push(w);
       } catch {
         // fs.watch is unavailable here: the periodic stat is the only trigger.

@@ -7,11 +7,24 @@ export class TtlCache<V extends NonNullable<unknown>> {
   private readonly lru: LRUCache<string, V> | undefined;
 
   /** `now`: the clock in milliseconds (tests); default performance.now(). */
-  constructor(readonly ttlMs: number, readonly max: number, now?: () => number) {
+  constructor(
+    readonly ttlMs: number,
+    readonly max: number,
+    now?: () => number,
+  ) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`cache size must be a positive whole number, got ${max}`);
-    this.lru = ttlMs > 0
-      ? new LRUCache<string, V>({ max, ttl: ttlMs, ttlAutopurge: false, ttlResolution: 0, updateAgeOnGet: false, allowStale: false, ...(now ? { perf: { now } } : {}) })
-      : undefined;
+    this.lru =
+      ttlMs > 0
+        ? new LRUCache<string, V>({
+            max,
+            ttl: ttlMs,
+            ttlAutopurge: false,
+            ttlResolution: 0,
+            updateAgeOnGet: false,
+            allowStale: false,
+            ...(now ? { perf: { now } } : {}),
+          })
+        : undefined;
   }
 
   get(key: string): V | undefined {

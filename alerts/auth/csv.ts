@@ -12,7 +12,10 @@ export interface CsvRecord {
 
 /** A syntax error, with the line it was found on. */
 export class CsvSyntaxError extends Error {
-  constructor(readonly line: number | undefined, message: string) {
+  constructor(
+    readonly line: number | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'CsvSyntaxError';
   }

@@ -49,7 +49,11 @@ export class KubernetesAccess implements AccessControl {
   private readonly decisions: TtlCache<{ allowed: boolean }>;
   readonly audiences: readonly string[];
 
-  private constructor(private readonly apis: ReviewApis, private readonly logger: Logger, options: KubernetesAccessOptions) {
+  private constructor(
+    private readonly apis: ReviewApis,
+    private readonly logger: Logger,
+    options: KubernetesAccessOptions,
+  ) {
     const ttl = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
     if (ttl > MAX_CACHE_TTL_MS) throw new RangeError(`the cache TTL may be at most ${MAX_CACHE_TTL_MS / 1000} s, got ${ttl / 1000} s`);
     const max = options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES;

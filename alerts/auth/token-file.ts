@@ -61,7 +61,9 @@ export function parseTokenFileDetailed(text: string, source = 'token file'): Par
       continue;
     }
     if (fields.length > 4) {
-      warnings.push(`${where}: ${fields.length} fields: columns after the 4th are ignored (as kube-apiserver ignores them); quote several groups: token,user,uid,"group1,group2"`);
+      warnings.push(
+        `${where}: ${fields.length} fields: columns after the 4th are ignored (as kube-apiserver ignores them); quote several groups: token,user,uid,"group1,group2"`,
+      );
     }
     const [token, user, uid, groupField] = fields as [string, string, string, string | undefined];
     if (token === '') {
@@ -83,7 +85,13 @@ export function parseTokenFileDetailed(text: string, source = 'token file'): Par
       continue;
     }
     seen.set(key, line);
-    const groups = groupField === undefined || groupField === '' ? [] : groupField.split(',').map((g) => g.trim()).filter((g) => g !== '');
+    const groups =
+      groupField === undefined || groupField === ''
+        ? []
+        : groupField
+            .split(',')
+            .map((g) => g.trim())
+            .filter((g) => g !== '');
     entries.push({ tokenHash: hash, user, uid, groups, line });
   }
   if (errors.length > 0) throw new TokenFileError(errors.join('\n'));

@@ -10,8 +10,7 @@ export const anonymousRequestAllowed: AuditRule = {
   title: 'Anonymous request allowed',
   severity: 'high',
   tactics: ['Initial Access'],
-  remediation:
-    'Remove the RBAC bindings that grant system:anonymous or system:unauthenticated; consider --anonymous-auth=false on the API server.',
+  remediation: 'Remove the RBAC bindings that grant system:anonymous or system:unauthenticated; consider --anonymous-auth=false on the API server.',
   skipDryRun: false,
   match(f, ctx) {
     // The authenticated user: an anonymous client that impersonates someone is still anonymous.

@@ -21,7 +21,11 @@ import { BULWARK_MODE_LABEL, BULWARK_WEBHOOK_LABEL, TAMPERING_META, namespaceWea
 import { actor, isControlPlaneRequest, qualified, type AuditFacts, type AuditRule, type RuleContext, type RuleMatch } from './types.js';
 
 const DONE: ReadonlyMap<string, string> = new Map([
-  ['create', 'created'], ['update', 'updated'], ['patch', 'patched'], ['delete', 'deleted'], ['deletecollection', 'deleted'],
+  ['create', 'created'],
+  ['update', 'updated'],
+  ['patch', 'patched'],
+  ['delete', 'deleted'],
+  ['deletecollection', 'deleted'],
 ]);
 
 /** Bulwark's own kinds: resource → [API group, kind]. */
@@ -73,7 +77,11 @@ function namespaceChange(f: AuditFacts, ctx: RuleContext, done: string): RuleMat
   return {
     message: `${actor(f)} ${done} namespace ${name}: ${weakening.what}`,
     namespace: name,
-    evidence: { labels: isRecord(meta.labels) ? { [BULWARK_MODE_LABEL]: meta.labels[BULWARK_MODE_LABEL] ?? null, [BULWARK_WEBHOOK_LABEL]: meta.labels[BULWARK_WEBHOOK_LABEL] ?? null } : {} },
+    evidence: {
+      labels: isRecord(meta.labels)
+        ? { [BULWARK_MODE_LABEL]: meta.labels[BULWARK_MODE_LABEL] ?? null, [BULWARK_WEBHOOK_LABEL]: meta.labels[BULWARK_WEBHOOK_LABEL] ?? null }
+        : {},
+    },
   };
 }
 
@@ -100,7 +108,8 @@ export const bulwarkTampering: AuditRule = {
     } else return undefined;
     if (isControlPlaneRequest(f, ctx) || allowedBy(f, t.mayChangeBulwark)) return undefined;
     const target =
-      f.verb === 'deletecollection' ? `every ${kind} in ${f.namespace ? `namespace ${f.namespace}` : 'the cluster'}, Bulwark's included`
+      f.verb === 'deletecollection'
+        ? `every ${kind} in ${f.namespace ? `namespace ${f.namespace}` : 'the cluster'}, Bulwark's included`
         : `${kind} ${qualified(f.namespace, f.name)}${f.subresource ? ` (${f.subresource})` : ''}, one of Bulwark's own objects`;
     return { message: `${actor(f)} ${done} ${target}` };
   },

@@ -27,7 +27,9 @@ function addedContainers(body: unknown): Added[] {
   if (!isRecord(body)) return [];
   const list = Array.isArray(body.ephemeralContainers)
     ? body.ephemeralContainers
-    : isRecord(body.spec) && Array.isArray(body.spec.ephemeralContainers) ? body.spec.ephemeralContainers : [];
+    : isRecord(body.spec) && Array.isArray(body.spec.ephemeralContainers)
+      ? body.spec.ephemeralContainers
+      : [];
   const out: Added[] = [];
   for (const c of list.slice(0, MAX_LISTED)) {
     if (!isRecord(c)) continue;
@@ -60,7 +62,9 @@ export const ephemeralContainerAdded: AuditRule = {
     const containers = added.length ? added : addedContainers(f.event.responseObject);
     const privileged = containers.some((c) => c.privileged);
     const system = listOf(ctx.lists, 'systemNamespaces').includes(f.namespace);
-    const shown = containers.map((c) => `${c.name || '(unnamed)'}${c.image ? ` (${c.image})` : ''}${c.targetContainerName ? ` targeting ${c.targetContainerName}` : ''}`);
+    const shown = containers.map(
+      (c) => `${c.name || '(unnamed)'}${c.image ? ` (${c.image})` : ''}${c.targetContainerName ? ` targeting ${c.targetContainerName}` : ''}`,
+    );
     return {
       message: `${actor(f)} added an ephemeral container to pod ${qualified(f.namespace, f.name)}${shown.length ? `: ${shown.join(', ')}` : ''}`,
       severity: system || privileged ? 'high' : 'medium',

@@ -14,7 +14,10 @@ import { queryParams, requestPath } from '../event.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleMatch } from './types.js';
 
 const KUBELET_ENDPOINTS: ReadonlyMap<string, string> = new Map([
-  ['exec', 'exec'], ['attach', 'attach'], ['run', 'run'], ['portforward', 'portForward'],
+  ['exec', 'exec'],
+  ['attach', 'attach'],
+  ['run', 'run'],
+  ['portforward', 'portForward'],
 ]);
 
 function safeDecode(s: string): string {
@@ -51,9 +54,12 @@ function viaKubelet(f: AuditFacts): RuleMatch | undefined {
   const where = qualified(namespace, pod);
   const shown = command.length ? ` (${JSON.stringify(command.join(' '))})` : '';
   const what =
-    endpoint === 'exec' ? `exec'd into pod ${where}${shown}`
-      : endpoint === 'run' ? `ran a command in pod ${where}${shown}`
-        : endpoint === 'attach' ? `attached to pod ${where}`
+    endpoint === 'exec'
+      ? `exec'd into pod ${where}${shown}`
+      : endpoint === 'run'
+        ? `ran a command in pod ${where}${shown}`
+        : endpoint === 'attach'
+          ? `attached to pod ${where}`
           : `port-forwarded to pod ${where}`;
   const inContainer = container && segments.length >= 4 ? ` in container ${JSON.stringify(container)}` : '';
   return {
@@ -61,7 +67,14 @@ function viaKubelet(f: AuditFacts): RuleMatch | undefined {
     severity: 'high',
     namespace,
     resource: { group: '', version: 'v1', kind: 'Pod', name: pod },
-    evidence: { via: 'nodes/proxy', node: target.node || f.name, kubeletPath: target.path, endpoint, container: segments.length >= 4 ? container : '', command },
+    evidence: {
+      via: 'nodes/proxy',
+      node: target.node || f.name,
+      kubeletPath: target.path,
+      endpoint,
+      container: segments.length >= 4 ? container : '',
+      command,
+    },
   };
 }
 

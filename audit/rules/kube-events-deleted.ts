@@ -17,7 +17,10 @@ export const kubeEventsDeleted: AuditRule = {
     if ((f.verb !== 'delete' && f.verb !== 'deletecollection') || !f.success) return undefined;
     // Exemptions apply to the authenticated user: impersonating a system: identity is not one.
     if (f.impersonator === undefined && ctx.matches(listOf(ctx.lists, 'eventDeleters'), f.username)) return undefined;
-    const what = f.verb === 'deletecollection' ? `all events in ${f.namespace ? `namespace ${f.namespace}` : 'every namespace'}` : `event ${qualified(f.namespace, f.name)}`;
+    const what =
+      f.verb === 'deletecollection'
+        ? `all events in ${f.namespace ? `namespace ${f.namespace}` : 'every namespace'}`
+        : `event ${qualified(f.namespace, f.name)}`;
     return { message: `${actor(f)} deleted ${what}` };
   },
 };

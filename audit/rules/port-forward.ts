@@ -11,14 +11,16 @@ export const portForward: AuditRule = {
   title: 'Port forwarded to a pod',
   severity: 'low',
   tactics: ['Lateral Movement', 'Command and Control'],
-  remediation:
-    'Confirm the tunnel was expected; if not, revoke create/get on pods/portforward from the user and check what the forwarded port serves.',
+  remediation: 'Confirm the tunnel was expected; if not, revoke create/get on pods/portforward from the user and check what the forwarded port serves.',
   skipDryRun: false,
   match(f, ctx) {
     if (f.resource !== 'pods' || f.subresource !== 'portforward' || f.apiGroup !== '') return undefined;
     if ((f.verb !== 'create' && f.verb !== 'get') || !f.success) return undefined;
     if (isControlPlaneRequest(f, ctx)) return undefined;
-    const ports = queryParams(f.event, 'ports').flatMap((p) => p.split(',')).filter((p) => p !== '').slice(0, 32);
+    const ports = queryParams(f.event, 'ports')
+      .flatMap((p) => p.split(','))
+      .filter((p) => p !== '')
+      .slice(0, 32);
     return {
       message: `${actor(f)} port-forwarded to pod ${qualified(f.namespace, f.name)}${ports.length ? ` (ports ${ports.join(', ')})` : ''}`,
       evidence: { ports },

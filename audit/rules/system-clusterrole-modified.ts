@@ -8,8 +8,16 @@ import { listOf } from '../../policies/lists.js';
 import { actor, isControlPlaneRequest, type AuditRule } from './types.js';
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
-const RESOURCES: ReadonlyMap<string, string> = new Map([['clusterroles', 'ClusterRole'], ['clusterrolebindings', 'ClusterRoleBinding']]);
-const VERBS: ReadonlyMap<string, string> = new Map([['update', 'updated'], ['patch', 'patched'], ['delete', 'deleted'], ['deletecollection', 'deleted every']]);
+const RESOURCES: ReadonlyMap<string, string> = new Map([
+  ['clusterroles', 'ClusterRole'],
+  ['clusterrolebindings', 'ClusterRoleBinding'],
+]);
+const VERBS: ReadonlyMap<string, string> = new Map([
+  ['update', 'updated'],
+  ['patch', 'patched'],
+  ['delete', 'deleted'],
+  ['deletecollection', 'deleted every'],
+]);
 
 export const systemClusterroleModified: AuditRule = {
   id: 'system-clusterrole-modified',

@@ -17,8 +17,7 @@ export const anonymousBinding: Check<BindingSubject> = {
   title: 'Binding grants access to anonymous users',
   severity: 'high',
   tactics: ['Initial Access', 'Privilege Escalation'],
-  remediation:
-    'Remove system:anonymous and system:unauthenticated from the binding subjects; bind named users, groups or service accounts instead.',
+  remediation: 'Remove system:anonymous and system:unauthenticated from the binding subjects; bind named users, groups or service accounts instead.',
   appliesTo: ['binding'],
   evaluate(subject) {
     let findings: Finding[] | undefined;
@@ -28,7 +27,9 @@ export const anonymousBinding: Check<BindingSubject> = {
       if (!isRecord(s) || !isAnonymous(s)) continue;
       const roleRef = subject.roleRef;
       const role =
-        typeof roleRef.name === 'string' ? `${roleRef.kind === 'Role' || roleRef.kind === 'ClusterRole' ? roleRef.kind : 'role'} ${JSON.stringify(roleRef.name)}` : 'its role';
+        typeof roleRef.name === 'string'
+          ? `${roleRef.kind === 'Role' || roleRef.kind === 'ClusterRole' ? roleRef.kind : 'role'} ${JSON.stringify(roleRef.name)}`
+          : 'its role';
       (findings ??= []).push({
         policy: anonymousBinding.id,
         severity: anonymousBinding.severity,

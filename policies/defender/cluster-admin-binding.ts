@@ -13,8 +13,7 @@ export const clusterAdminBinding: Check<BindingSubject> = {
   title: 'Binding to cluster-admin',
   severity: 'high',
   tactics: ['Privilege Escalation', 'Persistence'],
-  remediation:
-    'Bind a role that grants only what the subjects need (view, edit, admin or a custom role); keep cluster-admin for break-glass accounts.',
+  remediation: 'Bind a role that grants only what the subjects need (view, edit, admin or a custom role); keep cluster-admin for break-glass accounts.',
   appliesTo: ['binding'],
   evaluate(subject) {
     const roleRef = subject.roleRef;

@@ -110,8 +110,11 @@ function mayHoldScheme(text: string, needles: readonly string[] | undefined): bo
 const ARGUMENT_FIELDS = ['command', 'args'] as const;
 /** Where a container holds more commands to run: field path of the command list under the container. */
 const HANDLER_COMMANDS: readonly (readonly [string, string])[] = [
-  ['lifecycle', 'postStart'], ['lifecycle', 'preStop'],
-  ['livenessProbe', ''], ['readinessProbe', ''], ['startupProbe', ''],
+  ['lifecycle', 'postStart'],
+  ['lifecycle', 'preStop'],
+  ['livenessProbe', ''],
+  ['readinessProbe', ''],
+  ['startupProbe', ''],
 ];
 
 /** The exec command list of a hook or probe (`lifecycle.postStart.exec.command`), and its path, or undefined. */

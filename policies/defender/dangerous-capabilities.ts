@@ -22,8 +22,7 @@ export const dangerousCapabilities: Check<PodSubject> = {
   title: 'Dangerous Linux capability added',
   severity: 'high',
   tactics: ['Privilege Escalation'],
-  remediation:
-    'Drop the capability from securityContext.capabilities.add; start from `drop: [ALL]` and add back only capabilities of the baseline set.',
+  remediation: 'Drop the capability from securityContext.capabilities.add; start from `drop: [ALL]` and add back only capabilities of the baseline set.',
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
     let findings: Finding[] | undefined;

@@ -35,7 +35,13 @@ const EXPOSING_TYPES: ReadonlySet<unknown> = new Set(['LoadBalancer', 'NodePort'
 
 /** Label keys that say little on their own: a selector needs at least one other key to point at a dashboard. */
 const GENERIC_LABEL_KEYS: ReadonlySet<string> = new Set([
-  'component', 'tier', 'role', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'version',
+  'component',
+  'tier',
+  'role',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/version',
+  'version',
 ]);
 
 interface DashboardPods {

@@ -35,14 +35,31 @@ export function parseExposedServices(list: readonly string[]): ExposedServiceEnt
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim();
     const e: ExposedServiceEntry = {
-      name, ports: new Set(), hintPorts: new Set(), names: undefined, namespaces: [], images: undefined, severity: 'high', self: compileTokenMatcher([name]),
+      name,
+      ports: new Set(),
+      hintPorts: new Set(),
+      names: undefined,
+      namespaces: [],
+      images: undefined,
+      severity: 'high',
+      self: compileTokenMatcher([name]),
     };
-    for (const field of line.slice(colon + 1).trim().split(/\s+/)) {
+    for (const field of line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)) {
       const eq = field.indexOf('=');
       if (eq <= 0) continue;
       const key = field.slice(0, eq);
-      const values = field.slice(eq + 1).split(',').filter((v) => v !== '');
-      if (key === 'ports' || key === 'hintPorts') for (const v of values) { const n = Number(v); if (Number.isInteger(n) && n > 0 && n < 65536) e[key].add(n); }
+      const values = field
+        .slice(eq + 1)
+        .split(',')
+        .filter((v) => v !== '');
+      if (key === 'ports' || key === 'hintPorts')
+        for (const v of values) {
+          const n = Number(v);
+          if (Number.isInteger(n) && n > 0 && n < 65536) e[key].add(n);
+        }
       else if (key === 'names') e.names = compileTokenMatcher(values);
       else if (key === 'namespaces') e.namespaces = values;
       else if (key === 'images') e.images = compileTokenMatcher(values);
@@ -60,7 +77,10 @@ function openToInternet(spec: Record<string, unknown>, annotations: Record<strin
   let ranges: unknown[] = Array.isArray(spec.loadBalancerSourceRanges) ? spec.loadBalancerSourceRanges : [];
   const ann = annotations['service.beta.kubernetes.io/load-balancer-source-ranges'];
   if (ranges.length === 0 && typeof ann === 'string') ranges = ann.split(',');
-  const texts = ranges.filter((r): r is string => typeof r === 'string').map((r) => r.trim()).filter((r) => r !== '');
+  const texts = ranges
+    .filter((r): r is string => typeof r === 'string')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
   if (texts.length === 0) return true;
   return texts.some((r) => /\/0+$/.test(r));
 }
@@ -84,8 +104,12 @@ function evaluateService(subject: ServiceSubject, entries: readonly ExposedServi
   let exposure: string | undefined;
   let path = 'spec.type';
   if (spec.type === 'NodePort') exposure = 'on every node (type NodePort)';
-  else if (spec.type === 'LoadBalancer' && openToInternet(spec, annotations)) exposure = 'through a load balancer open to the internet (type LoadBalancer without loadBalancerSourceRanges narrower than 0.0.0.0/0)';
-  else if (externalIPs) { exposure = 'on its externalIPs'; path = 'spec.externalIPs'; }
+  else if (spec.type === 'LoadBalancer' && openToInternet(spec, annotations))
+    exposure = 'through a load balancer open to the internet (type LoadBalancer without loadBalancerSourceRanges narrower than 0.0.0.0/0)';
+  else if (externalIPs) {
+    exposure = 'on its externalIPs';
+    path = 'spec.externalIPs';
+  }
   if (exposure === undefined) return NO_FINDINGS;
   const ports = Array.isArray(spec.ports) ? spec.ports.filter(isRecord).slice(0, 256) : [];
   const named = [subject.ref.name, ...strings(spec.selector)];
@@ -97,14 +121,24 @@ function evaluateService(subject: ServiceSubject, entries: readonly ExposedServi
     for (const p of ports) {
       const { numbers, named: portName } = portNumbers(p);
       const hit = numbers.find((n) => e.ports.has(n)) ?? (named.some((t) => e.self.match(t)) ? numbers.find((n) => e.hintPorts.has(n)) : undefined);
-      if (hit !== undefined) { why = `port ${hit}`; break; }
-      if (portName && e.self.match(portName)) { why = `port ${JSON.stringify(portName)}`; break; }
+      if (hit !== undefined) {
+        why = `port ${hit}`;
+        break;
+      }
+      if (portName && e.self.match(portName)) {
+        why = `port ${JSON.stringify(portName)}`;
+        break;
+      }
     }
-    if (!why && e.names && (e.namespaces.length === 0 || e.namespaces.includes(subject.ref.namespace)) && e.names.match(subject.ref.name)) why = `service name ${JSON.stringify(subject.ref.name)}`;
+    if (!why && e.names && (e.namespaces.length === 0 || e.namespaces.includes(subject.ref.namespace)) && e.names.match(subject.ref.name))
+      why = `service name ${JSON.stringify(subject.ref.name)}`;
     let image: string | undefined;
     for (const pod of pods) {
       const img = e.images ? pod.images.find((i) => e.images!.match(i.replace(/[@:][^/]*$/, ''))) : undefined;
-      if (img) { image = img; why ??= `image ${img}`; }
+      if (img) {
+        image = img;
+        why ??= `image ${img}`;
+      }
       if (e.name === 'postgresql' && pod.env.POSTGRES_HOST_AUTH_METHOD === 'trust') severity = 'high';
     }
     if (!why) continue;
@@ -127,17 +161,21 @@ function evaluateIngress(subject: IngressSubject, entries: readonly ExposedServi
   const rules = Array.isArray(spec.rules) ? spec.rules.slice(0, 256) : [];
   rules.forEach((r, i) => {
     const paths = isRecord(r) && isRecord(r.http) && Array.isArray(r.http.paths) ? r.http.paths.slice(0, 256) : [];
-    paths.forEach((p, j) => { if (isRecord(p) && isRecord(p.backend)) backends.push({ backend: p.backend, path: `spec.rules[${i}].http.paths[${j}].backend` }); });
+    paths.forEach((p, j) => {
+      if (isRecord(p) && isRecord(p.backend)) backends.push({ backend: p.backend, path: `spec.rules[${i}].http.paths[${j}].backend` });
+    });
   });
   const out: Finding[] = [];
   for (const { backend, path } of backends) {
     const svc = isRecord(backend.service) ? backend.service : undefined;
     const name = typeof svc?.name === 'string' ? svc.name : typeof backend.serviceName === 'string' ? backend.serviceName : '';
-    const port = svc && isRecord(svc.port) ? svc.port.number ?? svc.port.name : backend.servicePort;
+    const port = svc && isRecord(svc.port) ? (svc.port.number ?? svc.port.name) : backend.servicePort;
     if (!name) continue;
     for (const e of entries) {
       const portHit = typeof port === 'number' && (e.ports.has(port) || (e.hintPorts.has(port) && e.self.match(name)));
-      const nameHit = e.self.match(name) !== undefined || (e.names !== undefined && e.names.match(name) !== undefined && (e.namespaces.length === 0 || e.namespaces.includes(subject.ref.namespace)));
+      const nameHit =
+        e.self.match(name) !== undefined ||
+        (e.names !== undefined && e.names.match(name) !== undefined && (e.namespaces.length === 0 || e.namespaces.includes(subject.ref.namespace)));
       if (!portHit && !nameHit) continue;
       out.push({
         policy: exposedService.id,

@@ -101,7 +101,7 @@ const REASONS: readonly Reason[] = [
   {
     targets: [{ group: '', resource: 'nodes', subresource: 'proxy', verbs: READ_WRITE }],
     anyName: true,
-    why: "reach the kubelet API directly, past admission control and audit",
+    why: 'reach the kubelet API directly, past admission control and audit',
   },
   {
     targets: [

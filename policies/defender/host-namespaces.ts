@@ -7,7 +7,7 @@ import type { Check, Finding, PodSubject } from '../types.js';
 
 const HOST_NAMESPACE_FIELDS: readonly { field: string; why: string }[] = [
   { field: 'hostNetwork', why: "the pod would share the node's network namespace" },
-  { field: 'hostPID', why: "the pod would see and signal every process on the node" },
+  { field: 'hostPID', why: 'the pod would see and signal every process on the node' },
   { field: 'hostIPC', why: "the pod would share the node's IPC namespace and shared memory" },
 ];
 

@@ -9,8 +9,7 @@ export const privilegedContainer: Check<PodSubject> = {
   title: 'Privileged container',
   severity: 'high',
   tactics: ['Privilege Escalation'],
-  remediation:
-    'Remove securityContext.privileged (or set it to false); grant only the specific capabilities the container needs.',
+  remediation: 'Remove securityContext.privileged (or set it to false); grant only the specific capabilities the container needs.',
   appliesTo: ['pod'],
   evaluate(subject) {
     let findings: Finding[] | undefined;

@@ -16,8 +16,13 @@ function requireFalse(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
   for (const ref of containersOf(subject)) {
     if (securityContextOf(ref.container).allowPrivilegeEscalation === false) continue;
-    findings = report(findings, ctx, `${describeContainer(ref)} must set securityContext.allowPrivilegeEscalation=false`,
-      joinPath(ref.path, 'securityContext.allowPrivilegeEscalation'), ref.image);
+    findings = report(
+      findings,
+      ctx,
+      `${describeContainer(ref)} must set securityContext.allowPrivilegeEscalation=false`,
+      joinPath(ref.path, 'securityContext.allowPrivilegeEscalation'),
+      ref.image,
+    );
   }
   return findings ?? NO_FINDINGS;
 }

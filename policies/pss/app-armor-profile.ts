@@ -40,8 +40,7 @@ export const appArmorProfile: PssCheckDefinition = {
   title: 'AppArmor profile disabled or overridden',
   severity: 'medium',
   tactics: ['Defense Evasion', 'Privilege Escalation'],
-  remediation:
-    'Leave appArmorProfile unset or use type RuntimeDefault or Localhost; remove "unconfined" AppArmor annotations.',
+  remediation: 'Leave appArmorProfile unset or use type RuntimeDefault or Localhost; remove "unconfined" AppArmor annotations.',
   versions: [
     {
       minimumVersion: 'v1.0',
@@ -51,8 +50,12 @@ export const appArmorProfile: PssCheckDefinition = {
         if (isSet(podProfile)) {
           const type = stringField(podProfile, 'type');
           if (!allowedType(type)) {
-            findings = report(findings, ctx, `pod must not set securityContext.appArmorProfile.type to ${quote(type)}`,
-              joinPath(subject.specPath, 'securityContext.appArmorProfile.type'));
+            findings = report(
+              findings,
+              ctx,
+              `pod must not set securityContext.appArmorProfile.type to ${quote(type)}`,
+              joinPath(subject.specPath, 'securityContext.appArmorProfile.type'),
+            );
           }
         }
         for (const ref of containersOf(subject)) {
@@ -60,18 +63,25 @@ export const appArmorProfile: PssCheckDefinition = {
           if (!isSet(profile)) continue;
           const type = stringField(profile, 'type');
           if (allowedType(type)) continue;
-          findings = report(findings, ctx,
+          findings = report(
+            findings,
+            ctx,
             `${describeContainer(ref)} must not set securityContext.appArmorProfile.type to ${quote(type)}`,
-            joinPath(ref.path, 'securityContext.appArmorProfile.type'), ref.image);
+            joinPath(ref.path, 'securityContext.appArmorProfile.type'),
+            ref.image,
+          );
         }
         const annotations = annotationsOf(subject);
         for (const key in annotations) {
           if (!key.startsWith(ANNOTATION_PREFIX)) continue;
           const value = annotations[key];
           if (allowedAnnotation(value)) continue;
-          findings = report(findings, ctx,
+          findings = report(
+            findings,
+            ctx,
             `pod must not set annotation ${key}=${quoteValue(value)} (allowed: runtime/default, localhost/*)`,
-            annotationPath(subject, key));
+            annotationPath(subject, key),
+          );
         }
         return findings ?? NO_FINDINGS;
       },

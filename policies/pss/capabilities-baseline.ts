@@ -17,8 +17,19 @@ import { NO_FINDINGS, report, type PssCheckDefinition } from './check.js';
 
 /** The container runtime's default capability set: adding one of these grants nothing new. */
 export const BASELINE_ALLOWED_CAPABILITIES: ReadonlySet<string> = new Set([
-  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD',
-  'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
 ]);
 
 export const capabilitiesBaseline: PssCheckDefinition = {
@@ -28,8 +39,7 @@ export const capabilitiesBaseline: PssCheckDefinition = {
   title: 'Container adds non-default capabilities',
   severity: 'high',
   tactics: ['Privilege Escalation'],
-  remediation:
-    'Remove capabilities beyond the runtime default set (e.g. NET_RAW, SYS_ADMIN) from securityContext.capabilities.add.',
+  remediation: 'Remove capabilities beyond the runtime default set (e.g. NET_RAW, SYS_ADMIN) from securityContext.capabilities.add.',
   versions: [
     {
       minimumVersion: 'v1.0',
@@ -44,9 +54,13 @@ export const capabilitiesBaseline: PssCheckDefinition = {
             if (typeof cap !== 'string' || !BASELINE_ALLOWED_CAPABILITIES.has(cap)) (bad ??= []).push(cap);
           }
           if (!bad) continue;
-          findings = report(findings, ctx,
+          findings = report(
+            findings,
+            ctx,
             `${describeContainer(ref)} must not include ${bad.map(quoteValue).join(', ')} in securityContext.capabilities.add`,
-            joinPath(ref.path, 'securityContext.capabilities.add'), ref.image);
+            joinPath(ref.path, 'securityContext.capabilities.add'),
+            ref.image,
+          );
         }
         return findings ?? NO_FINDINGS;
       },

@@ -26,17 +26,26 @@ function requireDropAll(subject: PodSubject, ctx: PssContext): Finding[] {
     const capabilities = securityContextOf(ref.container).capabilities;
     const drop = isRecord(capabilities) ? capabilities.drop : undefined;
     if (!Array.isArray(drop) || !drop.includes('ALL')) {
-      findings = report(findings, ctx, `${describeContainer(ref)} must set securityContext.capabilities.drop=["ALL"]`,
-        joinPath(ref.path, 'securityContext.capabilities.drop'), ref.image);
+      findings = report(
+        findings,
+        ctx,
+        `${describeContainer(ref)} must set securityContext.capabilities.drop=["ALL"]`,
+        joinPath(ref.path, 'securityContext.capabilities.drop'),
+        ref.image,
+      );
     }
     const add = isRecord(capabilities) ? capabilities.add : undefined;
     if (!Array.isArray(add)) continue;
     let bad: unknown[] | undefined;
     for (const cap of add as unknown[]) if (cap !== 'NET_BIND_SERVICE') (bad ??= []).push(cap);
     if (!bad) continue;
-    findings = report(findings, ctx,
+    findings = report(
+      findings,
+      ctx,
       `${describeContainer(ref)} must not include ${bad.map(quoteValue).join(', ')} in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)`,
-      joinPath(ref.path, 'securityContext.capabilities.add'), ref.image);
+      joinPath(ref.path, 'securityContext.capabilities.add'),
+      ref.image,
+    );
   }
   return findings ?? NO_FINDINGS;
 }

@@ -44,7 +44,13 @@ export interface PssCheckDefinition {
 
 /** `capabilities_restricted` → `pss-capabilities-restricted`, `seLinuxOptions` → `pss-se-linux-options`. */
 export function pssPolicyId(psaId: string): string {
-  return 'pss-' + psaId.replace(/_/g, '-').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return (
+    'pss-' +
+    psaId
+      .replace(/_/g, '-')
+      .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+      .toLowerCase()
+  );
 }
 
 /** Parses `v1.N` into N; undefined when malformed. */
@@ -57,13 +63,7 @@ export function parseMinor(version: string): number | undefined {
 export { NO_FINDINGS };
 
 /** Appends a finding to `list`, creating the list on first use. */
-export function report(
-  list: Finding[] | undefined,
-  ctx: PssContext,
-  message: string,
-  path: string,
-  image?: string,
-): Finding[] {
+export function report(list: Finding[] | undefined, ctx: PssContext, message: string, path: string, image?: string): Finding[] {
   const finding: Finding = { policy: ctx.policy, severity: ctx.severity, message, path };
   if (image !== undefined) finding.image = image;
   if (list === undefined) return [finding];

@@ -30,8 +30,7 @@ export const hostPathVolumes: PssCheckDefinition = {
           const volume: unknown = volumes[i];
           if (!isRecord(volume) || !isSet(volume.hostPath)) continue;
           const name = typeof volume.name === 'string' ? volume.name : `volumes[${i}]`;
-          findings = report(findings, ctx, `volume ${quote(name)} must not use a hostPath volume`,
-            joinPath(subject.specPath, `volumes[${i}].hostPath`));
+          findings = report(findings, ctx, `volume ${quote(name)} must not use a hostPath volume`, joinPath(subject.specPath, `volumes[${i}].hostPath`));
         }
         return findings ?? NO_FINDINGS;
       },

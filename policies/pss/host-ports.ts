@@ -36,8 +36,13 @@ export const hostPorts: PssCheckDefinition = {
             used += (used ? ', ' : '') + quoteValue(port.hostPort);
           }
           if (first < 0) continue;
-          findings = report(findings, ctx, `${describeContainer(ref)} must not use hostPort ${used}`,
-            joinPath(ref.path, `ports[${first}].hostPort`), ref.image);
+          findings = report(
+            findings,
+            ctx,
+            `${describeContainer(ref)} must not use hostPort ${used}`,
+            joinPath(ref.path, `ports[${first}].hostPort`),
+            ref.image,
+          );
         }
         return findings ?? NO_FINDINGS;
       },

@@ -58,10 +58,7 @@ export const PSS_CHECKS: readonly PssCheckDefinition[] = [
 ];
 
 /** The newest minor any check defines: what `latest` and every higher version resolve to. */
-const LATEST_MINOR = PSS_CHECKS.reduce(
-  (max, check) => check.versions.reduce((m, v) => Math.max(m, parseMinor(v.minimumVersion) ?? 0), max),
-  0,
-);
+const LATEST_MINOR = PSS_CHECKS.reduce((max, check) => check.versions.reduce((m, v) => Math.max(m, parseMinor(v.minimumVersion) ?? 0), max), 0);
 
 /**
  * The newest version of the standard this build knows (upstream's newest revision is the v1.37
@@ -80,17 +77,15 @@ export interface PssCheckMeta extends CheckMeta {
 }
 
 /** Every PSS check's metadata (for config validation and docs). */
-export const PSS_CHECK_METAS: readonly CheckMeta[] = PSS_CHECKS.map(
-  (c): PssCheckMeta => ({
-    id: c.id,
-    title: c.title,
-    severity: c.severity,
-    tactics: [...c.tactics],
-    remediation: c.remediation,
-    psaId: c.psaId,
-    level: c.level,
-  }),
-);
+export const PSS_CHECK_METAS: readonly CheckMeta[] = PSS_CHECKS.map((c): PssCheckMeta => ({
+  id: c.id,
+  title: c.title,
+  severity: c.severity,
+  tactics: [...c.tactics],
+  remediation: c.remediation,
+  psaId: c.psaId,
+  level: c.level,
+}));
 
 /** A PSS check bound to the version entry that applies at the requested policy version. */
 export interface PssBoundCheck extends AnyCheck {

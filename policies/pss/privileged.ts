@@ -26,8 +26,13 @@ export const privileged: PssCheckDefinition = {
         let findings: Finding[] | undefined;
         for (const ref of containersOf(subject)) {
           if (securityContextOf(ref.container).privileged !== true) continue;
-          findings = report(findings, ctx, `${describeContainer(ref)} must not set securityContext.privileged=true`,
-            joinPath(ref.path, 'securityContext.privileged'), ref.image);
+          findings = report(
+            findings,
+            ctx,
+            `${describeContainer(ref)} must not set securityContext.privileged=true`,
+            joinPath(ref.path, 'securityContext.privileged'),
+            ref.image,
+          );
         }
         return findings ?? NO_FINDINGS;
       },

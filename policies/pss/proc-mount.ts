@@ -20,9 +20,13 @@ export function procMountDefaultOnly(subject: PodSubject, ctx: PssContext): Find
   for (const ref of containersOf(subject)) {
     const procMount = securityContextOf(ref.container).procMount;
     if (!isSet(procMount) || procMount === 'Default') continue;
-    findings = report(findings, ctx,
+    findings = report(
+      findings,
+      ctx,
       `${describeContainer(ref)} must not set securityContext.procMount to ${quoteValue(procMount)}`,
-      joinPath(ref.path, 'securityContext.procMount'), ref.image);
+      joinPath(ref.path, 'securityContext.procMount'),
+      ref.image,
+    );
   }
   return findings ?? NO_FINDINGS;
 }

@@ -17,14 +17,40 @@ import type { Finding } from '../types.js';
 import { NO_FINDINGS, isSet, quote, report, type PssCheckDefinition } from './check.js';
 
 const ALLOWED_SOURCES: ReadonlySet<string> = new Set([
-  'configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'image', 'persistentVolumeClaim', 'projected', 'secret',
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'image',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
 ]);
 
 /** The restricted volume sources PSA names, in its order of precedence for the reported type. */
 const RESTRICTED_SOURCES: readonly string[] = [
-  'hostPath', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd',
-  'flexVolume', 'cinder', 'cephfs', 'flocker', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk',
-  'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos',
+  'hostPath',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'fc',
+  'azureFile',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
 ];
 
 /** The restricted source a volume uses (`hostPath`, or the first unknown key), or undefined when it is allowed. */
@@ -47,8 +73,7 @@ export const restrictedVolumes: PssCheckDefinition = {
   title: 'Restricted volume type',
   severity: 'medium',
   tactics: ['Privilege Escalation', 'Credential Access'],
-  remediation:
-    'Use only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected or secret volumes.',
+  remediation: 'Use only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected or secret volumes.',
   overrides: ['hostPathVolumes'],
   versions: [
     {
@@ -63,8 +88,12 @@ export const restrictedVolumes: PssCheckDefinition = {
           const source = restrictedSource(volume);
           if (source === undefined) continue;
           const name = typeof volume.name === 'string' ? volume.name : `volumes[${i}]`;
-          findings = report(findings, ctx, `volume ${quote(name)} uses restricted volume type ${quote(source)}`,
-            joinPath(subject.specPath, `volumes[${i}].${source}`));
+          findings = report(
+            findings,
+            ctx,
+            `volume ${quote(name)} uses restricted volume type ${quote(source)}`,
+            joinPath(subject.specPath, `volumes[${i}].${source}`),
+          );
         }
         return findings ?? NO_FINDINGS;
       },

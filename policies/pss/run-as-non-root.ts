@@ -18,20 +18,28 @@ function requireNonRoot(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
   const podValue = podSecurityContextOf(subject).runAsNonRoot;
   if (podValue === false) {
-    findings = report(findings, ctx, 'pod must not set securityContext.runAsNonRoot=false',
-      joinPath(subject.specPath, 'securityContext.runAsNonRoot'));
+    findings = report(findings, ctx, 'pod must not set securityContext.runAsNonRoot=false', joinPath(subject.specPath, 'securityContext.runAsNonRoot'));
   }
   const podNonRoot = podValue === true;
   for (const ref of containersOf(subject)) {
     const value = securityContextOf(ref.container).runAsNonRoot;
     if (value === true) continue;
     if (value === false) {
-      findings = report(findings, ctx, `${describeContainer(ref)} must not set securityContext.runAsNonRoot=false`,
-        joinPath(ref.path, 'securityContext.runAsNonRoot'), ref.image);
+      findings = report(
+        findings,
+        ctx,
+        `${describeContainer(ref)} must not set securityContext.runAsNonRoot=false`,
+        joinPath(ref.path, 'securityContext.runAsNonRoot'),
+        ref.image,
+      );
     } else if (!podNonRoot) {
-      findings = report(findings, ctx,
+      findings = report(
+        findings,
+        ctx,
         `${describeContainer(ref)} must set securityContext.runAsNonRoot=true (or the pod must)`,
-        joinPath(ref.path, 'securityContext.runAsNonRoot'), ref.image);
+        joinPath(ref.path, 'securityContext.runAsNonRoot'),
+        ref.image,
+      );
     }
   }
   return findings ?? NO_FINDINGS;

@@ -16,13 +16,17 @@ import { NO_FINDINGS, report, usesUserNamespace, type PssContext, type PssCheckD
 function forbidRoot(subject: PodSubject, ctx: PssContext): Finding[] {
   let findings: Finding[] | undefined;
   if (podSecurityContextOf(subject).runAsUser === 0) {
-    findings = report(findings, ctx, 'pod must not set securityContext.runAsUser=0',
-      joinPath(subject.specPath, 'securityContext.runAsUser'));
+    findings = report(findings, ctx, 'pod must not set securityContext.runAsUser=0', joinPath(subject.specPath, 'securityContext.runAsUser'));
   }
   for (const ref of containersOf(subject)) {
     if (securityContextOf(ref.container).runAsUser !== 0) continue;
-    findings = report(findings, ctx, `${describeContainer(ref)} must not set securityContext.runAsUser=0`,
-      joinPath(ref.path, 'securityContext.runAsUser'), ref.image);
+    findings = report(
+      findings,
+      ctx,
+      `${describeContainer(ref)} must not set securityContext.runAsUser=0`,
+      joinPath(ref.path, 'securityContext.runAsUser'),
+      ref.image,
+    );
   }
   return findings ?? NO_FINDINGS;
 }

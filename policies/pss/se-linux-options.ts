@@ -53,8 +53,12 @@ function evaluateWith(allowed: ReadonlySet<string>) {
     if (isSet(podOptions)) {
       const bad = problems(podOptions, allowed);
       if (bad) {
-        findings = report(findings, ctx, `pod set forbidden securityContext.seLinuxOptions: ${bad.what}`,
-          joinPath(subject.specPath, `securityContext.seLinuxOptions.${bad.field}`));
+        findings = report(
+          findings,
+          ctx,
+          `pod set forbidden securityContext.seLinuxOptions: ${bad.what}`,
+          joinPath(subject.specPath, `securityContext.seLinuxOptions.${bad.field}`),
+        );
       }
     }
     for (const ref of containersOf(subject)) {
@@ -62,8 +66,13 @@ function evaluateWith(allowed: ReadonlySet<string>) {
       if (!isSet(options)) continue;
       const bad = problems(options, allowed);
       if (!bad) continue;
-      findings = report(findings, ctx, `${describeContainer(ref)} set forbidden securityContext.seLinuxOptions: ${bad.what}`,
-        joinPath(ref.path, `securityContext.seLinuxOptions.${bad.field}`), ref.image);
+      findings = report(
+        findings,
+        ctx,
+        `${describeContainer(ref)} set forbidden securityContext.seLinuxOptions: ${bad.what}`,
+        joinPath(ref.path, `securityContext.seLinuxOptions.${bad.field}`),
+        ref.image,
+      );
     }
     return findings ?? NO_FINDINGS;
   };

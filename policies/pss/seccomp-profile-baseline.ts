@@ -51,8 +51,12 @@ export const seccompProfileBaseline: PssCheckDefinition = {
         if (SECCOMP_POD_ANNOTATION in annotations) {
           const value = annotations[SECCOMP_POD_ANNOTATION];
           if (!validAnnotation(value)) {
-            findings = report(findings, ctx, `pod must not set annotation ${SECCOMP_POD_ANNOTATION}=${quoteValue(value)}`,
-              annotationPath(subject, SECCOMP_POD_ANNOTATION));
+            findings = report(
+              findings,
+              ctx,
+              `pod must not set annotation ${SECCOMP_POD_ANNOTATION}=${quoteValue(value)}`,
+              annotationPath(subject, SECCOMP_POD_ANNOTATION),
+            );
           }
         }
         for (const ref of containersOf(subject)) {
@@ -60,9 +64,13 @@ export const seccompProfileBaseline: PssCheckDefinition = {
           if (!(key in annotations)) continue;
           const value = annotations[key];
           if (validAnnotation(value)) continue;
-          findings = report(findings, ctx,
+          findings = report(
+            findings,
+            ctx,
             `${describeContainer(ref)} must not be given annotation ${key}=${quoteValue(value)}`,
-            annotationPath(subject, key), ref.image);
+            annotationPath(subject, key),
+            ref.image,
+          );
         }
         return findings ?? NO_FINDINGS;
       },
@@ -75,8 +83,12 @@ export const seccompProfileBaseline: PssCheckDefinition = {
         if (isSet(podProfile)) {
           const type = stringField(podProfile, 'type');
           if (!validSeccompType(type)) {
-            findings = report(findings, ctx, `pod must not set securityContext.seccompProfile.type to ${quote(type)}`,
-              joinPath(subject.specPath, 'securityContext.seccompProfile.type'));
+            findings = report(
+              findings,
+              ctx,
+              `pod must not set securityContext.seccompProfile.type to ${quote(type)}`,
+              joinPath(subject.specPath, 'securityContext.seccompProfile.type'),
+            );
           }
         }
         for (const ref of containersOf(subject)) {
@@ -84,9 +96,13 @@ export const seccompProfileBaseline: PssCheckDefinition = {
           if (!isSet(profile)) continue;
           const type = stringField(profile, 'type');
           if (validSeccompType(type)) continue;
-          findings = report(findings, ctx,
+          findings = report(
+            findings,
+            ctx,
             `${describeContainer(ref)} must not set securityContext.seccompProfile.type to ${quote(type)}`,
-            joinPath(ref.path, 'securityContext.seccompProfile.type'), ref.image);
+            joinPath(ref.path, 'securityContext.seccompProfile.type'),
+            ref.image,
+          );
         }
         return findings ?? NO_FINDINGS;
       },

@@ -26,8 +26,12 @@ function requireProfile(subject: PodSubject, ctx: PssContext): Finding[] {
     const type = stringField(podProfile, 'type');
     if (validSeccompType(type)) podSet = true;
     else {
-      findings = report(findings, ctx, `pod must not set securityContext.seccompProfile.type to ${quote(type)}`,
-        joinPath(subject.specPath, 'securityContext.seccompProfile.type'));
+      findings = report(
+        findings,
+        ctx,
+        `pod must not set securityContext.seccompProfile.type to ${quote(type)}`,
+        joinPath(subject.specPath, 'securityContext.seccompProfile.type'),
+      );
     }
   }
   for (const ref of containersOf(subject)) {
@@ -35,13 +39,21 @@ function requireProfile(subject: PodSubject, ctx: PssContext): Finding[] {
     if (isSet(profile)) {
       const type = stringField(profile, 'type');
       if (validSeccompType(type)) continue;
-      findings = report(findings, ctx,
+      findings = report(
+        findings,
+        ctx,
         `${describeContainer(ref)} must not set securityContext.seccompProfile.type to ${quote(type)}`,
-        joinPath(ref.path, 'securityContext.seccompProfile.type'), ref.image);
+        joinPath(ref.path, 'securityContext.seccompProfile.type'),
+        ref.image,
+      );
     } else if (!podSet) {
-      findings = report(findings, ctx,
+      findings = report(
+        findings,
+        ctx,
         `${describeContainer(ref)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost" (or the pod must)`,
-        joinPath(ref.path, 'securityContext.seccompProfile.type'), ref.image);
+        joinPath(ref.path, 'securityContext.seccompProfile.type'),
+        ref.image,
+      );
     }
   }
   return findings ?? NO_FINDINGS;

@@ -56,8 +56,7 @@ function evaluateWith(list: readonly string[]) {
     for (let i = 0; i < sysctls.length; i++) {
       const name = stringField(sysctls[i], 'name');
       if (allowed.has(name)) continue;
-      findings = report(findings, ctx, `pod must not set sysctl ${quote(name)}`,
-        joinPath(subject.specPath, `securityContext.sysctls[${i}].name`));
+      findings = report(findings, ctx, `pod must not set sysctl ${quote(name)}`, joinPath(subject.specPath, `securityContext.sysctls[${i}].name`));
     }
     return findings ?? NO_FINDINGS;
   };

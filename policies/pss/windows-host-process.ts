@@ -32,14 +32,22 @@ export const windowsHostProcess: PssCheckDefinition = {
       evaluate(subject, ctx) {
         let findings: Finding[] | undefined;
         if (hostProcess(podSecurityContextOf(subject))) {
-          findings = report(findings, ctx, 'pod must not set securityContext.windowsOptions.hostProcess=true',
-            joinPath(subject.specPath, 'securityContext.windowsOptions.hostProcess'));
+          findings = report(
+            findings,
+            ctx,
+            'pod must not set securityContext.windowsOptions.hostProcess=true',
+            joinPath(subject.specPath, 'securityContext.windowsOptions.hostProcess'),
+          );
         }
         for (const ref of containersOf(subject)) {
           if (!hostProcess(securityContextOf(ref.container))) continue;
-          findings = report(findings, ctx,
+          findings = report(
+            findings,
+            ctx,
             `${describeContainer(ref)} must not set securityContext.windowsOptions.hostProcess=true`,
-            joinPath(ref.path, 'securityContext.windowsOptions.hostProcess'), ref.image);
+            joinPath(ref.path, 'securityContext.windowsOptions.hostProcess'),
+            ref.image,
+          );
         }
         return findings ?? NO_FINDINGS;
       },

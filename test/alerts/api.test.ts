@@ -26,10 +26,7 @@ beforeAll(async () => {
   const dir = tempDir();
   store = await openAlertStore(`sqlite:${path.join(dir, 'api.db')}`);
   const tokenFile = path.join(dir, 'tokens.csv');
-  fs.writeFileSync(
-    tokenFile,
-    `${TOKENS.admin},alice,u-1,"security-admins,devs"\n${TOKENS.reader},bob,u-2,security-readers\n${TOKENS.norole},carol,u-3,devs\n`,
-  );
+  fs.writeFileSync(tokenFile, `${TOKENS.admin},alice,u-1,"security-admins,devs"\n${TOKENS.reader},bob,u-2,security-readers\n${TOKENS.norole},carol,u-3,devs\n`);
   const { logger, lines } = memoryLogger();
   logLines = lines;
   const access = new TokenFileAccess(tokenFile, { admin: ['security-admins'], reader: ['security-readers'] }, logger);
@@ -143,7 +140,10 @@ describe('GET /api/v1/alerts', () => {
   ])('filters %s', async (query, keep) => {
     const res = await list(`${query}${query.includes('?') ? '&' : '?'}limit=500`);
     expect(res.status).toBe(200);
-    const want = seeded.filter(keep).map((a) => a.id).sort();
+    const want = seeded
+      .filter(keep)
+      .map((a) => a.id)
+      .sort();
     expect(res.json.items.map((a: Alert) => a.id).sort()).toEqual(want);
     expect(want.length).toBeGreaterThan(0);
   });

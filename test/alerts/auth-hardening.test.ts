@@ -49,7 +49,13 @@ describe('alerts API readiness follows the token file', () => {
     fs.writeFileSync(path.join(dir, 'tls.key'), leaf.keyPem);
     const config = defaultConfig();
     config.store = { url: `sqlite:${path.join(dir, 'a.db')}` };
-    config.api = { tokenFile, roles: { reader: ['security-readers'] }, address: '127.0.0.1', tlsCert: path.join(dir, 'tls.crt'), tlsKey: path.join(dir, 'tls.key') };
+    config.api = {
+      tokenFile,
+      roles: { reader: ['security-readers'] },
+      address: '127.0.0.1',
+      tlsCert: path.join(dir, 'tls.crt'),
+      tlsKey: path.join(dir, 'tls.key'),
+    };
     service = await startAlertsService(config, memoryLogger().logger, { apiPort: 0 });
   });
   afterAll(async () => service?.close());

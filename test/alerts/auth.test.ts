@@ -44,8 +44,14 @@ describe('parseTokenFile', () => {
 
   it('ignores columns after the 4th as kube-apiserver does, with a warning naming the line', () => {
     const { entries, warnings } = parseTokenFileDetailed('tok,alice,u1,g1,g2\ntok2,bob,u2,"g1,g2",extra', 'tokens.csv');
-    expect(entries.map((e) => [e.user, e.groups])).toEqual([['alice', ['g1']], ['bob', ['g1', 'g2']]]);
-    expect(warnings).toEqual([expect.stringMatching(/^tokens\.csv:1: 5 fields: columns after the 4th are ignored/), expect.stringMatching(/^tokens\.csv:2: 5 fields/)]);
+    expect(entries.map((e) => [e.user, e.groups])).toEqual([
+      ['alice', ['g1']],
+      ['bob', ['g1', 'g2']],
+    ]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^tokens\.csv:1: 5 fields: columns after the 4th are ignored/),
+      expect.stringMatching(/^tokens\.csv:2: 5 fields/),
+    ]);
   });
 
   it('numbers lines right after a quoted field that spans lines', () => {
@@ -116,8 +122,19 @@ describe('TokenFileAccess', () => {
       ['rewritten with one bad line', (f) => fs.writeFileSync(f, 'reader-token,bob,u-2,security-readers\nbroken\n'), /tokens\.csv:2: expected token,user,uid/],
       ['rewritten with a syntax error', (f) => fs.writeFileSync(f, 'reader-token,bob,u-2,"security-readers\n'), /unterminated quoted field/],
       ['deleted', (f) => fs.rmSync(f), /cannot read the token file .*tokens\.csv: ENOENT/],
-      ['replaced by something unreadable', (f) => { fs.rmSync(f); fs.mkdirSync(f); }, /cannot read the token file .*tokens\.csv: EISDIR/],
-      ['grown past the size limit', (f) => fs.writeFileSync(f, 'reader-token,bob,u-2,security-readers\n' + '#'.repeat(4 * 1024 * 1024) + '\n'), /larger than 4194304 bytes/],
+      [
+        'replaced by something unreadable',
+        (f) => {
+          fs.rmSync(f);
+          fs.mkdirSync(f);
+        },
+        /cannot read the token file .*tokens\.csv: EISDIR/,
+      ],
+      [
+        'grown past the size limit',
+        (f) => fs.writeFileSync(f, 'reader-token,bob,u-2,security-readers\n' + '#'.repeat(4 * 1024 * 1024) + '\n'),
+        /larger than 4194304 bytes/,
+      ],
     ];
     it.each(cases)('%s', async (_name, breakIt, reason) => {
       const file = path.join(tempDir(), 'tokens.csv');

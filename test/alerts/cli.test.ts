@@ -83,7 +83,20 @@ describe('bulwark alerts', () => {
   });
 
   it('filters and prints JSON on stdout alone, following pages with --all', async () => {
-    const r = await run('alerts', 'list', ...server(), '--token-file', path.join(dir, 'my-token'), '--severity', 'high', '--limit', '2', '--all', '--format', 'json');
+    const r = await run(
+      'alerts',
+      'list',
+      ...server(),
+      '--token-file',
+      path.join(dir, 'my-token'),
+      '--severity',
+      'high',
+      '--limit',
+      '2',
+      '--all',
+      '--format',
+      'json',
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.items.map((a: Alert) => a.id)).toEqual([alerts[5]!.id, alerts[3]!.id, alerts[1]!.id]);

@@ -15,7 +15,10 @@ interface Exchange {
   response: { status: number; body: Obj };
 }
 
-const recorded = JSON.parse(readFileSync(join(__dirname, '../fixtures/apiserver/recorded.json'), 'utf8')) as { recordedFrom: string; reviews: Record<string, Exchange> };
+const recorded = JSON.parse(readFileSync(join(__dirname, '../fixtures/apiserver/recorded.json'), 'utf8')) as {
+  recordedFrom: string;
+  reviews: Record<string, Exchange>;
+};
 const r = recorded.reviews;
 const TOKEN = 'REDACTED-READER-TOKEN';
 const RECORDED_AUDIENCE = 'https://kubernetes.default.svc';
@@ -40,7 +43,8 @@ describe(`alerts API Kubernetes mode, answered as ${recorded.recordedFrom} answe
       return { ...r['token review, unknown token']!.response.body, spec: body.spec };
     });
     api.reviews.set('/apis/authorization.k8s.io/v1/subjectaccessreviews', (body) =>
-      body?.spec?.resourceAttributes?.verb === 'update' ? r['access review, update denied']!.response.body : r['access review, list allowed']!.response.body);
+      body?.spec?.resourceAttributes?.verb === 'update' ? r['access review, update denied']!.response.body : r['access review, list allowed']!.response.body,
+    );
     const kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
     // The reader's token is an API-server token-file token, recorded with no spec.audiences: the
@@ -62,21 +66,30 @@ describe(`alerts API Kubernetes mode, answered as ${recorded.recordedFrom} answe
     expect(await access.authenticate('not-a-token')).toBeUndefined();
     const sent = api.requests.filter((q) => q.path === '/apis/authentication.k8s.io/v1/tokenreviews');
     expect(sent[0]!.contentType).toBe('application/json');
-    expect(sent[0]!.body).toMatchObject({ apiVersion: r['token review, valid token']!.request.body.apiVersion, kind: 'TokenReview', spec: { token: TOKEN, audiences: [RECORDED_AUDIENCE] } });
+    expect(sent[0]!.body).toMatchObject({
+      apiVersion: r['token review, valid token']!.request.body.apiVersion,
+      kind: 'TokenReview',
+      spec: { token: TOKEN, audiences: [RECORDED_AUDIENCE] },
+    });
   });
 
   it('recorded how the real server treats audiences', () => {
     expect(r['token review, bound token for bulwark']!.request.body.spec.audiences).toEqual(['bulwark']);
     expect(r['token review, bound token for bulwark']!.response.body.status).toMatchObject({ authenticated: true, audiences: ['bulwark'] });
     expect(r['token review, token-file token for bulwark']!.response.body.status.authenticated).toBeUndefined();
-    expect(r['token review, bound token for another audience']!.response.body.status.error).toMatch(/token audiences \["bulwark"\] is invalid for the target audiences \["vault"\]/);
+    expect(r['token review, bound token for another audience']!.response.body.status.error).toMatch(
+      /token audiences \["bulwark"\] is invalid for the target audiences \["vault"\]/,
+    );
   });
 
   it('with the default audience: accepts the ServiceAccount token minted for bulwark, refuses the token-file token', async () => {
     const kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
     const strict = await KubernetesAccess.create(memoryLogger().logger, { kubeConfig: kc, cacheTtlMs: 0 });
-    expect(await strict.authenticate(BOT)).toMatchObject({ username: 'system:serviceaccount:default:rec-alerts-bot', groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'] });
+    expect(await strict.authenticate(BOT)).toMatchObject({
+      username: 'system:serviceaccount:default:rec-alerts-bot',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+    });
     expect(await strict.authenticate(TOKEN)).toBeUndefined();
     const vault = await KubernetesAccess.create(memoryLogger().logger, { kubeConfig: kc, cacheTtlMs: 0, audiences: ['vault'] });
     expect(await vault.authenticate(BOT)).toBeUndefined();

@@ -21,7 +21,12 @@ const ACCESS_REVIEWS = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
  */
 const API_AUDIENCES = ['https://kubernetes.default.svc'];
 const USERS: Record<string, { username: string; uid: string; groups: string[]; audiences?: string[] }> = {
-  'sa-reader-token': { username: 'system:serviceaccount:sec:reader', uid: 'c0ffee-1', groups: ['system:serviceaccounts', 'system:serviceaccounts:sec', 'system:authenticated'], audiences: ['bulwark'] },
+  'sa-reader-token': {
+    username: 'system:serviceaccount:sec:reader',
+    uid: 'c0ffee-1',
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:sec', 'system:authenticated'],
+    audiences: ['bulwark'],
+  },
   'oidc-admin-token': { username: 'alice@example.com', uid: '', groups: ['security-admins', 'system:authenticated'], audiences: ['bulwark', 'other'] },
   'nobody-token': { username: 'mallory', uid: 'm-1', groups: ['system:authenticated'], audiences: ['bulwark'] },
   // An admin's own API-server token (audience-agnostic): valid against the API server, not for Bulwark.
@@ -48,12 +53,24 @@ beforeAll(async () => {
     const requested: string[] = body?.spec?.audiences?.length ? body.spec.audiences : API_AUDIENCES;
     const granted = found ? requested.filter((a) => (found.audiences ?? API_AUDIENCES).includes(a)) : [];
     if (!found || granted.length === 0) {
-      return { ...base, status: { user: {}, error: found ? '[invalid bearer token, token audiences ["vault"] is invalid for the target audiences ["bulwark"]]' : '[invalid bearer token, square/go-jose: error in cryptographic primitive]' } };
+      return {
+        ...base,
+        status: {
+          user: {},
+          error: found
+            ? '[invalid bearer token, token audiences ["vault"] is invalid for the target audiences ["bulwark"]]'
+            : '[invalid bearer token, square/go-jose: error in cryptographic primitive]',
+        },
+      };
     }
     const { audiences: _own, ...user } = found;
     return {
       ...base,
-      status: { authenticated: true, user: { ...user, ...(user.uid ? {} : { uid: undefined }), extra: { 'authentication.kubernetes.io/credential-id': ['JTI=1'] } }, audiences: granted },
+      status: {
+        authenticated: true,
+        user: { ...user, ...(user.uid ? {} : { uid: undefined }), extra: { 'authentication.kubernetes.io/credential-id': ['JTI=1'] } },
+        audiences: granted,
+      },
     };
   });
   standIn.reviews.set(ACCESS_REVIEWS, (body) => {
@@ -64,7 +81,9 @@ beforeAll(async () => {
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: body.spec,
-      status: allowed ? { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "bulwark-security" of ClusterRole "bulwark-security-reader"' } : { allowed: false },
+      status: allowed
+        ? { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "bulwark-security" of ClusterRole "bulwark-security-reader"' }
+        : { allowed: false },
     };
   });
   const dir = tempDir();
@@ -85,7 +104,12 @@ afterAll(async () => {
 });
 
 const call = (token: string, method = 'GET', suffix = '') =>
-  request(`https://127.0.0.1:${service.api!.port}/api/v1/alerts${suffix}`, { token, method, ca: ca.certPem, ...(method === 'POST' ? { body: { status: 'resolved' } } : {}) });
+  request(`https://127.0.0.1:${service.api!.port}/api/v1/alerts${suffix}`, {
+    token,
+    method,
+    ca: ca.certPem,
+    ...(method === 'POST' ? { body: { status: 'resolved' } } : {}),
+  });
 
 describe('Kubernetes mode (TokenReview + SubjectAccessReview)', () => {
   it('asks the API server who the token is and whether they may list alerts.bulwark.io', async () => {

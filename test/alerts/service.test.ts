@@ -34,9 +34,17 @@ api:
   roles: {admin: [security-admins], reader: [security-readers]}
 `);
     expect(parseStoreSettings(config.store)).toEqual({
-      url: 'postgres://bulwark@db/alerts', dedupWindowMs: 300_000, retention: { maxAgeMs: 7 * 86_400_000, maxCount: 5000, intervalMs: 900_000 },
+      url: 'postgres://bulwark@db/alerts',
+      dedupWindowMs: 300_000,
+      retention: { maxAgeMs: 7 * 86_400_000, maxCount: 5000, intervalMs: 900_000 },
     });
-    expect(parseApiSettings(config.api)).toMatchObject({ enabled: true, port: 9444, address: '127.0.0.1', auth: 'kubernetes', roles: { admin: ['security-admins'], reader: ['security-readers'] } });
+    expect(parseApiSettings(config.api)).toMatchObject({
+      enabled: true,
+      port: 9444,
+      address: '127.0.0.1',
+      auth: 'kubernetes',
+      roles: { admin: ['security-admins'], reader: ['security-readers'] },
+    });
     expect(parseStoreSettings({ retention: { maxAge: 'off', maxCount: null } }).retention).toMatchObject({ maxAgeMs: undefined, maxCount: undefined });
   });
 

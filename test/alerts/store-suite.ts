@@ -37,7 +37,9 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
     it('stores an alert and gives it back whole', async () => {
       const { store } = await fresh();
       const alert = makeAlert({
-        auditIDs: ['a1'], sourceIPs: ['10.0.0.1'], userAgent: 'kubectl/v1.30',
+        auditIDs: ['a1'],
+        sourceIPs: ['10.0.0.1'],
+        userAgent: 'kubectl/v1.30',
         evidence: { container: 'app', nested: { list: [1, 2] } },
         user: { username: 'bob', groups: ['g1'], impersonator: { username: 'admin', groups: ['system:masters'] } },
       });
@@ -60,13 +62,27 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
     it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen, message, evidence', async () => {
       const { store } = await fresh();
       const first = makeAlert({ firstSeen: at(0), auditIDs: ['a1', 'a2'], sourceIPs: ['10.0.0.1'], message: 'first', evidence: { n: 1 } });
-      const second = makeAlert({ resource: first.resource, firstSeen: at(9), count: 3, auditIDs: ['a2', 'a3'], sourceIPs: ['10.0.0.2'], message: 'second', evidence: { n: 2 } });
+      const second = makeAlert({
+        resource: first.resource,
+        firstSeen: at(9),
+        count: 3,
+        auditIDs: ['a2', 'a3'],
+        sourceIPs: ['10.0.0.2'],
+        message: 'second',
+        evidence: { n: 2 },
+      });
       expect(second.fingerprint).toBe(first.fingerprint);
       await store.upsert(first, WINDOW);
       const merged = await store.upsert(second, WINDOW);
       expect(merged).toMatchObject({
-        id: first.id, count: 4, firstSeen: at(0), lastSeen: at(9), auditIDs: ['a1', 'a2', 'a3'],
-        sourceIPs: ['10.0.0.1', '10.0.0.2'], message: 'second', evidence: { n: 2 },
+        id: first.id,
+        count: 4,
+        firstSeen: at(0),
+        lastSeen: at(9),
+        auditIDs: ['a1', 'a2', 'a3'],
+        sourceIPs: ['10.0.0.1', '10.0.0.2'],
+        message: 'second',
+        evidence: { n: 2 },
       });
       expect(await store.get(first.id)).toEqual(merged);
       expect(await store.get(second.id)).toBeUndefined();
@@ -139,9 +155,7 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       const other = await open();
       const resource = { group: '', version: 'v1', kind: 'Pod', name: 'shared' };
       const n = 40;
-      await Promise.all(
-        Array.from({ length: n }, (_, i) => (i % 2 ? store : other).upsert(makeAlert({ resource, firstSeen: at(0), count: 2 }), WINDOW)),
-      );
+      await Promise.all(Array.from({ length: n }, (_, i) => (i % 2 ? store : other).upsert(makeAlert({ resource, firstSeen: at(0), count: 2 }), WINDOW)));
       const { items } = await other.list({}, undefined, 500);
       expect(items).toHaveLength(1);
       expect(items[0]!.count).toBe(2 * n);
@@ -205,7 +219,12 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
     it('changes status with a history entry, and refuses what the rules forbid', async () => {
       const { store } = await fresh();
       const a = await store.upsert(makeAlert(), WINDOW);
-      const steps: [AlertStatus, string][] = [['in-progress', 'triaging'], ['resolved', 'patched'], ['active', 'it came back'], ['dismissed', 'accepted risk']];
+      const steps: [AlertStatus, string][] = [
+        ['in-progress', 'triaging'],
+        ['resolved', 'patched'],
+        ['active', 'it came back'],
+        ['dismissed', 'accepted risk'],
+      ];
       for (const [to, reason] of steps) await store.setStatus(a.id, to, 'carol', reason);
       const final = (await store.get(a.id))!;
       expect(final.status).toBe('dismissed');

@@ -14,7 +14,13 @@ const analyser = (audit: Record<string, unknown> = {}, extra: Partial<ReturnType
 
 const execRef = { resource: 'pods', namespace: 'prod', name: 'web-0', apiVersion: 'v1', subresource: 'exec' };
 const exec = (o: Partial<AuditEvent> = {}) =>
-  auditEvent({ verb: 'create', requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=sh', objectRef: execRef, responseStatus: { metadata: {}, code: 101 }, ...o });
+  auditEvent({
+    verb: 'create',
+    requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=sh',
+    objectRef: execRef,
+    responseStatus: { metadata: {}, code: 101 },
+    ...o,
+  });
 const privilegedPod = {
   kind: 'Pod',
   apiVersion: 'v1',
@@ -46,7 +52,11 @@ describe('stages: each auditID alerts once', () => {
   });
 
   it('an exec whose ResponseStarted the audit policy omitted alerts at ResponseComplete', () => {
-    expect(analyser().analyse(exec({ stage: 'ResponseComplete' })).map((x) => x.type)).toEqual(['exec-into-pod']);
+    expect(
+      analyser()
+        .analyse(exec({ stage: 'ResponseComplete' }))
+        .map((x) => x.type),
+    ).toEqual(['exec-into-pod']);
   });
 
   it('a Panic alerts when it is the first stage seen, not after ResponseStarted', () => {
@@ -65,7 +75,9 @@ describe('stages: each auditID alerts once', () => {
   });
 
   it('a 401 is a lone ResponseStarted with user {}: analysed, no user', () => {
-    const [alert] = analyser().analyse(auditEvent({ stage: 'ResponseStarted', user: {}, userAgent: 'kubeletctl', responseStatus: { metadata: {}, code: 401 } }));
+    const [alert] = analyser().analyse(
+      auditEvent({ stage: 'ResponseStarted', user: {}, userAgent: 'kubeletctl', responseStatus: { metadata: {}, code: 401 } }),
+    );
     expect(alert!.user.username).toBe('');
     expect(alert!.message).toContain('an unauthenticated client');
   });
@@ -88,7 +100,14 @@ describe('stages: each auditID alerts once', () => {
     const ex = exec({ auditID: id, stage: 'ResponseStarted', requestReceivedTimestamp: at(5), stageTimestamp: at(5) });
     expect(a.analyse({ ...ex, stage: 'RequestReceived', responseStatus: undefined })).toEqual([]);
     expect(a.analyse(ex).map((x) => x.type)).toEqual(['exec-into-pod']);
-    const list = auditEvent({ auditID: id, verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestReceivedTimestamp: at(9), stageTimestamp: at(9) });
+    const list = auditEvent({
+      auditID: id,
+      verb: 'list',
+      requestURI: '/api/v1/secrets',
+      objectRef: { resource: 'secrets', apiVersion: 'v1' },
+      requestReceivedTimestamp: at(9),
+      stageTimestamp: at(9),
+    });
     expect(a.analyse(list).map((x) => x.type)).toEqual(['secrets-enumerated']);
     // Each request's own later stages and replays are still skipped.
     expect(a.analyse({ ...ex, stage: 'ResponseComplete', stageTimestamp: at(60) })).toEqual([]);
@@ -102,7 +121,12 @@ describe('stages: each auditID alerts once', () => {
     const a = analyser();
     const id = auditID();
     expect(a.analyse(exec({ auditID: id, stage: 'ResponseStarted', requestReceivedTimestamp: at(0) })).length).toBe(1);
-    const other = exec({ auditID: id, stage: 'ResponseStarted', requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=cat&command=/etc/shadow', requestReceivedTimestamp: at(1) });
+    const other = exec({
+      auditID: id,
+      stage: 'ResponseStarted',
+      requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=cat&command=/etc/shadow',
+      requestReceivedTimestamp: at(1),
+    });
     expect(a.analyse(other).length).toBe(1);
     expect(a.pendingSessions().length).toBe(2);
     expect(a.analyse(exec({ auditID: id, stage: 'ResponseComplete', requestReceivedTimestamp: at(0) }))).toEqual([]);
@@ -142,7 +166,11 @@ describe('impersonation', () => {
       objectRef: { resource: 'secrets', apiVersion: 'v1' },
       impersonatedUser: { username: 'system:serviceaccount:kube-system:namespace-controller', groups: [] },
     });
-    expect(analyser().analyse(ev).map((x) => x.type)).toContain('secrets-enumerated');
+    expect(
+      analyser()
+        .analyse(ev)
+        .map((x) => x.type),
+    ).toContain('secrets-enumerated');
   });
 
   it('impersonating a system: identity does not hide a kube-system workload: checks judge the authenticated user', () => {
@@ -158,7 +186,11 @@ describe('impersonation', () => {
 
   it('an impersonated control-plane identity is not skipped by the object checks', () => {
     const ev = podCreate({ impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } });
-    expect(analyser().analyse(ev).map((x) => x.type)).toEqual(['impersonation-of-system-identity', 'privileged-container']);
+    expect(
+      analyser()
+        .analyse(ev)
+        .map((x) => x.type),
+    ).toEqual(['impersonation-of-system-identity', 'privileged-container']);
   });
 });
 
@@ -179,14 +211,20 @@ describe('object checks', () => {
 
   it('the namespace comes from objectRef when the body has none (client-go, curl, controllers)', () => {
     const bare = { ...privilegedPod, metadata: { name: 'debug' }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } };
-    const ev = podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' }, requestURI: '/api/v1/namespaces/kube-system/pods' });
+    const ev = podCreate({
+      requestObject: bare,
+      objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' },
+      requestURI: '/api/v1/namespaces/kube-system/pods',
+    });
     const alerts = analyser().analyse(ev);
     expect(alerts.map((x) => x.type)).toEqual(['kube-system-workload']);
     expect(alerts[0]!.namespace).toBe('kube-system');
     expect(alerts[0]!.message).toContain('namespace kube-system');
     // Exempt namespaces are judged by the same namespace.
     const exempt = analyser({}, { exemptions: { namespaces: ['kube-system'], usernames: [], groups: [], images: [] } });
-    expect(exempt.analyse(podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' } }))).toEqual([]);
+    expect(
+      exempt.analyse(podCreate({ requestObject: bare, objectRef: { resource: 'pods', namespace: 'kube-system', name: 'debug', apiVersion: 'v1' } })),
+    ).toEqual([]);
   });
 
   it('a dry run stored nothing: no alert', () => {
@@ -218,9 +256,17 @@ describe('object checks', () => {
         requestObject: crb,
       });
     expect(analyser().analyse(ev({ username: 'system:apiserver', groups: ['system:masters'] }))).toEqual([]);
-    expect(analyser().analyse(ev({ username: 'alice@example.com', groups: [] })).map((a) => a.type)).toEqual(['anonymous-binding']);
+    expect(
+      analyser()
+        .analyse(ev({ username: 'alice@example.com', groups: [] }))
+        .map((a) => a.type),
+    ).toEqual(['anonymous-binding']);
     // The skip list is configurable.
-    expect(analyser({ controlPlaneIdentities: [] }).analyse(ev({ username: 'system:apiserver', groups: [] })).map((a) => a.type)).toEqual(['anonymous-binding']);
+    expect(
+      analyser({ controlPlaneIdentities: [] })
+        .analyse(ev({ username: 'system:apiserver', groups: [] }))
+        .map((a) => a.type),
+    ).toEqual(['anonymous-binding']);
   });
 
   it('a PATCH body is a patch: the response object is evaluated; a bare patch is not', () => {
@@ -228,14 +274,25 @@ describe('object checks', () => {
     const patch = { spec: { containers: [{ name: 'sh', securityContext: { privileged: true } }] } };
     expect(analyser().analyse(auditEvent({ level: 'Request', verb: 'patch', objectRef: patchRef, requestObject: patch }))).toEqual([]);
     const withResponse = auditEvent({ level: 'RequestResponse', verb: 'patch', objectRef: patchRef, requestObject: patch, responseObject: privilegedPod });
-    expect(analyser().analyse(withResponse).map((a) => a.type)).toEqual(['privileged-container']);
+    expect(
+      analyser()
+        .analyse(withResponse)
+        .map((a) => a.type),
+    ).toEqual(['privileged-container']);
   });
 
   it('status subresource updates are not re-evaluated; ephemeral containers are', () => {
     const ref = { resource: 'pods', namespace: 'prod', name: 'debug', apiVersion: 'v1' };
     expect(analyser().analyse(podCreate({ verb: 'update', objectRef: { ...ref, subresource: 'status' } }))).toEqual([]);
-    const eph = { ...privilegedPod, spec: { containers: [{ name: 'app', image: 'app' }], ephemeralContainers: [{ name: 'dbg', image: 'busybox', securityContext: { privileged: true } }] } };
-    expect(analyser().analyse(podCreate({ verb: 'patch', objectRef: { ...ref, subresource: 'ephemeralcontainers' }, responseObject: eph, requestObject: undefined })).map((a) => a.type)).toEqual(['ephemeral-container-added', 'privileged-container']);
+    const eph = {
+      ...privilegedPod,
+      spec: { containers: [{ name: 'app', image: 'app' }], ephemeralContainers: [{ name: 'dbg', image: 'busybox', securityContext: { privileged: true } }] },
+    };
+    expect(
+      analyser()
+        .analyse(podCreate({ verb: 'patch', objectRef: { ...ref, subresource: 'ephemeralcontainers' }, responseObject: eph, requestObject: undefined }))
+        .map((a) => a.type),
+    ).toEqual(['ephemeral-container-added', 'privileged-container']);
   });
 
   it('config: actions off and exempt namespaces apply to audit too', () => {

@@ -14,9 +14,18 @@ beforeEach(() => {
 afterEach(() => tmp.cleanup());
 
 const listSecrets = (user: string) =>
-  auditEvent({ verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' }, user: { username: user, groups: ['system:authenticated'] } });
+  auditEvent({
+    verb: 'list',
+    requestURI: '/api/v1/secrets',
+    objectRef: { resource: 'secrets', apiVersion: 'v1' },
+    user: { username: user, groups: ['system:authenticated'] },
+  });
 
-const alertsOf = (stdout: string) => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+const alertsOf = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 async function rejectedCount(): Promise<number> {
   const m = await auditRegistry.getSingleMetric('bulwark_audit_checkpoint_rejected_total')!.get();
@@ -37,11 +46,42 @@ async function scannedLog(): Promise<{ log: string; cp: string; saved: Checkpoin
 
 describe('forged checkpoints never make the scan skip events', () => {
   const FORGERIES: [string, (entry: Record<string, any>) => void, RegExp][] = [
-    ['an empty head hash', (e) => { e.headBytes = 0; e.headHash = ''; }, /head hash covers 0 bytes where min\(1024, offset \d+\) = 1024 are required/],
-    ['a head hash over too few bytes', (e) => { e.headBytes = 10; }, /head hash covers 10 bytes/],
-    ['a head hash that is not a sha256', (e) => { e.headHash = 'abc'; }, /must be a sha256 in hex/],
-    ['a negative offset', (e) => { e.offset = -1; }, /offset must be a whole number ≥ 0/],
-    ['a wrong head hash', (e) => { e.headHash = 'f'.repeat(64); }, /head hash does not match the file's first 1024 bytes/],
+    [
+      'an empty head hash',
+      (e) => {
+        e.headBytes = 0;
+        e.headHash = '';
+      },
+      /head hash covers 0 bytes where min\(1024, offset \d+\) = 1024 are required/,
+    ],
+    [
+      'a head hash over too few bytes',
+      (e) => {
+        e.headBytes = 10;
+      },
+      /head hash covers 10 bytes/,
+    ],
+    [
+      'a head hash that is not a sha256',
+      (e) => {
+        e.headHash = 'abc';
+      },
+      /must be a sha256 in hex/,
+    ],
+    [
+      'a negative offset',
+      (e) => {
+        e.offset = -1;
+      },
+      /offset must be a whole number ≥ 0/,
+    ],
+    [
+      'a wrong head hash',
+      (e) => {
+        e.headHash = 'f'.repeat(64);
+      },
+      /head hash does not match the file's first 1024 bytes/,
+    ],
   ];
 
   it.each(FORGERIES)('%s: rejected loudly (log, metric, alert) and the whole log read again', async (_name, forge, reason) => {

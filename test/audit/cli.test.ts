@@ -10,8 +10,17 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 const EXPECTED_TYPES = [
-  'exec-into-pod', 'kube-events-deleted', 'pentest-tool', 'anonymous-request-allowed', 'admission-webhook-modified',
-  'coredns-modified', 'secrets-enumerated', 'configmap-credentials', 'nodeport-service', 'privileged-container', 'host-namespaces',
+  'exec-into-pod',
+  'kube-events-deleted',
+  'pentest-tool',
+  'anonymous-request-allowed',
+  'admission-webhook-modified',
+  'coredns-modified',
+  'secrets-enumerated',
+  'configmap-credentials',
+  'nodeport-service',
+  'privileged-container',
+  'host-namespaces',
   // mallory's patch of Bulwark's own webhook configuration (failurePolicy Ignore) is also tampering.
   'bulwark-tampering',
 ];
@@ -29,10 +38,29 @@ describe('bulwark audit scan', () => {
     const alerts = parseNdjson(r.stdout);
     expect(alerts.map((a) => a.type).sort()).toEqual([...EXPECTED_TYPES].sort());
     for (const a of alerts) {
-      expect(Object.keys(a)).toEqual(expect.arrayContaining([
-        'id', 'type', 'title', 'severity', 'source', 'firstSeen', 'lastSeen', 'count', 'namespace', 'resource', 'user',
-        'sourceIPs', 'userAgent', 'auditIDs', 'message', 'evidence', 'tactics', 'remediation', 'status',
-      ]));
+      expect(Object.keys(a)).toEqual(
+        expect.arrayContaining([
+          'id',
+          'type',
+          'title',
+          'severity',
+          'source',
+          'firstSeen',
+          'lastSeen',
+          'count',
+          'namespace',
+          'resource',
+          'user',
+          'sourceIPs',
+          'userAgent',
+          'auditIDs',
+          'message',
+          'evidence',
+          'tactics',
+          'remediation',
+          'status',
+        ]),
+      );
       expect(a.source).toBe('audit');
       expect(a.status).toBe('active');
       expect(a.auditIDs.length).toBe(a.count);
@@ -101,7 +129,10 @@ describe('bulwark audit scan', () => {
   it('malformed lines are counted and reported with file and line; the scan goes on', async () => {
     const file = tmp.path('broken.log');
     const good = auditEvent({ verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } });
-    writeFileSync(file, [JSON.stringify(auditEvent()), '{"kind":"Event", truncated', '', '[1,2]', '{"kind":"Event","stage":"ResponseComplete"}', JSON.stringify(good)].join('\n'));
+    writeFileSync(
+      file,
+      [JSON.stringify(auditEvent()), '{"kind":"Event", truncated', '', '[1,2]', '{"kind":"Event","stage":"ResponseComplete"}', JSON.stringify(good)].join('\n'),
+    );
     const r = await runCli(['--format', 'ndjson', file]);
     expect(r.code).toBe(0);
     expect(parseNdjson(r.stdout).map((a) => a.type)).toEqual(['secrets-enumerated']);
@@ -127,7 +158,11 @@ describe('bulwark audit scan', () => {
     writeFileSync(good, lines([auditEvent()]));
     const both = await runCli([good, bad]);
     expect(both.code).toBe(2);
-    const piped = await runCli(['-'], { stdin: (async function* () { yield Buffer.from('garbage\n'); })() });
+    const piped = await runCli(['-'], {
+      stdin: (async function* () {
+        yield Buffer.from('garbage\n');
+      })(),
+    });
     expect(piped.code).toBe(2);
     expect(piped.stderr).toContain('<stdin>: no audit event could be read (1 malformed line)');
     // An empty file is not an error: a quiet log has no events.
@@ -137,7 +172,10 @@ describe('bulwark audit scan', () => {
   });
 
   it('reads an EventList document (pretty-printed or one line) and a JSON array, like JSON lines', async () => {
-    const events = readFileSync(session, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    const events = readFileSync(session, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l));
     const list = { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: events };
     const shapes = {
       'list-pretty.json': JSON.stringify(list, null, 2),
@@ -149,9 +187,18 @@ describe('bulwark audit scan', () => {
       writeFileSync(file, text);
       const r = await runCli(['--format', 'ndjson', file]);
       expect(r.code, name).toBe(0);
-      expect(parseNdjson(r.stdout).map((a) => a.type).sort(), name).toEqual([...EXPECTED_TYPES].sort());
+      expect(
+        parseNdjson(r.stdout)
+          .map((a) => a.type)
+          .sort(),
+        name,
+      ).toEqual([...EXPECTED_TYPES].sort());
       expect(r.stderr, name).toContain('12 alerts (14 occurrences) from 41 events in 1 input');
-      const piped = await runCli(['--format', 'ndjson', '-'], { stdin: (async function* () { yield Buffer.from(gzipSync(text)); })() });
+      const piped = await runCli(['--format', 'ndjson', '-'], {
+        stdin: (async function* () {
+          yield Buffer.from(gzipSync(text));
+        })(),
+      });
       expect(parseNdjson(piped.stdout).length, name).toBe(12);
     }
     // Items that are not events are reported by index; a document that is not JSON is read as lines.
@@ -203,7 +250,10 @@ describe('bulwark audit scan', () => {
       const half = text.indexOf('\n', Math.floor(text.length / 2)) + 1;
       const file = tmp.path('trailing.gz');
       // Two members (as `cat a.gz b.gz` writes them), then bytes that are not a gzip member.
-      writeFileSync(file, Buffer.concat([gzipSync(text.subarray(0, half)), gzipSync(text.subarray(half)), Buffer.from('garbage after the last member\u0000\n')]));
+      writeFileSync(
+        file,
+        Buffer.concat([gzipSync(text.subarray(0, half)), gzipSync(text.subarray(half)), Buffer.from('garbage after the last member\u0000\n')]),
+      );
       const r = await runCli(['--format', 'ndjson', file]);
       expect(r.stderr).not.toContain('cannot read');
       expect(r.code).toBe(0);
@@ -215,7 +265,11 @@ describe('bulwark audit scan', () => {
       const padded = await runCli(['--format', 'ndjson', file]);
       expect([padded.code, parseNdjson(padded.stdout).length]).toEqual([0, 12]);
       expect(padded.stderr).not.toMatch(/malformed|trailing/);
-      const fromStdin = await runCli(['--format', 'ndjson', '-'], { stdin: (async function* () { yield Buffer.concat([gzipSync(text), Buffer.from('junk')]); })() });
+      const fromStdin = await runCli(['--format', 'ndjson', '-'], {
+        stdin: (async function* () {
+          yield Buffer.concat([gzipSync(text), Buffer.from('junk')]);
+        })(),
+      });
       expect(fromStdin.code).toBe(0);
       expect(parseNdjson(fromStdin.stdout).length).toBe(12);
       expect(fromStdin.stderr).toContain('4 bytes of trailing data after the last gzip member');
@@ -264,17 +318,28 @@ describe('bulwark audit scan', () => {
     const file = tmp.path('many-execs.log');
     writeFileSync(
       file,
-      lines(Array.from({ length: 3000 }, (_, i) => auditEvent({
-        verb: 'create', stage: 'ResponseStarted', requestURI: `/api/v1/namespaces/default/pods/web-${i}/exec?command=sh`,
-        objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: `web-${i}`, apiVersion: 'v1' },
-        responseStatus: { metadata: {}, code: 101 } as never,
-      }))),
+      lines(
+        Array.from({ length: 3000 }, (_, i) =>
+          auditEvent({
+            verb: 'create',
+            stage: 'ResponseStarted',
+            requestURI: `/api/v1/namespaces/default/pods/web-${i}/exec?command=sh`,
+            objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: `web-${i}`, apiVersion: 'v1' },
+            responseStatus: { metadata: {}, code: 101 } as never,
+          }),
+        ),
+      ),
     );
     const bin = new URL('../../bin/bulwark.js', import.meta.url).pathname;
     const child = spawn(process.execPath, [bin, 'audit', 'scan', '--format', 'ndjson', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    await new Promise<void>((resolve) => child.stdout.once('data', () => { child.stdout.destroy(); resolve(); }));
+    await new Promise<void>((resolve) =>
+      child.stdout.once('data', () => {
+        child.stdout.destroy();
+        resolve();
+      }),
+    );
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
     expect(code).toBe(141);

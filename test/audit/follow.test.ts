@@ -33,8 +33,18 @@ function follow(args: string[]) {
     signal: ac.signal,
   });
   return {
-    users: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l).user.username as string),
-    types: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l).type as string),
+    users: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).user.username as string),
+    types: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).type as string),
     stderr: () => err.join(''),
     stop: async () => {
       ac.abort();
@@ -72,7 +82,15 @@ describe('--follow', () => {
     const log = tmp.path('audit.log');
     const id = auditID();
     const ref = { resource: 'pods', namespace: 'prod', name: 'web-0', apiVersion: 'v1', subresource: 'exec' };
-    const ev = (stage: string) => auditEvent({ auditID: id, stage: stage as 'ResponseStarted', verb: 'create', requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=sh', objectRef: ref, responseStatus: { metadata: {}, code: 101 } });
+    const ev = (stage: string) =>
+      auditEvent({
+        auditID: id,
+        stage: stage as 'ResponseStarted',
+        verb: 'create',
+        requestURI: '/api/v1/namespaces/prod/pods/web-0/exec?command=sh',
+        objectRef: ref,
+        responseStatus: { metadata: {}, code: 101 },
+      });
     writeFileSync(log, lines([ev('RequestReceived'), ev('ResponseStarted')]));
     const f = follow([log]);
     await until(() => f.users().length === 1, 'the exec alert');
@@ -152,7 +170,8 @@ describe('--checkpoint', () => {
     const cp = tmp.path('cp.json');
     const id = auditID();
     const ref = { resource: 'pods', namespace: 'prod', name: 'web-0', apiVersion: 'v1', subresource: 'exec' };
-    const ev = (stage: string) => auditEvent({ auditID: id, stage: stage as 'ResponseStarted', verb: 'create', objectRef: ref, responseStatus: { metadata: {}, code: 101 } });
+    const ev = (stage: string) =>
+      auditEvent({ auditID: id, stage: stage as 'ResponseStarted', verb: 'create', objectRef: ref, responseStatus: { metadata: {}, code: 101 } });
     writeFileSync(log, lines([ev('ResponseStarted')]));
     const f1 = follow(['--checkpoint', cp, log]);
     await until(() => f1.users().length === 1, 'exec');

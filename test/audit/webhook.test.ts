@@ -89,7 +89,8 @@ describe('POST /audit', () => {
   it('an exec across batches: alerts at ResponseStarted, not at the later ResponseComplete', async () => {
     const id = auditID();
     const ref = { resource: 'pods', namespace: 'prod', name: 'web-0', apiVersion: 'v1', subresource: 'exec' };
-    const ev = (stage: string) => auditEvent({ auditID: id, stage: stage as 'ResponseStarted', verb: 'create', objectRef: ref, responseStatus: { metadata: {}, code: 101 } });
+    const ev = (stage: string) =>
+      auditEvent({ auditID: id, stage: stage as 'ResponseStarted', verb: 'create', objectRef: ref, responseStatus: { metadata: {}, code: 101 } });
     expect((await post(batch([ev('ResponseStarted')]))).json.alerts).toBe(1);
     expect((await post(batch([ev('ResponseComplete')]))).json.alerts).toBe(0);
     expect(sink.alerts.length).toBe(1);
@@ -136,10 +137,12 @@ describe('POST /audit', () => {
   it('other routes keep serving', async () => {
     await post('nonsense');
     const status = await new Promise<number>((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port, path: '/healthz', ca: ca.certPem, servername: 'localhost' }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      https
+        .get({ host: '127.0.0.1', port, path: '/healthz', ca: ca.certPem, servername: 'localhost' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
     expect(status).toBe(200);
   });

@@ -14,7 +14,12 @@ function render(sets: string[] = []): { docs: Obj[]; code: number; stderr: strin
   const args = ['template', 'rel', chartDir, '--namespace', 'bulwark-system', '--include-crds', '--set', 'certificates.generate.allowTemplateRender=true'];
   for (const s of sets) args.push('--set', s);
   const r = helm(args);
-  const docs = r.code === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean) : [];
+  const docs =
+    r.code === 0
+      ? parseAllDocuments(r.stdout)
+          .map((d) => d.toJS() as Obj)
+          .filter(Boolean)
+      : [];
   return { docs, code: r.code, stderr: r.stderr };
 }
 
@@ -58,7 +63,12 @@ describe('chart: background scan', () => {
     for (const r of role.rules) expect(r.resources).not.toContain('secrets');
     const lease = docs.find((d) => d.kind === 'Role' && d.metadata.name === 'rel-bulwark-background-lease')!;
     expect(lease.metadata.namespace).toBe('bulwark-system');
-    expect(lease.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['bulwark-background-scan'], verbs: ['get', 'update'] });
+    expect(lease.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: ['bulwark-background-scan'],
+      verbs: ['get', 'update'],
+    });
   });
 
   it('backgroundScan.enabled=false drops the extra RBAC', () => {

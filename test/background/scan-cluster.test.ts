@@ -30,11 +30,14 @@ async function scan(args: string[]): Promise<{ code: number; stdout: string; std
 const privilegedSpec = { containers: [{ name: 'app', image: 'nginx:1.25', securityContext: { privileged: true } }] };
 const restrictedSpec = {
   securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-  containers: [{
-    name: 'app', image: 'registry.example/app:1.0',
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, readOnlyRootFilesystem: true },
-    resources: { limits: { cpu: '100m', memory: '64Mi' }, requests: { cpu: '100m', memory: '64Mi' } },
-  }],
+  containers: [
+    {
+      name: 'app',
+      image: 'registry.example/app:1.0',
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, readOnlyRootFilesystem: true },
+      resources: { limits: { cpu: '100m', memory: '64Mi' }, requests: { cpu: '100m', memory: '64Mi' } },
+    },
+  ],
 };
 
 beforeAll(async () => {
@@ -45,42 +48,73 @@ beforeAll(async () => {
   config = join(dir, 'bulwark.yaml');
   await writeFile(config, 'exemptions:\n  namespaces: [kube-system]\n');
   // Namespaces with and without the mode label.
-  for (const [name, labels] of [['team-a', {}], ['team-b', { 'bulwark.io/mode': 'warn' }], ['kube-system', {}]] as const) {
+  for (const [name, labels] of [
+    ['team-a', {}],
+    ['team-b', { 'bulwark.io/mode': 'warn' }],
+    ['kube-system', {}],
+  ] as const) {
     api.objects.set(`/api/v1/namespaces/${name}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, uid: `ns-${name}` } });
   }
   const deploy = api.addObject({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'priv', namespace: 'team-a', uid: 'd-1' },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'priv', namespace: 'team-a', uid: 'd-1' },
     spec: { selector: { matchLabels: { app: 'priv' } }, template: { metadata: { labels: { app: 'priv' } }, spec: privilegedSpec } },
   });
   const rs = api.addObject({
-    apiVersion: 'apps/v1', kind: 'ReplicaSet',
-    metadata: { name: 'priv-5d9', namespace: 'team-a', uid: 'rs-1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'priv', uid: deploy.metadata.uid, controller: true }] },
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name: 'priv-5d9',
+      namespace: 'team-a',
+      uid: 'rs-1',
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'priv', uid: deploy.metadata.uid, controller: true }],
+    },
     spec: { selector: { matchLabels: { app: 'priv' } }, template: { metadata: { labels: { app: 'priv' } }, spec: privilegedSpec } },
   });
   // Three pods from the template (folded into the Deployment), one edited to add hostNetwork (reported).
   for (let i = 0; i < 3; i++) {
     api.addObject({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: `priv-5d9-${i}`, namespace: 'team-a', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'priv-5d9', uid: rs.metadata.uid, controller: true }] },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `priv-5d9-${i}`,
+        namespace: 'team-a',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'priv-5d9', uid: rs.metadata.uid, controller: true }],
+      },
       spec: { ...privilegedSpec, serviceAccountName: 'default', nodeName: 'node-1' },
       status: { phase: 'Running' },
     });
   }
   api.addObject({
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name: 'priv-5d9-edited', namespace: 'team-a', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'priv-5d9', uid: rs.metadata.uid, controller: true }] },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'priv-5d9-edited',
+      namespace: 'team-a',
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'priv-5d9', uid: rs.metadata.uid, controller: true }],
+    },
     spec: { ...privilegedSpec, hostNetwork: true },
   });
   api.addObject({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'clean', namespace: 'team-b' },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'clean', namespace: 'team-b' },
     spec: { selector: { matchLabels: { app: 'c' } }, template: { metadata: { labels: { app: 'c' } }, spec: restrictedSpec } },
   });
   api.addObject({
-    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'hostpath', namespace: 'team-b' },
-    spec: { selector: { matchLabels: { app: 'h' } }, template: { metadata: { labels: { app: 'h' } }, spec: { ...restrictedSpec, volumes: [{ name: 'root', hostPath: { path: '/' } }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'hostpath', namespace: 'team-b' },
+    spec: {
+      selector: { matchLabels: { app: 'h' } },
+      template: { metadata: { labels: { app: 'h' } }, spec: { ...restrictedSpec, volumes: [{ name: 'root', hostPath: { path: '/' } }] } },
+    },
   });
   api.addObject({
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'everyone-admin' },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'everyone-admin' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
     subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'system:authenticated' }],
   });
@@ -166,7 +200,9 @@ describe('bulwark scan --cluster', () => {
     try {
       const { code, stdout, stderr } = await scan(['--cluster', '--kubeconfig', kubeconfig, '--format', 'json']);
       expect(code).toBe(2);
-      expect(stderr).toMatch(/cannot list ClusterRoleBinding: GET \/apis\/rbac.authorization.k8s.io\/v1\/clusterrolebindings: 403 .*forbidden.*RBAC forbids it/);
+      expect(stderr).toMatch(
+        /cannot list ClusterRoleBinding: GET \/apis\/rbac.authorization.k8s.io\/v1\/clusterrolebindings: 403 .*forbidden.*RBAC forbids it/,
+      );
       expect((JSON.parse(stdout) as ScanReport).results.some((r) => r.name === 'priv')).toBe(true);
     } finally {
       api.forbidden.delete('clusterrolebindings');
@@ -231,7 +267,10 @@ function assertSarif(doc: Obj): void {
 describe('bulwark scan --format sarif', () => {
   it('files: physical locations with the line of the object, rules from the policy metadata', async () => {
     const file = join(dir, 'two.yaml');
-    await writeFile(file, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: app, image: nginx, securityContext: {privileged: true}}]\n`);
+    await writeFile(
+      file,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: app, image: nginx, securityContext: {privileged: true}}]\n`,
+    );
     const { code, stdout } = await scan(['--format', 'sarif', file]);
     expect(code).toBe(1);
     const doc = JSON.parse(stdout) as Obj;
@@ -276,7 +315,11 @@ describe('bulwark scan --format policyreport', () => {
     const teamA = namespaced.find((d) => d.metadata.namespace === 'team-a')!;
     const priv = teamA.results.find((r: Obj) => r.policy === 'privileged-container' && r.resources[0].kind === 'Deployment');
     expect(priv).toMatchObject({
-      rule: 'privileged-container', result: 'fail', severity: 'high', category: 'defender', source: 'bulwark',
+      rule: 'privileged-container',
+      result: 'fail',
+      severity: 'high',
+      category: 'defender',
+      source: 'bulwark',
       resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'priv', uid: 'd-1' }],
     });
     expect(priv.message.startsWith('[privileged-container] ')).toBe(true);
@@ -291,7 +334,10 @@ describe('bulwark scan --format policyreport', () => {
 
   it('files too, with pss categories for pss profiles', async () => {
     const file = join(dir, 'pod.yaml');
-    await writeFile(file, `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: app, image: nginx, securityContext: {privileged: true}}]\n`);
+    await writeFile(
+      file,
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: app, image: nginx, securityContext: {privileged: true}}]\n`,
+    );
     const { stdout } = await scan(['--format', 'policyreport', '--profile', 'pss-baseline', file]);
     const report = parseYaml(stdout) as Obj;
     expect(report.kind).toBe('PolicyReport');

@@ -25,13 +25,23 @@ const WAIT = { timeout: 10_000, interval: 25 };
 const privileged = { containers: [{ name: 'app', image: 'nginx:1.25', securityContext: { privileged: true } }] };
 const plain = { containers: [{ name: 'app', image: 'nginx:1.25' }] };
 const deployment = (name: string, ns: string, spec: Obj): Obj => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: ns },
   spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec } },
 });
 
 function logSink(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
-  return { lines, stream: new Writable({ write(chunk, _e, cb) { lines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } }) };
+  return {
+    lines,
+    stream: new Writable({
+      write(chunk, _e, cb) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        cb();
+      },
+    }),
+  };
 }
 
 async function startScanner(identity: string, over: Partial<BackgroundSettings> = {}, config = defaultConfig()) {
@@ -40,8 +50,16 @@ async function startScanner(identity: string, over: Partial<BackgroundSettings> 
   const registry = new Registry();
   const settings: BackgroundSettings = { ...backgroundSettingsOf({ backgroundScan: { enabled: true }, reports: {} }), debounceMs: 50, ...over };
   const scanner = new BackgroundScanner({
-    kc, compiled: () => compileConfig(config), settings, logger: createLogger({ level: 'debug' }, log.stream), registry,
-    namespace: 'bulwark-system', identity, leaseDurationMs: 1000, renewIntervalMs: 200, initialBackoffMs: 100,
+    kc,
+    compiled: () => compileConfig(config),
+    settings,
+    logger: createLogger({ level: 'debug' }, log.stream),
+    registry,
+    namespace: 'bulwark-system',
+    identity,
+    leaseDurationMs: 1000,
+    renewIntervalMs: 200,
+    initialBackoffMs: 100,
   });
   scanners.push(scanner);
   await scanner.start();
@@ -61,11 +79,21 @@ beforeAll(async () => {
   api.addObject(deployment('priv', 'team-a', privileged));
   api.addObject(deployment('clean', 'team-b', plain));
   api.addObject({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'loose', namespace: 'team-a', managedFields: [{ manager: 'kubectl' }], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":1}', keep: 'me' } },
-    spec: privileged, status: { phase: 'Running' },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'loose',
+      namespace: 'team-a',
+      managedFields: [{ manager: 'kubectl' }],
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":1}', keep: 'me' },
+    },
+    spec: privileged,
+    status: { phase: 'Running' },
   });
   api.addObject({
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'everyone-admin' },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'everyone-admin' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
     subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'system:authenticated' }],
   });
@@ -90,7 +118,12 @@ describe('background scanner', () => {
     const a = report('team-a')!;
     expect(a).toMatchObject({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', metadata: { name: 'bulwark', namespace: 'team-a' } });
     const priv = a.results.find((r: Obj) => r.policy === 'privileged-container' && r.resources[0].name === 'priv');
-    expect(priv).toMatchObject({ result: 'fail', category: 'defender', source: 'bulwark', resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'priv' }] });
+    expect(priv).toMatchObject({
+      result: 'fail',
+      category: 'defender',
+      source: 'bulwark',
+      resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'priv' }],
+    });
     expect(priv.message).toMatch(/^\[privileged-container\] /);
     expect(a.results.some((r: Obj) => r.resources[0].name === 'loose')).toBe(true);
     expect(a.summary.fail).toBe(a.results.filter((r: Obj) => r.result === 'fail').length);
@@ -124,8 +157,16 @@ describe('background scanner', () => {
 
   it('strips managedFields, status and the last-applied annotation from its cache; the namespace dry run reads it', async () => {
     api.addObject({
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'annotated', namespace: 'strip', managedFields: [{ manager: 'kubectl' }], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":1}', keep: 'me' } },
-      spec: plain, status: { phase: 'Running' },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'annotated',
+        namespace: 'strip',
+        managedFields: [{ manager: 'kubectl' }],
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":1}', keep: 'me' },
+      },
+      spec: plain,
+      status: { phase: 'Running' },
     });
     const { scanner } = await startScanner('replica-1');
     await vi.waitFor(() => expect(scanner.evaluations).toBeGreaterThan(0), WAIT);
@@ -137,12 +178,19 @@ describe('background scanner', () => {
     expect(cached.status).toBeUndefined();
     expect(cached.metadata.annotations).toEqual({ keep: 'me' });
     // The admission warnings of labelling the namespace enforce.
-    const warnings = namespaceDryRunWarnings({
-      uid: 'u', kind: { group: '', version: 'v1', kind: 'Namespace' }, resource: { group: '', version: 'v1', resource: 'namespaces' },
-      operation: 'UPDATE', userInfo: { username: 'admin' }, name: 'team-a',
-      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { 'bulwark.io/mode': 'enforce' } } },
-      oldObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: {} } },
-    }, (ns) => scanner.podsDeniedUnderEnforce(ns));
+    const warnings = namespaceDryRunWarnings(
+      {
+        uid: 'u',
+        kind: { group: '', version: 'v1', kind: 'Namespace' },
+        resource: { group: '', version: 'v1', resource: 'namespaces' },
+        operation: 'UPDATE',
+        userInfo: { username: 'admin' },
+        name: 'team-a',
+        object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { 'bulwark.io/mode': 'enforce' } } },
+        oldObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: {} } },
+      },
+      (ns) => scanner.podsDeniedUnderEnforce(ns),
+    );
     expect(warnings[0]).toBe('[bulwark] 1 existing pod in namespace "team-a" would be denied under bulwark.io/mode=enforce:');
     expect(warnings[1]).toMatch(/^loose: .*privileged-container/);
   });
@@ -200,12 +248,22 @@ describe('background scanner', () => {
     const log = logSink();
     const registry = new Registry();
     const scanner = new BackgroundScanner({
-      kc, compiled: () => compileConfig(defaultConfig()), settings: { ...backgroundSettingsOf({ backgroundScan: {}, reports: {} }), debounceMs: 50 },
-      logger: createLogger({}, log.stream), registry, namespace: 'bulwark-system', identity: 'x', renewIntervalMs: 100, initialBackoffMs: 50,
+      kc,
+      compiled: () => compileConfig(defaultConfig()),
+      settings: { ...backgroundSettingsOf({ backgroundScan: {}, reports: {} }), debounceMs: 50 },
+      logger: createLogger({}, log.stream),
+      registry,
+      namespace: 'bulwark-system',
+      identity: 'x',
+      renewIntervalMs: 100,
+      initialBackoffMs: 50,
     });
     scanners.push(scanner);
     await scanner.start();
-    await vi.waitFor(async () => expect(await registry.getSingleMetricAsString('bulwark_background_errors_total')).toMatch(/reason="unreachable"} [1-9]/), WAIT);
+    await vi.waitFor(
+      async () => expect(await registry.getSingleMetricAsString('bulwark_background_errors_total')).toMatch(/reason="unreachable"} [1-9]/),
+      WAIT,
+    );
     expect(scanner.isLeader).toBe(false);
     expect(log.lines.some((l) => /background scan: .*failed \(unreachable\)/.test(l))).toBe(true);
   });
@@ -213,7 +271,13 @@ describe('background scanner', () => {
 
 describe('backgroundScan settings', () => {
   it('defaults: off, 1h, 5s, fail/warn only, 1000 results', () => {
-    expect(backgroundSettingsOf({ backgroundScan: {}, reports: {} })).toEqual({ enabled: false, resyncMs: 3_600_000, debounceMs: 5000, includePass: false, maxResultsPerReport: 1000 });
+    expect(backgroundSettingsOf({ backgroundScan: {}, reports: {} })).toEqual({
+      enabled: false,
+      resyncMs: 3_600_000,
+      debounceMs: 5000,
+      includePass: false,
+      maxResultsPerReport: 1000,
+    });
   });
   it('rejects a bad value saying where', () => {
     expect(() => backgroundSettingsOf({ backgroundScan: { resync: 'soon' } as any, reports: {} }, 'bulwark.yaml')).toThrow(/resync/);

@@ -21,7 +21,12 @@ function docRows(): string[][] {
   return text
     .split('\n')
     .filter((l) => /^\| `[a-z0-9-]+` \|/.test(l))
-    .map((l) => l.slice(1, -1).split(' | ').map((c) => c.trim()));
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
 }
 
 describe('rule catalogue', () => {

@@ -124,16 +124,14 @@ describe('bulwark scan --format json', () => {
     const { code, report, stderr } = await scanJson([join(FIX, 'tree')]);
     expect(stderr).toBe(''); // tree/.hidden/broken.yaml was never read
     expect(code).toBe(1);
-    expect(report.results.map((r) => r.source)).toEqual([
-      `${join(FIX, 'tree', 'apps', 'nested', 'role.yml')}:1`,
-      `${join(FIX, 'tree', 'apps', 'web.yaml')}:1`,
-    ]);
+    expect(report.results.map((r) => r.source)).toEqual([`${join(FIX, 'tree', 'apps', 'nested', 'role.yml')}:1`, `${join(FIX, 'tree', 'apps', 'web.yaml')}:1`]);
     expect(policiesByName(report)).toMatchObject({ 'tree-admin': ['cluster-admin-binding'], 'tree-priv': ['privileged-container'] });
     expect(report.summary).toMatchObject({ files: 3, skipped: 1 }); // cm.json: a ConfigMap
   });
 
   it('reads stdin for `-`, named <stdin>', async () => {
-    const stdin = '---\napiVersion: v1\nkind: Pod\nmetadata: {name: piped, namespace: x}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    securityContext: {privileged: true}\n';
+    const stdin =
+      '---\napiVersion: v1\nkind: Pod\nmetadata: {name: piped, namespace: x}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    securityContext: {privileged: true}\n';
     const { code, report } = await scanJson(['-'], { stdin });
     expect(code).toBe(1);
     expect(report.results[0]).toMatchObject({ source: '<stdin>:2', name: 'piped' });
@@ -142,7 +140,7 @@ describe('bulwark scan --format json', () => {
 });
 
 describe('bulwark scan: profiles and config', () => {
-  it('--profile replaces the config\'s profiles', async () => {
+  it("--profile replaces the config's profiles", async () => {
     const fromConfig = await scanJson(['--config', fx('configs/pss-only.yaml'), fx('multi.yaml')]);
     const priv = fromConfig.report.results.find((r) => r.name === 'priv')!;
     expect(priv.findings.map((f) => f.policy)).not.toContain('privileged-container');
@@ -280,11 +278,15 @@ describe('bulwark scan --format table', () => {
     expect(code).toBe(1);
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`Pod team-a/priv  (${fx('multi.yaml')}:2)`);
-    expect(lines[1]).toMatch(/^ {2}(HIGH|MEDIUM|LOW|INFO) +\[privileged-container\] container "app" .* \(at spec\.containers\[0\]\.securityContext\.privileged\)$/);
+    expect(lines[1]).toMatch(
+      /^ {2}(HIGH|MEDIUM|LOW|INFO) +\[privileged-container\] container "app" .* \(at spec\.containers\[0\]\.securityContext\.privileged\)$/,
+    );
     expect(stdout).not.toContain('clean'); // objects without findings are counted, not listed
     expect(stdout).not.toMatch(/\x1b\[/);
     expect(lines.at(-3)).toBe(''); // a blank line before the summary
-    expect(lines.at(-2)).toMatch(/^2 objects scanned, \d+ findings? \(\d+ (high|medium|low|informational).*\) in 1 object; 1 skipped \(no checks for their kind\)$/);
+    expect(lines.at(-2)).toMatch(
+      /^2 objects scanned, \d+ findings? \(\d+ (high|medium|low|informational).*\) in 1 object; 1 skipped \(no checks for their kind\)$/,
+    );
   });
 
   it('colours severities only on a TTY without NO_COLOR', async () => {
@@ -295,7 +297,8 @@ describe('bulwark scan --format table', () => {
 
 describe('parseManifests', () => {
   it('skips empty documents and refuses alias bombs', () => {
-    const bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nkind: Pod\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
+    const bomb =
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nkind: Pod\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
     const entries = [...parseManifests(`---\n# nothing\n---\n${bomb}`, 'x.yaml')];
     expect(entries).toEqual([expect.objectContaining({ source: 'x.yaml:4:1', error: expect.stringMatching(/alias/i) })]);
   });

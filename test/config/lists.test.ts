@@ -40,9 +40,17 @@ describe('lists: replace or append', () => {
 
   it.each([
     ['an unknown list', 'lists: {minerNamez: [x]}', 'c.yaml:1: lists.minerNamez: unknown key'],
-    ['a bad spec', 'lists: {minerNames: {add: [x]}}', 'lists.minerNames: must be a list of strings (replaces the default minerNames) or {append: [...]} (extends it)'],
+    [
+      'a bad spec',
+      'lists: {minerNames: {add: [x]}}',
+      'lists.minerNames: must be a list of strings (replaces the default minerNames) or {append: [...]} (extends it)',
+    ],
     ['a number', 'lists: {minerNames: 3}', 'lists.minerNames: must be a list of strings'],
-    ['an unknown exception rule', 'exceptions: {exec-into-pods: {users: [a]}}', 'exceptions.exec-into-pods: unknown rule ID "exec-into-pods" (did you mean "exec-into-pod"?)'],
+    [
+      'an unknown exception rule',
+      'exceptions: {exec-into-pods: {users: [a]}}',
+      'exceptions.exec-into-pods: unknown rule ID "exec-into-pods" (did you mean "exec-into-pod"?)',
+    ],
     ['an unknown exception field', 'exceptions: {exec-into-pod: {user: [a]}}', 'exceptions.exec-into-pod'],
   ])('rejects %s with the key path', (_n, text, message) => {
     expect(() => cfg(text)).toThrow(message);
@@ -50,11 +58,15 @@ describe('lists: replace or append', () => {
 });
 
 describe('hard-coded exemptions are default list entries', () => {
-  const deleteEvents = (username: string) => auditEvent({
-    verb: 'delete', user: { username, groups: ['system:authenticated'] },
-    objectRef: { resource: 'events', namespace: 'default', name: 'e1', apiVersion: 'v1' }, requestURI: '/api/v1/namespaces/default/events/e1',
-  });
-  const fires = (text: string, ev: ReturnType<typeof auditEvent>) => new AuditAnalyser({ config: cfg(text) }).analyse(ev).some((a) => a.type === 'kube-events-deleted');
+  const deleteEvents = (username: string) =>
+    auditEvent({
+      verb: 'delete',
+      user: { username, groups: ['system:authenticated'] },
+      objectRef: { resource: 'events', namespace: 'default', name: 'e1', apiVersion: 'v1' },
+      requestURI: '/api/v1/namespaces/default/events/e1',
+    });
+  const fires = (text: string, ev: ReturnType<typeof auditEvent>) =>
+    new AuditAnalyser({ config: cfg(text) }).analyse(ev).some((a) => a.type === 'kube-events-deleted');
 
   it.each([
     ['a system: identity, by default', '{}', 'system:serviceaccount:kube-system:x', false],
@@ -66,7 +78,12 @@ describe('hard-coded exemptions are default list entries', () => {
   });
 
   it('kube-system-workload reads systemNamespaces and systemWorkloadUsers', () => {
-    const pod = toSubject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'infra' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } })!;
+    const pod = toSubject({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'infra' },
+      spec: { containers: [{ name: 'c', image: 'nginx' }] },
+    })!;
     const run = (text: string, username: string) =>
       evaluateSubject(pod, compileConfig(cfg(text)), { user: { username, groups: [] } }).findings.filter((f) => f.policy === 'kube-system-workload').length;
     expect(run('{}', 'alice')).toBe(0);
@@ -77,9 +94,16 @@ describe('hard-coded exemptions are default list entries', () => {
 
 describe('exceptions: per rule', () => {
   const privileged = (namespace: string, name: string, image: string) =>
-    toSubject({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [{ name: 'c', image, securityContext: { privileged: true } }] } })!;
+    toSubject({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace },
+      spec: { containers: [{ name: 'c', image, securityContext: { privileged: true } }] },
+    })!;
   const found = (text: string, ns: string, name: string, image: string, username = 'alice', groups: string[] = []) =>
-    evaluateSubject(privileged(ns, name, image), compileConfig(cfg(text)), { user: { username, groups } }).findings.some((f) => f.policy === 'privileged-container');
+    evaluateSubject(privileged(ns, name, image), compileConfig(cfg(text)), { user: { username, groups } }).findings.some(
+      (f) => f.policy === 'privileged-container',
+    );
 
   it.each([
     ['no exception', '{}', true],
@@ -90,16 +114,28 @@ describe('exceptions: per rule', () => {
     ['by group', 'exceptions: {privileged-container: {groups: [sre]}}', false],
     ['all fields must match: namespace yes, image no', 'exceptions: {privileged-container: {namespaces: [monitoring], images: [other]}}', true],
     ['a list: the second entry matches', 'exceptions: {privileged-container: [{users: [bob]}, {namespaces: [mon*]}]}', false],
-    ['another rule\'s exception', 'exceptions: {host-namespaces: {namespaces: [monitoring]}}', true],
+    ["another rule's exception", 'exceptions: {host-namespaces: {namespaces: [monitoring]}}', true],
   ] as const)('%s', (_n, text, expected) => {
-    expect(found(text, 'monitoring', 'node-exporter-abc', 'quay.io/prometheus/node-exporter:v1', 'alice', ['sre'].filter(() => text.includes('groups')))).toBe(expected);
+    expect(
+      found(
+        text,
+        'monitoring',
+        'node-exporter-abc',
+        'quay.io/prometheus/node-exporter:v1',
+        'alice',
+        ['sre'].filter(() => text.includes('groups')),
+      ),
+    ).toBe(expected);
   });
 
   it('audit rules: matched on the authenticated user, never the impersonated one', () => {
-    const exec = (extra: Record<string, unknown> = {}) => auditEvent({
-      verb: 'create', requestURI: '/api/v1/namespaces/default/pods/web-0/exec?command=sh',
-      objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-0', apiVersion: 'v1' }, ...extra,
-    });
+    const exec = (extra: Record<string, unknown> = {}) =>
+      auditEvent({
+        verb: 'create',
+        requestURI: '/api/v1/namespaces/default/pods/web-0/exec?command=sh',
+        objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-0', apiVersion: 'v1' },
+        ...extra,
+      });
     const text = `exceptions: {exec-into-pod: {users: [${ALICE.username}, ops-bot]}}`;
     const types = (ev: ReturnType<typeof auditEvent>) => new AuditAnalyser({ config: cfg(text) }).analyse(ev).map((a) => a.type);
     expect(types(exec())).not.toContain('exec-into-pod');

@@ -34,7 +34,10 @@ onError: deny
     ['defaultAction: block', /config:1: defaultAction: must be one of enforce, warn, audit/],
     ['profiles: [defendr]', /config:1: profiles.0: unknown profile "defendr"/],
     ['profiles: [pss-restricted@1.29]', /version must look like v1.29/],
-    ['actions:\n  privileged-containr: warn', /config:2: actions.privileged-containr: unknown policy ID "privileged-containr" \(did you mean "privileged-container"\?\)/],
+    [
+      'actions:\n  privileged-containr: warn',
+      /config:2: actions.privileged-containr: unknown policy ID "privileged-containr" \(did you mean "privileged-container"\?\)/,
+    ],
     ['exemptions:\n  namespace: [a]', /config:2: exemptions.namespace: unknown key/],
     ['exemptoins: {}', /config:1: exemptoins: unknown key/],
     ['mutations: [make-safe]', /unknown mutation "make-safe"/],

@@ -53,14 +53,10 @@ describe('bulwark config validate', () => {
   });
 
   it('exits 2 listing every problem with file, line, key path and what was expected', () => {
-    const bad = file('bad.yaml', [
-      'defaultAction: block',
-      'actions:',
-      '  privileged-containr: warn',
-      'server:',
-      '  bodyLimit: lots',
-      'api: {port: 8444}',
-    ].join('\n'));
+    const bad = file(
+      'bad.yaml',
+      ['defaultAction: block', 'actions:', '  privileged-containr: warn', 'server:', '  bodyLimit: lots', 'api: {port: 8444}'].join('\n'),
+    );
     const r = run(['config', 'validate', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not valid (4 problems)');
@@ -76,7 +72,12 @@ describe('bulwark config validate', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${big}: the configuration is ${4 * 1024 * 1024 + 3} bytes, over the limit of 4 MiB`);
     const lol = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 12; i++) lol.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`);
+    for (let i = 1; i < 12; i++)
+      lol.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(96 + i))
+          .join(', ')}]`,
+      );
     const bomb = run(['config', 'validate', file('bomb.yaml', lol.join('\n'))]);
     expect(bomb.code).toBe(2);
     expect(bomb.stderr).toMatch(/bomb\.yaml: invalid YAML: .*alias/i);
@@ -97,7 +98,22 @@ describe('bulwark config schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['profiles', 'defaultAction', 'actions', 'exemptions', 'mutations', 'lists', 'onError', 'server', 'store', 'api', 'audit', 'mutationDefaults']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining([
+        'profiles',
+        'defaultAction',
+        'actions',
+        'exemptions',
+        'mutations',
+        'lists',
+        'onError',
+        'server',
+        'store',
+        'api',
+        'audit',
+        'mutationDefaults',
+      ]),
+    );
     expect(schema.properties.defaultAction.enum).toEqual(['enforce', 'warn', 'audit']);
     expect(schema).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
   });
@@ -111,7 +127,13 @@ describe('one duration parser and one size parser', () => {
   });
 
   it.each([
-    ['90s', 90_000], ['10m', 600_000], ['1h30m', 5_400_000], ['500ms', 500], ['1w', 604_800_000], [120, 120_000], ['120', 120_000],
+    ['90s', 90_000],
+    ['10m', 600_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['1w', 604_800_000],
+    [120, 120_000],
+    ['120', 120_000],
   ])('reads the duration %j as %d ms in every duration key', (value, ms) => {
     const config = parseConfig(JSON.stringify({ store: { dedupWindow: value }, audit: { dedupWindow: value }, server: { shutdownGrace: value } }));
     expect(parseStoreSettings(config.store).dedupWindowMs).toBe(ms);
@@ -133,7 +155,9 @@ describe('one duration parser and one size parser', () => {
     const config = parseConfig('server: {bodyLimit: 2Mi}\naudit: {maxLineBytes: 2Mi}\n');
     expect(resolveServerSettings(config.server, {}, {}).bodyLimit).toBe(2 * 1024 * 1024);
     expect(auditSettingsOf(config).maxLineBytes).toBe(2 * 1024 * 1024);
-    expect(() => parseConfig('audit: {maxLineBytes: 512}')).toThrow('audit.maxLineBytes: must be a size in bytes (e.g. 6291456, 6Mi, 512Ki) of at least 1024, got 512');
+    expect(() => parseConfig('audit: {maxLineBytes: 512}')).toThrow(
+      'audit.maxLineBytes: must be a size in bytes (e.g. 6291456, 6Mi, 512Ki) of at least 1024, got 512',
+    );
   });
 });
 
@@ -152,7 +176,21 @@ describe('docs/configuration.md', () => {
   });
 
   it('names every top-level key of the DESIGN.md contract', () => {
-    for (const key of ['profiles', 'defaultAction', 'actions', 'exemptions.namespaces', 'exemptions.usernames', 'exemptions.groups', 'exemptions.images', 'mutations', 'store.url', 'api.port', 'api.tokenFile', 'api.roles.admin', 'api.roles.reader']) {
+    for (const key of [
+      'profiles',
+      'defaultAction',
+      'actions',
+      'exemptions.namespaces',
+      'exemptions.usernames',
+      'exemptions.groups',
+      'exemptions.images',
+      'mutations',
+      'store.url',
+      'api.port',
+      'api.tokenFile',
+      'api.roles.admin',
+      'api.roles.reader',
+    ]) {
       expect(schemaKeys).toContain(key);
     }
   });
@@ -165,7 +203,10 @@ describe('the published JSON Schema agrees with the validator', async () => {
   const { parse } = await import('yaml');
 
   it.each([
-    ['the chart-like file', 'profiles: [defender, pss-restricted@v1.29]\ndefaultAction: warn\nactions: {kube-system-workload: audit, privileged-container: off}\nexemptions: {namespaces: [bulwark-system], images: ["registry.k8s.io/*"]}\nserver: {port: 8443, namespace: ops, bodyLimit: 6Mi, shutdownGrace: 25}\nstore: {url: "sqlite:./d.db", dedupWindow: 1d, retention: {maxAge: off, maxCount: 10}}\napi: {auth: kubernetes, cacheTTL: 10s}\naudit: {dedupWindow: 600, maxLineBytes: 16Mi, disabled: []}\nmutations: [default-resources]\nmutationDefaults: {resources: {requests: {cpu: 100m}}}\n'],
+    [
+      'the chart-like file',
+      'profiles: [defender, pss-restricted@v1.29]\ndefaultAction: warn\nactions: {kube-system-workload: audit, privileged-container: off}\nexemptions: {namespaces: [bulwark-system], images: ["registry.k8s.io/*"]}\nserver: {port: 8443, namespace: ops, bodyLimit: 6Mi, shutdownGrace: 25}\nstore: {url: "sqlite:./d.db", dedupWindow: 1d, retention: {maxAge: off, maxCount: 10}}\napi: {auth: kubernetes, cacheTTL: 10s}\naudit: {dedupWindow: 600, maxLineBytes: 16Mi, disabled: []}\nmutations: [default-resources]\nmutationDefaults: {resources: {requests: {cpu: 100m}}}\n',
+    ],
     ['an empty mapping', '{}'],
   ])('both accept %s', (_name, text) => {
     expect(() => parseConfig(text)).not.toThrow();

@@ -26,12 +26,18 @@ describe('tampering: configuration', () => {
     const t = compileTampering(tamperingSettingsOf(config.tampering), 'ignored');
     expect(t.namespace).toBe('security');
     expect([t.isBulwarkName('guard-tls'), t.isBulwarkName('bulwark')]).toEqual([true, false]);
-    expect([t.mayChangeBulwark('ci-bot', []), t.mayChangeBulwark('x', ['sec']), t.mayChangeBulwark('system:serviceaccount:security:x', [])]).toEqual([true, true, false]);
+    expect([t.mayChangeBulwark('ci-bot', []), t.mayChangeBulwark('x', ['sec']), t.mayChangeBulwark('system:serviceaccount:security:x', [])]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     expect([t.isModeAdmin('platform', []), t.isModeAdmin('root', ['system:masters'])]).toEqual([true, false]);
   });
 
   it('bad values are errors naming the key and line', () => {
-    expect(() => parseConfig('tampering:\n  namespace: Not_A_Namespace\n  names: guard\n  modeAdmins: {admins: [x]}\n  extra: 1\n', 'bulwark.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig('tampering:\n  namespace: Not_A_Namespace\n  names: guard\n  modeAdmins: {admins: [x]}\n  extra: 1\n', 'bulwark.yaml')).toThrow(
+      ConfigError,
+    );
     try {
       parseConfig('tampering:\n  namespace: Not_A_Namespace\n  names: guard\n  modeAdmins: {admins: [x]}\n  extra: 1\n', 'bulwark.yaml');
     } catch (err) {
@@ -45,7 +51,9 @@ describe('tampering: configuration', () => {
   });
 
   it('namespaceWeakening: weaker modes and a new opt-out; stronger or unchanged is nothing', () => {
-    expect(namespaceWeakening({ 'bulwark.io/mode': 'audit' }, { 'bulwark.io/mode': 'warn' }, 'enforce')?.what).toBe('sets bulwark.io/mode=audit, weaker than warn');
+    expect(namespaceWeakening({ 'bulwark.io/mode': 'audit' }, { 'bulwark.io/mode': 'warn' }, 'enforce')?.what).toBe(
+      'sets bulwark.io/mode=audit, weaker than warn',
+    );
     expect(namespaceWeakening({ 'bulwark.io/mode': 'warn' }, {}, 'audit')).toBeUndefined();
     expect(namespaceWeakening({}, { 'bulwark.io/mode': 'enforce' }, 'warn')?.what).toBe('sets bulwark.io/mode=warn, weaker than enforce');
     expect(namespaceWeakening({ 'bulwark.io/webhook': 'ignore', 'bulwark.io/mode': 'audit' }, undefined, 'enforce')?.what).toBe(

@@ -15,7 +15,21 @@ describe('parseIp', () => {
     expect(parseIp(text)?.length).toBe(16);
   });
 
-  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-1', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', 'g::1', 'example.com', '1.2.3.4 ', 'x'.repeat(100)])('%j is not an address', (text) => {
+  it.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1.2.3.-1',
+    '1::2::3',
+    ':::',
+    '1:2:3:4:5:6:7:8:9',
+    'g::1',
+    'example.com',
+    '1.2.3.4 ',
+    'x'.repeat(100),
+  ])('%j is not an address', (text) => {
     expect(parseIp(text)).toBeUndefined();
   });
 

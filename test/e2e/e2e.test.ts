@@ -37,7 +37,9 @@ function bulwarkCli(args: string[], input?: string): { code: number; stdout: str
 
 function writeConfig(mode: 'enforce' | 'warn'): string {
   const file = join(dir, `config-${mode}.yaml`);
-  writeFileSync(file, `profiles: [defender]
+  writeFileSync(
+    file,
+    `profiles: [defender]
 defaultAction: ${mode}
 exemptions:
   namespaces: [bulwark-system]
@@ -53,7 +55,8 @@ api:
   # tokens come from its static token file, which is valid for that audience only.
   audiences: [bulwark, https://kubernetes.default.svc]
   cacheTTL: ${CACHE_TTL_S}s
-`);
+`,
+  );
   return file;
 }
 
@@ -69,11 +72,24 @@ async function get(url: string): Promise<number> {
 }
 
 async function startBulwark(mode: 'enforce' | 'warn'): Promise<void> {
-  bulwark = spawn(process.execPath, [
-    join(root, 'bin/bulwark.js'), 'serve', '--config', writeConfig(mode), '--port', String(BULWARK_PORT),
-    '--tls-cert', join(dir, 'pki-bulwark/tls.crt'), '--tls-key', join(dir, 'pki-bulwark/tls.key'),
-    '--kubeconfig', join(dir, 'kubeconfig'),
-  ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  bulwark = spawn(
+    process.execPath,
+    [
+      join(root, 'bin/bulwark.js'),
+      'serve',
+      '--config',
+      writeConfig(mode),
+      '--port',
+      String(BULWARK_PORT),
+      '--tls-cert',
+      join(dir, 'pki-bulwark/tls.crt'),
+      '--tls-key',
+      join(dir, 'pki-bulwark/tls.key'),
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   bulwark.stdout!.on('data', (d: Buffer) => (bulwarkLog += d.toString()));
   bulwark.stderr!.on('data', (d: Buffer) => (bulwarkLog += d.toString()));
   for (let i = 0; i < 100; i++) {
@@ -92,38 +108,63 @@ async function stopBulwark(): Promise<void> {
 
 const ALERT_RBAC = [
   { kind: 'ClusterRole', metadata: { name: 'bulwark-security-reader' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] }] },
-  { kind: 'ClusterRole', metadata: { name: 'bulwark-security-admin' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list', 'update'] }] },
-  { kind: 'ClusterRoleBinding', metadata: { name: 'security-readers' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bulwark-security-reader' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }] },
-  { kind: 'ClusterRoleBinding', metadata: { name: 'security-admins' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bulwark-security-admin' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-admins' }] },
-].map((o) => JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', ...o })).join('\n');
+  {
+    kind: 'ClusterRole',
+    metadata: { name: 'bulwark-security-admin' },
+    rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list', 'update'] }],
+  },
+  {
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'security-readers' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bulwark-security-reader' },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }],
+  },
+  {
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'security-admins' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bulwark-security-admin' },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-admins' }],
+  },
+]
+  .map((o) => JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', ...o }))
+  .join('\n');
 
 const token = (who: 'reader' | 'secadmin') => readFileSync(join(dir, `${who}.token`), 'utf8').trim();
 
-const privilegedPod = (name: string, ns: string) => JSON.stringify({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
-  spec: { automountServiceAccountToken: false, containers: [{ name: 'shell', image: 'busybox:1.36', securityContext: { privileged: true } }] },
-});
+const privilegedPod = (name: string, ns: string) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns },
+    spec: { automountServiceAccountToken: false, containers: [{ name: 'shell', image: 'busybox:1.36', securityContext: { privileged: true } }] },
+  });
 
-const dockerSockDeployment = (name: string, ns: string) => JSON.stringify({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
-  spec: {
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        automountServiceAccountToken: false,
-        containers: [{ name: 'agent', image: 'example.com/agent:1', volumeMounts: [{ name: 'sock', mountPath: '/var/run/docker.sock' }] }],
-        volumes: [{ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }],
+const dockerSockDeployment = (name: string, ns: string) =>
+  JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: 'agent', image: 'example.com/agent:1', volumeMounts: [{ name: 'sock', mountPath: '/var/run/docker.sock' }] }],
+          volumes: [{ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }],
+        },
       },
     },
-  },
-});
+  });
 
-const clusterAdminBinding = (name: string) => JSON.stringify({
-  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
-  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-  subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'mallory' }],
-});
+const clusterAdminBinding = (name: string) =>
+  JSON.stringify({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'mallory' }],
+  });
 
 function waitForServiceAccount(ns: string): void {
   for (let i = 0; i < 60; i++) {
@@ -143,7 +184,9 @@ describe('Bulwark against a real kube-apiserver', () => {
     writeFileSync(join(dir, 'pki-bulwark/ca.crt'), ca.certPem);
     writeFileSync(join(dir, 'pki-bulwark/tls.crt'), leaf.certPem);
     writeFileSync(join(dir, 'pki-bulwark/tls.key'), leaf.keyPem, { mode: 0o600 });
-    writeFileSync(join(dir, 'audit-webhook.kubeconfig'), `apiVersion: v1
+    writeFileSync(
+      join(dir, 'audit-webhook.kubeconfig'),
+      `apiVersion: v1
 kind: Config
 clusters:
 - name: bulwark
@@ -157,8 +200,13 @@ contexts:
 - name: default
   context: {cluster: bulwark, user: kube-apiserver}
 current-context: default
-`);
-    execFileSync('bash', [cluster, 'start', dir], { stdio: 'inherit', timeout: 180_000, env: { ...process.env, BULWARK_E2E_AUDIT_WEBHOOK_CONFIG: join(dir, 'audit-webhook.kubeconfig') } });
+`,
+    );
+    execFileSync('bash', [cluster, 'start', dir], {
+      stdio: 'inherit',
+      timeout: 180_000,
+      env: { ...process.env, BULWARK_E2E_AUDIT_WEBHOOK_CONFIG: join(dir, 'audit-webhook.kubeconfig') },
+    });
     for (const ns of ['team-a', 'team-w']) expect(kubectl(['create', 'namespace', ns]).code).toBe(0);
     expect(kubectl(['label', 'namespace', 'team-w', 'bulwark.io/mode=warn']).code).toBe(0);
     // The alerts API asks the API server (TokenReview, SubjectAccessReview): RBAC decides who reads and who dismisses.
@@ -177,7 +225,16 @@ current-context: default
   }, 60_000);
 
   it('registers the webhooks, idempotently', () => {
-    const args = ['register', '--kubeconfig', join(dir, 'kubeconfig'), '--url', `https://127.0.0.1:${BULWARK_PORT}`, '--ca-file', join(dir, 'pki-bulwark/ca.crt'), '--mutate'];
+    const args = [
+      'register',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--url',
+      `https://127.0.0.1:${BULWARK_PORT}`,
+      '--ca-file',
+      join(dir, 'pki-bulwark/ca.crt'),
+      '--mutate',
+    ];
     const first = bulwarkCli(args);
     expect(first.stderr).toBe('');
     expect(first.stdout).toMatch(/validatingwebhookconfiguration\/bulwark created/);
@@ -222,8 +279,13 @@ current-context: default
 
   it('hardens a Deployment through /mutate, and the stored object shows it', () => {
     const plain = JSON.stringify({
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'plain', namespace: 'team-a' },
-      spec: { selector: { matchLabels: { app: 'plain' } }, template: { metadata: { labels: { app: 'plain' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'web', image: 'nginx:1.27' }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'plain', namespace: 'team-a' },
+      spec: {
+        selector: { matchLabels: { app: 'plain' } },
+        template: { metadata: { labels: { app: 'plain' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+      },
     });
     expect(kubectl(['create', '-f', '-'], plain).code).toBe(0);
     const stored = JSON.parse(kubectl(['-n', 'team-a', 'get', 'deployment', 'plain', '-o', 'json']).stdout) as Obj;
@@ -237,7 +299,11 @@ current-context: default
     const logFile = join(dir, 'log/audit.log');
     const scan = bulwarkCli(['audit', 'scan', '--format', 'ndjson', logFile]);
     expect(scan.code).toBe(0);
-    const alerts = scan.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Obj);
+    const alerts = scan.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Obj);
     const types = new Set(alerts.map((a) => a.type));
     expect(types).toContain('privileged-container');
     expect(types).toContain('sensitive-host-mount');
@@ -248,18 +314,42 @@ current-context: default
     let last = { code: 0, stdout: '', stderr: '' };
     for (let i = 0; i < 40 && fromBackend.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      const list = bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, '--token', token('reader'), '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--type', 'privileged-container', '--namespace', 'team-w', '--format', 'json']);
+      const list = bulwarkCli([
+        'alerts',
+        '--server',
+        `https://127.0.0.1:${API_PORT}`,
+        '--token',
+        token('reader'),
+        '--ca',
+        join(dir, 'pki-bulwark/ca.crt'),
+        'list',
+        '--type',
+        'privileged-container',
+        '--namespace',
+        'team-w',
+        '--format',
+        'json',
+      ]);
       last = list;
-      if (list.code === 0) // The warn-mode admission alert and the audit occurrence are one incident: the store merges them
-      // (same type, resource, namespace, user), and the audit event's auditID shows the backend's part.
-      fromBackend = ((JSON.parse(list.stdout) as Obj).items ?? []).filter((a: Obj) => a.auditIDs.length > 0);
+      if (list.code === 0)
+        // The warn-mode admission alert and the audit occurrence are one incident: the store merges them
+        // (same type, resource, namespace, user), and the audit event's auditID shows the backend's part.
+        fromBackend = ((JSON.parse(list.stdout) as Obj).items ?? []).filter((a: Obj) => a.auditIDs.length > 0);
     }
     expect(fromBackend.length, `alerts list: ${last.stderr}${last.stdout.slice(0, 500)}\nbulwark log tail:\n${bulwarkLog.slice(-3000)}`).toBeGreaterThan(0);
   });
 
   it('lets a security reader list alerts and only a security admin dismiss them, as Kubernetes RBAC says', () => {
     const api = (who: 'reader' | 'secadmin' | undefined, args: string[]) =>
-      bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, ...(who ? ['--token', token(who)] : ['--token', 'not-a-token']), '--ca', join(dir, 'pki-bulwark/ca.crt'), ...args]);
+      bulwarkCli([
+        'alerts',
+        '--server',
+        `https://127.0.0.1:${API_PORT}`,
+        ...(who ? ['--token', token(who)] : ['--token', 'not-a-token']),
+        '--ca',
+        join(dir, 'pki-bulwark/ca.crt'),
+        ...args,
+      ]);
     const list = api('reader', ['list', '--type', 'privileged-container', '--format', 'json']);
     expect(list.code, list.stderr).toBe(0);
     const id = (JSON.parse(list.stdout) as Obj).items[0].id as string;
@@ -276,13 +366,16 @@ current-context: default
 
   it('accepts a ServiceAccount token minted for Bulwark, refuses one for another audience, and forgets a deleted one within cacheTTL', async () => {
     expect(kubectl(['-n', 'team-a', 'create', 'serviceaccount', 'alerts-bot']).code).toBe(0);
-    expect(kubectl(['create', 'clusterrolebinding', 'alerts-bot', '--clusterrole', 'bulwark-security-reader', '--serviceaccount', 'team-a:alerts-bot']).code).toBe(0);
+    expect(
+      kubectl(['create', 'clusterrolebinding', 'alerts-bot', '--clusterrole', 'bulwark-security-reader', '--serviceaccount', 'team-a:alerts-bot']).code,
+    ).toBe(0);
     const mint = (audience: string) => {
       const r = kubectl(['-n', 'team-a', 'create', 'token', 'alerts-bot', '--audience', audience]);
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim();
     };
-    const list = (tok: string) => bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, '--token', tok, '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--format', 'json']);
+    const list = (tok: string) =>
+      bulwarkCli(['alerts', '--server', `https://127.0.0.1:${API_PORT}`, '--token', tok, '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--format', 'json']);
     const forBulwark = mint('bulwark');
     const ok = list(forBulwark);
     expect(ok.code, ok.stderr).toBe(0);
@@ -299,7 +392,7 @@ current-context: default
       await new Promise((r) => setTimeout(r, 500));
       revoked = list(forBulwark);
     }
-    expect(revoked.code, 'the deleted ServiceAccount\'s token still works after the documented bound').not.toBe(0);
+    expect(revoked.code, "the deleted ServiceAccount's token still works after the documented bound").not.toBe(0);
     expect(revoked.stderr).toMatch(/401|not valid/i);
   });
 
@@ -307,9 +400,29 @@ current-context: default
     const tokens = join(dir, 'bulwark-tokens.csv');
     writeFileSync(tokens, 'keep-token-1,keeper,u-1,security-readers\ngone-token-2,leaver,u-2,security-readers\n', { mode: 0o600 });
     const config = join(dir, 'config-tokens.yaml');
-    writeFileSync(config, `store: {url: 'sqlite:${join(dir, 'tokens.db')}'}\napi: {port: 0, address: 127.0.0.1, tokenFile: ${tokens}, roles: {reader: [security-readers]}}\n`);
-    const child = spawn(process.execPath, [join(root, 'bin/bulwark.js'), 'serve', '--config', config, '--port', '0', '--address', '127.0.0.1', '--no-kube',
-      '--tls-cert', join(dir, 'pki-bulwark/tls.crt'), '--tls-key', join(dir, 'pki-bulwark/tls.key')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      config,
+      `store: {url: 'sqlite:${join(dir, 'tokens.db')}'}\napi: {port: 0, address: 127.0.0.1, tokenFile: ${tokens}, roles: {reader: [security-readers]}}\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'bin/bulwark.js'),
+        'serve',
+        '--config',
+        config,
+        '--port',
+        '0',
+        '--address',
+        '127.0.0.1',
+        '--no-kube',
+        '--tls-cert',
+        join(dir, 'pki-bulwark/tls.crt'),
+        '--tls-key',
+        join(dir, 'pki-bulwark/tls.key'),
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let log = '';
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -320,7 +433,19 @@ current-context: default
         if (!url) await new Promise((r) => setTimeout(r, 100));
       }
       expect(url, log).toMatch(/^https:/);
-      const list = (tok: string) => bulwarkCli(['alerts', '--server', url.replace('localhost', '127.0.0.1'), '--token', tok, '--ca', join(dir, 'pki-bulwark/ca.crt'), 'list', '--format', 'json']);
+      const list = (tok: string) =>
+        bulwarkCli([
+          'alerts',
+          '--server',
+          url.replace('localhost', '127.0.0.1'),
+          '--token',
+          tok,
+          '--ca',
+          join(dir, 'pki-bulwark/ca.crt'),
+          'list',
+          '--format',
+          'json',
+        ]);
       expect(list('gone-token-2').code).toBe(0);
       writeFileSync(tokens, 'keep-token-1,keeper,u-1,security-readers\n');
       await new Promise((r) => setTimeout(r, 1100));
@@ -339,10 +464,23 @@ current-context: default
   });
 
   it('with Bulwark stopped: failurePolicy Fail denies, Ignore admits', async () => {
-    const base = ['register', '--kubeconfig', join(dir, 'kubeconfig'), '--url', `https://127.0.0.1:${BULWARK_PORT}`, '--ca-file', join(dir, 'pki-bulwark/ca.crt')];
+    const base = [
+      'register',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--url',
+      `https://127.0.0.1:${BULWARK_PORT}`,
+      '--ca-file',
+      join(dir, 'pki-bulwark/ca.crt'),
+    ];
     expect(bulwarkCli([...base, '--failure-policy', 'Fail', '--timeout', '2']).code).toBe(0);
     await stopBulwark();
-    const clean = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'clean-1', namespace: 'team-a' }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox:1.36' }] } });
+    const clean = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'clean-1', namespace: 'team-a' },
+      spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox:1.36' }] },
+    });
     const denied = kubectl(['create', '-f', '-'], clean);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/failed calling webhook "validate.bulwark.io"/);
@@ -369,9 +507,15 @@ current-context: default
     const pem = (secret: Obj, key: string) => Buffer.from(secret.data[key], 'base64').toString();
     // The real authorizer: the chart's ServiceAccount cannot touch webhook configurations (its own included).
     const sar = (verb: string, group: string, resource: string, name?: string): boolean => {
-      const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: {
-        user: `system:serviceaccount:${ns}:rel-bulwark`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-        resourceAttributes: { verb, group, resource, ...(name ? { name } : {}) } } };
+      const review = {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: `system:serviceaccount:${ns}:rel-bulwark`,
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+          resourceAttributes: { verb, group, resource, ...(name ? { name } : {}) },
+        },
+      };
       const r = kubectl(['create', '-f', '-', '-o', 'json'], JSON.stringify(review));
       expect(r.code, r.stderr).toBe(0);
       return (JSON.parse(r.stdout) as Obj).status.allowed === true;

@@ -53,7 +53,17 @@ const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations
 const steps = [];
 async function step(name, method, path, opts = {}) {
   const response = await call(method, path, opts);
-  steps.push({ name, request: { method, path, contentType: opts.body === undefined ? undefined : opts.contentType ?? 'application/json', badToken: opts.auth !== undefined, body: opts.body }, response });
+  steps.push({
+    name,
+    request: {
+      method,
+      path,
+      contentType: opts.body === undefined ? undefined : (opts.contentType ?? 'application/json'),
+      badToken: opts.auth !== undefined,
+      body: opts.body,
+    },
+    response,
+  });
   return response;
 }
 
@@ -62,8 +72,12 @@ const created = await step('create validating', 'POST', VWC, { body: validating 
 await step('create mutating', 'POST', MWC, { body: mutating });
 await step('create again', 'POST', VWC, { body: validating });
 await step('read', 'GET', `${VWC}/bulwark-rec`);
-await step('replace with a stale resourceVersion', 'PUT', `${VWC}/bulwark-rec`, { body: { ...validating, metadata: { ...validating.metadata, resourceVersion: '1' } } });
-await step('replace', 'PUT', `${VWC}/bulwark-rec`, { body: { ...validating, metadata: { ...validating.metadata, resourceVersion: created.body.metadata.resourceVersion } } });
+await step('replace with a stale resourceVersion', 'PUT', `${VWC}/bulwark-rec`, {
+  body: { ...validating, metadata: { ...validating.metadata, resourceVersion: '1' } },
+});
+await step('replace', 'PUT', `${VWC}/bulwark-rec`, {
+  body: { ...validating, metadata: { ...validating.metadata, resourceVersion: created.body.metadata.resourceVersion } },
+});
 await step('delete', 'DELETE', `${VWC}/bulwark-rec`);
 await step('delete mutating', 'DELETE', `${MWC}/bulwark-rec-mutate`);
 await step('delete absent', 'DELETE', `${VWC}/bulwark-rec`);
@@ -75,8 +89,23 @@ await step('wrong content type', 'POST', VWC, { body: 'name: x', contentType: 't
 // ClusterRole that may get/list alerts.bulwark.io.
 const reviews = {};
 const rbac = '/apis/rbac.authorization.k8s.io/v1';
-await call('POST', `${rbac}/clusterroles`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'rec-alerts-reader' }, rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] }] } });
-await call('POST', `${rbac}/clusterrolebindings`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'rec-alerts-reader' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rec-alerts-reader' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }] } });
+await call('POST', `${rbac}/clusterroles`, {
+  body: {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'rec-alerts-reader' },
+    rules: [{ apiGroups: ['bulwark.io'], resources: ['alerts'], verbs: ['get', 'list'] }],
+  },
+});
+await call('POST', `${rbac}/clusterrolebindings`, {
+  body: {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'rec-alerts-reader' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rec-alerts-reader' },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'security-readers' }],
+  },
+});
 const readerToken = readFileSync(join(dir, 'reader.token'), 'utf8').trim();
 // Audiences: a ServiceAccount token minted for audience "bulwark" (TokenRequest), reviewed for
 // "bulwark"; the reader's static token-file token (audience-agnostic) reviewed for "bulwark" too.
@@ -87,10 +116,20 @@ const minted = await call('POST', '/api/v1/namespaces/default/serviceaccounts/re
 const botToken = minted.body?.status?.token;
 if (!botToken) throw new Error(`TokenRequest failed: ${JSON.stringify(minted.body)}`);
 const redact = (x) => JSON.parse(JSON.stringify(x).split(readerToken).join('REDACTED-READER-TOKEN').split(botToken).join('REDACTED-BOT-TOKEN'));
-const tokenReview = (t, audiences) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t, ...(audiences ? { audiences } : {}) } });
+const tokenReview = (t, audiences) => ({
+  apiVersion: 'authentication.k8s.io/v1',
+  kind: 'TokenReview',
+  spec: { token: t, ...(audiences ? { audiences } : {}) },
+});
 const sar = (verb) => ({
-  apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-  spec: { user: 'alice', uid: 'alice-uid', groups: ['security-readers', 'system:authenticated'], resourceAttributes: { group: 'bulwark.io', resource: 'alerts', verb } },
+  apiVersion: 'authorization.k8s.io/v1',
+  kind: 'SubjectAccessReview',
+  spec: {
+    user: 'alice',
+    uid: 'alice-uid',
+    groups: ['security-readers', 'system:authenticated'],
+    resourceAttributes: { group: 'bulwark.io', resource: 'alerts', verb },
+  },
 });
 for (const [name, path, body] of [
   ['token review, valid token', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview(readerToken)],

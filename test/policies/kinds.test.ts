@@ -14,7 +14,9 @@ type Obj = Record<string, any>;
 const root = new URL('../..', import.meta.url).pathname;
 
 function docsOf(text: string): Obj[] {
-  return parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 }
 
 function render(sets: string[]): Obj[] {
@@ -25,7 +27,9 @@ function render(sets: string[]): Obj[] {
 
 /** `group/resource` pairs a webhook's rules match. */
 function matched(webhook: Obj): string[] {
-  return [...new Set((webhook.rules as Obj[]).flatMap((r) => (r.apiGroups as string[]).flatMap((g) => (r.resources as string[]).map((res) => `${g}/${res}`))))].sort();
+  return [
+    ...new Set((webhook.rules as Obj[]).flatMap((r) => (r.apiGroups as string[]).flatMap((g) => (r.resources as string[]).map((res) => `${g}/${res}`)))),
+  ].sort();
 }
 
 const expand = (kinds: typeof JUDGED_KINDS): string[] => kinds.flatMap((k) => k.groups.map((g) => `${g}/${k.resource}`)).sort();
@@ -66,6 +70,10 @@ describe('the modules read the same list', () => {
   it('every judged kind becomes a subject, and pod-bearing ones are the kinds with a pod template', () => {
     for (const kind of SUBJECT_KINDS) expect(toSubject({ apiVersion: 'v1', kind, metadata: { name: 'x', namespace: 'ns' } }), kind).toBeDefined();
     expect(toSubject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })).toBeUndefined();
-    expect([...POD_BEARING_KINDS].sort()).toEqual(JUDGED_KINDS.filter((k) => k.podBearing).map((k) => k.kind).sort());
+    expect([...POD_BEARING_KINDS].sort()).toEqual(
+      JUDGED_KINDS.filter((k) => k.podBearing)
+        .map((k) => k.kind)
+        .sort(),
+    );
   });
 });

@@ -24,7 +24,9 @@ function call(api: StandIn, step: Step['request'], body: unknown): Promise<{ sta
     const req = request(new URL(step.path, api.url), { method: step.method, ca: api.caPem, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString()) }),
+      );
     });
     req.on('error', reject);
     if (payload !== undefined) req.write(payload);

@@ -119,7 +119,7 @@ export async function startApiServerStandIn(): Promise<StandIn> {
   const keyOf = (obj: Obj): { key: string; resource: string; namespace: string } => {
     const entry = LISTED[`${obj.apiVersion}|${obj.kind}`];
     if (!entry) throw new Error(`the stand-in does not serve ${obj.apiVersion} ${obj.kind}`);
-    const namespace = entry.namespaced ? obj.metadata?.namespace ?? 'default' : '';
+    const namespace = entry.namespaced ? (obj.metadata?.namespace ?? 'default') : '';
     return { key: `${obj.apiVersion}|${entry.resource}|${namespace}|${obj.metadata?.name}`, resource: entry.resource, namespace };
   };
   const updateObject = (input: Obj): Obj => {
@@ -142,7 +142,8 @@ export async function startApiServerStandIn(): Promise<StandIn> {
     resourceVersion++;
     emit('DELETED', apiVersion, resource, ns, { ...existing, metadata: { ...existing.metadata, resourceVersion: String(resourceVersion) } });
   };
-  const STORED = /^\/apis\/(wgpolicyk8s\.io\/v1alpha2|coordination\.k8s\.io\/v1)\/(?:namespaces\/([^/]+)\/)?(policyreports|clusterpolicyreports|leases)(?:\/([^/]+))?$/;
+  const STORED =
+    /^\/apis\/(wgpolicyk8s\.io\/v1alpha2|coordination\.k8s\.io\/v1)\/(?:namespaces\/([^/]+)\/)?(policyreports|clusterpolicyreports|leases)(?:\/([^/]+))?$/;
 
   const server: Server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -159,8 +160,12 @@ export async function startApiServerStandIn(): Promise<StandIn> {
         }
       }
       requests.push({
-        method: req.method ?? '', path: url.pathname, query: url.search, contentType: req.headers['content-type'],
-        authorization: req.headers.authorization, body,
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.search,
+        contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
+        body,
       });
       const send = (code: number, payload: Obj) => {
         const text = JSON.stringify(payload);
@@ -199,13 +204,27 @@ export async function startApiServerStandIn(): Promise<StandIn> {
         if (!obj || typeof obj !== 'object') return send(400, status(400, 'BadRequest', 'the object provided is unrecognized'));
         if (group === 'wgpolicyk8s.io' && reportWrites.failWith) {
           const code = reportWrites.failWith;
-          return send(code, status(code, code === 413 ? 'RequestEntityTooLarge' : code === 422 ? 'Invalid' : 'InternalError', code === 413 ? 'Request entity too large: limit is 3145728' : `${kind} "${obj.metadata?.name}" is invalid: request is too large`));
+          return send(
+            code,
+            status(
+              code,
+              code === 413 ? 'RequestEntityTooLarge' : code === 422 ? 'Invalid' : 'InternalError',
+              code === 413 ? 'Request entity too large: limit is 3145728' : `${kind} "${obj.metadata?.name}" is invalid: request is too large`,
+            ),
+          );
         }
         if (req.method === 'POST' && !objName) {
           const n = obj.metadata?.name;
           const newKey = `${collection}|${n}`;
-          if (objects.has(newKey)) return send(409, status(409, 'AlreadyExists', `${resource}.${group} "${n}" already exists`, { name: n, group, kind: resource }));
-          obj.metadata = { ...obj.metadata, ...(namespace ? { namespace } : {}), uid: randomUUID(), resourceVersion: String(++resourceVersion), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+          if (objects.has(newKey))
+            return send(409, status(409, 'AlreadyExists', `${resource}.${group} "${n}" already exists`, { name: n, group, kind: resource }));
+          obj.metadata = {
+            ...obj.metadata,
+            ...(namespace ? { namespace } : {}),
+            uid: randomUUID(),
+            resourceVersion: String(++resourceVersion),
+            creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          };
           objects.set(newKey, obj);
           return send(201, obj);
         }
@@ -213,9 +232,22 @@ export async function startApiServerStandIn(): Promise<StandIn> {
           const existing = objects.get(key);
           if (!existing) return missing(objName);
           if (obj.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
-            return send(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resource}.${group} "${objName}": the object has been modified; please apply your changes to the latest version and try again`, { name: objName, group, kind: resource }));
+            return send(
+              409,
+              status(
+                409,
+                'Conflict',
+                `Operation cannot be fulfilled on ${resource}.${group} "${objName}": the object has been modified; please apply your changes to the latest version and try again`,
+                { name: objName, group, kind: resource },
+              ),
+            );
           }
-          obj.metadata = { ...obj.metadata, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, resourceVersion: String(++resourceVersion) };
+          obj.metadata = {
+            ...obj.metadata,
+            uid: existing.metadata.uid,
+            creationTimestamp: existing.metadata.creationTimestamp,
+            resourceVersion: String(++resourceVersion),
+          };
           objects.set(key, obj);
           return send(200, obj);
         }
@@ -230,7 +262,15 @@ export async function startApiServerStandIn(): Promise<StandIn> {
           const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
           if (forbidden.has(resource)) {
             const user = 'system:serviceaccount:standin:reader';
-            return send(403, status(403, 'Forbidden', `${resource}${group ? '.' + group : ''} is forbidden: User "${user}" cannot list resource "${resource}" in API group "${group}"${namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope'}`, { kind: resource, group }));
+            return send(
+              403,
+              status(
+                403,
+                'Forbidden',
+                `${resource}${group ? '.' + group : ''} is forbidden: User "${user}" cannot list resource "${resource}" in API group "${group}"${namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope'}`,
+                { kind: resource, group },
+              ),
+            );
           }
           if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
             const from = Number(url.searchParams.get('resourceVersion') ?? 0);
@@ -252,11 +292,15 @@ export async function startApiServerStandIn(): Promise<StandIn> {
           // Paging as the real server does: limit, and an opaque continue token (here an offset).
           const limit = Number(url.searchParams.get('limit') ?? 0) || all.length;
           const offset = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString() || 0);
-          const items = all.slice(offset, offset + limit).map((o) => { const { kind: _k, apiVersion: _a, ...rest } = o; return rest; });
+          const items = all.slice(offset, offset + limit).map((o) => {
+            const { kind: _k, apiVersion: _a, ...rest } = o;
+            return rest;
+          });
           const more = offset + limit < all.length;
           const kind = entry[0].split('|')[1]!;
           return send(200, {
-            kind: `${kind}List`, apiVersion,
+            kind: `${kind}List`,
+            apiVersion,
             metadata: { resourceVersion: String(resourceVersion), ...(more ? { continue: Buffer.from(String(offset + limit)).toString('base64') } : {}) },
             items,
           });
@@ -277,7 +321,12 @@ export async function startApiServerStandIn(): Promise<StandIn> {
 
       if (req.method === 'GET' && !name) {
         const items = [...objects.entries()].filter(([k]) => k.startsWith(prefix + '/')).map(([, v]) => v);
-        return send(200, { kind: `${kind}List`, apiVersion: prefix.split('/').slice(2, 4).join('/'), metadata: { resourceVersion: String(resourceVersion) }, items });
+        return send(200, {
+          kind: `${kind}List`,
+          apiVersion: prefix.split('/').slice(2, 4).join('/'),
+          metadata: { resourceVersion: String(resourceVersion) },
+          items,
+        });
       }
       if (req.method === 'GET') return objects.has(key) ? send(200, objects.get(key)!) : notFound();
       if (req.method === 'DELETE') {
@@ -285,15 +334,30 @@ export async function startApiServerStandIn(): Promise<StandIn> {
         objects.delete(key);
         return send(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group, kind: resource, uid: randomUUID() } });
       }
-      if (req.headers['content-type'] !== 'application/json') return send(415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`));
+      if (req.headers['content-type'] !== 'application/json')
+        return send(
+          415,
+          status(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+          ),
+        );
       const obj = structuredClone(body) as Obj;
       if (!obj || typeof obj !== 'object') return send(400, status(400, 'BadRequest', 'the object provided is unrecognized'));
       if (req.method === 'POST') {
         const newName = obj.metadata?.name;
         if (!newName) return send(422, status(422, 'Invalid', `${kind} "" is invalid: metadata.name: Required value: name or generateName is required`));
         const newKey = `${prefix}/${newName}`;
-        if (objects.has(newKey)) return send(409, status(409, 'AlreadyExists', `${qualified} "${newName}" already exists`, { name: newName, group, kind: resource }));
-        obj.metadata = { ...obj.metadata, uid: randomUUID(), resourceVersion: String(++resourceVersion), generation: 1, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+        if (objects.has(newKey))
+          return send(409, status(409, 'AlreadyExists', `${qualified} "${newName}" already exists`, { name: newName, group, kind: resource }));
+        obj.metadata = {
+          ...obj.metadata,
+          uid: randomUUID(),
+          resourceVersion: String(++resourceVersion),
+          generation: 1,
+          creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        };
         defaultWebhooks(obj, mutating);
         objects.set(newKey, obj);
         return send(201, obj);
@@ -302,9 +366,23 @@ export async function startApiServerStandIn(): Promise<StandIn> {
         const existing = objects.get(key);
         if (!existing) return notFound();
         if (obj.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
-          return send(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${qualified} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group, kind: resource }));
+          return send(
+            409,
+            status(
+              409,
+              'Conflict',
+              `Operation cannot be fulfilled on ${qualified} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+              { name, group, kind: resource },
+            ),
+          );
         }
-        obj.metadata = { ...obj.metadata, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, resourceVersion: String(++resourceVersion), generation: existing.metadata.generation + 1 };
+        obj.metadata = {
+          ...obj.metadata,
+          uid: existing.metadata.uid,
+          creationTimestamp: existing.metadata.creationTimestamp,
+          resourceVersion: String(++resourceVersion),
+          generation: existing.metadata.generation + 1,
+        };
         defaultWebhooks(obj, mutating);
         objects.set(key, obj);
         return send(200, obj);
@@ -345,6 +423,10 @@ contexts:
   context: {cluster: standin, user: admin}
 current-context: ${context}
 `,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -42,7 +42,16 @@ export interface HelmResult {
 
 export function helm(args: string[]): HelmResult {
   try {
-    const stdout = execFileSync(helmBinary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HELM_CACHE_HOME: '/tmp/bulwark-helm-cache', HELM_CONFIG_HOME: '/tmp/bulwark-helm-config', HELM_DATA_HOME: '/tmp/bulwark-helm-data' } });
+    const stdout = execFileSync(helmBinary(), args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: '/tmp/bulwark-helm-cache',
+        HELM_CONFIG_HOME: '/tmp/bulwark-helm-config',
+        HELM_DATA_HOME: '/tmp/bulwark-helm-data',
+      },
+    });
     return { code: 0, stdout, stderr: '' };
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string };

@@ -25,7 +25,9 @@ export function snapshotWorkTree(dir = root): Map<string, string> {
     try {
       const s = fs.statSync(path.join(dir, file));
       st = `${s.size}:${s.mtimeMs}`;
-    } catch { /* deleted */ }
+    } catch {
+      /* deleted */
+    }
     out.set(file, `${code} ${st}`);
   }
   return out;
@@ -49,7 +51,9 @@ export default function setup() {
     if (changes.length > 0) {
       // A throwing teardown is printed but does not change vitest's exit code: set it too.
       process.exitCode = 1;
-      throw new Error(`the test run left or changed files in the working tree (tests must write only into their own temporary folder):\n  ${changes.join('\n  ')}`);
+      throw new Error(
+        `the test run left or changed files in the working tree (tests must write only into their own temporary folder):\n  ${changes.join('\n  ')}`,
+      );
     }
   };
 }

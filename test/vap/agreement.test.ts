@@ -50,7 +50,14 @@ function compare(config: BulwarkConfig, fixtures: readonly Fixture[], request: (
     const r = RESOURCES[String(fixture.object.kind)];
     const exempt =
       exemptionReason(compiled, req.namespace, { username: req.username, groups: req.groups }) ??
-      controlPlaneReconciliation({ uid: 'u', operation: 'CREATE', kind: { group: r?.group ?? '', version: 'v1', kind: String(fixture.object.kind) }, name: fixture.object.metadata?.name, object: fixture.object, userInfo: { username: req.username, groups: req.groups } } as unknown as AdmissionRequest);
+      controlPlaneReconciliation({
+        uid: 'u',
+        operation: 'CREATE',
+        kind: { group: r?.group ?? '', version: 'v1', kind: String(fixture.object.kind) },
+        name: fixture.object.metadata?.name,
+        object: fixture.object,
+        userInfo: { username: req.username, groups: req.groups },
+      } as unknown as AdmissionRequest);
     const findings = exempt ? [] : evaluateSubject(subject, compiled, { user: { username: req.username, groups: req.groups }, operation: 'CREATE' }).findings;
     for (const policy of policies) {
       if (!constraintsMatch(policy, String(fixture.object.kind))) continue;
@@ -89,8 +96,18 @@ const byNamespaceOf = (f: Fixture): RequestInfo => ({
 
 describe('compiled policies agree with the engine on every fixture', () => {
   it(`has fixtures from every source (${FIXTURES.length} objects)`, () => {
-    for (const source of ['test/fixtures/pss/generated', 'test/fixtures/pss/upstream', 'test/fixtures/scan', 'examples/manifests', 'test/fixtures/audit', 'defender case']) {
-      expect(FIXTURES.some((f) => f.source.startsWith(source)), source).toBe(true);
+    for (const source of [
+      'test/fixtures/pss/generated',
+      'test/fixtures/pss/upstream',
+      'test/fixtures/scan',
+      'examples/manifests',
+      'test/fixtures/audit',
+      'defender case',
+    ]) {
+      expect(
+        FIXTURES.some((f) => f.source.startsWith(source)),
+        source,
+      ).toBe(true);
     }
   });
 

@@ -81,15 +81,34 @@ describe('VAP audit annotation → alerts', () => {
   });
 
   it('no duplicate when the object check already alerted for the same policy on the same event', () => {
-    const alerts = analyser().analyse(podCreate(annotationFor(pod, (p) => p), { level: 'RequestResponse', requestObject: pod }));
+    const alerts = analyser().analyse(
+      podCreate(
+        annotationFor(pod, (p) => p),
+        { level: 'RequestResponse', requestObject: pod },
+      ),
+    );
     expect(alerts.filter((a) => a.type === 'privileged-container')).toHaveLength(1);
     expect(alerts.filter((a) => a.type === 'pss-privileged')).toHaveLength(1);
   });
 
-  it('skips control-plane writes (a workload\'s pods) and dry runs, as the object checks do', () => {
+  it("skips control-plane writes (a workload's pods) and dry runs, as the object checks do", () => {
     const controller = { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] };
-    expect(analyser().analyse(podCreate(annotationFor(pod, (p) => p), { user: controller }))).toEqual([]);
-    expect(analyser().analyse(podCreate(annotationFor(pod, (p) => p), { requestURI: '/api/v1/namespaces/team-a/pods?dryRun=All' }))).toEqual([]);
+    expect(
+      analyser().analyse(
+        podCreate(
+          annotationFor(pod, (p) => p),
+          { user: controller },
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      analyser().analyse(
+        podCreate(
+          annotationFor(pod, (p) => p),
+          { requestURI: '/api/v1/namespaces/team-a/pods?dryRun=All' },
+        ),
+      ),
+    ).toEqual([]);
   });
 
   it('`bulwark audit scan` prints them', async () => {
@@ -99,7 +118,10 @@ describe('VAP audit annotation → alerts', () => {
       writeFileSync(file, lines([podCreate(annotationFor(pod, (p) => `${p}-mode-audit`))]));
       const r = await runCli(['--format', 'ndjson', file]);
       expect(r.code).toBe(0);
-      const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const alerts = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(alerts.map((a) => a.type).sort()).toEqual(['host-namespaces', 'privileged-container', 'pss-host-namespaces', 'pss-privileged']);
       expect(alerts.every((a) => a.source === 'audit')).toBe(true);
     } finally {

@@ -22,7 +22,12 @@ function render(sets: string[], apiVersions: string[] = [V1]): { code: number; s
   for (const s of sets) args.push('--set', s);
   for (const a of apiVersions) args.push('--api-versions', a);
   const r = helm(args);
-  const docs = r.code === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean) : [];
+  const docs =
+    r.code === 0
+      ? parseAllDocuments(r.stdout)
+          .map((d) => d.toJS() as Obj)
+          .filter(Boolean)
+      : [];
   return { code: r.code, stderr: r.stderr, docs };
 }
 
@@ -52,7 +57,11 @@ describe('chart: ValidatingAdmissionPolicies', () => {
       expect(validate(o), `${o.metadata.name}: ${JSON.stringify(validate.errors)}`).toBe(true);
       expect(apiServerProblems(o), o.metadata.name).toEqual([]);
     }
-    const config = { ...defaultConfig(), profiles: ['defender', 'pss-restricted'], exemptions: { namespaces: ['bulwark-system'], usernames: ['ci-bot'], groups: [], images: [] } };
+    const config = {
+      ...defaultConfig(),
+      profiles: ['defender', 'pss-restricted'],
+      exemptions: { namespaces: ['bulwark-system'], usernames: ['ci-bot'], groups: [], images: [] },
+    };
     const cli = generateVap(compileConfig(config)).objects.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
     const chart = objects.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
     expect(chart.map((p) => p.metadata.name).sort()).toEqual(cli.map((p) => p.metadata.name).sort());
@@ -79,7 +88,11 @@ describe('chart: ValidatingAdmissionPolicies', () => {
     const objects = vapObjects(render(['vap.enabled=true', 'mode=warn', 'actions.host-namespaces=off']).docs);
     expect(objects.some((o) => o.metadata.name === 'bulwark-host-namespaces')).toBe(false);
     const b = objects.find((o) => o.metadata.name === 'bulwark-privileged-container')!;
-    expect(b.kind === 'ValidatingAdmissionPolicyBinding' ? b : objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata.name === 'bulwark-privileged-container')!.spec.validationActions).toEqual(['Warn']);
+    expect(
+      b.kind === 'ValidatingAdmissionPolicyBinding'
+        ? b
+        : objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata.name === 'bulwark-privileged-container')!.spec.validationActions,
+    ).toEqual(['Warn']);
   });
 
   it.each([

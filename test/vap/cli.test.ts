@@ -56,7 +56,9 @@ describe('bulwark vap', () => {
   it('manifests --vap appends the policies compiled from the install config (its namespace exempt)', () => {
     const r = run(['manifests', '--vap']);
     expect(r.status).toBe(0);
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+    const docs = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as Obj)
+      .filter(Boolean);
     const policy = docs.find((d) => d.kind === 'ValidatingAdmissionPolicy' && d.metadata.name === 'bulwark-privileged-container')!;
     expect(policy.spec.matchConditions.find((c: Obj) => c.name === 'bulwark-exempt-namespaces').expression).toContain('"bulwark-system"');
     expect(docs.some((d) => d.kind === 'ValidatingAdmissionPolicyBinding')).toBe(true);

@@ -15,7 +15,8 @@ function strict(schema: Obj): Obj {
   if (Array.isArray(schema)) return schema.map(strict);
   if (!schema || typeof schema !== 'object') return schema;
   const out: Obj = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Obj).map(([p, s]) => [p, strict(s as Obj)])) : strict(v as Obj);
+  for (const [k, v] of Object.entries(schema))
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Obj).map(([p, s]) => [p, strict(s as Obj)])) : strict(v as Obj);
   if (out.type === 'object' && out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
   return out;
 }
@@ -62,11 +63,11 @@ export function apiServerProblems(o: Obj): string[] {
   } else {
     const spec = o.spec;
     const actions: string[] = spec.validationActions ?? [];
-    if (actions.length === 0 || actions.some((a) => !['Deny', 'Warn', 'Audit'].includes(a)) || new Set(actions).size !== actions.length) problems.push(`validationActions ${actions}`);
+    if (actions.length === 0 || actions.some((a) => !['Deny', 'Warn', 'Audit'].includes(a)) || new Set(actions).size !== actions.length)
+      problems.push(`validationActions ${actions}`);
     if (actions.includes('Deny') && actions.includes('Warn')) problems.push('Deny and Warn together');
     if (!spec.policyName) problems.push('no policyName');
     (spec.matchResources?.resourceRules ?? []).forEach(rules);
   }
   return problems;
 }
-

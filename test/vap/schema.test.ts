@@ -29,8 +29,12 @@ function check(config: BulwarkConfig, apiVersion: 'v1' | 'v1beta1') {
 
 describe('generated objects against the Kubernetes schema', () => {
   it('the schema rejects what it should (a sanity check of the validator)', () => {
-    expect(validatePolicy({ apiVersion: 'x', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'a' }, spec: { validations: [{ message: 'no expression' }] } })).toBe(false);
-    expect(validateBinding({ kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'a' }, spec: { policyName: 'a', validationActions: 'Deny' } })).toBe(false);
+    expect(
+      validatePolicy({ apiVersion: 'x', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'a' }, spec: { validations: [{ message: 'no expression' }] } }),
+    ).toBe(false);
+    expect(validateBinding({ kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'a' }, spec: { policyName: 'a', validationActions: 'Deny' } })).toBe(
+      false,
+    );
     expect(validatePolicy({ kind: 'ValidatingAdmissionPolicy', metadata: { name: 'a' }, spec: { validation: [] } })).toBe(false);
   });
 
@@ -60,7 +64,9 @@ describe('generated objects against the Kubernetes schema', () => {
     expect(mode.spec.matchResources.namespaceSelector).toEqual({ matchLabels: { 'bulwark.io/mode': 'warn' } });
     expect(mode.spec.matchResources.resourceRules.every((r: Obj) => r.scope === 'Namespaced')).toBe(true);
     const configured = bindings.find((b) => b.metadata.name === 'bulwark-host-namespaces')!;
-    expect(configured.spec.matchResources.namespaceSelector.matchExpressions).toEqual([{ key: 'bulwark.io/mode', operator: 'NotIn', values: ['enforce', 'warn', 'audit'] }]);
+    expect(configured.spec.matchResources.namespaceSelector.matchExpressions).toEqual([
+      { key: 'bulwark.io/mode', operator: 'NotIn', values: ['enforce', 'warn', 'audit'] },
+    ]);
     const conditions = policies[0]!.spec.matchConditions.map((c: Obj) => c.name);
     expect(conditions).toEqual(['bulwark-judged-change', 'bulwark-exempt-namespaces', 'bulwark-exempt-usernames', 'bulwark-exempt-groups']);
   });

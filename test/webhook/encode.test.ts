@@ -16,13 +16,16 @@ const odd = [
 ];
 
 describe('encodeAllowed', () => {
-  it.each(odd.map((uid) => [uid.length > 60 ? `${uid.slice(0, 20)}… (${uid.length} chars)` : JSON.stringify(uid), uid]))('echoes %s exactly, as valid JSON', (_label, uid) => {
-    const text = encodeAllowed(uid);
-    const parsed = JSON.parse(text) as { apiVersion: string; kind: string; response: Record<string, unknown> };
-    expect(parsed).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
-    expect(Object.keys(parsed.response)).toEqual(['uid', 'allowed']);
-    // Byte for byte what stringifying a fresh object gives.
-    expect(text).toBe(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
-    expect(text).toBe(encodeAdmissionResponse({ uid, allowed: true }));
-  });
+  it.each(odd.map((uid) => [uid.length > 60 ? `${uid.slice(0, 20)}… (${uid.length} chars)` : JSON.stringify(uid), uid]))(
+    'echoes %s exactly, as valid JSON',
+    (_label, uid) => {
+      const text = encodeAllowed(uid);
+      const parsed = JSON.parse(text) as { apiVersion: string; kind: string; response: Record<string, unknown> };
+      expect(parsed).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
+      expect(Object.keys(parsed.response)).toEqual(['uid', 'allowed']);
+      // Byte for byte what stringifying a fresh object gives.
+      expect(text).toBe(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
+      expect(text).toBe(encodeAdmissionResponse({ uid, allowed: true }));
+    },
+  );
 });

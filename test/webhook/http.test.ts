@@ -3,9 +3,7 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  client, cleanSpec, metricValue, privilegedSpec, request, review, startTestServer, withPodSpec, type TestServer,
-} from './support.js';
+import { client, cleanSpec, metricValue, privilegedSpec, request, review, startTestServer, withPodSpec, type TestServer } from './support.js';
 
 describe('bad input: a 4xx JSON error that says what is wrong, and the server keeps serving', () => {
   let ts: TestServer;
@@ -45,7 +43,11 @@ describe('bad input: a 4xx JSON error that says what is wrong, and the server ke
         await stillServing();
       });
       it('wrong content type → 415', async () => {
-        expectError(await c.post(route, JSON.stringify(review(null)), { headers: { 'content-type': 'text/plain' } }), 415, /application\/json, got "text\/plain"/);
+        expectError(
+          await c.post(route, JSON.stringify(review(null)), { headers: { 'content-type': 'text/plain' } }),
+          415,
+          /application\/json, got "text\/plain"/,
+        );
         expectError(await request(ts.port, fs.readFileSync(ts.certs.caFile), { method: 'POST', path: route, body: '{}' }), 415, /got none/);
         await stillServing();
       });
@@ -70,7 +72,11 @@ describe('bad input: a 4xx JSON error that says what is wrong, and the server ke
         ['v1beta1', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }, /expected apiVersion admission.k8s.io\/v1/],
         ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, /request must be an object/],
         ['no uid', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }, /request.uid must be a non-empty string/],
-        ['a bad operation', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'PATCH' } }, /request.operation must be one of/],
+        [
+          'a bad operation',
+          { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'PATCH' } },
+          /request.operation must be one of/,
+        ],
       ])('%s → 400', async (_what, body, pattern) => {
         expectError(await c.post(route, body), 400, pattern);
         await stillServing();
@@ -98,7 +104,7 @@ describe('bad input: a 4xx JSON error that says what is wrong, and the server ke
     }
   });
 
-  it('the API server\'s ?timeout= query is accepted on every admission route', async () => {
+  it("the API server's ?timeout= query is accepted on every admission route", async () => {
     const doc = review(withPodSpec('Pod', privilegedSpec()));
     expect((await c.review(doc, '/validate?timeout=10s')).allowed).toBe(false);
     expect((await c.review(doc, '/validate/audit?timeout=10s')).allowed).toBe(true);
@@ -216,7 +222,12 @@ describe('createWebhookApp: the express app on its own', () => {
     const port = (server.address() as import('node:net').AddressInfo).port;
     const ca = fs.readFileSync(certs.caFile);
     const doc = review(withPodSpec('Pod', privilegedSpec()));
-    const res = await request(port, ca, { method: 'POST', path: '/validate?timeout=10s', body: JSON.stringify(doc), headers: { 'content-type': 'application/json' } });
+    const res = await request(port, ca, {
+      method: 'POST',
+      path: '/validate?timeout=10s',
+      body: JSON.stringify(doc),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.json().response).toMatchObject({ uid: doc.request.uid, allowed: false });
     expect((await request(port, ca, { path: '/readyz' })).status).toBe(200);
     await new Promise<void>((resolve) => server.close(() => resolve()));

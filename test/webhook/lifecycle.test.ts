@@ -9,9 +9,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertSink } from '../../alerts/model.js';
-import {
-  client, cleanSpec, makeCerts, metricValue, privilegedSpec, request, review, sleep, startTestServer, waitFor, withPodSpec,
-} from './support.js';
+import { client, cleanSpec, makeCerts, metricValue, privilegedSpec, request, review, sleep, startTestServer, waitFor, withPodSpec } from './support.js';
 
 /** Opens a TLS connection and sends a POST /validate whose body is held back until `finish()`. */
 async function partialReview(port: number, ca: Buffer, body: string) {
@@ -22,7 +20,9 @@ async function partialReview(port: number, ca: Buffer, body: string) {
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   const half = Math.floor(body.length / 2);
-  socket.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
+  socket.write(
+    `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
+  );
   return {
     finish: async () => {
       socket.write(body.slice(half));
@@ -133,7 +133,9 @@ describe('`bulwark serve` as a process', () => {
     // Run from a temporary folder: the default store (./data/bulwark.db) must never be the user's own.
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-serve-'));
     const child = spawn(process.execPath, [path.join(root, 'bin/bulwark.js'), 'serve', ...args], {
-      cwd, env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd,
+      env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     let stderr = '';
@@ -147,7 +149,14 @@ describe('`bulwark serve` as a process', () => {
     const certs = makeCerts();
     const proc = serve(['--port', '0', '--address', '127.0.0.1', '--no-kube', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
     await waitFor(() => /"msg":"listening on /.test(proc.stderr()), 10_000, 'the listening line');
-    const port = Number(/"port":(\d+)/.exec(proc.stderr().split('\n').find((l) => l.includes('listening on'))!)![1]);
+    const port = Number(
+      /"port":(\d+)/.exec(
+        proc
+          .stderr()
+          .split('\n')
+          .find((l) => l.includes('listening on'))!,
+      )![1],
+    );
     const ca = fs.readFileSync(certs.caFile);
     expect((await request(port, ca, { path: '/readyz' })).status).toBe(200);
     const doc = review(withPodSpec('Pod', privilegedSpec()));
@@ -165,12 +174,16 @@ describe('`bulwark serve` as a process', () => {
     ['a missing config file', ['--config', '/nonexistent/bulwark.yaml'], /cannot read the configuration/],
     ['a certificate without its key', ['--tls-cert', '/tmp/x.crt'], /go together/],
     ['a bad port', ['--port', 'eighty'], /must be an integer/],
-  ])('exits 2 on %s', async (_what, args, pattern) => {
-    if (!built) return;
-    const proc = serve(['--no-kube', ...args]);
-    expect(await proc.exited).toBe(2);
-    expect(proc.stderr()).toMatch(pattern);
-  }, 15_000);
+  ])(
+    'exits 2 on %s',
+    async (_what, args, pattern) => {
+      if (!built) return;
+      const proc = serve(['--no-kube', ...args]);
+      expect(await proc.exited).toBe(2);
+      expect(proc.stderr()).toMatch(pattern);
+    },
+    15_000,
+  );
 
   it('exits 2 on unknown or malformed server.* config keys', async () => {
     if (!built) return;

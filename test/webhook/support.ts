@@ -105,7 +105,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...rest,
   });
   return {
-    handle, port: handle.port, certs, sink, logs, compiled, modes,
+    handle,
+    port: handle.port,
+    certs,
+    sink,
+    logs,
+    compiled,
+    modes,
     close: async () => {
       await handle.close(2000);
     },
@@ -116,7 +122,7 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json(): any;  
+  json(): any;
   /** The serving certificate's fingerprint. */
   fingerprint: string | undefined;
   reusedSocket: boolean;
@@ -191,7 +197,10 @@ export function client(ts: TestServer) {
     /** POSTs a review to /validate (or `route`) and returns the response part. */
     async review(review: unknown, route = '/validate'): Promise<AdmissionResponse> {
       const res = await request(ts.port, ca, {
-        method: 'POST', path: route, body: JSON.stringify(review), headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        path: route,
+        body: JSON.stringify(review),
+        headers: { 'content-type': 'application/json' },
       });
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text}`);
       const doc = res.json();
@@ -204,18 +213,42 @@ export function client(ts: TestServer) {
 // ---- AdmissionReview builders ----
 
 const API_VERSIONS: Record<string, string> = {
-  Pod: 'v1', PodTemplate: 'v1', ReplicationController: 'v1', Service: 'v1', EphemeralContainers: 'v1',
-  Deployment: 'apps/v1', ReplicaSet: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1',
-  Job: 'batch/v1', CronJob: 'batch/v1',
-  Role: 'rbac.authorization.k8s.io/v1', ClusterRole: 'rbac.authorization.k8s.io/v1',
-  RoleBinding: 'rbac.authorization.k8s.io/v1', ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
-  Ingress: 'networking.k8s.io/v1', ConfigMap: 'v1',
+  Pod: 'v1',
+  PodTemplate: 'v1',
+  ReplicationController: 'v1',
+  Service: 'v1',
+  EphemeralContainers: 'v1',
+  Deployment: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+  Role: 'rbac.authorization.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+  ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+  Ingress: 'networking.k8s.io/v1',
+  ConfigMap: 'v1',
 };
 const RESOURCES: Record<string, string> = {
-  Pod: 'pods', PodTemplate: 'podtemplates', ReplicationController: 'replicationcontrollers', Service: 'services',
-  EphemeralContainers: 'pods', Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets',
-  DaemonSet: 'daemonsets', Job: 'jobs', CronJob: 'cronjobs', Role: 'roles', ClusterRole: 'clusterroles',
-  RoleBinding: 'rolebindings', ClusterRoleBinding: 'clusterrolebindings', Ingress: 'ingresses', ConfigMap: 'configmaps',
+  Pod: 'pods',
+  PodTemplate: 'podtemplates',
+  ReplicationController: 'replicationcontrollers',
+  Service: 'services',
+  EphemeralContainers: 'pods',
+  Deployment: 'deployments',
+  ReplicaSet: 'replicasets',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  Job: 'jobs',
+  CronJob: 'cronjobs',
+  Role: 'roles',
+  ClusterRole: 'clusterroles',
+  RoleBinding: 'rolebindings',
+  ClusterRoleBinding: 'clusterrolebindings',
+  Ingress: 'ingresses',
+  ConfigMap: 'configmaps',
 };
 export const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding']);
 
@@ -241,16 +274,23 @@ export function review(object: K8sObject | null, overrides: Partial<AdmissionReq
 }
 
 const POD_SPEC_PATH: Record<string, string[]> = {
-  Pod: ['spec'], PodTemplate: ['template', 'spec'],
-  Deployment: ['spec', 'template', 'spec'], ReplicaSet: ['spec', 'template', 'spec'], StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'], Job: ['spec', 'template', 'spec'], ReplicationController: ['spec', 'template', 'spec'],
+  Pod: ['spec'],
+  PodTemplate: ['template', 'spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
   CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
 };
 export const POD_KINDS = Object.keys(POD_SPEC_PATH);
 
 export function withPodSpec(kind: string, podSpec: Record<string, unknown>, meta: Record<string, unknown> = {}): K8sObject {
   const obj: Record<string, unknown> = {
-    apiVersion: API_VERSIONS[kind], kind, metadata: { name: 'web', namespace: 'team-a', ...meta },
+    apiVersion: API_VERSIONS[kind],
+    kind,
+    metadata: { name: 'web', namespace: 'team-a', ...meta },
   };
   const p = POD_SPEC_PATH[kind]!;
   let node = obj;
@@ -270,7 +310,9 @@ export const cleanSpec = (image = 'nginx:1.27') => ({ containers: [{ name: 'app'
 /** One object per subject kind that the defender set flags, with the policy that fires. */
 export function badObjects(namespace = 'team-a'): { kind: string; object: K8sObject; policy: string }[] {
   const out: { kind: string; object: K8sObject; policy: string }[] = POD_KINDS.map((kind) => ({
-    kind, object: withPodSpec(kind, privilegedSpec(), { namespace }), policy: 'privileged-container',
+    kind,
+    object: withPodSpec(kind, privilegedSpec(), { namespace }),
+    policy: 'privileged-container',
   }));
   const rbac = 'rbac.authorization.k8s.io/v1';
   const everything = [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }];
@@ -278,23 +320,50 @@ export function badObjects(namespace = 'team-a'): { kind: string; object: K8sObj
   out.push(
     {
       kind: 'EphemeralContainers',
-      object: { apiVersion: 'v1', kind: 'EphemeralContainers', metadata: { name: 'web', namespace }, ephemeralContainers: [{ name: 'debug', image: 'busybox', securityContext: { privileged: true } }] },
+      object: {
+        apiVersion: 'v1',
+        kind: 'EphemeralContainers',
+        metadata: { name: 'web', namespace },
+        ephemeralContainers: [{ name: 'debug', image: 'busybox', securityContext: { privileged: true } }],
+      },
       policy: 'privileged-container',
     },
     { kind: 'Role', object: { apiVersion: rbac, kind: 'Role', metadata: { name: 'r', namespace }, rules: everything }, policy: 'high-privilege-role' },
     { kind: 'ClusterRole', object: { apiVersion: rbac, kind: 'ClusterRole', metadata: { name: 'cr' }, rules: everything }, policy: 'high-privilege-role' },
-    { kind: 'RoleBinding', object: { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: 'rb', namespace }, roleRef: clusterAdmin, subjects: [{ kind: 'User', name: 'bob' }] }, policy: 'cluster-admin-binding' },
-    { kind: 'ClusterRoleBinding', object: { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: 'crb' }, roleRef: clusterAdmin, subjects: [{ kind: 'User', name: 'bob' }] }, policy: 'cluster-admin-binding' },
+    {
+      kind: 'RoleBinding',
+      object: { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: 'rb', namespace }, roleRef: clusterAdmin, subjects: [{ kind: 'User', name: 'bob' }] },
+      policy: 'cluster-admin-binding',
+    },
+    {
+      kind: 'ClusterRoleBinding',
+      object: { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: 'crb' }, roleRef: clusterAdmin, subjects: [{ kind: 'User', name: 'bob' }] },
+      policy: 'cluster-admin-binding',
+    },
     {
       kind: 'Service',
-      object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes-dashboard', namespace }, spec: { type: 'LoadBalancer', selector: { app: 'kubernetes-dashboard' }, ports: [{ port: 443 }] } },
+      object: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes-dashboard', namespace },
+        spec: { type: 'LoadBalancer', selector: { app: 'kubernetes-dashboard' }, ports: [{ port: 443 }] },
+      },
       policy: 'exposed-dashboard',
     },
     {
       kind: 'Ingress',
       object: {
-        apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'dash', namespace },
-        spec: { rules: [{ host: 'dash.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'kubernetes-dashboard', port: { number: 443 } } } }] } }] },
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: 'dash', namespace },
+        spec: {
+          rules: [
+            {
+              host: 'dash.example.com',
+              http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'kubernetes-dashboard', port: { number: 443 } } } }] },
+            },
+          ],
+        },
       },
       policy: 'exposed-dashboard',
     },
@@ -309,17 +378,45 @@ export function goodObjects(namespace = 'team-a'): { kind: string; object: K8sOb
   const view = [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }];
   const viewRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' };
   out.push(
-    { kind: 'EphemeralContainers', object: { apiVersion: 'v1', kind: 'EphemeralContainers', metadata: { name: 'web', namespace }, ephemeralContainers: [{ name: 'debug', image: 'busybox' }] } },
+    {
+      kind: 'EphemeralContainers',
+      object: {
+        apiVersion: 'v1',
+        kind: 'EphemeralContainers',
+        metadata: { name: 'web', namespace },
+        ephemeralContainers: [{ name: 'debug', image: 'busybox' }],
+      },
+    },
     { kind: 'Role', object: { apiVersion: rbac, kind: 'Role', metadata: { name: 'r', namespace }, rules: view } },
     { kind: 'ClusterRole', object: { apiVersion: rbac, kind: 'ClusterRole', metadata: { name: 'cr' }, rules: view } },
-    { kind: 'RoleBinding', object: { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: 'rb', namespace }, roleRef: viewRef, subjects: [{ kind: 'User', name: 'bob' }] } },
-    { kind: 'ClusterRoleBinding', object: { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: 'crb' }, roleRef: viewRef, subjects: [{ kind: 'User', name: 'bob' }] } },
-    { kind: 'Service', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace }, spec: { type: 'ClusterIP', selector: { app: 'web' }, ports: [{ port: 80 }] } } },
+    {
+      kind: 'RoleBinding',
+      object: { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: 'rb', namespace }, roleRef: viewRef, subjects: [{ kind: 'User', name: 'bob' }] },
+    },
+    {
+      kind: 'ClusterRoleBinding',
+      object: { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: 'crb' }, roleRef: viewRef, subjects: [{ kind: 'User', name: 'bob' }] },
+    },
+    {
+      kind: 'Service',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace },
+        spec: { type: 'ClusterIP', selector: { app: 'web' }, ports: [{ port: 80 }] },
+      },
+    },
     {
       kind: 'Ingress',
       object: {
-        apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace },
-        spec: { rules: [{ host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: 'web', namespace },
+        spec: {
+          rules: [
+            { host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } },
+          ],
+        },
       },
     },
   );

@@ -36,14 +36,18 @@ describe('certificate reload', () => {
     replaceFile(ts.certs.keyFile, leaf.keyPem);
     replaceFile(ts.certs.certFile, leaf.certPem);
 
-    await waitFor(async () => {
-      try {
-        const r = await request(ts.port, ca2.certPem, { path: '/healthz' });
-        return r.fingerprint === fingerprintOf(leaf.certPem);
-      } catch {
-        return false;
-      }
-    }, 5000, 'the new certificate on new connections');
+    await waitFor(
+      async () => {
+        try {
+          const r = await request(ts.port, ca2.certPem, { path: '/healthz' });
+          return r.fingerprint === fingerprintOf(leaf.certPem);
+        } catch {
+          return false;
+        }
+      },
+      5000,
+      'the new certificate on new connections',
+    );
 
     const again = await request(ts.port, caPem, { path: '/healthz', agent });
     expect(again.status).toBe(200);
@@ -51,7 +55,11 @@ describe('certificate reload', () => {
     expect(again.fingerprint).toBe(oldFingerprint);
     const doc = review(withPodSpec('Pod', cleanSpec()));
     const res = await request(ts.port, caPem, {
-      method: 'POST', path: '/validate', agent, body: JSON.stringify(doc), headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      path: '/validate',
+      agent,
+      body: JSON.stringify(doc),
+      headers: { 'content-type': 'application/json' },
     });
     expect(res.json().response.allowed).toBe(true);
     agent.destroy();
@@ -80,7 +88,11 @@ describe('certificate reload', () => {
       certPollIntervalMs: 0, // the directory watch alone must see it
     });
     const v2 = write('..v2');
-    await waitFor(async () => (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(v2.certPem), 5000, 'the swapped certificate');
+    await waitFor(
+      async () => (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(v2.certPem),
+      5000,
+      'the swapped certificate',
+    );
     const m = await request(ts.port, ca.certPem, { path: '/metrics' });
     expect(m.text).toMatch(/bulwark_certificate_reloads_total\{result="success"\} [1-9]/);
   });
@@ -94,7 +106,11 @@ describe('certificate reload', () => {
     expect(ts.handle.reloadCertificates()).toBe(false);
     expect((await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint).toBe(before);
     replaceFile(ts.certs.keyFile, leaf.keyPem);
-    await waitFor(async () => (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(leaf.certPem), 5000, 'the completed pair');
+    await waitFor(
+      async () => (await request(ts.port, ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(leaf.certPem),
+      5000,
+      'the completed pair',
+    );
   });
 
   it('the periodic stat alone picks up a change (no usable watch)', async () => {
@@ -103,7 +119,11 @@ describe('certificate reload', () => {
     const leaf = createServingCert(certs.ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
     fs.writeFileSync(certs.keyFile, leaf.keyPem); // in place: same inode, new size/mtime
     fs.writeFileSync(certs.certFile, leaf.certPem);
-    await waitFor(async () => (await request(ts.port, certs.ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(leaf.certPem), 5000, 'the rewritten certificate');
+    await waitFor(
+      async () => (await request(ts.port, certs.ca.certPem, { path: '/healthz' })).fingerprint === fingerprintOf(leaf.certPem),
+      5000,
+      'the rewritten certificate',
+    );
   });
 });
 
@@ -131,8 +151,13 @@ describe('mTLS and protocol floor', () => {
     ts = await startTestServer();
     const err = await new Promise<Error | undefined>((resolve) => {
       const s = tls.connect({
-        host: '127.0.0.1', port: ts.port, servername: 'localhost', ca: fs.readFileSync(ts.certs.caFile),
-        minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0',
+        host: '127.0.0.1',
+        port: ts.port,
+        servername: 'localhost',
+        ca: fs.readFileSync(ts.certs.caFile),
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
       });
       s.once('secureConnect', () => {
         s.destroy();

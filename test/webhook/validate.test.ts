@@ -4,8 +4,21 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyCheck } from '../../policies/types.js';
 import type { AdmissionResponse } from '../../webhook/admission.js';
 import {
-  badObjects, cleanSpec, client, CLUSTER_SCOPED, compiledWith, goodObjects, metricValue, POD_KINDS, privilegedSpec,
-  review, sleep, startTestServer, waitFor, withPodSpec, type TestServer,
+  badObjects,
+  cleanSpec,
+  client,
+  CLUSTER_SCOPED,
+  compiledWith,
+  goodObjects,
+  metricValue,
+  POD_KINDS,
+  privilegedSpec,
+  review,
+  sleep,
+  startTestServer,
+  waitFor,
+  withPodSpec,
+  type TestServer,
 } from './support.js';
 
 function expectDenied(res: AdmissionResponse, policies: string[]): void {
@@ -38,7 +51,10 @@ describe('POST /validate, defaults (defender, enforce)', () => {
     await waitFor(() => ts.sink.alerts.length === 1, 2000, 'the alert');
     const alert = ts.sink.alerts[0]!;
     expect(alert).toMatchObject({
-      type: bad.policy, source: 'admission', status: 'active', count: 1,
+      type: bad.policy,
+      source: 'admission',
+      status: 'active',
+      count: 1,
       namespace: CLUSTER_SCOPED.has(bad.kind) ? '' : 'team-a',
       resource: { kind: bad.kind },
       user: { username: 'alice', groups: ['system:authenticated'] },
@@ -115,8 +131,7 @@ describe('POST /validate, defaults (defender, enforce)', () => {
 describe('actions: defaultAction, per-policy actions, namespace labels, route, own namespace', () => {
   let ts: TestServer;
   let c: ReturnType<typeof client>;
-  const twoFindings = () =>
-    withPodSpec('Pod', { hostNetwork: true, containers: [{ name: 'app', image: 'nginx', securityContext: { privileged: true } }] });
+  const twoFindings = () => withPodSpec('Pod', { hostNetwork: true, containers: [{ name: 'app', image: 'nginx', securityContext: { privileged: true } }] });
 
   afterEach(async () => {
     await ts.close();
@@ -326,7 +341,7 @@ describe('updates, ephemeral containers, skipped requests', () => {
     (scaled.spec as Record<string, unknown>).replicas = 5;
     expect((await c.review(update(scaled, old))).allowed).toBe(true);
     const restarted = withPodSpec('Deployment', privilegedSpec());
-    ((restarted.spec as Record<string, Record<string, unknown>>).template!).metadata = { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } };
+    (restarted.spec as Record<string, Record<string, unknown>>).template!.metadata = { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } };
     expect((await c.review(update(restarted, old))).allowed).toBe(false);
     const fixed = withPodSpec('Deployment', cleanSpec());
     expect((await c.review(update(fixed, old))).allowed).toBe(true);
@@ -372,8 +387,10 @@ describe('updates, ephemeral containers, skipped requests', () => {
   });
 
   it('scale of a workload and unknown kinds are allowed untouched', async () => {
-    const scale = review({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'team-a' }, spec: { replicas: 3 } },
-      { operation: 'UPDATE', subResource: 'scale', kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+    const scale = review(
+      { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'team-a' }, spec: { replicas: 3 } },
+      { operation: 'UPDATE', subResource: 'scale', kind: { group: 'apps', version: 'v1', kind: 'Deployment' } },
+    );
     expect((await c.review(scale)).allowed).toBe(true);
     const cm = review({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'team-a' }, data: {} });
     expect(await c.review(cm)).toEqual({ uid: cm.request.uid, allowed: true });
@@ -390,7 +407,8 @@ describe('warnings stay within what the API server keeps', () => {
     ts = await startTestServer({ config: { defaultAction: 'warn' } });
     const containers = Array.from({ length: 80 }, (_, i) => ({
       name: `container-with-a-rather-long-name-number-${i}-${'x'.repeat(i % 5 === 0 ? 300 : 10)}`,
-      image: 'nginx', securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN', 'NET_ADMIN'] } },
+      image: 'nginx',
+      securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN', 'NET_ADMIN'] } },
     }));
     const res = await client(ts).review(review(withPodSpec('Pod', { hostPID: true, hostNetwork: true, containers })));
     expect(res.allowed).toBe(true);
@@ -425,7 +443,11 @@ describe('onError: a check that throws', () => {
   afterEach(() => ts.close());
 
   const throwing: AnyCheck = {
-    id: 'throwing-check', title: 'Throws', severity: 'high', tactics: [], remediation: '',
+    id: 'throwing-check',
+    title: 'Throws',
+    severity: 'high',
+    tactics: [],
+    remediation: '',
     appliesTo: ['pod'],
     evaluate() {
       throw new Error('boom');

@@ -11,10 +11,15 @@ export const anonymousBinding: CheckCompiler = {
     const role = `(object.roleRef.kind in ['Role', 'ClusterRole'] ? object.roleRef.kind : 'role') + ' "' + object.roleRef.name + '"'`;
     return {
       target: 'binding',
-      validations: [{
-        expression: `!(has(object.subjects) && object.subjects.exists(s, ${ANONYMOUS}))`,
-        messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ' grants ' + ${role} + ' to ' + object.subjects.filter(s, ${ANONYMOUS}).map(s, ${DESCRIBE_SUBJECT})[0] + ': every request without credentials gets it'`),
-      }],
+      validations: [
+        {
+          expression: `!(has(object.subjects) && object.subjects.exists(s, ${ANONYMOUS}))`,
+          messageExpression: message(
+            this.id,
+            `${DESCRIBE_OBJECT} + ' grants ' + ${role} + ' to ' + object.subjects.filter(s, ${ANONYMOUS}).map(s, ${DESCRIBE_SUBJECT})[0] + ': every request without credentials gets it'`,
+          ),
+        },
+      ],
     };
   },
 };

@@ -16,10 +16,12 @@ export const clusterAdminBinding: CheckCompiler = {
     const whom = `(has(object.subjects) && size(object.subjects) > 0 ? object.subjects.map(s, ${DESCRIBE_SUBJECT}).join(', ') : 'no subjects yet')`;
     return {
       target: 'binding',
-      validations: [{
-        expression: `!(object.roleRef.kind == 'ClusterRole' && object.roleRef.name == 'cluster-admin')`,
-        messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ' grants cluster-admin over ' + ${scope} + ' to ' + ${whom}`),
-      }],
+      validations: [
+        {
+          expression: `!(object.roleRef.kind == 'ClusterRole' && object.roleRef.name == 'cluster-admin')`,
+          messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ' grants cluster-admin over ' + ${scope} + ' to ' + ${whom}`),
+        },
+      ],
     };
   },
 };

@@ -38,7 +38,10 @@ export const cryptoMiningImage: CheckCompiler = {
       const handlers = ['lifecycle.postStart', 'lifecycle.preStop', 'livenessProbe', 'readinessProbe', 'startupProbe'].map((h) => list(`${h}.exec.command`));
       const env = `(has(c.env) && c.env.exists(e, has(e.value) && e.value.matches(${pool})))`;
       const bad = containerBad(ctx, [list('command'), list('args'), env, ...handlers].join(' || '));
-      variables.push({ name: 'minerPools', expression: badContainers(bad, lit(` connects to a mining pool (a ${schemes.join(', ')} address in its command, args, env or exec hooks and probes)`)) });
+      variables.push({
+        name: 'minerPools',
+        expression: badContainers(bad, lit(` connects to a mining pool (a ${schemes.join(', ')} address in its command, args, env or exec hooks and probes)`)),
+      });
       validations.push({ expression: 'size(variables.minerPools) == 0', messageExpression: message(this.id, 'variables.minerPools[0]') });
     }
     return {

@@ -4,7 +4,6 @@ import { canonicalCapability } from '../../policies/defender/dangerous-capabilit
 import { badContainers, containerBad, hasChain, lit, message, reEscape } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
 
-
 export const dangerousCapabilities: CheckCompiler = {
   id: 'dangerous-capabilities',
   compile(ctx) {
@@ -18,7 +17,9 @@ export const dangerousCapabilities: CheckCompiler = {
       // Computed once, read by the validation and its message.
       variables: [{ name: 'dangerousAdds', expression: badContainers(bad, suffix) }],
       validations: [{ expression: 'size(variables.dangerousAdds) == 0', messageExpression: message(this.id, 'variables.dangerousAdds[0]') }],
-      differences: ['capability names compare by RE2 case folding; the webhook upper-cases with Unicode case mapping (they differ only for non-ASCII letters such as the Kelvin sign)'],
+      differences: [
+        'capability names compare by RE2 case folding; the webhook upper-cases with Unicode case mapping (they differ only for non-ASCII letters such as the Kelvin sign)',
+      ],
     };
   },
 };

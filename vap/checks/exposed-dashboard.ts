@@ -48,11 +48,18 @@ export const exposedDashboard: CheckCompiler = {
     const ingress = `object.kind == 'Ingress' && has(object.spec) && ((has(object.spec.defaultBackend) && ${backend('object.spec.defaultBackend')}) || (has(object.spec.rules) && object.spec.rules.exists(rule, has(rule.http) && has(rule.http.paths) && rule.http.paths.exists(p, has(p.backend) && ${backend('p.backend')}))))`;
     return {
       target: 'exposure',
-      validations: [{
-        expression: `!((${service}) || (${ingress}) || (${alias}))`,
-        messageExpression: message(this.id, `object.kind == 'Ingress' ? 'Ingress "' + object.metadata.name + '" routes requests to a dashboard service' : has(object.spec.type) && object.spec.type == 'ExternalName' ? 'Service "' + object.metadata.name + '" is an ExternalName alias of the dashboard service "' + object.spec.externalName + '"; an Ingress or Gateway that routes to it exposes the dashboard' : 'Service "' + object.metadata.name + '" exposes a dashboard outside the cluster through ' + (has(object.spec.type) && object.spec.type in ['LoadBalancer', 'NodePort'] ? 'type ' + object.spec.type : 'externalIPs')`),
-      }],
-      differences: ['the message does not name the dashboard or the Ingress route; extensions/v1beta1 Ingress (serviceName) is not matched: API servers with ValidatingAdmissionPolicy no longer serve it'],
+      validations: [
+        {
+          expression: `!((${service}) || (${ingress}) || (${alias}))`,
+          messageExpression: message(
+            this.id,
+            `object.kind == 'Ingress' ? 'Ingress "' + object.metadata.name + '" routes requests to a dashboard service' : has(object.spec.type) && object.spec.type == 'ExternalName' ? 'Service "' + object.metadata.name + '" is an ExternalName alias of the dashboard service "' + object.spec.externalName + '"; an Ingress or Gateway that routes to it exposes the dashboard' : 'Service "' + object.metadata.name + '" exposes a dashboard outside the cluster through ' + (has(object.spec.type) && object.spec.type in ['LoadBalancer', 'NodePort'] ? 'type ' + object.spec.type : 'externalIPs')`,
+          ),
+        },
+      ],
+      differences: [
+        'the message does not name the dashboard or the Ingress route; extensions/v1beta1 Ingress (serviceName) is not matched: API servers with ValidatingAdmissionPolicy no longer serve it',
+      ],
     };
   },
 };

@@ -4,23 +4,75 @@
 import { lit, message } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
 
-interface Target { group: string; resource: string; subresource?: string; verbs: readonly string[] }
-interface Reason { targets: Target[]; anyName: boolean; why: string }
+interface Target {
+  group: string;
+  resource: string;
+  subresource?: string;
+  verbs: readonly string[];
+}
+interface Reason {
+  targets: Target[];
+  anyName: boolean;
+  why: string;
+}
 
 const RBAC = 'rbac.authorization.k8s.io';
 const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const READ = ['get', 'list', 'watch'];
 const REASONS: Reason[] = [
-  { targets: [{ group: RBAC, resource: 'roles', verbs: ['escalate'] }, { group: RBAC, resource: 'clusterroles', verbs: ['escalate'] }], anyName: true, why: 'write roles with permissions the holder does not have' },
-  { targets: [{ group: RBAC, resource: 'roles', verbs: ['bind'] }, { group: RBAC, resource: 'clusterroles', verbs: ['bind'] }], anyName: true, why: 'bind roles with permissions the holder does not have' },
-  { targets: ['users', 'groups', 'serviceaccounts'].map((r) => ({ group: '', resource: r, verbs: ['impersonate'] })).concat([{ group: 'authentication.k8s.io', resource: 'uids', verbs: ['impersonate'] }]), anyName: true, why: 'act as another user, group or service account' },
+  {
+    targets: [
+      { group: RBAC, resource: 'roles', verbs: ['escalate'] },
+      { group: RBAC, resource: 'clusterroles', verbs: ['escalate'] },
+    ],
+    anyName: true,
+    why: 'write roles with permissions the holder does not have',
+  },
+  {
+    targets: [
+      { group: RBAC, resource: 'roles', verbs: ['bind'] },
+      { group: RBAC, resource: 'clusterroles', verbs: ['bind'] },
+    ],
+    anyName: true,
+    why: 'bind roles with permissions the holder does not have',
+  },
+  {
+    targets: ['users', 'groups', 'serviceaccounts']
+      .map((r) => ({ group: '', resource: r, verbs: ['impersonate'] }))
+      .concat([{ group: 'authentication.k8s.io', resource: 'uids', verbs: ['impersonate'] }]),
+    anyName: true,
+    why: 'act as another user, group or service account',
+  },
   { targets: [{ group: '', resource: 'secrets', verbs: READ }], anyName: false, why: 'read any secret in scope' },
   { targets: [{ group: '', resource: 'pods', subresource: 'exec', verbs: ['create', 'get'] }], anyName: true, why: 'run commands in pods in scope' },
   { targets: [{ group: '', resource: 'pods', subresource: 'attach', verbs: ['create', 'get'] }], anyName: true, why: 'attach to running containers in scope' },
-  { targets: [{ group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'] }], anyName: true, why: 'mint tokens for service accounts in scope' },
-  { targets: [{ group: '', resource: 'nodes', subresource: 'proxy', verbs: [...READ, ...WRITE] }], anyName: true, why: 'reach the kubelet API directly, past admission control and audit' },
-  { targets: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].map((r) => ({ group: 'admissionregistration.k8s.io', resource: r, verbs: WRITE })), anyName: false, why: 'disable or hijack admission webhooks' },
-  { targets: [{ group: 'certificates.k8s.io', resource: 'signers', verbs: ['approve'] }, { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: 'approval', verbs: WRITE }], anyName: true, why: 'approve certificate signing requests, issuing credentials for any identity' },
+  {
+    targets: [{ group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'] }],
+    anyName: true,
+    why: 'mint tokens for service accounts in scope',
+  },
+  {
+    targets: [{ group: '', resource: 'nodes', subresource: 'proxy', verbs: [...READ, ...WRITE] }],
+    anyName: true,
+    why: 'reach the kubelet API directly, past admission control and audit',
+  },
+  {
+    targets: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].map((r) => ({
+      group: 'admissionregistration.k8s.io',
+      resource: r,
+      verbs: WRITE,
+    })),
+    anyName: false,
+    why: 'disable or hijack admission webhooks',
+  },
+  {
+    targets: [
+      { group: 'certificates.k8s.io', resource: 'signers', verbs: ['approve'] },
+      { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: 'approval', verbs: WRITE },
+    ],
+    anyName: true,
+    why: 'approve certificate signing requests, issuing credentials for any identity',
+  },
 ];
 
 const listHas = (field: string, cond: (x: string) => string): string => `(has(r.${field}) && r.${field}.exists(x, ${cond('x')}))`;
@@ -48,7 +100,13 @@ const NON_RESOURCE = `(${everyVerb(['get', 'post', 'put', 'patch', 'delete'])} &
 export const highPrivilegeRole: CheckCompiler = {
   id: 'high-privilege-role',
   compile() {
-    const reasons = REASONS.map((r) => ({ when: `(${r.targets.map((t) => grants(t, r.anyName)).join(' || ')})`, why: r.why, what: r.targets.map((t) => `${t.verbs.length > 3 ? 'write' : t.verbs.join(', ')} on ${t.subresource ? `${t.resource}/${t.subresource}` : t.resource}`).join(' or ') }));
+    const reasons = REASONS.map((r) => ({
+      when: `(${r.targets.map((t) => grants(t, r.anyName)).join(' || ')})`,
+      why: r.why,
+      what: r.targets
+        .map((t) => `${t.verbs.length > 3 ? 'write' : t.verbs.join(', ')} on ${t.subresource ? `${t.resource}/${t.subresource}` : t.resource}`)
+        .join(' or '),
+    }));
     const anyReason = `(${EVERYTHING} || ${reasons.map((r) => r.when).join(' || ')} || ${NON_RESOURCE})`;
     let text = lit('a rule grants * on nonResourceURLs * (every verb on every non-resource URL)');
     for (let i = reasons.length - 1; i >= 0; i--) {
@@ -57,11 +115,15 @@ export const highPrivilegeRole: CheckCompiler = {
     text = `object.rules.exists(r, ${EVERYTHING}) ? 'a rule grants every verb on * (every verb on every resource in scope' + (object.rules.exists(r, ${EVERY_POD}) ? ', pods included: run any pod, delete any pod)' : ')') : ${text}`;
     return {
       target: 'role',
-      validations: [{
-        expression: `!(has(object.rules) && object.rules.exists(r, ${anyReason}))`,
-        messageExpression: message(this.id, `(${text})`),
-      }],
-      differences: ['one message for the first reason found, without the rule index and the verbs as the rule writes them; the webhook gives one line per rule and reason'],
+      validations: [
+        {
+          expression: `!(has(object.rules) && object.rules.exists(r, ${anyReason}))`,
+          messageExpression: message(this.id, `(${text})`),
+        },
+      ],
+      differences: [
+        'one message for the first reason found, without the rule index and the verbs as the rule writes them; the webhook gives one line per rule and reason',
+      ],
     };
   },
 };

@@ -14,10 +14,18 @@ export const hostNamespaces: CheckCompiler = {
   compile() {
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${FIELDS.map((f) => set(f.field)).join(' || ')})`,
-        messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ${firstOf(FIELDS.map((f) => ({ when: set(f.field), text: lit(` must not set ${f.field}=true: ${f.why}`) })), "''")}`),
-      }],
+      validations: [
+        {
+          expression: `!(${FIELDS.map((f) => set(f.field)).join(' || ')})`,
+          messageExpression: message(
+            this.id,
+            `${DESCRIBE_OBJECT} + ${firstOf(
+              FIELDS.map((f) => ({ when: set(f.field), text: lit(` must not set ${f.field}=true: ${f.why}`) })),
+              "''",
+            )}`,
+          ),
+        },
+      ],
     };
   },
 };

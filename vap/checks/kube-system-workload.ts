@@ -12,10 +12,15 @@ export const kubeSystemWorkload: CheckCompiler = {
     const who = `(request.userInfo.username != '' ? 'by user "' + request.userInfo.username + '"' : 'by an unnamed user')`;
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${NAMESPACE} in ['kube-system', 'kube-public'] && !request.userInfo.username.startsWith('system:'))`,
-        messageExpression: message(this.id, `${DESCRIBE_OBJECT} + ' is submitted to namespace ' + ${NAMESPACE} + ' ' + ${who} + ', which is not a system: identity'`),
-      }],
+      validations: [
+        {
+          expression: `!(${NAMESPACE} in ['kube-system', 'kube-public'] && !request.userInfo.username.startsWith('system:'))`,
+          messageExpression: message(
+            this.id,
+            `${DESCRIBE_OBJECT} + ' is submitted to namespace ' + ${NAMESPACE} + ' ' + ${who} + ', which is not a system: identity'`,
+          ),
+        },
+      ],
     };
   },
 };

@@ -5,10 +5,18 @@ import type { CheckCompiler } from '../types.js';
 export const privilegedContainer: CheckCompiler = {
   id: 'privileged-container',
   compile(ctx) {
-    const bad = containerBad(ctx, cSc('privileged', (v) => `${v} == true`));
+    const bad = containerBad(
+      ctx,
+      cSc('privileged', (v) => `${v} == true`),
+    );
     return {
       target: 'pod',
-      validations: [{ expression: `!${anyContainer(bad)}`, messageExpression: message(this.id, `${firstContainer(bad)} + ' must not set securityContext.privileged=true'`) }],
+      validations: [
+        {
+          expression: `!${anyContainer(bad)}`,
+          messageExpression: message(this.id, `${firstContainer(bad)} + ' must not set securityContext.privileged=true'`),
+        },
+      ],
     };
   },
 };

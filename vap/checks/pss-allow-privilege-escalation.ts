@@ -9,10 +9,12 @@ export const pssAllowPrivilegeEscalation: CheckCompiler = {
     const bad = containerBad(ctx, `!${fieldIs('c', 'securityContext.allowPrivilegeEscalation', 'false')}`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `${WINDOWS_POD} || !${anyContainer(bad)}`,
-        messageExpression: message(this.id, `${firstContainer(bad)} + ' must set securityContext.allowPrivilegeEscalation=false'`),
-      }],
+      validations: [
+        {
+          expression: `${WINDOWS_POD} || !${anyContainer(bad)}`,
+          messageExpression: message(this.id, `${firstContainer(bad)} + ' must set securityContext.allowPrivilegeEscalation=false'`),
+        },
+      ],
     };
   },
 };

@@ -19,13 +19,30 @@ export const pssAppArmorProfile: CheckCompiler = {
     const first = `${ANNOTATIONS}.filter(k, ${badAnnotation('k')})[0]`;
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${pod} || ${anyContainer(bad)} || ${annotation})`,
-        messageExpression: message(this.id, firstOf([
-          { when: pod, text: `'pod must not set securityContext.appArmorProfile.type to "' + ${stringOr('variables.podSpec', 'securityContext.appArmorProfile.type')} + '"'` },
-          { when: anyContainer(bad), text: firstContainer(bad, `' must not set securityContext.appArmorProfile.type to "' + ${stringOr('c', 'securityContext.appArmorProfile.type')} + '"'`) },
-        ], `'pod must not set annotation ' + ${first} + '="' + ${ANNOTATIONS}[${first}] + '" (allowed: runtime/default, localhost/*)'`)),
-      }],
+      validations: [
+        {
+          expression: `!(${pod} || ${anyContainer(bad)} || ${annotation})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [
+                {
+                  when: pod,
+                  text: `'pod must not set securityContext.appArmorProfile.type to "' + ${stringOr('variables.podSpec', 'securityContext.appArmorProfile.type')} + '"'`,
+                },
+                {
+                  when: anyContainer(bad),
+                  text: firstContainer(
+                    bad,
+                    `' must not set securityContext.appArmorProfile.type to "' + ${stringOr('c', 'securityContext.appArmorProfile.type')} + '"'`,
+                  ),
+                },
+              ],
+              `'pod must not set annotation ' + ${first} + '="' + ${ANNOTATIONS}[${first}] + '" (allowed: runtime/default, localhost/*)'`,
+            ),
+          ),
+        },
+      ],
     };
   },
 };

@@ -13,11 +13,18 @@ export const pssCapabilitiesBaseline: CheckCompiler = {
     const bad = containerBad(ctx, `${ADD} && c.securityContext.capabilities.add.exists(x, !(x in ${ALLOWED}))`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `!${anyContainer(bad)}`,
-        messageExpression: message(this.id, firstContainer(bad,
-          `' must not include ' + c.securityContext.capabilities.add.filter(x, !(x in ${ALLOWED})).map(x, '"' + x + '"').join(', ') + ' in securityContext.capabilities.add'`)),
-      }],
+      validations: [
+        {
+          expression: `!${anyContainer(bad)}`,
+          messageExpression: message(
+            this.id,
+            firstContainer(
+              bad,
+              `' must not include ' + c.securityContext.capabilities.add.filter(x, !(x in ${ALLOWED})).map(x, '"' + x + '"').join(', ') + ' in securityContext.capabilities.add'`,
+            ),
+          ),
+        },
+      ],
     };
   },
 };

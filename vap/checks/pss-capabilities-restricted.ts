@@ -13,11 +13,18 @@ export const pssCapabilitiesRestricted: CheckCompiler = {
     const bad = containerBad(ctx, `${NO_DROP_ALL} || ${BAD_ADD}`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `${WINDOWS_POD} || !${anyContainer(bad)}`,
-        messageExpression: message(this.id, firstContainer(bad,
-          `${NO_DROP_ALL} ? ' must set securityContext.capabilities.drop=["ALL"]' : ' must not include ' + c.securityContext.capabilities.add.filter(x, x != 'NET_BIND_SERVICE').map(x, '"' + x + '"').join(', ') + ' in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)'`)),
-      }],
+      validations: [
+        {
+          expression: `${WINDOWS_POD} || !${anyContainer(bad)}`,
+          messageExpression: message(
+            this.id,
+            firstContainer(
+              bad,
+              `${NO_DROP_ALL} ? ' must set securityContext.capabilities.drop=["ALL"]' : ' must not include ' + c.securityContext.capabilities.add.filter(x, x != 'NET_BIND_SERVICE').map(x, '"' + x + '"').join(', ') + ' in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)'`,
+            ),
+          ),
+        },
+      ],
     };
   },
 };

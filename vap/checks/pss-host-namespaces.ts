@@ -11,10 +11,18 @@ export const pssHostNamespaces: CheckCompiler = {
   compile() {
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${FIELDS.map(set).join(' || ')})`,
-        messageExpression: message(this.id, firstOf(FIELDS.map((f) => ({ when: set(f), text: lit(`pod must not set ${f}=true`) })), "''")),
-      }],
+      validations: [
+        {
+          expression: `!(${FIELDS.map(set).join(' || ')})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              FIELDS.map((f) => ({ when: set(f), text: lit(`pod must not set ${f}=true`) })),
+              "''",
+            ),
+          ),
+        },
+      ],
     };
   },
 };

@@ -10,10 +10,12 @@ export const pssHostPathVolumes: CheckCompiler = {
   compile() {
     return {
       target: 'pod',
-      validations: [{
-        expression: `!variables.volumes.exists(v, ${BAD})`,
-        messageExpression: message(this.id, `'volume "' + variables.volumes.filter(v, ${BAD})[0].name + '" must not use a hostPath volume'`),
-      }],
+      validations: [
+        {
+          expression: `!variables.volumes.exists(v, ${BAD})`,
+          messageExpression: message(this.id, `'volume "' + variables.volumes.filter(v, ${BAD})[0].name + '" must not use a hostPath volume'`),
+        },
+      ],
     };
   },
 };

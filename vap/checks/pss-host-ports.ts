@@ -11,10 +11,15 @@ export const pssHostPorts: CheckCompiler = {
     const bad = containerBad(ctx, `has(c.ports) && c.ports.exists(p, ${PORT})`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `!${anyContainer(bad)}`,
-        messageExpression: message(this.id, firstContainer(bad, `' must not use hostPort ' + c.ports.filter(p, ${PORT}).map(p, string(p.hostPort)).join(', ')`)),
-      }],
+      validations: [
+        {
+          expression: `!${anyContainer(bad)}`,
+          messageExpression: message(
+            this.id,
+            firstContainer(bad, `' must not use hostPort ' + c.ports.filter(p, ${PORT}).map(p, string(p.hostPort)).join(', ')`),
+          ),
+        },
+      ],
     };
   },
 };

@@ -6,10 +6,18 @@ export const pssPrivileged: CheckCompiler = {
   id: 'pss-privileged',
   versions: ['v1.0'],
   compile(ctx) {
-    const bad = containerBad(ctx, cSc('privileged', (v) => `${v} == true`));
+    const bad = containerBad(
+      ctx,
+      cSc('privileged', (v) => `${v} == true`),
+    );
     return {
       target: 'pod',
-      validations: [{ expression: `!${anyContainer(bad)}`, messageExpression: message(this.id, `${firstContainer(bad)} + ' must not set securityContext.privileged=true'`) }],
+      validations: [
+        {
+          expression: `!${anyContainer(bad)}`,
+          messageExpression: message(this.id, `${firstContainer(bad)} + ' must not set securityContext.privileged=true'`),
+        },
+      ],
     };
   },
 };

@@ -4,7 +4,10 @@ import type { CheckCompiler, CompileContext } from '../types.js';
 
 /** procMount is set to something other than Default. Shared with pss-proc-mount-restricted. */
 export function procMountValidation(id: string, ctx: CompileContext, guard: string) {
-  const bad = containerBad(ctx, cSc('procMount', (v) => `${v} != 'Default'`));
+  const bad = containerBad(
+    ctx,
+    cSc('procMount', (v) => `${v} != 'Default'`),
+  );
   return {
     expression: `${guard}!${anyContainer(bad)}`,
     messageExpression: message(id, firstContainer(bad, `' must not set securityContext.procMount to "' + c.securityContext.procMount + '"'`)),

@@ -5,9 +5,27 @@ import type { CheckCompiler } from '../types.js';
 
 const ALLOWED = listLit(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'image', 'persistentVolumeClaim', 'projected', 'secret']);
 const RESTRICTED = [
-  'hostPath', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd',
-  'flexVolume', 'cinder', 'cephfs', 'flocker', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk',
-  'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos',
+  'hostPath',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'fc',
+  'azureFile',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
 ];
 const BAD = `(v.exists(k, k != 'name' && !(k in ${ALLOWED})) && !v.exists(k, k in ${ALLOWED}))`;
 
@@ -19,10 +37,15 @@ export const pssRestrictedVolumes: CheckCompiler = {
     for (let i = RESTRICTED.length - 1; i >= 0; i--) source = `(has(v.${RESTRICTED[i]}) ? '${RESTRICTED[i]}' : ${source})`;
     return {
       target: 'pod',
-      validations: [{
-        expression: `!variables.volumes.exists(v, ${BAD})`,
-        messageExpression: message(this.id, `variables.volumes.filter(v, ${BAD}).map(v, 'volume "' + v.name + '" uses restricted volume type "' + ${source} + '"')[0]`),
-      }],
+      validations: [
+        {
+          expression: `!variables.volumes.exists(v, ${BAD})`,
+          messageExpression: message(
+            this.id,
+            `variables.volumes.filter(v, ${BAD}).map(v, 'volume "' + v.name + '" uses restricted volume type "' + ${source} + '"')[0]`,
+          ),
+        },
+      ],
     };
   },
 };

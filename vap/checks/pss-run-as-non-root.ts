@@ -13,11 +13,21 @@ export const pssRunAsNonRoot: CheckCompiler = {
     const bad = containerBad(ctx, `${explicitFalse} || (!${fieldIs('c', 'securityContext.runAsNonRoot', 'true')} && !${podTrue})`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `${USER_NAMESPACE_POD} || !(${pod} || ${anyContainer(bad)})`,
-        messageExpression: message(this.id, firstOf([{ when: pod, text: lit('pod must not set securityContext.runAsNonRoot=false') }],
-          firstContainer(bad, `${explicitFalse} ? ' must not set securityContext.runAsNonRoot=false' : ' must set securityContext.runAsNonRoot=true (or the pod must)'`))),
-      }],
+      validations: [
+        {
+          expression: `${USER_NAMESPACE_POD} || !(${pod} || ${anyContainer(bad)})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [{ when: pod, text: lit('pod must not set securityContext.runAsNonRoot=false') }],
+              firstContainer(
+                bad,
+                `${explicitFalse} ? ' must not set securityContext.runAsNonRoot=false' : ' must set securityContext.runAsNonRoot=true (or the pod must)'`,
+              ),
+            ),
+          ),
+        },
+      ],
     };
   },
 };

@@ -10,11 +10,18 @@ export const pssRunAsUser: CheckCompiler = {
     const bad = containerBad(ctx, fieldIs('c', 'securityContext.runAsUser', '0'));
     return {
       target: 'pod',
-      validations: [{
-        expression: `${USER_NAMESPACE_POD} || !(${pod} || ${anyContainer(bad)})`,
-        messageExpression: message(this.id, firstOf([{ when: pod, text: lit('pod must not set securityContext.runAsUser=0') }],
-          `${firstContainer(bad)} + ' must not set securityContext.runAsUser=0'`)),
-      }],
+      validations: [
+        {
+          expression: `${USER_NAMESPACE_POD} || !(${pod} || ${anyContainer(bad)})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [{ when: pod, text: lit('pod must not set securityContext.runAsUser=0') }],
+              `${firstContainer(bad)} + ' must not set securityContext.runAsUser=0'`,
+            ),
+          ),
+        },
+      ],
     };
   },
 };

@@ -4,8 +4,7 @@ import { anyContainer, containerBad, firstContainer, firstOf, hasChain, listLit,
 import type { CheckCompiler } from '../types.js';
 
 const TYPES = ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'];
-const problem = (o: string): string =>
-  `(!(${stringOr(o, 'type')} in ${listLit(TYPES)}) || ${stringOr(o, 'user')} != '' || ${stringOr(o, 'role')} != '')`;
+const problem = (o: string): string => `(!(${stringOr(o, 'type')} in ${listLit(TYPES)}) || ${stringOr(o, 'user')} != '' || ${stringOr(o, 'role')} != '')`;
 const what = (o: string): string =>
   `[!(${stringOr(o, 'type')} in ${listLit(TYPES)}) ? 'type "' + ${stringOr(o, 'type')} + '"' : '', ` +
   `${stringOr(o, 'user')} != '' ? 'user may not be set' : '', ${stringOr(o, 'role')} != '' ? 'role may not be set' : ''].filter(s, s != '').join('; ')`;
@@ -19,12 +18,18 @@ export const pssSeLinuxOptions: CheckCompiler = {
     const bad = containerBad(ctx, `${hasChain('c', 'securityContext.seLinuxOptions')} && ${problem('c.securityContext.seLinuxOptions')}`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${pod} || ${anyContainer(bad)})`,
-        messageExpression: message(this.id, firstOf([
-          { when: pod, text: `'pod set forbidden securityContext.seLinuxOptions: ' + ${what(podOptions)}` },
-        ], firstContainer(bad, `' set forbidden securityContext.seLinuxOptions: ' + ${what('c.securityContext.seLinuxOptions')}`))),
-      }],
+      validations: [
+        {
+          expression: `!(${pod} || ${anyContainer(bad)})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [{ when: pod, text: `'pod set forbidden securityContext.seLinuxOptions: ' + ${what(podOptions)}` }],
+              firstContainer(bad, `' set forbidden securityContext.seLinuxOptions: ' + ${what('c.securityContext.seLinuxOptions')}`),
+            ),
+          ),
+        },
+      ],
     };
   },
 };

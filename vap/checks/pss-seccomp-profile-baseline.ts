@@ -12,12 +12,23 @@ export const pssSeccompProfileBaseline: CheckCompiler = {
     const bad = containerBad(ctx, cSc('seccompProfile', badSeccomp));
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${pod} || ${anyContainer(bad)})`,
-        messageExpression: message(this.id, firstOf([
-          { when: pod, text: `'pod must not set securityContext.seccompProfile.type to "' + ${stringOr('variables.podSpec', 'securityContext.seccompProfile.type')} + '"'` },
-        ], firstContainer(bad, `' must not set securityContext.seccompProfile.type to "' + ${stringOr('c', 'securityContext.seccompProfile.type')} + '"'`))),
-      }],
+      validations: [
+        {
+          expression: `!(${pod} || ${anyContainer(bad)})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [
+                {
+                  when: pod,
+                  text: `'pod must not set securityContext.seccompProfile.type to "' + ${stringOr('variables.podSpec', 'securityContext.seccompProfile.type')} + '"'`,
+                },
+              ],
+              firstContainer(bad, `' must not set securityContext.seccompProfile.type to "' + ${stringOr('c', 'securityContext.seccompProfile.type')} + '"'`),
+            ),
+          ),
+        },
+      ],
     };
   },
 };

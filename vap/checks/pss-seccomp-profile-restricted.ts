@@ -14,12 +14,26 @@ export const pssSeccompProfileRestricted: CheckCompiler = {
     const bad = containerBad(ctx, `${wrong} || (!${hasChain('c', 'securityContext.seccompProfile')} && !${podSet})`);
     return {
       target: 'pod',
-      validations: [{
-        expression: `${'(' + hasChain('variables.podSpec', 'os.name') + " && variables.podSpec.os.name == 'windows')"} || !(${pod} || ${anyContainer(bad)})`,
-        messageExpression: message(this.id, firstOf([
-          { when: pod, text: `'pod must not set securityContext.seccompProfile.type to "' + ${stringOr('variables.podSpec', 'securityContext.seccompProfile.type')} + '"'` },
-        ], firstContainer(bad, `${hasChain('c', 'securityContext.seccompProfile')} ? ' must not set securityContext.seccompProfile.type to "' + ${stringOr('c', 'securityContext.seccompProfile.type')} + '"' : ' must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost" (or the pod must)'`))),
-      }],
+      validations: [
+        {
+          expression: `${'(' + hasChain('variables.podSpec', 'os.name') + " && variables.podSpec.os.name == 'windows')"} || !(${pod} || ${anyContainer(bad)})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [
+                {
+                  when: pod,
+                  text: `'pod must not set securityContext.seccompProfile.type to "' + ${stringOr('variables.podSpec', 'securityContext.seccompProfile.type')} + '"'`,
+                },
+              ],
+              firstContainer(
+                bad,
+                `${hasChain('c', 'securityContext.seccompProfile')} ? ' must not set securityContext.seccompProfile.type to "' + ${stringOr('c', 'securityContext.seccompProfile.type')} + '"' : ' must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost" (or the pod must)'`,
+              ),
+            ),
+          ),
+        },
+      ],
     };
   },
 };

@@ -13,10 +13,12 @@ export const pssSysctls: CheckCompiler = {
     const guard = hasChain('variables.podSpec', 'securityContext.sysctls');
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${guard} && ${list}.exists(s, ${bad}))`,
-        messageExpression: message(this.id, `'pod must not set sysctl "' + ${list}.filter(s, ${bad}).map(s, ${stringOr('s', 'name')})[0] + '"'`),
-      }],
+      validations: [
+        {
+          expression: `!(${guard} && ${list}.exists(s, ${bad}))`,
+          messageExpression: message(this.id, `'pod must not set sysctl "' + ${list}.filter(s, ${bad}).map(s, ${stringOr('s', 'name')})[0] + '"'`),
+        },
+      ],
     };
   },
 };

@@ -7,14 +7,24 @@ export const pssWindowsHostProcess: CheckCompiler = {
   versions: ['v1.0'],
   compile(ctx) {
     const pod = podSc('windowsOptions.hostProcess', (v) => `${v} == true`);
-    const bad = containerBad(ctx, cSc('windowsOptions.hostProcess', (v) => `${v} == true`));
+    const bad = containerBad(
+      ctx,
+      cSc('windowsOptions.hostProcess', (v) => `${v} == true`),
+    );
     return {
       target: 'pod',
-      validations: [{
-        expression: `!(${pod} || ${anyContainer(bad)})`,
-        messageExpression: message(this.id, firstOf([{ when: pod, text: lit('pod must not set securityContext.windowsOptions.hostProcess=true') }],
-          `${firstContainer(bad)} + ' must not set securityContext.windowsOptions.hostProcess=true'`)),
-      }],
+      validations: [
+        {
+          expression: `!(${pod} || ${anyContainer(bad)})`,
+          messageExpression: message(
+            this.id,
+            firstOf(
+              [{ when: pod, text: lit('pod must not set securityContext.windowsOptions.hostProcess=true') }],
+              `${firstContainer(bad)} + ' must not set securityContext.windowsOptions.hostProcess=true'`,
+            ),
+          ),
+        },
+      ],
     };
   },
 };

@@ -18,11 +18,21 @@ export const sensitiveHostMount: CheckCompiler = {
     const bad = `${sensitive}.exists(s, ${within('h.normal', 's')} || ${within('s', 'h.normal')})`;
     return {
       target: 'pod',
-      variables: [{ name: 'hostPaths', expression: `variables.volumes.filter(v, ${PATH}).map(v, {'name': has(v.name) ? v.name : '', 'path': v.hostPath.path, 'normal': ${NORMAL}})` }],
-      validations: [{
-        expression: `!variables.hostPaths.exists(h, ${bad})`,
-        messageExpression: message(this.id, `variables.hostPaths.filter(h, ${bad}).map(h, 'volume "' + h.name + '" mounts host path "' + h.path + '"' + (h.normal != h.path ? ' (resolves to ' + h.normal + ')' : '') + ', a sensitive path, or under or above one (' + ${sensitive}.filter(s, ${within('h.normal', 's')} || ${within('s', 'h.normal')}).join(', ') + ')')[0]`),
-      }],
+      variables: [
+        {
+          name: 'hostPaths',
+          expression: `variables.volumes.filter(v, ${PATH}).map(v, {'name': has(v.name) ? v.name : '', 'path': v.hostPath.path, 'normal': ${NORMAL}})`,
+        },
+      ],
+      validations: [
+        {
+          expression: `!variables.hostPaths.exists(h, ${bad})`,
+          messageExpression: message(
+            this.id,
+            `variables.hostPaths.filter(h, ${bad}).map(h, 'volume "' + h.name + '" mounts host path "' + h.path + '"' + (h.normal != h.path ? ' (resolves to ' + h.normal + ')' : '') + ', a sensitive path, or under or above one (' + ${sensitive}.filter(s, ${within('h.normal', 's')} || ${within('s', 'h.normal')}).join(', ') + ')')[0]`,
+          ),
+        },
+      ],
       differences: ['the message names the sensitive paths matched but not the relation nor the containers that mount the volume'],
     };
   },

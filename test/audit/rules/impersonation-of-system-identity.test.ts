@@ -20,7 +20,11 @@ describe(ID, () => {
     ['a node', as('system:node:worker-1', ['system:nodes', 'system:authenticated']), 'high'],
     ['a control-plane controller service account', as('system:serviceaccount:kube-system:clusterrole-aggregation-controller'), 'high'],
     ['any user with the system:masters group', as('bob', ['system:masters', 'system:authenticated']), 'high'],
-    ['a workload service account', as('system:serviceaccount:prod:web', ['system:serviceaccounts', 'system:serviceaccounts:prod', 'system:authenticated']), 'medium'],
+    [
+      'a workload service account',
+      as('system:serviceaccount:prod:web', ['system:serviceaccounts', 'system:serviceaccounts:prod', 'system:authenticated']),
+      'medium',
+    ],
     ['system:anonymous', as('system:anonymous', ['system:unauthenticated']), 'medium'],
     ['a user with the system:nodes group', as('mallory', ['system:nodes', 'system:authenticated']), 'high'],
     ['a request the authorizer then forbade (the impersonation itself was allowed)', { ...as('system:kube-scheduler'), responseStatus: forbidden }, 'high'],
@@ -44,7 +48,12 @@ describe(ID, () => {
   });
 
   it('names both identities; the user is the impersonated one with the impersonator beside it', () => {
-    const [alert] = analyse({ ...as('system:kube-scheduler'), verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } });
+    const [alert] = analyse({
+      ...as('system:kube-scheduler'),
+      verb: 'list',
+      requestURI: '/api/v1/secrets',
+      objectRef: { resource: 'secrets', apiVersion: 'v1' },
+    });
     expect(alert!.message).toBe('alice@example.com impersonated the system identity system:kube-scheduler (list /api/v1/secrets)');
     expect(alert!.user).toEqual({ username: 'system:kube-scheduler', groups: ['system:authenticated'], impersonator: ALICE });
     expect(alert!.tactics).toEqual(['Privilege Escalation', 'Defense Evasion']);
@@ -54,14 +63,25 @@ describe(ID, () => {
 
   it('one alert per impersonator and identity within the window, whatever object was touched', () => {
     const analyser = new AuditAnalyser({ config: defaultConfig() });
-    const a = analyser.analyse(auditEvent({ ...as('system:kube-scheduler'), objectRef: { resource: 'pods', namespace: 'a', name: 'x', apiVersion: 'v1' } })).find((x) => x.type === ID)!;
-    const b = analyser.analyse(auditEvent({ ...as('system:kube-scheduler'), objectRef: { resource: 'secrets', namespace: 'b', name: 'y', apiVersion: 'v1' } })).find((x) => x.type === ID)!;
+    const a = analyser
+      .analyse(auditEvent({ ...as('system:kube-scheduler'), objectRef: { resource: 'pods', namespace: 'a', name: 'x', apiVersion: 'v1' } }))
+      .find((x) => x.type === ID)!;
+    const b = analyser
+      .analyse(auditEvent({ ...as('system:kube-scheduler'), objectRef: { resource: 'secrets', namespace: 'b', name: 'y', apiVersion: 'v1' } }))
+      .find((x) => x.type === ID)!;
     expect(a.fingerprint).toBe(b.fingerprint);
   });
 
   it('the other rules judge the request as the authenticated user would be judged: no control-plane exemption', () => {
     const types = new AuditAnalyser({ config: defaultConfig() })
-      .analyse(auditEvent({ ...as('system:kube-controller-manager'), verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } }))
+      .analyse(
+        auditEvent({
+          ...as('system:kube-controller-manager'),
+          verb: 'list',
+          requestURI: '/api/v1/secrets',
+          objectRef: { resource: 'secrets', apiVersion: 'v1' },
+        }),
+      )
       .map((a) => a.type);
     expect(types).toEqual(expect.arrayContaining([ID, 'secrets-enumerated']));
   });

@@ -21,8 +21,16 @@ describe(ID, () => {
     ['a SPDY session (create) at a lone ResponseStarted', pf('create'), '(ports 5432)'],
     ['a WebSocket session (get)', pf('get'), 'db/postgres-0'],
     ['a session seen only at ResponseComplete', pf('create', { stage: 'ResponseComplete', responseStatus: { metadata: {}, code: 200 } }), 'postgres-0'],
-    ['several ports, no namespace in the URL query', pf('create', { requestURI: '/api/v1/namespaces/db/pods/postgres-0/portforward?ports=5432,8080&ports=9000' }), '(ports 5432, 8080, 9000)'],
-    ['a person impersonating a controller', pf('create', { user: { username: 'mallory', groups: [] }, impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } }), 'mallory (impersonating'],
+    [
+      'several ports, no namespace in the URL query',
+      pf('create', { requestURI: '/api/v1/namespaces/db/pods/postgres-0/portforward?ports=5432,8080&ports=9000' }),
+      '(ports 5432, 8080, 9000)',
+    ],
+    [
+      'a person impersonating a controller',
+      pf('create', { user: { username: 'mallory', groups: [] }, impersonatedUser: { username: 'system:kube-controller-manager', groups: [] } }),
+      'mallory (impersonating',
+    ],
   ] as const)('fires (low) on %s', (_n, ev, text) => {
     const alerts = new AuditAnalyser({ config: defaultConfig() }).analyse(ev as AuditEvent).filter((a) => a.type === ID);
     expect(alerts.length).toBe(1);

@@ -21,10 +21,25 @@ describe(ID, () => {
   it.each([
     ['a patch of system:node', role('patch', 'system:node'), 'patched bootstrap ClusterRole system:node'],
     ['an update of system:basic-user', role('update', 'system:basic-user'), 'updated bootstrap ClusterRole system:basic-user'],
-    ['a delete of the system:discovery binding', role('delete', 'system:discovery', 'clusterrolebindings'), 'deleted bootstrap ClusterRoleBinding system:discovery'],
+    [
+      'a delete of the system:discovery binding',
+      role('delete', 'system:discovery', 'clusterrolebindings'),
+      'deleted bootstrap ClusterRoleBinding system:discovery',
+    ],
     ['a deletecollection (no name)', role('deletecollection', undefined), 'deleted every ClusterRole (deletecollection)'],
-    ['the API server impersonated by a person', role('patch', 'system:node', 'clusterroles', { user: { username: 'mallory', groups: [] }, impersonatedUser: { username: 'system:apiserver', groups: ['system:masters'] } }), 'mallory (impersonating system:apiserver)'],
-    ['a service account', role('update', 'system:controller:node-controller', 'clusterroles', { user: { username: 'system:serviceaccount:default:x', groups: [] } }), 'system:controller:node-controller'],
+    [
+      'the API server impersonated by a person',
+      role('patch', 'system:node', 'clusterroles', {
+        user: { username: 'mallory', groups: [] },
+        impersonatedUser: { username: 'system:apiserver', groups: ['system:masters'] },
+      }),
+      'mallory (impersonating system:apiserver)',
+    ],
+    [
+      'a service account',
+      role('update', 'system:controller:node-controller', 'clusterroles', { user: { username: 'system:serviceaccount:default:x', groups: [] } }),
+      'system:controller:node-controller',
+    ],
   ] as const)('fires on %s', (_n, ev, text) => {
     const alerts = analyse(ev);
     expect(alerts.length).toBe(1);
@@ -44,8 +59,14 @@ describe(ID, () => {
     ['an add-on role in systemRoleNamesIgnored', role('patch', 'system:coredns')],
     ['a read', role('get', 'system:node')],
     ['RequestReceived', role('patch', 'system:node', 'clusterroles', { stage: 'RequestReceived', responseStatus: undefined })],
-    ['an event without objectRef', auditEvent({ verb: 'patch', objectRef: undefined, requestURI: '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node' })],
-    ['the wrong API group', role('patch', 'system:node', 'clusterroles', { objectRef: { resource: 'clusterroles', apiGroup: 'evil.example.com', name: 'system:node' } })],
+    [
+      'an event without objectRef',
+      auditEvent({ verb: 'patch', objectRef: undefined, requestURI: '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node' }),
+    ],
+    [
+      'the wrong API group',
+      role('patch', 'system:node', 'clusterroles', { objectRef: { resource: 'clusterroles', apiGroup: 'evil.example.com', name: 'system:node' } }),
+    ],
   ] as const)('does not fire on %s', (_n, ev) => {
     expect(analyse(ev as AuditEvent)).toEqual([]);
   });

@@ -18,13 +18,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(join(dir, 'intel'));
 // The TOR bulk exit list format: one address a line (and our comments).
 writeFileSync(join(dir, 'intel', 'tor-exits.txt'), '# torbulkexitlist\n185.220.101.33\n185.220.101.34\n2a0b:f4c2::22\n');
-writeFileSync(join(dir, 'intel', 'blocked.cidr'), '203.0.113.0/24   # incident 42\n2001:db8:bad::/48\n; drop list comment\nExitAddress 198.51.100.9 2024-06-01 10:00:00\nnot-an-ip\n');
+writeFileSync(
+  join(dir, 'intel', 'blocked.cidr'),
+  '203.0.113.0/24   # incident 42\n2001:db8:bad::/48\n; drop list comment\nExitAddress 198.51.100.9 2024-06-01 10:00:00\nnot-an-ip\n',
+);
 const configPath = join(dir, 'bulwark.yaml');
 writeFileSync(configPath, 'cluster: {name: prod-eu-1}\nintel: {files: [./intel/tor-exits.txt, intel/blocked.cidr]}\n');
 
 const problems: string[] = [];
 const analyser = () => new AuditAnalyser({ config: loadConfigFile(configPath), onIntelProblem: (m) => problems.push(m) });
-const analyse = (ev: AuditEvent) => analyser().analyse(ev).filter((a) => a.type === ID);
+const analyse = (ev: AuditEvent) =>
+  analyser()
+    .analyse(ev)
+    .filter((a) => a.type === ID);
 
 describe(ID, () => {
   it.each([
@@ -36,7 +42,11 @@ describe(ID, () => {
     ['an IPv6 block', { sourceIPs: ['2001:db8:bad:1::5'] }, '(2001:db8:bad::/48)'],
     ['an IPv4-mapped IPv6 address', { sourceIPs: ['::ffff:203.0.113.9'] }, '203.0.113.0/24'],
     ['an ExitAddress line', { sourceIPs: ['198.51.100.9'] }, '198.51.100.9'],
-    ['a lone ResponseStarted 401 with user {}', { sourceIPs: ['185.220.101.33'], stage: 'ResponseStarted', user: {}, responseStatus: { metadata: {}, code: 401 } }, 'an unauthenticated client'],
+    [
+      'a lone ResponseStarted 401 with user {}',
+      { sourceIPs: ['185.220.101.33'], stage: 'ResponseStarted', user: {}, responseStatus: { metadata: {}, code: 401 } },
+      'an unauthenticated client',
+    ],
     ['a denied request', { sourceIPs: ['185.220.101.33'], responseStatus: { metadata: {}, code: 403 } }, '185.220.101.33'],
     ['impersonation: both names shown', { sourceIPs: ['185.220.101.33'], impersonatedUser: { username: 'bob', groups: [] } }, '(impersonating bob)'],
   ] as const)('fires on %s', (_n, extra, text) => {
@@ -105,7 +115,9 @@ describe('bulwark intel check', () => {
   it('says which list matched (relative paths against the config folder, not the working directory); exit 1 when one is listed', () => {
     const r = run(['-c', configPath, '185.220.101.33', '8.8.8.8', '2001:db8:bad::1']);
     expect(r.status).toBe(1);
-    expect(r.stdout).toBe('185.220.101.33\tlisted in ./intel/tor-exits.txt (185.220.101.33/32)\n8.8.8.8\tnot listed\n2001:db8:bad::1\tlisted in intel/blocked.cidr (2001:db8:bad::/48)\n');
+    expect(r.stdout).toBe(
+      '185.220.101.33\tlisted in ./intel/tor-exits.txt (185.220.101.33/32)\n8.8.8.8\tnot listed\n2001:db8:bad::1\tlisted in intel/blocked.cidr (2001:db8:bad::/48)\n',
+    );
   });
 
   it('exit 0 when none is listed; JSON output', () => {

@@ -73,10 +73,9 @@ describe('crypto-mining-image', () => {
   });
 
   it('checks init, ephemeral and CronJob containers', () => {
-    expect(pathsOf(cryptoMiningImage, pod({ initContainers: [{ name: 'i', image: 'xmrig/xmrig' }], ephemeralContainers: [{ name: 'e', image: 'nbminer' }] }))).toEqual([
-      'spec.initContainers[0].image',
-      'spec.ephemeralContainers[0].image',
-    ]);
+    expect(
+      pathsOf(cryptoMiningImage, pod({ initContainers: [{ name: 'i', image: 'xmrig/xmrig' }], ephemeralContainers: [{ name: 'e', image: 'nbminer' }] })),
+    ).toEqual(['spec.initContainers[0].image', 'spec.ephemeralContainers[0].image']);
     expect(pathsOf(cryptoMiningImage, cronJob({ containers: [{ name: 'c', image: 'a/b', args: ['stratum+tcp://p:1'] }] }))).toEqual([
       'spec.jobTemplate.spec.template.spec.containers[0].args[0]',
     ]);
@@ -111,9 +110,9 @@ describe('crypto-mining-image', () => {
         image: 'acme/xmr-stak-cpu:1',
       },
     ]);
-    expect(runCheck(cryptoMiningImage, pod({ containers: [container('w', { args: ['-c', 'run --pool "stratum+tcp://p.example:3333" now'] })] }))[0]!.message).toBe(
-      'container "w" connects to the mining pool "stratum+tcp://p.example:3333" (args[1])',
-    );
+    expect(
+      runCheck(cryptoMiningImage, pod({ containers: [container('w', { args: ['-c', 'run --pool "stratum+tcp://p.example:3333" now'] })] }))[0]!.message,
+    ).toBe('container "w" connects to the mining pool "stratum+tcp://p.example:3333" (args[1])');
   });
 
   it.each([
@@ -139,12 +138,49 @@ describe('crypto-mining-image: pool addresses assembled or hidden elsewhere (#14
   const run = (extra: Record<string, unknown>) => runCheck(cryptoMiningImage, pod({ containers: [container('worker', extra, 'alpine:3')] }));
 
   it.each([
-    ['args from $(VAR) of one env entry', { env: env([['POOL', 'stratum+tcp://pool.example.net:3333']]), args: ['-o', '$(POOL)'] }, ['spec.containers[0].env[0].value', 'spec.containers[0].args[1]']],
-    ['a scheme split over two env entries', { env: env([['S', 'stratum+'], ['T', 'tcp']]), args: ['-o', '$(S)$(T)://pool.example.net:3333'] }, ['spec.containers[0].args[1]']],
-    ['an env entry built from earlier entries', { env: env([['A', 'stratum'], ['B', '$(A)+ssl'], ['URL', '$(B)://p.example:443']]), command: ['miner', '$(URL)'] }, ['spec.containers[0].env[2].value', 'spec.containers[0].command[1]']],
-    ['a postStart hook', { lifecycle: { postStart: { exec: { command: ['sh', '-c', 'nohup worker -o stratum+tcp://p:3333 &'] } } } }, ['spec.containers[0].lifecycle.postStart.exec.command[2]']],
-    ['a preStop hook through $(VAR)', { env: env([['S', 'stratum+tcp']]), lifecycle: { preStop: { exec: { command: ['worker', '$(S)://p:1'] } } } }, ['spec.containers[0].lifecycle.preStop.exec.command[1]']],
-    ['a liveness exec probe', { livenessProbe: { exec: { command: ['sh', '-c', 'pgrep worker || worker -o stratum+ssl://p:443'] } } }, ['spec.containers[0].livenessProbe.exec.command[2]']],
+    [
+      'args from $(VAR) of one env entry',
+      { env: env([['POOL', 'stratum+tcp://pool.example.net:3333']]), args: ['-o', '$(POOL)'] },
+      ['spec.containers[0].env[0].value', 'spec.containers[0].args[1]'],
+    ],
+    [
+      'a scheme split over two env entries',
+      {
+        env: env([
+          ['S', 'stratum+'],
+          ['T', 'tcp'],
+        ]),
+        args: ['-o', '$(S)$(T)://pool.example.net:3333'],
+      },
+      ['spec.containers[0].args[1]'],
+    ],
+    [
+      'an env entry built from earlier entries',
+      {
+        env: env([
+          ['A', 'stratum'],
+          ['B', '$(A)+ssl'],
+          ['URL', '$(B)://p.example:443'],
+        ]),
+        command: ['miner', '$(URL)'],
+      },
+      ['spec.containers[0].env[2].value', 'spec.containers[0].command[1]'],
+    ],
+    [
+      'a postStart hook',
+      { lifecycle: { postStart: { exec: { command: ['sh', '-c', 'nohup worker -o stratum+tcp://p:3333 &'] } } } },
+      ['spec.containers[0].lifecycle.postStart.exec.command[2]'],
+    ],
+    [
+      'a preStop hook through $(VAR)',
+      { env: env([['S', 'stratum+tcp']]), lifecycle: { preStop: { exec: { command: ['worker', '$(S)://p:1'] } } } },
+      ['spec.containers[0].lifecycle.preStop.exec.command[1]'],
+    ],
+    [
+      'a liveness exec probe',
+      { livenessProbe: { exec: { command: ['sh', '-c', 'pgrep worker || worker -o stratum+ssl://p:443'] } } },
+      ['spec.containers[0].livenessProbe.exec.command[2]'],
+    ],
     ['a startup probe', { startupProbe: { exec: { command: ['worker', 'stratum+tcp://p:1'] } } }, ['spec.containers[0].startupProbe.exec.command[1]']],
     ['a readiness probe', { readinessProbe: { exec: { command: ['worker', 'stratum+tcp://p:1'] } } }, ['spec.containers[0].readinessProbe.exec.command[1]']],
   ])('fires on %s', (_name, extra, paths) => {
@@ -152,14 +188,26 @@ describe('crypto-mining-image: pool addresses assembled or hidden elsewhere (#14
   });
 
   it('the message says the address came through expansion, with credentials redacted', () => {
-    const [finding] = run({ env: env([['S', 'stratum+tcp://wallet.1:x@']]), args: ['-o', '$(S)pool.example.net:3333'] }).filter((f) => f.path.endsWith('args[1]'));
-    expect(finding!.message).toBe('container "worker" connects to the mining pool "stratum+tcp://***@pool.example.net:3333" (args[1], after $(VAR) expansion from env)');
+    const [finding] = run({ env: env([['S', 'stratum+tcp://wallet.1:x@']]), args: ['-o', '$(S)pool.example.net:3333'] }).filter((f) =>
+      f.path.endsWith('args[1]'),
+    );
+    expect(finding!.message).toBe(
+      'container "worker" connects to the mining pool "stratum+tcp://***@pool.example.net:3333" (args[1], after $(VAR) expansion from env)',
+    );
   });
 
   it.each([
     ['$$ escapes: $$(S) is the literal text $(S)', { env: env([['S', 'stratum+tcp']]), args: ['$$(S)://p:1'] }],
     ['an unresolved reference is left as is', { args: ['$(NOPE)+tcp://p:1'] }],
-    ['a later env entry is not visible to an earlier one', { env: env([['URL', '$(S)://p:1'], ['S', 'stratum+tcp']]) }],
+    [
+      'a later env entry is not visible to an earlier one',
+      {
+        env: env([
+          ['URL', '$(S)://p:1'],
+          ['S', 'stratum+tcp'],
+        ]),
+      },
+    ],
     ['valueFrom is not known', { env: [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], args: ['$(S)://p:1'] }],
     ['an http probe', { livenessProbe: { httpGet: { path: '/stratum+tcp://', port: 80 } } }],
     ['garbage hooks and probes', { lifecycle: { postStart: 'x', preStop: { exec: { command: 'stratum+tcp://x' } } }, livenessProbe: [1], env: 'x' }],

@@ -18,13 +18,14 @@ describe('dangerous-capabilities', () => {
     ['each offending entry, not the allowed ones', ['CHOWN', 'SYS_PTRACE', 'KILL', 'BPF'], [1, 3]],
     ['an unknown capability', ['MADE_UP'], [0]],
   ])('fires on %s', (_name, add, indices) => {
-    expect(pathsOf(dangerousCapabilities, pod(adding(add)))).toEqual(
-      indices.map((j) => `spec.containers[0].securityContext.capabilities.add[${j}]`),
-    );
+    expect(pathsOf(dangerousCapabilities, pod(adding(add)))).toEqual(indices.map((j) => `spec.containers[0].securityContext.capabilities.add[${j}]`));
   });
 
   it.each([
-    ['the baseline set', ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']],
+    [
+      'the baseline set',
+      ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'],
+    ],
     ['baseline names with CAP_ and any case', ['CAP_CHOWN', 'net_bind_service', 'Cap_Kill']],
     ['an empty add list', []],
     ['add: null', null],
@@ -35,7 +36,9 @@ describe('dangerous-capabilities', () => {
   });
 
   it('ignores capabilities.drop', () => {
-    expect(pathsOf(dangerousCapabilities, pod({ containers: [container('a', { securityContext: { capabilities: { drop: ['ALL', 'SYS_ADMIN'] } } })] }))).toEqual([]);
+    expect(
+      pathsOf(dangerousCapabilities, pod({ containers: [container('a', { securityContext: { capabilities: { drop: ['ALL', 'SYS_ADMIN'] } } })] })),
+    ).toEqual([]);
   });
 
   it.each([
@@ -68,7 +71,10 @@ describe('dangerous-capabilities', () => {
   });
 
   it('names the container and the capability as written, with the image', () => {
-    const [f] = runCheck(dangerousCapabilities, pod({ containers: [container('vpn', { securityContext: { capabilities: { add: ['CAP_NET_ADMIN'] } } }, 'wireguard:1')] }));
+    const [f] = runCheck(
+      dangerousCapabilities,
+      pod({ containers: [container('vpn', { securityContext: { capabilities: { add: ['CAP_NET_ADMIN'] } } }, 'wireguard:1')] }),
+    );
     expect(f).toEqual({
       policy: 'dangerous-capabilities',
       severity: 'high',

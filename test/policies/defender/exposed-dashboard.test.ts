@@ -3,7 +3,12 @@ import { exposedDashboard } from '../../../policies/defender/exposed-dashboard.j
 import { evaluateWithConfig, GARBAGE, lists, pathsOf, runCheck } from './fixtures.js';
 
 function service(name: string, spec: Record<string, unknown>): Record<string, unknown> {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'kubernetes-dashboard' }, spec: { ports: [{ port: 443, targetPort: 8443 }], ...spec } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'kubernetes-dashboard' },
+    spec: { ports: [{ port: 443, targetPort: 8443 }], ...spec },
+  };
 }
 
 function ingress(spec: unknown, apiVersion = 'networking.k8s.io/v1'): Record<string, unknown> {
@@ -22,7 +27,11 @@ describe('exposed-dashboard: Services', () => {
     ['a ClusterIP Service with externalIPs', service('kubernetes-dashboard', { type: 'ClusterIP', externalIPs: ['203.0.113.7'] }), ['spec.externalIPs']],
     ['a -bounded name (my-headlamp)', service('my-headlamp', { type: 'NodePort' }), ['spec.type']],
     ['a longer name (kubernetes-dashboard-web)', service('kubernetes-dashboard-web', { type: 'LoadBalancer' }), ['spec.type']],
-    ['an app.kubernetes.io/name selector', service('ui', { type: 'LoadBalancer', selector: { 'app.kubernetes.io/name': 'kubernetes-dashboard' } }), ['spec.type']],
+    [
+      'an app.kubernetes.io/name selector',
+      service('ui', { type: 'LoadBalancer', selector: { 'app.kubernetes.io/name': 'kubernetes-dashboard' } }),
+      ['spec.type'],
+    ],
     ['a k8s-app selector', service('web', { type: 'NodePort', selector: { 'k8s-app': 'weave-scope-app' } }), ['spec.type']],
     ['a selector value in another case', service('web', { type: 'NodePort', selector: { app: 'Headlamp' } }), ['spec.type']],
   ])('fires on %s', (_name, obj, paths) => {
@@ -77,7 +86,10 @@ describe('exposed-dashboard: Ingresses', () => {
     ['a v1beta1 default backend', ingress({ backend: { serviceName: 'k8dash', servicePort: 80 } }, 'networking.k8s.io/v1beta1'), ['spec.backend.serviceName']],
     [
       'every dashboard backend',
-      ingress({ defaultBackend: { service: { name: 'skooner' } }, rules: [{ host: 'a', http: { paths: [{ backend: { service: { name: 'web' } } }, { backend: { service: { name: 'kube-ops-view' } } }] } }] }),
+      ingress({
+        defaultBackend: { service: { name: 'skooner' } },
+        rules: [{ host: 'a', http: { paths: [{ backend: { service: { name: 'web' } } }, { backend: { service: { name: 'kube-ops-view' } } }] } }],
+      }),
       ['spec.defaultBackend.service.name', 'spec.rules[0].http.paths[1].backend.service.name'],
     ],
   ])('fires on %s', (_name, obj, paths) => {
@@ -102,7 +114,12 @@ describe('exposed-dashboard: Ingresses', () => {
   it.each(GARBAGE.map((g) => [g]))('tolerates garbage %j', (g) => {
     expect(() => runCheck(exposedDashboard, ingress(g))).not.toThrow();
     expect(() => runCheck(exposedDashboard, ingress({ defaultBackend: g, backend: g, rules: g }))).not.toThrow();
-    expect(() => runCheck(exposedDashboard, ingress({ rules: [g, { http: g }, { http: { paths: g } }, { http: { paths: [g, { backend: g }, { backend: { service: g, serviceName: g } }] } }] }))).not.toThrow();
+    expect(() =>
+      runCheck(
+        exposedDashboard,
+        ingress({ rules: [g, { http: g }, { http: { paths: g } }, { http: { paths: [g, { backend: g }, { backend: { service: g, serviceName: g } }] } }] }),
+      ),
+    ).not.toThrow();
     expect(() => runCheck(exposedDashboard, service('headlamp', { type: g, externalIPs: g, selector: g }))).not.toThrow();
     expect(() => runCheck(exposedDashboard, service('web', { type: 'NodePort', selector: { app: g } }))).not.toThrow();
     expect(() => runCheck(exposedDashboard, { kind: 'Service', metadata: g, spec: g })).not.toThrow();
@@ -116,9 +133,24 @@ describe('exposed-dashboard: Ingresses', () => {
 
 describe('exposed-dashboard: following the dashboard pods by their labels and ExternalName aliases (#14 §4)', () => {
   it.each([
-    ['a selector on weave scope pod labels that name nothing', service('frontend', { type: 'LoadBalancer', selector: { 'weave-scope-component': 'app', app: 'weave-scope' } }), 'the dashboard "weave-scope-app" (its pods carry the selected labels weave-scope-component=app, app=weave-scope)'],
-    ['a selector on one distinctive weave scope label', service('x', { type: 'NodePort', selector: { 'weave-cloud-component': 'scope' } }), 'the dashboard "weave-scope-app" (its pods carry the selected labels weave-cloud-component=scope)'],
-    ['the kubernetes-dashboard v7 chart kong proxy labels', service('gw', { type: 'LoadBalancer', selector: { 'app.kubernetes.io/name': 'kong', 'app.kubernetes.io/component': 'app', 'app.kubernetes.io/instance': 'kubernetes-dashboard' } }), '"kubernetes-dashboard" (selector app.kubernetes.io/instance=kubernetes-dashboard)'],
+    [
+      'a selector on weave scope pod labels that name nothing',
+      service('frontend', { type: 'LoadBalancer', selector: { 'weave-scope-component': 'app', app: 'weave-scope' } }),
+      'the dashboard "weave-scope-app" (its pods carry the selected labels weave-scope-component=app, app=weave-scope)',
+    ],
+    [
+      'a selector on one distinctive weave scope label',
+      service('x', { type: 'NodePort', selector: { 'weave-cloud-component': 'scope' } }),
+      'the dashboard "weave-scope-app" (its pods carry the selected labels weave-cloud-component=scope)',
+    ],
+    [
+      'the kubernetes-dashboard v7 chart kong proxy labels',
+      service('gw', {
+        type: 'LoadBalancer',
+        selector: { 'app.kubernetes.io/name': 'kong', 'app.kubernetes.io/component': 'app', 'app.kubernetes.io/instance': 'kubernetes-dashboard' },
+      }),
+      '"kubernetes-dashboard" (selector app.kubernetes.io/instance=kubernetes-dashboard)',
+    ],
   ])('fires on %s', (_name, obj, words) => {
     const findings = runCheck(exposedDashboard, obj);
     expect(findings.map((f) => f.path)).toEqual(['spec.type']);
@@ -126,9 +158,15 @@ describe('exposed-dashboard: following the dashboard pods by their labels and Ex
   });
 
   it('an ExternalName Service aliasing a dashboard is flagged (an Ingress routing to the alias reaches it)', () => {
-    const findings = runCheck(exposedDashboard, service('docs', { type: 'ExternalName', externalName: 'kubernetes-dashboard.kubernetes-dashboard.svc.cluster.local' }));
+    const findings = runCheck(
+      exposedDashboard,
+      service('docs', { type: 'ExternalName', externalName: 'kubernetes-dashboard.kubernetes-dashboard.svc.cluster.local' }),
+    );
     expect(findings.map((f) => [f.path, f.message])).toEqual([
-      ['spec.externalName', 'Service "docs" is an ExternalName alias of the dashboard service "kubernetes-dashboard.kubernetes-dashboard.svc.cluster.local" ("kubernetes-dashboard"); an Ingress or Gateway that routes to "docs" exposes the dashboard'],
+      [
+        'spec.externalName',
+        'Service "docs" is an ExternalName alias of the dashboard service "kubernetes-dashboard.kubernetes-dashboard.svc.cluster.local" ("kubernetes-dashboard"); an Ingress or Gateway that routes to "docs" exposes the dashboard',
+      ],
     ]);
     expect(pathsOf(exposedDashboard, service('docs', { type: 'ExternalName', externalName: 'HEADLAMP.tools.svc.' }))).toEqual(['spec.externalName']);
   });

@@ -11,10 +11,16 @@ import { auditEvent } from '../../audit/helpers.js';
 
 const svc = (spec: Record<string, unknown>, name = 'cache', namespace = 'prod', annotations?: Record<string, string>) =>
   toSubject({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, spec })!;
-const ing = (spec: Record<string, unknown>, namespace = 'prod') => toSubject({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace }, spec })!;
+const ing = (spec: Record<string, unknown>, namespace = 'prod') =>
+  toSubject({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace }, spec })!;
 const ctx = (extra: Partial<EvalContext> = {}): EvalContext => ({ lists: { ...defaultConfig().lists }, ...extra });
 const run = (subject: ReturnType<typeof svc>, c = ctx()) => exposedService.evaluate(subject as never, c);
-const lb = (port: number, extra: Record<string, unknown> = {}) => ({ type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port, targetPort: port }], ...extra });
+const lb = (port: number, extra: Record<string, unknown> = {}) => ({
+  type: 'LoadBalancer',
+  selector: { app: 'x' },
+  ports: [{ port, targetPort: port }],
+  ...extra,
+});
 
 describe('exposed-service', () => {
   it.each([
@@ -30,7 +36,12 @@ describe('exposed-service', () => {
     ['Jenkins 8080 when the service names it', svc(lb(8080), 'jenkins'), 'jenkins (port 8080)', 'high'],
     ['PostgreSQL by port: medium', svc(lb(5432)), 'postgresql (port 5432)', 'medium'],
     ['a named target port', svc({ type: 'NodePort', ports: [{ port: 80, targetPort: 'redis' }] }), 'redis (port "redis")', 'high'],
-    ['Kubeflow central dashboard by name in kubeflow', svc({ type: 'LoadBalancer', ports: [{ port: 80, targetPort: 8082 }] }, 'centraldashboard', 'kubeflow'), 'kubeflow (service name', 'high'],
+    [
+      'Kubeflow central dashboard by name in kubeflow',
+      svc({ type: 'LoadBalancer', ports: [{ port: 80, targetPort: 8082 }] }, 'centraldashboard', 'kubeflow'),
+      'kubeflow (service name',
+      'high',
+    ],
     ['an ::/0 source-range annotation', svc(lb(6379), 'cache', 'prod', { 'service.beta.kubernetes.io/load-balancer-source-ranges': '::/0' }), 'redis', 'high'],
   ] as const)('fires on %s', (_n, subject, text, severity) => {
     const findings = run(subject);
@@ -53,7 +64,11 @@ describe('exposed-service', () => {
   });
 
   it.each([
-    ['a backend port', ing({ rules: [{ http: { paths: [{ path: '/', backend: { service: { name: 'search', port: { number: 9200 } } } }] } }] }), 'elasticsearch (by port)'],
+    [
+      'a backend port',
+      ing({ rules: [{ http: { paths: [{ path: '/', backend: { service: { name: 'search', port: { number: 9200 } } } }] } }] }),
+      'elasticsearch (by port)',
+    ],
     ['a backend name', ing({ defaultBackend: { service: { name: 'jupyter', port: { number: 80 } } } }), 'jupyter (by name)'],
     ['v1beta1 serviceName/servicePort', ing({ backend: { serviceName: 'jenkins', servicePort: 8080 } }), 'jenkins'],
   ] as const)('Ingress: fires on %s', (_n, subject, text) => {
@@ -85,7 +100,9 @@ describe('exposed-service', () => {
 
   it('the audit log: a Service created with the namespace only in the URL', () => {
     const ev = auditEvent({
-      verb: 'create', level: 'Request', requestURI: '/api/v1/namespaces/prod/services',
+      verb: 'create',
+      level: 'Request',
+      requestURI: '/api/v1/namespaces/prod/services',
       objectRef: { resource: 'services', namespace: 'prod', name: 'cache', apiVersion: 'v1' },
       requestObject: { kind: 'Service', apiVersion: 'v1', metadata: { name: 'cache' }, spec: lb(6379) },
       responseStatus: { metadata: {}, code: 201 },

@@ -40,12 +40,7 @@ export function pathsOf(check: AnyCheck, obj: unknown, ctx: Partial<EvalContext>
 }
 
 /** Evaluates through the real configuration path (compileConfig + evaluateSubject) and keeps one policy's findings. */
-export function evaluateWithConfig(
-  policy: string,
-  obj: unknown,
-  ctx: Omit<EvalContext, 'lists'> = {},
-  edit: (c: BulwarkConfig) => void = () => {},
-): Finding[] {
+export function evaluateWithConfig(policy: string, obj: unknown, ctx: Omit<EvalContext, 'lists'> = {}, edit: (c: BulwarkConfig) => void = () => {}): Finding[] {
   const config = defaultConfig();
   edit(config);
   const { findings, errors } = evaluateSubject(subjectOf(obj), compileConfig(config), ctx);
@@ -99,11 +94,7 @@ export function role(rules: unknown, kind: 'Role' | 'ClusterRole' = 'ClusterRole
   };
 }
 
-export function binding(
-  roleRef: unknown,
-  subjects: unknown,
-  kind: 'RoleBinding' | 'ClusterRoleBinding' = 'ClusterRoleBinding',
-): K8sObject {
+export function binding(roleRef: unknown, subjects: unknown, kind: 'RoleBinding' | 'ClusterRoleBinding' = 'ClusterRoleBinding'): K8sObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind,

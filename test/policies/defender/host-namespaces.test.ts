@@ -9,7 +9,11 @@ describe('host-namespaces', () => {
     ['hostNetwork', pod({ hostNetwork: true, containers: c }), ['spec.hostNetwork']],
     ['hostPID', pod({ hostPID: true, containers: c }), ['spec.hostPID']],
     ['hostIPC', pod({ hostIPC: true, containers: c }), ['spec.hostIPC']],
-    ['all three, one finding each', pod({ hostNetwork: true, hostPID: true, hostIPC: true, containers: c }), ['spec.hostNetwork', 'spec.hostPID', 'spec.hostIPC']],
+    [
+      'all three, one finding each',
+      pod({ hostNetwork: true, hostPID: true, hostIPC: true, containers: c }),
+      ['spec.hostNetwork', 'spec.hostPID', 'spec.hostIPC'],
+    ],
     ['a Deployment template', deployment({ hostPID: true, containers: c }), ['spec.template.spec.hostPID']],
     ['a CronJob template', cronJob({ hostNetwork: true, containers: c }), ['spec.jobTemplate.spec.template.spec.hostNetwork']],
   ])('fires on %s', (_name, obj, paths) => {

@@ -17,8 +17,16 @@ describe('privileged-container', () => {
       cronJob({ containers: [container('x'), container('job', priv)] }),
       ['spec.jobTemplate.spec.template.spec.containers[1].securityContext.privileged'],
     ],
-    ['an init container', pod({ initContainers: [container('setup', priv)], containers: [container('app')] }), ['spec.initContainers[0].securityContext.privileged']],
-    ['an ephemeral container', pod({ containers: [container('app')], ephemeralContainers: [container('debug', priv)] }), ['spec.ephemeralContainers[0].securityContext.privileged']],
+    [
+      'an init container',
+      pod({ initContainers: [container('setup', priv)], containers: [container('app')] }),
+      ['spec.initContainers[0].securityContext.privileged'],
+    ],
+    [
+      'an ephemeral container',
+      pod({ containers: [container('app')], ephemeralContainers: [container('debug', priv)] }),
+      ['spec.ephemeralContainers[0].securityContext.privileged'],
+    ],
     [
       'the pre-1.22 EphemeralContainers kind',
       { apiVersion: 'v1', kind: 'EphemeralContainers', metadata: { name: 'web', namespace: 'default' }, ephemeralContainers: [container('debug', priv)] },

@@ -16,7 +16,11 @@ describe('ruleGrants (as the Kubernetes RBAC authorizer)', () => {
     ['*/subresource', { apiGroups: [''], resources: ['*/exec'], verbs: ['create'] }, execPods],
     ['pods/* (Bulwark reads it as every pods subresource)', { apiGroups: [''], resources: ['pods/*'], verbs: ['create'] }, execPods],
     ['*/* (every subresource)', { apiGroups: [''], resources: ['*/*'], verbs: ['create'] }, execPods],
-    ['a listed resourceName when the request names it', { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['tls'] }, { ...getSecrets, name: 'tls' }],
+    [
+      'a listed resourceName when the request names it',
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['tls'] },
+      { ...getSecrets, name: 'tls' },
+    ],
     ['extra garbage entries beside the match', { apiGroups: [7, ''], resources: [null, 'secrets'], verbs: [{}, 'get'] }, getSecrets],
   ])('grants with %s', (_name, rule, attrs) => {
     expect(ruleGrants(rule, attrs)).toBe(true);
@@ -28,7 +32,11 @@ describe('ruleGrants (as the Kubernetes RBAC authorizer)', () => {
     ['the main resource for a subresource request', { apiGroups: [''], resources: ['pods'], verbs: ['create'] }, execPods],
     ['a subresource rule for the main resource', { apiGroups: [''], resources: ['pods/exec'], verbs: ['get'] }, { verb: 'get', group: '', resource: 'pods' }],
     ['*/subresource of another subresource', { apiGroups: [''], resources: ['*/attach'], verbs: ['create'] }, execPods],
-    ['pods/* for another resource', { apiGroups: [''], resources: ['pods/*'], verbs: ['create'] }, { verb: 'create', group: '', resource: 'podsx', subresource: 'exec' }],
+    [
+      'pods/* for another resource',
+      { apiGroups: [''], resources: ['pods/*'], verbs: ['create'] },
+      { verb: 'create', group: '', resource: 'podsx', subresource: 'exec' },
+    ],
     ['pods/* for pods itself', { apiGroups: [''], resources: ['pods/*'], verbs: ['get'] }, { verb: 'get', group: '', resource: 'pods' }],
     ['a prefix of the resource', { apiGroups: [''], resources: ['secret'], verbs: ['get'] }, getSecrets],
     ['case differences', { apiGroups: [''], resources: ['Secrets'], verbs: ['GET'] }, getSecrets],

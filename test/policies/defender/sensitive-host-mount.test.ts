@@ -30,12 +30,20 @@ describe('sensitive-host-mount', () => {
     expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual(['spec.volumes[0].hostPath.path']);
   });
 
-  it.each([['/tmp'], ['/data'], ['/opt/app'], ['/etc-backup'], ['/etcd'], ['/var/lib/app'], ['/mnt/disks/ssd0'], ['/var/runner'], ['/etc/../tmp'], ['/home-data']])(
-    'does not fire on hostPath %j',
-    (path) => {
-      expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual([]);
-    },
-  );
+  it.each([
+    ['/tmp'],
+    ['/data'],
+    ['/opt/app'],
+    ['/etc-backup'],
+    ['/etcd'],
+    ['/var/lib/app'],
+    ['/mnt/disks/ssd0'],
+    ['/var/runner'],
+    ['/etc/../tmp'],
+    ['/home-data'],
+  ])('does not fire on hostPath %j', (path) => {
+    expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual([]);
+  });
 
   it.each([
     ['emptyDir volumes', pod({ containers: [container('a')], volumes: [{ name: 'v', emptyDir: {} }] })],
@@ -53,13 +61,18 @@ describe('sensitive-host-mount', () => {
     expect(() => runCheck(sensitiveHostMount, pod({ volumes: g }))).not.toThrow();
     expect(() => runCheck(sensitiveHostMount, pod({ volumes: [g] }))).not.toThrow();
     expect(() => runCheck(sensitiveHostMount, pod({ volumes: [{ name: g, hostPath: g }] }))).not.toThrow();
-    expect(() => runCheck(sensitiveHostMount, pod({ volumes: [{ name: 'v', hostPath: { path: '/etc' } }], containers: [{ name: 'a', volumeMounts: g }] }))).not.toThrow();
+    expect(() =>
+      runCheck(sensitiveHostMount, pod({ volumes: [{ name: 'v', hostPath: { path: '/etc' } }], containers: [{ name: 'a', volumeMounts: g }] })),
+    ).not.toThrow();
   });
 
   it('points into a CronJob template and counts volumes by position', () => {
     const obj = cronJob({
       containers: [container('job')],
-      volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'sock', hostPath: { path: '/var/run/docker.sock' } }],
+      volumes: [
+        { name: 'scratch', emptyDir: {} },
+        { name: 'sock', hostPath: { path: '/var/run/docker.sock' } },
+      ],
     });
     expect(pathsOf(sensitiveHostMount, obj)).toEqual(['spec.jobTemplate.spec.template.spec.volumes[1].hostPath.path']);
   });
@@ -104,12 +117,20 @@ describe('sensitive-host-mount', () => {
 });
 
 describe('sensitive-host-mount: node-root persistence paths in the default list (#14 §4)', () => {
-  it.each([['/usr/lib/modules'], ['/usr/lib/modules/6.1.0/kernel'], ['/opt/cni/bin'], ['/opt/cni'], ['/usr/bin'], ['/usr/sbin/'], ['/var/spool/cron/crontabs'], ['/etc/cron.d'], ['/usr'], ['/opt']])(
-    'fires on hostPath %j',
-    (path) => {
-      expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual(['spec.volumes[0].hostPath.path']);
-    },
-  );
+  it.each([
+    ['/usr/lib/modules'],
+    ['/usr/lib/modules/6.1.0/kernel'],
+    ['/opt/cni/bin'],
+    ['/opt/cni'],
+    ['/usr/bin'],
+    ['/usr/sbin/'],
+    ['/var/spool/cron/crontabs'],
+    ['/etc/cron.d'],
+    ['/usr'],
+    ['/opt'],
+  ])('fires on hostPath %j', (path) => {
+    expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual(['spec.volumes[0].hostPath.path']);
+  });
   it.each([['/usr/local/share/app'], ['/opt/cni-data'], ['/var/spool/mail'], ['/usr/binaries']])('does not fire on hostPath %j', (path) => {
     expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual([]);
   });

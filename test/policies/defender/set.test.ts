@@ -8,8 +8,16 @@ import { defaultConfig } from '../../../config/load.js';
 import { evaluateSubject } from '../../../policies/evaluate.js';
 
 const IDS = [
-  'privileged-container', 'sensitive-host-mount', 'host-namespaces', 'dangerous-capabilities', 'kube-system-workload',
-  'crypto-mining-image', 'high-privilege-role', 'cluster-admin-binding', 'anonymous-binding', 'exposed-dashboard',
+  'privileged-container',
+  'sensitive-host-mount',
+  'host-namespaces',
+  'dangerous-capabilities',
+  'kube-system-workload',
+  'crypto-mining-image',
+  'high-privilege-role',
+  'cluster-admin-binding',
+  'anonymous-binding',
+  'exposed-dashboard',
   'exposed-service',
 ];
 
@@ -28,10 +36,7 @@ describe('the defender set', () => {
     expect(source.startsWith(`// ${id} — flags `)).toBe(true);
   });
 
-  it.each([
-    ['kube-system-workload', 'medium'],
-    ...IDS.filter((id) => id !== 'kube-system-workload').map((id) => [id, 'high']),
-  ])('%s is %s', (id, severity) => {
+  it.each([['kube-system-workload', 'medium'], ...IDS.filter((id) => id !== 'kube-system-workload').map((id) => [id, 'high'])])('%s is %s', (id, severity) => {
     expect(DEFENDER_CHECKS.find((c) => c.id === id)!.severity).toBe(severity);
   });
 
@@ -45,7 +50,11 @@ describe('the defender set', () => {
           spec: {
             hostPID: true,
             containers: [
-              container('agent', { securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } }, volumeMounts: [{ name: 'root', mountPath: '/host' }] }, 'registry.k8s.io/agent:1'),
+              container(
+                'agent',
+                { securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } }, volumeMounts: [{ name: 'root', mountPath: '/host' }] },
+                'registry.k8s.io/agent:1',
+              ),
               container('sidecar', { securityContext: { privileged: true } }, 'docker.io/acme/sidecar:2'),
             ],
             volumes: [{ name: 'root', hostPath: { path: '/' } }],
@@ -72,7 +81,12 @@ describe('the defender set', () => {
   });
 
   it('turning a policy off removes only its findings', () => {
-    const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { hostNetwork: true, containers: [container('a', { securityContext: { privileged: true } })] } };
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { hostNetwork: true, containers: [container('a', { securityContext: { privileged: true } })] },
+    };
     expect(evaluateWithConfig('privileged-container', obj, {}, (c) => (c.actions['privileged-container'] = 'off'))).toEqual([]);
     expect(evaluateWithConfig('host-namespaces', obj, {}, (c) => (c.actions['privileged-container'] = 'off'))).toHaveLength(1);
   });
@@ -83,7 +97,13 @@ describe('the defender set', () => {
     for (const kind of kinds) {
       for (const obj of [
         { kind, metadata: g, spec: g, rules: g, roleRef: g, subjects: g, ephemeralContainers: g },
-        { kind, metadata: { name: g, namespace: 'kube-system' }, spec: { template: { spec: g }, jobTemplate: g, containers: [g], volumes: [g], selector: g, rules: [g] }, rules: [g], subjects: [g] },
+        {
+          kind,
+          metadata: { name: g, namespace: 'kube-system' },
+          spec: { template: { spec: g }, jobTemplate: g, containers: [g], volumes: [g], selector: g, rules: [g] },
+          rules: [g],
+          subjects: [g],
+        },
       ]) {
         const { errors } = evaluateSubject(subjectOf(obj), compiled, { user: { username: 'alice', groups: [] } });
         expect(errors).toEqual([]);

@@ -55,7 +55,9 @@ table('pss-privileged', 'baseline', [
   {
     name: 'privileged=true fails, naming the container, path and image',
     obj: podWithContainerSc({ privileged: true }),
-    expect: [{ path: 'spec.containers[0].securityContext.privileged', message: 'container "app" must not set securityContext.privileged=true', image: 'nginx:1.27' }],
+    expect: [
+      { path: 'spec.containers[0].securityContext.privileged', message: 'container "app" must not set securityContext.privileged=true', image: 'nginx:1.27' },
+    ],
   },
   {
     name: 'init and ephemeral containers are checked, each reported',
@@ -70,7 +72,12 @@ table('pss-privileged', 'baseline', [
   },
   {
     name: 'paths follow the workload template',
-    obj: deployment({ containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y', securityContext: { privileged: true } }] }),
+    obj: deployment({
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'b', image: 'y', securityContext: { privileged: true } },
+      ],
+    }),
     expect: [{ path: 'spec.template.spec.containers[1].securityContext.privileged', image: 'y' }],
   },
   { name: 'a non-boolean is not true', obj: podWithContainerSc({ privileged: 'true' }), expect: [] },
@@ -93,7 +100,12 @@ table('pss-host-path-volumes', 'baseline', [
   { name: 'other volumes pass', obj: pod({ volumes: [{ name: 'tmp', emptyDir: {} }] }), expect: [] },
   {
     name: 'hostPath fails, naming the volume',
-    obj: pod({ volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'data', hostPath: { path: '/' } }] }),
+    obj: pod({
+      volumes: [
+        { name: 'tmp', emptyDir: {} },
+        { name: 'data', hostPath: { path: '/' } },
+      ],
+    }),
     expect: [{ path: 'spec.volumes[1].hostPath', message: 'volume "data" must not use a hostPath volume' }],
   },
   { name: 'hostPath: null is unset', obj: pod({ volumes: [{ name: 'data', hostPath: null, emptyDir: {} }] }), expect: [] },
@@ -121,49 +133,123 @@ table('pss-capabilities-baseline', 'baseline', [
   {
     name: 'NET_RAW and SYS_ADMIN fail',
     obj: podWithContainerSc({ capabilities: { add: ['CHOWN', 'NET_RAW', 'SYS_ADMIN'] } }),
-    expect: [{ path: 'spec.containers[0].securityContext.capabilities.add', message: 'container "app" must not include "NET_RAW", "SYS_ADMIN" in securityContext.capabilities.add' }],
+    expect: [
+      {
+        path: 'spec.containers[0].securityContext.capabilities.add',
+        message: 'container "app" must not include "NET_RAW", "SYS_ADMIN" in securityContext.capabilities.add',
+      },
+    ],
   },
-  { name: 'names are case-sensitive, as in PSA', obj: podWithContainerSc({ capabilities: { add: ['chown'] } }), expect: [{ path: 'spec.containers[0].securityContext.capabilities.add' }] },
-  { name: 'CAP_ prefixed names are not the default set', obj: podWithContainerSc({ capabilities: { add: ['CAP_CHOWN'] } }), expect: [{ path: 'spec.containers[0].securityContext.capabilities.add' }] },
-  { name: 'restricted runs it before v1.22', level: 'restricted', version: 'v1.21', obj: podWithContainerSc({ capabilities: { add: ['NET_RAW'] } }), expect: [{ path: 'spec.containers[0].securityContext.capabilities.add' }] },
-  { name: 'restricted overrides it from v1.22', level: 'restricted', version: 'v1.22', obj: podWithContainerSc({ capabilities: { add: ['NET_RAW'] } }), expect: [] },
+  {
+    name: 'names are case-sensitive, as in PSA',
+    obj: podWithContainerSc({ capabilities: { add: ['chown'] } }),
+    expect: [{ path: 'spec.containers[0].securityContext.capabilities.add' }],
+  },
+  {
+    name: 'CAP_ prefixed names are not the default set',
+    obj: podWithContainerSc({ capabilities: { add: ['CAP_CHOWN'] } }),
+    expect: [{ path: 'spec.containers[0].securityContext.capabilities.add' }],
+  },
+  {
+    name: 'restricted runs it before v1.22',
+    level: 'restricted',
+    version: 'v1.21',
+    obj: podWithContainerSc({ capabilities: { add: ['NET_RAW'] } }),
+    expect: [{ path: 'spec.containers[0].securityContext.capabilities.add' }],
+  },
+  {
+    name: 'restricted overrides it from v1.22',
+    level: 'restricted',
+    version: 'v1.22',
+    obj: podWithContainerSc({ capabilities: { add: ['NET_RAW'] } }),
+    expect: [],
+  },
 ]);
 
 const APPARMOR = 'container.apparmor.security.beta.kubernetes.io/';
 table('pss-app-armor-profile', 'baseline', [
-  { name: 'runtime/default and localhost/* annotations pass', obj: pod({}, { annotations: { [`${APPARMOR}app`]: 'runtime/default', [`${APPARMOR}b`]: 'localhost/foo', [`${APPARMOR}c`]: '' } }), expect: [] },
+  {
+    name: 'runtime/default and localhost/* annotations pass',
+    obj: pod({}, { annotations: { [`${APPARMOR}app`]: 'runtime/default', [`${APPARMOR}b`]: 'localhost/foo', [`${APPARMOR}c`]: '' } }),
+    expect: [],
+  },
   {
     name: 'an unconfined annotation fails (even for a container the pod lacks)',
     obj: pod({}, { annotations: { [`${APPARMOR}other`]: 'unconfined' } }),
-    expect: [{ path: `metadata.annotations[${APPARMOR}other]`, message: /must not set annotation container\.apparmor\.security\.beta\.kubernetes\.io\/other="unconfined"/ }],
+    expect: [
+      {
+        path: `metadata.annotations[${APPARMOR}other]`,
+        message: /must not set annotation container\.apparmor\.security\.beta\.kubernetes\.io\/other="unconfined"/,
+      },
+    ],
   },
-  { name: 'RuntimeDefault and Localhost fields pass', obj: podWithContainerSc({ appArmorProfile: { type: 'Localhost', localhostProfile: 'p' } }, { securityContext: { appArmorProfile: { type: 'RuntimeDefault' } } }), expect: [] },
+  {
+    name: 'RuntimeDefault and Localhost fields pass',
+    obj: podWithContainerSc(
+      { appArmorProfile: { type: 'Localhost', localhostProfile: 'p' } },
+      { securityContext: { appArmorProfile: { type: 'RuntimeDefault' } } },
+    ),
+    expect: [],
+  },
   {
     name: 'Unconfined at pod and container level fails',
     obj: podWithContainerSc({ appArmorProfile: { type: 'Unconfined' } }, { securityContext: { appArmorProfile: { type: 'Unconfined' } } }),
     expect: [
       { path: 'spec.securityContext.appArmorProfile.type', message: 'pod must not set securityContext.appArmorProfile.type to "Unconfined"' },
-      { path: 'spec.containers[0].securityContext.appArmorProfile.type', message: 'container "app" must not set securityContext.appArmorProfile.type to "Unconfined"' },
+      {
+        path: 'spec.containers[0].securityContext.appArmorProfile.type',
+        message: 'container "app" must not set securityContext.appArmorProfile.type to "Unconfined"',
+      },
     ],
   },
-  { name: 'the fields count at old pinned versions too (PSA patched them into v1.0)', version: 'v1.22', obj: podWithContainerSc({ appArmorProfile: { type: 'Unconfined' } }), expect: [{ path: 'spec.containers[0].securityContext.appArmorProfile.type' }] },
-  { name: 'an empty profile (no type) fails', obj: podWithContainerSc({ appArmorProfile: {} }), expect: [{ path: 'spec.containers[0].securityContext.appArmorProfile.type' }] },
+  {
+    name: 'the fields count at old pinned versions too (PSA patched them into v1.0)',
+    version: 'v1.22',
+    obj: podWithContainerSc({ appArmorProfile: { type: 'Unconfined' } }),
+    expect: [{ path: 'spec.containers[0].securityContext.appArmorProfile.type' }],
+  },
+  {
+    name: 'an empty profile (no type) fails',
+    obj: podWithContainerSc({ appArmorProfile: {} }),
+    expect: [{ path: 'spec.containers[0].securityContext.appArmorProfile.type' }],
+  },
 ]);
 
 table('pss-se-linux-options', 'baseline', [
-  { name: 'allowed types and a level pass', obj: podWithContainerSc({ seLinuxOptions: { type: 'container_init_t', level: 's0:c1' } }, { securityContext: { seLinuxOptions: {} } }), expect: [] },
+  {
+    name: 'allowed types and a level pass',
+    obj: podWithContainerSc({ seLinuxOptions: { type: 'container_init_t', level: 's0:c1' } }, { securityContext: { seLinuxOptions: {} } }),
+    expect: [],
+  },
   {
     name: 'a custom type fails',
     obj: podWithContainerSc({ seLinuxOptions: { type: 'spc_t' } }),
-    expect: [{ path: 'spec.containers[0].securityContext.seLinuxOptions.type', message: 'container "app" set forbidden securityContext.seLinuxOptions: type "spc_t"' }],
+    expect: [
+      { path: 'spec.containers[0].securityContext.seLinuxOptions.type', message: 'container "app" set forbidden securityContext.seLinuxOptions: type "spc_t"' },
+    ],
   },
   {
     name: 'user and role may not be set',
     obj: pod({ securityContext: { seLinuxOptions: { user: 'u', role: 'r' } } }),
-    expect: [{ path: 'spec.securityContext.seLinuxOptions.user', message: 'pod set forbidden securityContext.seLinuxOptions: user may not be set; role may not be set' }],
+    expect: [
+      {
+        path: 'spec.securityContext.seLinuxOptions.user',
+        message: 'pod set forbidden securityContext.seLinuxOptions: user may not be set; role may not be set',
+      },
+    ],
   },
-  { name: 'container_engine_t is forbidden before v1.31', version: 'v1.30', obj: podWithContainerSc({ seLinuxOptions: { type: 'container_engine_t' } }), expect: [{ path: 'spec.containers[0].securityContext.seLinuxOptions.type' }] },
-  { name: 'container_engine_t is allowed from v1.31', version: 'v1.31', obj: podWithContainerSc({ seLinuxOptions: { type: 'container_engine_t' } }), expect: [] },
+  {
+    name: 'container_engine_t is forbidden before v1.31',
+    version: 'v1.30',
+    obj: podWithContainerSc({ seLinuxOptions: { type: 'container_engine_t' } }),
+    expect: [{ path: 'spec.containers[0].securityContext.seLinuxOptions.type' }],
+  },
+  {
+    name: 'container_engine_t is allowed from v1.31',
+    version: 'v1.31',
+    obj: podWithContainerSc({ seLinuxOptions: { type: 'container_engine_t' } }),
+    expect: [],
+  },
 ]);
 
 table('pss-proc-mount', 'baseline', [
@@ -173,21 +259,41 @@ table('pss-proc-mount', 'baseline', [
     obj: podWithContainerSc({ procMount: 'Unmasked' }),
     expect: [{ path: 'spec.containers[0].securityContext.procMount', message: 'container "app" must not set securityContext.procMount to "Unmasked"' }],
   },
-  { name: 'hostUsers: false does not relax it before v1.35', version: 'v1.34', obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: false }), expect: [{ path: 'spec.containers[0].securityContext.procMount' }] },
+  {
+    name: 'hostUsers: false does not relax it before v1.35',
+    version: 'v1.34',
+    obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: false }),
+    expect: [{ path: 'spec.containers[0].securityContext.procMount' }],
+  },
   { name: 'hostUsers: false relaxes it from v1.35', version: 'v1.35', obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: false }), expect: [] },
-  { name: 'hostUsers: true does not relax it', version: 'v1.35', obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: true }), expect: [{ path: 'spec.containers[0].securityContext.procMount' }] },
+  {
+    name: 'hostUsers: true does not relax it',
+    version: 'v1.35',
+    obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: true }),
+    expect: [{ path: 'spec.containers[0].securityContext.procMount' }],
+  },
 ]);
 
 table('pss-proc-mount-restricted', 'restricted', [
   { name: 'does not exist before v1.35', version: 'v1.34', obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: false }), expect: [] },
-  { name: 'Unmasked fails even with hostUsers: false', version: 'v1.35', obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: false }), expect: [{ path: 'spec.containers[0].securityContext.procMount' }] },
+  {
+    name: 'Unmasked fails even with hostUsers: false',
+    version: 'v1.35',
+    obj: podWithContainerSc({ procMount: 'Unmasked' }, { hostUsers: false }),
+    expect: [{ path: 'spec.containers[0].securityContext.procMount' }],
+  },
   { name: 'Default passes', obj: podWithContainerSc({ procMount: 'Default' }, { hostUsers: false }), expect: [] },
 ]);
 
 const SECCOMP_POD = 'seccomp.security.alpha.kubernetes.io/pod';
 const SECCOMP_CONTAINER = 'container.seccomp.security.alpha.kubernetes.io/';
 table('pss-seccomp-profile-baseline', 'baseline', [
-  { name: 'v1.0: allowed annotations pass', version: 'v1.18', obj: pod({}, { annotations: { [SECCOMP_POD]: 'docker/default', [`${SECCOMP_CONTAINER}app`]: 'localhost/p' } }), expect: [] },
+  {
+    name: 'v1.0: allowed annotations pass',
+    version: 'v1.18',
+    obj: pod({}, { annotations: { [SECCOMP_POD]: 'docker/default', [`${SECCOMP_CONTAINER}app`]: 'localhost/p' } }),
+    expect: [],
+  },
   {
     name: 'v1.0: unconfined pod and container annotations fail',
     version: 'v1.18',
@@ -209,12 +315,21 @@ table('pss-seccomp-profile-baseline', 'baseline', [
     ],
   },
   { name: 'v1.19: unset passes', obj: pod(), expect: [] },
-  { name: 'v1.19: a profile without a type fails', obj: pod({ securityContext: { seccompProfile: {} } }), expect: [{ path: 'spec.securityContext.seccompProfile.type' }] },
+  {
+    name: 'v1.19: a profile without a type fails',
+    obj: pod({ securityContext: { seccompProfile: {} } }),
+    expect: [{ path: 'spec.securityContext.seccompProfile.type' }],
+  },
 ]);
 
 const sysctl = (...names: string[]) => pod({ securityContext: { sysctls: names.map((name) => ({ name, value: '1' })) } });
 table('pss-sysctls', 'baseline', [
-  { name: 'the v1.0 safe set passes', version: 'v1.0', obj: sysctl('kernel.shm_rmid_forced', 'net.ipv4.ping_group_range', 'net.ipv4.ip_unprivileged_port_start'), expect: [] },
+  {
+    name: 'the v1.0 safe set passes',
+    version: 'v1.0',
+    obj: sysctl('kernel.shm_rmid_forced', 'net.ipv4.ping_group_range', 'net.ipv4.ip_unprivileged_port_start'),
+    expect: [],
+  },
   {
     name: 'an unsafe sysctl fails, one finding per sysctl',
     obj: sysctl('kernel.shm_rmid_forced', 'kernel.msgmax', 'vm.swappiness'),
@@ -223,15 +338,44 @@ table('pss-sysctls', 'baseline', [
       { path: 'spec.securityContext.sysctls[2].name' },
     ],
   },
-  { name: 'ip_local_reserved_ports is unsafe at v1.26', version: 'v1.26', obj: sysctl('net.ipv4.ip_local_reserved_ports'), expect: [{ path: 'spec.securityContext.sysctls[0].name' }] },
+  {
+    name: 'ip_local_reserved_ports is unsafe at v1.26',
+    version: 'v1.26',
+    obj: sysctl('net.ipv4.ip_local_reserved_ports'),
+    expect: [{ path: 'spec.securityContext.sysctls[0].name' }],
+  },
   { name: 'ip_local_reserved_ports is safe from v1.27', version: 'v1.27', obj: sysctl('net.ipv4.ip_local_reserved_ports'), expect: [] },
-  { name: 'tcp_keepalive_time is unsafe at v1.28', version: 'v1.28', obj: sysctl('net.ipv4.tcp_keepalive_time'), expect: [{ path: 'spec.securityContext.sysctls[0].name' }] },
-  { name: 'the keepalive and fin_timeout sysctls are safe from v1.29', version: 'v1.29', obj: sysctl('net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'), expect: [] },
+  {
+    name: 'tcp_keepalive_time is unsafe at v1.28',
+    version: 'v1.28',
+    obj: sysctl('net.ipv4.tcp_keepalive_time'),
+    expect: [{ path: 'spec.securityContext.sysctls[0].name' }],
+  },
+  {
+    name: 'the keepalive and fin_timeout sysctls are safe from v1.29',
+    version: 'v1.29',
+    obj: sysctl('net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'),
+    expect: [],
+  },
   { name: 'tcp_rmem is unsafe at v1.31', version: 'v1.31', obj: sysctl('net.ipv4.tcp_rmem'), expect: [{ path: 'spec.securityContext.sysctls[0].name' }] },
   { name: 'tcp_rmem and tcp_wmem are safe from v1.32', version: 'v1.32', obj: sysctl('net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem'), expect: [] },
-  { name: 'tcp_notsent_lowat is unsafe at v1.36', version: 'v1.36', obj: sysctl('net.ipv4.tcp_notsent_lowat'), expect: [{ path: 'spec.securityContext.sysctls[0].name' }] },
-  { name: 'tcp_slow_start_after_idle and tcp_notsent_lowat are safe from v1.37', version: 'v1.37', obj: sysctl('net.ipv4.tcp_slow_start_after_idle', 'net.ipv4.tcp_notsent_lowat'), expect: [] },
-  { name: 'a sysctl without a name is not safe', obj: pod({ securityContext: { sysctls: [{ value: '1' }] } }), expect: [{ path: 'spec.securityContext.sysctls[0].name', message: 'pod must not set sysctl ""' }] },
+  {
+    name: 'tcp_notsent_lowat is unsafe at v1.36',
+    version: 'v1.36',
+    obj: sysctl('net.ipv4.tcp_notsent_lowat'),
+    expect: [{ path: 'spec.securityContext.sysctls[0].name' }],
+  },
+  {
+    name: 'tcp_slow_start_after_idle and tcp_notsent_lowat are safe from v1.37',
+    version: 'v1.37',
+    obj: sysctl('net.ipv4.tcp_slow_start_after_idle', 'net.ipv4.tcp_notsent_lowat'),
+    expect: [],
+  },
+  {
+    name: 'a sysctl without a name is not safe',
+    obj: pod({ securityContext: { sysctls: [{ value: '1' }] } }),
+    expect: [{ path: 'spec.securityContext.sysctls[0].name', message: 'pod must not set sysctl ""' }],
+  },
 ]);
 
 table('pss-windows-host-process', 'baseline', [
@@ -241,26 +385,52 @@ table('pss-windows-host-process', 'baseline', [
     obj: podWithContainerSc({ windowsOptions: { hostProcess: true } }, { securityContext: { windowsOptions: { hostProcess: true } } }),
     expect: [
       { path: 'spec.securityContext.windowsOptions.hostProcess', message: 'pod must not set securityContext.windowsOptions.hostProcess=true' },
-      { path: 'spec.containers[0].securityContext.windowsOptions.hostProcess', message: 'container "app" must not set securityContext.windowsOptions.hostProcess=true' },
+      {
+        path: 'spec.containers[0].securityContext.windowsOptions.hostProcess',
+        message: 'container "app" must not set securityContext.windowsOptions.hostProcess=true',
+      },
     ],
   },
 ]);
 
 const probed = (container: Record<string, unknown>) => pod({ containers: [{ name: 'app', image: 'i', ...container }] });
 table('pss-host-probes-and-host-lifecycle', 'baseline', [
-  { name: 'probes without host pass', obj: probed({ livenessProbe: { httpGet: { path: '/', port: 80 } }, readinessProbe: { tcpSocket: { host: '', port: 80 } } }), expect: [] },
+  {
+    name: 'probes without host pass',
+    obj: probed({ livenessProbe: { httpGet: { path: '/', port: 80 } }, readinessProbe: { tcpSocket: { host: '', port: 80 } } }),
+    expect: [],
+  },
   {
     name: 'a probe host fails',
     obj: probed({ livenessProbe: { httpGet: { host: '169.254.169.254', port: 80 } } }),
-    expect: [{ path: 'spec.containers[0].livenessProbe.httpGet.host', message: 'container "app" must not set livenessProbe.httpGet.host="169.254.169.254"', image: 'i' }],
+    expect: [
+      {
+        path: 'spec.containers[0].livenessProbe.httpGet.host',
+        message: 'container "app" must not set livenessProbe.httpGet.host="169.254.169.254"',
+        image: 'i',
+      },
+    ],
   },
   {
     name: 'lifecycle hooks are checked, all hosts in one finding per container',
-    obj: probed({ startupProbe: { tcpSocket: { host: 'a', port: 1 } }, lifecycle: { postStart: { httpGet: { host: 'b', port: 2 } }, preStop: { tcpSocket: { host: 'c', port: 3 } } } }),
-    expect: [{ path: 'spec.containers[0].startupProbe.tcpSocket.host', message: 'container "app" must not set startupProbe.tcpSocket.host="a", lifecycle.postStart.httpGet.host="b", lifecycle.preStop.tcpSocket.host="c"' }],
+    obj: probed({
+      startupProbe: { tcpSocket: { host: 'a', port: 1 } },
+      lifecycle: { postStart: { httpGet: { host: 'b', port: 2 } }, preStop: { tcpSocket: { host: 'c', port: 3 } } },
+    }),
+    expect: [
+      {
+        path: 'spec.containers[0].startupProbe.tcpSocket.host',
+        message: 'container "app" must not set startupProbe.tcpSocket.host="a", lifecycle.postStart.httpGet.host="b", lifecycle.preStop.tcpSocket.host="c"',
+      },
+    ],
   },
   { name: 'does not exist before v1.34', version: 'v1.33', obj: probed({ livenessProbe: { httpGet: { host: 'x', port: 80 } } }), expect: [] },
-  { name: 'applies from v1.34', version: 'v1.34', obj: probed({ readinessProbe: { tcpSocket: { host: 'x', port: 80 } } }), expect: [{ path: 'spec.containers[0].readinessProbe.tcpSocket.host' }] },
+  {
+    name: 'applies from v1.34',
+    version: 'v1.34',
+    obj: probed({ readinessProbe: { tcpSocket: { host: 'x', port: 80 } } }),
+    expect: [{ path: 'spec.containers[0].readinessProbe.tcpSocket.host' }],
+  },
 ]);
 
 const volumes = (...vs: Record<string, unknown>[]) => restrictedPod({ volumes: vs });
@@ -268,22 +438,37 @@ table('pss-restricted-volumes', 'restricted', [
   {
     name: 'the nine allowed types pass',
     obj: volumes(
-      { name: 'a', configMap: { name: 'c' } }, { name: 'b', csi: { driver: 'd' } }, { name: 'c', downwardAPI: {} },
-      { name: 'd', emptyDir: {} }, { name: 'e', ephemeral: {} }, { name: 'f', image: { reference: 'r' } },
-      { name: 'g', persistentVolumeClaim: { claimName: 'c' } }, { name: 'h', projected: { sources: [] } }, { name: 'i', secret: { secretName: 's' } },
+      { name: 'a', configMap: { name: 'c' } },
+      { name: 'b', csi: { driver: 'd' } },
+      { name: 'c', downwardAPI: {} },
+      { name: 'd', emptyDir: {} },
+      { name: 'e', ephemeral: {} },
+      { name: 'f', image: { reference: 'r' } },
+      { name: 'g', persistentVolumeClaim: { claimName: 'c' } },
+      { name: 'h', projected: { sources: [] } },
+      { name: 'i', secret: { secretName: 's' } },
     ),
     expect: [],
   },
   {
     name: 'hostPath, nfs and gitRepo fail, one finding per volume',
-    obj: volumes({ name: 'ok', emptyDir: {} }, { name: 'data', hostPath: { path: '/' } }, { name: 'share', nfs: { server: 's', path: '/' } }, { name: 'src', gitRepo: { repository: 'r' } }),
+    obj: volumes(
+      { name: 'ok', emptyDir: {} },
+      { name: 'data', hostPath: { path: '/' } },
+      { name: 'share', nfs: { server: 's', path: '/' } },
+      { name: 'src', gitRepo: { repository: 'r' } },
+    ),
     expect: [
       { path: 'spec.volumes[1].hostPath', message: 'volume "data" uses restricted volume type "hostPath"' },
       { path: 'spec.volumes[2].nfs', message: 'volume "share" uses restricted volume type "nfs"' },
       { path: 'spec.volumes[3].gitRepo', message: 'volume "src" uses restricted volume type "gitRepo"' },
     ],
   },
-  { name: 'an unknown volume type is restricted', obj: volumes({ name: 'x', fancyVolume: {} }), expect: [{ path: 'spec.volumes[0].fancyVolume', message: 'volume "x" uses restricted volume type "fancyVolume"' }] },
+  {
+    name: 'an unknown volume type is restricted',
+    obj: volumes({ name: 'x', fancyVolume: {} }),
+    expect: [{ path: 'spec.volumes[0].fancyVolume', message: 'volume "x" uses restricted volume type "fancyVolume"' }],
+  },
   { name: 'a volume without a source is what the API server defaults to emptyDir', obj: volumes({ name: 'x' }), expect: [] },
   { name: 'applies at v1.0', version: 'v1.0', obj: volumes({ name: 'x', hostPath: { path: '/' } }), expect: [{ path: 'spec.volumes[0].hostPath' }] },
 ]);
@@ -292,16 +477,35 @@ table('pss-allow-privilege-escalation', 'restricted', [
   { name: 'false passes', obj: restrictedPod(), expect: [] },
   {
     name: 'unset and true fail',
-    obj: pod({ containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y', securityContext: { allowPrivilegeEscalation: true } }] }),
+    obj: pod({
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'b', image: 'y', securityContext: { allowPrivilegeEscalation: true } },
+      ],
+    }),
     expect: [
-      { path: 'spec.containers[0].securityContext.allowPrivilegeEscalation', message: 'container "a" must set securityContext.allowPrivilegeEscalation=false', image: 'x' },
+      {
+        path: 'spec.containers[0].securityContext.allowPrivilegeEscalation',
+        message: 'container "a" must set securityContext.allowPrivilegeEscalation=false',
+        image: 'x',
+      },
       { path: 'spec.containers[1].securityContext.allowPrivilegeEscalation', image: 'y' },
     ],
   },
   { name: 'does not exist before v1.8', version: 'v1.7', obj: pod(), expect: [] },
-  { name: 'windows pods are not exempt before v1.25', version: 'v1.24', obj: pod({ os: { name: 'windows' } }), expect: [{ path: 'spec.containers[0].securityContext.allowPrivilegeEscalation' }] },
+  {
+    name: 'windows pods are not exempt before v1.25',
+    version: 'v1.24',
+    obj: pod({ os: { name: 'windows' } }),
+    expect: [{ path: 'spec.containers[0].securityContext.allowPrivilegeEscalation' }],
+  },
   { name: 'windows pods are exempt from v1.25', version: 'v1.25', obj: pod({ os: { name: 'windows' } }), expect: [] },
-  { name: 'linux pods are not exempt', version: 'v1.25', obj: pod({ os: { name: 'linux' } }), expect: [{ path: 'spec.containers[0].securityContext.allowPrivilegeEscalation' }] },
+  {
+    name: 'linux pods are not exempt',
+    version: 'v1.25',
+    obj: pod({ os: { name: 'linux' } }),
+    expect: [{ path: 'spec.containers[0].securityContext.allowPrivilegeEscalation' }],
+  },
 ]);
 
 table('pss-run-as-non-root', 'restricted', [
@@ -310,7 +514,9 @@ table('pss-run-as-non-root', 'restricted', [
   {
     name: 'unset everywhere fails at the container field',
     obj: pod(),
-    expect: [{ path: 'spec.containers[0].securityContext.runAsNonRoot', message: 'container "app" must set securityContext.runAsNonRoot=true (or the pod must)' }],
+    expect: [
+      { path: 'spec.containers[0].securityContext.runAsNonRoot', message: 'container "app" must set securityContext.runAsNonRoot=true (or the pod must)' },
+    ],
   },
   {
     name: 'pod false fails even when containers say true',
@@ -322,7 +528,12 @@ table('pss-run-as-non-root', 'restricted', [
     obj: podWithContainerSc({ runAsNonRoot: false }, { securityContext: { runAsNonRoot: true } }),
     expect: [{ path: 'spec.containers[0].securityContext.runAsNonRoot', message: 'container "app" must not set securityContext.runAsNonRoot=false' }],
   },
-  { name: 'hostUsers: false does not relax it before v1.35', version: 'v1.34', obj: pod({ hostUsers: false }), expect: [{ path: 'spec.containers[0].securityContext.runAsNonRoot' }] },
+  {
+    name: 'hostUsers: false does not relax it before v1.35',
+    version: 'v1.34',
+    obj: pod({ hostUsers: false }),
+    expect: [{ path: 'spec.containers[0].securityContext.runAsNonRoot' }],
+  },
   { name: 'hostUsers: false relaxes it from v1.35', version: 'v1.35', obj: pod({ hostUsers: false, securityContext: { runAsNonRoot: false } }), expect: [] },
   { name: 'windows pods are not exempt', obj: pod({ os: { name: 'windows' } }), expect: [{ path: 'spec.containers[0].securityContext.runAsNonRoot' }] },
 ]);
@@ -338,22 +549,41 @@ table('pss-run-as-user', 'restricted', [
     ],
   },
   { name: 'does not exist before v1.23', version: 'v1.22', obj: podWithContainerSc({ runAsUser: 0 }), expect: [] },
-  { name: 'hostUsers: false does not relax it before v1.35', version: 'v1.34', obj: podWithContainerSc({ runAsUser: 0 }, { hostUsers: false }), expect: [{ path: 'spec.containers[0].securityContext.runAsUser' }] },
+  {
+    name: 'hostUsers: false does not relax it before v1.35',
+    version: 'v1.34',
+    obj: podWithContainerSc({ runAsUser: 0 }, { hostUsers: false }),
+    expect: [{ path: 'spec.containers[0].securityContext.runAsUser' }],
+  },
   { name: 'hostUsers: false relaxes it from v1.35', version: 'v1.35', obj: podWithContainerSc({ runAsUser: 0 }, { hostUsers: false }), expect: [] },
 ]);
 
 table('pss-seccomp-profile-restricted', 'restricted', [
   { name: 'pod-level RuntimeDefault passes', obj: pod({ securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }), expect: [] },
-  { name: 'container-level Localhost passes without the pod', obj: podWithContainerSc({ seccompProfile: { type: 'Localhost', localhostProfile: 'p' } }), expect: [] },
+  {
+    name: 'container-level Localhost passes without the pod',
+    obj: podWithContainerSc({ seccompProfile: { type: 'Localhost', localhostProfile: 'p' } }),
+    expect: [],
+  },
   {
     name: 'unset fails at the container field',
     obj: pod(),
-    expect: [{ path: 'spec.containers[0].securityContext.seccompProfile.type', message: 'container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost" (or the pod must)' }],
+    expect: [
+      {
+        path: 'spec.containers[0].securityContext.seccompProfile.type',
+        message: 'container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost" (or the pod must)',
+      },
+    ],
   },
   {
     name: 'Unconfined fails',
     obj: podWithContainerSc({ seccompProfile: { type: 'Unconfined' } }, { securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }),
-    expect: [{ path: 'spec.containers[0].securityContext.seccompProfile.type', message: 'container "app" must not set securityContext.seccompProfile.type to "Unconfined"' }],
+    expect: [
+      {
+        path: 'spec.containers[0].securityContext.seccompProfile.type',
+        message: 'container "app" must not set securityContext.seccompProfile.type to "Unconfined"',
+      },
+    ],
   },
   {
     name: 'an Unconfined pod leaves unset containers uncovered',
@@ -362,7 +592,12 @@ table('pss-seccomp-profile-restricted', 'restricted', [
   },
   { name: 'does not exist before v1.19 (the annotation check runs instead)', version: 'v1.18', obj: pod(), expect: [] },
   { name: 'windows pods are exempt from v1.25', version: 'v1.25', obj: pod({ os: { name: 'windows' } }), expect: [] },
-  { name: 'windows pods are not exempt before v1.25', version: 'v1.24', obj: pod({ os: { name: 'windows' } }), expect: [{ path: 'spec.containers[0].securityContext.seccompProfile.type' }] },
+  {
+    name: 'windows pods are not exempt before v1.25',
+    version: 'v1.24',
+    obj: pod({ os: { name: 'windows' } }),
+    expect: [{ path: 'spec.containers[0].securityContext.seccompProfile.type' }],
+  },
 ]);
 
 table('pss-capabilities-restricted', 'restricted', [
@@ -372,16 +607,34 @@ table('pss-capabilities-restricted', 'restricted', [
     obj: pod(),
     expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop', message: 'container "app" must set securityContext.capabilities.drop=["ALL"]' }],
   },
-  { name: 'dropping everything by name is not ALL', obj: podWithContainerSc({ capabilities: { drop: ['NET_RAW', 'SYS_ADMIN'] } }), expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop' }] },
-  { name: 'all (lower case) is not ALL', obj: podWithContainerSc({ capabilities: { drop: ['all'] } }), expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop' }] },
+  {
+    name: 'dropping everything by name is not ALL',
+    obj: podWithContainerSc({ capabilities: { drop: ['NET_RAW', 'SYS_ADMIN'] } }),
+    expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop' }],
+  },
+  {
+    name: 'all (lower case) is not ALL',
+    obj: podWithContainerSc({ capabilities: { drop: ['all'] } }),
+    expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop' }],
+  },
   {
     name: 'adding anything but NET_BIND_SERVICE fails, even a default capability',
     obj: podWithContainerSc({ capabilities: { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE'] } }),
-    expect: [{ path: 'spec.containers[0].securityContext.capabilities.add', message: 'container "app" must not include "CHOWN" in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)' }],
+    expect: [
+      {
+        path: 'spec.containers[0].securityContext.capabilities.add',
+        message: 'container "app" must not include "CHOWN" in securityContext.capabilities.add (only NET_BIND_SERVICE may be added)',
+      },
+    ],
   },
   { name: 'does not exist before v1.22', version: 'v1.21', obj: pod(), expect: [] },
   { name: 'windows pods are exempt from v1.25', version: 'v1.25', obj: pod({ os: { name: 'windows' } }), expect: [] },
-  { name: 'windows pods are not exempt before v1.25', version: 'v1.24', obj: pod({ os: { name: 'windows' } }), expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop' }] },
+  {
+    name: 'windows pods are not exempt before v1.25',
+    version: 'v1.24',
+    obj: pod({ os: { name: 'windows' } }),
+    expect: [{ path: 'spec.containers[0].securityContext.capabilities.drop' }],
+  },
 ]);
 
 describe('subjects without a spec or with odd shapes', () => {
@@ -396,13 +649,20 @@ describe('subjects without a spec or with odd shapes', () => {
   });
 
   it('the EphemeralContainers subresource (≤1.21) is checked at the root path', () => {
-    const obj = { apiVersion: 'v1', kind: 'EphemeralContainers', metadata: { name: 'p' }, ephemeralContainers: [{ name: 'dbg', image: 'b', securityContext: { privileged: true } }] };
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'EphemeralContainers',
+      metadata: { name: 'p' },
+      ephemeralContainers: [{ name: 'dbg', image: 'b', securityContext: { privileged: true } }],
+    };
     expect(run('pss-privileged', 'baseline', undefined, obj).map((f) => f.path)).toEqual(['ephemeralContainers[0].securityContext.privileged']);
   });
 
   it('a CronJob reports paths under its job template', () => {
     const obj = {
-      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c' },
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'c' },
       spec: { jobTemplate: { spec: { template: { spec: { hostPID: true, containers: [{ name: 'a' }] } } } } },
     };
     expect(run('pss-host-namespaces', 'baseline', undefined, obj).map((f) => f.path)).toEqual(['spec.jobTemplate.spec.template.spec.hostPID']);

@@ -45,7 +45,10 @@ function expectOutcome(level: PssLevel, version: string, obj: K8sObject, outcome
   const expected = expectedPolicies(level, version, name);
   if (expected) {
     const fired = findings.map((f) => f.policy);
-    expect(fired.some((id) => expected.includes(id)), `${name} at ${level} ${version}: fired ${fired.join(', ')}, expected one of ${expected.join(', ')}`).toBe(true);
+    expect(
+      fired.some((id) => expected.includes(id)),
+      `${name} at ${level} ${version}: fired ${fired.join(', ')}, expected one of ${expected.join(', ')}`,
+    ).toBe(true);
   }
 }
 

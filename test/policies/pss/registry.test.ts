@@ -1,9 +1,7 @@
 // How a level and version resolve into checks: versions, latest, overrides, caching, metadata.
 import { describe, expect, it } from 'vitest';
 import { pssPolicyId } from '../../../policies/pss/check.js';
-import {
-  PSS_CHECKS, PSS_CHECK_METAS, PSS_LATEST_VERSION, pssChecks, resolvePssVersion, type PssBoundCheck,
-} from '../../../policies/pss/index.js';
+import { PSS_CHECKS, PSS_CHECK_METAS, PSS_LATEST_VERSION, pssChecks, resolvePssVersion, type PssBoundCheck } from '../../../policies/pss/index.js';
 import { allPolicyMetas, checksForProfiles, parseProfile, profileChecks } from '../../../policies/registry.js';
 import { compileConfig } from '../../../policies/config.js';
 import { defaultConfig } from '../../../config/load.js';
@@ -15,9 +13,18 @@ const bound = (level: 'baseline' | 'restricted', version: string | undefined, id
   pssChecks(level, version).find((c) => c.id === id) as PssBoundCheck | undefined;
 
 const BASELINE_LATEST = [
-  'pss-privileged', 'pss-host-namespaces', 'pss-host-path-volumes', 'pss-host-ports', 'pss-capabilities-baseline',
-  'pss-app-armor-profile', 'pss-se-linux-options', 'pss-proc-mount', 'pss-seccomp-profile-baseline', 'pss-sysctls',
-  'pss-windows-host-process', 'pss-host-probes-and-host-lifecycle',
+  'pss-privileged',
+  'pss-host-namespaces',
+  'pss-host-path-volumes',
+  'pss-host-ports',
+  'pss-capabilities-baseline',
+  'pss-app-armor-profile',
+  'pss-se-linux-options',
+  'pss-proc-mount',
+  'pss-seccomp-profile-baseline',
+  'pss-sysctls',
+  'pss-windows-host-process',
+  'pss-host-probes-and-host-lifecycle',
 ];
 
 describe('check identity', () => {
@@ -29,15 +36,32 @@ describe('check identity', () => {
   });
 
   it('lists exactly the PSA checks of upstream, with their levels', () => {
-    const byLevel = (level: string) => PSS_CHECKS.filter((c) => c.level === level).map((c) => c.psaId).sort();
+    const byLevel = (level: string) =>
+      PSS_CHECKS.filter((c) => c.level === level)
+        .map((c) => c.psaId)
+        .sort();
     expect(byLevel('baseline')).toEqual([
-      'appArmorProfile', 'capabilities_baseline', 'hostNamespaces', 'hostPathVolumes', 'hostPorts',
-      'hostProbesAndHostLifecycle', 'privileged', 'procMount', 'seLinuxOptions', 'seccompProfile_baseline',
-      'sysctls', 'windowsHostProcess',
+      'appArmorProfile',
+      'capabilities_baseline',
+      'hostNamespaces',
+      'hostPathVolumes',
+      'hostPorts',
+      'hostProbesAndHostLifecycle',
+      'privileged',
+      'procMount',
+      'seLinuxOptions',
+      'seccompProfile_baseline',
+      'sysctls',
+      'windowsHostProcess',
     ]);
     expect(byLevel('restricted')).toEqual([
-      'allowPrivilegeEscalation', 'capabilities_restricted', 'procMount_restricted', 'restrictedVolumes',
-      'runAsNonRoot', 'runAsUser', 'seccompProfile_restricted',
+      'allowPrivilegeEscalation',
+      'capabilities_restricted',
+      'procMount_restricted',
+      'restrictedVolumes',
+      'runAsNonRoot',
+      'runAsUser',
+      'seccompProfile_restricted',
     ]);
   });
 
@@ -154,8 +178,13 @@ describe('binding and caching', () => {
   it('bound checks carry Bulwark and PSA metadata and apply to pods', () => {
     const check = bound('restricted', 'v1.29', 'pss-capabilities-restricted')!;
     expect(check).toMatchObject({
-      id: 'pss-capabilities-restricted', psaId: 'capabilities_restricted', level: 'restricted',
-      minimumVersion: 'v1.25', policyVersion: 'v1.29', severity: 'medium', appliesTo: ['pod'],
+      id: 'pss-capabilities-restricted',
+      psaId: 'capabilities_restricted',
+      level: 'restricted',
+      minimumVersion: 'v1.25',
+      policyVersion: 'v1.29',
+      severity: 'medium',
+      appliesTo: ['pod'],
     });
   });
 
@@ -193,15 +222,21 @@ describe('profiles wiring (registry.ts, config.ts)', () => {
 
   it('runs through the shared evaluation path, and image exemptions drop container findings', () => {
     const config = { ...defaultConfig(), profiles: ['pss-baseline'] };
-    const subject = subjectOf(pod({
-      hostNetwork: true,
-      containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9', securityContext: { privileged: true } }],
-    }));
+    const subject = subjectOf(
+      pod({
+        hostNetwork: true,
+        containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9', securityContext: { privileged: true } }],
+      }),
+    );
     const all = evaluateSubject(subject, compileConfig(config)).findings.map((f) => f.policy);
     expect(all).toEqual(['pss-privileged', 'pss-host-namespaces']);
-    const exempt = evaluateSubject(subject, compileConfig({
-      ...config, exemptions: { ...config.exemptions, images: ['registry.k8s.io/*'] },
-    })).findings.map((f) => f.policy);
+    const exempt = evaluateSubject(
+      subject,
+      compileConfig({
+        ...config,
+        exemptions: { ...config.exemptions, images: ['registry.k8s.io/*'] },
+      }),
+    ).findings.map((f) => f.policy);
     expect(exempt).toEqual(['pss-host-namespaces']);
   });
 });

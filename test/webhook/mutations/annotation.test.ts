@@ -19,9 +19,21 @@ describe('the bulwark.io/mutated annotation', () => {
     ['metadata is absent', undefined, { op: 'add', path: '/metadata', value: { annotations: { [MUTATED_ANNOTATION]: 'no-privilege-escalation' } } }],
     ['metadata is null', null, { op: 'add', path: '/metadata', value: { annotations: { [MUTATED_ANNOTATION]: 'no-privilege-escalation' } } }],
     ['annotations are absent', { name: 'p' }, { op: 'add', path: '/metadata/annotations', value: { [MUTATED_ANNOTATION]: 'no-privilege-escalation' } }],
-    ['annotations are null', { name: 'p', annotations: null }, { op: 'add', path: '/metadata/annotations', value: { [MUTATED_ANNOTATION]: 'no-privilege-escalation' } }],
-    ['other annotations exist', { annotations: { 'a/b~c': 'x' } }, { op: 'add', path: '/metadata/annotations/bulwark.io~1mutated', value: 'no-privilege-escalation' }],
-    ['the annotation is null', { annotations: { [MUTATED_ANNOTATION]: null } }, { op: 'add', path: '/metadata/annotations/bulwark.io~1mutated', value: 'no-privilege-escalation' }],
+    [
+      'annotations are null',
+      { name: 'p', annotations: null },
+      { op: 'add', path: '/metadata/annotations', value: { [MUTATED_ANNOTATION]: 'no-privilege-escalation' } },
+    ],
+    [
+      'other annotations exist',
+      { annotations: { 'a/b~c': 'x' } },
+      { op: 'add', path: '/metadata/annotations/bulwark.io~1mutated', value: 'no-privilege-escalation' },
+    ],
+    [
+      'the annotation is null',
+      { annotations: { [MUTATED_ANNOTATION]: null } },
+      { op: 'add', path: '/metadata/annotations/bulwark.io~1mutated', value: 'no-privilege-escalation' },
+    ],
     [
       'the annotation lists other IDs (merged, sorted)',
       { annotations: { [MUTATED_ANNOTATION]: 'seccomp-runtime-default, drop-all-capabilities' } },
@@ -52,9 +64,11 @@ describe('the bulwark.io/mutated annotation', () => {
     expect(computeMutation(requestFor(patched), compiled)).toEqual({ patch: [], applied: [] });
   });
 
-  it('goes on the workload\'s own metadata, not on its pod template', () => {
+  it("goes on the workload's own metadata, not on its pod template", () => {
     const deployment = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', annotations: { keep: 'me' } },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd', annotations: { keep: 'me' } },
       spec: { template: { metadata: { labels: { app: 'd' } }, spec } },
     };
     const result = computeMutation(requestFor(deployment), compiled);

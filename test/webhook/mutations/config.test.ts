@@ -10,7 +10,11 @@ import { compiledWith, objectOf, requestFor } from './support.js';
 describe('the mutation registry', () => {
   it('knows exactly the IDs the config accepts, with the documented defaults on', () => {
     expect(MUTATIONS.map((m) => m.id).sort()).toEqual([...KNOWN_MUTATIONS].sort());
-    expect(MUTATIONS.filter((m) => m.defaultOn).map((m) => m.id).sort()).toEqual([...DEFAULT_MUTATIONS].sort());
+    expect(
+      MUTATIONS.filter((m) => m.defaultOn)
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual([...DEFAULT_MUTATIONS].sort());
   });
 
   it('compiles the default config', () => {
@@ -22,8 +26,19 @@ describe('mutationDefaults', () => {
   const compile = (yaml: string) => compileMutations(parseConfig(yaml));
 
   it('reads resources', () => {
-    const c = compile('mutations: [default-resources]\nmutationDefaults:\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\n    limits: {memory: 512Mi, cpu: 1}\n');
-    expect(c.defaults.resources).toEqual({ requests: [['cpu', '100m'], ['memory', '128Mi']], limits: [['memory', '512Mi'], ['cpu', '1']] });
+    const c = compile(
+      'mutations: [default-resources]\nmutationDefaults:\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\n    limits: {memory: 512Mi, cpu: 1}\n',
+    );
+    expect(c.defaults.resources).toEqual({
+      requests: [
+        ['cpu', '100m'],
+        ['memory', '128Mi'],
+      ],
+      limits: [
+        ['memory', '512Mi'],
+        ['cpu', '1'],
+      ],
+    });
   });
 
   it.each([
@@ -32,10 +47,19 @@ describe('mutationDefaults', () => {
     ['mutationDefaults: {resources: [1]}', 'mutationDefaults.resources: must be a mapping with requests and/or limits'],
     ['mutationDefaults: {resources: {request: {cpu: 1}}}', 'mutationDefaults.resources.request: unknown key (known keys: requests, limits)'],
     ['mutationDefaults: {resources: {requests: 100m}}', 'mutationDefaults.resources.requests: must be a mapping of resource name to quantity'],
-    ['mutationDefaults: {resources: {requests: {cpu: lots}}}', 'mutationDefaults.resources.requests.cpu: must be a non-negative Kubernetes quantity such as 100m, 0.5 or 128Mi, got "lots"'],
+    [
+      'mutationDefaults: {resources: {requests: {cpu: lots}}}',
+      'mutationDefaults.resources.requests.cpu: must be a non-negative Kubernetes quantity such as 100m, 0.5 or 128Mi, got "lots"',
+    ],
     ['mutationDefaults: {resources: {limits: {memory: -1Gi}}}', 'mutationDefaults.resources.limits.memory: must be a non-negative Kubernetes quantity'],
-    ['mutationDefaults: {resources: {requests: {nvidia.com/gpu: 1}}}', 'mutationDefaults.resources.requests.nvidia.com/gpu: unknown resource (known: cpu, memory, ephemeral-storage)'],
-    ['mutationDefaults: {resources: {requests: {memory: 1Gi}, limits: {memory: 512Mi}}}', 'mutationDefaults.resources.requests.memory: 1Gi is more than the default limit 512Mi'],
+    [
+      'mutationDefaults: {resources: {requests: {nvidia.com/gpu: 1}}}',
+      'mutationDefaults.resources.requests.nvidia.com/gpu: unknown resource (known: cpu, memory, ephemeral-storage)',
+    ],
+    [
+      'mutationDefaults: {resources: {requests: {memory: 1Gi}, limits: {memory: 512Mi}}}',
+      'mutationDefaults.resources.requests.memory: 1Gi is more than the default limit 512Mi',
+    ],
     ['mutationDefaults: {resources: {}}', 'mutationDefaults.resources: sets no requests and no limits'],
   ])('rejects %s', (yaml, message) => {
     expect(() => compile(yaml)).toThrow(ConfigError);
@@ -54,8 +78,18 @@ describe('mutationDefaults', () => {
 
 describe('parseQuantity', () => {
   it.each([
-    ['100m', 0.1], ['1', 1], [1, 1], ['0.5', 0.5], ['.5', 0.5], ['128Mi', 128 * 2 ** 20], ['1Gi', 2 ** 30],
-    ['1G', 1e9], ['1k', 1000], ['1e3', 1000], ['+2', 2], ['5n', 5e-9],
+    ['100m', 0.1],
+    ['1', 1],
+    [1, 1],
+    ['0.5', 0.5],
+    ['.5', 0.5],
+    ['128Mi', 128 * 2 ** 20],
+    ['1Gi', 2 ** 30],
+    ['1G', 1e9],
+    ['1k', 1000],
+    ['1e3', 1000],
+    ['+2', 2],
+    ['5n', 5e-9],
   ])('%j → %d', (q, n) => {
     expect(parseQuantity(q)).toBeCloseTo(n);
   });

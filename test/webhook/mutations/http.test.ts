@@ -98,14 +98,20 @@ describe('POST /mutate over HTTPS', () => {
     const deployment = objectOf('Deployment', spec());
     const patch = decodePatch(await review(requestFor(deployment, { operation: 'UPDATE', oldObject: deployment })));
     expect(patch).toContainEqual({ op: 'add', path: '/spec/template/spec/securityContext', value: { seccompProfile: { type: 'RuntimeDefault' } } });
-    expect(patch).toContainEqual({ op: 'add', path: '/metadata/annotations', value: { 'bulwark.io/mutated': 'drop-all-capabilities,no-privilege-escalation,seccomp-runtime-default' } });
+    expect(patch).toContainEqual({
+      op: 'add',
+      path: '/metadata/annotations',
+      value: { 'bulwark.io/mutated': 'drop-all-capabilities,no-privilege-escalation,seccomp-runtime-default' },
+    });
   });
 
   it('patches only the ephemeral container being added on the ephemeralcontainers subresource', async () => {
     const pod = (ephemeralContainers: unknown[]) => objectOf('Pod', { ...spec(), ephemeralContainers });
     const old = { name: 'debugger-1', image: 'busybox' };
     const request = requestFor(pod([old, { name: 'debugger-2', image: 'busybox' }]), {
-      operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: pod([old]),
+      operation: 'UPDATE',
+      subResource: 'ephemeralcontainers',
+      oldObject: pod([old]),
     });
     expect(decodePatch(await review(request))).toEqual([
       { op: 'add', path: '/spec/ephemeralContainers/1/securityContext', value: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } },

@@ -13,26 +13,32 @@ const annotationOp = (ids: string) => ({ op: 'add', path: '/metadata/annotations
 
 /** Per mutation: the operations it yields on podSpec(), given the pod spec's pointer. */
 const EXPECTED: Record<string, (sp: string) => unknown[]> = {
-  'seccomp-runtime-default': (sp) => [
-    { op: 'add', path: `${sp}/securityContext`, value: { seccompProfile: { type: 'RuntimeDefault' } } },
-  ],
+  'seccomp-runtime-default': (sp) => [{ op: 'add', path: `${sp}/securityContext`, value: { seccompProfile: { type: 'RuntimeDefault' } } }],
   'no-privilege-escalation': (sp) =>
     ['containers', 'initContainers', 'ephemeralContainers'].map((list) => ({
-      op: 'add', path: `${sp}/${list}/0/securityContext`, value: { allowPrivilegeEscalation: false },
+      op: 'add',
+      path: `${sp}/${list}/0/securityContext`,
+      value: { allowPrivilegeEscalation: false },
     })),
   'drop-all-capabilities': (sp) =>
     ['containers', 'initContainers', 'ephemeralContainers'].map((list) => ({
-      op: 'add', path: `${sp}/${list}/0/securityContext`, value: { capabilities: { drop: ['ALL'] } },
+      op: 'add',
+      path: `${sp}/${list}/0/securityContext`,
+      value: { capabilities: { drop: ['ALL'] } },
     })),
   'run-as-non-root': (sp) => [{ op: 'add', path: `${sp}/securityContext`, value: { runAsNonRoot: true } }],
   'read-only-root-filesystem': (sp) =>
     ['containers', 'initContainers', 'ephemeralContainers'].map((list) => ({
-      op: 'add', path: `${sp}/${list}/0/securityContext`, value: { readOnlyRootFilesystem: true },
+      op: 'add',
+      path: `${sp}/${list}/0/securityContext`,
+      value: { readOnlyRootFilesystem: true },
     })),
   // Ephemeral containers may not set resources.
   'default-resources': (sp) =>
     ['containers', 'initContainers'].map((list) => ({
-      op: 'add', path: `${sp}/${list}/0/resources`, value: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+      op: 'add',
+      path: `${sp}/${list}/0/resources`,
+      value: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     })),
 };
 
@@ -89,9 +95,18 @@ describe('the ephemeralcontainers subresource', () => {
   const added = { name: 'debug-2', image: 'busybox' };
 
   it('patches only the ephemeral container being added, with no pod-level field and no annotation (Pod, 1.22+)', () => {
-    const pod = (containers: unknown[]) =>
-      objectOf('Pod', { containers: [{ name: 'app', image: 'nginx' }], ephemeralContainers: containers });
-    const compiled = compiledWith({ mutations: ['seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities', 'run-as-non-root', 'read-only-root-filesystem', 'default-resources'], mutationDefaults: RESOURCE_DEFAULTS });
+    const pod = (containers: unknown[]) => objectOf('Pod', { containers: [{ name: 'app', image: 'nginx' }], ephemeralContainers: containers });
+    const compiled = compiledWith({
+      mutations: [
+        'seccomp-runtime-default',
+        'no-privilege-escalation',
+        'drop-all-capabilities',
+        'run-as-non-root',
+        'read-only-root-filesystem',
+        'default-resources',
+      ],
+      mutationDefaults: RESOURCE_DEFAULTS,
+    });
     const request = requestFor(pod([old, added]), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: pod([old]) });
     const result = computeMutation(request, compiled);
     expect(result.patch).toEqual([
@@ -105,7 +120,12 @@ describe('the ephemeralcontainers subresource', () => {
   });
 
   it('patches the added container of the pre-1.22 EphemeralContainers object', () => {
-    const ec = (containers: unknown[]) => ({ apiVersion: 'v1', kind: 'EphemeralContainers', metadata: { name: 'web', namespace: 'team-a' }, ephemeralContainers: containers });
+    const ec = (containers: unknown[]) => ({
+      apiVersion: 'v1',
+      kind: 'EphemeralContainers',
+      metadata: { name: 'web', namespace: 'team-a' },
+      ephemeralContainers: containers,
+    });
     const request = requestFor(ec([old, added]), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: ec([old]) });
     const result = computeMutation(request, compiledWith());
     expect(result.patch).toEqual([

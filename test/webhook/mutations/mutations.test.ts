@@ -21,10 +21,14 @@ describe('seccomp-runtime-default', () => {
   });
   it('replaces a null pod securityContext or seccompProfile (null is unset)', () => {
     expect(mutate(id, { securityContext: null, containers: [app()] }).result.patch[0]).toEqual({
-      op: 'add', path: '/spec/securityContext', value: { seccompProfile: { type: 'RuntimeDefault' } },
+      op: 'add',
+      path: '/spec/securityContext',
+      value: { seccompProfile: { type: 'RuntimeDefault' } },
     });
     expect(mutate(id, { securityContext: { seccompProfile: null }, containers: [app()] }).result.patch[0]).toEqual({
-      op: 'add', path: '/spec/securityContext/seccompProfile', value: { type: 'RuntimeDefault' },
+      op: 'add',
+      path: '/spec/securityContext/seccompProfile',
+      value: { type: 'RuntimeDefault' },
     });
   });
   it.each([
@@ -37,7 +41,7 @@ describe('seccomp-runtime-default', () => {
   ])('refuses when %s', (_, spec, meta) => {
     expect(mutate(id, spec, meta).result.patch).toEqual([]);
   });
-  it('reads the legacy annotation on a workload\'s pod template', () => {
+  it("reads the legacy annotation on a workload's pod template", () => {
     const d = objectOf('Deployment', { containers: [app()] }, { annotations: { 'seccomp.security.alpha.kubernetes.io/pod': 'runtime/default' } });
     expect(computeMutation(requestFor(d), compiledWith({ mutations: [id] })).patch).toEqual([]);
   });
@@ -50,7 +54,7 @@ describe('no-privilege-escalation', () => {
     expect(at(patched, 'spec', 'containers', 0, 'securityContext')).toEqual({ allowPrivilegeEscalation: false });
     expect(at(patched, 'spec', 'containers', 1, 'securityContext')).toEqual({ allowPrivilegeEscalation: false, runAsUser: 5 });
   });
-  it('keeps the user\'s true', () => {
+  it("keeps the user's true", () => {
     expect(mutate(id, { containers: [app({ allowPrivilegeEscalation: true })] }).result.patch).toEqual([]);
   });
   it.each([
@@ -65,7 +69,10 @@ describe('no-privilege-escalation', () => {
     expect(at(patched, 'spec', 'containers', 0, 'securityContext', 'allowPrivilegeEscalation')).toBeUndefined();
   });
   it('patches a container that sets privileged: false', () => {
-    expect(at(mutate(id, { containers: [app({ privileged: false })] }).patched, 'spec', 'containers', 0, 'securityContext')).toEqual({ privileged: false, allowPrivilegeEscalation: false });
+    expect(at(mutate(id, { containers: [app({ privileged: false })] }).patched, 'spec', 'containers', 0, 'securityContext')).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+    });
   });
   it('skips Windows pods', () => {
     expect(mutate(id, { os: { name: 'windows' }, containers: [app()] }).result.patch).toEqual([]);
@@ -86,10 +93,14 @@ describe('drop-all-capabilities', () => {
   });
   it('replaces null capabilities and null drop', () => {
     expect(mutate(id, { containers: [app({ capabilities: null })] }).result.patch[0]).toEqual({
-      op: 'add', path: '/spec/containers/0/securityContext/capabilities', value: { drop: ['ALL'] },
+      op: 'add',
+      path: '/spec/containers/0/securityContext/capabilities',
+      value: { drop: ['ALL'] },
     });
     expect(mutate(id, { containers: [app({ capabilities: { drop: null } })] }).result.patch[0]).toEqual({
-      op: 'add', path: '/spec/containers/0/securityContext/capabilities/drop', value: ['ALL'],
+      op: 'add',
+      path: '/spec/containers/0/securityContext/capabilities/drop',
+      value: ['ALL'],
     });
   });
   it('skips Windows pods', () => {
@@ -131,11 +142,7 @@ describe('default-resources', () => {
   const resources = (patched: unknown, i = 0) => at(patched, 'spec', 'containers', i, 'resources');
   it('fills requests and limits key by key', () => {
     const { patched } = mutate(id, {
-      containers: [
-        app(),
-        app(undefined, { resources: { requests: { cpu: '2' } } }),
-        app(undefined, { resources: { requests: null, limits: {} } }),
-      ],
+      containers: [app(), app(undefined, { resources: { requests: { cpu: '2' } } }), app(undefined, { resources: { requests: null, limits: {} } })],
     });
     expect(resources(patched, 0)).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
     expect(resources(patched, 1)).toEqual({ requests: { cpu: '2', memory: '128Mi' }, limits: { memory: '512Mi' } });
@@ -145,7 +152,7 @@ describe('default-resources', () => {
     const { patched } = mutate(id, { containers: [app(undefined, { resources: { limits: { cpu: '50m', memory: '64Mi' } } })] });
     expect(resources(patched)).toEqual({ limits: { cpu: '50m', memory: '64Mi' } });
   });
-  it('adds no limit below the container\'s own request', () => {
+  it("adds no limit below the container's own request", () => {
     const { patched } = mutate(id, { containers: [app(undefined, { resources: { requests: { memory: '1Gi' } } })] });
     expect(resources(patched)).toEqual({ requests: { cpu: '100m', memory: '1Gi' } });
     const { patched: small } = mutate(id, { containers: [app(undefined, { resources: { requests: { memory: '256Mi' } } })] });

@@ -13,7 +13,6 @@ import { computeMutation } from '../../../webhook/mutate.js';
 import { KINDS, KIND_NAMES, applyPatch, compiledAll, compiledWith, requestFor } from './support.js';
 import { prng } from '../../support/prng.js';
 
-
 class Gen {
   constructor(readonly random: () => number) {}
   chance(p: number): boolean {
@@ -51,30 +50,78 @@ function set(obj: Record<string, unknown>, key: string, value: unknown): void {
 
 function securityContext(g: Gen): Record<string, unknown> {
   const sc: Record<string, unknown> = {};
-  set(sc, 'privileged', g.maybe(() => g.chance(0.5), 0.6));
-  set(sc, 'allowPrivilegeEscalation', g.maybe(() => g.chance(0.5), 0.6));
-  set(sc, 'readOnlyRootFilesystem', g.maybe(() => g.chance(0.5), 0.6));
-  set(sc, 'runAsNonRoot', g.maybe(() => g.chance(0.5), 0.7));
-  set(sc, 'runAsUser', g.maybe(() => g.pick([0, 1000, 65534]), 0.6));
-  set(sc, 'seccompProfile', g.maybe(() => ({ type: g.pick(['RuntimeDefault', 'Unconfined', 'Localhost']) }), 0.7));
-  set(sc, 'capabilities', g.maybe(() => {
-    const caps: Record<string, unknown> = {};
-    set(caps, 'add', g.maybe(() => Array.from({ length: g.int(2) }, () => g.pick(CAPS)), 0.4));
-    set(caps, 'drop', g.maybe(() => Array.from({ length: g.int(2) }, () => g.pick(['ALL', 'NET_RAW', 'all'])), 0.5));
-    return caps;
-  }, 0.4));
+  set(
+    sc,
+    'privileged',
+    g.maybe(() => g.chance(0.5), 0.6),
+  );
+  set(
+    sc,
+    'allowPrivilegeEscalation',
+    g.maybe(() => g.chance(0.5), 0.6),
+  );
+  set(
+    sc,
+    'readOnlyRootFilesystem',
+    g.maybe(() => g.chance(0.5), 0.6),
+  );
+  set(
+    sc,
+    'runAsNonRoot',
+    g.maybe(() => g.chance(0.5), 0.7),
+  );
+  set(
+    sc,
+    'runAsUser',
+    g.maybe(() => g.pick([0, 1000, 65534]), 0.6),
+  );
+  set(
+    sc,
+    'seccompProfile',
+    g.maybe(() => ({ type: g.pick(['RuntimeDefault', 'Unconfined', 'Localhost']) }), 0.7),
+  );
+  set(
+    sc,
+    'capabilities',
+    g.maybe(() => {
+      const caps: Record<string, unknown> = {};
+      set(
+        caps,
+        'add',
+        g.maybe(() => Array.from({ length: g.int(2) }, () => g.pick(CAPS)), 0.4),
+      );
+      set(
+        caps,
+        'drop',
+        g.maybe(() => Array.from({ length: g.int(2) }, () => g.pick(['ALL', 'NET_RAW', 'all'])), 0.5),
+      );
+      return caps;
+    }, 0.4),
+  );
   return withOddKeys(g, sc);
 }
 
 function resources(g: Gen): Record<string, unknown> {
   const r: Record<string, unknown> = {};
   for (const part of ['requests', 'limits']) {
-    set(r, part, g.maybe(() => {
-      const m: Record<string, unknown> = {};
-      set(m, 'cpu', g.maybe(() => g.pick(QUANTITIES), 0.5));
-      set(m, 'memory', g.maybe(() => g.pick(QUANTITIES), 0.5));
-      return m;
-    }));
+    set(
+      r,
+      part,
+      g.maybe(() => {
+        const m: Record<string, unknown> = {};
+        set(
+          m,
+          'cpu',
+          g.maybe(() => g.pick(QUANTITIES), 0.5),
+        );
+        set(
+          m,
+          'memory',
+          g.maybe(() => g.pick(QUANTITIES), 0.5),
+        );
+        return m;
+      }),
+    );
   }
   return r;
 }
@@ -86,8 +133,16 @@ function container(g: Gen, names: Set<string>): unknown {
   names.add(name);
   const c: Record<string, unknown> = { name, image: g.pick(IMAGES) };
   if (g.chance(0.1)) delete c.name;
-  set(c, 'securityContext', g.maybe(() => securityContext(g), 0.4, 0.1));
-  set(c, 'resources', g.maybe(() => resources(g), 0.5, 0.1));
+  set(
+    c,
+    'securityContext',
+    g.maybe(() => securityContext(g), 0.4, 0.1),
+  );
+  set(
+    c,
+    'resources',
+    g.maybe(() => resources(g), 0.5, 0.1),
+  );
   return withOddKeys(g, c);
 }
 
@@ -95,33 +150,85 @@ function podSpec(g: Gen): Record<string, unknown> {
   const names = new Set<string>();
   const spec: Record<string, unknown> = {};
   spec.containers = Array.from({ length: 1 + g.int(2) }, () => container(g, names));
-  set(spec, 'initContainers', g.maybe(() => Array.from({ length: g.int(2) }, () => container(g, names)), 0.5));
-  set(spec, 'ephemeralContainers', g.maybe(() => Array.from({ length: g.int(2) }, () => container(g, names)), 0.7));
-  set(spec, 'securityContext', g.maybe(() => {
-    const sc: Record<string, unknown> = {};
-    set(sc, 'seccompProfile', g.maybe(() => ({ type: g.pick(['RuntimeDefault', 'Unconfined']) }), 0.6));
-    set(sc, 'runAsNonRoot', g.maybe(() => g.chance(0.5), 0.6));
-    set(sc, 'runAsUser', g.maybe(() => g.pick([0, 1000]), 0.6));
-    return withOddKeys(g, sc);
-  }, 0.4, 0.15));
-  set(spec, 'os', g.maybe(() => ({ name: g.pick(['linux', 'windows']) }), 0.7, 0.05));
-  set(spec, 'resources', g.maybe(() => ({ limits: { memory: '2Gi' } }), 0.9, 0.05));
+  set(
+    spec,
+    'initContainers',
+    g.maybe(() => Array.from({ length: g.int(2) }, () => container(g, names)), 0.5),
+  );
+  set(
+    spec,
+    'ephemeralContainers',
+    g.maybe(() => Array.from({ length: g.int(2) }, () => container(g, names)), 0.7),
+  );
+  set(
+    spec,
+    'securityContext',
+    g.maybe(
+      () => {
+        const sc: Record<string, unknown> = {};
+        set(
+          sc,
+          'seccompProfile',
+          g.maybe(() => ({ type: g.pick(['RuntimeDefault', 'Unconfined']) }), 0.6),
+        );
+        set(
+          sc,
+          'runAsNonRoot',
+          g.maybe(() => g.chance(0.5), 0.6),
+        );
+        set(
+          sc,
+          'runAsUser',
+          g.maybe(() => g.pick([0, 1000]), 0.6),
+        );
+        return withOddKeys(g, sc);
+      },
+      0.4,
+      0.15,
+    ),
+  );
+  set(
+    spec,
+    'os',
+    g.maybe(() => ({ name: g.pick(['linux', 'windows']) }), 0.7, 0.05),
+  );
+  set(
+    spec,
+    'resources',
+    g.maybe(() => ({ limits: { memory: '2Gi' } }), 0.9, 0.05),
+  );
   return withOddKeys(g, spec);
 }
 
 function metadata(g: Gen): unknown {
-  return g.maybe(() => {
-    const meta: Record<string, unknown> = { name: 'obj', namespace: 'team-a' };
-    set(meta, 'annotations', g.maybe(() => {
-      const a: Record<string, unknown> = {};
-      if (g.chance(0.5)) a[g.pick(ODD_KEYS)] = 'x';
-      if (g.chance(0.3)) a['bulwark.io/mutated'] = g.pick(['drop-all-capabilities', 'zzz,aaa', '', 'seccomp-runtime-default,no-privilege-escalation']);
-      if (g.chance(0.1)) a['seccomp.security.alpha.kubernetes.io/pod'] = 'runtime/default';
-      return a;
-    }, 0.4, 0.2));
-    set(meta, 'labels', g.maybe(() => ({ [g.pick(ODD_KEYS)]: 'v' })));
-    return meta;
-  }, 0.1, 0.05);
+  return g.maybe(
+    () => {
+      const meta: Record<string, unknown> = { name: 'obj', namespace: 'team-a' };
+      set(
+        meta,
+        'annotations',
+        g.maybe(
+          () => {
+            const a: Record<string, unknown> = {};
+            if (g.chance(0.5)) a[g.pick(ODD_KEYS)] = 'x';
+            if (g.chance(0.3)) a['bulwark.io/mutated'] = g.pick(['drop-all-capabilities', 'zzz,aaa', '', 'seccomp-runtime-default,no-privilege-escalation']);
+            if (g.chance(0.1)) a['seccomp.security.alpha.kubernetes.io/pod'] = 'runtime/default';
+            return a;
+          },
+          0.4,
+          0.2,
+        ),
+      );
+      set(
+        meta,
+        'labels',
+        g.maybe(() => ({ [g.pick(ODD_KEYS)]: 'v' })),
+      );
+      return meta;
+    },
+    0.1,
+    0.05,
+  );
 }
 
 interface Case {
@@ -144,11 +251,17 @@ function generate(g: Gen): Case {
     const before = all.slice(0, g.int(all.length - 1));
     if (g.chance(0.5)) {
       const ec = (list: unknown[]) => ({ apiVersion: 'v1', kind: 'EphemeralContainers', metadata: metadata(g), ephemeralContainers: list });
-      return { compiled, request: requestFor(ec(all) as K8sObject, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: ec(before) as K8sObject }) };
+      return {
+        compiled,
+        request: requestFor(ec(all) as K8sObject, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: ec(before) as K8sObject }),
+      };
     }
     const spec = podSpec(g);
     const pod = (list: unknown[]) => ({ apiVersion: 'v1', kind: 'Pod', metadata: metadata(g), spec: { ...spec, ephemeralContainers: list } });
-    return { compiled, request: requestFor(pod(all) as K8sObject, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: pod(before) as K8sObject }) };
+    return {
+      compiled,
+      request: requestFor(pod(all) as K8sObject, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: pod(before) as K8sObject }),
+    };
   }
   const kind = g.pick(KIND_NAMES);
   const k = KINDS[kind]!;
@@ -209,7 +322,10 @@ function assertAcceptableAdditions(before: unknown, after: unknown, label: strin
   if (unset(oldPodSc.seccompProfile) && !unset(podSc.seccompProfile)) {
     expect(windows, `${label}: seccompProfile on a Windows pod`).toBe(false);
     const annotations = Object.keys(rec(subject.podMeta.annotations));
-    expect(annotations.some((k) => k.includes('seccomp.security.alpha.kubernetes.io')), `${label}: seccomp field beside a legacy annotation`).toBe(false);
+    expect(
+      annotations.some((k) => k.includes('seccomp.security.alpha.kubernetes.io')),
+      `${label}: seccomp field beside a legacy annotation`,
+    ).toBe(false);
   }
   if (unset(oldPodSc.runAsNonRoot) && podSc.runAsNonRoot === true) {
     expect(podSc.runAsUser === 0, `${label}: runAsNonRoot with runAsUser 0`).toBe(false);
@@ -283,8 +399,12 @@ describe('property: generated objects', () => {
     // The generator must exercise the mutations, not just the refusals.
     expect(patched).toBeGreaterThan(CASES / 3);
     expect([...seen].sort()).toEqual([
-      'default-resources', 'drop-all-capabilities', 'no-privilege-escalation',
-      'read-only-root-filesystem', 'run-as-non-root', 'seccomp-runtime-default',
+      'default-resources',
+      'drop-all-capabilities',
+      'no-privilege-escalation',
+      'read-only-root-filesystem',
+      'run-as-non-root',
+      'seccomp-runtime-default',
     ]);
   });
 });

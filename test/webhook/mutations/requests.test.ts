@@ -94,7 +94,12 @@ describe('exemptions', () => {
   });
 
   it('leaves a container with an exempt image alone, and the pod-level fields of its pod', () => {
-    const podSpec = { containers: [{ name: 'app', image: 'nginx' }, { name: 'proxy', image: 'registry.k8s.io/proxy:1' }] };
+    const podSpec = {
+      containers: [
+        { name: 'app', image: 'nginx' },
+        { name: 'proxy', image: 'registry.k8s.io/proxy:1' },
+      ],
+    };
     const result = computeMutation(requestFor(objectOf('Pod', podSpec)), exempt({ images: ['registry.k8s.io/*'] }));
     expect(result.patch).toEqual([
       { op: 'add', path: '/spec/containers/0/securityContext', value: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } },

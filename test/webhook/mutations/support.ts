@@ -7,8 +7,12 @@ import type { AdmissionRequest, JsonPatchOperation } from '../../../webhook/admi
 import { computeMutation, type MutationResult } from '../../../webhook/mutate.js';
 
 export const ALL_MUTATIONS = [
-  'seccomp-runtime-default', 'no-privilege-escalation', 'drop-all-capabilities',
-  'run-as-non-root', 'read-only-root-filesystem', 'default-resources',
+  'seccomp-runtime-default',
+  'no-privilege-escalation',
+  'drop-all-capabilities',
+  'run-as-non-root',
+  'read-only-root-filesystem',
+  'default-resources',
 ];
 
 export const RESOURCE_DEFAULTS = { resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } };
@@ -64,8 +68,15 @@ export function specPointer(kind: string): string {
 }
 
 const RESOURCE_OF: Record<string, string> = {
-  Pod: 'pods', PodTemplate: 'podtemplates', ReplicationController: 'replicationcontrollers', Deployment: 'deployments',
-  ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', Job: 'jobs', CronJob: 'cronjobs',
+  Pod: 'pods',
+  PodTemplate: 'podtemplates',
+  ReplicationController: 'replicationcontrollers',
+  Deployment: 'deployments',
+  ReplicaSet: 'replicasets',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  Job: 'jobs',
+  CronJob: 'cronjobs',
   EphemeralContainers: 'pods',
 };
 
