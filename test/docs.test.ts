@@ -1,0 +1,116 @@
+// The documentation is part of the interface: every command and option is documented, every
+// relative link in README.md and docs/ resolves (file and heading), and the README's tour runs.
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { buildProgram } from '../cli/main.js';
+import { parseAdmissionReview } from '../webhook/review.js';
+import { decide } from '../webhook/decide.js';
+import { compiledWith } from './webhook/support.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+const text = new Map(pages.map((p) => [p, readFileSync(join(root, p), 'utf8')]));
+const all = [...text.values()].join('\n');
+
+/** GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces to -. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- _]/gu, '')
+    .replace(/ /g, '-');
+}
+
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = !fenced && /^#{1,6} (.*)$/.exec(line);
+    if (m) out.add(slug(m[1]));
+  }
+  return out;
+}
+
+function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
+  return cmd.commands.flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...walk(c, [...path, c.name()])]);
+}
+
+describe('documentation', () => {
+  const commands = walk(buildProgram());
+
+  it.each(commands.map((c) => [c.path.join(' '), c.cmd] as const))('documents `bulwark %s` and each of its long options', (name, cmd) => {
+    expect(all, `bulwark ${name} is not documented`).toContain(`bulwark ${name}`);
+    const missing = cmd.options.map((o) => o.long).filter((long): long is string => !!long && !all.includes(long));
+    expect(missing, `options of bulwark ${name} not documented anywhere in README.md or docs/`).toEqual([]);
+  });
+
+  it('has a relative link for every docs page in the README', () => {
+    const readme = text.get('README.md')!;
+    const unlinked = pages.filter((p) => p !== 'README.md' && !readme.includes(`](${p}`));
+    expect(unlinked).toEqual([]);
+  });
+
+  it.each(pages)('%s: every relative link resolves to a file and heading', (page) => {
+    const broken: string[] = [];
+    for (const m of text.get(page)!.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const url = m[1];
+      if (/^[a-z]+:/.test(url)) continue;
+      const [file, hash] = url.split('#');
+      const target = file ? join(dirname(join(root, page)), file) : join(root, page);
+      if (!existsSync(target)) broken.push(`${url} (no file)`);
+      else if (hash && target.endsWith('.md') && !anchors(readFileSync(target, 'utf8')).has(hash)) broken.push(`${url} (no heading)`);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('documented `bulwark …` command lines name real commands and options', () => {
+    const known = new Map(commands.map((c) => [c.path.join(' '), c.cmd]));
+    const bad: string[] = [];
+    for (const [page, body] of text) {
+      for (const block of body.matchAll(/```(?:sh|bash|console)?\n([\s\S]*?)```/g)) {
+        for (const line of block[1].split('\n')) {
+          const m = /(?:^|[|;&(]\s*|\$\s+)(?:[A-Z_]+=\S+\s+)*(?:npx\s+|node\s+(?:bin|dist\/bin)\/)?bulwark(?:\.js)?\s+((?:[a-z][\w-]* ?){1,3})([^|;&>]*)/.exec(
+            line.replace(/#.*$/, '').trim(),
+          );
+          if (!m) continue;
+          const words = m[1].trim().split(' ');
+          let cmd: Command | undefined;
+          let used = '';
+          for (let n = words.length; n > 0 && !cmd; n--) {
+            used = words.slice(0, n).join(' ');
+            cmd = known.get(used);
+          }
+          if (!cmd) {
+            bad.push(`${page}: unknown command in "${line.trim()}"`);
+            continue;
+          }
+          const opts = new Set(cmd.options.flatMap((o) => [o.long, o.short]).concat(['--help', '-h']));
+          for (const flag of `${m[1]}${m[2]}`.matchAll(/(?:^|\s)(--?[a-zA-Z][\w-]*)/g)) {
+            if (!opts.has(flag[1])) bad.push(`${page}: bulwark ${used} has no option ${flag[1]} ("${line.trim()}")`);
+          }
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("the README's admission example is denied with [policy-id] lines", () => {
+    const body = readFileSync(join(root, 'examples/admission/privileged-pod-review.json'), 'utf8');
+    expect(text.get('README.md')).toContain('examples/admission/privileged-pod-review.json');
+    const parsed = parseAdmissionReview(JSON.parse(body));
+    if (!parsed.ok) throw new Error(parsed.error);
+    const decision = decide({ request: parsed.request, compiled: compiledWith() });
+    expect(decision.outcome).toBe('denied');
+    const lines = decision.response?.status?.message?.split('\n') ?? [];
+    expect(lines.map((l) => /^\[([a-z-]+)\] /.exec(l)?.[1])).toEqual(['privileged-container', 'host-namespaces']);
+  });
+});
