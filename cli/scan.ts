@@ -1,4 +1,5 @@
 // `bulwark scan`: the policies of the webhook, run offline on manifests (files, directories, stdin).
+import { findingLine, foldSameField } from '../policies/same-field.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
@@ -406,10 +407,10 @@ class TablePrinter {
     const where = r.namespace ? `${r.namespace}/${name}` : name;
     const header = `${r.kind} ${where}  (${r.source})`;
     let text = (this.printed++ > 0 ? '\n' : '') + (this.color ? `${BOLD}${header}${RESET}` : header) + '\n';
-    for (const f of r.findings) {
+    for (const f of foldSameField(r.findings)) {
       const label = SEVERITY_LABEL[f.severity].padEnd(6);
       const severity = this.color ? `${SEVERITY_COLOR[f.severity]}${label}${RESET}` : label;
-      text += `  ${severity}  [${f.policy}] ${f.message}${f.path ? ` (at ${f.path})` : ''}\n`;
+      text += `  ${severity}  ${findingLine(f)}${f.path ? ` (at ${f.path})` : ''}\n`;
     }
     this.out.write(text);
   }

@@ -1,6 +1,7 @@
 // Message clipping: the warnings and the denial message the API server carries, one
 // `[policy-id] sentence` line per finding, within the byte limits the API server keeps.
 import type { Finding } from '../policies/types.js';
+import { findingLine, foldSameField } from '../policies/same-field.js';
 
 export interface LineLimits {
   maxLineBytes: number;
@@ -39,15 +40,16 @@ export function clip(text: string, maxBytes: number): string {
 }
 
 /**
- * One `[policy-id] sentence` line per finding (duplicates once), each within `maxLineBytes`, all
+ * One `[policy-id] sentence` line per finding (duplicates once; a defender and a PSS finding on the
+ * same field share a line, policies/same-field.ts), each within `maxLineBytes`, all
  * within `maxTotalBytes`; findings that do not fit are summarised in a last line:
  * `[bulwark] 7 more findings: policy-a, policy-b (see the alert)`.
  */
 export function limitLines(findings: readonly Finding[], limits: LineLimits, dryRun = false): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
-  for (const f of findings) {
-    const line = `[${f.policy}] ${f.message}`;
+  for (const f of foldSameField(findings)) {
+    const line = findingLine(f);
     if (!seen.has(line)) {
       seen.add(line);
       lines.push(clip(line, limits.maxLineBytes));
