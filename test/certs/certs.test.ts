@@ -10,13 +10,13 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { kubectlBinary } from './support/helm.js';
+import { kubectlBinary } from '../support/helm.js';
 import { parse as parseYaml } from 'yaml';
 import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import * as pkix from '@peculiar/x509';
-import { registerCerts } from '../certs/cli.js';
+import { registerCerts } from '../../certs/cli.js';
 import {
   bytesToIp,
   certificateInfo,
@@ -27,7 +27,7 @@ import {
   LOCK_STALE_MS,
   serviceDnsNames,
   type CertKeyPem,
-} from '../certs/x509.js';
+} from '../../certs/x509.js';
 
 const run = promisify(execFile);
 const OPENSSL = '/usr/bin/openssl';
@@ -404,7 +404,7 @@ describe('ensureDevCertificates', () => {
 });
 
 describe('the certificate folder lock', () => {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   let moduleFile: string;
   beforeAll(() => {
     // The child processes run certs/x509.ts itself (and the core/ files it imports), transpiled;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { createCA, createServingCert } from '../certs/x509.js';
+import { createCA, createServingCert } from '../../certs/x509.js';
 import {
   buildWebhookConfigurations,
   formatOutcomes,
@@ -17,8 +17,8 @@ import {
   validateCABundle,
   validateWebhookUrl,
   WebhookRegistrar,
-} from '../cli/install.js';
-import { startApiServerStandIn, type StandIn } from './support/apiserver.js';
+} from '../../cli/install.js';
+import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
 
 type Obj = Record<string, any>;
 const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
@@ -231,7 +231,7 @@ describe('bulwark register, the command', () => {
   /** The built CLI in a child process (asynchronous: the stand-in answers from this process). */
   const run = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      const child = spawn(process.execPath, [join(__dirname, '../bin/bulwark.js'), 'register', '--kubeconfig', join(dir, 'kubeconfig'), ...args], {
+      const child = spawn(process.execPath, [join(__dirname, '../../bin/bulwark.js'), 'register', '--kubeconfig', join(dir, 'kubeconfig'), ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { createCA } from '../certs/x509.js';
-import { buildWebhookConfigurations, loadKubeConfig, projectRoot, renderInstallManifests, WebhookRegistrar } from '../cli/install.js';
-import { parseConfig } from '../config/load.js';
-import { startApiServerStandIn, type StandIn } from './support/apiserver.js';
-import { chartDir, helmBinary } from './support/helm.js';
+import { createCA } from '../../certs/x509.js';
+import { buildWebhookConfigurations, loadKubeConfig, projectRoot, renderInstallManifests, WebhookRegistrar } from '../../cli/install.js';
+import { parseConfig } from '../../config/load.js';
+import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
+import { chartDir, helmBinary } from '../support/helm.js';
 
 type Obj = Record<string, any>;
 

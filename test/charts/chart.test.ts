@@ -1,16 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { compileConfig } from '../policies/config.js';
-import { parseConfig } from '../config/load.js';
-import { evaluateSubject } from '../policies/evaluate.js';
-import { toSubject } from '../policies/subject.js';
-import { chartDir, helm } from './support/helm.js';
+import { compileConfig } from '../../policies/config.js';
+import { parseConfig } from '../../config/load.js';
+import { evaluateSubject } from '../../policies/evaluate.js';
+import { toSubject } from '../../policies/subject.js';
+import { chartDir, helm } from '../support/helm.js';
 
 type Obj = Record<string, any>;
 
 function render(sets: string[] = [], namespace = 'bulwark-system'): Obj[] {
-  // helm template asks no cluster: generated certificates need the explicit opt-in (test/chart-hardening.test.ts).
+  // helm template asks no cluster: generated certificates need the explicit opt-in (test/charts/chart-hardening.test.ts).
   const args = ['template', 'rel', chartDir, '--namespace', namespace, '--set', 'certificates.generate.allowTemplateRender=true'];
   for (const s of sets) args.push('--set', s);
   const r = helm(args);
@@ -226,7 +226,7 @@ describe('chart: the namespace guard webhook (bulwark-tampering, #14 §4)', () =
   it('sends Namespace creates and updates to /validate with no namespace selector (the opt-out label cannot hide its own setting), failurePolicy Ignore', async () => {
     const { readFileSync } = await import('node:fs');
     const { parseAllDocuments } = await import('yaml');
-    const text = readFileSync(new URL('../charts/static/webhooks.yaml', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../../charts/static/webhooks.yaml', import.meta.url), 'utf8');
     const vwc = parseAllDocuments(text)
       .map((d) => d.toJS())
       .find((d) => d?.kind === 'ValidatingWebhookConfiguration');

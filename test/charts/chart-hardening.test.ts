@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseConfig } from '../config/load.js';
-import { parseApiSettings } from '../alerts/settings.js';
-import { resolveServerSettings } from '../cli/serve.js';
-import { chartDir, helm } from './support/helm.js';
+import { parseConfig } from '../../config/load.js';
+import { parseApiSettings } from '../../alerts/settings.js';
+import { resolveServerSettings } from '../../cli/serve.js';
+import { chartDir, helm } from '../support/helm.js';
 
 type Obj = Record<string, any>;
 
