@@ -3,6 +3,7 @@
 // (`lists: {minerNames: {append: [c]}}`). Exemptions that used to be written into rule code are
 // default entries here, so a user can see and change them.
 import type { PolicyLists } from './types.js';
+import { BASELINE_ALLOWED_CAPABILITIES } from './pss/capabilities-baseline.js';
 
 /** Attack and offensive-recon tools whose default user agent names them. Defensive scanners (kube-bench, kubeaudit, …) are deliberately absent. */
 export const DEFAULT_ATTACK_TOOL_USER_AGENTS = [
@@ -154,21 +155,7 @@ export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
     'k8dash: k8s-app=k8dash',
     'kube-ops-view: application=kube-ops-view,component=frontend',
   ],
-  allowedCapabilities: [
-    'AUDIT_WRITE',
-    'CHOWN',
-    'DAC_OVERRIDE',
-    'FOWNER',
-    'FSETID',
-    'KILL',
-    'MKNOD',
-    'NET_BIND_SERVICE',
-    'SETFCAP',
-    'SETGID',
-    'SETPCAP',
-    'SETUID',
-    'SYS_CHROOT',
-  ],
+  allowedCapabilities: [...BASELINE_ALLOWED_CAPABILITIES],
   // Formerly written into kube-system-workload: the reserved namespaces and the `system:` skip.
   systemNamespaces: ['kube-system', 'kube-public'],
   systemWorkloadUsers: ['system:*'],

@@ -31,7 +31,7 @@ import { NO_FINDINGS, isRecord, quoteList } from '../helpers.js';
 import { ruleGrants, ruleResourceMatches, ruleStrings, trimTrailingStars } from '../rbac.js';
 import type { Check, Finding, RoleSubject } from '../types.js';
 
-interface Target {
+export interface Target {
   group: string;
   resource: string;
   subresource?: string;
@@ -39,7 +39,7 @@ interface Target {
   verbs: readonly string[];
 }
 
-interface Reason {
+export interface Reason {
   targets: readonly Target[];
   /** Whether a rule restricted by resourceNames still counts. */
   anyName: boolean;
@@ -51,7 +51,8 @@ const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'] as con
 const READ = ['get', 'list', 'watch'] as const;
 const READ_WRITE = [...READ, ...WRITE];
 
-const REASONS: readonly Reason[] = [
+/** The takeover permissions, shared with the ValidatingAdmissionPolicy compiler (vap/checks/high-privilege-role.ts). */
+export const REASONS: readonly Reason[] = [
   {
     targets: [
       { group: RBAC, resource: 'roles', verbs: ['escalate'] },

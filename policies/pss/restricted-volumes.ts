@@ -29,7 +29,7 @@ const ALLOWED_SOURCES: ReadonlySet<string> = new Set([
 ]);
 
 /** The restricted volume sources PSA names, in its order of precedence for the reported type. */
-const RESTRICTED_SOURCES: readonly string[] = [
+export const RESTRICTED_SOURCES: readonly string[] = [
   'hostPath',
   'gcePersistentDisk',
   'awsElasticBlockStore',

@@ -1,79 +1,9 @@
 // high-privilege-role: no Role or ClusterRole rule grants a takeover permission, matched as the RBAC
 // authorizer matches (`*` verbs, groups and resources, `*/<subresource>`, and conservatively `<resource>/*`).
-// The reasons and targets are the engine's own (policies/defender/high-privilege-role.ts), restated here.
+// The reasons and targets are the engine's own (policies/defender/high-privilege-role.ts).
 import { lit, message } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
-
-interface Target {
-  group: string;
-  resource: string;
-  subresource?: string;
-  verbs: readonly string[];
-}
-interface Reason {
-  targets: Target[];
-  anyName: boolean;
-  why: string;
-}
-
-const RBAC = 'rbac.authorization.k8s.io';
-const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
-const READ = ['get', 'list', 'watch'];
-const REASONS: Reason[] = [
-  {
-    targets: [
-      { group: RBAC, resource: 'roles', verbs: ['escalate'] },
-      { group: RBAC, resource: 'clusterroles', verbs: ['escalate'] },
-    ],
-    anyName: true,
-    why: 'write roles with permissions the holder does not have',
-  },
-  {
-    targets: [
-      { group: RBAC, resource: 'roles', verbs: ['bind'] },
-      { group: RBAC, resource: 'clusterroles', verbs: ['bind'] },
-    ],
-    anyName: true,
-    why: 'bind roles with permissions the holder does not have',
-  },
-  {
-    targets: ['users', 'groups', 'serviceaccounts']
-      .map((r) => ({ group: '', resource: r, verbs: ['impersonate'] }))
-      .concat([{ group: 'authentication.k8s.io', resource: 'uids', verbs: ['impersonate'] }]),
-    anyName: true,
-    why: 'act as another user, group or service account',
-  },
-  { targets: [{ group: '', resource: 'secrets', verbs: READ }], anyName: false, why: 'read any secret in scope' },
-  { targets: [{ group: '', resource: 'pods', subresource: 'exec', verbs: ['create', 'get'] }], anyName: true, why: 'run commands in pods in scope' },
-  { targets: [{ group: '', resource: 'pods', subresource: 'attach', verbs: ['create', 'get'] }], anyName: true, why: 'attach to running containers in scope' },
-  {
-    targets: [{ group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'] }],
-    anyName: true,
-    why: 'mint tokens for service accounts in scope',
-  },
-  {
-    targets: [{ group: '', resource: 'nodes', subresource: 'proxy', verbs: [...READ, ...WRITE] }],
-    anyName: true,
-    why: 'reach the kubelet API directly, past admission control and audit',
-  },
-  {
-    targets: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].map((r) => ({
-      group: 'admissionregistration.k8s.io',
-      resource: r,
-      verbs: WRITE,
-    })),
-    anyName: false,
-    why: 'disable or hijack admission webhooks',
-  },
-  {
-    targets: [
-      { group: 'certificates.k8s.io', resource: 'signers', verbs: ['approve'] },
-      { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: 'approval', verbs: WRITE },
-    ],
-    anyName: true,
-    why: 'approve certificate signing requests, issuing credentials for any identity',
-  },
-];
+import { REASONS, type Target } from '../../policies/defender/high-privilege-role.js';
 
 const listHas = (field: string, cond: (x: string) => string): string => `(has(r.${field}) && r.${field}.exists(x, ${cond('x')}))`;
 

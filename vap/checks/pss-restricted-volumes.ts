@@ -2,31 +2,10 @@
 // ephemeral, image, persistentVolumeClaim, projected, secret); a volume with no source passes.
 import { listLit, message } from '../cel.js';
 import type { CheckCompiler } from '../types.js';
+import { RESTRICTED_SOURCES } from '../../policies/pss/restricted-volumes.js';
 
 const ALLOWED = listLit(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'image', 'persistentVolumeClaim', 'projected', 'secret']);
-const RESTRICTED = [
-  'hostPath',
-  'gcePersistentDisk',
-  'awsElasticBlockStore',
-  'gitRepo',
-  'nfs',
-  'iscsi',
-  'glusterfs',
-  'rbd',
-  'flexVolume',
-  'cinder',
-  'cephfs',
-  'flocker',
-  'fc',
-  'azureFile',
-  'vsphereVolume',
-  'quobyte',
-  'azureDisk',
-  'photonPersistentDisk',
-  'portworxVolume',
-  'scaleIO',
-  'storageos',
-];
+const RESTRICTED = RESTRICTED_SOURCES;
 const BAD = `(v.exists(k, k != 'name' && !(k in ${ALLOWED})) && !v.exists(k, k in ${ALLOWED}))`;
 
 export const pssRestrictedVolumes: CheckCompiler = {
