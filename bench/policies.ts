@@ -7,6 +7,7 @@
 //   npm run bench                 (after `npm run build`)
 //   BENCH_ROUNDS=9 BENCH_ROUND_MS=500 node dist/bench/policies.js
 import { cpus } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
@@ -19,7 +20,7 @@ const WARMUP_MS = positiveInt(process.env.BENCH_WARMUP_MS, 1000);
 const TARGET_RATIO = 0.25;
 
 /** A web API as teams ship it: the app, an Envoy sidecar, a log shipper reading the node's logs. */
-function deployment(): K8sObject {
+export function deployment(): K8sObject {
   const probe = (path: string, port: number, period: number) => ({
     httpGet: { path, port, scheme: 'HTTP' },
     initialDelaySeconds: 5,
@@ -196,7 +197,7 @@ function deployment(): K8sObject {
   };
 }
 
-function admissionReview(object: K8sObject): unknown {
+export function admissionReview(object: K8sObject): unknown {
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -335,4 +336,4 @@ function main(): void {
   if (sink === -1) out(); // sink is read, so the work above is observable
 }
 
-main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -16,7 +16,7 @@
 // `acme/xmr-stak-cpu`, `team/t-rex_miner` and `tools/cpuminer.opt` match; `nginx`,
 // `minecraft-server`, `registry.example.com/team/miner-dashboard` (`miner` is not a listed name)
 // and `xmrigger` (one token) do not. A name never matches across a `/` (`xmr/stak` is not `xmr-stak`).
-import { NO_FINDINGS, compileTokenMatcher, containersOf, describeContainer, joinPath, perList, quoteList } from '../helpers.js';
+import { NO_FINDINGS, compileTokenMatcher, containersOf, describeContainer, joinPath, perList, quoteList, type ContainerRef } from '../helpers.js';
 import { containerEnv, expandVars, mayExpand } from '../expansion.js';
 import { isRecord } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
@@ -72,15 +72,46 @@ function minerInImage(image: string, names: readonly string[]): string | undefin
 
 /** The pool address in `text` (from the scheme to the next space or quote), or undefined. */
 function poolAddress(text: string, schemes: readonly string[]): string | undefined {
-  const lower = text.toLowerCase();
   for (const scheme of schemes) {
-    const start = lower.indexOf(scheme);
+    const start = schemeAt(text, scheme);
     if (start < 0) continue;
     let end = start + scheme.length;
     while (end < text.length && !' \t\n\r"\'`;,'.includes(text[end]!)) end++;
     return text.slice(start, end);
   }
   return undefined;
+}
+
+/**
+ * Where a lower-case `scheme` first occurs in `text`, case-insensitively, or -1. Only the few places
+ * holding the scheme's needle (its `://`) are compared, so a URL-rich argument is not lower-cased whole.
+ */
+function schemeAt(text: string, scheme: string): number {
+  const needle = schemeNeedle(scheme);
+  if (needle === undefined) return text.toLowerCase().indexOf(scheme);
+  const offset = scheme.indexOf(needle);
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    const start = at - offset;
+    if (start >= 0 && start + scheme.length <= text.length && text.slice(start, start + scheme.length).toLowerCase() === scheme) return start;
+  }
+  return -1;
+}
+
+/** A scheme's longest run of ASCII characters that are not letters (`://` of `stratum+tcp://`), or undefined. */
+function longestNonLetterRun(scheme: string): string | undefined {
+  let best = '';
+  for (const run of scheme.split(/[a-z\u0080-\uffff]+/)) if (run.length > best.length) best = run;
+  return best || undefined;
+}
+const needleCache = new Map<string, string | undefined>();
+function schemeNeedle(scheme: string): string | undefined {
+  let needle = needleCache.get(scheme);
+  if (needle === undefined && !needleCache.has(scheme)) {
+    needle = longestNonLetterRun(scheme);
+    if (needleCache.size >= 1000) needleCache.clear();
+    needleCache.set(scheme, needle);
+  }
+  return needle;
 }
 
 /**
@@ -93,8 +124,7 @@ function poolAddress(text: string, schemes: readonly string[]): string | undefin
 const schemeNeedles = perList((schemes): readonly string[] | undefined => {
   const needles = new Set<string>();
   for (const scheme of schemes) {
-    let best = '';
-    for (const run of scheme.split(/[a-z\u0080-\uffff]+/)) if (run.length > best.length) best = run;
+    const best = longestNonLetterRun(scheme);
     if (!best) return undefined;
     needles.add(best);
   }
@@ -107,7 +137,6 @@ function mayHoldScheme(text: string, needles: readonly string[] | undefined): bo
   return false;
 }
 
-const ARGUMENT_FIELDS = ['command', 'args'] as const;
 /** Where a container holds more commands to run: field path of the command list under the container. */
 const HANDLER_COMMANDS: readonly (readonly [string, string])[] = [
   ['lifecycle', 'postStart'],
@@ -137,6 +166,71 @@ export function redactUserinfo(address: string): string {
   return address.slice(0, scheme + 3) + '***' + rest.slice(at);
 }
 
+/** What one container's scan needs; built once per container, no closures on the hot path. */
+interface Scan {
+  ref: ContainerRef;
+  schemes: readonly string[];
+  needles: readonly string[] | undefined;
+  /** The env, resolved only when something refers to it (most containers never do). */
+  env: ReturnType<typeof containerEnv> | undefined;
+  findings: Finding[] | undefined;
+}
+
+function envOf(scan: Scan): ReturnType<typeof containerEnv> {
+  return (scan.env ??= containerEnv(scan.ref.container));
+}
+
+function reportPool(scan: Scan, address: string, path: string, expanded: boolean, what = 'connects to'): void {
+  const ref = scan.ref;
+  (scan.findings ??= []).push({
+    policy: cryptoMiningImage.id,
+    severity: cryptoMiningImage.severity,
+    message: `${describeContainer(ref)} ${what} the mining pool ${quoteList([redactUserinfo(address)])} (${path}${expanded ? ', after $(VAR) expansion from env' : ''})`,
+    path: joinPath(ref.path, path),
+    image: ref.image,
+  });
+}
+
+/** A command list: each argument literally, or after expansion when it refers to env. */
+function scanCommands(scan: Scan, list: readonly unknown[], label: string): void {
+  for (let k = 0; k < list.length; k++) {
+    const arg: unknown = list[k];
+    if (typeof arg !== 'string') continue;
+    let address = mayHoldScheme(arg, scan.needles) ? poolAddress(arg, scan.schemes) : undefined;
+    let expanded = false;
+    if (address === undefined && mayExpand(arg)) {
+      const text = expandVars(arg, envOf(scan).vars);
+      if (text !== arg && mayHoldScheme(text, scan.needles)) {
+        address = poolAddress(text, scan.schemes);
+        expanded = address !== undefined;
+      }
+    }
+    if (address !== undefined) reportPool(scan, address, `${label}[${k}]`, expanded);
+  }
+}
+
+/** Env values: a pool address literally, or after expansion from the entries before it. */
+function scanEnv(scan: Scan, envList: readonly unknown[]): void {
+  for (let k = 0; k < envList.length; k++) {
+    const entry: unknown = envList[k];
+    if (!isRecord(entry) || typeof entry.value !== 'string') continue;
+    const raw = entry.value;
+    let address = mayHoldScheme(raw, scan.needles) ? poolAddress(raw, scan.schemes) : undefined;
+    let expanded = false;
+    if (address === undefined && mayExpand(raw)) {
+      const text = envOf(scan).expanded[k];
+      if (text !== undefined && text !== raw && mayHoldScheme(text, scan.needles)) {
+        address = poolAddress(text, scan.schemes);
+        expanded = address !== undefined;
+      }
+    }
+    if (address !== undefined) {
+      const name = typeof entry.name === 'string' ? entry.name : '';
+      reportPool(scan, address, `env[${k}].value`, expanded, `sets env ${quoteList([name])} to`);
+    }
+  }
+}
+
 export const cryptoMiningImage: Check<PodSubject> = {
   id: 'crypto-mining-image',
   title: 'Cryptocurrency miner',
@@ -146,13 +240,15 @@ export const cryptoMiningImage: Check<PodSubject> = {
     'Delete the workload and investigate how it was created: rotate the credentials of the user or service account that submitted it and look for other persistence.',
   appliesTo: ['pod'],
   evaluate(subject, ctx) {
-    let findings: Finding[] | undefined;
     const schemes = lowerSchemes(ctx.lists.minerPoolSchemes);
     const needles = schemeNeedles(schemes);
+    const scan: Scan = { ref: undefined as unknown as ContainerRef, schemes, needles, env: undefined, findings: undefined };
     for (const ref of containersOf(subject)) {
+      scan.ref = ref;
+      scan.env = undefined;
       const miner = minerInImage(ref.image, ctx.lists.minerNames);
       if (miner !== undefined) {
-        (findings ??= []).push({
+        (scan.findings ??= []).push({
           policy: cryptoMiningImage.id,
           severity: cryptoMiningImage.severity,
           message: `${describeContainer(ref)} runs image ${quoteList([ref.image])}, which names the crypto miner ${quoteList([miner])}`,
@@ -160,65 +256,17 @@ export const cryptoMiningImage: Check<PodSubject> = {
           image: ref.image,
         });
       }
-      // The env, resolved only when something refers to it (most containers never do).
-      let env: ReturnType<typeof containerEnv> | undefined;
-      const envOf = () => (env ??= containerEnv(ref.container));
-      const report = (address: string, where: string, path: string, expanded: boolean, what = 'connects to') => {
-        (findings ??= []).push({
-          policy: cryptoMiningImage.id,
-          severity: cryptoMiningImage.severity,
-          message: `${describeContainer(ref)} ${what} the mining pool ${quoteList([redactUserinfo(address)])} (${where}${expanded ? ', after $(VAR) expansion from env' : ''})`,
-          path: joinPath(ref.path, path),
-          image: ref.image,
-        });
-      };
-      /** A command list: each argument literally, or after expansion when it refers to env. */
-      const scan = (list: readonly unknown[], label: string) => {
-        for (let k = 0; k < list.length; k++) {
-          const arg: unknown = list[k];
-          if (typeof arg !== 'string') continue;
-          let address = mayHoldScheme(arg, needles) ? poolAddress(arg, schemes) : undefined;
-          let expanded = false;
-          if (address === undefined && mayExpand(arg)) {
-            const text = expandVars(arg, envOf().vars);
-            if (text !== arg && mayHoldScheme(text, needles)) {
-              address = poolAddress(text, schemes);
-              expanded = address !== undefined;
-            }
-          }
-          if (address !== undefined) report(address, `${label}[${k}]`, `${label}[${k}]`, expanded);
-        }
-      };
-      const envList = ref.container.env;
-      if (Array.isArray(envList)) {
-        for (let k = 0; k < envList.length; k++) {
-          const entry: unknown = envList[k];
-          if (!isRecord(entry) || typeof entry.value !== 'string') continue;
-          const raw = entry.value;
-          let address = mayHoldScheme(raw, needles) ? poolAddress(raw, schemes) : undefined;
-          let expanded = false;
-          if (address === undefined && mayExpand(raw)) {
-            const text = envOf().expanded[k];
-            if (text !== undefined && text !== raw && mayHoldScheme(text, needles)) {
-              address = poolAddress(text, schemes);
-              expanded = address !== undefined;
-            }
-          }
-          if (address !== undefined) {
-            const name = typeof entry.name === 'string' ? entry.name : '';
-            report(address, `env[${k}].value`, `env[${k}].value`, expanded, `sets env ${quoteList([name])} to`);
-          }
-        }
-      }
-      for (const field of ARGUMENT_FIELDS) {
-        const list = ref.container[field];
-        if (Array.isArray(list)) scan(list, field);
-      }
-      for (const [outer, inner] of HANDLER_COMMANDS) {
-        const handler = handlerCommand(ref.container, outer, inner);
-        if (handler) scan(handler.list, handler.path);
+      const container = ref.container;
+      if (Array.isArray(container.env)) scanEnv(scan, container.env);
+      if (Array.isArray(container.command)) scanCommands(scan, container.command, 'command');
+      if (Array.isArray(container.args)) scanCommands(scan, container.args, 'args');
+      for (let h = 0; h < HANDLER_COMMANDS.length; h++) {
+        const [outer, inner] = HANDLER_COMMANDS[h]!;
+        if (container[outer] === undefined) continue;
+        const handler = handlerCommand(container, outer, inner);
+        if (handler) scanCommands(scan, handler.list, handler.path);
       }
     }
-    return findings ?? NO_FINDINGS;
+    return scan.findings ?? NO_FINDINGS;
   },
 };
