@@ -135,6 +135,8 @@ describe('compiled policies agree with the engine on every fixture', () => {
         sensitiveHostPaths: ['/data//', '/srv/../etc'],
         allowedCapabilities: ['cap_net_raw', 'KILL'],
         minerPoolSchemes: ['stratum+ssl://'],
+        systemNamespaces: ['kube-system', 'default'],
+        systemWorkloadUsers: ['system:serviceaccount:*', 'ops-?ob', 'root'],
       },
     };
     const users = [
@@ -142,6 +144,9 @@ describe('compiled policies agree with the engine on every fixture', () => {
       (f: Fixture): RequestInfo => ({ ...byNamespaceOf(f), username: 'deployer' }),
       (f: Fixture): RequestInfo => ({ ...byNamespaceOf(f), groups: ['breakglass', 'system:authenticated'] }),
       (f: Fixture): RequestInfo => ({ ...byNamespaceOf(f), username: 'system:serviceaccount:kube-system:ds' }),
+      (f: Fixture): RequestInfo => ({ ...byNamespaceOf(f), username: 'system:kube-scheduler' }),
+      (f: Fixture): RequestInfo => ({ ...byNamespaceOf(f), username: 'ops-bob' }),
+      (f: Fixture): RequestInfo => ({ ...byNamespaceOf(f), username: 'ops-bobby' }),
     ];
     const sample = FIXTURES.filter((f, i) => f.source.startsWith('defender') || i % 7 === 0);
     for (const request of users) {

@@ -98,6 +98,7 @@ describe('chart: ValidatingAdmissionPolicies', () => {
   it.each([
     [['exemptions.images={registry.k8s.io/*}'], /exemptions.images cannot be rendered by the chart/],
     [['profiles={pss-restricted@v1.29}'], /pins a Pod Security Standards version/],
+    [['extraConfig.lists.systemNamespaces={kube-system,platform}'], /extraConfig.lists cannot be rendered by the chart/],
     [['vap.apiVersion=v2'], /apiVersion/],
   ])('refuses what it cannot render (%s)', (sets, message) => {
     const r = render(['vap.enabled=true', ...sets]);
