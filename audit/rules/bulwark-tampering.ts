@@ -9,7 +9,8 @@
 //   event has no labels to judge);
 // - a write (create, update, patch, delete, deletecollection; the `scale` subresource of the
 //   Deployment too) to a ConfigMap, Secret or Deployment in Bulwark's namespace whose name matches
-//   `tampering.names`, or to a mutating/validating webhook configuration whose name matches, by a
+//   `tampering.names`, or to a mutating/validating webhook configuration, ValidatingAdmissionPolicy or
+//   ValidatingAdmissionPolicyBinding (the `bulwark vap` backstop) whose name matches, by a
 //   user outside `tampering.allowedUsers`/`allowedGroups` (and not the control plane);
 // - deleting Bulwark's namespace.
 // Exemptions apply to the authenticated user: an impersonated request is never allowed by a list.
@@ -37,6 +38,9 @@ const OWN: ReadonlyMap<string, readonly [string, string]> = new Map([
 const WEBHOOKS: ReadonlyMap<string, string> = new Map([
   ['validatingwebhookconfigurations', 'ValidatingWebhookConfiguration'],
   ['mutatingwebhookconfigurations', 'MutatingWebhookConfiguration'],
+  // The ValidatingAdmissionPolicy backstop (`bulwark vap`, the chart's vap.enabled): bulwark-<policy-id>.
+  ['validatingadmissionpolicies', 'ValidatingAdmissionPolicy'],
+  ['validatingadmissionpolicybindings', 'ValidatingAdmissionPolicyBinding'],
 ]);
 const LABEL_KEYS = [BULWARK_MODE_LABEL, BULWARK_WEBHOOK_LABEL, BULWARK_MODE_LABEL.replace('/', '~1'), BULWARK_WEBHOOK_LABEL.replace('/', '~1')];
 

@@ -216,6 +216,39 @@ const cases: Case[] = [
     event: { verb: 'patch', objectRef: whRef('validatingwebhookconfigurations', 'kyverno-resource-validating-webhook-cfg') },
     fires: false,
   },
+  {
+    name: 'deleting the ValidatingAdmissionPolicy backstop of a check',
+    event: { verb: 'delete', objectRef: whRef('validatingadmissionpolicies', 'bulwark-privileged-container') },
+    fires: true,
+  },
+  {
+    name: 'switching a VAP binding to Audit (update)',
+    event: { verb: 'update', objectRef: whRef('validatingadmissionpolicybindings', 'bulwark-host-namespaces') },
+    fires: true,
+  },
+  {
+    name: 'deleting every binding at once (deletecollection)',
+    event: {
+      verb: 'deletecollection',
+      objectRef: { resource: 'validatingadmissionpolicybindings', apiGroup: 'admissionregistration.k8s.io', apiVersion: 'v1' },
+    },
+    fires: true,
+  },
+  {
+    name: 'a v1beta1 VAP of Bulwark patched',
+    event: { verb: 'patch', objectRef: { ...whRef('validatingadmissionpolicies', 'bulwark-sensitive-host-mount'), apiVersion: 'v1beta1' } },
+    fires: true,
+  },
+  {
+    name: 'Bulwark’s VAP changed by the release’s own service account (helm upgrade in-cluster)',
+    event: { verb: 'patch', user: sa('bulwark-system', 'bulwark'), objectRef: whRef('validatingadmissionpolicies', 'bulwark-privileged-container') },
+    fires: false,
+  },
+  {
+    name: 'another product’s VAP',
+    event: { verb: 'delete', objectRef: whRef('validatingadmissionpolicies', 'kyverno-policy') },
+    fires: false,
+  },
 ];
 
 describe(ID, () => {
