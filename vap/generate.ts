@@ -143,10 +143,18 @@ function compileContext(compiled: CompiledConfig): CompileContext {
   return { lists: compiled.config.lists, imageExempt: (c) => `has(${c}.image) && ${c}.image != '' && ${c}.image.matches(${lit(pattern)})` };
 }
 
+/** Checks that stay webhook-only by design, and why (shown by `bulwark vap --explain`). */
+const WEBHOOK_ONLY: ReadonlyMap<string, string> = new Map([
+  [
+    'exposed-service',
+    "it judges the pods behind a Service's selector (their images, POSTGRES_HOST_AUTH_METHOD) and the Service behind an Ingress backend; a ValidatingAdmissionPolicy sees only the object under review, and a port-only rule would deny what the webhook allows",
+  ],
+]);
+
 /** Why a check has no CEL compilation here, or undefined when it has one. */
 function inexpressible(check: AnyCheck): string | undefined {
   const compiler = COMPILERS.get(check.id);
-  if (!compiler) return 'no CEL compilation exists for this check';
+  if (!compiler) return WEBHOOK_ONLY.get(check.id) ?? 'no CEL compilation exists for this check';
   const entry = (check as { minimumVersion?: string; policyVersion?: string }).minimumVersion;
   if (compiler.versions && entry !== undefined && !compiler.versions.includes(entry)) {
     const at = (check as { policyVersion?: string }).policyVersion;
