@@ -3,19 +3,12 @@
 // `audit-checkpoint-rejected` alert through the normal alert path.
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { Counter, Registry } from 'prom-client';
 import { newAlert, type Alert } from '../alerts/model.js';
+import { checkpointRejectedTotal } from './metrics.js';
+
+export { auditRegistry } from './metrics.js';
 
 export const CHECKPOINT_REJECTED = 'audit-checkpoint-rejected';
-
-/** The audit module's metrics (a registry of its own: mount it where metrics are served). */
-export const auditRegistry = new Registry();
-export const checkpointRejectedTotal = new Counter({
-  name: 'bulwark_audit_checkpoint_rejected_total',
-  help: 'Audit checkpoints (or checkpoint entries) not trusted: unsafe permissions, forged or malformed entries, head hash not matching the file',
-  labelNames: ['kind'] as const,
-  registers: [auditRegistry],
-});
 
 function whoAmI(): string {
   try {

@@ -31,6 +31,7 @@ export interface AuditScanOptions {
   failOn?: Severity;
   follow?: boolean;
   checkpoint?: string;
+  metricsFile?: string;
   pollInterval?: number;
 }
 
@@ -67,6 +68,10 @@ export function registerAudit(program: Command): void {
     )
     .option('--follow', 'keep reading the files as they grow, like tail -F (survives rotation); stop with SIGINT/SIGTERM')
     .option('--checkpoint <file>', 'remember how far each file was read (resume without skipping or re-alerting)')
+    .option(
+      '--metrics-file <file>',
+      'write the scan metrics in the Prometheus text format to this file (node_exporter textfile collector), every 15 s and at the end',
+    )
     .addOption(new Option('--poll-interval <ms>', 'how often --follow looks for new lines').argParser(positiveInt).default(250))
     .exitOverride()
     .configureOutput({
@@ -109,8 +114,9 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
     return EXIT_BAD_INPUT;
   }
 
-  // prom-client (the checkpoint metric) is loaded only by the runs that keep a checkpoint.
+  // prom-client (the checkpoint metric) is loaded only by the runs that keep a checkpoint or a metrics file.
   if (options.checkpoint) checkpointRejectedAlert = (await import('./checkpoint-alert.js')).checkpointRejectedAlert;
+  const metrics = options.metricsFile ? await startMetricsFile(options.metricsFile, say) : undefined;
   const format = options.format ?? 'table';
   const tally = newTally();
   const failRank = options.failOn ? SEVERITY_RANK[options.failOn] : Infinity;
@@ -118,6 +124,7 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
   let headerDone = false;
   const emit = (alert: Alert): void => {
     countAlert(tally, alert);
+    metrics?.counts.alert(alert.severity);
     if (SEVERITY_RANK[alert.severity] >= failRank) failHit = true;
     if (format === 'ndjson') io.stdout.write(ndjsonLine(alert));
     else {
@@ -144,7 +151,8 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
 
   let stats: ScanStats;
   try {
-    if (options.follow || options.checkpoint) stats = await runFollow(paths, options, io, analyser, dedup, settings, onMalformed, say);
+    if (options.follow || options.checkpoint)
+      stats = await runFollow(paths, options, io, analyser, dedup, settings, onMalformed, say, (s) => metrics?.track(s));
     else {
       const bar = io.stderr.isTTY ? new ProgressBar(io.stderr) : undefined;
       stats = await scanAuditInputs(paths, analyser, dedup, {
@@ -165,6 +173,7 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
       // Refused: neither read nor written. Loud: a log line, the metric and an alert.
       emit(checkpointRejectedAlert(options.checkpoint ?? '', err.message, 'unsafe'));
       say(`checkpoint rejected: ${err.message}`);
+      await metrics?.stop();
       return EXIT_BAD_INPUT;
     }
     if (err instanceof CheckpointError) {
@@ -174,6 +183,8 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
     throw err;
   }
 
+  metrics?.track(stats);
+  await metrics?.stop();
   const summary = summaryText({ tally, ...stats });
   if (format === 'table') {
     if (tally.alerts === 0) io.stdout.write('No alerts.\n');
@@ -181,6 +192,43 @@ export async function runAuditScan(paths: readonly string[], options: AuditScanO
   } else io.stderr.write(summary.replace(/^\n/, ''));
   if (stats.unreadable.length > 0) return EXIT_BAD_INPUT;
   return failHit ? EXIT_FAIL_ON : EXIT_OK;
+}
+
+const METRICS_FILE_INTERVAL_MS = 15_000;
+
+/** The metrics file of a run: written now, every 15 s (from the stats being tracked), and at stop. */
+async function startMetricsFile(file: string, say: (line: string) => void) {
+  const { AuditScanMetrics, writeMetricsFile } = await import('./metrics.js');
+  const counts = new AuditScanMetrics();
+  let tracked: ScanStats | undefined;
+  let failed = false;
+  const write = async (): Promise<void> => {
+    if (tracked) counts.totals(tracked.events, tracked.malformed);
+    try {
+      await writeMetricsFile(file);
+      failed = false;
+    } catch (err) {
+      if (!failed) say(`warning: cannot write the metrics file ${file}: ${(err as Error).message}`);
+      failed = true;
+    }
+  };
+  await write();
+  let writing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    writing = writing.then(write);
+  }, METRICS_FILE_INTERVAL_MS);
+  timer.unref();
+  return {
+    counts,
+    track(stats: ScanStats | undefined): void {
+      if (stats) tracked = stats;
+    },
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await writing;
+      await write();
+    },
+  };
 }
 
 async function runFollow(
@@ -192,8 +240,10 @@ async function runFollow(
   settings: AuditSettings,
   onMalformed: (m: MalformedLine) => void,
   say: (line: string) => void,
+  track: (stats: ScanStats) => void = () => undefined,
 ): Promise<ScanStats> {
   const stats: ScanStats = { inputs: paths.length, events: 0, malformed: 0, malformedSamples: [], unreadable: [] };
+  track(stats);
   let signal = io.signal;
   let cleanup = (): void => undefined;
   if (!signal && options.follow) {
