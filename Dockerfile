@@ -29,7 +29,8 @@ COPY --from=build /src/dist dist
 COPY --from=build /src/bin bin
 COPY --from=build /src/charts/static charts/static
 USER 65532:65532
-EXPOSE 8443 8444
+# 8443 webhook, 8444 alerts API, 9443 metrics (the chart serves /metrics on its own port)
+EXPOSE 8443 8444 9443
 # Kubernetes probes /healthz and /readyz; no HEALTHCHECK here.
 ENTRYPOINT ["/nodejs/bin/node", "/app/bin/bulwark.js"]
 CMD ["serve", "--config", "/etc/bulwark/config.yaml"]
