@@ -4,7 +4,8 @@
 // source of truth for what Bulwark registers.
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, watch } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
@@ -260,8 +261,12 @@ function statusCode(err: unknown): number | undefined {
   return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
 }
 
-function apiError(err: unknown, what: string): Error {
-  const e = err as { code?: number; body?: unknown; message?: string };
+/**
+ * One sentence for a failed API call that says what to do: unreachable server, untrusted or plain-HTTP
+ * server, rejected credentials, missing rights. Never the client library's own wording alone.
+ */
+export function apiError(err: unknown, what: string, server = 'the API server'): Error {
+  const e = err as { code?: number | string; body?: unknown; message?: string; cause?: { code?: string } };
   let detail = e?.message ?? String(err);
   try {
     const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
@@ -269,7 +274,25 @@ function apiError(err: unknown, what: string): Error {
   } catch {
     /* keep message */
   }
-  return new Error(`${what}: ${e?.code ? `HTTP ${e.code}: ` : ''}${detail}`);
+  const status = typeof e?.code === 'number' ? e.code : undefined;
+  const text = `${detail} ${typeof e?.code === 'string' ? e.code : ''} ${e?.cause?.code ?? ''}`;
+  let sentence: string;
+  if (status === 401) sentence = `${server} rejected the kubeconfig's credentials (401 Unauthorized): log in again or refresh the token in the kubeconfig`;
+  else if (status === 403)
+    sentence = `the kubeconfig's user may not do this (403 Forbidden: ${detail}); register needs get, create, update and delete on validatingwebhookconfigurations and mutatingwebhookconfigurations (admissionregistration.k8s.io), as a cluster administrator has`;
+  else if (/HTTP protocol is not allowed/.test(detail))
+    sentence = `${server} is a plain http:// address; the kubeconfig's server must be https:// (fix the cluster's server in the kubeconfig, or pass --kubeconfig, set KUBECONFIG, or run inside a cluster)`;
+  else if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(text)) {
+    const why = /ENOTFOUND|EAI_AGAIN/.test(text)
+      ? 'its name does not resolve'
+      : /ETIMEDOUT/.test(text)
+        ? 'the connection timed out'
+        : 'the connection was refused';
+    sentence = `cannot reach ${server} (${why}): check that the cluster is up and that the kubeconfig (--kubeconfig, KUBECONFIG or ~/.kube/config) points at it`;
+  } else if (/self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER|CERT_|certificate/i.test(text))
+    sentence = `the TLS certificate of ${server} is not trusted (${detail}): put the cluster's CA in the kubeconfig (certificate-authority-data)`;
+  else sentence = `${status ? `HTTP ${status}: ` : ''}${detail}`;
+  return new Error(`${what}: ${sentence}`, { cause: err });
 }
 
 /** Why `register` must leave an existing configuration alone; undefined when it is its own. */
@@ -294,8 +317,12 @@ function k8s(): typeof import('@kubernetes/client-node') {
 export class WebhookRegistrar {
   private readonly api: AdmissionregistrationV1Api;
 
+  private readonly server: string;
+
   constructor(kc: KubeConfig) {
     this.api = kc.makeApiClient(k8s().AdmissionregistrationV1Api);
+    const url = kc.getCurrentCluster()?.server;
+    this.server = url ? `the API server at ${url}` : 'the API server';
   }
 
   private async read(kind: 'validating' | 'mutating', name: string): Promise<Obj | undefined> {
@@ -305,7 +332,7 @@ export class WebhookRegistrar {
         : await this.api.readMutatingWebhookConfiguration({ name })) as unknown as Obj;
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
-      throw apiError(err, `reading ${kind} webhook configuration ${name}`);
+      throw apiError(err, `reading ${kind} webhook configuration ${name}`, this.server);
     }
   }
 
@@ -348,7 +375,7 @@ export class WebhookRegistrar {
       else await api.replaceMutatingWebhookConfiguration({ name, body: body as never });
       return { outcome: 'updated', diff: diff.length > MAX_DIFF_LINES ? [...diff.slice(0, MAX_DIFF_LINES), `... and more`] : diff };
     } catch (err) {
-      throw apiError(err, `writing ${kind} webhook configuration ${name}`);
+      throw apiError(err, `writing ${kind} webhook configuration ${name}`, this.server);
     }
   }
 
@@ -370,7 +397,7 @@ export class WebhookRegistrar {
       return { outcome: 'deleted' };
     } catch (err) {
       if (statusCode(err) === 404) return { outcome: 'absent' };
-      throw apiError(err, `deleting ${kind} webhook configuration ${name}`);
+      throw apiError(err, `deleting ${kind} webhook configuration ${name}`, this.server);
     }
   }
 
@@ -416,12 +443,37 @@ export function formatOutcomes(result: Record<string, OutcomeDetail>): string {
   return text;
 }
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
+const NO_KUBECONFIG = 'no kubeconfig found: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a cluster';
+
+/** The kubeconfig `register` uses, or an error that says in one sentence what to do. */
+export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new (k8s().KubeConfig)();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
+  const load = (file: string, how: string): void => {
+    if (!existsSync(file)) throw new Error(`${how} ${file} does not exist: give the path of a kubeconfig file (--kubeconfig FILE or KUBECONFIG)`);
+    try {
+      kc.loadFromFile(file);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(
+        e.code === 'EACCES' || e.code === 'EISDIR'
+          ? `${how} ${file} cannot be read (${e.code}): give a kubeconfig file you can read`
+          : `${how} ${file} is not a valid kubeconfig (${(e.message ?? '').split('\n')[0]}): check it with kubectl config view --kubeconfig ${file}`,
+        { cause: err },
+      );
+    }
+  };
+  if (path) load(path, 'kubeconfig');
+  else if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+    const present = files.filter((f) => existsSync(f));
+    if (present.length === 0) throw new Error(`KUBECONFIG names no file that exists (${files.join(delimiter)}): fix KUBECONFIG or pass --kubeconfig FILE`);
+    if (present.length === 1) load(present[0]!, 'KUBECONFIG file');
+    else kc.loadFromDefault();
+  } else if (existsSync(join(homedir(), '.kube', 'config'))) load(join(homedir(), '.kube', 'config'), 'kubeconfig');
+  else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kc.loadFromCluster();
+  else throw new Error(NO_KUBECONFIG);
   if (!kc.getCurrentCluster())
-    throw new Error(path ? `${path}: no current cluster in the kubeconfig` : 'no cluster configured (use --kubeconfig, KUBECONFIG or run in a cluster)');
+    throw new Error(`${path ?? 'the kubeconfig'}: no current cluster (current-context is unset or names no cluster): set one with kubectl config use-context`);
   return kc;
 }
 

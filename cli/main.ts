@@ -43,7 +43,23 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return USAGE_EXIT;
     }
-    throw err;
+    // One prefix for every command's errors: `bulwark register: …`, `bulwark audit scan: …`.
+    process.stderr.write(`${commandName(program, argv)}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return USAGE_EXIT;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
+/** `bulwark`, then the subcommands named in argv (`bulwark audit scan`), as far as they are known. */
+export function commandName(program: Command, argv: readonly string[]): string {
+  let cmd = program;
+  let name = 'bulwark';
+  for (const arg of argv.slice(2)) {
+    if (arg.startsWith('-')) break;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    name += ` ${sub.name()}`;
+    cmd = sub;
+  }
+  return name;
 }

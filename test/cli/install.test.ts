@@ -151,6 +151,8 @@ describe('bulwark register against an API server stand-in', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-register-'));
     writeFileSync(join(dir, 'kubeconfig'), api.kubeconfig().replace(api.token, 'wrong-token'));
     const bad = new WebhookRegistrar(loadKubeConfig(join(dir, 'kubeconfig')));
-    await expect(bad.register({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443' })).rejects.toThrow(/validating webhook configuration bulwark: HTTP 401/);
+    await expect(bad.register({ caBundle: ca.certPem, url: 'https://127.0.0.1:8443' })).rejects.toThrow(
+      /validating webhook configuration bulwark: the API server at .* rejected the kubeconfig's credentials \(401 Unauthorized\): log in again/,
+    );
   });
 });
