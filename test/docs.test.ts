@@ -9,6 +9,11 @@ import { buildProgram } from '../cli/main.js';
 import { parseAdmissionReview } from '../webhook/review.js';
 import { decide } from '../webhook/decide.js';
 import { compiledWith } from './webhook/support.js';
+import { MAX_FILE_BYTES, MAX_YAML_BYTES } from '../cli/manifests.js';
+import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../audit/config.js';
+import { AUDIT_BODY_LIMIT } from '../audit/webhook.js';
+import { MAX_DOCUMENT_BYTES } from '../audit/input.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pages = [
@@ -112,5 +117,20 @@ describe('documentation', () => {
     expect(decision.outcome).toBe('denied');
     const lines = decision.response?.status?.message?.split('\n') ?? [];
     expect(lines.map((l) => /^\[([a-z-]+)\] /.exec(l)?.[1])).toEqual(['privileged-container', 'host-namespaces']);
+  });
+
+  it("the README's size limits are the code's", () => {
+    const readme = text.get('README.md')!.replace(/\s+/g, ' ');
+    const mib = (n: number) => `${n / 1024 / 1024} MiB`;
+    for (const phrase of [
+      `a YAML file for \`scan\` up to ${mib(MAX_YAML_BYTES)}`,
+      `(JSON up to ${mib(MAX_FILE_BYTES)})`,
+      `\`server.bodyLimit\` (${mib(DEFAULT_BODY_LIMIT)})`,
+      `\`audit.maxLineBytes\` (${mib(DEFAULT_MAX_LINE_BYTES)})`,
+      `(\`POST /audit\`) up to ${mib(AUDIT_BODY_LIMIT)}`,
+      `(EventList or array) up to ${mib(MAX_DOCUMENT_BYTES)}`,
+    ]) {
+      expect(readme).toContain(phrase);
+    }
   });
 });
