@@ -33,4 +33,5 @@ USER 65532:65532
 EXPOSE 8443 8444 9443
 # Kubernetes probes /healthz and /readyz; no HEALTHCHECK here.
 ENTRYPOINT ["/nodejs/bin/node", "/app/bin/bulwark.js"]
-CMD ["serve", "--config", "/etc/bulwark/config.yaml"]
+# bulwark serve binds 127.0.0.1 unless told: a container listens on its interfaces.
+CMD ["serve", "--config", "/etc/bulwark/config.yaml", "--address", "0.0.0.0"]

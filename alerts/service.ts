@@ -13,6 +13,7 @@ import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } fr
 export { DEV_CERT_DIR };
 import { type AlertStore, type OpenStoreOptions } from './store.js';
 import { openAlertStore } from './store-factory.js';
+import { kubeconfigSource } from '../core/kubeconfig.js';
 
 export interface AlertsServiceOptions {
   /** The process's metrics registry (served on the webhook's /metrics). */
@@ -78,6 +79,10 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
 
     if (settings.api.enabled) {
       if (settings.api.auth === 'kubernetes') {
+        if (!options.kubeConfig && !settings.api.kubeconfig && !kubeconfigSource())
+          throw new Error(
+            'api.auth: kubernetes needs a cluster to ask (TokenReview, SubjectAccessReview), and there is none: set api.kubeconfig, KUBECONFIG or ~/.kube/config, run inside a cluster, or use api.auth: tokens with api.tokenFile',
+          );
         access = await KubernetesAccess.create(log, {
           cacheTtlMs: settings.api.cacheTtlMs,
           audiences: settings.api.audiences,

@@ -17,7 +17,7 @@ export type AuthMode = 'tokens' | 'kubernetes';
 export interface ApiSettings {
   enabled: boolean;
   port: number;
-  /** Listen address; undefined: all interfaces. */
+  /** Listen address (default 127.0.0.1, loopback only; the chart sets 0.0.0.0). */
   address: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -62,7 +62,7 @@ export function parseApiSettings(raw: SectionInput<'api'> | Record<string, unkno
   return {
     enabled: api.enabled ?? Object.keys(api).length > 0,
     port: api.port ?? DEFAULT_API_PORT,
-    address: api.address ?? undefined,
+    address: api.address ?? '127.0.0.1',
     tlsCert: api.tlsCert ?? undefined,
     tlsKey: api.tlsKey ?? undefined,
     auth: api.auth ?? 'tokens',

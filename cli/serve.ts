@@ -1,7 +1,7 @@
 // `bulwark serve`: the admission webhook over HTTPS. Options on the command line win over the
 // config file's `server:` section, which wins over the defaults.
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
@@ -16,7 +16,7 @@ import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
 import type { NamespaceModes } from '../webhook/decide.js';
 import { mutationsOf } from '../webhook/mutate.js';
 import type { InformerNamespaceModes } from '../webhook/namespaces.js';
-import { DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS } from '../webhook/defaults.js';
+import { SERVE_DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDOWN_GRACE_MS } from '../webhook/defaults.js';
 import { loadConfigFile, parseSection } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { projectRoot } from '../core/paths.js';
@@ -35,6 +35,7 @@ export interface ServeCliOptions {
   metricsPort?: number;
   /** false with --no-kube. */
   kube?: boolean;
+  logFormat?: 'json' | 'pretty';
 }
 
 export interface ServerSettings {
@@ -65,7 +66,8 @@ export function resolveServerSettings(
   const errors: string[] = [];
   const settings: ServerSettings = {
     port: cli.port ?? server.port ?? DEFAULT_PORT,
-    address: cli.address ?? server.address ?? DEFAULT_ADDRESS,
+    // The quick start listens on loopback only; the chart and --address choose otherwise.
+    address: cli.address ?? server.address ?? SERVE_DEFAULT_ADDRESS,
     tlsCert: cli.tlsCert ?? server.tlsCert ?? undefined,
     tlsKey: cli.tlsKey ?? server.tlsKey ?? undefined,
     clientCA: cli.clientCa ?? server.clientCA ?? undefined,
@@ -132,13 +134,19 @@ export function registerServe(program: Command): void {
     .description('serve the admission webhook over HTTPS: POST /validate, /mutate; GET /healthz, /readyz, /metrics')
     .option('-c, --config <file>', 'configuration file (YAML)')
     .option('-p, --port <n>', `port to listen on (default ${DEFAULT_PORT}; 0: any free port)`, parsePort)
-    .option('--address <addr>', `address to bind (default ${DEFAULT_ADDRESS})`)
+    .option('--address <addr>', `address to bind (default ${SERVE_DEFAULT_ADDRESS}, loopback only; 0.0.0.0 for every IPv4 interface, :: for every interface)`)
     .option('--tls-cert <file>', 'serving certificate (PEM); without it a development certificate is made under certs/dev/')
     .option('--tls-key <file>', 'private key of the serving certificate (PEM)')
     .option('--client-ca <file>', "require a client certificate signed by this CA (the API server's, mTLS)")
     .option('--metrics-port <n>', 'also serve GET /metrics on this HTTPS port (server.metricsPort), e.g. for a NetworkPolicy that restricts it', parsePort)
     .option('--kubeconfig <file>', 'kubeconfig for reading namespace labels (default: $KUBECONFIG, then in-cluster)')
     .option('--no-kube', 'do not read namespace labels from a cluster: config alone decides')
+    .addOption(
+      new Option('--log-format <format>', 'log lines as JSON (pino) or for people (pretty); default pretty on a terminal, json otherwise').choices([
+        'json',
+        'pretty',
+      ]),
+    )
     .action(async (opts: ServeCliOptions) => {
       process.exitCode = await runServe(opts);
     });
@@ -149,7 +157,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   // Loaded here, not at the top: express, pino, prom-client, the stores, the Kubernetes client and
   // the certificate library are for `serve` only; every other command starts without them.
   const [
-    { asyncStderr, createLogger, flushDestination },
+    { asyncStderr, createLogger, flushDestination, prettyDestination },
     { startAlertsService },
     { AuditAnalyser },
     { mountAuditRoute },
@@ -169,7 +177,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   ]);
   const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
   // Asynchronous stderr: a review that is logged does not wait for the write (flushed on exit).
-  const stderr = asyncStderr();
+  // JSON lines by default; a person at a terminal (or --log-format pretty) reads them formatted.
+  const pretty = opts.logFormat === 'pretty' || (opts.logFormat === undefined && process.stderr.isTTY === true);
+  const stderr = pretty ? prettyDestination() : asyncStderr();
   const logger = createLogger({}, stderr);
   let config: BulwarkConfig;
   let settings: ServerSettings;
@@ -273,7 +283,11 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       devCertDir: path.join(projectRoot(), 'certs', 'dev'),
     });
   } catch (err) {
-    process.stderr.write(`bulwark: ${err instanceof ConfigError ? '' : 'cannot start the alert store: '}${(err as Error).message}\n`);
+    const message = (err as Error).message;
+    // A setting that cannot work names its key and the file it came from.
+    const why =
+      err instanceof ConfigError ? message : /^api\./.test(message) ? `${opts.config ?? 'config'}: ${message}` : `cannot start the alert store: ${message}`;
+    process.stderr.write(`bulwark: ${why}\n`);
     await informer?.stop();
     return 2;
   }

@@ -259,7 +259,7 @@ const policySchema = {
 export const serverSection = section(
   {
     port: port('an integer from 0 to 65535').nullable().optional().meta({ description: 'webhook port (default 8443)' }),
-    address: nonEmptyString().nullable().optional().meta({ description: 'address to bind (default 0.0.0.0)' }),
+    address: nonEmptyString().nullable().optional().meta({ description: 'address to bind (default 127.0.0.1, loopback only; the chart sets 0.0.0.0)' }),
     tlsCert: nonEmptyString().nullable().optional().meta({ description: 'serving certificate (PEM)' }),
     tlsKey: nonEmptyString().nullable().optional().meta({ description: 'private key of the serving certificate (PEM)' }),
     clientCA: nonEmptyString().nullable().optional().meta({ description: "require client certificates signed by this CA (the API server's)" }),
@@ -332,7 +332,7 @@ export const apiSection = section(
       .optional()
       .meta({ description: 'serve the alerts API (default: true when the api section says anything)' }),
     port: port().optional().meta({ description: 'its own HTTPS port (default 8444)' }),
-    address: nonEmptyString().nullable().optional().meta({ description: 'address to bind (default all interfaces)' }),
+    address: nonEmptyString().nullable().optional().meta({ description: 'address to bind (default 127.0.0.1, loopback only; the chart sets 0.0.0.0)' }),
     tlsCert: nonEmptyString().nullable().optional().meta({ description: "certificate (default: the webhook's)" }),
     tlsKey: nonEmptyString().nullable().optional().meta({ description: 'its private key' }),
     tokenFile: nonEmptyString().nullable().optional().meta({ description: 'kube-apiserver token-file format: token,user,uid,"group1,group2" (auth: tokens)' }),

@@ -47,3 +47,35 @@ export function flushDestination(destination: DestinationStream, timeoutMs = 200
     });
   });
 }
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+/** Printable ASCII without quotes or spaces: shown bare; anything else is JSON-quoted (escapes included). */
+const BARE = /^[\x21\x23-\x7e]{1,200}$/;
+
+/**
+ * One pino JSON line as a person reads it on a terminal: `12:04:05.123 INFO  message  key=value …`.
+ * Control characters from logged values (user names, paths, request fields) are escaped, so a log
+ * line can never drive the terminal. A line that is not JSON is passed on as it is.
+ */
+export function prettyLogLine(line: string): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  if (record === null || typeof record !== 'object') return line;
+  const { level, time, msg, pid: _pid, hostname: _hostname, name: _name, ...rest } = record;
+  const when = typeof time === 'number' ? new Date(time).toISOString().slice(11, 23) : '';
+  const lvl = (typeof level === 'number' ? LEVEL_NAMES[level] : undefined) ?? String(level ?? '');
+  const message = JSON.stringify(typeof msg === 'string' ? msg : '').slice(1, -1);
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${JSON.stringify(k).slice(1, -1)}=${typeof v === 'string' && BARE.test(v) ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${when} ${lvl.padEnd(5)} ${message}${fields ? `  ${fields}` : ''}\n`;
+}
+
+/** A destination that writes pino's lines to `out` in the terminal form (`--log-format pretty`). */
+export function prettyDestination(out: NodeJS.WritableStream = process.stderr): DestinationStream {
+  return { write: (line: string) => void out.write(prettyLogLine(line)) };
+}

@@ -111,6 +111,14 @@ describe('helm chart', () => {
     expect(config.exemptions.images).toEqual(['registry.k8s.io/*']);
   });
 
+  it('listens on the pod interfaces (bulwark serve alone binds loopback); listenAddress changes both listeners', () => {
+    const configOf = (sets: string[]) => parseConfig(find(render(sets), 'ConfigMap').data['config.yaml'], 'configmap');
+    const byDefault = configOf([]);
+    expect([byDefault.server.address, byDefault.api.address]).toEqual(['0.0.0.0', '0.0.0.0']);
+    const v6 = configOf(['listenAddress=::']);
+    expect([v6.server.address, v6.api.address]).toEqual(['::', '::']);
+  });
+
   it('grants least privilege: namespaces read, reviews create, nothing on webhook configurations', () => {
     const docs = render();
     const role = find(docs, 'ClusterRole', 'rel-bulwark');

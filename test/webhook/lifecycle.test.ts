@@ -134,7 +134,7 @@ describe('`bulwark serve` as a process', () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-serve-'));
     const child = spawn(process.execPath, [path.join(root, 'bin/bulwark.js'), 'serve', ...args], {
       cwd,
-      env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '' },
+      env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '', HOME: cwd, KUBERNETES_SERVICE_HOST: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -184,6 +184,31 @@ describe('`bulwark serve` as a process', () => {
     },
     15_000,
   );
+
+  it('binds loopback by default (the quick start), and --log-format pretty writes lines for people', async (ctx) => {
+    if (!built) ctx.skip();
+    const certs = makeCerts();
+    const proc = serve(['--port', '0', '--no-kube', '--log-format', 'pretty', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
+    await waitFor(() => /listening on https:/.test(proc.stderr()), 10_000, 'the listening line');
+    const line = proc
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('listening on'))!;
+    expect(line).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  listening on https:\/\/127\.0\.0\.1:\d+  port=\d+ address=127\.0\.0\.1 /);
+    expect(proc.stderr()).not.toContain('{"level"');
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
+
+  it('api.auth: kubernetes without any cluster is an error naming the key and the file', async () => {
+    if (!built) return;
+    const dir = makeCerts().dir;
+    const file = path.join(dir, 'bulwark.yaml');
+    fs.writeFileSync(file, `api:\n  auth: kubernetes\nstore:\n  url: sqlite:${path.join(dir, 'a.db')}\n`);
+    const proc = serve(['--no-kube', '--port', '0', '--config', file]);
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toContain(`bulwark: ${file}: api.auth: kubernetes needs a cluster to ask`);
+  }, 15_000);
 
   it('exits 2 on unknown or malformed server.* config keys', async () => {
     if (!built) return;

@@ -42,8 +42,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The configuration file Bulwark reads (config.yaml), built from values. */}}
 {{- define "bulwark.config" -}}
 {{- $store := dict "url" .Values.alerts.storeUrl -}}
-{{- $api := dict "port" (int .Values.alerts.api.port) "auth" "kubernetes" "audiences" .Values.alerts.api.audiences "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
-{{- $server := dict "port" 8443 "namespace" .Release.Namespace "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- $api := dict "port" (int .Values.alerts.api.port) "address" .Values.listenAddress "auth" "kubernetes" "audiences" .Values.alerts.api.audiences "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- $server := dict "port" 8443 "address" .Values.listenAddress "namespace" .Release.Namespace "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
 {{- if .Values.metrics.port -}}
 {{- $_ := set $server "metricsPort" (int .Values.metrics.port) -}}
 {{- $_ := set $server "metricsOnWebhookPort" .Values.metrics.onWebhookPort -}}
