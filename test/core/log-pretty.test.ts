@@ -38,7 +38,7 @@ describe('prettyLogLine', () => {
     const logger = createLogger({}, prettyDestination({ write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream));
     logger.info({ token: 'secret-token', who: 'alice' }, 'signed in');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/ INFO  signed in  token=\[redacted\] who=alice\n$/);
+    expect(lines[0]).toMatch(/ INFO {2}signed in {2}token=\[redacted\] who=alice\n$/);
     expect(lines[0]).not.toContain('secret-token');
   });
 });

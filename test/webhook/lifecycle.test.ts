@@ -194,7 +194,7 @@ describe('`bulwark serve` as a process', () => {
       .stderr()
       .split('\n')
       .find((l) => l.includes('listening on'))!;
-    expect(line).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  listening on https:\/\/127\.0\.0\.1:\d+  port=\d+ address=127\.0\.0\.1 /);
+    expect(line).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}listening on https:\/\/127\.0\.0\.1:\d+ {2}port=\d+ address=127\.0\.0\.1 /);
     expect(proc.stderr()).not.toContain('{"level"');
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
