@@ -21,6 +21,16 @@ export interface StatusChange {
   reason: string;
 }
 
+export interface LaterEvidence {
+  /** lastSeen of that occurrence. */
+  at: string;
+  /** Its message, when it differs from the first occurrence's. */
+  message?: string;
+  /** Its evidence, at most 4 KiB of JSON (else `{truncated, bytes}`). */
+  evidence: Record<string, unknown>;
+  userAgent?: string;
+}
+
 export interface Alert {
   id: string;
   type: string;
@@ -47,6 +57,10 @@ export interface Alert {
   fingerprint: string;
   /** The `cluster.name` of the configuration that raised it, when set. */
   cluster?: string;
+  /** Later occurrences of a merged alert, the most recent first-kept-last (the first occurrence's message and evidence stay above). */
+  laterEvidence?: LaterEvidence[];
+  /** Event times that claimed to be in the future, as claimed; the alert's own are clamped to receipt + 5 min. */
+  timeClamped?: { firstSeen?: string; lastSeen?: string };
 }
 
 /** Fields a producer fills; the rest get defaults from newAlert. */

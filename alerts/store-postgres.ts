@@ -54,6 +54,7 @@ const COLUMNS = [
   'remediation',
   'history',
   'extra',
+  'updated_at',
 ] as const;
 
 /** The fields with a column of their own; anything else a producer adds travels in `extra`. */
@@ -152,6 +153,18 @@ export class PostgresAlertStore implements AlertStore {
           extra         jsonb NOT NULL DEFAULT '{}'::jsonb
         )`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_last_seen ON ${t} (last_seen DESC, id)`);
+      // Additive: retention by the store's own clock (when the alert was last written), not by event time.
+      const added = await c.query(
+        `SELECT 1 FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = 'bulwark_alerts' AND column_name = 'updated_at'`,
+        [this.schema ?? null],
+      );
+      if (added.rowCount === 0) {
+        await c.query(`ALTER TABLE ${t} ADD COLUMN updated_at timestamptz`);
+        await c.query(`UPDATE ${t} SET updated_at = last_seen`);
+        await c.query(`ALTER TABLE ${t} ALTER COLUMN updated_at SET NOT NULL, ALTER COLUMN updated_at SET DEFAULT now()`);
+      }
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_updated ON ${t} (updated_at)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_retention ON ${t} (severity_rank DESC, updated_at DESC, id)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
                      WHERE status IN ('active', 'in-progress')`);
     });
@@ -228,6 +241,7 @@ export class PostgresAlertStore implements AlertStore {
       a.remediation ?? '',
       json(a.history ?? []),
       json(extra),
+      new Date().toISOString(),
     ];
   }
 
@@ -314,13 +328,14 @@ export class PostgresAlertStore implements AlertStore {
     return this.transaction(async (c) => {
       let deleted = 0;
       if (retention.maxAgeMs !== undefined) {
-        const r = await c.query(`DELETE FROM ${this.table} WHERE last_seen < $1`, [new Date(now - retention.maxAgeMs).toISOString()]);
+        const r = await c.query(`DELETE FROM ${this.table} WHERE updated_at < $1`, [new Date(now - retention.maxAgeMs).toISOString()]);
         deleted += r.rowCount ?? 0;
       }
       if (retention.maxCount !== undefined) {
-        const r = await c.query(`DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY last_seen DESC, id OFFSET $1)`, [
-          retention.maxCount,
-        ]);
+        const r = await c.query(
+          `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY severity_rank DESC, updated_at DESC, id OFFSET $1)`,
+          [retention.maxCount],
+        );
         deleted += r.rowCount ?? 0;
       }
       return deleted;

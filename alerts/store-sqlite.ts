@@ -49,6 +49,18 @@ CREATE INDEX IF NOT EXISTS alerts_open_by_fingerprint ON alerts (fingerprint, la
   WHERE status IN ('active', 'in-progress');
 `;
 
+/**
+ * Additive migrations, in order, each applied once (PRAGMA user_version counts them) inside the
+ * write lock, so processes opening one file together apply each once. Never destructive.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: retention by the store's own clock (when the alert was last written), not by event time.
+  `ALTER TABLE alerts ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;
+   UPDATE alerts SET updated_ms = last_seen_ms;
+   CREATE INDEX IF NOT EXISTS alerts_by_updated ON alerts (updated_ms);
+   CREATE INDEX IF NOT EXISTS alerts_by_retention ON alerts (severity_rank DESC, updated_ms DESC, id);`,
+];
+
 interface Row {
   body: string;
 }
@@ -73,6 +85,11 @@ export class SqliteAlertStore implements AlertStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
+      db.transaction(() => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+        if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+      }).immediate();
     } catch (err) {
       db.close();
       throw err;
@@ -96,20 +113,21 @@ export class SqliteAlertStore implements AlertStore {
       namespace: alert.namespace ?? '',
       first_seen_ms: Date.parse(alert.firstSeen),
       last_seen_ms: Date.parse(alert.lastSeen),
+      updated_ms: Date.now(),
       body: JSON.stringify(alert),
     };
     if (insert) {
       this.db
         .prepare(
-          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, body)
-                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @body)`,
+          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, body)
+                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @body)`,
         )
         .run(params);
     } else {
       this.db
         .prepare(
           `UPDATE alerts SET severity = @severity, severity_rank = @severity_rank, status = @status,
-                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, body = @body WHERE id = @id`,
+                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, updated_ms = @updated_ms, body = @body WHERE id = @id`,
         )
         .run(params);
     }
@@ -189,11 +207,11 @@ export class SqliteAlertStore implements AlertStore {
     const txn = this.db.transaction((): number => {
       let deleted = 0;
       if (retention.maxAgeMs !== undefined) {
-        deleted += this.db.prepare('DELETE FROM alerts WHERE last_seen_ms < ?').run(now - retention.maxAgeMs).changes;
+        deleted += this.db.prepare('DELETE FROM alerts WHERE updated_ms < ?').run(now - retention.maxAgeMs).changes;
       }
       if (retention.maxCount !== undefined) {
         deleted += this.db
-          .prepare(`DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY last_seen_ms DESC, id LIMIT -1 OFFSET ?)`)
+          .prepare(`DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY severity_rank DESC, updated_ms DESC, id LIMIT -1 OFFSET ?)`)
           .run(retention.maxCount).changes;
       }
       return deleted;

@@ -23,9 +23,16 @@ export interface AlertPage {
 }
 
 export interface Retention {
-  /** Delete alerts last seen longer ago than this. */
+  /**
+   * Delete alerts the store has not written for longer than this (by the store's clock: when the
+   * alert was stored, merged into or changed status), never by the event time inside it, so a
+   * back-filled year-old audit log keeps its alerts.
+   */
   maxAgeMs?: number;
-  /** Keep at most this many alerts (the most recently seen). */
+  /**
+   * Keep at most this many alerts: the lowest severity goes first, the least recently written
+   * first within a severity, so low alerts never push out high ones.
+   */
   maxCount?: number;
 }
 
@@ -55,6 +62,11 @@ export const MAX_AUDIT_IDS = 100;
 export const MAX_SOURCE_IPS = 100;
 export const MAX_REASON_LENGTH = 1024;
 export const DEFAULT_DEDUP_WINDOW_MS = 10 * 60_000;
+/** Event times further in the future than this (against the store's clock) are not believed. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+/** Later occurrences' evidence kept on a merged alert (the most recent ones), each at most LATER_EVIDENCE_BYTES of JSON. */
+export const MAX_LATER_EVIDENCE = 10;
+export const LATER_EVIDENCE_BYTES = 4096;
 
 export class AlertNotFoundError extends Error {
   constructor(readonly id: string) {
@@ -129,8 +141,21 @@ function unionBounded(a: readonly string[], b: readonly string[], max: number): 
  * Tolerant on purpose: a producer's odd field must not cost the alert.
  */
 export function normaliseAlert(alert: Alert, now = Date.now()): Alert {
-  const firstSeen = isoOr(alert.firstSeen, new Date(now).toISOString());
+  let firstSeen = isoOr(alert.firstSeen, new Date(now).toISOString());
   let lastSeen = isoOr(alert.lastSeen, firstSeen);
+  // A timestamp from the future (a forged or skewed event time) is clamped to the store's clock +
+  // CLOCK_SKEW_MS, and the claimed value is kept beside it: it could otherwise keep an alert at
+  // the top of every list and out of reach of retention.
+  const latest = new Date(now + CLOCK_SKEW_MS).toISOString();
+  let clamped: Alert['timeClamped'];
+  if (firstSeen > latest) {
+    clamped = { ...clamped, firstSeen };
+    firstSeen = latest;
+  }
+  if (lastSeen > latest) {
+    clamped = { ...clamped, lastSeen };
+    lastSeen = latest;
+  }
   if (lastSeen < firstSeen) lastSeen = firstSeen;
   const count = Number.isFinite(alert.count) && alert.count >= 1 ? Math.floor(alert.count) : 1;
   return {
@@ -144,6 +169,7 @@ export function normaliseAlert(alert: Alert, now = Date.now()): Alert {
     history: Array.isArray(alert.history) ? alert.history : [],
     evidence: alert.evidence ?? {},
     fingerprint: alert.fingerprint || fingerprintOf(alert),
+    ...(clamped ? { timeClamped: { ...alert.timeClamped, ...clamped } } : {}),
   };
 }
 
@@ -161,13 +187,36 @@ export function mergeHorizon(incoming: Alert, windowMs: number): number {
   return Date.parse(incoming.firstSeen) - windowMs;
 }
 
+/** Evidence as a later occurrence keeps it: at most LATER_EVIDENCE_BYTES of JSON, else a note of its size. */
+function boundedEvidence(evidence: Record<string, unknown>): Record<string, unknown> {
+  let text: string;
+  try {
+    text = JSON.stringify(evidence ?? {});
+  } catch {
+    return { truncated: true, reason: 'not serialisable' };
+  }
+  return Buffer.byteLength(text) <= LATER_EVIDENCE_BYTES ? evidence : { truncated: true, bytes: Buffer.byteLength(text) };
+}
+
 /**
  * `incoming` merged into `stored`: counts add up, auditIDs and sourceIPs are unioned (bounded),
- * the time span widens, and the newer occurrence's message, evidence and user agent win.
+ * the time span widens, the severity is the higher one. What the first occurrence recorded stays
+ * as it is — message, evidence, user agent — so a later occurrence (perhaps an attacker's, sent to
+ * bury the first) can never rewrite it; later occurrences' messages and evidence are appended to
+ * `laterEvidence`, the most recent MAX_LATER_EVIDENCE kept, each bounded.
  */
 export function mergeAlerts(stored: Alert, incoming: Alert): Alert {
   const newer = incoming.lastSeen >= stored.lastSeen;
   const severity = SEVERITY_RANK[incoming.severity] > SEVERITY_RANK[stored.severity] ? incoming.severity : stored.severity;
+  const later = [
+    ...(stored.laterEvidence ?? []),
+    {
+      at: incoming.lastSeen,
+      ...(incoming.message !== stored.message ? { message: incoming.message.slice(0, MAX_REASON_LENGTH) } : {}),
+      evidence: boundedEvidence(incoming.evidence),
+      ...(incoming.userAgent && incoming.userAgent !== stored.userAgent ? { userAgent: incoming.userAgent.slice(0, 256) } : {}),
+    },
+  ].slice(-MAX_LATER_EVIDENCE);
   return {
     ...stored,
     severity,
@@ -176,9 +225,8 @@ export function mergeAlerts(stored: Alert, incoming: Alert): Alert {
     lastSeen: newer ? incoming.lastSeen : stored.lastSeen,
     auditIDs: unionBounded(stored.auditIDs, incoming.auditIDs, MAX_AUDIT_IDS),
     sourceIPs: unionBounded(stored.sourceIPs, incoming.sourceIPs, MAX_SOURCE_IPS),
-    message: newer ? incoming.message : stored.message,
-    evidence: newer ? incoming.evidence : stored.evidence,
-    userAgent: newer && incoming.userAgent ? incoming.userAgent : stored.userAgent,
+    laterEvidence: later,
+    ...(incoming.timeClamped ? { timeClamped: { ...stored.timeClamped, ...incoming.timeClamped } } : {}),
   };
 }
 

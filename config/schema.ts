@@ -306,11 +306,16 @@ export const storeSection = section(
             error: (iss) => `must be a duration like 90s, 10m, 1h or 30d (or a number of seconds), or off, got ${show(iss.input)}`,
           })
           .optional()
-          .meta({ description: 'delete alerts stored longer ago than this (default 30d); off keeps them' }),
+          .meta({
+            description:
+              'delete alerts the store has not written (stored, merged, status changed) for this long, by its own clock, never by event time (default 30d); off keeps them',
+          }),
         maxCount: z
           .union([z.literal('off'), z.null(), z.number().int({ error: countError }).min(1, { error: countError })], { error: countError })
           .optional()
-          .meta({ description: 'keep at most this many alerts (default 100000); off: no limit' }),
+          .meta({
+            description: 'keep at most this many alerts, the lowest severity removed first, then the least recently written (default 100000); off: no limit',
+          }),
         interval: duration({ positive: true }).optional().meta({ description: 'how often retention runs (default 1h)' }),
       },
       'maxAge, maxCount, interval',

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultConfig, parseConfig } from '../../config/load.js';
 import { parseApiSettings, parseStoreSettings } from '../../alerts/settings.js';
 import { startAlertsService } from '../../alerts/service.js';
@@ -92,15 +92,28 @@ describe('startAlertsService', () => {
     const dir = tempDir();
     const url = `sqlite:${path.join(dir, 'r.db')}`;
     const seed = await openAlertStore(url);
-    const old = await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - 40 * 86_400_000).toISOString() }), 1);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let old;
     const recent = [];
-    for (let i = 0; i < 4; i++) recent.push(await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - i * 1000).toISOString() }), 1));
+    try {
+      // Stored 40 days ago (the store's clock decides, not the event time).
+      vi.setSystemTime(Date.now() - 40 * 86_400_000);
+      old = await seed.upsert(makeAlert({ firstSeen: new Date().toISOString() }), 1);
+      vi.useRealTimers();
+      // A back-filled event from a year ago, stored now, is kept.
+      const backfilled = await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - 365 * 86_400_000).toISOString() }), 1);
+      recent.push(backfilled);
+      for (let i = 1; i < 4; i++) recent.push(await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - i * 1000).toISOString() }), 1));
+    } finally {
+      vi.useRealTimers();
+    }
     await seed.close();
     const config = defaultConfig();
     config.store = { url, retention: { maxAge: '30d', maxCount: 3 } };
     const service = await startAlertsService(config, memoryLogger().logger);
     expect(await service.store.get(old.id)).toBeUndefined();
-    expect((await service.store.list({}, undefined, 50)).items.map((x) => x.id)).toEqual(recent.slice(0, 3).map((x) => x.id));
+    // maxCount 3 keeps the three stored last.
+    expect((await service.store.list({}, undefined, 50)).items.map((x) => x.id)).toEqual(recent.slice(1).map((x) => x.id));
     await service.close();
   });
 

@@ -1,7 +1,16 @@
 // The one behaviour every AlertStore has: run against SQLite and PostgreSQL by store.test.ts.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AlertStatus } from '../../alerts/model.js';
-import { AlertNotFoundError, InvalidCursorError, MAX_AUDIT_IDS, StatusChangeError, type AlertStore } from '../../alerts/store.js';
+import {
+  AlertNotFoundError,
+  CLOCK_SKEW_MS,
+  InvalidCursorError,
+  LATER_EVIDENCE_BYTES,
+  MAX_AUDIT_IDS,
+  MAX_LATER_EVIDENCE,
+  StatusChangeError,
+  type AlertStore,
+} from '../../alerts/store.js';
 import { at, makeAlert } from './support.js';
 
 export interface StoreLocation {
@@ -59,7 +68,7 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       expect(await again.get(a.id)).toMatchObject({ id: a.id, status: 'in-progress', history: [{ by: 'carol', reason: 'looking' }] });
     });
 
-    it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen, message, evidence', async () => {
+    it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen; the first message and evidence stay', async () => {
       const { store } = await fresh();
       const first = makeAlert({ firstSeen: at(0), auditIDs: ['a1', 'a2'], sourceIPs: ['10.0.0.1'], message: 'first', evidence: { n: 1 } });
       const second = makeAlert({
@@ -81,8 +90,9 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
         lastSeen: at(9),
         auditIDs: ['a1', 'a2', 'a3'],
         sourceIPs: ['10.0.0.1', '10.0.0.2'],
-        message: 'second',
-        evidence: { n: 2 },
+        message: 'first',
+        evidence: { n: 1 },
+        laterEvidence: [{ at: at(9), message: 'second', evidence: { n: 2 } }],
       });
       expect(await store.get(first.id)).toEqual(merged);
       expect(await store.get(second.id)).toBeUndefined();
@@ -241,16 +251,102 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       await expect(store.setStatus('missing', 'resolved', 'carol', '')).rejects.toBeInstanceOf(AlertNotFoundError);
     });
 
-    it('prunes by age and by count, keeping the most recently seen', async () => {
+    it('prunes by the time the store wrote an alert, never by the event time inside it', async () => {
       const { store } = await fresh();
-      const ids: string[] = [];
-      for (let i = 0; i < 10; i++) ids.push((await store.upsert(makeAlert({ firstSeen: at(i * 60) }), WINDOW)).id);
-      const now = Date.parse(at(9 * 60));
-      expect(await store.prune({ maxAgeMs: 5.5 * 3_600_000 }, now)).toBe(4);
-      expect(await store.prune({ maxCount: 4 }, now)).toBe(2);
-      const left = (await store.list({}, undefined, 50)).items.map((a) => a.id);
-      expect(left).toEqual(ids.slice(6).reverse());
-      expect(await store.prune({ maxAgeMs: 30 * 86_400_000, maxCount: 100 }, now)).toBe(0);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const t0 = Date.parse('2026-06-01T00:00:00Z');
+        const ids: string[] = [];
+        for (let i = 0; i < 10; i++) {
+          vi.setSystemTime(t0 + i * 3_600_000); // stored hour by hour…
+          ids.push((await store.upsert(makeAlert({ firstSeen: at(i) }), WINDOW)).id); // …from a year-old log
+        }
+        const now = t0 + 9 * 3_600_000;
+        expect(await store.prune({ maxAgeMs: 5.5 * 3_600_000 }, now)).toBe(4);
+        expect(await store.prune({ maxCount: 4 }, now)).toBe(2);
+        const left = (await store.list({}, undefined, 50)).items.map((a) => a.id);
+        expect(left).toEqual(ids.slice(6).reverse());
+        expect(await store.prune({ maxAgeMs: 30 * 86_400_000, maxCount: 100 }, now)).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('a status change counts as a write: a dismissed alert and its history stay as long as the alert', async () => {
+      const { store } = await fresh();
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const t0 = Date.parse('2026-06-01T00:00:00Z');
+        vi.setSystemTime(t0);
+        const a = await store.upsert(makeAlert(), WINDOW);
+        vi.setSystemTime(t0 + 20 * 86_400_000);
+        await store.setStatus(a.id, 'dismissed', 'carol', 'expected: the CI runner');
+        expect(await store.prune({ maxAgeMs: 30 * 86_400_000 }, t0 + 40 * 86_400_000)).toBe(0);
+        expect((await store.get(a.id))!.history).toMatchObject([{ to: 'dismissed', reason: 'expected: the CI runner' }]);
+        expect(await store.prune({ maxAgeMs: 30 * 86_400_000 }, t0 + 51 * 86_400_000)).toBe(1);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('retention by count never evicts a higher severity to keep a lower one', async () => {
+      const { store } = await fresh();
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        let t = Date.parse('2026-06-01T00:00:00Z');
+        const put = async (severity: 'high' | 'medium' | 'low', minute: number) => {
+          vi.setSystemTime((t += 1000));
+          return (await store.upsert(makeAlert({ severity, firstSeen: at(minute) }), WINDOW)).id;
+        };
+        const high = [await put('high', 0), await put('high', 1), await put('high', 2)];
+        const low = [];
+        for (let i = 0; i < 6; i++) low.push(await put('low', 10 + i));
+        const medium = await put('medium', 20);
+        expect(await store.prune({ maxCount: 5 }, t)).toBe(5);
+        const left = new Set((await store.list({}, undefined, 50)).items.map((a) => a.id));
+        expect([...high, medium].every((id) => left.has(id))).toBe(true);
+        expect(low.filter((id) => left.has(id))).toEqual([low[5]]); // the low alert stored last
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('a later occurrence never rewrites the first one; later evidence is appended, bounded', async () => {
+      const { store } = await fresh();
+      const first = makeAlert({ firstSeen: at(0), message: 'alice exec into etcd-0 ("sh")', evidence: { command: ['sh'] }, userAgent: 'kubectl/v1.30' });
+      await store.upsert(first, WINDOW);
+      for (let i = 1; i <= 12; i++) {
+        await store.upsert(
+          makeAlert({
+            resource: first.resource,
+            firstSeen: at(i / 10),
+            message: `noise ${i}`,
+            evidence: i === 12 ? { blob: 'x'.repeat(LATER_EVIDENCE_BYTES * 2) } : { i },
+            userAgent: 'attacker/1.0',
+          }),
+          WINDOW,
+        );
+      }
+      const stored = (await store.get(first.id))!;
+      expect(stored).toMatchObject({ count: 13, message: first.message, evidence: { command: ['sh'] }, userAgent: 'kubectl/v1.30' });
+      expect(stored.laterEvidence).toHaveLength(MAX_LATER_EVIDENCE);
+      expect(stored.laterEvidence![0]).toMatchObject({ message: 'noise 3', evidence: { i: 3 }, userAgent: 'attacker/1.0' });
+      expect(stored.laterEvidence![MAX_LATER_EVIDENCE - 1]!.evidence).toEqual({ truncated: true, bytes: expect.any(Number) });
+      expect(JSON.stringify(stored).length).toBeLessThan(20_000);
+    });
+
+    it('clamps event times from the future to receipt + 5 min and keeps the claimed ones', async () => {
+      const { store } = await fresh();
+      const claimed = new Date(Date.now() + 365 * 86_400_000).toISOString();
+      const before = Date.now();
+      const stored = await store.upsert(makeAlert({ firstSeen: claimed }), WINDOW);
+      expect(Date.parse(stored.lastSeen)).toBeLessThanOrEqual(Date.now() + CLOCK_SKEW_MS);
+      expect(Date.parse(stored.lastSeen)).toBeGreaterThanOrEqual(before + CLOCK_SKEW_MS);
+      expect(stored.timeClamped).toEqual({ firstSeen: claimed, lastSeen: claimed });
+      expect(await store.get(stored.id)).toEqual(stored);
+      // A normal alert is the newest in the list after it: the forged one does not sit on top forever.
+      const later = await store.upsert(makeAlert({ firstSeen: new Date(Date.now() + CLOCK_SKEW_MS + 60_000).toISOString() }), WINDOW);
+      expect(later.timeClamped).toBeDefined();
     });
   });
 }
