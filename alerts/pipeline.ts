@@ -7,6 +7,8 @@ import type { Logger } from '../core/log.js';
 import { LogAlertSink } from './log.js';
 import type { Alert, AlertSink } from './model.js';
 import { DEFAULT_DEDUP_WINDOW_MS, mergeAlerts, mergesInto, normaliseAlert, type AlertStore } from './store.js';
+import { boundAlert } from './bound.js';
+import { DEFAULT_FLOOD_LIMIT_PER_MINUTE, FloodGuard, floodAlert } from './flood.js';
 
 export interface AlertPipelineOptions {
   store: AlertStore;
@@ -21,6 +23,22 @@ export interface AlertPipelineOptions {
   retryMaxMs?: number;
   /** The log sink; default a LogAlertSink on `logger`. */
   logSink?: AlertSink;
+  /** Alerts of one (source, type) stored per minute before the rest become one alert-flood alert (default 600; undefined in options means the default, null: no limit). */
+  floodLimitPerMinute?: number | null;
+}
+
+/**
+ * Whether a store error will fail the same way however often it is retried (the alert itself is
+ * the problem: a value the database refuses), as opposed to a store that is down, busy or full.
+ * Permanent errors are dead-lettered, so one bad alert never blocks the ones queued behind it.
+ */
+export function isPermanentStoreError(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return true; // JSON: cycles, BigInt, too long
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') return false;
+  // PostgreSQL SQLSTATE classes: 22 data exception, 23 integrity, 42 syntax or access rule, 54 program limit.
+  if (/^(22|23|42|54)[0-9A-Z]{3}$/.test(code)) return true;
+  return /^SQLITE_(TOOBIG|MISMATCH|RANGE|CONSTRAINT)/.test(code);
 }
 
 export interface PipelineStatus {
@@ -28,6 +46,10 @@ export interface PipelineStatus {
   queued: number;
   /** Alerts given up on since start (queue overflow); each is still in the log. */
   dropped: number;
+  /** Alerts the store refused for good (a permanent error); each is in the log. */
+  deadLettered: number;
+  /** Alerts held back by flood control and counted into alert-flood alerts. */
+  heldBack: number;
   storeFailures: number;
   /** The last store error while the store is failing; undefined once a write succeeds. */
   lastError: string | undefined;
@@ -38,6 +60,8 @@ interface Metrics {
   stored: Counter;
   failures: Counter;
   dropped: Counter;
+  deadLettered: Counter<'type'>;
+  heldBack: Counter<'source' | 'type'>;
   queued: Gauge;
 }
 
@@ -73,6 +97,28 @@ function metricsIn(registry: Registry): Metrics {
           registers,
         }),
     ),
+    deadLettered: metric(
+      registry,
+      'bulwark_alerts_dead_lettered_total',
+      () =>
+        new Counter({
+          name: 'bulwark_alerts_dead_lettered_total',
+          help: 'Alerts the store refused with a permanent error: not retried (they are in the log).',
+          labelNames: ['type'] as const,
+          registers,
+        }),
+    ),
+    heldBack: metric(
+      registry,
+      'bulwark_alerts_held_back_total',
+      () =>
+        new Counter({
+          name: 'bulwark_alerts_held_back_total',
+          help: 'Alerts over store.floodLimit for their source and type, counted into an alert-flood alert instead of stored (they are in the log).',
+          labelNames: ['source', 'type'] as const,
+          registers,
+        }),
+    ),
     queued: metric(
       registry,
       'bulwark_alert_store_queue',
@@ -97,6 +143,10 @@ export class AlertPipeline implements AlertSink {
   private draining: Promise<void> | undefined;
   private closed = false;
   private dropped = 0;
+  private deadLettered = 0;
+  private heldBack = 0;
+  private readonly flood: FloodGuard;
+  private readonly floodLimit: number | undefined;
   private failures = 0;
   private lastError: string | undefined;
 
@@ -111,6 +161,8 @@ export class AlertPipeline implements AlertSink {
     this.delayMs = this.retryBaseMs;
     this.registry = options.registry ?? new Registry();
     this.metrics = metricsIn(this.registry);
+    this.floodLimit = options.floodLimitPerMinute === null ? undefined : (options.floodLimitPerMinute ?? DEFAULT_FLOOD_LIMIT_PER_MINUTE);
+    this.flood = new FloodGuard(this.floodLimit);
   }
 
   /**
@@ -118,7 +170,8 @@ export class AlertPipeline implements AlertSink {
    * is failing — once it is queued for retry (the log line is then its durable copy). Never rejects.
    */
   async record(input: Alert): Promise<void> {
-    const alert = normaliseAlert(input);
+    // Bounded and JSON-safe from here on: nothing downstream meets a cycle, a BigInt or 40,000 findings.
+    const alert = normaliseAlert(boundAlert(input));
     try {
       await this.logSink.record(alert);
     } catch (err) {
@@ -130,23 +183,52 @@ export class AlertPipeline implements AlertSink {
       this.drop(1);
       return;
     }
+    const toStore = this.flood.admit(alert) ? alert : this.holdBack(alert);
     // Keep order behind alerts already waiting, and do not hammer a store that is failing.
     if (this.queue.length > 0 || this.draining) {
-      this.enqueue(alert);
+      this.enqueue(toStore);
       return;
     }
     try {
-      await this.store.upsert(alert, this.windowMs);
+      await this.store.upsert(toStore, this.windowMs);
       this.metrics.stored.inc();
       this.lastError = undefined;
     } catch (err) {
+      if (isPermanentStoreError(err)) {
+        this.deadLetter(toStore, err);
+        return;
+      }
       this.failed(err);
-      this.enqueue(alert);
+      this.enqueue(toStore);
     }
   }
 
+  /** The alert-flood alert that counts `alert` instead of storing it. */
+  private holdBack(alert: Alert): Alert {
+    this.heldBack++;
+    this.metrics.heldBack.inc({ source: alert.source, type: alert.type });
+    return floodAlert(alert, this.floodLimit!);
+  }
+
+  /** Given up for good: logged once (the alert is in the log already), counted, never retried. */
+  private deadLetter(alert: Alert, err: unknown): void {
+    this.deadLettered++;
+    this.metrics.deadLettered.inc({ type: alert.type });
+    this.logger.error(
+      { alertId: alert.id, type: alert.type, error: err instanceof Error ? err.message.slice(0, 512) : String(err).slice(0, 512) },
+      'the alert store refused this alert for good (dead-lettered, not retried; the alert is in the log)',
+    );
+  }
+
   status(): PipelineStatus {
-    return { queued: this.queue.length, dropped: this.dropped, storeFailures: this.failures, lastError: this.lastError };
+    return {
+      queued: this.queue.length,
+      dropped: this.dropped,
+      deadLettered: this.deadLettered,
+      heldBack: this.heldBack,
+      storeFailures: this.failures,
+      lastError: this.lastError,
+    };
   }
 
   /** Tries to empty the queue now; resolves when the queue is empty or a write failed. */
@@ -240,6 +322,13 @@ export class AlertPipeline implements AlertSink {
           try {
             await this.store.upsert(next, this.windowMs);
           } catch (err) {
+            if (isPermanentStoreError(err)) {
+              // This alert will never go in: set it aside and carry on with the ones behind it.
+              this.queue.shift();
+              this.metrics.queued.set(this.queue.length);
+              this.deadLetter(next, err);
+              continue;
+            }
             this.failed(err);
             this.delayMs = Math.min(this.delayMs * 2, this.retryMaxMs);
             return;

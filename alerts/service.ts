@@ -68,6 +68,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     store,
     logger,
     dedupWindowMs: settings.store.dedupWindowMs,
+    floodLimitPerMinute: settings.store.floodLimitPerMinute,
     ...(options.registry ? { registry: options.registry } : {}),
   });
   try {

@@ -1,5 +1,6 @@
 // The `store:` and `api:` sections of the configuration as the alerts module uses them: validated
 // by the one schema (config/schema.ts), with this module's defaults filled in.
+import { DEFAULT_FLOOD_LIMIT_PER_MINUTE } from './flood.js';
 import { parseSection, type BulwarkConfig } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
@@ -10,6 +11,8 @@ export interface StoreSettings {
   url: string;
   dedupWindowMs: number;
   retention: { maxAgeMs: number | undefined; maxCount: number | undefined; intervalMs: number };
+  /** Alerts of one (source, type) stored per minute; null: no limit. */
+  floodLimitPerMinute: number | null;
 }
 
 export type AuthMode = 'tokens' | 'kubernetes';
@@ -50,6 +53,7 @@ export function parseStoreSettings(raw: SectionInput<'store'> | Record<string, u
       maxCount: off(retention.maxCount, DEFAULT_RETENTION.maxCount),
       intervalMs: retention.interval ?? DEFAULT_RETENTION.intervalMs,
     },
+    floodLimitPerMinute: off(store.floodLimit, DEFAULT_FLOOD_LIMIT_PER_MINUTE) ?? null,
   };
 }
 

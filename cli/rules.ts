@@ -6,6 +6,7 @@ import { AUDIT_RULES } from '../audit/rules/index.js';
 import { DEFENDER_CHECKS } from '../policies/defender/index.js';
 import { PSS_CHECK_METAS } from '../policies/pss/index.js';
 import { TAMPERING_META } from '../policies/tampering.js';
+import { FLOOD_META } from '../alerts/flood.js';
 import type { CheckMeta } from '../policies/types.js';
 
 export const RULE_SOURCES = ['admission', 'audit', 'background'] as const;
@@ -18,7 +19,7 @@ export interface CatalogueEntry {
   tactics: string[];
   remediation: string;
   sources: RuleSource[];
-  /** defender | pss-baseline | pss-restricted for policies; audit for audit-only alert types. */
+  /** defender | pss-baseline | pss-restricted for policies; audit for audit-only alert types; pipeline for the alert pipeline's own. */
   set: string;
 }
 
@@ -50,6 +51,8 @@ export function ruleCatalogue(): CatalogueEntry[] {
     out.set(r.id, entry(r, 'audit', [...(r.sources ?? ['audit'])]));
   }
   if (!out.has(TAMPERING_META.id)) out.set(TAMPERING_META.id, entry(TAMPERING_META, 'audit', ['admission', 'audit']));
+  // Raised by the alert pipeline over any source's alerts (store.floodLimit).
+  out.set(FLOOD_META.id, entry(FLOOD_META, 'pipeline', ['admission', 'audit', 'background']));
   for (const e of out.values()) e.sources.sort((a, b) => RULE_SOURCES.indexOf(a) - RULE_SOURCES.indexOf(b));
   return [...out.values()];
 }

@@ -323,8 +323,15 @@ export const storeSection = section(
       .nullable()
       .optional()
       .meta({ description: 'how long alerts are kept' }),
+    floodLimit: z
+      .union([z.literal('off'), z.null(), z.number().int({ error: countError }).min(1, { error: countError })], { error: countError })
+      .optional()
+      .meta({
+        description:
+          'alerts of one source and type stored per minute (default 600); the rest are counted into one alert-flood alert per source and type (each is still logged); off: no limit',
+      }),
   },
-  'url, dedupWindow, retention',
+  'url, dedupWindow, retention, floodLimit',
 );
 
 /** api.cacheTTL may not exceed this (alerts/auth/kubernetes.ts keeps the same bound; a test says so). */
