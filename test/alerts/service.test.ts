@@ -16,6 +16,7 @@ describe('store and api settings', () => {
       url: 'sqlite:./data/bulwark.db',
       dedupWindowMs: 600_000,
       retention: { maxAgeMs: 30 * 86_400_000, maxCount: 100_000, intervalMs: 3_600_000 },
+      floodLimitPerMinute: 600,
     });
     expect(parseApiSettings({}).enabled).toBe(false);
     expect(parseApiSettings({ tokenFile: 't.csv' })).toMatchObject({ enabled: true, port: 8444, auth: 'tokens', cacheTtlMs: 10_000 });
@@ -27,6 +28,7 @@ store:
   url: postgres://bulwark@db/alerts
   dedupWindow: 5m
   retention: {maxAge: 7d, maxCount: 5000, interval: 15m}
+  floodLimit: off
 api:
   port: 9444
   address: 127.0.0.1
@@ -37,6 +39,7 @@ api:
       url: 'postgres://bulwark@db/alerts',
       dedupWindowMs: 300_000,
       retention: { maxAgeMs: 7 * 86_400_000, maxCount: 5000, intervalMs: 900_000 },
+      floodLimitPerMinute: null,
     });
     expect(parseApiSettings(config.api)).toMatchObject({
       enabled: true,
@@ -54,7 +57,7 @@ api:
     [{ retention: { maxAge: '30 days' } }, /^store\.retention\.maxAge: must be a duration/],
     [{ retention: { maxCount: -1 } }, /^store\.retention\.maxCount: must be a positive whole number/],
     [{ retention: { keep: 1 } }, /^store\.retention\.keep: unknown key \(known keys: maxAge, maxCount, interval\)/],
-    [{ path: 'x' }, /^store\.path: unknown key \(known keys: url, dedupWindow, retention\)/],
+    [{ path: 'x' }, /^store\.path: unknown key \(known keys: url, dedupWindow, retention, floodLimit\)/],
   ])('rejects store %j', (raw, message) => {
     expect(() => parseStoreSettings(raw as Record<string, unknown>)).toThrow(message);
   });
