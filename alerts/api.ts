@@ -5,6 +5,7 @@
 //   GET  /healthz, /readyz            no token; /readyz is 503 while the identity backend cannot
 //                                     authenticate anyone (a broken token file revoked every token)
 // Every /api route needs a bearer token; readers list and get, admins also change status.
+import { applyLimits, DEFAULT_LISTENER_LIMITS, limitOptions, type ListenerLimits } from '../core/listener.js';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -306,7 +307,12 @@ export interface StartAlertsApiOptions extends AlertsAppOptions {
   tls: TlsFiles | { cert: string; key: string };
   /** How often certificate files are checked for renewal (default 60 s; 0: never). */
   tlsReloadIntervalMs?: number;
+  /** Timeouts and the connection cap (default ALERTS_API_LIMITS). */
+  limits?: Partial<ListenerLimits>;
 }
+
+/** The alerts API's listener: the webhook port's timeouts, a short idle window, fewer connections (people and a console, not an API server). */
+export const ALERTS_API_LIMITS: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, keepAliveTimeoutMs: 5_000, maxConnections: 256 };
 
 export interface RunningAlertsApi {
   server: https.Server;
@@ -322,9 +328,9 @@ export async function startAlertsApi(options: StartAlertsApiOptions): Promise<Ru
   const files = 'certFile' in options.tls ? options.tls : undefined;
   const readTls = () =>
     files ? { cert: fs.readFileSync(files.certFile), key: fs.readFileSync(files.keyFile) } : (options.tls as { cert: string; key: string });
-  const server = https.createServer({ ...readTls(), minVersion: 'TLSv1.2' }, app);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 30_000;
+  const limits: ListenerLimits = { ...ALERTS_API_LIMITS, ...options.limits };
+  const server = https.createServer({ ...readTls(), minVersion: 'TLSv1.2', ...limitOptions(limits) }, app);
+  applyLimits(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.address, () => {

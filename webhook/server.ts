@@ -6,6 +6,7 @@
 // so none is dropped on a normal shutdown. Retrying a failing store is the alert pipeline's job
 // (alerts/pipeline.ts: one retry layer); a sink that still rejects here gets the whole alert
 // logged and counted.
+import { applyLimits, DEFAULT_LISTENER_LIMITS, limitOptions, type ListenerLimits } from '../core/listener.js';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -430,6 +431,8 @@ export interface WebhookServerOptions extends WebhookAppOptions {
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
+  /** Open connections at most (default 2048); further ones are closed at once. */
+  maxConnections?: number;
 }
 
 export interface WebhookServer {
@@ -449,27 +452,25 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const web = createWebhookApp(opts);
   const { logger } = opts;
   const mtls = !!opts.tls.clientCAFile;
-  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  const limits: ListenerLimits = {
+    ...DEFAULT_LISTENER_LIMITS,
+    headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_LISTENER_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_LISTENER_LIMITS.requestTimeoutMs,
+    // Longer than the API server's usual reuse window, so it is not the one racing an idle close.
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? DEFAULT_LISTENER_LIMITS.keepAliveTimeoutMs,
+    maxConnections: opts.maxConnections ?? DEFAULT_LISTENER_LIMITS.maxConnections,
+  };
   const server = https.createServer(
     {
       ...contextOptions(material),
       minVersion: MIN_TLS_VERSION,
       requestCert: mtls,
       rejectUnauthorized: mtls,
-      handshakeTimeout: 10_000,
-      headersTimeout,
-      requestTimeout,
-      // How often the slow-request timeouts above are enforced (Node's default is 30 s).
-      connectionsCheckingInterval: 1000,
-      // Longer than the API server's usual reuse window, so it is not the one racing an idle close.
-      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
+      ...limitOptions(limits),
     } as https.ServerOptions,
     web.listener,
   );
-  server.headersTimeout = headersTimeout;
-  server.requestTimeout = requestTimeout;
-  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
+  applyLimits(server, limits);
   server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
 
   await new Promise<void>((resolve, reject) => {
@@ -485,16 +486,12 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   let metricsServer: https.Server | undefined;
   if (opts.metricsPort !== undefined) {
     // No client certificate asked here, even with mTLS on the webhook: Prometheus carries none.
+    const metricsLimits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, maxConnections: 64 };
     const ms = https.createServer(
-      {
-        ...contextOptions(material),
-        minVersion: MIN_TLS_VERSION,
-        handshakeTimeout: 10_000,
-        headersTimeout: 10_000,
-        requestTimeout: 30_000,
-      } as https.ServerOptions,
+      { ...contextOptions(material), minVersion: MIN_TLS_VERSION, ...limitOptions(metricsLimits) } as https.ServerOptions,
       metricsListener(web.metrics),
     );
+    applyLimits(ms, metricsLimits);
     try {
       await new Promise<void>((resolve, reject) => {
         ms.once('error', reject);

@@ -1,0 +1,89 @@
+// The alerts API's port keeps the webhook port's limits (#14 §3): a client that never completes its
+// TLS handshake or its headers is cut off, and the number of open connections is capped. Real
+// sockets against a real listener; the limits are made small so the test is quick.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALERTS_API_LIMITS, startAlertsApi, type RunningAlertsApi } from '../../alerts/api.js';
+import { TokenFileAccess } from '../../alerts/auth.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
+import type { AlertStore } from '../../alerts/store.js';
+import { createCA, createServingCert } from '../../certs/x509.js';
+import { DEFAULT_LISTENER_LIMITS } from '../../core/listener.js';
+import { memoryLogger, request, tempDir } from './support.js';
+
+const ca = createCA({ commonName: 'limits-ca' });
+const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+let store: AlertStore;
+let api: RunningAlertsApi;
+
+/** Resolves when the server closes the socket (or it errors), with what it sent. */
+const closed = (socket: net.Socket): Promise<string> =>
+  new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => undefined);
+  });
+
+const tlsOpen = (): Promise<tls.TLSSocket> =>
+  new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: api.port, servername: 'localhost', ca: ca.certPem });
+    s.once('secureConnect', () => resolve(s)).once('error', reject);
+  });
+
+beforeAll(async () => {
+  const dir = tempDir();
+  store = await openAlertStore(`sqlite:${path.join(dir, 'a.db')}`);
+  fs.writeFileSync(path.join(dir, 't.csv'), 'tok-1,alice,u-1,security-readers\n');
+  const { logger } = memoryLogger();
+  const access = new TokenFileAccess(path.join(dir, 't.csv'), { admin: [], reader: ['security-readers'] }, logger);
+  api = await startAlertsApi({
+    store,
+    access,
+    logger,
+    port: 0,
+    address: '127.0.0.1',
+    tls: { cert: leaf.certPem, key: leaf.keyPem },
+    limits: { handshakeTimeoutMs: 300, headersTimeoutMs: 300, requestTimeoutMs: 600, maxConnections: 3 },
+  });
+});
+afterAll(async () => {
+  await api.close();
+  await store.close();
+});
+
+describe('alerts API listener limits', () => {
+  it('has the webhook port’s timeouts and a cap by default', () => {
+    expect(ALERTS_API_LIMITS).toMatchObject({
+      handshakeTimeoutMs: DEFAULT_LISTENER_LIMITS.handshakeTimeoutMs,
+      headersTimeoutMs: DEFAULT_LISTENER_LIMITS.headersTimeoutMs,
+      requestTimeoutMs: DEFAULT_LISTENER_LIMITS.requestTimeoutMs,
+      maxConnections: 256,
+    });
+  });
+
+  it('closes a TCP connection that never starts its TLS handshake', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: api.port });
+    expect(await closed(socket)).toBe('');
+  }, 10_000);
+
+  it('closes a TLS connection that never finishes its headers (slow loris)', async () => {
+    const socket = await tlsOpen();
+    socket.write('GET /api/v1/alerts HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
+    const text = await closed(socket);
+    expect(text === '' || /^HTTP\/1\.1 408/.test(text)).toBe(true);
+  }, 10_000);
+
+  it('refuses connections over the cap, and serves again once they are gone', async () => {
+    const held = await Promise.all([tlsOpen(), tlsOpen(), tlsOpen()]);
+    // The fourth is closed before its handshake completes.
+    await expect(tlsOpen()).rejects.toThrow();
+    for (const s of held) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await request(`${api.url}/healthz`, { ca: ca.certPem });
+    expect(r.status).toBe(200);
+  }, 10_000);
+});
