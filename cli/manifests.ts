@@ -1,8 +1,9 @@
 // Reads Kubernetes manifests from files, directories and stdin: YAML (multi-document) or JSON,
 // `kind: List` and every other `*List` kind with `items` expanded, each object with the line it
 // starts on. Bad input never stops the read: it becomes an error entry and the rest goes on.
+import { execFile } from 'node:child_process';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { Composer, LineCounter, Parser, isMap, isNode, isSeq, type Document } from 'yaml';
 import { isRecord } from '../core/record.js';
 import type { K8sObject } from '../policies/types.js';
@@ -24,10 +25,21 @@ export interface ManifestError {
   error: string;
 }
 
-export type ManifestEntry = ManifestObject | ManifestError;
+/** Input that is not meant to be a Kubernetes object (a values file, a Helm template, a kustomization): counted, not judged. */
+export interface ManifestSkip {
+  source: string;
+  file: string;
+  skipped: string;
+}
+
+export type ManifestEntry = ManifestObject | ManifestError | ManifestSkip;
 
 export function isManifestError(entry: ManifestEntry): entry is ManifestError {
   return 'error' in entry;
+}
+
+export function isManifestSkip(entry: ManifestEntry): entry is ManifestSkip {
+  return 'skipped' in entry;
 }
 
 export interface LoadOptions {
@@ -35,6 +47,46 @@ export interface LoadOptions {
   readStdin?: () => Promise<string>;
   /** Name of stdin in sources (default `<stdin>`). */
   stdinName?: string;
+  /** Paths (as found, and their base names) matching one of these are left out (`--exclude`). */
+  exclude?: readonly RegExp[];
+  /** Helm charts to render with `helm template` and read (`--helm-chart`). */
+  helmCharts?: readonly HelmChart[];
+}
+
+export interface HelmChart {
+  dir: string;
+  /** Values files, in order (`--values`). */
+  values: readonly string[];
+  /** The helm binary (default `helm` on PATH). */
+  helm?: string;
+  /** The release namespace (`helm template --namespace`). */
+  namespace?: string;
+}
+
+/** `helm template` of a chart, as the objects it renders; never a shell, bounded in time and size. */
+export function renderHelmChart(chart: HelmChart): Promise<string> {
+  const helm = chart.helm ?? 'helm';
+  const args = [
+    'template',
+    'bulwark-scan',
+    chart.dir,
+    ...(chart.namespace ? ['--namespace', chart.namespace] : []),
+    ...chart.values.flatMap((v) => ['--values', v]),
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(helm, args, { maxBuffer: MAX_FILE_BYTES, timeout: 120_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === 'ENOENT') return reject(new Error(`${helm} not found: install helm (https://helm.sh) or give its path with --helm PATH`));
+      if (e.killed) return reject(new Error(`helm template ${chart.dir} took longer than 120 s`));
+      const why =
+        String(stderr)
+          .trim()
+          .split('\n')
+          .find((l) => l.trim() !== '') ?? e.message;
+      reject(new Error(`helm template ${chart.dir} failed: ${why.slice(0, 500)}`));
+    });
+  });
 }
 
 export const STDIN_PATH = '-';
@@ -51,8 +103,20 @@ export const MAX_YAML_BYTES = 32 * 1024 * 1024;
  */
 export async function* loadManifests(paths: readonly string[], options: LoadOptions = {}): AsyncGenerator<ManifestEntry> {
   const stdinName = options.stdinName ?? '<stdin>';
+  const exclude = options.exclude ?? [];
   let stdinRead = false;
   for (const path of paths) {
+    // A path that yields no object at all is an error (a wrong path must not pass CI).
+    let objects = 0;
+    let errors = 0;
+    let skipped = 0;
+    const count = (entry: ManifestEntry): ManifestEntry => {
+      if (isManifestError(entry)) errors++;
+      else if (isManifestSkip(entry)) skipped++;
+      else objects++;
+      return entry;
+    };
+    const name = path === STDIN_PATH ? stdinName : path;
     if (path === STDIN_PATH) {
       if (stdinRead) continue;
       stdinRead = true;
@@ -63,12 +127,46 @@ export async function* loadManifests(paths: readonly string[], options: LoadOpti
         yield { source: stdinName, file: stdinName, error: `cannot read stdin: ${describeIoError(err)}` };
         continue;
       }
-      yield* parseManifests(text, stdinName);
+      for (const entry of parseManifests(text, stdinName)) yield count(entry);
+    } else for await (const entry of fileEntries(path, exclude)) yield count(entry);
+    if (objects === 0 && errors === 0) yield noObjectError(name, skipped);
+  }
+  for (const chart of options.helmCharts ?? []) {
+    const name = `helm template ${chart.dir}`;
+    let text: string;
+    try {
+      text = await renderHelmChart(chart);
+    } catch (err) {
+      yield { source: chart.dir, file: chart.dir, error: (err as Error).message };
       continue;
     }
-    for await (const file of manifestFiles(path)) {
+    let objects = 0;
+    let skipped = 0;
+    for (const entry of parseManifests(text, name)) {
+      if (isManifestSkip(entry)) skipped++;
+      else if (!isManifestError(entry)) objects++;
+      yield entry;
+    }
+    if (objects === 0) yield noObjectError(name, skipped);
+  }
+}
+
+function noObjectError(name: string, skipped: number): ManifestError {
+  const note = skipped > 0 ? ` (${skipped} ${skipped === 1 ? 'file or document' : 'files or documents'} skipped as not Kubernetes objects: -v lists them)` : '';
+  return { source: name, file: name, error: `no Kubernetes object found${note}` };
+}
+
+/** The entries of one path argument: its files (directories walked), each read and parsed. */
+async function* fileEntries(path: string, exclude: readonly RegExp[]): AsyncGenerator<ManifestEntry> {
+  {
+    for await (const file of manifestFiles(path, exclude)) {
       if (typeof file !== 'string') {
         yield file;
+        continue;
+      }
+      const byName = skippedByName(basename(file));
+      if (byName) {
+        yield { source: file, file, skipped: byName };
         continue;
       }
       let text: string;
@@ -101,8 +199,26 @@ export async function readStream(stream: AsyncIterable<string | Buffer>): Promis
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The files a path stands for: itself, or the manifest files under it; or an error entry. */
-async function* manifestFiles(path: string): AsyncGenerator<string | ManifestError> {
+/** Files that hold no Kubernetes objects by their name alone (kustomize's and Helm's own files). */
+function skippedByName(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower === 'kustomization.yaml' || lower === 'kustomization.yml' || name === 'Kustomization')
+    return 'a kustomization (render it: kustomize build DIR | bulwark scan -)';
+  if (lower === 'chart.yaml' || lower === 'chart.lock') return 'Helm chart metadata';
+  return undefined;
+}
+
+/** Whether `path` matches an --exclude glob, by its path as found or its base name. */
+function excluded(path: string, exclude: readonly RegExp[]): boolean {
+  if (exclude.length === 0) return false;
+  const name = basename(path);
+  return exclude.some((re) => re.test(path) || re.test(name) || re.test(path.replace(/^\.\//, '')));
+}
+
+type FileItem = string | ManifestError | ManifestSkip;
+
+/** The files a path stands for: itself, or the manifest files under it; or an error or skip entry. */
+async function* manifestFiles(path: string, exclude: readonly RegExp[]): AsyncGenerator<FileItem> {
   let info;
   try {
     info = await stat(path);
@@ -111,12 +227,12 @@ async function* manifestFiles(path: string): AsyncGenerator<string | ManifestErr
     return;
   }
   if (!info.isDirectory()) {
-    yield path; // a file the user named is read whatever its extension
+    yield path; // a file the user named is read whatever its extension (and whatever --exclude says)
     return;
   }
   let found = 0;
-  for await (const entry of walk(path, new Set())) {
-    if (typeof entry === 'string') found++;
+  for await (const entry of walk(path, new Set(), exclude, undefined)) {
+    if (typeof entry === 'string' || 'skipped' in entry) found++;
     yield entry;
   }
   if (found === 0) {
@@ -128,7 +244,12 @@ async function* manifestFiles(path: string): AsyncGenerator<string | ManifestErr
   }
 }
 
-async function* walk(dir: string, visited: Set<string>): AsyncGenerator<string | ManifestError> {
+/**
+ * The manifest files under `dir`, in name order. Inside a Helm chart (a folder with Chart.yaml)
+ * the templates, subcharts and values files are not manifests: they are skipped with a reason
+ * (render the chart with --helm-chart); its crds/ folder holds plain objects and is read.
+ */
+async function* walk(dir: string, visited: Set<string>, exclude: readonly RegExp[], chart: string | undefined): AsyncGenerator<FileItem> {
   let real: string;
   let names: string[];
   try {
@@ -140,9 +261,11 @@ async function* walk(dir: string, visited: Set<string>): AsyncGenerator<string |
     yield { source: dir, file: dir, error: `cannot read the directory: ${describeIoError(err)}` };
     return;
   }
+  const isChart = names.includes('Chart.yaml');
   for (const name of names) {
     if (name.startsWith('.') || name === 'node_modules') continue;
     const child = join(dir, name);
+    if (excluded(child, exclude)) continue;
     let info;
     try {
       info = await stat(child);
@@ -151,8 +274,20 @@ async function* walk(dir: string, visited: Set<string>): AsyncGenerator<string |
       if (isManifestName(name)) yield { source: child, file: child, error: `cannot read: ${describeIoError(err)}` };
       continue;
     }
-    if (info.isDirectory()) yield* walk(child, visited);
-    else if (info.isFile() && isManifestName(name)) yield child;
+    if (isChart && (name === 'templates' || name === 'charts') && info.isDirectory()) {
+      for await (const inner of walk(child, visited, exclude, dir)) {
+        yield typeof inner === 'string'
+          ? { source: inner, file: inner, skipped: `part of the Helm chart ${dir} (render it: bulwark scan --helm-chart ${dir})` }
+          : inner;
+      }
+      continue;
+    }
+    if (isChart && info.isFile() && /^values.*\.(ya?ml|json)$/i.test(name)) {
+      yield { source: child, file: child, skipped: `values of the Helm chart ${dir}` };
+      continue;
+    }
+    if (info.isDirectory()) yield* walk(child, visited, exclude, chart);
+    else if (info.isFile() && (isManifestName(name) || (chart !== undefined && /\.(tpl|txt)$/.test(name)))) yield child;
   }
 }
 
@@ -166,6 +301,8 @@ function isManifestName(name: string): boolean {
  */
 export function* parseManifests(text: string, file: string): Generator<ManifestEntry> {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // Set when the text looked like JSON and JSON.parse refused it: the error then says "invalid JSON".
+  let jsonError: string | undefined;
   const start = firstNonSpace(text);
   if (start >= 0 && text[start] === '{') {
     // JSON: JSON.parse is two orders of magnitude faster than the YAML parser on big
@@ -174,8 +311,16 @@ export function* parseManifests(text: string, file: string): Generator<ManifestE
     let parsed = true;
     try {
       value = JSON.parse(text);
-    } catch {
+    } catch (err) {
       parsed = false;
+      jsonError = (err as Error).message;
+    }
+    if (!parsed && extname(file).toLowerCase() === '.json') {
+      // A .json file is JSON: no second reading as YAML flow style (which would take trailing commas).
+      const at = /position (\d+)/.exec(jsonError ?? '');
+      const pos = positionAt(text, at ? Number(at[1]) : start);
+      yield errorAt(file, pos.line, pos.column, `invalid JSON: ${jsonError}`);
+      return;
     }
     if (parsed) {
       const itemPositions = isListObject(value) ? jsonItemPositions(text, start) : [];
@@ -195,7 +340,19 @@ export function* parseManifests(text: string, file: string): Generator<ManifestE
   const parser = new Parser(lineCounter.addNewLine);
   const composer = new Composer({ version: '1.1', prettyErrors: false });
   // One document at a time: a file of thousands of documents never holds all their trees.
+  const helmTemplate = text.includes('{{');
   for (const doc of composer.compose(parser.parse(text))) {
+    const error = doc.errors[0];
+    if (error && helmTemplate) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      yield errorAt(file, pos.line, pos.col, 'a Helm template ({{ … }}), not YAML yet: render the chart first (bulwark scan --helm-chart DIR)');
+      return;
+    }
+    if (error && (jsonError !== undefined || extname(file).toLowerCase() === '.json')) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      yield errorAt(file, pos.line, pos.col, `invalid JSON: ${jsonError ?? error.message.split('\n')[0]}`);
+      return;
+    }
     yield* documentEntries(doc, file, lineCounter);
   }
 }
@@ -245,6 +402,12 @@ function* expand(value: unknown, file: string, at: Position, itemPosition: (inde
   const { line, column } = at;
   if (!isRecord(value)) {
     yield errorAt(file, line, column, `not a Kubernetes object: expected a mapping with apiVersion and kind, got ${describeValue(value)}`);
+    return;
+  }
+  if (value.kind === undefined && value.apiVersion === undefined && value.metadata === undefined) {
+    // A values file, a config file, a JSON Schema: not meant to be a Kubernetes object (one with
+    // metadata but no kind is a broken manifest, and an error).
+    yield { source: `${file}:${line}:${column}`, file, skipped: 'not a Kubernetes object (no apiVersion, kind or metadata)' };
     return;
   }
   if (typeof value.kind !== 'string' || value.kind === '') {

@@ -11,7 +11,8 @@ import { toSubject } from '../policies/subject.js';
 import { type Finding, type SubjectType } from '../policies/types.js';
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { loadConfigFile } from '../config/load.js';
-import { isManifestError, loadManifests, readStream } from './manifests.js';
+import { isManifestError, isManifestSkip, loadManifests, readStream, type HelmChart, type ManifestSkip } from './manifests.js';
+import { globToRegExp } from '../core/glob.js';
 import type { Action } from '../policies/config.js';
 import { stringify as toYaml } from 'yaml';
 import { buildPolicyReports, type ReportSubject } from '../background/policyreport.js';
@@ -42,6 +43,16 @@ export interface ScanOptions {
   allNamespaces?: boolean;
   /** Overrides every namespace's mode and the config's actions (cluster scans). */
   mode?: Action;
+  /** Globs of paths (or base names) to leave out of directory walks. */
+  exclude?: string[];
+  /** List each skipped file or document on stderr. */
+  verbose?: boolean;
+  /** Render this Helm chart with `helm template` and scan what it renders. */
+  helmChart?: string;
+  /** Values files for --helm-chart. */
+  values?: string[];
+  /** The helm binary (default helm on PATH). */
+  helm?: string;
 }
 
 export const SCAN_FORMATS = ['table', 'json', 'sarif', 'policyreport'] as const;
@@ -87,6 +98,8 @@ export interface ScanSummary {
   /** Objects in an exempt namespace. */
   exempt: number;
   errors: number;
+  /** Files or documents that are not Kubernetes objects (values files, Helm templates, kustomizations). */
+  notObjects: number;
 }
 
 export interface ScanReport {
@@ -110,6 +123,10 @@ function currentIO(): ScanIO {
     env: process.env,
     ...ioStorage.getStore(),
   };
+}
+
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function collectProfile(value: string, previous: string[] | undefined): string[] {
@@ -140,9 +157,14 @@ export function registerScan(program: Command): void {
     .option('--cluster', 'judge what the cluster of the kubeconfig already holds (instead of files)')
     .option('--kubeconfig <file>', 'with --cluster: the kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'with --cluster: the kubeconfig context')
-    .option('-n, --namespace <ns>', 'with --cluster: only this namespace')
+    .option('-n, --namespace <ns>', 'with --cluster: only this namespace; with --helm-chart: the release namespace')
     .option('-A, --all-namespaces', 'with --cluster: every namespace (the default)')
     .addOption(new Option('--mode <action>', 'with --cluster: judge as if every namespace had bulwark.io/mode=<action>').choices(['enforce', 'warn', 'audit']))
+    .option('--exclude <glob>', 'leave out files and folders whose path or name matches (repeatable; * matches any run of characters)', collectList)
+    .option('--helm-chart <dir>', 'render this Helm chart with helm template and scan the result (with or without PATHs)')
+    .option('--values <file>', 'with --helm-chart: a values file (repeatable)', collectList)
+    .option('--helm <path>', 'with --helm-chart: the helm binary (default: helm on PATH)')
+    .option('-v, --verbose', 'list each file or document skipped as not a Kubernetes object (values files, Helm templates, kustomizations)')
     .configureOutput({
       writeOut: (s) => void currentIO().stdout.write(s),
       writeErr: (s) => void currentIO().stderr.write(s),
@@ -155,7 +177,10 @@ export function registerScan(program: Command): void {
 /** The whole command: loads the config, scans, prints; resolves to the exit code. */
 export async function runScan(paths: readonly string[], options: ScanOptions, io: ScanIO): Promise<number> {
   const log = (line: string): void => void io.stderr.write(`bulwark scan: ${line}\n`);
-  const clusterOnly = (['kubeconfig', 'context', 'namespace', 'allNamespaces', 'mode'] as const).filter((k) => options[k] !== undefined);
+  // -n also names the release namespace of --helm-chart.
+  const clusterOnly = (['kubeconfig', 'context', 'namespace', 'allNamespaces', 'mode'] as const).filter(
+    (k) => options[k] !== undefined && !(k === 'namespace' && options.helmChart),
+  );
   if (options.cluster && paths.length > 0) {
     log('--cluster reads the cluster: give no PATH with it');
     return EXIT_BAD_INPUT;
@@ -168,7 +193,11 @@ export async function runScan(paths: readonly string[], options: ScanOptions, io
     log('give either -n/--namespace or -A/--all-namespaces, not both');
     return EXIT_BAD_INPUT;
   }
-  if (!options.cluster && paths.length === 0) {
+  if ((options.values || options.helm) && !options.helmChart) {
+    log(`--${options.values ? 'values' : 'helm'} needs --helm-chart`);
+    return EXIT_BAD_INPUT;
+  }
+  if (!options.cluster && paths.length === 0 && !options.helmChart) {
     log("missing required argument 'path' (a manifest file, a directory, - for stdin) or --cluster");
     return EXIT_BAD_INPUT;
   }
@@ -188,9 +217,21 @@ export async function runScan(paths: readonly string[], options: ScanOptions, io
 
   const format = options.format ?? 'table';
   const color = io.color ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
-  const table = format === 'table' ? new TablePrinter(io.stdout, color) : undefined;
+  const table = format === 'table' ? new TablePrinter(io.stdout, color, options.verbose === true) : undefined;
   const hooks: ScanHooks = {
     readStdin: () => readStream(io.stdin),
+    exclude: (options.exclude ?? []).map((g) => globToRegExp(g)),
+    helmCharts: options.helmChart
+      ? [
+          {
+            dir: options.helmChart,
+            values: options.values ?? [],
+            ...(options.helm ? { helm: options.helm } : {}),
+            ...(options.namespace ? { namespace: options.namespace } : {}),
+          },
+        ]
+      : [],
+    onSkip: options.verbose ? (s) => log(`skipped ${s.source}: ${s.skipped}`) : undefined,
     onError: (e) => log(`${e.source}: ${e.policy ? `check ${e.policy} failed: ` : ''}${e.message}`),
     onResult: table ? (r) => table.result(r) : undefined,
   };
@@ -243,7 +284,16 @@ function emptyReport(): ScanReport {
   return {
     results: [],
     errors: [],
-    summary: { files: 0, objects: 0, findings: 0, bySeverity: { high: 0, medium: 0, low: 0, informational: 0 }, skipped: 0, exempt: 0, errors: 0 },
+    summary: {
+      files: 0,
+      objects: 0,
+      findings: 0,
+      bySeverity: { high: 0, medium: 0, low: 0, informational: 0 },
+      skipped: 0,
+      exempt: 0,
+      errors: 0,
+      notObjects: 0,
+    },
   };
 }
 
@@ -307,6 +357,9 @@ export function exitCodeOf(report: ScanReport): number {
 
 export interface ScanHooks {
   readStdin?: () => Promise<string>;
+  exclude?: readonly RegExp[];
+  helmCharts?: readonly HelmChart[];
+  onSkip?: (skip: ManifestSkip) => void;
   onResult?: (result: ScanResult) => void;
   onError?: (error: ScanError) => void;
 }
@@ -327,6 +380,7 @@ export async function scanManifests(paths: readonly string[], compiled: Compiled
       skipped: 0,
       exempt: 0,
       errors: 0,
+      notObjects: 0,
     },
   };
   const files = new Set<string>();
@@ -335,7 +389,16 @@ export async function scanManifests(paths: readonly string[], compiled: Compiled
     hooks.onError?.(error);
   };
 
-  for await (const entry of loadManifests(paths, hooks.readStdin ? { readStdin: hooks.readStdin } : {})) {
+  for await (const entry of loadManifests(paths, {
+    ...(hooks.readStdin ? { readStdin: hooks.readStdin } : {}),
+    exclude: hooks.exclude ?? [],
+    helmCharts: hooks.helmCharts ?? [],
+  })) {
+    if (isManifestSkip(entry)) {
+      report.summary.notObjects++;
+      hooks.onSkip?.(entry);
+      continue;
+    }
     files.add(entry.file);
     if (isManifestError(entry)) {
       const { error, ...where } = entry;
@@ -399,6 +462,7 @@ class TablePrinter {
   constructor(
     private readonly out: ScanIO['stdout'],
     private readonly color: boolean,
+    private readonly verbose = false,
   ) {}
 
   result(r: ScanResult): void {
@@ -428,6 +492,7 @@ class TablePrinter {
     const extra: string[] = [];
     if (s.skipped > 0) extra.push(`${s.skipped} skipped (no checks for their kind)`);
     if (s.exempt > 0) extra.push(`${s.exempt} exempt`);
+    if (s.notObjects > 0) extra.push(`${s.notObjects} not Kubernetes objects (values, Helm templates, kustomizations${this.verbose ? '' : '; -v lists them'})`);
     if (s.errors > 0) extra.push(`${plural(s.errors, 'error')} (on stderr)`);
     if (extra.length > 0) line += `; ${extra.join(', ')}`;
     this.out.write(`${this.printed > 0 ? '\n' : ''}${line}\n`);

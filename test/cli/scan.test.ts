@@ -303,9 +303,15 @@ describe('parseManifests', () => {
     expect(entries).toEqual([expect.objectContaining({ source: 'x.yaml:4:1', error: expect.stringMatching(/alias/i) })]);
   });
 
-  it('falls back to YAML for JSON that JSON.parse refuses (trailing comma)', () => {
-    expect([...parseManifests('{"kind": "Pod", "metadata": {"name": "p"},}', 'p.json')]).toEqual([
-      { source: 'p.json:1', file: 'p.json', line: 1, object: { kind: 'Pod', metadata: { name: 'p' } } },
+  it('reads JSON-looking input that JSON.parse refuses as YAML flow style (stdin, .yaml), as kubectl reads YAML', () => {
+    expect([...parseManifests('{"kind": "Pod", "metadata": {"name": "p"},}', '<stdin>')]).toEqual([
+      { source: '<stdin>:1', file: '<stdin>', line: 1, object: { kind: 'Pod', metadata: { name: 'p' } } },
+    ]);
+  });
+
+  it('a .json file is JSON: a trailing comma is invalid JSON, at its line and column', () => {
+    expect([...parseManifests('{"kind": "Pod",\n "metadata": {"name": "p"},}', 'p.json')]).toEqual([
+      { source: 'p.json:2:28', file: 'p.json', line: 2, column: 28, error: expect.stringMatching(/^invalid JSON: /) },
     ]);
   });
 });
