@@ -369,20 +369,8 @@ export async function scanManifests(paths: readonly string[], compiled: Compiled
   const checkedTypes = new Set<SubjectType>();
   for (const check of compiled.checks) for (const type of check.appliesTo) checkedTypes.add(type as SubjectType);
 
-  const report: ScanReport = {
-    results: [],
-    errors: [],
-    summary: {
-      files: 0,
-      objects: 0,
-      findings: 0,
-      bySeverity: { high: 0, medium: 0, low: 0, informational: 0 },
-      skipped: 0,
-      exempt: 0,
-      errors: 0,
-      notObjects: 0,
-    },
-  };
+  const report = emptyReport();
+
   const files = new Set<string>();
   const addError = (error: ScanError): void => {
     report.errors.push(error);
