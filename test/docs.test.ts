@@ -14,6 +14,9 @@ import { DEFAULT_BODY_LIMIT } from '../webhook/body.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../audit/config.js';
 import { AUDIT_BODY_LIMIT } from '../audit/webhook.js';
 import { MAX_DOCUMENT_BYTES } from '../audit/input.js';
+import { generateVap } from '../vap/generate.js';
+import { compileConfig } from '../policies/config.js';
+import { defaultConfig } from '../config/load.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pages = [
@@ -132,5 +135,15 @@ describe('documentation', () => {
     ]) {
       expect(readme).toContain(phrase);
     }
+  });
+
+  it("the README's ValidatingAdmissionPolicy coverage counts are what bulwark vap compiles", () => {
+    const readme = text.get('README.md')!.replace(/\s+/g, ' ');
+    const count = (profiles: string[]) => {
+      const r = generateVap(compileConfig({ ...defaultConfig(), profiles }));
+      return `${r.compiled.length} of ${r.total}`;
+    };
+    expect(readme).toContain(`with the default \`defender\` set, ${count(['defender'])} checks compile`);
+    expect(readme).toContain(`\`pss-restricted\`, ${count(['defender', 'pss-baseline', 'pss-restricted'])} (every`);
   });
 });

@@ -96,17 +96,20 @@ describe('startAlertsService', () => {
     const url = `sqlite:${path.join(dir, 'r.db')}`;
     const seed = await openAlertStore(url);
     vi.useFakeTimers({ toFake: ['Date'] });
+    const now = Date.now();
     let old;
     const recent = [];
     try {
       // Stored 40 days ago (the store's clock decides, not the event time).
-      vi.setSystemTime(Date.now() - 40 * 86_400_000);
+      vi.setSystemTime(now - 40 * 86_400_000);
       old = await seed.upsert(makeAlert({ firstSeen: new Date().toISOString() }), 1);
-      vi.useRealTimers();
-      // A back-filled event from a year ago, stored now, is kept.
-      const backfilled = await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - 365 * 86_400_000).toISOString() }), 1);
-      recent.push(backfilled);
-      for (let i = 1; i < 4; i++) recent.push(await seed.upsert(makeAlert({ firstSeen: new Date(Date.now() - i * 1000).toISOString() }), 1));
+      // A back-filled event from a year ago, stored now, is kept; so are the others stored since.
+      vi.setSystemTime(now - 5000);
+      recent.push(await seed.upsert(makeAlert({ firstSeen: new Date(now - 365 * 86_400_000).toISOString() }), 1));
+      for (let i = 1; i < 4; i++) {
+        vi.setSystemTime(now - 5000 + i * 1000);
+        recent.push(await seed.upsert(makeAlert({ firstSeen: new Date(now - i * 1000).toISOString() }), 1));
+      }
     } finally {
       vi.useRealTimers();
     }
@@ -115,8 +118,13 @@ describe('startAlertsService', () => {
     config.store = { url, retention: { maxAge: '30d', maxCount: 3 } };
     const service = await startAlertsService(config, memoryLogger().logger);
     expect(await service.store.get(old.id)).toBeUndefined();
-    // maxCount 3 keeps the three stored last.
-    expect((await service.store.list({}, undefined, 50)).items.map((x) => x.id)).toEqual(recent.slice(1).map((x) => x.id));
+    // maxCount 3 keeps the three stored last; the back-filled year-old one outlived maxAge and went by count.
+    expect((await service.store.list({}, undefined, 50)).items.map((x) => x.id).sort()).toEqual(
+      recent
+        .slice(1)
+        .map((x) => x.id)
+        .sort(),
+    );
     await service.close();
   });
 
