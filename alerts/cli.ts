@@ -1,10 +1,11 @@
 // `bulwark alerts list|get|dismiss|status`: the alerts API for people at a terminal.
 // Exit codes: 0 done, 1 the API (or the connection) said no, 2 usage.
+import { outputOptions } from '../core/cli-flags.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { formatDuration } from '../core/duration.js';
 import { ALERT_STATUSES, type Alert } from './model.js';
 import { DEV_CERT_DIR } from './settings.js';
@@ -208,9 +209,7 @@ export function formatAlertDetails(a: Alert): string {
   return out;
 }
 
-function formatOption(): Option {
-  return new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
-}
+const outputOf = (opts: { output?: string; format?: string }): string => opts.output ?? opts.format ?? 'table';
 
 function print(format: string, value: unknown, asTable: () => string): void {
   process.stdout.write(format === 'json' ? JSON.stringify(value, null, 2) + '\n' : asTable());
@@ -239,7 +238,8 @@ export function registerAlerts(program: Command): void {
     .option('--limit <n>', 'alerts per page (1-500)')
     .option('--continue <token>', 'the page after the one that printed this token')
     .option('--all', 'follow every page')
-    .addOption(formatOption())
+    .addOption(outputOptions(['table', 'json'])[0]!)
+    .addOption(outputOptions(['table', 'json'])[1]!)
     .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       if (opts.limit !== undefined && !/^\d+$/.test(String(opts.limit))) usage(cmd, `--limit must be a whole number, got ${JSON.stringify(opts.limit)}`);
       const params = new URLSearchParams();
@@ -264,8 +264,8 @@ export function registerAlerts(program: Command): void {
           items.push(...page.items);
           next = page.continue;
         } while (opts.all && next);
-        print(String(opts.format), next ? { items, continue: next } : { items }, () => formatAlertTable(items));
-        if (next && opts.format !== 'json') process.stderr.write(`More alerts: --continue ${next} (or --all)\n`);
+        print(outputOf(opts), next ? { items, continue: next } : { items }, () => formatAlertTable(items));
+        if (next && outputOf(opts) !== 'json') process.stderr.write(`More alerts: --continue ${next} (or --all)\n`);
       });
     });
 
@@ -273,11 +273,12 @@ export function registerAlerts(program: Command): void {
     .command('get')
     .description('show one alert')
     .argument('<id>', 'alert ID')
-    .addOption(formatOption())
-    .action(async (id: string, opts: { format: string }, cmd: Command) => {
+    .addOption(outputOptions(['table', 'json'])[0]!)
+    .addOption(outputOptions(['table', 'json'])[1]!)
+    .action(async (id: string, opts: { output?: string; format?: string }, cmd: Command) => {
       await run(cmd, async (client) => {
         const alert = (await client.request('GET', `/api/v1/alerts/${encodeURIComponent(id)}`)) as Alert;
-        print(opts.format, alert, () => formatAlertDetails(alert));
+        print(outputOf(opts), alert, () => formatAlertDetails(alert));
       });
     });
 
@@ -299,8 +300,11 @@ export function registerAlerts(program: Command): void {
     .description('dismiss an alert (a reason is required)')
     .argument('<id>', 'alert ID')
     .requiredOption('--reason <text>', 'why the alert is dismissed')
-    .addOption(formatOption())
-    .action(async (id: string, opts: { reason: string; format: string }, cmd: Command) => changeStatus(cmd, id, 'dismissed', opts.reason, opts.format));
+    .addOption(outputOptions(['table', 'json'])[0]!)
+    .addOption(outputOptions(['table', 'json'])[1]!)
+    .action(async (id: string, opts: { reason: string; output?: string; format?: string }, cmd: Command) =>
+      changeStatus(cmd, id, 'dismissed', opts.reason, outputOf(opts)),
+    );
 
   alerts
     .command('status')
@@ -308,8 +312,9 @@ export function registerAlerts(program: Command): void {
     .argument('<id>', 'alert ID')
     .argument('<status>', ALERT_STATUSES.join(' | '))
     .option('--reason <text>', 'why (required for dismissed)')
-    .addOption(formatOption())
-    .action(async (id: string, status: string, opts: { reason?: string; format: string }, cmd: Command) =>
-      changeStatus(cmd, id, status, opts.reason, opts.format),
+    .addOption(outputOptions(['table', 'json'])[0]!)
+    .addOption(outputOptions(['table', 'json'])[1]!)
+    .action(async (id: string, status: string, opts: { reason?: string; output?: string; format?: string }, cmd: Command) =>
+      changeStatus(cmd, id, status, opts.reason, outputOf(opts)),
     );
 }

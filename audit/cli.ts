@@ -1,4 +1,5 @@
 // `bulwark audit scan`: audit-log threat detection from files, stdin, or live logs (--follow).
+import { filenameOptions, outputOptions, resolveFilesAndOutput, type FileAndOutputFlags } from '../core/cli-flags.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Alert } from '../alerts/model.js';
@@ -35,6 +36,8 @@ export interface AuditScanOptions {
   pollInterval?: number;
 }
 
+const AUDIT_FORMATS = ['table', 'ndjson'] as const;
+
 export const EXIT_OK = 0;
 export const EXIT_FAIL_ON = 1;
 export const EXIT_BAD_INPUT = 2;
@@ -60,9 +63,12 @@ export function registerAudit(program: Command): void {
   audit
     .command('scan')
     .description('detect threats in Kubernetes audit logs (JSON lines; .gz read transparently; - for stdin)')
-    .argument('<path...>', 'audit log files (plain or gzip), - for stdin')
+    .argument('[path...]', 'audit log files (plain or gzip), - for stdin')
     .option('-c, --config <file>', 'Bulwark configuration (audit: lists, dedupWindow; actions and exemptions of the object checks)')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'ndjson']).default('table'))
+    .addOption(filenameOptions('audit log')[0]!)
+    .addOption(filenameOptions('audit log')[1]!)
+    .addOption(outputOptions(AUDIT_FORMATS)[0]!)
+    .addOption(outputOptions(AUDIT_FORMATS)[1]!)
     .addOption(
       new Option('--fail-on <severity>', 'exit 1 when an alert at or above this severity was raised').choices(['informational', 'low', 'medium', 'high']),
     )
@@ -78,8 +84,10 @@ export function registerAudit(program: Command): void {
       writeOut: (s) => void currentIO().stdout.write(s),
       writeErr: (s) => void currentIO().stderr.write(s),
     })
-    .action(async (paths: string[], options: AuditScanOptions) => {
-      process.exitCode = await runAuditScan(paths, options, currentIO());
+    .action(async (positional: string[], options: AuditScanOptions & FileAndOutputFlags) => {
+      const io = currentIO();
+      const { paths, format } = resolveFilesAndOutput(positional, options, AUDIT_FORMATS, 'table', (l) => void io.stderr.write(`bulwark audit scan: ${l}\n`));
+      process.exitCode = await runAuditScan(paths, { ...options, format: format as 'table' | 'ndjson' }, io);
     });
 }
 

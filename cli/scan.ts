@@ -13,6 +13,7 @@ import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { loadConfigFile } from '../config/load.js';
 import { isManifestError, isManifestSkip, loadManifests, readStream, type HelmChart, type ManifestSkip } from './manifests.js';
 import { globToRegExp } from '../core/glob.js';
+import { filenameOptions, outputOptions, resolveFilesAndOutput, type FileAndOutputFlags } from '../core/cli-flags.js';
 import type { Action } from '../policies/config.js';
 import { stringify as toYaml } from 'yaml';
 import { buildPolicyReports, type ReportSubject } from '../background/policyreport.js';
@@ -149,11 +150,10 @@ export function registerScan(program: Command): void {
       "policy set, repeatable, replaces the config's profiles: defender, pss-baseline, pss-restricted (pss-restricted@v1.29 pins a version)",
       collectProfile,
     )
-    .addOption(
-      new Option('-f, --format <format>', 'output format: table, json, sarif (SARIF 2.1.0), policyreport (wgpolicyk8s.io/v1alpha2 YAML)')
-        .choices([...SCAN_FORMATS])
-        .default('table'),
-    )
+    .addOption(filenameOptions()[0]!)
+    .addOption(filenameOptions()[1]!)
+    .addOption(outputOptions(SCAN_FORMATS)[0]!)
+    .addOption(outputOptions(SCAN_FORMATS)[1]!)
     .option('--cluster', 'judge what the cluster of the kubeconfig already holds (instead of files)')
     .option('--kubeconfig <file>', 'with --cluster: the kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'with --cluster: the kubeconfig context')
@@ -169,8 +169,10 @@ export function registerScan(program: Command): void {
       writeOut: (s) => void currentIO().stdout.write(s),
       writeErr: (s) => void currentIO().stderr.write(s),
     })
-    .action(async (paths: string[], options: ScanOptions) => {
-      process.exitCode = await runScan(paths, options, currentIO());
+    .action(async (positional: string[], options: ScanOptions & FileAndOutputFlags) => {
+      const io = currentIO();
+      const { paths, format } = resolveFilesAndOutput(positional, options, SCAN_FORMATS, 'table', (l) => void io.stderr.write(`bulwark scan: ${l}\n`));
+      process.exitCode = await runScan(paths, { ...options, format: format as ScanFormat }, io);
     });
 }
 
