@@ -1,21 +1,11 @@
 // kubectl habits (#18 item 5): -f/--filename names input files (repeatable, - for stdin), -o/--output
 // the format; --format and positional paths stay (DESIGN.md's contract); the old -f FORMAT still
 // works for one release with a deprecation note.
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { withScanIO } from '../../cli/scan.js';
 import { runCli as auditScan } from '../audit/helpers.js';
+import { scanCli } from './support.js';
 
-async function scan(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await withScanIO(
-    { stdout: { write: (s: string) => (stdout += s), isTTY: false }, stderr: { write: (s: string) => (stderr += s) }, stdin: Readable.from([stdin]), env: {} },
-    () => main(['node', 'bulwark', 'scan', ...args]),
-  );
-  return { code, stdout, stderr };
-}
+const scan = scanCli;
 
 const POD = 'examples/manifests/privileged-pod.yaml';
 const DEPLOY = 'examples/manifests/docker-sock-deployment.yaml';

@@ -4,25 +4,16 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { withScanIO, type ScanReport } from '../../cli/scan.js';
+import type { ScanReport } from '../../cli/scan.js';
 import { helmBinary } from '../support/helm.js';
+import { scanCli } from './support.js';
 
 const CHARTS = relative(process.cwd(), fileURLToPath(new URL('../../charts', import.meta.url)));
 const CHART = join(CHARTS, 'bulwark');
 
-async function scan(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await withScanIO(
-    { stdout: { write: (s: string) => (stdout += s), isTTY: false }, stderr: { write: (s: string) => (stderr += s) }, stdin: Readable.from([stdin]), env: {} },
-    () => main(['node', 'bulwark', 'scan', ...args]),
-  );
-  return { code, stdout, stderr };
-}
+const scan = scanCli;
 
 let dir: string;
 beforeAll(async () => {
