@@ -15,11 +15,14 @@ import { parseSince } from '../core/duration.js';
 import type { Logger } from '../core/log.js';
 import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
 import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
-import { AlertNotFoundError, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
+import { AlertNotFoundError, encodeCursor, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
+import { once } from 'node:events';
 import type { PipelineStatus } from './pipeline.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
+/** A list page stops before this many bytes of alerts (the continue token says where to resume). */
+export const MAX_LIST_BYTES = 4 * 1024 * 1024;
 const SOURCES: AlertSource[] = ['admission', 'audit'];
 const LIST_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'limit', 'continue'];
 
@@ -208,7 +211,25 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   app.get('/api/v1/alerts', allow('list'), async (req, res) => {
     const { filter, limit, cursor } = parseListQuery(req.query, now());
     const page = await store.list(filter, cursor, limit);
-    res.json({ items: page.items, ...(page.nextCursor ? { continue: page.nextCursor } : {}) });
+    // Streamed one alert at a time and bounded in bytes as well as count: a page stops before
+    // MAX_LIST_BYTES and its continue token resumes right after the last alert written.
+    res.status(200).type('application/json');
+    res.write('{"items":[');
+    let bytes = 0;
+    let next = page.nextCursor;
+    let last: (typeof page.items)[number] | undefined;
+    for (const item of page.items) {
+      const text = JSON.stringify(item);
+      const size = Buffer.byteLength(text);
+      if (last && bytes + size > MAX_LIST_BYTES) {
+        next = encodeCursor({ t: Date.parse(last.lastSeen), id: last.id });
+        break;
+      }
+      if (!res.write(last ? ',' + text : text)) await once(res, 'drain');
+      bytes += size;
+      last = item;
+    }
+    res.end(`]${next ? `,"continue":${JSON.stringify(next)}` : ''}}`);
   });
 
   app.get('/api/v1/alerts/:id', allow('get'), async (req, res) => {

@@ -6,13 +6,13 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALERTS_API_LIMITS, startAlertsApi, type RunningAlertsApi } from '../../alerts/api.js';
+import { ALERTS_API_LIMITS, MAX_LIST_BYTES, startAlertsApi, type RunningAlertsApi } from '../../alerts/api.js';
 import { TokenFileAccess } from '../../alerts/auth.js';
 import { openAlertStore } from '../../alerts/store-factory.js';
 import type { AlertStore } from '../../alerts/store.js';
 import { createCA, createServingCert } from '../../certs/x509.js';
 import { DEFAULT_LISTENER_LIMITS } from '../../core/listener.js';
-import { memoryLogger, request, tempDir } from './support.js';
+import { makeAlert, memoryLogger, request, tempDir } from './support.js';
 
 const ca = createCA({ commonName: 'limits-ca' });
 const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -86,4 +86,26 @@ describe('alerts API listener limits', () => {
     const r = await request(`${api.url}/healthz`, { ca: ca.certPem });
     expect(r.status).toBe(200);
   }, 10_000);
+
+  it('a list page is bounded in bytes as well as count; its continue token resumes right after it, no gaps, no repeats', async () => {
+    const ids = new Set<string>();
+    const big = 'e'.repeat(15_000);
+    for (let i = 0; i < 400; i++)
+      ids.add((await store.upsert(makeAlert({ firstSeen: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), evidence: { big } }), 1)).id);
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await request(`${api.url}/api/v1/alerts?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`, { ca: ca.certPem, token: 'tok-1' });
+      expect(r.status).toBe(200);
+      expect(Buffer.byteLength(r.text)).toBeLessThan(MAX_LIST_BYTES + 64 * 1024);
+      const page = JSON.parse(r.text) as { items: { id: string }[]; continue?: string };
+      seen.push(...page.items.map((a) => a.id));
+      token = page.continue;
+      pages++;
+    } while (token && pages < 10);
+    expect(pages).toBeGreaterThan(1);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(new Set(seen)).toEqual(ids);
+  }, 30_000);
 });
