@@ -26,6 +26,7 @@ import { decisionAlert } from '../webhook/decision-alert.js';
 import { computeMutation } from '../webhook/mutate.js';
 import { encodeAdmissionResponse, encodeAllowed, nameOf, parseAdmissionReview } from '../webhook/review.js';
 import { newAlert } from '../alerts/model.js';
+import { boundAlert } from '../alerts/bound.js';
 import { prng } from './support/prng.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -1401,6 +1402,90 @@ describe('fuzz: attack shapes', () => {
       if (garbage.length && !(garbage[0] === 0x1f && garbage[1] === 0x8b) && trailing?.bytes !== garbage.length)
         failures.push(`seed ${seed}: trailing ${JSON.stringify(trailing)} for ${garbage.length} bytes`);
       if (!garbage.length && trailing) failures.push(`seed ${seed}: trailing reported without garbage`);
+    }
+    expect(failures, report(failures)).toEqual([]);
+  });
+});
+
+describe('fuzz: attack shapes on the alert pipeline (#14 §2, §3)', () => {
+  const reviewOf = (spec: Record<string, unknown>, name = 'attack'): unknown => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `uid-${name}`,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'team-a',
+      operation: 'CREATE',
+      userInfo: { username: 'mallory', groups: ['system:authenticated'] },
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'team-a' }, spec },
+    },
+  });
+
+  it('huge findings and duplicate names: the denial stays within the API server limits, the alert small and JSON-safe', () => {
+    const failures: string[] = [];
+    for (let run = 0; run < 12; run++) {
+      const seed = BASE_SEED + 23_000_000 + run;
+      const g = new Gen(seed);
+      const n = 200 + g.int(4000);
+      const names = ['app', 'app', 'x'.repeat(g.int(300)), '\u001b[2J', ''];
+      const spec = {
+        hostPID: g.chance(0.5),
+        containers: Array.from({ length: n }, (_, i) => ({
+          name: g.chance(0.3) ? g.pick(names) : `c${i}`,
+          image: g.pick(['xmrig/xmrig', 'nginx:1.27', 'busybox']),
+          securityContext: { privileged: g.chance(0.8), capabilities: { add: g.chance(0.3) ? ['SYS_ADMIN', 'NET_ADMIN'] : [] } },
+        })),
+        volumes: Array.from({ length: g.int(200) }, () => ({ name: 'dup', hostPath: { path: g.pick(['/', '/etc', '/var/run/docker.sock', '/tmp']) } })),
+      };
+      const body = reviewOf(spec, `huge-${seed}`);
+      for (const p of reviewProblems(body)) failures.push(`seed ${seed}: ${p}`);
+      const parsed = parseAdmissionReview(body);
+      if (!parsed.ok) continue;
+      const decision = decide({ request: parsed.request, compiled: WEBHOOK_COMPILED });
+      const message = decision.response?.status?.message ?? '';
+      if (Buffer.byteLength(message) > 16 * 1024) failures.push(`seed ${seed}: denial message of ${Buffer.byteLength(message)} bytes`);
+      if (decision.findings.length === 0) continue;
+      const alert = boundAlert(newAlert(decisionAlert(decision, parsed.request, WEBHOOK_COMPILED, nameOf(parsed.request), new Date(0))));
+      const size = Buffer.byteLength(JSON.stringify(alert));
+      if (size > 24 * 1024) failures.push(`seed ${seed}: ${n} containers gave a ${size}-byte alert`);
+    }
+    expect(failures, report(failures)).toEqual([]);
+  });
+
+  it('deep, cyclic and exotic values in evidence are cut where they enter, never thrown on', () => {
+    const failures: string[] = [];
+    for (let run = 0; run < 200; run++) {
+      const seed = BASE_SEED + 24_000_000 + run;
+      const g = new Gen(seed);
+      let deep: unknown = g.pick(['leaf', 1n, null, () => 1, Symbol('s'), new Date(NaN), Infinity]);
+      for (let i = 0, depth = g.int(5000); i < depth; i++) deep = g.chance(0.5) ? [deep] : { k: deep };
+      const evidence: Record<string, unknown> = {
+        deep,
+        wide: Object.fromEntries(Array.from({ length: g.int(3000) }, (_, i) => [`k${i}`, 'v'.repeat(g.int(50))])),
+      };
+      if (g.chance(0.5)) evidence.self = evidence;
+      const alert = newAlert({
+        type: 'exec-into-pod',
+        title: 't',
+        severity: 'high',
+        source: 'audit',
+        firstSeen: new Date(0).toISOString(),
+        namespace: 'n'.repeat(g.int(100_000)),
+        resource: { group: '', version: 'v1', kind: 'Pod', name: 'p' },
+        user: { username: 'u', groups: [] },
+        message: 'm'.repeat(g.int(100_000)),
+        evidence,
+        tactics: [],
+        remediation: '',
+      });
+      try {
+        const bounded = boundAlert(alert);
+        const text = JSON.stringify(bounded);
+        if (Buffer.byteLength(text) > 24 * 1024) failures.push(`seed ${seed}: ${Buffer.byteLength(text)} bytes`);
+      } catch (err) {
+        failures.push(`seed ${seed}: boundAlert threw ${(err as Error).message}`);
+      }
     }
     expect(failures, report(failures)).toEqual([]);
   });
