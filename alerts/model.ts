@@ -59,6 +59,11 @@ export interface Alert {
   cluster?: string;
   /** Later occurrences of a merged alert, the most recent first-kept-last (the first occurrence's message and evidence stay above). */
   laterEvidence?: LaterEvidence[];
+  /**
+   * false when the alert came through an unauthenticated route (`/audit` without a token or client
+   * certificate, admission without mTLS): anyone who can reach the port could have forged it.
+   */
+  verified?: boolean;
   /** Event times that claimed to be in the future, as claimed; the alert's own are clamped to receipt + 5 min. */
   timeClamped?: { firstSeen?: string; lastSeen?: string };
 }

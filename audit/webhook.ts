@@ -3,6 +3,7 @@
 // are recorded through the sink; a malformed body gets a 4xx JSON error (nothing is processed); a
 // sink failure gets 503 and the analyser forgets the batch, so the API server's retry redoes it.
 // Every occurrence goes to the sink as it is (pass mode): the store pipeline merges by fingerprint.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Alert, AlertSink } from '../alerts/model.js';
 import type { Logger } from '../core/log.js';
@@ -20,6 +21,18 @@ export interface AuditRouteDeps {
   path?: string;
   /** Default 12 MiB (the API server's batches reach 10 MiB). */
   limitBytes?: number;
+  /** A bearer token the API server's audit webhook kubeconfig carries; required when set. */
+  token?: string;
+  /** Mark alerts `verified: false` (neither a token nor a client certificate authenticates the sender). */
+  unverified?: boolean;
+}
+
+/** Constant-time comparison of a presented bearer token with the expected one. */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!.trim()), digest(token));
 }
 
 interface BadRequest {
@@ -53,6 +66,18 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
   const log = deps.logger.child({ component: 'audit-webhook' });
   router.post(
     deps.path ?? '/audit',
+    (req: Request, res: Response, next: NextFunction) => {
+      // Before the body is read: an unauthenticated sender costs no parsing.
+      if (deps.token !== undefined && !tokenMatches(req.headers.authorization, deps.token)) {
+        log.warn({ remote: req.socket.remoteAddress }, 'rejected audit batch: missing or wrong bearer token');
+        res
+          .status(401)
+          .set('WWW-Authenticate', 'Bearer realm="bulwark-audit"')
+          .json({ status: 401, error: 'a valid bearer token is required (audit.webhookTokenFile)' });
+        return;
+      }
+      next();
+    },
     express.json({ limit: deps.limitBytes ?? AUDIT_BODY_LIMIT, type: () => true, strict: false }),
     async (req: Request, res: Response) => {
       const body: unknown = req.body;
@@ -68,7 +93,7 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
       try {
         for (const ev of items) {
           const raised = deps.analyser.analyse(ev, journal);
-          for (const a of raised) alerts.push(a);
+          for (const a of raised) alerts.push(deps.unverified ? { ...a, verified: false } : a);
         }
         for (const alert of alerts) await deps.sink.record(alert);
       } catch (err) {

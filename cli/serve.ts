@@ -1,5 +1,6 @@
 // `bulwark serve`: the admission webhook over HTTPS. Options on the command line win over the
 // config file's `server:` section, which wins over the defaults.
+import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type express from 'express';
@@ -292,7 +293,44 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     return 2;
   }
   const sinks: AlertSink[] = [alerts.pipeline];
-  const routes: ((app: express.Express) => void)[] = [(app) => mountAuditRoute(app, { analyser, sink: alerts.pipeline, logger })];
+  // Who may feed the pipeline: a bearer token for /audit (audit.webhookTokenFile) and/or the API
+  // server's client certificate (--client-ca). Without either, alerts are marked verified: false.
+  let auditToken: string | undefined;
+  const tokenFile = (config.audit as { webhookTokenFile?: string } | undefined)?.webhookTokenFile;
+  if (tokenFile) {
+    const file = path.resolve(opts.config ? path.dirname(opts.config) : '.', tokenFile);
+    try {
+      auditToken = fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      process.stderr.write(
+        `bulwark: ${opts.config ?? 'config'}: audit.webhookTokenFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`,
+      );
+      await alerts.close();
+      await informer?.stop();
+      return 2;
+    }
+    if (auditToken.length < 16 || /\s/.test(auditToken)) {
+      process.stderr.write(`bulwark: ${opts.config ?? 'config'}: audit.webhookTokenFile: ${file} must hold one token of at least 16 characters, no spaces\n`);
+      await alerts.close();
+      await informer?.stop();
+      return 2;
+    }
+  }
+  if (!settings.clientCA && auditToken === undefined) {
+    logger.warn(
+      'no client CA and no audit.webhookTokenFile: anyone who can reach this port can post reviews and audit batches; their alerts are marked verified: false',
+    );
+  }
+  const routes: ((app: express.Express) => void)[] = [
+    (app) =>
+      mountAuditRoute(app, {
+        analyser,
+        sink: alerts.pipeline,
+        logger,
+        ...(auditToken ? { token: auditToken } : {}),
+        unverified: !settings.clientCA && auditToken === undefined,
+      }),
+  ];
   const closers: (() => Promise<void> | void)[] = [() => alerts.close()];
   for (const ext of extensions) {
     const parts = await ext.setup({ config, compiled, logger, registry: metrics.registry });
@@ -308,6 +346,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       compiled,
       logger,
       sinks,
+      unverifiedAlerts: !settings.clientCA,
       metrics,
       ...(namespaceModes ? { namespaceModes } : {}),
       ...(background ? { namespaceDryRun: (ns: string) => background!.podsDeniedUnderEnforce(ns) } : {}),

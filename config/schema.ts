@@ -419,6 +419,10 @@ export const auditSection = section(
   {
     dedupWindow: duration().optional().meta({ description: 'same type, resource, namespace and user within this much event time is one alert (default 10m)' }),
     maxLineBytes: byteSize(1024).optional().meta({ description: 'longest audit line read; longer ones are reported and skipped (default 16Mi)' }),
+    webhookTokenFile: nonEmptyString().optional().meta({
+      description:
+        "a file holding the bearer token POST /audit requires (the audit webhook kubeconfig's user token); relative to the config file's folder. Without it or a client CA, audit alerts are marked verified: false",
+    }),
     ...(Object.fromEntries(
       Object.entries(AUDIT_LISTS).map(([k, d]) => [
         k,

@@ -35,6 +35,8 @@ export interface WebhookAppOptions {
   logger: Logger;
   /** Where alerts go (the log sink, a store, …). */
   sinks?: AlertSink[];
+  /** Mark admission alerts `verified: false` (no client certificate authenticates the API server). */
+  unverifiedAlerts?: boolean;
   /** The namespaces' `bulwark.io/mode` labels; none: config alone decides. */
   namespaceModes?: NamespaceModes;
   /** Bulwark's own namespace: never blocked. Default `bulwark-system`. */
@@ -173,6 +175,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
         let alert: Alert;
         try {
           alert = newAlert(decisionAlert(decision, request, compiled, nameOf(request), now()));
+          if (opts.unverifiedAlerts) alert.verified = false;
         } catch (err) {
           metrics.error('internal');
           log.error({ err }, 'could not build the alert of a decision');

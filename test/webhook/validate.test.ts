@@ -485,3 +485,17 @@ describe('every pod-bearing kind reads its own template path', () => {
     expect(POD_KINDS.sort()).toEqual(['CronJob', 'DaemonSet', 'Deployment', 'Job', 'Pod', 'PodTemplate', 'ReplicaSet', 'ReplicationController', 'StatefulSet']);
   });
 });
+
+describe('admission alerts from an unauthenticated port are marked', () => {
+  it('verified: false when no client certificate authenticates the API server', async () => {
+    const ts = await startTestServer({ unverifiedAlerts: true });
+    try {
+      const res = await client(ts).review(review(withPodSpec('Pod', privilegedSpec()), { namespace: 'team-a' }));
+      expect(res.allowed).toBe(false);
+      await waitFor(() => ts.sink.alerts.length === 1, 2000, 'the alert');
+      expect(ts.sink.alerts[0]!.verified).toBe(false);
+    } finally {
+      await ts.close();
+    }
+  });
+});
