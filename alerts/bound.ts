@@ -58,8 +58,8 @@ export function jsonSafe(value: unknown, depth = 0, seen: Set<object> = new Set(
   }
 }
 
-/** Evidence within MAX_EVIDENCE_BYTES: findings first cut to MAX_FINDINGS, else a note of the size and the keys. */
-export function boundEvidence(evidence: unknown): Record<string, unknown> {
+/** Evidence within `maxBytes` of JSON (default MAX_EVIDENCE_BYTES): findings first cut to MAX_FINDINGS, else a note of the size and the keys. */
+export function boundEvidence(evidence: unknown, maxBytes = MAX_EVIDENCE_BYTES): Record<string, unknown> {
   let safe = jsonSafe(evidence ?? {});
   if (safe === null || typeof safe !== 'object' || Array.isArray(safe)) safe = { value: safe };
   const out = safe as Record<string, unknown>;
@@ -69,7 +69,7 @@ export function boundEvidence(evidence: unknown): Record<string, unknown> {
     out.findings = out.findings.slice(0, MAX_FINDINGS);
   }
   const bytes = Buffer.byteLength(JSON.stringify(out));
-  if (bytes <= MAX_EVIDENCE_BYTES) return out;
+  if (bytes <= maxBytes) return out;
   return { truncated: true, bytes, keys: Object.keys(out).slice(0, 20) };
 }
 

@@ -3,6 +3,7 @@
 // two stores cannot drift apart in behaviour. The shared test suite pins them together.
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { ALERT_STATUSES, fingerprintOf, type Alert, type AlertSource, type AlertStatus } from './model.js';
+import { boundEvidence } from './bound.js';
 
 export interface AlertFilter {
   severity?: Severity[];
@@ -187,17 +188,6 @@ export function mergeHorizon(incoming: Alert, windowMs: number): number {
   return Date.parse(incoming.firstSeen) - windowMs;
 }
 
-/** Evidence as a later occurrence keeps it: at most LATER_EVIDENCE_BYTES of JSON, else a note of its size. */
-function boundedEvidence(evidence: Record<string, unknown>): Record<string, unknown> {
-  let text: string;
-  try {
-    text = JSON.stringify(evidence ?? {});
-  } catch {
-    return { truncated: true, reason: 'not serialisable' };
-  }
-  return Buffer.byteLength(text) <= LATER_EVIDENCE_BYTES ? evidence : { truncated: true, bytes: Buffer.byteLength(text) };
-}
-
 /**
  * `incoming` merged into `stored`: counts add up, auditIDs and sourceIPs are unioned (bounded),
  * the time span widens, the severity is the higher one. What the first occurrence recorded stays
@@ -213,7 +203,7 @@ export function mergeAlerts(stored: Alert, incoming: Alert): Alert {
     {
       at: incoming.lastSeen,
       ...(incoming.message !== stored.message ? { message: incoming.message.slice(0, MAX_REASON_LENGTH) } : {}),
-      evidence: boundedEvidence(incoming.evidence),
+      evidence: boundEvidence(incoming.evidence, LATER_EVIDENCE_BYTES),
       ...(incoming.userAgent && incoming.userAgent !== stored.userAgent ? { userAgent: incoming.userAgent.slice(0, 256) } : {}),
     },
   ].slice(-MAX_LATER_EVIDENCE);

@@ -6,8 +6,6 @@ import { resolve } from 'node:path';
 import { newAlert, type Alert } from '../alerts/model.js';
 import { checkpointRejectedTotal } from './metrics.js';
 
-export { auditRegistry } from './metrics.js';
-
 export const CHECKPOINT_REJECTED = 'audit-checkpoint-rejected';
 
 function whoAmI(): string {

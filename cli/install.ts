@@ -4,13 +4,13 @@
 // source of truth for what Bulwark registers.
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, watch } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { projectRoot as coreProjectRoot } from '../core/paths.js';
+import { kubeconfigSource } from '../core/kubeconfig.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
 import type { VapApiVersion } from '../vap/generate.js';
 import { vapObjectsForInstall } from './vap.js';
@@ -463,15 +463,18 @@ export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv 
     }
   };
   if (path) load(path, 'kubeconfig');
-  else if (env.KUBECONFIG) {
-    const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
-    const present = files.filter((f) => existsSync(f));
-    if (present.length === 0) throw new Error(`KUBECONFIG names no file that exists (${files.join(delimiter)}): fix KUBECONFIG or pass --kubeconfig FILE`);
-    if (present.length === 1) load(present[0]!, 'KUBECONFIG file');
+  else {
+    // A KUBECONFIG that names nothing is a mistake to report, not a reason to look elsewhere.
+    if (env.KUBECONFIG && env.KUBECONFIG.split(delimiter).every((f) => f === '' || !existsSync(f))) {
+      throw new Error(`KUBECONFIG names no file that exists (${env.KUBECONFIG}): fix KUBECONFIG or pass --kubeconfig FILE`);
+    }
+    const source = kubeconfigSource(env);
+    if (!source) throw new Error(NO_KUBECONFIG);
+    if (source.kind === 'in-cluster') kc.loadFromCluster();
+    else if (source.kind === 'home') load(source.file, 'kubeconfig');
+    else if (source.files.length === 1) load(source.files[0]!, 'KUBECONFIG file');
     else kc.loadFromDefault();
-  } else if (existsSync(join(homedir(), '.kube', 'config'))) load(join(homedir(), '.kube', 'config'), 'kubeconfig');
-  else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kc.loadFromCluster();
-  else throw new Error(NO_KUBECONFIG);
+  }
   if (!kc.getCurrentCluster())
     throw new Error(`${path ?? 'the kubeconfig'}: no current cluster (current-context is unset or names no cluster): set one with kubectl config use-context`);
   return kc;

@@ -158,31 +158,29 @@ function noObjectError(name: string, skipped: number): ManifestError {
 
 /** The entries of one path argument: its files (directories walked), each read and parsed. */
 async function* fileEntries(path: string, exclude: readonly RegExp[]): AsyncGenerator<ManifestEntry> {
-  {
-    for await (const file of manifestFiles(path, exclude)) {
-      if (typeof file !== 'string') {
-        yield file;
-        continue;
-      }
-      const byName = skippedByName(basename(file));
-      if (byName) {
-        yield { source: file, file, skipped: byName };
-        continue;
-      }
-      let text: string;
-      try {
-        const info = await stat(file);
-        if (info.size > MAX_FILE_BYTES) {
-          yield { source: file, file, error: `file is too large (${mib(info.size)}; the limit is ${mib(MAX_FILE_BYTES)})` };
-          continue;
-        }
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        yield { source: file, file, error: `cannot read: ${describeIoError(err)}` };
-        continue;
-      }
-      yield* parseManifests(text, file);
+  for await (const file of manifestFiles(path, exclude)) {
+    if (typeof file !== 'string') {
+      yield file;
+      continue;
     }
+    const byName = skippedByName(basename(file));
+    if (byName) {
+      yield { source: file, file, skipped: byName };
+      continue;
+    }
+    let text: string;
+    try {
+      const info = await stat(file);
+      if (info.size > MAX_FILE_BYTES) {
+        yield { source: file, file, error: `file is too large (${mib(info.size)}; the limit is ${mib(MAX_FILE_BYTES)})` };
+        continue;
+      }
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      yield { source: file, file, error: `cannot read: ${describeIoError(err)}` };
+      continue;
+    }
+    yield* parseManifests(text, file);
   }
 }
 

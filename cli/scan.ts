@@ -13,7 +13,7 @@ import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { loadConfigFile } from '../config/load.js';
 import { isManifestError, isManifestSkip, loadManifests, readStream, type HelmChart, type ManifestSkip } from './manifests.js';
 import { globToRegExp } from '../core/glob.js';
-import { filenameOptions, outputOptions, resolveFilesAndOutput, type FileAndOutputFlags } from '../core/cli-flags.js';
+import { collect, filenameOptions, outputOptions, resolveFilesAndOutput, type FileAndOutputFlags } from '../core/cli-flags.js';
 import type { Action } from '../policies/config.js';
 import { stringify as toYaml } from 'yaml';
 import { buildPolicyReports, type ReportSubject } from '../background/policyreport.js';
@@ -126,10 +126,6 @@ function currentIO(): ScanIO {
   };
 }
 
-function collectList(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 function collectProfile(value: string, previous: string[] | undefined): string[] {
   try {
     parseProfile(value);
@@ -160,9 +156,9 @@ export function registerScan(program: Command): void {
     .option('-n, --namespace <ns>', 'with --cluster: only this namespace; with --helm-chart: the release namespace')
     .option('-A, --all-namespaces', 'with --cluster: every namespace (the default)')
     .addOption(new Option('--mode <action>', 'with --cluster: judge as if every namespace had bulwark.io/mode=<action>').choices(['enforce', 'warn', 'audit']))
-    .option('--exclude <glob>', 'leave out files and folders whose path or name matches (repeatable; * matches any run of characters)', collectList)
+    .option('--exclude <glob>', 'leave out files and folders whose path or name matches (repeatable; * matches any run of characters)', collect)
     .option('--helm-chart <dir>', 'render this Helm chart with helm template and scan the result (with or without PATHs)')
-    .option('--values <file>', 'with --helm-chart: a values file (repeatable)', collectList)
+    .option('--values <file>', 'with --helm-chart: a values file (repeatable)', collect)
     .option('--helm <path>', 'with --helm-chart: the helm binary (default: helm on PATH)')
     .option('-v, --verbose', 'list each file or document skipped as not a Kubernetes object (values files, Helm templates, kustomizations)')
     .configureOutput({

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointUnsafeError, HEAD_BYTES, readCheckpoint, writeCheckpoint, type Checkpoint } from '../../audit/checkpoint.js';
-import { auditRegistry } from '../../audit/checkpoint-alert.js';
+import { auditRegistry } from '../../audit/metrics.js';
 import { auditEvent, lines, runCli, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;

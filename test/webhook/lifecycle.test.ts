@@ -202,25 +202,28 @@ describe('`bulwark serve` as a process', () => {
 
   it('api.auth: kubernetes without any cluster is an error naming the key and the file', async () => {
     if (!built) return;
-    const dir = makeCerts().dir;
+    const certs = makeCerts();
+    const dir = certs.dir;
     const file = path.join(dir, 'bulwark.yaml');
     fs.writeFileSync(file, `api:\n  auth: kubernetes\nstore:\n  url: sqlite:${path.join(dir, 'a.db')}\n`);
-    const proc = serve(['--no-kube', '--port', '0', '--config', file]);
+    const proc = serve(['--no-kube', '--port', '0', '--config', file, '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
     expect(await proc.exited).toBe(2);
     expect(proc.stderr()).toContain(`bulwark: ${file}: api.auth: kubernetes needs a cluster to ask`);
   }, 15_000);
 
   it('audit.webhookTokenFile that cannot be read, or holds a weak token, stops the start naming the key and the file', async () => {
     if (!built) return;
-    const dir = makeCerts().dir;
+    const certs = makeCerts();
+    const dir = certs.dir;
+    const tls = ['--tls-cert', certs.certFile, '--tls-key', certs.keyFile];
     const file = path.join(dir, 'bulwark.yaml');
     fs.writeFileSync(file, `audit:\n  webhookTokenFile: missing-token\nstore:\n  url: sqlite:${path.join(dir, 'a.db')}\n`);
-    const proc = serve(['--no-kube', '--port', '0', '--config', file]);
+    const proc = serve(['--no-kube', '--port', '0', '--config', file, ...tls]);
     expect(await proc.exited).toBe(2);
     expect(proc.stderr()).toContain(`bulwark: ${file}: audit.webhookTokenFile: cannot read ${path.join(dir, 'missing-token')} (ENOENT)`);
     fs.writeFileSync(path.join(dir, 'weak'), 'short\n');
     fs.writeFileSync(file, `audit:\n  webhookTokenFile: weak\nstore:\n  url: sqlite:${path.join(dir, 'a.db')}\n`);
-    const weak = serve(['--no-kube', '--port', '0', '--config', file]);
+    const weak = serve(['--no-kube', '--port', '0', '--config', file, ...tls]);
     expect(await weak.exited).toBe(2);
     expect(weak.stderr()).toContain('must hold one token of at least 16 characters');
   }, 20_000);
