@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { formatDuration } from '../core/duration.js';
 import { ALERT_STATUSES, type Alert } from './model.js';
 import { DEV_CERT_DIR } from './settings.js';
+import { describe } from '../cli/commands.js';
 
 export const DEFAULT_SERVER = 'https://localhost:8444';
 
@@ -218,7 +219,7 @@ function print(format: string, value: unknown, asTable: () => string): void {
 export function registerAlerts(program: Command): void {
   const alerts = program
     .command('alerts')
-    .description('list, inspect and dismiss stored alerts through the alerts API')
+    .description(describe('alerts'))
     .option('--server <url>', 'the alerts API', process.env.BULWARK_SERVER ?? DEFAULT_SERVER)
     .option('--token <token>', 'bearer token (default: $BULWARK_TOKEN)')
     .option('--token-file <file>', 'read the bearer token from this file')

@@ -16,6 +16,7 @@ import { followAuditFiles } from './follow.js';
 import type { MalformedLine } from './input.js';
 import { countAlert, ndjsonLine, newTally, ProgressBar, summaryText, tableHeader, tableRow, type Writer } from './output.js';
 import { scanAuditInputs, type ScanStats } from './scan.js';
+import { describe } from '../cli/commands.js';
 
 /** Where the command reads and writes; injectable so that tests run it in-process. */
 export interface AuditIO {
@@ -59,7 +60,7 @@ function currentIO(): AuditIO {
 }
 
 export function registerAudit(program: Command): void {
-  const audit = program.command('audit').description('audit-log threat detection');
+  const audit = program.command('audit').description(describe('audit'));
   audit
     .command('scan')
     .description('detect threats in Kubernetes audit logs (JSON lines; .gz read transparently; - for stdin)')

@@ -15,6 +15,7 @@ import {
   type CertKeyPem,
 } from './x509.js';
 import { writeFileAtomic } from '../core/atomic-write.js';
+import { describe } from '../cli/commands.js';
 
 export const CERTS_USAGE_EXIT = 2;
 
@@ -184,7 +185,7 @@ function run(opts: CertsOptions): void {
 export function registerCerts(program: Command): void {
   program
     .command('certs')
-    .description('create a CA and a serving certificate for the webhook Service (files or a kubernetes.io/tls Secret)')
+    .description(describe('certs'))
     .option('--service <name>', 'Service name', 'bulwark')
     .option('--namespace <ns>', "Service namespace (also the Secret's namespace)", 'bulwark-system')
     .option('--san <name>', 'extra DNS name or IP address (repeatable, or comma-separated)', collect, [] as string[])

@@ -14,6 +14,7 @@ import { kubeconfigSource } from '../core/kubeconfig.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
 import type { VapApiVersion } from '../vap/generate.js';
 import { vapObjectsForInstall } from './vap.js';
+import { describe } from './commands.js';
 
 type Obj = Record<string, any>;
 
@@ -488,10 +489,10 @@ function parseIntOption(name: string) {
   };
 }
 
-export function registerInstallCommands(program: Command): void {
+export function registerManifests(program: Command): void {
   program
     .command('manifests')
-    .description("print a static install YAML (the Helm chart's defaults) with a freshly generated certificate")
+    .description(describe('manifests'))
     .option('--namespace <ns>', 'namespace to install into', DEFAULT_NAMESPACE)
     .addOption(new Option('--mode <mode>', 'defaultAction: enforce, or audit-only warning mode (warn)').choices(['enforce', 'warn', 'audit']))
     .option('--vap', "also print the ValidatingAdmissionPolicies + bindings compiled from the install's config (Kubernetes 1.30+)")
@@ -499,10 +500,12 @@ export function registerInstallCommands(program: Command): void {
     .action((opts: { namespace: string; mode?: 'enforce' | 'warn' | 'audit'; vap?: boolean; vapApiVersion: VapApiVersion }) => {
       process.stdout.write(renderInstallManifests({ namespace: opts.namespace, mode: opts.mode, vap: opts.vap ? opts.vapApiVersion : undefined }));
     });
+}
 
+export function registerRegister(program: Command): void {
   program
     .command('register')
-    .description('create or update the webhook configurations in a cluster (idempotent); --unregister removes them')
+    .description(describe('register'))
     .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--ca-file <file>', 'PEM CA bundle that signed the serving certificate (default: certs/dev/ca.crt)')
     .option('--url <url>', 'call the webhook at this base URL (https://host:port) instead of through a Service')

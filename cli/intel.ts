@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { IntelLists } from '../audit/intel.js';
 import { loadConfigFile, parseSection } from '../config/load.js';
 import { parseIp } from '../core/ip-trie.js';
+import { describe } from './commands.js';
 
 export function registerIntel(program: Command): void {
-  const intel = program.command('intel').description('threat-intelligence address lists (intel.files)');
+  const intel = program.command('intel').description(describe('intel'));
   intel
     .command('check')
     .description('say which intel list (if any) holds each address')

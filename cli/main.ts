@@ -1,40 +1,38 @@
 // The `bulwark` command. Each subcommand lives in its own file and registers itself here.
 import { Command, CommanderError } from 'commander';
-import { registerScan } from './scan.js';
-import { registerServe } from './serve.js';
-import { registerInstallCommands } from './install.js';
-import { registerAlerts } from '../alerts/cli.js';
-import { registerCerts } from '../certs/cli.js';
-import { registerAudit } from '../audit/cli.js';
-import { registerConfig } from '../config/cli.js';
-import { registerRules } from './rules.js';
-import { registerIntel } from './intel.js';
-import { registerVap } from './vap.js';
+import { COMMANDS, type CommandName } from './commands.js';
 
 export const USAGE_EXIT = 2;
 
-export function buildProgram(): Command {
+/**
+ * The program. With `argv`, only the command being run is loaded; the others are listed from
+ * cli/commands.ts (name and description), which is all `bulwark --help` shows of them. Without
+ * `argv` every command is loaded (documentation checks walk the whole tree).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('bulwark')
     .description('Kubernetes admission webhook and policy enforcer with audit-log threat detection')
     .version(process.env.npm_package_version ?? '0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerServe(program);
-  registerScan(program);
-  registerInstallCommands(program);
-  registerAlerts(program);
-  registerCerts(program);
-  registerAudit(program);
-  registerConfig(program);
-  registerRules(program);
-  registerIntel(program);
-  registerVap(program);
+  const wanted = argv ? invokedCommand(argv) : undefined;
+  for (const [name, entry] of Object.entries(COMMANDS) as [CommandName, (typeof COMMANDS)[CommandName]][]) {
+    if (!argv || name === wanted) (await entry.load())(program);
+    else program.command(name).description(entry.description).allowUnknownOption().allowExcessArguments();
+  }
   return program;
+}
+
+/** The top-level command argv runs (`bulwark help scan` runs scan's help), if it names one. */
+export function invokedCommand(argv: readonly string[]): CommandName | undefined {
+  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? (name as CommandName) : undefined;
 }
 
 /** Runs the CLI; resolves to the process exit code. Usage errors exit 2, as the contract says. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync(argv);

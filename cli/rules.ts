@@ -8,6 +8,7 @@ import { PSS_CHECK_METAS } from '../policies/pss/index.js';
 import { TAMPERING_META } from '../policies/tampering.js';
 import { FLOOD_META } from '../alerts/flood.js';
 import type { CheckMeta } from '../policies/types.js';
+import { describe } from './commands.js';
 
 export const RULE_SOURCES = ['admission', 'audit', 'background'] as const;
 export type RuleSource = (typeof RULE_SOURCES)[number];
@@ -70,7 +71,7 @@ export function formatCatalogueTable(entries: readonly CatalogueEntry[]): string
 export function registerRules(program: Command): void {
   program
     .command('rules')
-    .description('the catalogue of every policy and alert type (id, title, severity, tactics, remediation, sources)')
+    .description(describe('rules'))
     .option('-f, --format <format>', 'table or json', 'table')
     .option('-o, --output <format>', 'alias of --format')
     .action((opts: { format: string; output?: string }) => {

@@ -20,6 +20,7 @@ import { buildPolicyReports, type ReportSubject } from '../background/policyrepo
 import { judgeCluster } from '../background/cluster.js';
 import { loadKubeConfig } from '../background/kube.js';
 import { toSarif } from './sarif.js';
+import { describe } from './commands.js';
 
 /** Where the scan reads and writes; injectable so that tests run it in-process. */
 export interface ScanIO {
@@ -138,7 +139,7 @@ function collectProfile(value: string, previous: string[] | undefined): string[]
 export function registerScan(program: Command): void {
   program
     .command('scan')
-    .description('evaluate Kubernetes manifests offline (YAML or JSON files, directories, - for stdin)')
+    .description(describe('scan'))
     .argument('[path...]', 'manifest files or directories (recursively: .yaml, .yml, .json), - for stdin')
     .option('-c, --config <file>', 'Bulwark configuration (profiles, actions, exemptions)')
     .option(

@@ -24,6 +24,7 @@ import { projectRoot } from '../core/paths.js';
 import os from 'node:os';
 import type { BackgroundScanner, BackgroundSettings } from '../background/scanner.js';
 import { loadKubeConfig } from '../background/kube.js';
+import { describe } from './commands.js';
 
 export interface ServeCliOptions {
   config?: string;
@@ -132,7 +133,7 @@ function parsePort(value: string): number {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the admission webhook over HTTPS: POST /validate, /mutate; GET /healthz, /readyz, /metrics')
+    .description(describe('serve'))
     .option('-c, --config <file>', 'configuration file (YAML)')
     .option('-p, --port <n>', `port to listen on (default ${DEFAULT_PORT}; 0: any free port)`, parsePort)
     .option('--address <addr>', `address to bind (default ${SERVE_DEFAULT_ADDRESS}, loopback only; 0.0.0.0 for every IPv4 interface, :: for every interface)`)

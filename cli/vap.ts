@@ -8,6 +8,7 @@ import { compileConfig } from '../policies/config.js';
 import { parseProfile } from '../policies/registry.js';
 import { renderExplain } from '../vap/explain.js';
 import { generateVap, VAP_API_VERSIONS, type VapApiVersion, type VapResult } from '../vap/generate.js';
+import { describe } from './commands.js';
 
 export interface VapCommandOptions {
   config?: string;
@@ -42,7 +43,7 @@ export function renderVapObjects(result: VapResult, format: 'yaml' | 'json' = 'y
 export function registerVap(program: Command): void {
   program
     .command('vap')
-    .description('print ValidatingAdmissionPolicies + bindings compiled from the policies (enforcement that survives the webhook being down)')
+    .description(describe('vap'))
     .option('-c, --config <file>', 'Bulwark configuration (profiles, actions, exemptions, lists)')
     .option('-p, --profile <name>', "policy set, repeatable, replaces the config's profiles", collectProfile)
     .option('--explain', 'print what is compiled, its estimated CEL cost, and what stays webhook-only, instead of the objects')

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { configJsonSchema } from './json-schema.js';
 import { loadConfigFile } from './load.js';
+import { describe } from '../cli/commands.js';
 
 export interface ConfigIO {
   stdout: NodeJS.WritableStream;
@@ -29,7 +30,7 @@ export function runConfigValidate(file: string, io: ConfigIO): number {
 }
 
 export function registerConfig(program: Command, io: ConfigIO = { stdout: process.stdout, stderr: process.stderr }): void {
-  const config = program.command('config').description('check the configuration file, or print its JSON Schema');
+  const config = program.command('config').description(describe('config'));
   config
     .command('validate')
     .description('validate a configuration file with the schema every command uses (exit 0 valid, 2 invalid)')

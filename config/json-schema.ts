@@ -1,10 +1,9 @@
 // The JSON Schema of the configuration file, generated from the one schema, for editors
 // (`# yaml-language-server: $schema=…`) and CI (`bulwark config schema`).
-import { z } from 'zod';
-import { configSchema } from './schema.js';
+import { schemas, zod } from './schema.js';
 
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const schema = zod().toJSONSchema(schemas().configSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
   return {
     $schema: schema.$schema,
     $id: 'https://bulwark.io/schemas/config.json',

@@ -11,7 +11,7 @@ import { suggest } from '../core/suggest.js';
 import { AUDIT_LIST_NAMES, DEFAULT_LISTS, resolveList, type ListSpec } from '../policies/lists.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { PolicyLists } from '../policies/types.js';
-import { configSchema, DEFAULT_MUTATIONS, KNOWN_KEYS_MARK, SECTIONS, show, type SectionInput, type SectionName, type SectionOutput } from './schema.js';
+import { DEFAULT_MUTATIONS, KNOWN_KEYS_MARK, schemas, show, type SectionInput, type SectionName, type SectionOutput } from './schema.js';
 
 export { ConfigError };
 
@@ -125,7 +125,7 @@ export function validateConfig(raw: unknown, where: (path: Path) => string): Bul
   const config = defaultConfig();
   if (raw === null || raw === undefined) return config;
   if (!isRecord(raw)) throw new ConfigError(`${where([])}: the configuration must be a mapping of keys (profiles, defaultAction, …)`);
-  const result = validate(configSchema, raw);
+  const result = validate(schemas().configSchema, raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, where).join('\n'));
   const v = result.data;
   if (v.profiles) config.profiles = v.profiles;
@@ -144,7 +144,7 @@ export function validateConfig(raw: unknown, where: (path: Path) => string): Bul
       config.lists[name] = resolveList(base, spec);
     }
   }
-  for (const key of Object.keys(SECTIONS) as SectionName[]) {
+  for (const key of Object.keys(schemas().SECTIONS) as SectionName[]) {
     const section = raw[key];
     if (isRecord(section)) (config as unknown as Record<SectionName, unknown>)[key] = section;
   }
@@ -213,7 +213,7 @@ export function loadConfigFile(path: string | undefined): BulwarkConfig {
  * with messages `source: section.key: …`.
  */
 export function parseSection<K extends SectionName>(name: K, raw: unknown, source?: string): SectionOutput<K> {
-  const result = validate(SECTIONS[name], raw ?? {});
+  const result = validate(schemas().SECTIONS[name], raw ?? {});
   if (!result.success) {
     throw new ConfigError(
       formatIssues(result.error.issues, () => source ?? '', [name])

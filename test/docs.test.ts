@@ -52,8 +52,10 @@ function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command
   return cmd.commands.flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...walk(c, [...path, c.name()])]);
 }
 
+const program = await buildProgram();
+
 describe('documentation', () => {
-  const commands = walk(buildProgram());
+  const commands = walk(program);
 
   it.each(commands.map((c) => [c.path.join(' '), c.cmd] as const))('documents `bulwark %s` and each of its long options', (name, cmd) => {
     expect(all, `bulwark ${name} is not documented`).toContain(`bulwark ${name}`);
