@@ -472,11 +472,9 @@ function build() {
         .nullable()
         .optional()
         .meta({ description: "Bulwark's namespace (default: where it runs: POD_NAMESPACE, server.namespace, else bulwark-system)" }),
-      names: stringList()
-        .optional()
-        .meta({
-          description: 'globs of Bulwark\'s own ConfigMaps, Secrets, Deployments (in its namespace) and webhook configurations (default ["*bulwark*"])',
-        }),
+      names: stringList().optional().meta({
+        description: 'globs of Bulwark\'s own ConfigMaps, Secrets, Deployments (in its namespace) and webhook configurations (default ["*bulwark*"])',
+      }),
       allowedUsers: stringList().optional().meta({
         description:
           "users (globs; {namespace} is Bulwark's namespace) who may change Bulwark's objects (default: cert-manager's controller and cainjector, system:serviceaccount:{namespace}:*)",
