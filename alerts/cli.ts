@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { formatDuration } from '../core/duration.js';
 import { ALERT_STATUSES, type Alert } from './model.js';
 import { DEV_CERT_DIR } from './settings.js';
-import { describe } from '../cli/commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export const DEFAULT_SERVER = 'https://localhost:8444';
 

@@ -16,7 +16,7 @@ import { followAuditFiles } from './follow.js';
 import type { MalformedLine } from './input.js';
 import { countAlert, ndjsonLine, newTally, ProgressBar, summaryText, tableHeader, tableRow, type Writer } from './output.js';
 import { scanAuditInputs, type ScanStats } from './scan.js';
-import { describe } from '../cli/commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 /** Where the command reads and writes; injectable so that tests run it in-process. */
 export interface AuditIO {

@@ -15,7 +15,7 @@ import {
   type CertKeyPem,
 } from './x509.js';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import { describe } from '../cli/commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export const CERTS_USAGE_EXIT = 2;
 

@@ -3,6 +3,7 @@
 // policies); `bulwark --help` lists the others from this table alone. The modules take their
 // descriptions from here, so the short list and the full command cannot disagree.
 import type { Command } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '../core/command-descriptions.js';
 
 export type Register = (program: Command) => void;
 
@@ -13,54 +14,49 @@ export interface CommandEntry {
 
 export const COMMANDS = {
   serve: {
-    description: 'serve the admission webhook over HTTPS: POST /validate, /mutate; GET /healthz, /readyz, /metrics',
+    description: COMMAND_DESCRIPTIONS.serve,
     load: async () => (await import('./serve.js')).registerServe,
   },
   scan: {
-    description: 'evaluate Kubernetes manifests offline (YAML or JSON files, directories, - for stdin)',
+    description: COMMAND_DESCRIPTIONS.scan,
     load: async () => (await import('./scan.js')).registerScan,
   },
   manifests: {
-    description: "print a static install YAML (the Helm chart's defaults) with a freshly generated certificate",
+    description: COMMAND_DESCRIPTIONS.manifests,
     load: async () => (await import('./install.js')).registerManifests,
   },
   register: {
-    description: 'create or update the webhook configurations in a cluster (idempotent); --unregister removes them',
+    description: COMMAND_DESCRIPTIONS.register,
     load: async () => (await import('./install.js')).registerRegister,
   },
   alerts: {
-    description: 'list, inspect and dismiss stored alerts through the alerts API',
+    description: COMMAND_DESCRIPTIONS.alerts,
     load: async () => (await import('../alerts/cli.js')).registerAlerts,
   },
   certs: {
-    description: 'create a CA and a serving certificate for the webhook Service (files or a kubernetes.io/tls Secret)',
+    description: COMMAND_DESCRIPTIONS.certs,
     load: async () => (await import('../certs/cli.js')).registerCerts,
   },
   audit: {
-    description: 'audit-log threat detection',
+    description: COMMAND_DESCRIPTIONS.audit,
     load: async () => (await import('../audit/cli.js')).registerAudit,
   },
   config: {
-    description: 'check the configuration file, or print its JSON Schema',
+    description: COMMAND_DESCRIPTIONS.config,
     load: async () => (await import('../config/cli.js')).registerConfig,
   },
   rules: {
-    description: 'the catalogue of every policy and alert type (id, title, severity, tactics, remediation, sources)',
+    description: COMMAND_DESCRIPTIONS.rules,
     load: async () => (await import('./rules.js')).registerRules,
   },
   intel: {
-    description: 'threat-intelligence address lists (intel.files)',
+    description: COMMAND_DESCRIPTIONS.intel,
     load: async () => (await import('./intel.js')).registerIntel,
   },
   vap: {
-    description: 'print ValidatingAdmissionPolicies + bindings compiled from the policies (enforcement that survives the webhook being down)',
+    description: COMMAND_DESCRIPTIONS.vap,
     load: async () => (await import('./vap.js')).registerVap,
   },
 } as const satisfies Record<string, CommandEntry>;
 
 export type CommandName = keyof typeof COMMANDS;
-
-/** The one-line description of a top-level command. */
-export function describe(name: CommandName): string {
-  return COMMANDS[name].description;
-}

@@ -14,7 +14,7 @@ import { kubeconfigSource } from '../core/kubeconfig.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
 import type { VapApiVersion } from '../vap/generate.js';
 import { vapObjectsForInstall } from './vap.js';
-import { describe } from './commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 type Obj = Record<string, any>;
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { IntelLists } from '../audit/intel.js';
 import { loadConfigFile, parseSection } from '../config/load.js';
 import { parseIp } from '../core/ip-trie.js';
-import { describe } from './commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export function registerIntel(program: Command): void {
   const intel = program.command('intel').description(describe('intel'));

@@ -8,7 +8,7 @@ import { PSS_CHECK_METAS } from '../policies/pss/index.js';
 import { TAMPERING_META } from '../policies/tampering.js';
 import { FLOOD_META } from '../alerts/flood.js';
 import type { CheckMeta } from '../policies/types.js';
-import { describe } from './commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export const RULE_SOURCES = ['admission', 'audit', 'background'] as const;
 export type RuleSource = (typeof RULE_SOURCES)[number];

@@ -20,7 +20,7 @@ import { buildPolicyReports, type ReportSubject } from '../background/policyrepo
 import { judgeCluster } from '../background/cluster.js';
 import { loadKubeConfig } from '../background/kube.js';
 import { toSarif } from './sarif.js';
-import { describe } from './commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 /** Where the scan reads and writes; injectable so that tests run it in-process. */
 export interface ScanIO {

@@ -24,7 +24,7 @@ import { projectRoot } from '../core/paths.js';
 import os from 'node:os';
 import type { BackgroundScanner, BackgroundSettings } from '../background/scanner.js';
 import { loadKubeConfig } from '../background/kube.js';
-import { describe } from './commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export interface ServeCliOptions {
   config?: string;

@@ -8,7 +8,7 @@ import { compileConfig } from '../policies/config.js';
 import { parseProfile } from '../policies/registry.js';
 import { renderExplain } from '../vap/explain.js';
 import { generateVap, VAP_API_VERSIONS, type VapApiVersion, type VapResult } from '../vap/generate.js';
-import { describe } from './commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export interface VapCommandOptions {
   config?: string;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { configJsonSchema } from './json-schema.js';
 import { loadConfigFile } from './load.js';
-import { describe } from '../cli/commands.js';
+import { describe } from '../core/command-descriptions.js';
 
 export interface ConfigIO {
   stdout: NodeJS.WritableStream;
