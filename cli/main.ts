@@ -1,6 +1,7 @@
 // The `bulwark` command. Each subcommand lives in its own file and registers itself here.
 import { Command, CommanderError } from 'commander';
-import { COMMANDS, type CommandName } from './commands.js';
+import { COMMANDS } from './commands.js';
+import { COMMAND_DESCRIPTIONS, type CommandName } from '../core/command-descriptions.js';
 
 export const USAGE_EXIT = 2;
 
@@ -16,9 +17,9 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const wanted = argv ? invokedCommand(argv) : undefined;
-  for (const [name, entry] of Object.entries(COMMANDS) as [CommandName, (typeof COMMANDS)[CommandName]][]) {
-    if (!argv || name === wanted) (await entry.load())(program);
-    else program.command(name).description(entry.description).allowUnknownOption().allowExcessArguments();
+  for (const [name, description] of Object.entries(COMMAND_DESCRIPTIONS) as [CommandName, string][]) {
+    if (!argv || name === wanted) (await COMMANDS[name]())(program);
+    else program.command(name).description(description).allowUnknownOption().allowExcessArguments();
   }
   return program;
 }
