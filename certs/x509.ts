@@ -293,33 +293,64 @@ export function createServingCert(ca: CertKeyPem, opts: ServingOptions): CertKey
   const dnsNames = unique((opts.dnsNames ?? []).map(normalizeDnsName));
   const ipTexts = unique((opts.ipAddresses ?? []).map(normalizeIp));
   if (dnsNames.length === 0 && ipTexts.length === 0) throw new Error('a serving certificate needs at least one DNS name or IP address');
-  const validity = validityMs(opts.validityDays, DEFAULT_SERVING_VALIDITY_DAYS);
-
-  const issuer = loadIssuer(ca);
-  const keyType = opts.keyType ?? 'ec';
-  const { privateKey, publicKey } = generateKeyPair(keyType);
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
   const commonName = opts.commonName ?? dnsNames.find((n) => n.length <= MAX_COMMON_NAME) ?? ipTexts[0];
-  const now = Date.now();
-  const notAfter = Math.min(now + validity, issuer.notAfter.getTime());
-  if (notAfter <= now) throw new Error('the CA certificate has expired');
   const sans: pkix.JsonGeneralNames = [
     ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...ipTexts.map((value) => ({ type: 'ip' as const, value })),
   ];
+  return signLeaf(ca, {
+    commonName,
+    validityDays: opts.validityDays ?? DEFAULT_SERVING_VALIDITY_DAYS,
+    keyType: opts.keyType ?? 'ec',
+    usages: [pkix.ExtendedKeyUsage.serverAuth, pkix.ExtendedKeyUsage.clientAuth],
+    extra: [new pkix.SubjectAlternativeNameExtension(sans, !commonName)],
+  });
+}
+
+export interface ClientOptions {
+  /** The user name the certificate stands for (the subject CN). */
+  commonName: string;
+  validityDays?: number;
+  keyType?: 'ec' | 'rsa';
+}
+
+/** A client certificate (extendedKeyUsage clientAuth only, no SAN) signed by `ca`: the API server's, for mTLS. */
+export function createClientCert(ca: CertKeyPem, opts: ClientOptions): CertKeyPem {
+  if (!opts.commonName) throw new Error('a client certificate needs a common name');
+  return signLeaf(ca, {
+    commonName: opts.commonName,
+    validityDays: opts.validityDays ?? DEFAULT_SERVING_VALIDITY_DAYS,
+    keyType: opts.keyType ?? 'ec',
+    usages: [pkix.ExtendedKeyUsage.clientAuth],
+    extra: [],
+  });
+}
+
+/** An end-entity certificate signed by `ca`, its notAfter never past the CA's. */
+function signLeaf(
+  ca: CertKeyPem,
+  leaf: { commonName: string | undefined; validityDays: number; keyType: 'ec' | 'rsa'; usages: pkix.ExtendedKeyUsageType[]; extra: pkix.Extension[] },
+): CertKeyPem {
+  const validity = validityMs(leaf.validityDays, DEFAULT_SERVING_VALIDITY_DAYS);
+  const issuer = loadIssuer(ca);
+  const { privateKey, publicKey } = generateKeyPair(leaf.keyType);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const now = Date.now();
+  const notAfter = Math.min(now + validity, issuer.notAfter.getTime());
+  if (notAfter <= now) throw new Error('the CA certificate has expired');
   const certPem = buildCertificate({
     issuer: issuer.subject,
-    subject: distinguishedName(commonName),
+    subject: distinguishedName(leaf.commonName),
     notBefore: wholeSeconds(now - CLOCK_SKEW_MS),
     notAfter: wholeSeconds(notAfter),
     spki,
     extensions: [
       new pkix.BasicConstraintsExtension(false, undefined, true),
-      new pkix.KeyUsagesExtension(keyType === 'rsa' ? KU.digitalSignature | KU.keyEncipherment : KU.digitalSignature, true),
-      new pkix.ExtendedKeyUsageExtension([pkix.ExtendedKeyUsage.serverAuth, pkix.ExtendedKeyUsage.clientAuth]),
+      new pkix.KeyUsagesExtension(leaf.keyType === 'rsa' ? KU.digitalSignature | KU.keyEncipherment : KU.digitalSignature, true),
+      new pkix.ExtendedKeyUsageExtension(leaf.usages),
       new pkix.SubjectKeyIdentifierExtension(keyIdentifier(spki)),
       new pkix.AuthorityKeyIdentifierExtension(issuer.keyId),
-      new pkix.SubjectAlternativeNameExtension(sans, !commonName),
+      ...leaf.extra,
     ],
     signingKey: issuer.key,
   });

@@ -9,6 +9,7 @@
 import { applyLimits, DEFAULT_LISTENER_LIMITS, limitOptions, type ListenerLimits } from '../core/listener.js';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from '../core/log.js';
@@ -119,6 +120,25 @@ function sendJson(res: ServerResponse, status: number, body: string): void {
 
 function sendError(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, JSON.stringify({ error: message }));
+}
+
+/** Routes served without a client certificate under mTLS: the kubelet's probes and Prometheus carry none. */
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * With a client CA, every route but the probes and metrics needs a certificate that CA signed
+ * (the TLS layer asks for one and verifies it; `authorized` says whether it did). Anything else
+ * is answered 401 before its body is read.
+ */
+export function requireClientCertificate(listener: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if ((req.socket as TLSSocket).authorized === true) return listener(req, res);
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    if (req.method === 'GET' && OPEN_ROUTES.has(q >= 0 ? url.slice(0, q) : url)) return listener(req, res);
+    res.setHeader('Connection', 'close');
+    sendError(res, 401, 'a client certificate signed by the client CA (server.clientCA) is required');
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -467,11 +487,12 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     {
       ...contextOptions(material),
       minVersion: MIN_TLS_VERSION,
+      // Asked for and verified by TLS, enforced per route (the probes carry no certificate).
       requestCert: mtls,
-      rejectUnauthorized: mtls,
+      rejectUnauthorized: false,
       ...limitOptions(limits),
     } as https.ServerOptions,
-    web.listener,
+    mtls ? requireClientCertificate(web.listener) : web.listener,
   );
   applyLimits(server, limits);
   server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));

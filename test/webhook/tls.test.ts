@@ -6,7 +6,7 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCA, createServingCert } from '../../certs/x509.js';
+import { createCA, createClientCert, createServingCert } from '../../certs/x509.js';
 import { makeCerts, request, review, startTestServer, tempDir, waitFor, withPodSpec, cleanSpec, type TestServer } from './support.js';
 
 const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256;
@@ -131,20 +131,31 @@ describe('mTLS and protocol floor', () => {
   let ts: TestServer;
   afterEach(() => ts.close());
 
-  it('with --client-ca, a client without a certificate is refused and one with a certificate is served', async () => {
+  it('with --client-ca, the admission routes need a certificate from that CA; the probes and metrics do not', async () => {
     const clientCA = createCA({ commonName: 'apiserver-client-ca' });
     const dir = tempDir();
     const clientCAFile = path.join(dir, 'client-ca.crt');
     fs.writeFileSync(clientCAFile, clientCA.certPem);
     ts = await startTestServer({ clientCAFile });
     const caPem = fs.readFileSync(ts.certs.caFile);
-    await expect(request(ts.port, caPem, { path: '/healthz' })).rejects.toThrow();
+    const body = JSON.stringify(review(withPodSpec('Pod', cleanSpec())));
+    const post = { method: 'POST', path: '/validate', body, headers: { 'content-type': 'application/json' } };
+    // The kubelet's probes carry no certificate.
+    for (const probe of ['/healthz', '/readyz', '/metrics']) expect((await request(ts.port, caPem, { path: probe })).status).toBe(200);
+    const none = await request(ts.port, caPem, post);
+    expect(none.status).toBe(401);
+    expect(none.json().error).toMatch(/client certificate/);
+    expect((await request(ts.port, caPem, { ...post, path: '/validate?timeout=5s' })).status).toBe(401);
+    expect((await request(ts.port, caPem, { ...post, path: '/mutate' })).status).toBe(401);
+    // A path that merely starts like a probe is not one.
+    expect((await request(ts.port, caPem, { path: '/healthz/../validate' })).status).toBe(401);
     const other = createCA({ commonName: 'someone-else' });
-    const wrong = createServingCert(other, { dnsNames: ['kube-apiserver'] });
-    await expect(request(ts.port, caPem, { path: '/healthz', cert: wrong.certPem, key: wrong.keyPem })).rejects.toThrow();
-    const good = createServingCert(clientCA, { dnsNames: ['kube-apiserver'] });
-    const res = await request(ts.port, caPem, { path: '/healthz', cert: good.certPem, key: good.keyPem });
+    const wrong = createClientCert(other, { commonName: 'kube-apiserver' });
+    expect((await request(ts.port, caPem, { ...post, cert: wrong.certPem, key: wrong.keyPem })).status).toBe(401);
+    const good = createClientCert(clientCA, { commonName: 'kube-apiserver' });
+    const res = await request(ts.port, caPem, { ...post, cert: good.certPem, key: good.keyPem });
     expect(res.status).toBe(200);
+    expect(res.json().response.allowed).toBe(true);
   });
 
   it('refuses TLS 1.1', async () => {
