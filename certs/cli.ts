@@ -14,7 +14,16 @@ import {
   serviceDnsNames,
   type CertKeyPem,
 } from './x509.js';
-import { writeFileAtomic } from '../core/atomic-write.js';
+import { preparePrivateDir, writeFileAtomic } from '../core/atomic-write.js';
+import { projectRoot } from '../core/paths.js';
+import {
+  apiserverConfig,
+  apiserverConfigSummary,
+  DEFAULT_APISERVER_CONFIG_PATH,
+  recommendedAuditPolicy,
+  writeApiserverConfig,
+  type ApiserverConfig,
+} from './apiserver.js';
 import { describe } from '../core/command-descriptions.js';
 
 export const CERTS_USAGE_EXIT = 2;
@@ -31,6 +40,11 @@ interface CertsOptions {
   keyType: string;
   format: string;
   secretName: string;
+  apiserverConfig?: string;
+  apiserverConfigPath?: string;
+  url?: string;
+  auditUrl?: string;
+  servicePort: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -92,31 +106,7 @@ function generateCertificates(opts: CertsOptions): { ca: CertKeyPem; caGenerated
   return { ca, caGenerated, leaf };
 }
 
-/**
- * The folder for the keys: a new one is made 0700 whatever the umask (mkdir's mode is masked by
- * it, so it is set again with chmod, which is not). An existing folder is left as it is, but not
- * one that every user can write to (they could swap the files after we write them).
- */
-function prepareOutDir(dir: string): void {
-  let stat: fs.Stats | undefined;
-  try {
-    stat = fs.lstatSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (!stat) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dir, 0o700);
-    return;
-  }
-  if (stat.isSymbolicLink()) stat = fs.statSync(dir);
-  if (!stat.isDirectory()) throw new Error(`--out-dir ${dir} exists and is not a folder`);
-  if ((stat.mode & 0o002) !== 0) {
-    throw new Error(`--out-dir ${dir} is writable by every user (mode ${(stat.mode & 0o7777).toString(8)}); use a private folder`);
-  }
-}
-
-function secretManifest(name: string, namespace: string, ca: CertKeyPem, leaf: CertKeyPem): string {
+function secretManifest(name: string, namespace: string, ca: CertKeyPem, leaf: CertKeyPem, clientCA: CertKeyPem | undefined): string {
   const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
   return stringify(
     {
@@ -124,11 +114,18 @@ function secretManifest(name: string, namespace: string, ca: CertKeyPem, leaf: C
       kind: 'Secret',
       metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'bulwark' } },
       type: 'kubernetes.io/tls',
-      data: { 'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(ca.certPem) },
+      data: {
+        'tls.crt': b64(leaf.certPem),
+        'tls.key': b64(leaf.keyPem),
+        'ca.crt': b64(ca.certPem),
+        ...(clientCA ? { 'client-ca.crt': b64(clientCA.certPem) } : {}),
+      },
     },
     { lineWidth: 0 },
   );
 }
+
+type Generated = ReturnType<typeof generateCertificates> & { apiserver?: ApiserverConfig | undefined };
 
 function run(opts: CertsOptions): void {
   if (opts.format !== 'files' && opts.format !== 'secret') throw new Error(`--format must be files or secret, got ${JSON.stringify(opts.format)}`);
@@ -139,18 +136,43 @@ function run(opts: CertsOptions): void {
   if (opts.format === 'secret' && !DNS_SUBDOMAIN.test(opts.secretName)) throw new Error(`invalid --secret-name ${JSON.stringify(opts.secretName)}`);
 
   // Refuse to overwrite before generating anything.
-  const outputs: Array<{ name: string; mode: number; pick: (r: ReturnType<typeof generateCertificates>) => string }> = [
+  const outputs: Array<{ name: string; mode: number; pick: (r: Generated) => string }> = [
     { name: 'ca.crt', mode: 0o644, pick: (r) => r.ca.certPem },
-    ...(opts.caCert ? [] : [{ name: 'ca.key', mode: 0o600, pick: (r: ReturnType<typeof generateCertificates>) => r.ca.keyPem }]),
+    ...(opts.caCert ? [] : [{ name: 'ca.key', mode: 0o600, pick: (r: Generated) => r.ca.keyPem }]),
     { name: 'tls.crt', mode: 0o644, pick: (r) => r.leaf.certPem },
     { name: 'tls.key', mode: 0o600, pick: (r) => r.leaf.keyPem },
   ];
+  if (opts.apiserverConfig) {
+    outputs.push(
+      { name: 'client-ca.crt', mode: 0o644, pick: (r) => r.apiserver!.clientCA.certPem },
+      { name: 'client-ca.key', mode: 0o600, pick: (r) => r.apiserver!.clientCA.keyPem },
+    );
+  }
+  const servicePort = parsePort(opts.servicePort);
   if (opts.outDir && !opts.force) {
     const existing = outputs.map((o) => path.join(opts.outDir!, o.name)).filter((f) => fs.existsSync(f));
     if (existing.length) throw new Error(`refusing to overwrite ${existing.join(', ')} (use --force)`);
   }
 
-  const result = generateCertificates(opts);
+  const certs = generateCertificates(opts);
+  const result = {
+    ...certs,
+    apiserver: opts.apiserverConfig
+      ? apiserverConfig(
+          {
+            servingCaPem: certs.ca.certPem,
+            service: opts.service,
+            namespace: opts.namespace,
+            servicePort,
+            url: opts.url,
+            auditUrl: opts.auditUrl,
+            installPath: opts.apiserverConfigPath,
+            keyType: opts.keyType === 'rsa' ? 'rsa' : 'ec',
+          },
+          recommendedAuditPolicy(projectRoot()),
+        )
+      : undefined,
+  };
   const info = certificateInfo(result.leaf.certPem);
   const requested = Date.now() + (parseValidityDays(opts.validityDays) ?? DEFAULT_SERVING_VALIDITY_DAYS) * 86_400_000;
   if (info.notAfter.getTime() < requested - 600_000) {
@@ -158,7 +180,7 @@ function run(opts: CertsOptions): void {
   }
 
   if (opts.outDir) {
-    prepareOutDir(opts.outDir);
+    preparePrivateDir(opts.outDir, '--out-dir');
     const written: string[] = [];
     for (const o of outputs) {
       const file = path.join(opts.outDir, o.name);
@@ -175,15 +197,38 @@ function run(opts: CertsOptions): void {
     (opts.format === 'secret' ? process.stderr : process.stdout).write(`${summary}\n`);
   }
   if (opts.format === 'secret') {
-    process.stdout.write(secretManifest(opts.secretName, opts.namespace, result.ca, result.leaf));
+    process.stdout.write(secretManifest(opts.secretName, opts.namespace, result.ca, result.leaf, result.apiserver?.clientCA));
     if (result.caGenerated && !opts.outDir) {
       process.stderr.write('bulwark certs: note: the generated CA key is not kept (give --out-dir to keep it)\n');
     }
   }
+  if (opts.apiserverConfig && result.apiserver) {
+    writeApiserverConfig(opts.apiserverConfig, result.apiserver, opts.force);
+    process.stderr.write(`${apiserverConfigSummary(opts.apiserverConfig, result.apiserver, opts.apiserverConfigPath)}\n`);
+    process.stderr.write(
+      'bulwark serve needs server.clientCA (--client-ca) set to client-ca.crt; with the chart: --set-file apiserverClientCA=client-ca.crt\n',
+    );
+  }
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535) throw new Error(`--service-port must be a port number from 1 to 65535, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** The API-server options of `bulwark certs` and `bulwark manifests`. */
+export function apiserverOptions(command: Command): Command {
+  return command
+    .option('--apiserver-config <dir>', "also make a client CA and the API server's client certificate, and write the API server's files here (mTLS)")
+    .option('--apiserver-config-path <path>', 'where those files will be on the control-plane nodes', DEFAULT_APISERVER_CONFIG_PATH)
+    .option('--url <url>', 'the API server calls Bulwark at this base URL (https://host:port) instead of through the Service')
+    .option('--audit-url <url>', "the audit webhook's URL (default: the Service's, or --url's, /audit)")
+    .option('--service-port <port>', 'the Service port the webhook configurations name', '443');
 }
 
 export function registerCerts(program: Command): void {
-  program
+  const command = program
     .command('certs')
     .description(describe('certs'))
     .option('--service <name>', 'Service name', 'bulwark')
@@ -199,13 +244,13 @@ export function registerCerts(program: Command): void {
     )
     .option('--key-type <type>', 'key type: ec (ECDSA P-256) or rsa (RSA 2048)', 'ec')
     .option('--format <format>', 'files, or secret (print a kubernetes.io/tls Secret manifest to stdout)', 'files')
-    .option('--secret-name <name>', 'name of the Secret with --format secret', 'bulwark-tls')
-    .action((opts: CertsOptions) => {
-      try {
-        run(opts);
-      } catch (err) {
-        process.stderr.write(`bulwark certs: ${(err as Error).message}\n`);
-        process.exitCode = CERTS_USAGE_EXIT;
-      }
-    });
+    .option('--secret-name <name>', 'name of the Secret with --format secret', 'bulwark-tls');
+  apiserverOptions(command).action((opts: CertsOptions) => {
+    try {
+      run(opts);
+    } catch (err) {
+      process.stderr.write(`bulwark certs: ${(err as Error).message}\n`);
+      process.exitCode = CERTS_USAGE_EXIT;
+    }
+  });
 }

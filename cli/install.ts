@@ -12,6 +12,15 @@ import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { projectRoot as coreProjectRoot } from '../core/paths.js';
 import { kubeconfigSource } from '../core/kubeconfig.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
+import {
+  apiserverConfig,
+  apiserverConfigSummary,
+  recommendedAuditPolicy,
+  writeApiserverConfig,
+  type ApiserverConfig,
+  type ApiserverConfigOptions,
+} from '../certs/apiserver.js';
+import { apiserverOptions } from '../certs/cli.js';
 import type { VapApiVersion } from '../vap/generate.js';
 import { vapObjectsForInstall } from './vap.js';
 import { describe } from '../core/command-descriptions.js';
@@ -70,23 +79,45 @@ export interface ManifestOptions {
   mode?: 'enforce' | 'warn' | 'audit';
   /** Append the ValidatingAdmissionPolicies compiled from the install's own config (`--vap`). */
   vap?: VapApiVersion;
+  /** Also make the API server's client CA and files (`--apiserver-config`); Bulwark then requires mTLS. */
+  apiserver?: Omit<ApiserverConfigOptions, 'servingCaPem' | 'service' | 'namespace'>;
 }
 
-/** The install YAML: the chart's defaults in `namespace`, a new CA and serving certificate, the CA bundle injected. */
+/** The install YAML (see installManifests). */
 export function renderInstallManifests(opts: ManifestOptions = {}): string {
+  return installManifests(opts).yaml;
+}
+
+/** Where the chart (and `manifests`) mount the client CA: a key of the config ConfigMap. */
+const CLIENT_CA_PATH = '/etc/bulwark/client-ca.crt';
+
+/**
+ * The install YAML: the chart's defaults in `namespace`, a new CA and serving certificate, the CA
+ * bundle injected; with `apiserver`, also a client CA that Bulwark requires (server.clientCA) and
+ * the API server's files that present its client certificate.
+ */
+export function installManifests(opts: ManifestOptions = {}): { yaml: string; apiserver?: ApiserverConfig } {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const docs = readDocs(join(projectRoot(), 'charts', 'static', 'install.yaml'));
   moveToNamespace(docs, namespace);
   const ca = createCA({ commonName: 'bulwark-ca' });
   const leaf = createServingCert(ca, { dnsNames: serviceDnsNames(DEFAULT_NAME, namespace) });
   const caBundle = Buffer.from(ca.certPem).toString('base64');
+  const apiserver = opts.apiserver
+    ? apiserverConfig({ ...opts.apiserver, servingCaPem: ca.certPem, service: DEFAULT_NAME, namespace }, recommendedAuditPolicy(projectRoot()))
+    : undefined;
   for (const doc of docs) {
     // Applied with kubectl, not Helm: `bulwark register` may later keep these up to date.
     if (doc.metadata?.labels?.[MANAGED_BY_LABEL]) doc.metadata.labels[MANAGED_BY_LABEL] = MANAGED_BY;
     for (const w of doc.webhooks ?? []) w.clientConfig.caBundle = caBundle;
-    if (opts.mode && doc.kind === 'ConfigMap' && typeof doc.data?.['config.yaml'] === 'string') {
+    if ((opts.mode || apiserver) && doc.kind === 'ConfigMap' && typeof doc.data?.['config.yaml'] === 'string') {
       const config = parseYaml(doc.data['config.yaml']) as Obj;
-      config.defaultAction = opts.mode;
+      if (opts.mode) config.defaultAction = opts.mode;
+      if (apiserver) {
+        // The same as the chart's apiserverClientCA: the bundle in the ConfigMap, mounted with config.yaml.
+        config.server = { ...config.server, clientCA: CLIENT_CA_PATH };
+        doc.data['client-ca.crt'] = apiserver.clientCA.certPem;
+      }
       doc.data['config.yaml'] = stringify(config);
     }
   }
@@ -103,11 +134,11 @@ export function renderInstallManifests(opts: ManifestOptions = {}): string {
   };
   const namespaceDoc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bulwark.io/webhook': 'ignore' } } };
   const all = [namespaceDoc, secret, ...docs, ...(opts.vap ? vapObjectsForInstall(docs, opts.vap) : [])];
-  return (
+  const yaml =
     "# Bulwark install manifests (the Helm chart's defaults), made by `bulwark manifests`.\n" +
     '# Contains a private key: apply it, do not commit it.\n' +
-    all.map((d) => stringify(d, { lineWidth: 0 })).join('---\n')
-  );
+    all.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+  return apiserver ? { yaml, apiserver } : { yaml };
 }
 
 export interface RegisterOptions {
@@ -489,17 +520,47 @@ function parseIntOption(name: string) {
   };
 }
 
+interface ManifestsFlags {
+  namespace: string;
+  mode?: 'enforce' | 'warn' | 'audit';
+  vap?: boolean;
+  vapApiVersion: VapApiVersion;
+  apiserverConfig?: string;
+  apiserverConfigPath: string;
+  url?: string;
+  auditUrl?: string;
+  servicePort: string;
+  force?: boolean;
+}
+
 export function registerManifests(program: Command): void {
-  program
+  const command = program
     .command('manifests')
     .description(describe('manifests'))
     .option('--namespace <ns>', 'namespace to install into', DEFAULT_NAMESPACE)
     .addOption(new Option('--mode <mode>', 'defaultAction: enforce, or audit-only warning mode (warn)').choices(['enforce', 'warn', 'audit']))
     .option('--vap', "also print the ValidatingAdmissionPolicies + bindings compiled from the install's config (Kubernetes 1.30+)")
     .addOption(new Option('--vap-api-version <version>', 'admissionregistration.k8s.io version of the --vap objects').choices(['v1', 'v1beta1']).default('v1'))
-    .action((opts: { namespace: string; mode?: 'enforce' | 'warn' | 'audit'; vap?: boolean; vapApiVersion: VapApiVersion }) => {
-      process.stdout.write(renderInstallManifests({ namespace: opts.namespace, mode: opts.mode, vap: opts.vap ? opts.vapApiVersion : undefined }));
-    });
+    .option('--force', 'overwrite existing files in --apiserver-config');
+  apiserverOptions(command).action((opts: ManifestsFlags) => {
+    try {
+      const servicePort = parseIntOption('--service-port')(opts.servicePort);
+      const out = installManifests({
+        namespace: opts.namespace,
+        mode: opts.mode,
+        vap: opts.vap ? opts.vapApiVersion : undefined,
+        ...(opts.apiserverConfig ? { apiserver: { servicePort, url: opts.url, auditUrl: opts.auditUrl, installPath: opts.apiserverConfigPath } } : {}),
+      });
+      if (opts.apiserverConfig && out.apiserver) {
+        writeApiserverConfig(opts.apiserverConfig, out.apiserver, opts.force);
+        process.stderr.write(`${apiserverConfigSummary(opts.apiserverConfig, out.apiserver, opts.apiserverConfigPath)}\n`);
+      }
+      process.stdout.write(out.yaml);
+    } catch (err) {
+      process.stderr.write(`bulwark manifests: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    }
+  });
 }
 
 export function registerRegister(program: Command): void {

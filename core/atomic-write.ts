@@ -57,3 +57,27 @@ export async function writeFileAtomicAsync(file: string, data: string, mode: num
     throw err;
   }
 }
+
+/**
+ * A folder for private keys: a new one is made 0700 whatever the umask (mkdir's mode is masked by
+ * it, so it is set again with chmod, which is not). An existing folder is left as it is, but not
+ * one that every user can write to (they could swap the files after we write them).
+ */
+export function preparePrivateDir(dir: string, flag: string): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!stat) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    return;
+  }
+  if (stat.isSymbolicLink()) stat = fs.statSync(dir);
+  if (!stat.isDirectory()) throw new Error(`${flag} ${dir} exists and is not a folder`);
+  if ((stat.mode & 0o002) !== 0) {
+    throw new Error(`${flag} ${dir} is writable by every user (mode ${(stat.mode & 0o7777).toString(8)}); use a private folder`);
+  }
+}

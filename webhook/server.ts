@@ -125,14 +125,30 @@ function sendError(res: ServerResponse, status: number, message: string): void {
 /** Routes served without a client certificate under mTLS: the kubelet's probes and Prometheus carry none. */
 const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
+const certified = new WeakSet<TLSSocket>();
+
+/**
+ * Whether the peer presented a certificate the client CA verified. `authorized` alone is not
+ * enough: on a resumed TLS session Node reports the stored verify result, which is "OK" for a
+ * session in which no certificate was presented at all, so a client that resumes its own
+ * certificate-less session would pass. The certificate must be there too (checked once per socket).
+ */
+function hasVerifiedCertificate(socket: TLSSocket): boolean {
+  if (certified.has(socket)) return true;
+  if (socket.authorized !== true) return false;
+  const cert = socket.getPeerCertificate?.();
+  if (!cert || !cert.raw) return false;
+  certified.add(socket);
+  return true;
+}
+
 /**
  * With a client CA, every route but the probes and metrics needs a certificate that CA signed
- * (the TLS layer asks for one and verifies it; `authorized` says whether it did). Anything else
- * is answered 401 before its body is read.
+ * (the TLS layer asks for one and verifies it). Anything else is answered 401 before its body is read.
  */
 export function requireClientCertificate(listener: (req: IncomingMessage, res: ServerResponse) => void) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if ((req.socket as TLSSocket).authorized === true) return listener(req, res);
+    if (hasVerifiedCertificate(req.socket as TLSSocket)) return listener(req, res);
     const url = req.url ?? '';
     const q = url.indexOf('?');
     if (req.method === 'GET' && OPEN_ROUTES.has(q >= 0 ? url.slice(0, q) : url)) return listener(req, res);

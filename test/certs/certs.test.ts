@@ -8,7 +8,6 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubectlBinary } from '../support/helm.js';
 import { parse as parseYaml } from 'yaml';
@@ -17,6 +16,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import * as pkix from '@peculiar/x509';
 import { registerCerts } from '../../certs/cli.js';
+import { runCommand } from '../support/command.js';
 import {
   bytesToIp,
   certificateInfo,
@@ -510,27 +510,7 @@ describe('the certificate folder lock', () => {
 
 // ------------------------------------------------------------------------------------------
 
-async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const program = new Command('bulwark').exitOverride();
-  registerCerts(program);
-  program.commands.forEach((c) => c.exitOverride());
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += s.toString()), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += s.toString()), true));
-  const saved = process.exitCode;
-  process.exitCode = undefined;
-  let code: number;
-  try {
-    await program.parseAsync(['node', 'bulwark', 'certs', ...args]);
-    code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = saved;
-  }
-  return { stdout, stderr, code };
-}
+const cli = (...args: string[]) => runCommand(registerCerts, 'certs', args);
 
 describe('bulwark certs', () => {
   it('writes ca.crt, ca.key, tls.crt and tls.key for the Service and extra SANs', async () => {

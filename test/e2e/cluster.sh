@@ -9,7 +9,8 @@
 #
 # Environment: BULWARK_E2E_CACHE (default /var/cache/bulwark-e2e), BULWARK_E2E_APISERVER_PORT
 # (default 16443), BULWARK_E2E_ETCD_PORT (default 12379), BULWARK_E2E_AUDIT_WEBHOOK_CONFIG
-# (a kubeconfig for the audit webhook backend, optional).
+# (a kubeconfig for the audit webhook backend, optional), BULWARK_E2E_ADMISSION_CONFIG (an
+# --admission-control-config-file, optional), BULWARK_E2E_AUDIT_POLICY (default: audit-policy.yaml here).
 set -euo pipefail
 
 K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"
@@ -126,7 +127,7 @@ contexts:
   context: {cluster: e2e, user: e2e-admin}
 current-context: e2e
 EOF
-    cp "$HERE/audit-policy.yaml" "$dir/audit-policy.yaml"
+    cp "${BULWARK_E2E_AUDIT_POLICY:-$HERE/audit-policy.yaml}" "$dir/audit-policy.yaml"
   fi
 
   log "starting etcd on 127.0.0.1:$ETCD_PORT"
@@ -141,6 +142,10 @@ EOF
   if [ -n "${BULWARK_E2E_AUDIT_WEBHOOK_CONFIG:-}" ]; then
     audit_webhook=(--audit-webhook-config-file="$BULWARK_E2E_AUDIT_WEBHOOK_CONFIG" --audit-webhook-batch-max-wait=1s --audit-webhook-initial-backoff=1s)
   fi
+  local admission=()
+  if [ -n "${BULWARK_E2E_ADMISSION_CONFIG:-}" ]; then
+    admission=(--admission-control-config-file="$BULWARK_E2E_ADMISSION_CONFIG")
+  fi
   log "starting kube-apiserver on 127.0.0.1:$APISERVER_PORT"
   "$BIN/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -152,7 +157,7 @@ EOF
     --token-auth-file="$dir/tokens.csv" --authorization-mode=RBAC --allow-privileged=true \
     --service-cluster-ip-range=10.96.0.0/16 \
     --audit-log-path="$dir/log/audit.log" --audit-policy-file="$dir/audit-policy.yaml" --audit-log-format=json \
-    "${audit_webhook[@]}" \
+    "${audit_webhook[@]}" "${admission[@]}" \
     >"$dir/log/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/kube-apiserver.pid"
   wait_for "https://127.0.0.1:$APISERVER_PORT/readyz" 240 --cacert "$pki/ca.crt" -H "Authorization: Bearer $(cat "$dir/admin.token")" \

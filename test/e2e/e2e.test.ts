@@ -2,12 +2,11 @@
 // (test/e2e/cluster.sh), with Bulwark started from the built CLI exactly as a user runs it.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCA, createServingCert } from '../../certs/x509.js';
 import { chartDir, helm, kubectlBinary } from '../support/helm.js';
 
 const root = resolve(__dirname, '../..');
@@ -87,6 +86,8 @@ async function startBulwark(mode: 'enforce' | 'warn'): Promise<void> {
       join(dir, 'pki-bulwark/tls.key'),
       '--kubeconfig',
       join(dir, 'kubeconfig'),
+      '--client-ca',
+      join(dir, 'pki-bulwark/client-ca.crt'),
     ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -178,34 +179,32 @@ describe('Bulwark against a real kube-apiserver', () => {
   beforeAll(async () => {
     execFileSync('bash', [cluster, 'build'], { stdio: 'inherit', timeout: 1_500_000 });
     dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-'));
-    mkdirSync(join(dir, 'pki-bulwark'));
-    const ca = createCA();
-    const leaf = createServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-    writeFileSync(join(dir, 'pki-bulwark/ca.crt'), ca.certPem);
-    writeFileSync(join(dir, 'pki-bulwark/tls.crt'), leaf.certPem);
-    writeFileSync(join(dir, 'pki-bulwark/tls.key'), leaf.keyPem, { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'audit-webhook.kubeconfig'),
-      `apiVersion: v1
-kind: Config
-clusters:
-- name: bulwark
-  cluster:
-    server: https://127.0.0.1:${BULWARK_PORT}/audit
-    certificate-authority: ${join(dir, 'pki-bulwark/ca.crt')}
-users:
-- name: kube-apiserver
-  user: {}
-contexts:
-- name: default
-  context: {cluster: bulwark, user: kube-apiserver}
-current-context: default
-`,
-    );
+    // Bulwark's certificates and the API server's side of mTLS, as an administrator makes them:
+    // the API server presents the client certificate in the generated kubeconfigs, on both the
+    // admission webhooks and the audit webhook, and Bulwark requires it (--client-ca).
+    const certs = bulwarkCli([
+      'certs',
+      '--out-dir',
+      join(dir, 'pki-bulwark'),
+      '--san',
+      'localhost,127.0.0.1',
+      '--apiserver-config',
+      join(dir, 'apiserver'),
+      '--apiserver-config-path',
+      join(dir, 'apiserver'),
+      '--url',
+      `https://127.0.0.1:${BULWARK_PORT}`,
+    ]);
+    expect(certs.code, certs.stderr).toBe(0);
     execFileSync('bash', [cluster, 'start', dir], {
       stdio: 'inherit',
       timeout: 180_000,
-      env: { ...process.env, BULWARK_E2E_AUDIT_WEBHOOK_CONFIG: join(dir, 'audit-webhook.kubeconfig') },
+      env: {
+        ...process.env,
+        BULWARK_E2E_AUDIT_WEBHOOK_CONFIG: join(dir, 'apiserver/audit-webhook-kubeconfig.yaml'),
+        BULWARK_E2E_ADMISSION_CONFIG: join(dir, 'apiserver/admission-config.yaml'),
+        BULWARK_E2E_AUDIT_POLICY: join(dir, 'apiserver/audit-policy.yaml'),
+      },
     });
     for (const ns of ['team-a', 'team-w']) expect(kubectl(['create', 'namespace', ns]).code).toBe(0);
     expect(kubectl(['label', 'namespace', 'team-w', 'bulwark.io/mode=warn']).code).toBe(0);
@@ -337,6 +336,27 @@ current-context: default
         fromBackend = ((JSON.parse(list.stdout) as Obj).items ?? []).filter((a: Obj) => a.auditIDs.length > 0);
     }
     expect(fromBackend.length, `alerts list: ${last.stderr}${last.stdout.slice(0, 500)}\nbulwark log tail:\n${bulwarkLog.slice(-3000)}`).toBeGreaterThan(0);
+    // Sent over mTLS by the API server itself: not marked as anyone-could-have-sent-it.
+    expect(fromBackend.every((a) => a.verified !== false)).toBe(true);
+  });
+
+  it("answers 401 to reviews and audit batches from anyone without the API server's client certificate", async () => {
+    const post = (path: string) =>
+      new Promise<number>((done, fail) => {
+        const req = request(
+          `https://127.0.0.1:${BULWARK_PORT}${path}`,
+          { method: 'POST', ca: readFileSync(join(dir, 'pki-bulwark/ca.crt')), headers: { 'content-type': 'application/json' }, timeout: 5000 },
+          (res) => {
+            res.resume();
+            done(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', fail);
+        req.end(JSON.stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'EventList', items: [] }));
+      });
+    expect(await post('/audit')).toBe(401);
+    expect(await post('/validate')).toBe(401);
+    expect(await get(`https://127.0.0.1:${BULWARK_PORT}/healthz`)).toBe(200);
   });
 
   it('lets a security reader list alerts and only a security admin dismiss them, as Kubernetes RBAC says', () => {

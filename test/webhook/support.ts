@@ -126,6 +126,7 @@ export interface HttpResult {
   /** The serving certificate's fingerprint. */
   fingerprint: string | undefined;
   reusedSocket: boolean;
+  sessionReused: boolean;
 }
 
 export interface RequestOptions {
@@ -170,6 +171,7 @@ export function request(port: number, ca: string | Buffer, opts: RequestOptions)
             json: () => JSON.parse(text),
             fingerprint: socket?.getPeerCertificate?.()?.fingerprint256,
             reusedSocket: req.reusedSocket,
+            sessionReused: socket?.isSessionReused?.() ?? false,
           });
         });
         res.on('error', reject);

@@ -158,6 +158,34 @@ describe('mTLS and protocol floor', () => {
     expect(res.json().response.allowed).toBe(true);
   });
 
+  it('with --client-ca, a resumed TLS session without a certificate is still refused, and one with a certificate still served', async () => {
+    // Node reports a resumed session's stored verify result, "OK" when no certificate was ever shown.
+    const clientCA = createCA({ commonName: 'apiserver-client-ca' });
+    const clientCAFile = path.join(tempDir(), 'client-ca.crt');
+    fs.writeFileSync(clientCAFile, clientCA.certPem);
+    ts = await startTestServer({ clientCAFile });
+    const caPem = fs.readFileSync(ts.certs.caFile);
+    const post = {
+      method: 'POST',
+      path: '/validate',
+      body: JSON.stringify(review(withPodSpec('Pod', cleanSpec()))),
+      headers: { 'content-type': 'application/json' },
+    };
+    const anonymous = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
+    expect((await request(ts.port, caPem, { path: '/healthz', agent: anonymous })).status).toBe(200);
+    const resumed = await request(ts.port, caPem, { ...post, agent: anonymous });
+    expect(resumed.sessionReused, 'the second connection resumed the first TLS session').toBe(true);
+    expect(resumed.status).toBe(401);
+    const good = createClientCert(clientCA, { commonName: 'kube-apiserver' });
+    const withCert = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
+    expect((await request(ts.port, caPem, { ...post, agent: withCert, cert: good.certPem, key: good.keyPem })).status).toBe(200);
+    const again = await request(ts.port, caPem, { ...post, agent: withCert, cert: good.certPem, key: good.keyPem });
+    expect(again.sessionReused).toBe(true);
+    expect(again.status).toBe(200);
+    anonymous.destroy();
+    withCert.destroy();
+  });
+
   it('refuses TLS 1.1', async () => {
     ts = await startTestServer();
     const err = await new Promise<Error | undefined>((resolve) => {

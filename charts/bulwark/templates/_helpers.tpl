@@ -44,6 +44,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $store := dict "url" .Values.alerts.storeUrl -}}
 {{- $api := dict "port" (int .Values.alerts.api.port) "address" .Values.listenAddress "auth" "kubernetes" "audiences" .Values.alerts.api.audiences "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
 {{- $server := dict "port" 8443 "address" .Values.listenAddress "namespace" .Release.Namespace "tlsCert" "/etc/bulwark/tls/tls.crt" "tlsKey" "/etc/bulwark/tls/tls.key" -}}
+{{- if .Values.apiserverClientCA -}}
+{{- $_ := set $server "clientCA" "/etc/bulwark/client-ca.crt" -}}
+{{- end -}}
 {{- if .Values.metrics.port -}}
 {{- $_ := set $server "metricsPort" (int .Values.metrics.port) -}}
 {{- $_ := set $server "metricsOnWebhookPort" .Values.metrics.onWebhookPort -}}
