@@ -15,7 +15,7 @@ import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
 import { compileConfig, exemptionReason, isExcepted, type CompiledConfig } from '../policies/config.js';
 import { globToRegExp } from '../core/glob.js';
 import { type BulwarkConfig } from '../config/load.js';
-import { evaluateSubject, type CheckError } from '../policies/evaluate.js';
+import { evaluateSubject, MAX_FINDINGS_PER_CHECK, type CheckError } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
 import { isRecord } from '../core/record.js';
 import { compileTampering, tamperingSettingsOf } from '../policies/tampering.js';
@@ -362,7 +362,12 @@ export class AuditAnalyser {
     if (exemptionReason(this.compiled, namespace, authenticated) !== undefined) return [];
     // Checks that read the user (kube-system-workload) judge the authenticated one: impersonating a
     // system: identity must not make a human's workload look like the control plane's.
-    const evaluation = evaluateSubject(subject, this.compiled, { user: authenticated, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() });
+    const evaluation = evaluateSubject(
+      subject,
+      this.compiled,
+      { user: authenticated, operation: OPERATION.get(f.verb) ?? f.verb.toUpperCase() },
+      { maxFindingsPerCheck: MAX_FINDINGS_PER_CHECK },
+    );
     for (const error of evaluation.errors) this.onCheckError?.(error, f.event);
     if (evaluation.findings.length === 0) return [];
     const byPolicy = new Map<string, Finding[]>();
@@ -385,8 +390,11 @@ export class AuditAnalyser {
           severity,
           tactics: check?.tactics ?? [],
           remediation: check?.remediation ?? '',
-          message: `${actor(f)} ${WRITE_VERBS.get(f.verb)} ${kind} ${qualified(namespace, name)}: ${findings.map((x) => x.message).join('; ')}`,
-          evidence: { findings: findings.map((x) => ({ message: x.message, path: x.path, ...(x.image ? { image: x.image } : {}) })) },
+          message: `${actor(f)} ${WRITE_VERBS.get(f.verb)} ${kind} ${qualified(namespace, name)}: ${findings.map((x) => x.message).join('; ')}${omittedNote(evaluation.omitted?.get(policy))}`,
+          evidence: {
+            findings: findings.map((x) => ({ message: x.message, path: x.path, ...(x.image ? { image: x.image } : {}) })),
+            ...(evaluation.omitted?.has(policy) ? { omittedFindings: evaluation.omitted.get(policy) } : {}),
+          },
           resource: { group: f.apiGroup || subject.ref.group, version: refVersion(f.event) || subject.ref.version, kind, name },
           namespace,
         }),
@@ -444,4 +452,9 @@ export class AuditAnalyser {
     if (this.cluster !== undefined) alert.cluster = this.cluster;
     return alert;
   }
+}
+
+/** `; and 12 more` for findings left out at evaluation (MAX_FINDINGS_PER_CHECK). */
+function omittedNote(count: number | undefined): string {
+  return count ? `; and ${count} more` : '';
 }

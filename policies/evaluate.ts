@@ -7,8 +7,22 @@ export interface CheckError {
   error: Error;
 }
 
+/**
+ * Findings kept per check and object on the admission and audit paths: a pod of 40,000 privileged
+ * containers is denied (and alerted) on its first findings and a count, not 40,000 lines that would
+ * be sorted, folded, clipped and stored only to be cut. `scan` keeps every finding.
+ */
+export const MAX_FINDINGS_PER_CHECK = 50;
+
+export interface EvaluateOptions {
+  /** Keep at most this many findings per check (after exemptions and exceptions); count the rest. */
+  maxFindingsPerCheck?: number;
+}
+
 export interface Evaluation {
   findings: Finding[];
+  /** Findings left out by `maxFindingsPerCheck`, per policy ID (absent: none). */
+  omitted?: Map<string, number>;
   /** Checks that threw (a bug or a shape no check expected); the other checks still ran. */
   errors: CheckError[];
 }
@@ -17,10 +31,12 @@ export interface Evaluation {
  * Evaluates every active check that applies to the subject. Findings about a container whose
  * image matches an image exemption are dropped; pod-level findings stay.
  */
-export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx: Omit<EvalContext, 'lists'> = {}): Evaluation {
+export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx: Omit<EvalContext, 'lists'> = {}, options: EvaluateOptions = {}): Evaluation {
   const context: EvalContext = { ...ctx, lists: compiled.config.lists };
   const findings: Finding[] = [];
+  const cap = options.maxFindingsPerCheck ?? Infinity;
   let errors: CheckError[] | undefined;
+  let omitted: Map<string, number> | undefined;
   const checks = checksFor(compiled, subject.type);
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i]!;
@@ -31,6 +47,7 @@ export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx:
       (errors ??= []).push({ policy: check.id, error: err instanceof Error ? err : new Error(String(err)) });
       continue;
     }
+    let kept = 0;
     for (let j = 0; j < found.length; j++) {
       const f = found[j]!;
       if (f.image !== undefined && isImageExempt(compiled, f.image)) continue;
@@ -45,8 +62,13 @@ export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx:
         })
       )
         continue;
+      if (kept >= cap) {
+        (omitted ??= new Map()).set(f.policy, (omitted.get(f.policy) ?? 0) + 1);
+        continue;
+      }
+      kept++;
       findings.push(f);
     }
   }
-  return { findings, errors: errors ?? [] };
+  return omitted ? { findings, errors: errors ?? [], omitted } : { findings, errors: errors ?? [] };
 }

@@ -45,7 +45,14 @@ export function clip(text: string, maxBytes: number): string {
  * within `maxTotalBytes`; findings that do not fit are summarised in a last line:
  * `[bulwark] 7 more findings: policy-a, policy-b (see the alert)`.
  */
-export function limitLines(findings: readonly Finding[], limits: LineLimits, dryRun = false): string[] {
+export interface Omitted {
+  /** Findings left out before the lines were made (policies/evaluate.ts MAX_FINDINGS_PER_CHECK). */
+  count: number;
+  /** Their policy IDs. */
+  ids: readonly string[];
+}
+
+export function limitLines(findings: readonly Finding[], limits: LineLimits, dryRun = false, omitted?: Omitted): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const f of foldSameField(findings)) {
@@ -57,7 +64,8 @@ export function limitLines(findings: readonly Finding[], limits: LineLimits, dry
   }
   let total = 0;
   for (const l of lines) total += Buffer.byteLength(l);
-  if (total <= limits.maxTotalBytes) return lines;
+  const extra = omitted && omitted.count > 0 ? omitted : undefined;
+  if (total <= limits.maxTotalBytes && !extra) return lines;
 
   // Keep what fits while leaving room for the summary line (at most maxLineBytes).
   const kept: string[] = [];
@@ -75,7 +83,8 @@ export function limitLines(findings: readonly Finding[], limits: LineLimits, dry
     const id = l.slice(1, l.indexOf(']'));
     if (!ids.includes(id)) ids.push(id);
   }
-  kept.push(summaryLine(rest.length, ids, dryRun, limits.maxLineBytes));
+  for (const id of extra?.ids ?? []) if (!ids.includes(id)) ids.push(id);
+  kept.push(summaryLine(rest.length + (extra?.count ?? 0), ids, dryRun, limits.maxLineBytes));
   return kept;
 }
 

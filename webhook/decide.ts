@@ -5,11 +5,11 @@
 // decision: webhook/decision-alert.ts.
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { CheckError } from '../policies/evaluate.js';
-import { evaluateSubject } from '../policies/evaluate.js';
+import { evaluateSubject, MAX_FINDINGS_PER_CHECK } from '../policies/evaluate.js';
 import type { Finding } from '../policies/types.js';
 import { SEVERITY_RANK } from '../core/severity.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
-import { DENIAL_LIMITS, limitLines, policyIds, WARNING_LIMITS } from './clip.js';
+import { DENIAL_LIMITS, limitLines, policyIds, WARNING_LIMITS, type Omitted } from './clip.js';
 import { requestExemption } from './exemptions.js';
 import { isNamespaceRequest, judgeNamespace } from './tampering.js';
 import { kindOf, namespaceOf, userOf } from './review.js';
@@ -64,8 +64,16 @@ export interface Decision {
   findings: ActionedFinding[];
   /** Checks that threw; answered according to config `onError`. */
   errors: CheckError[];
+  /** Findings beyond MAX_FINDINGS_PER_CHECK per policy, left out and counted (absent: none). */
+  omitted?: OmittedFindings[];
   namespace: string;
   kind: string;
+}
+
+export interface OmittedFindings {
+  policy: string;
+  action: Action;
+  count: number;
 }
 
 const ALLOWED_NOTHING: Omit<Decision, 'outcome' | 'reason' | 'namespace' | 'kind'> = Object.freeze({
@@ -87,7 +95,7 @@ export function decide(input: DecisionInput): Decision {
   if (exempt) return { ...ALLOWED_NOTHING, outcome: 'exempt', reason: exempt, namespace, kind };
 
   const user = userOf(request);
-  const evaluation = evaluateSubject(target.subject, compiled, { user, operation: request.operation });
+  const evaluation = evaluateSubject(target.subject, compiled, { user, operation: request.operation }, { maxFindingsPerCheck: MAX_FINDINGS_PER_CHECK });
   const protectedNamespace = !!input.serverNamespace && namespace === input.serverNamespace;
   const override = input.routeMode ?? (namespace ? input.namespaceModes?.modeOf(namespace) : undefined);
   const actionOf = (configured: Action): Action => (protectedNamespace ? 'audit' : (override ?? configured));
@@ -113,7 +121,18 @@ export function decide(input: DecisionInput): Decision {
     return { outcome: 'allowed', response: undefined, findings, errors: evaluation.errors, namespace, kind };
   }
   findings.sort(byActionThenSeverity);
-  return respond(request.uid, findings, evaluation.errors, !!request.dryRun, namespace, kind);
+  const omitted = evaluation.omitted
+    ? [...evaluation.omitted].map(([policy, count]) => ({ policy, count, action: actionOf(compiled.actionOf.get(policy) ?? compiled.config.defaultAction) }))
+    : undefined;
+  const decision = respond(request.uid, findings, evaluation.errors, !!request.dryRun, namespace, kind, omitted);
+  return omitted ? { ...decision, omitted } : decision;
+}
+
+/** The omitted findings whose action passes `shown`, as the summary line counts them. */
+function omittedOf(omitted: OmittedFindings[] | undefined, shown: (a: Action) => boolean): Omitted | undefined {
+  if (!omitted) return undefined;
+  const of = omitted.filter((o) => shown(o.action));
+  return { count: of.reduce((n, o) => n + o.count, 0), ids: of.map((o) => o.policy) };
 }
 
 function decideNamespace(input: DecisionInput, namespace: string, kind: string): Decision {
@@ -131,7 +150,15 @@ function byActionThenSeverity(a: ActionedFinding, b: ActionedFinding): number {
   return ACTION_RANK[a.action] - ACTION_RANK[b.action] || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity];
 }
 
-function respond(uid: string, findings: ActionedFinding[], errors: CheckError[], dryRun: boolean, namespace: string, kind: string): Decision {
+function respond(
+  uid: string,
+  findings: ActionedFinding[],
+  errors: CheckError[],
+  dryRun: boolean,
+  namespace: string,
+  kind: string,
+  omitted?: OmittedFindings[],
+): Decision {
   const strongest = findings[0]!.action;
   const auditAnnotations = { [AUDIT_ANNOTATION]: policyIds(findings).join(',') };
   if (strongest === 'enforce') {
@@ -141,7 +168,17 @@ function respond(uid: string, findings: ActionedFinding[], errors: CheckError[],
       response: {
         uid,
         allowed: false,
-        status: { status: 'Failure', code: 403, reason: 'Forbidden', message: limitLines(shown, DENIAL_LIMITS, dryRun).join('\n') },
+        status: {
+          status: 'Failure',
+          code: 403,
+          reason: 'Forbidden',
+          message: limitLines(
+            shown,
+            DENIAL_LIMITS,
+            dryRun,
+            omittedOf(omitted, (a) => a !== 'audit'),
+          ).join('\n'),
+        },
         auditAnnotations,
       },
       findings,
@@ -154,7 +191,17 @@ function respond(uid: string, findings: ActionedFinding[], errors: CheckError[],
     const shown = findings.filter((f) => f.action === 'warn');
     return {
       outcome: 'warned',
-      response: { uid, allowed: true, warnings: limitLines(shown, WARNING_LIMITS, dryRun), auditAnnotations },
+      response: {
+        uid,
+        allowed: true,
+        warnings: limitLines(
+          shown,
+          WARNING_LIMITS,
+          dryRun,
+          omittedOf(omitted, (a) => a === 'warn'),
+        ),
+        auditAnnotations,
+      },
       findings,
       errors,
       namespace,

@@ -55,7 +55,8 @@ export function decisionAlert(decision: Decision, request: AdmissionRequest, com
   }
   const gvk = isRecord(request.kind) ? request.kind : { group: '', version: '', kind: '' };
   const what = `${request.operation} of ${decision.kind || 'object'}${name ? ` ${JSON.stringify(name)}` : ''}${decision.namespace ? ` in namespace ${JSON.stringify(decision.namespace)}` : ''}`;
-  const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
+  const omitted = (decision.omitted ?? []).reduce((n, o) => n + o.count, 0);
+  const more = findings.length + omitted > 1 ? ` (and ${findings.length + omitted - 1} more)` : '';
   const evidence: Record<string, unknown> = {
     uid: request.uid,
     decision: decision.outcome === 'denied' ? 'deny' : decision.outcome === 'warned' ? 'warn' : 'audit',
@@ -70,6 +71,8 @@ export function decisionAlert(decision: Decision, request: AdmissionRequest, com
       ...(f.image !== undefined ? { image: f.image } : {}),
     })),
   };
+  // Left out at evaluation (MAX_FINDINGS_PER_CHECK per policy): counted, per policy.
+  if (decision.omitted) evidence.omittedFindings = Object.fromEntries(decision.omitted.map((o) => [o.policy, o.count]));
   if (request.subResource) evidence.subResource = request.subResource;
   if (decision.errors.length) evidence.checkErrors = decision.errors.map((e) => ({ policy: e.policy, error: e.error.message }));
   return {

@@ -6,6 +6,7 @@ import { parseAuditSettings } from '../../audit/config.js';
 import { Deduplicator } from '../../audit/dedup.js';
 import type { AuditEvent } from '../../audit/event.js';
 import { defaultConfig } from '../../config/load.js';
+import { MAX_FINDINGS_PER_CHECK } from '../../policies/evaluate.js';
 import { ConfigError } from '../../core/errors.js';
 import { at, auditEvent, auditID } from './helpers.js';
 
@@ -293,6 +294,16 @@ describe('object checks', () => {
         .analyse(podCreate({ verb: 'patch', objectRef: { ...ref, subresource: 'ephemeralcontainers' }, responseObject: eph, requestObject: undefined }))
         .map((a) => a.type),
     ).toEqual(['ephemeral-container-added', 'privileged-container']);
+  });
+
+  it('an object with hundreds of findings of one policy alerts on the first MAX_FINDINGS_PER_CHECK and counts the rest', () => {
+    const containers = Array.from({ length: 300 }, (_, i) => ({ name: `c${i}`, image: 'nginx', securityContext: { privileged: true } }));
+    const alert = analyser()
+      .analyse(podCreate({ requestObject: { ...privilegedPod, spec: { containers } } }))
+      .find((a) => a.type === 'privileged-container')!;
+    expect((alert.evidence.findings as unknown[]).length).toBe(MAX_FINDINGS_PER_CHECK);
+    expect(alert.evidence.omittedFindings).toBe(300 - MAX_FINDINGS_PER_CHECK);
+    expect(alert.message).toMatch(new RegExp(`; and ${300 - MAX_FINDINGS_PER_CHECK} more$`));
   });
 
   it('config: actions off and exempt namespaces apply to audit too', () => {

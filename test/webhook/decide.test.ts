@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { toSubject } from '../../policies/subject.js';
 import type { Finding, PodSubject } from '../../policies/types.js';
 import { decide } from '../../webhook/decide.js';
+import { decisionAlert } from '../../webhook/decision-alert.js';
+import { MAX_FINDINGS_PER_CHECK } from '../../policies/evaluate.js';
 import { clip, limitLines, WARNING_LIMITS } from '../../webhook/clip.js';
 import { admissionTarget, isSignificantPodUpdate, jsonEqual } from '../../webhook/target.js';
 import { staticNamespaceModes, detectCluster } from '../../webhook/namespaces.js';
@@ -66,6 +68,39 @@ describe('decide: action precedence', () => {
     expect(decide({ request: doc().request, compiled, namespaceModes: modes }).outcome).toBe('denied');
     expect(decide({ request: doc().request, compiled, namespaceModes: modes, routeMode: 'audit' }).outcome).toBe('audited');
     expect(decide({ request: doc().request, compiled, namespaceModes: modes, serverNamespace: 'team-a' }).outcome).toBe('audited');
+  });
+});
+
+describe('decide: findings per check are capped, the rest counted', () => {
+  it('a pod of 400 privileged containers keeps MAX_FINDINGS_PER_CHECK findings per policy and counts the rest in the message and the alert', () => {
+    const containers = Array.from({ length: 400 }, (_, i) => ({ name: `c${i}`, image: 'nginx', securityContext: { privileged: true } }));
+    const compiled = compiledWith();
+    const { request } = review(withPodSpec('Pod', { containers }));
+    const d = decide({ request, compiled });
+    expect(d.outcome).toBe('denied');
+    const privileged = d.findings.filter((f) => f.policy === 'privileged-container');
+    expect(privileged).toHaveLength(MAX_FINDINGS_PER_CHECK);
+    expect(privileged[0]!.message).toMatch(/"c0"/); // the first ones, in order
+    expect(d.omitted).toContainEqual({ policy: 'privileged-container', action: 'enforce', count: 400 - MAX_FINDINGS_PER_CHECK });
+    const total = d.findings.length + d.omitted!.reduce((n, o) => n + o.count, 0);
+    const lines = d.response!.status!.message!.split('\n');
+    const more = Number(/^\[bulwark\] (\d+) more findings: .*privileged-container/.exec(lines.at(-1)!)![1]);
+    expect(lines.length - 1 + more).toBe(total);
+    const alert = decisionAlert(d, request, compiled, 'p', new Date(0));
+    expect(alert.message).toContain(`(and ${total - 1} more)`);
+    expect(alert.evidence.omittedFindings).toMatchObject({ 'privileged-container': 400 - MAX_FINDINGS_PER_CHECK });
+    expect((alert.evidence.findings as unknown[]).length).toBe(d.findings.length);
+  });
+
+  it('audit-only omitted findings are not counted in a denial; a short list with omitted findings still gets the summary', () => {
+    const finding = (policy: string): Finding => ({ policy, severity: 'high', message: 'm', path: '' });
+    expect(limitLines([finding('a')], WARNING_LIMITS, false, { count: 3, ids: ['a'] })).toEqual(['[a] m', '[bulwark] 3 more findings: a (see the alert)']);
+    expect(limitLines([finding('a')], WARNING_LIMITS, false, { count: 0, ids: [] })).toEqual(['[a] m']);
+    const containers = Array.from({ length: 60 }, (_, i) => ({ name: `c${i}`, image: 'nginx', securityContext: { privileged: true } }));
+    const compiled = compiledWith({ actions: { 'privileged-container': 'audit' }, profiles: ['defender'] });
+    const d = decide({ request: review(withPodSpec('Pod', { hostPID: true, containers })).request, compiled });
+    expect(d.outcome).toBe('denied');
+    expect(d.response!.status!.message).not.toMatch(/more findings/);
   });
 });
 
