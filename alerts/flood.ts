@@ -1,8 +1,10 @@
-// Flood control: at most `limitPerMinute` alerts of one (source, type) are stored per minute; the
-// rest are counted into one `alert-flood` alert for that pair (its count is the number held back,
-// its evidence a sample of what they were), so a pod or client producing thousands of alerts can
-// neither fill the store nor evict other alerts, and still shows as one high-signal alert. Every
-// alert held back is still written to the log.
+// Flood control: at most `limitPerMinute` alerts of one (source, type, user) are stored per minute;
+// the rest are counted into one `alert-flood` alert for that triple (its count is the number held
+// back, its evidence a sample of what they were), so a pod or client producing thousands of alerts
+// can neither fill the store nor evict other alerts, and still shows as one high-signal alert. The
+// user is part of the key: one identity's flood never holds back another's alerts of the same type
+// (an attacker cannot bury a colleague's real alert by raising the same type first). Every alert
+// held back is still written to the log.
 import { newAlert, type Alert } from './model.js';
 
 export const ALERT_FLOOD = 'alert-flood';
@@ -25,10 +27,10 @@ export class FloodGuard {
 
   constructor(private readonly limitPerMinute: number | undefined) {}
 
-  /** Whether `alert` may be stored now; false when its (source, type) is over the limit this minute. */
+  /** Whether `alert` may be stored now; false when its (source, type, user) is over the limit this minute. */
   admit(alert: Alert, now = Date.now()): boolean {
     if (this.limitPerMinute === undefined || alert.type === ALERT_FLOOD) return true;
-    const key = `${alert.source}\u0000${alert.type}`;
+    const key = `${alert.source}\u0000${alert.type}\u0000${alert.user?.username ?? ''}`;
     let w = this.windows.get(key);
     if (!w || now - w.start >= WINDOW_MS) {
       if (!w && this.windows.size >= MAX_KEYS) this.windows.clear();
@@ -40,19 +42,19 @@ export class FloodGuard {
   }
 }
 
-/** The `alert-flood` alert standing for one held-back alert (merged by the store into one per pair). */
+/** The `alert-flood` alert standing for one held-back alert (merged by the store into one per source, type and user). */
 export function floodAlert(held: Alert, limitPerMinute: number): Alert {
   return newAlert({
     type: ALERT_FLOOD,
-    title: `${FLOOD_META.title}: ${held.type} from ${held.source}`,
+    title: `${FLOOD_META.title}: ${held.type} from ${held.source}${held.user?.username ? ` by ${held.user.username}` : ''}`,
     severity: FLOOD_META.severity,
     source: held.source,
     firstSeen: held.lastSeen,
     namespace: '',
-    // One alert per (source, type): the fingerprint is made of these fields.
+    // One alert per (source, type, user): the fingerprint is made of these fields.
     resource: { group: 'bulwark.io', version: 'v1', kind: 'AlertType', name: `${held.source}/${held.type}` },
-    user: { username: '', groups: [] },
-    message: `more than ${limitPerMinute} ${held.type} alerts a minute from ${held.source}: the excess is counted here, not stored one by one (each is in the log)`,
+    user: { username: held.user?.username ?? '', groups: [] },
+    message: `more than ${limitPerMinute} ${held.type} alerts a minute from ${held.source}${held.user?.username ? ` by ${JSON.stringify(held.user.username)}` : ''}: the excess is counted here, not stored one by one (each is in the log)`,
     evidence: {
       source: held.source,
       type: held.type,

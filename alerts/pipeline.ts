@@ -23,7 +23,7 @@ export interface AlertPipelineOptions {
   retryMaxMs?: number;
   /** The log sink; default a LogAlertSink on `logger`. */
   logSink?: AlertSink;
-  /** Alerts of one (source, type) stored per minute before the rest become one alert-flood alert (default 600; undefined in options means the default, null: no limit). */
+  /** Alerts of one (source, type, user) stored per minute before the rest become one alert-flood alert (default 600; undefined in options means the default, null: no limit). */
   floodLimitPerMinute?: number | null;
 }
 
@@ -114,7 +114,7 @@ function metricsIn(registry: Registry): Metrics {
       () =>
         new Counter({
           name: 'bulwark_alerts_held_back_total',
-          help: 'Alerts over store.floodLimit for their source and type, counted into an alert-flood alert instead of stored (they are in the log).',
+          help: 'Alerts over store.floodLimit for their source, type and user, counted into an alert-flood alert instead of stored (they are in the log).',
           labelNames: ['source', 'type'] as const,
           registers,
         }),

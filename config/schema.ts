@@ -351,7 +351,7 @@ function build() {
         .optional()
         .meta({
           description:
-            'alerts of one source and type stored per minute (default 600); the rest are counted into one alert-flood alert per source and type (each is still logged); off: no limit',
+            'alerts of one source, type and user stored per minute (default 600); the rest are counted into one alert-flood alert per source, type and user (each is still logged); off: no limit',
         }),
     },
     'url, dedupWindow, retention, floodLimit',

@@ -102,7 +102,7 @@ describe('AlertPipeline under attack', () => {
     }
   });
 
-  it('a flood of one source and type: the first N stored, the rest counted into one alert-flood alert; other types unaffected; every one logged', async () => {
+  it('a flood of one source, type and user: the first N stored, the rest counted into one alert-flood alert; other types unaffected; every one logged', async () => {
     const { store, lines, registry, pipeline } = await setup(undefined, 5);
     for (let i = 0; i < 20; i++) await pipeline.record(makeAlert({ firstSeen: at(i / 100), source: 'audit', type: 'exec-into-pod' }));
     const other = makeAlert({ firstSeen: at(0.5), source: 'audit', type: 'secrets-enumerated' });
@@ -116,6 +116,22 @@ describe('AlertPipeline under attack', () => {
     expect(lines.filter((l) => l.alert)).toHaveLength(21);
     expect(await metricValue(registry, 'bulwark_alerts_held_back_total', { type: 'exec-into-pod' })).toBe(15);
     expect(pipeline.status().heldBack).toBe(15);
+  });
+
+  it("one user's flood never holds back another user's alerts of the same type", async () => {
+    const { store, pipeline } = await setup(undefined, 5);
+    const mallory = { username: 'mallory', groups: [] };
+    const alice = { username: 'alice', groups: ['devs'] };
+    for (let i = 0; i < 30; i++) await pipeline.record(makeAlert({ firstSeen: at(i / 100), user: mallory }));
+    const real = makeAlert({ firstSeen: at(0.5), user: alice, message: 'the one that matters' });
+    await pipeline.record(real);
+    const all = (await store.list({}, undefined, 100)).items;
+    expect(all.some((a) => a.id === real.id)).toBe(true);
+    expect(all.filter((a) => a.type === 'privileged-container' && a.user.username === 'mallory')).toHaveLength(5);
+    const flood = all.filter((a) => a.type === ALERT_FLOOD);
+    expect(flood).toHaveLength(1);
+    expect(flood[0]).toMatchObject({ count: 25, user: { username: 'mallory' } });
+    expect(flood[0]!.message).toMatch(/by "mallory"/);
   });
 
   it('floodLimit off (null) stores everything', async () => {
