@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Alert, AlertSink } from '../alerts/model.js';
 import type { Logger } from '../core/log.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../core/json-depth.js';
 import { isRecord } from '../core/record.js';
 import type { AnalyserJournal, AuditAnalyser } from './analyser.js';
 import { auditEventProblem, type AuditEvent } from './event.js';
@@ -78,7 +79,16 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
       }
       next();
     },
-    express.json({ limit: deps.limitBytes ?? AUDIT_BODY_LIMIT, type: () => true, strict: false }),
+    express.json({
+      limit: deps.limitBytes ?? AUDIT_BODY_LIMIT,
+      type: () => true,
+      strict: false,
+      // Refused before JSON.parse: deep nesting costs the parser far more per byte (core/json-depth.ts).
+      verify: (_req, _res, buf) => {
+        if (nestsDeeperThan(buf))
+          throw Object.assign(new Error(`the batch nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`), { status: 400, expose: true });
+      },
+    }),
     async (req: Request, res: Response) => {
       const body: unknown = req.body;
       const problem = eventListProblem(body);

@@ -13,6 +13,7 @@ import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
 import { toSubject } from '../policies/subject.js';
 import type { K8sObject } from '../policies/types.js';
+import { reviewObject } from './shapes.js';
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 7);
 const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 300);
@@ -198,33 +199,25 @@ export function deployment(): K8sObject {
 }
 
 export function admissionReview(object: K8sObject): unknown {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: 'orders-api',
-      namespace: 'shop',
-      operation: 'UPDATE',
-      userInfo: {
-        username: 'system:serviceaccount:argocd:argocd-application-controller',
-        uid: '4a0c2f1e-92bb-4f7a-9d0e-8d6f2b7c1a55',
-        groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd', 'system:authenticated'],
-        extra: {
-          'authentication.kubernetes.io/pod-name': ['argocd-application-controller-0'],
-          'authentication.kubernetes.io/pod-uid': ['b1f7a9c2-3d4e-4f50-8a6b-7c8d9e0f1a2b'],
-        },
+  return reviewObject(object, {
+    requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+    requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
+    name: 'orders-api',
+    namespace: 'shop',
+    operation: 'UPDATE',
+    userInfo: {
+      username: 'system:serviceaccount:argocd:argocd-application-controller',
+      uid: '4a0c2f1e-92bb-4f7a-9d0e-8d6f2b7c1a55',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd', 'system:authenticated'],
+      extra: {
+        'authentication.kubernetes.io/pod-name': ['argocd-application-controller-0'],
+        'authentication.kubernetes.io/pod-uid': ['b1f7a9c2-3d4e-4f50-8a6b-7c8d9e0f1a2b'],
       },
-      object,
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions', fieldManager: 'argocd-controller' },
     },
-  };
+    oldObject: null,
+    dryRun: false,
+    options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions', fieldManager: 'argocd-controller' },
+  });
 }
 
 /** Median ops/s over ROUNDS rounds of ROUND_MS each; rounds of different candidates interleave. */

@@ -30,6 +30,7 @@ import { compileConfig } from '../policies/config.js';
 import { defaultConfig } from '../config/load.js';
 import { LogAlertSink } from '../alerts/log.js';
 import { startWebhookServer } from '../webhook/server.js';
+import { review } from './shapes.js';
 
 interface Args {
   rounds: number;
@@ -184,24 +185,15 @@ function deploymentReview(): string {
     spec,
     status: {},
   };
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: 'storefront',
-      namespace: 'commerce',
-      operation: 'CREATE',
-      userInfo: { username: 'alice@example.com', uid: 'u-1', groups: ['commerce-deployers', 'system:authenticated'] },
-      object,
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' },
-    },
+  return review(object, {
+    requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+    requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
+    name: 'storefront',
+    namespace: 'commerce',
+    userInfo: { username: 'alice@example.com', uid: 'u-1', groups: ['commerce-deployers', 'system:authenticated'] },
+    oldObject: null,
+    dryRun: false,
+    options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' },
   });
 }
 
@@ -223,21 +215,15 @@ function podReview(): string {
       ],
     },
   };
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'b7a1c2d3-0000-4000-8000-000000000001',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      name: 'probe',
-      namespace: 'commerce',
-      operation: 'CREATE',
-      userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
-      object,
-      oldObject: null,
-      dryRun: false,
-    },
+  return review(object, {
+    uid: 'b7a1c2d3-0000-4000-8000-000000000001',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    name: 'probe',
+    namespace: 'commerce',
+    userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
+    oldObject: null,
+    dryRun: false,
   });
 }
 

@@ -1,6 +1,7 @@
 // Reads a JSON request body once, with a strict size limit and media type, for the admission
 // routes only (other routes mount their own parsers with their own limits).
 import type { IncomingMessage } from 'node:http';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../core/json-depth.js';
 import { formatBytes } from '../core/size.js';
 
 export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
@@ -28,7 +29,7 @@ export function isJsonContentType(header: string | undefined): boolean {
 /**
  * Reads and parses the body. Rejects with an HttpError: 415 unless the content type is
  * application/json, 413 over `limit` bytes (at once from Content-Length, or as soon as the
- * streamed bytes pass it), 400 for an empty body or invalid JSON.
+ * streamed bytes pass it), 400 for an empty body, invalid JSON or nesting deeper than MAX_JSON_DEPTH.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -70,6 +71,10 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
         return;
       }
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      if (nestsDeeperThan(buf)) {
+        finish(new HttpError(400, `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`));
+        return;
+      }
       let value: unknown;
       try {
         value = JSON.parse(buf.toString('utf8'));

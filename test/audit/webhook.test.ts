@@ -100,6 +100,9 @@ describe('POST /audit', () => {
     const bad = await post('{"kind":"EventList",');
     expect(bad.status).toBe(400);
     expect(bad.json.error).toContain('not valid JSON');
+    const deep = await post('{"kind":"EventList","items":' + '['.repeat(2000) + ']'.repeat(2000) + '}');
+    expect(deep.status).toBe(400);
+    expect(deep.json.error).toMatch(/more than 1000 levels deep/);
     expect((await post(JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1' }))).json.error).toContain('kind must be EventList');
     expect((await post(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: {} }))).status).toBe(400);
     const partly = await post(batch([auditEvent({ verb: 'list', objectRef: { resource: 'secrets', apiVersion: 'v1' } }), { stage: 'ResponseComplete' }]));

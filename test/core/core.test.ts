@@ -7,6 +7,7 @@ import { writeFileAtomic, writeFileAtomicAsync } from '../../core/atomic-write.j
 import { parseDuration, parseDurationSetting } from '../../core/duration.js';
 import { parseByteSize } from '../../core/size.js';
 import { suggest } from '../../core/suggest.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../core/json-depth.js';
 
 describe('durations', () => {
   it.each([
@@ -95,5 +96,22 @@ describe('atomic writes', () => {
   it('fails without leaving anything behind when the folder does not exist', async () => {
     expect(() => writeFileAtomic(join(dir, 'missing', 'f'), 'x', 0o600)).toThrow(/ENOENT/);
     await expect(writeFileAtomicAsync(join(dir, 'missing', 'f'), 'x', 0o600)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('nestsDeeperThan (core/json-depth.ts)', () => {
+  const b = (s: string) => Buffer.from(s);
+  it('counts objects and arrays inside one another, not brackets in strings or escaped quotes', () => {
+    expect(nestsDeeperThan(b('[[[]]]'), 3)).toBe(false);
+    expect(nestsDeeperThan(b('[[[[]]]]'), 3)).toBe(true);
+    expect(nestsDeeperThan(b('{"a":{"b":[1,{"c":2}]}}'), 3)).toBe(true);
+    expect(nestsDeeperThan(b('{"a":{"b":[1,{"c":2}]}}'), 4)).toBe(false);
+    expect(nestsDeeperThan(b(JSON.stringify({ s: '[[[[[[{{{{' })), 2)).toBe(false);
+    expect(nestsDeeperThan(b(JSON.stringify({ s: 'a\\"[[[[', t: '\\\\' })), 2)).toBe(false);
+    expect(nestsDeeperThan(b('[' + JSON.stringify('"') + ',[[[]]]]'), 3)).toBe(true);
+    // Siblings do not add up: depth, not count.
+    expect(nestsDeeperThan(b('[' + '[],'.repeat(10_000) + '[]]'), 2)).toBe(false);
+    expect(nestsDeeperThan(b('['.repeat(MAX_JSON_DEPTH + 1)))).toBe(true);
+    expect(nestsDeeperThan(b('['.repeat(MAX_JSON_DEPTH)))).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import { client, cleanSpec, metricValue, privilegedSpec, request, review, startTestServer, withPodSpec, type TestServer } from './support.js';
 
 describe('bad input: a 4xx JSON error that says what is wrong, and the server keeps serving', () => {
@@ -40,6 +41,13 @@ describe('bad input: a 4xx JSON error that says what is wrong, and the server ke
       });
       it('empty body → 400', async () => {
         expectError(await c.post(route, ''), 400, /empty/);
+        await stillServing();
+      });
+      it('nesting deeper than MAX_JSON_DEPTH → 400 before parsing; a deep string of brackets is fine', async () => {
+        const deep = '{"request":' + '['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1) + '}';
+        expectError(await c.post(route, deep), 400, new RegExp(`more than ${MAX_JSON_DEPTH} levels deep`));
+        const object = withPodSpec('Pod', cleanSpec(), { annotations: { brackets: '[{'.repeat(5000) } });
+        expect((await c.review(review(object))).allowed).toBe(true);
         await stillServing();
       });
       it('wrong content type → 415', async () => {
