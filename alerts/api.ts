@@ -23,7 +23,7 @@ export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 /** A list page stops before this many bytes of alerts (the continue token says where to resume). */
 export const MAX_LIST_BYTES = 4 * 1024 * 1024;
-const SOURCES: AlertSource[] = ['admission', 'audit'];
+const SOURCES: AlertSource[] = ['admission', 'audit', 'background'];
 const LIST_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'limit', 'continue'];
 
 /** A 4xx/5xx answer: `{error, parameter?, allowed?}`. */

@@ -234,7 +234,7 @@ export function registerAlerts(program: Command): void {
     .option('--type <list>', 'only these alert types (comma-separated)')
     .option('--status <list>', `only these statuses (comma-separated: ${ALERT_STATUSES.join(', ')})`)
     .option('--namespace <list>', 'only these namespaces (comma-separated)')
-    .option('--source <list>', 'only from admission or audit')
+    .option('--source <list>', 'only from admission, audit or background')
     .option('--since <time>', 'only alerts seen since an RFC 3339 time or for a duration (1h, 7d)')
     .option('--limit <n>', 'alerts per page (1-500)')
     .option('--continue <token>', 'the page after the one that printed this token')

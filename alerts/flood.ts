@@ -29,7 +29,9 @@ export class FloodGuard {
 
   /** Whether `alert` may be stored now; false when its (source, type, user) is over the limit this minute. */
   admit(alert: Alert, now = Date.now()): boolean {
-    if (this.limitPerMinute === undefined || alert.type === ALERT_FLOOD) return true;
+    // Background alerts are bounded by the objects in the cluster and raised once per object (the
+    // scan asks the store first): a first scan of a large cluster is not a flood to hold back.
+    if (this.limitPerMinute === undefined || alert.type === ALERT_FLOOD || alert.source === 'background') return true;
     const key = `${alert.source}\u0000${alert.type}\u0000${alert.user?.username ?? ''}`;
     let w = this.windows.get(key);
     if (!w || now - w.start >= WINDOW_MS) {

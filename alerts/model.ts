@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Severity } from '../core/severity.js';
 
-export type AlertSource = 'admission' | 'audit';
+export type AlertSource = 'admission' | 'audit' | 'background';
 export type AlertStatus = 'active' | 'in-progress' | 'resolved' | 'dismissed';
 export const ALERT_STATUSES: readonly AlertStatus[] = ['active', 'in-progress', 'resolved', 'dismissed'];
 

@@ -7,7 +7,7 @@ import type { CompiledConfig, Action } from '../policies/config.js';
 import { JUDGED_KINDS } from '../policies/kinds.js';
 import type { K8sObject } from '../policies/types.js';
 import type { AdmissionRequest } from '../webhook/admission.js';
-import { decide, type ActionedFinding, type NamespaceModes, type Outcome } from '../webhook/decide.js';
+import { decide, type ActionedFinding, type NamespaceModes, type OmittedFindings, type Outcome } from '../webhook/decide.js';
 
 export interface JudgedObject {
   apiVersion: string;
@@ -21,6 +21,8 @@ export interface JudgedObject {
   findings: ActionedFinding[];
   /** Checks that threw on this object. */
   errors: { policy: string; message: string }[];
+  /** Findings beyond MAX_FINDINGS_PER_CHECK, counted per policy (as in admission). */
+  omitted?: OmittedFindings[];
 }
 
 export interface JudgeOptions {
@@ -34,7 +36,7 @@ export interface JudgeOptions {
 
 const GROUP_OF_KIND = new Map(JUDGED_KINDS.map((k) => [k.kind, k]));
 
-function groupVersion(apiVersion: string): { group: string; version: string } {
+export function groupVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
@@ -79,6 +81,7 @@ export function judgeObject(object: K8sObject, opts: JudgeOptions): JudgedObject
     ...(decision.reason ? { reason: decision.reason } : {}),
     findings: decision.findings,
     errors: decision.errors.map((e) => ({ policy: e.policy, message: e.error.message })),
+    ...(decision.omitted ? { omitted: decision.omitted } : {}),
   };
 }
 

@@ -17,6 +17,9 @@ import { judgeAll, judgeObject, type JudgedObject } from './judge.js';
 import { KubeError, LISTED_KINDS, kubeErrorOf, kubeRequest, listAll, listPath, listTarget } from './kube.js';
 import { buildPolicyReports, DEFAULT_MAX_RESULTS, REPORT_API_VERSION, REPORT_NAME, type PolicyReport } from './policyreport.js';
 import { LeaseElector, LEASE_NAME } from './lease.js';
+import { syncBackgroundAlerts } from './alerts.js';
+import type { AlertSink } from '../alerts/model.js';
+import type { AlertStore } from '../alerts/store.js';
 
 export interface BackgroundSettings {
   enabled: boolean;
@@ -68,6 +71,8 @@ export interface BackgroundScannerOptions {
   renewIntervalMs?: number;
   /** Back-off after a failed informer start or report write (doubles up to 5 min). */
   initialBackoffMs?: number;
+  /** Where background alerts go (the alert pipeline) and the store asked which are open; none: no alerts. */
+  alerts?: { sink: AlertSink; store: AlertStore } | undefined;
 }
 
 interface InformerLike {
@@ -87,6 +92,7 @@ export class BackgroundScanner {
   private readonly dropped: Counter;
   private readonly objectsGauge: Gauge;
   private readonly resultsGauge: Gauge<'result'>;
+  private readonly alertsCounter: Counter<'event'>;
   private readonly elector: LeaseElector;
   private debounce: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
@@ -122,6 +128,12 @@ export class BackgroundScanner {
       name: 'bulwark_background_results',
       help: 'Results of the last background evaluation by result (fail, warn, pass).',
       labelNames: ['result'] as const,
+      registers,
+    });
+    this.alertsCounter = new Counter({
+      name: 'bulwark_background_alerts_total',
+      help: 'Background alerts raised (an object found risky) and resolved (the object fixed or deleted) by the Lease holder.',
+      labelNames: ['event'] as const,
       registers,
     });
     this.writeBackoffMs = opts.initialBackoffMs ?? 5_000;
@@ -293,7 +305,10 @@ export class BackgroundScanner {
           }
           for (const [k, v] of Object.entries(count)) this.resultsGauge.set({ result: k }, v);
           this.evaluations++;
-          if (this.elector.isLeader) await this.writeReports(reports);
+          if (this.elector.isLeader) {
+            await this.writeReports(reports);
+            await this.syncAlerts();
+          }
         } while (this.again && !this.stopped);
       } catch (err) {
         this.failure('evaluation', err);
@@ -302,6 +317,21 @@ export class BackgroundScanner {
       }
     })();
     return this.evaluating;
+  }
+
+  /** Raises and resolves the background alerts of the last evaluation (the Lease holder only). */
+  private async syncAlerts(): Promise<void> {
+    const alerts = this.opts.alerts;
+    if (!alerts) return;
+    try {
+      const { raised, resolved } = await syncBackgroundAlerts(this.judged, this.opts.compiled(), alerts.sink, alerts.store);
+      if (raised) this.alertsCounter.inc({ event: 'raised' }, raised);
+      if (resolved) this.alertsCounter.inc({ event: 'resolved' }, resolved);
+      if (raised || resolved) this.log.info({ raised, resolved }, 'background alerts updated');
+    } catch (err) {
+      // The next evaluation (a change, or the resync) tries again; reports and admission go on.
+      this.failure('recording background alerts', err);
+    }
   }
 
   private async writeReports(reports: PolicyReport[]): Promise<void> {

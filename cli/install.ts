@@ -3,7 +3,7 @@
 // Both start from the chart's own rendering in charts/static/, so the chart stays the one
 // source of truth for what Bulwark registers.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, watch } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -79,6 +79,8 @@ export interface ManifestOptions {
   mode?: 'enforce' | 'warn' | 'audit';
   /** Append the ValidatingAdmissionPolicies compiled from the install's own config (`--vap`). */
   vap?: VapApiVersion;
+  /** Include the PolicyReport CRDs of the chart's crds/ (default true; `--no-crds` when another tool installed them). */
+  crds?: boolean;
   /** Also make the API server's client CA and files (`--apiserver-config`); Bulwark then requires mTLS. */
   apiserver?: Omit<ApiserverConfigOptions, 'servingCaPem' | 'service' | 'namespace'>;
 }
@@ -86,6 +88,15 @@ export interface ManifestOptions {
 /** The install YAML (see installManifests). */
 export function renderInstallManifests(opts: ManifestOptions = {}): string {
   return installManifests(opts).yaml;
+}
+
+/** The chart's crds/ (the PolicyReport and ClusterPolicyReport CRDs the background scan writes), in name order. */
+function policyReportCrds(): Obj[] {
+  const dir = join(projectRoot(), 'charts', 'bulwark', 'crds');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) => readDocs(join(dir, f)));
 }
 
 /** Where the chart (and `manifests`) mount the client CA: a key of the config ConfigMap. */
@@ -133,7 +144,8 @@ export function installManifests(opts: ManifestOptions = {}): { yaml: string; ap
     stringData: { 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.certPem },
   };
   const namespaceDoc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bulwark.io/webhook': 'ignore' } } };
-  const all = [namespaceDoc, secret, ...docs, ...(opts.vap ? vapObjectsForInstall(docs, opts.vap) : [])];
+  const crds = opts.crds === false ? [] : policyReportCrds();
+  const all = [...crds, namespaceDoc, secret, ...docs, ...(opts.vap ? vapObjectsForInstall(docs, opts.vap) : [])];
   const yaml =
     "# Bulwark install manifests (the Helm chart's defaults), made by `bulwark manifests`.\n" +
     '# Contains a private key: apply it, do not commit it.\n' +
@@ -525,6 +537,7 @@ interface ManifestsFlags {
   mode?: 'enforce' | 'warn' | 'audit';
   vap?: boolean;
   vapApiVersion: VapApiVersion;
+  crds: boolean;
   apiserverConfig?: string;
   apiserverConfigPath: string;
   url?: string;
@@ -541,6 +554,7 @@ export function registerManifests(program: Command): void {
     .addOption(new Option('--mode <mode>', 'defaultAction: enforce, or audit-only warning mode (warn)').choices(['enforce', 'warn', 'audit']))
     .option('--vap', "also print the ValidatingAdmissionPolicies + bindings compiled from the install's config (Kubernetes 1.30+)")
     .addOption(new Option('--vap-api-version <version>', 'admissionregistration.k8s.io version of the --vap objects').choices(['v1', 'v1beta1']).default('v1'))
+    .option('--no-crds', 'leave out the PolicyReport CRDs (when the cluster has them from another tool: kubectl apply would replace theirs)')
     .option('--force', 'overwrite existing files in --apiserver-config');
   apiserverOptions(command).action((opts: ManifestsFlags) => {
     try {
@@ -549,6 +563,7 @@ export function registerManifests(program: Command): void {
         namespace: opts.namespace,
         mode: opts.mode,
         vap: opts.vap ? opts.vapApiVersion : undefined,
+        crds: opts.crds,
         ...(opts.apiserverConfig ? { apiserver: { servicePort, url: opts.url, auditUrl: opts.auditUrl, installPath: opts.apiserverConfigPath } } : {}),
       });
       if (opts.apiserverConfig && out.apiserver) {

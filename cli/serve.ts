@@ -243,35 +243,6 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     await informer?.stop();
     return 2;
   }
-  if (backgroundSettings.enabled) {
-    const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
-    if (!cluster) {
-      logger.warn(
-        'backgroundScan.enabled but no cluster (no --kubeconfig, $KUBECONFIG or in-cluster service account, or --no-kube): the background scan is off',
-      );
-    } else {
-      try {
-        const kc = cluster.kind === 'kubeconfig' ? await loadKubeConfig({ kubeconfig: cluster.file }) : await loadKubeConfig({});
-        background = new BackgroundScanner({
-          kc,
-          compiled: () => compiled,
-          settings: backgroundSettings,
-          logger,
-          registry: metrics.registry,
-          namespace: settings.namespace,
-          identity: process.env.POD_NAME || os.hostname(),
-        });
-        await background.start();
-        logger.info(
-          { resyncSeconds: backgroundSettings.resyncMs / 1000, debounceSeconds: backgroundSettings.debounceMs / 1000 },
-          'background scan started (PolicyReports written by the Lease holder)',
-        );
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'cannot start the background scan; admission is unaffected');
-        background = undefined;
-      }
-    }
-  }
   // One alert pipeline for admission and audit: the pino alert line and the store (and the
   // alerts API on its own listener when configured). The API shares the webhook's certificate.
   let alerts: AlertsService;
@@ -341,6 +312,38 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     if (parts.close) closers.push(parts.close);
   }
 
+  // The background scan starts once the alert store is open: its alerts go through the same pipeline.
+  if (backgroundSettings.enabled) {
+    const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
+    if (!cluster) {
+      logger.warn(
+        'backgroundScan.enabled but no cluster (no --kubeconfig, $KUBECONFIG or in-cluster service account, or --no-kube): the background scan is off',
+      );
+    } else {
+      try {
+        const kc = cluster.kind === 'kubeconfig' ? await loadKubeConfig({ kubeconfig: cluster.file }) : await loadKubeConfig({});
+        background = new BackgroundScanner({
+          kc,
+          compiled: () => compiled,
+          settings: backgroundSettings,
+          logger,
+          registry: metrics.registry,
+          namespace: settings.namespace,
+          identity: process.env.POD_NAME || os.hostname(),
+          // What already runs raises the alerts admission would (source background), once per object.
+          alerts: { sink: alerts.pipeline, store: alerts.store },
+        });
+        await background.start();
+        logger.info(
+          { resyncSeconds: backgroundSettings.resyncMs / 1000, debounceSeconds: backgroundSettings.debounceMs / 1000 },
+          'background scan started (PolicyReports written by the Lease holder)',
+        );
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'cannot start the background scan; admission is unaffected');
+        background = undefined;
+      }
+    }
+  }
   let handle;
   try {
     handle = await startWebhookServer({
@@ -397,6 +400,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   process.once('SIGTERM', again);
   process.once('SIGINT', again);
   const { forced } = await handle.close();
+  // The scan stops before the store closes: an evaluation in flight may still be recording alerts.
+  await background?.stop();
   for (const c of closers) {
     try {
       await c();
@@ -404,7 +409,6 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       logger.error({ err }, 'extension failed to close');
     }
   }
-  await background?.stop();
   await informer?.stop();
   logger.info({ forced }, 'stopped');
   await flushDestination(stderr);

@@ -26,7 +26,7 @@ export interface DecisionAlert {
   type: string;
   title: string;
   severity: Severity;
-  source: 'admission';
+  source: 'admission' | 'background';
   firstSeen: string;
   namespace: string;
   resource: { group: string; version: string; kind: string; name: string };
@@ -38,13 +38,22 @@ export interface DecisionAlert {
 }
 
 const VERB: Record<string, string> = { denied: 'Denied', warned: 'Allowed with warnings', audited: 'Audited' };
+/** What the background scan says of an object that already runs: what admission would do to its creation. */
+const WOULD: Record<string, string> = { denied: 'would be denied', warned: 'would be admitted with warnings', audited: 'would be audited' };
 
 /**
  * One alert per deny, warn or audit decision: its type is the policy of the most severe finding
  * (the first at equal severity, enforce before warn before audit), and the evidence lists every
  * finding with its action, so nothing is split across alerts of one request.
  */
-export function decisionAlert(decision: Decision, request: AdmissionRequest, compiled: CompiledConfig, name: string, now: Date): DecisionAlert {
+export function decisionAlert(
+  decision: Decision,
+  request: AdmissionRequest,
+  compiled: CompiledConfig,
+  name: string,
+  now: Date,
+  source: 'admission' | 'background' = 'admission',
+): DecisionAlert {
   const findings = decision.findings;
   let top = findings[0]!;
   for (const f of findings) if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[top.severity]) top = f;
@@ -54,7 +63,11 @@ export function decisionAlert(decision: Decision, request: AdmissionRequest, com
     for (const t of metaOf(compiled, id)?.tactics ?? []) if (!tactics.includes(t)) tactics.push(t);
   }
   const gvk = isRecord(request.kind) ? request.kind : { group: '', version: '', kind: '' };
-  const what = `${request.operation} of ${decision.kind || 'object'}${name ? ` ${JSON.stringify(name)}` : ''}${decision.namespace ? ` in namespace ${JSON.stringify(decision.namespace)}` : ''}`;
+  const object = `${decision.kind || 'object'}${name ? ` ${JSON.stringify(name)}` : ''}${decision.namespace ? ` in namespace ${JSON.stringify(decision.namespace)}` : ''}`;
+  const headline =
+    source === 'background'
+      ? `Found ${object}, which ${WOULD[decision.outcome] ?? decision.outcome} if created now`
+      : `${VERB[decision.outcome] ?? decision.outcome} ${request.operation} of ${object}`;
   const omitted = (decision.omitted ?? []).reduce((n, o) => n + o.count, 0);
   const more = findings.length + omitted > 1 ? ` (and ${findings.length + omitted - 1} more)` : '';
   const evidence: Record<string, unknown> = {
@@ -79,7 +92,7 @@ export function decisionAlert(decision: Decision, request: AdmissionRequest, com
     type: top.policy,
     title: meta?.title ?? top.policy,
     severity: top.severity,
-    source: 'admission',
+    source,
     firstSeen: now.toISOString(),
     namespace: decision.namespace,
     resource: {
@@ -89,7 +102,7 @@ export function decisionAlert(decision: Decision, request: AdmissionRequest, com
       name,
     },
     user: userOf(request),
-    message: `${VERB[decision.outcome] ?? decision.outcome} ${what}: [${top.policy}] ${top.message}${more}`,
+    message: `${headline}: [${top.policy}] ${top.message}${more}`,
     evidence,
     tactics,
     remediation: meta?.remediation ?? '',

@@ -134,6 +134,14 @@ describe('AlertPipeline under attack', () => {
     expect(flood[0]!.message).toMatch(/by "mallory"/);
   });
 
+  it('background alerts are never held back (one per object, raised once by the scan)', async () => {
+    const { store, pipeline } = await setup(undefined, 5);
+    for (let i = 0; i < 20; i++) await pipeline.record(makeAlert({ firstSeen: at(i / 100), source: 'background', user: { username: '', groups: [] } }));
+    const all = (await store.list({}, undefined, 100)).items;
+    expect(all.filter((a) => a.source === 'background')).toHaveLength(20);
+    expect(all.some((a) => a.type === ALERT_FLOOD)).toBe(false);
+  });
+
   it('floodLimit off (null) stores everything', async () => {
     const { store, pipeline } = await setup(undefined, null);
     for (let i = 0; i < 30; i++) await pipeline.record(makeAlert({ firstSeen: at(i) }));

@@ -10,6 +10,11 @@ import { loadKubeConfig } from '../../background/kube.js';
 import { BackgroundScanner, backgroundSettingsOf, type BackgroundSettings } from '../../background/scanner.js';
 import { namespaceDryRunWarnings } from '../../webhook/server.js';
 import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
+import type { AlertSink } from '../../alerts/model.js';
+import type { AlertStore } from '../../alerts/store.js';
+import { openAlertStore } from '../../alerts/store-factory.js';
+import { AlertPipeline } from '../../alerts/pipeline.js';
+import { BACKGROUND_ACTOR } from '../../background/alerts.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +49,12 @@ function logSink(): { lines: string[]; stream: Writable } {
   };
 }
 
-async function startScanner(identity: string, over: Partial<BackgroundSettings> = {}, config = defaultConfig()) {
+async function startScanner(
+  identity: string,
+  over: Partial<BackgroundSettings> = {},
+  config = defaultConfig(),
+  alerts?: { sink: AlertSink; store: AlertStore },
+) {
   const kc = await loadKubeConfig({ kubeconfig });
   const log = logSink();
   const registry = new Registry();
@@ -60,6 +70,7 @@ async function startScanner(identity: string, over: Partial<BackgroundSettings> 
     leaseDurationMs: 1000,
     renewIntervalMs: 200,
     initialBackoffMs: 100,
+    alerts,
   });
   scanners.push(scanner);
   await scanner.start();
@@ -142,6 +153,62 @@ describe('background scanner', () => {
     api.updateObject(deployment('priv', 'team-a', privileged));
     api.addObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'loose', namespace: 'team-a' }, spec: privileged });
     await vi.waitFor(() => expect(report('team-a')!.results.some((r: Obj) => r.resources[0].name === 'priv')).toBe(true), WAIT);
+  });
+
+  it('raises the alert admission would for what already runs, once across restarts; resolves it when fixed; keeps a dismissal', async () => {
+    const store = await openAlertStore(`sqlite:${join(dir, 'background-alerts.db')}`);
+    const pipeline = new AlertPipeline({ store, logger: createLogger({ level: 'silent' }), registry: new Registry() });
+    const alerts = { sink: pipeline, store };
+    const background = async () => (await store.list({ source: ['background'] }, undefined, 100)).items;
+    const of = async (name: string) => (await background()).filter((a) => a.resource.name === name);
+    try {
+      const first = await startScanner('replica-1', {}, defaultConfig(), alerts);
+      await vi.waitFor(async () => expect(await of('priv')).toHaveLength(1), WAIT);
+      const [priv] = await of('priv');
+      expect(priv).toMatchObject({
+        type: 'privileged-container',
+        source: 'background',
+        severity: 'high',
+        status: 'active',
+        namespace: 'team-a',
+        resource: { group: 'apps', version: 'v1', kind: 'Deployment', name: 'priv' },
+        count: 1,
+      });
+      expect(priv!.message).toMatch(/^Found Deployment "priv" in namespace "team-a", which would be denied if created now: \[privileged-container\] /);
+      expect(priv!.evidence).toMatchObject({ decision: 'deny', policies: expect.arrayContaining(['privileged-container']) });
+      // A pod owned by nothing, the cluster-admin binding: each its own alert; the clean Deployment none.
+      await vi.waitFor(async () => expect((await of('loose')).length + (await of('everyone-admin')).length).toBe(2), WAIT);
+      expect(await of('clean')).toEqual([]);
+      // Evaluating again raises nothing new, and merges nothing (count stays 1).
+      const before = (await background()).length;
+      await first.scanner.evaluate();
+      await first.scanner.evaluate();
+      expect((await background()).length).toBe(before);
+      expect((await of('priv'))[0]!.count).toBe(1);
+      // A restart (a new replica takes the Lease): the store says what is open, nothing is raised twice.
+      await first.scanner.stop();
+      const second = await startScanner('replica-2', {}, defaultConfig(), alerts);
+      await vi.waitFor(() => expect(second.scanner.isLeader && second.scanner.evaluations > 0).toBe(true), WAIT);
+      await second.scanner.evaluate();
+      expect((await background()).length).toBe(before);
+      // A person dismisses one: it stays dismissed while the object stays as it is.
+      const loose = (await of('loose'))[0]!;
+      await store.setStatus(loose.id, 'dismissed', 'sam', 'a lab pod');
+      await second.scanner.evaluate();
+      expect(await of('loose')).toHaveLength(1);
+      expect((await of('loose'))[0]!.status).toBe('dismissed');
+      // The fix is seen through the watch: the scan resolves its alert.
+      api.updateObject(deployment('priv', 'team-a', plain));
+      await vi.waitFor(async () => expect((await of('priv'))[0]!.status).toBe('resolved'), WAIT);
+      expect((await of('priv'))[0]!.history.at(-1)).toMatchObject({ from: 'active', to: 'resolved', by: BACKGROUND_ACTOR });
+      // Broken again: a new alert (the old one stays resolved).
+      api.updateObject(deployment('priv', 'team-a', privileged));
+      await vi.waitFor(async () => expect((await of('priv')).map((a) => a.status).sort()).toEqual(['active', 'resolved']), WAIT);
+    } finally {
+      await Promise.all(scanners.splice(0).map((s) => s.stop()));
+      await pipeline.close();
+      await store.close();
+    }
   });
 
   it('does not rewrite a report whose content did not change', async () => {

@@ -53,6 +53,15 @@ describe('bulwark manifests', () => {
     }
   });
 
+  it('starts with the PolicyReport CRDs of the chart (the background scan writes reports), unless crds is false', () => {
+    const out = docs(renderInstallManifests());
+    expect(out.slice(0, 2).map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      'CustomResourceDefinition/clusterpolicyreports.wgpolicyk8s.io',
+      'CustomResourceDefinition/policyreports.wgpolicyk8s.io',
+    ]);
+    expect(docs(renderInstallManifests({ crds: false })).some((d) => d.kind === 'CustomResourceDefinition')).toBe(false);
+  });
+
   it('moves everything into another namespace and sets the mode', () => {
     const out = docs(renderInstallManifests({ namespace: 'security', mode: 'warn' }));
     for (const d of out) if (d.metadata.namespace) expect(d.metadata.namespace, `${d.kind}`).toBe('security');
