@@ -483,6 +483,140 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(kubectl(['create', '-f', '-'], privilegedPod('after-unregister', 'team-a')).code).toBe(0);
   });
 
+  it('background scan: what ran before it started is in the PolicyReports and alerts; a fix and a delete follow; scan --cluster agrees', async () => {
+    const ns = 'team-bg';
+    const home = 'bulwark-bg';
+    for (const n of [ns, home]) expect(kubectl(['create', 'namespace', n]).code).toBe(0);
+    // The PolicyReport CRDs, as the chart and `bulwark manifests` ship them.
+    const crds = kubectl(['apply', '-f', join(root, 'charts/bulwark/crds')]);
+    expect(crds.code, crds.stderr).toBe(0);
+    const restricted = { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
+    const deploymentOf = (name: string, securityContext: Obj) =>
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace: ns },
+        spec: {
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.example.com/app:1.0', securityContext }] },
+          },
+        },
+      });
+    // Objects that exist before the scanner starts (no webhook is registered now).
+    expect(kubectl(['apply', '-f', '-'], deploymentOf('priv', { privileged: true })).code).toBe(0);
+    expect(kubectl(['apply', '-f', '-'], deploymentOf('clean', restricted)).code).toBe(0);
+    const daemonSet = JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace: ns },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: {
+          metadata: { labels: { app: 'agent' } },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [{ name: 'agent', image: 'registry.example.com/agent:1', volumeMounts: [{ name: 'root', mountPath: '/host' }] }],
+            volumes: [{ name: 'root', hostPath: { path: '/' } }],
+          },
+        },
+      },
+    });
+    expect(kubectl(['apply', '-f', '-'], daemonSet).code).toBe(0);
+    expect(kubectl(['create', '-f', '-'], clusterAdminBinding('bg-admin')).code).toBe(0);
+
+    const config = join(dir, 'config-bg.yaml');
+    writeFileSync(
+      config,
+      `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: sqlite:${join(dir, 'bg.db')}\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'bin/bulwark.js'),
+        'serve',
+        '--config',
+        config,
+        '--port',
+        '0',
+        '--tls-cert',
+        join(dir, 'pki-bulwark/tls.crt'),
+        '--tls-key',
+        join(dir, 'pki-bulwark/tls.key'),
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAMESPACE: home, POD_NAME: 'bg-replica-1' } },
+    );
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const report = (): Obj | undefined => {
+      const r = kubectl(['-n', ns, 'get', 'policyreport', 'bulwark', '-o', 'json']);
+      return r.code === 0 ? (JSON.parse(r.stdout) as Obj) : undefined;
+    };
+    const failing = (r: Obj | undefined): string[] =>
+      (r?.results ?? [])
+        .filter((x: Obj) => x.result === 'fail')
+        .map((x: Obj) => `${x.resources[0].kind}/${x.resources[0].name} ${x.policy}`)
+        .sort();
+    const waitFor = async (what: string, ok: () => boolean, seconds = 15) => {
+      const deadline = Date.now() + seconds * 1000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`${what} within ${seconds} s; bulwark log tail:\n${log.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    try {
+      const started = Date.now();
+      await waitFor('the PolicyReport of team-bg lists the privileged Deployment and the hostPath DaemonSet', () => {
+        const f = failing(report());
+        return f.includes('Deployment/priv privileged-container') && f.includes('DaemonSet/agent sensitive-host-mount');
+      });
+      expect(Date.now() - started, 'reports within 10 s of start').toBeLessThan(10_000 + 3_000);
+      const first = report()!;
+      expect(first).toMatchObject({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport' });
+      expect(failing(first).some((f) => f.startsWith('Deployment/clean '))).toBe(false);
+      // The ReplicaSets and pods the controllers made from priv's template are folded into it.
+      expect(failing(first).some((f) => f.startsWith('ReplicaSet/') || f.startsWith('Pod/'))).toBe(false);
+      const cluster = JSON.parse(kubectl(['get', 'clusterpolicyreport', 'bulwark', '-o', 'json']).stdout) as Obj;
+      expect(cluster.results.some((x: Obj) => x.policy === 'cluster-admin-binding' && x.resources[0].name === 'bg-admin')).toBe(true);
+      const lease = JSON.parse(kubectl(['-n', home, 'get', 'lease', 'bulwark-background-scan', '-o', 'json']).stdout) as Obj;
+      expect(lease.spec.holderIdentity).toBe('bg-replica-1');
+
+      // `bulwark scan --cluster` says the same of the namespace.
+      const scan = bulwarkCli(['scan', '--cluster', '--kubeconfig', join(dir, 'kubeconfig'), '-n', ns, '-o', 'json']);
+      expect(scan.code, scan.stderr).toBe(1);
+      const scanned = (JSON.parse(scan.stdout) as Obj).results.flatMap((r: Obj) => r.findings.map((f: Obj) => `${r.kind}/${r.name} ${f.policy}`));
+      for (const f of failing(first)) expect(scanned).toContain(f);
+
+      // A fix and a delete are followed through the watch.
+      expect(kubectl(['apply', '-f', '-'], deploymentOf('priv', restricted)).code).toBe(0);
+      expect(kubectl(['-n', ns, 'delete', 'daemonset', 'agent']).code).toBe(0);
+      await waitFor('the fixed Deployment and the deleted DaemonSet leave the report', () => {
+        const f = failing(report());
+        return !f.some((x) => x.startsWith('Deployment/priv ') || x.startsWith('DaemonSet/agent '));
+      });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    // The alerts of what ran, from the store: raised once each, the fixed and the deleted one resolved.
+    const { openAlertStore } = await import('../../alerts/store-factory.js');
+    const store = await openAlertStore(`sqlite:${join(dir, 'bg.db')}`);
+    try {
+      const items = (await store.list({ source: ['background'] }, undefined, 100)).items;
+      const status = (kind: string, name: string) => items.filter((a) => a.resource.kind === kind && a.resource.name === name).map((a) => a.status);
+      expect(status('Deployment', 'priv')).toEqual(['resolved']);
+      expect(status('DaemonSet', 'agent')).toEqual(['resolved']);
+      expect(status('ClusterRoleBinding', 'bg-admin')).toEqual(['active']);
+      expect(status('Deployment', 'clean')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('with Bulwark stopped: failurePolicy Fail denies, Ignore admits', async () => {
     const base = [
       'register',
