@@ -49,16 +49,29 @@ const VERSION_OF_GROUP: Record<string, string> = {
 };
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding']);
 
-/** Where a kind is listed: its preferred group/version (the first group this build knows a version of). */
-export function listTarget(kind: JudgedKind): { apiVersion: string; group: string; namespaced: boolean } {
+/**
+ * Older versions a kind is still served at by clusters that do not serve the preferred one yet:
+ * CronJob is batch/v1 from Kubernetes 1.21, batch/v1beta1 before (the same shape for the checks).
+ */
+const OLDER_VERSIONS: Record<string, readonly string[]> = { CronJob: ['v1beta1'] };
+
+/** Where a kind is listed: its preferred group/version (the first group this build knows a version of), or `version`. */
+export function listTarget(kind: JudgedKind, version?: string): { apiVersion: string; group: string; namespaced: boolean } {
   const group = kind.groups.find((g) => g in VERSION_OF_GROUP) ?? kind.groups[0]!;
-  const version = VERSION_OF_GROUP[group] ?? 'v1';
-  return { apiVersion: group ? `${group}/${version}` : version, group, namespaced: !CLUSTER_SCOPED.has(kind.kind) };
+  const v = version ?? VERSION_OF_GROUP[group] ?? 'v1';
+  return { apiVersion: group ? `${group}/${v}` : v, group, namespaced: !CLUSTER_SCOPED.has(kind.kind) };
 }
 
-/** The list path of a kind, in one namespace or all (`namespace` undefined). */
-export function listPath(kind: JudgedKind, namespace?: string): string {
-  const t = listTarget(kind);
+/** The versions to try for a kind, preferred first: a 404 on one means the next (an older cluster). */
+export function listVersions(kind: JudgedKind): string[] {
+  const preferred = listTarget(kind).apiVersion;
+  const slash = preferred.indexOf('/');
+  return [slash < 0 ? preferred : preferred.slice(slash + 1), ...(OLDER_VERSIONS[kind.kind] ?? [])];
+}
+
+/** The list path of a kind, in one namespace or all (`namespace` undefined), at its preferred version or `version`. */
+export function listPath(kind: JudgedKind, namespace?: string, version?: string): string {
+  const t = listTarget(kind, version);
   const base = t.group ? `/apis/${t.apiVersion}` : '/api/v1';
   return t.namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${kind.resource}` : `${base}/${kind.resource}`;
 }

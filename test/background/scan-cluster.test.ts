@@ -209,6 +209,35 @@ describe('bulwark scan --cluster', () => {
     }
   });
 
+  it('a cluster without batch/v1 CronJobs (Kubernetes 1.20) is read at batch/v1beta1, not reported as incomplete', async () => {
+    const cron = api.addObject({
+      apiVersion: 'batch/v1beta1',
+      kind: 'CronJob',
+      metadata: { name: 'old-cron', namespace: 'team-a' },
+      spec: {
+        schedule: '* * * * *',
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] } } } },
+      },
+    });
+    api.unserved.add('batch/v1|cronjobs');
+    try {
+      const { code, stdout, stderr } = await scan(['--cluster', '--kubeconfig', kubeconfig, '-n', 'team-a', '--format', 'json']);
+      expect(stderr).toBe('');
+      expect(code).toBe(1);
+      const found = (JSON.parse(stdout) as ScanReport).results.find((r) => r.name === 'old-cron')!;
+      expect(found.kind).toBe('CronJob');
+      expect(found.findings.map((f) => f.policy)).toContain('privileged-container');
+      // Without the older version either, the kind is reported as not served (exit 2).
+      api.unserved.add('batch/v1beta1|cronjobs');
+      const none = await scan(['--cluster', '--kubeconfig', kubeconfig, '-n', 'team-a', '--format', 'json']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/cannot list CronJob: GET \/apis\/batch\/v1beta1\/namespaces\/team-a\/cronjobs: 404/);
+    } finally {
+      api.unserved.clear();
+      api.deleteObject(cron.apiVersion, 'CronJob', 'team-a', 'old-cron');
+    }
+  });
+
   it('an unreachable API server is one clear line and exit 2, no hang', async () => {
     const dead = join(dir, 'dead-kubeconfig');
     await writeFile(dead, api.kubeconfig().replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'));

@@ -43,6 +43,8 @@ export interface StandIn {
   watchers(): number;
   /** Resources (`pods`, `clusterroles`) whose list answers 403 Forbidden. */
   forbidden: Set<string>;
+  /** `apiVersion|resource` pairs this server does not serve (404), as `batch/v1|cronjobs` on Kubernetes 1.20. */
+  unserved: Set<string>;
   kubeconfig(context?: string): string;
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function startApiServerStandIn(): Promise<StandIn> {
   const reviews = new Map<string, (body: Obj) => Obj>();
   let resourceVersion = 1000;
   const forbidden = new Set<string>();
+  const unserved = new Set<string>();
   // Judged kinds: `apiVersion|resource` → namespaced? (served at /api/v1 or /apis/<group>/<version>).
   const LISTED: Record<string, { resource: string; namespaced: boolean }> = {
     'v1|Pod': { resource: 'pods', namespaced: true },
@@ -93,6 +96,7 @@ export async function startApiServerStandIn(): Promise<StandIn> {
     'apps/v1|DaemonSet': { resource: 'daemonsets', namespaced: true },
     'batch/v1|Job': { resource: 'jobs', namespaced: true },
     'batch/v1|CronJob': { resource: 'cronjobs', namespaced: true },
+    'batch/v1beta1|CronJob': { resource: 'cronjobs', namespaced: true },
     'rbac.authorization.k8s.io/v1|Role': { resource: 'roles', namespaced: true },
     'rbac.authorization.k8s.io/v1|RoleBinding': { resource: 'rolebindings', namespaced: true },
     'rbac.authorization.k8s.io/v1|ClusterRole': { resource: 'clusterroles', namespaced: false },
@@ -100,7 +104,7 @@ export async function startApiServerStandIn(): Promise<StandIn> {
     'networking.k8s.io/v1|Ingress': { resource: 'ingresses', namespaced: true },
   };
   const listed = new Map<string, Obj>(); // `apiVersion|resource|namespace|name` → object
-  const LIST_PATH = /^\/(?:api\/(v1)|apis\/([^/]+\/v1))\/(?:namespaces\/([^/]+)\/)?([a-z]+)$/;
+  const LIST_PATH = /^\/(?:api\/(v1)|apis\/([^/]+\/v1(?:beta1)?))\/(?:namespaces\/([^/]+)\/)?([a-z]+)$/;
   // Watch: every change is an event with its resourceVersion; a watch replays those after the
   // resourceVersion it asks for, then streams new ones (one JSON object per line, as the real server).
   const events: { rv: number; type: string; apiVersion: string; resource: string; namespace: string; obj: Obj }[] = [];
@@ -258,6 +262,7 @@ export async function startApiServerStandIn(): Promise<StandIn> {
         const namespace = list[3];
         const resource = list[4]!;
         const entry = Object.entries(LISTED).find(([k, v]) => k.startsWith(apiVersion + '|') && v.resource === resource);
+        if (entry && unserved.has(`${apiVersion}|${resource}`)) return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
         if (entry) {
           const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
           if (forbidden.has(resource)) {
@@ -407,6 +412,7 @@ export async function startApiServerStandIn(): Promise<StandIn> {
     reportWrites,
     watchers: () => watches.size,
     forbidden,
+    unserved,
     kubeconfig: (context = 'standin') => `apiVersion: v1
 kind: Config
 clusters:
