@@ -531,27 +531,39 @@ describe('Bulwark against a real kube-apiserver', () => {
       config,
       `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: sqlite:${join(dir, 'bg.db')}\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n`,
     );
-    const child = spawn(
-      process.execPath,
-      [
-        join(root, 'bin/bulwark.js'),
-        'serve',
-        '--config',
-        config,
-        '--port',
-        '0',
-        '--tls-cert',
-        join(dir, 'pki-bulwark/tls.crt'),
-        '--tls-key',
-        join(dir, 'pki-bulwark/tls.key'),
-        '--kubeconfig',
-        join(dir, 'kubeconfig'),
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAMESPACE: home, POD_NAME: 'bg-replica-1' } },
-    );
-    let log = '';
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const replica = (name: string) => {
+      const child = spawn(
+        process.execPath,
+        [
+          join(root, 'bin/bulwark.js'),
+          'serve',
+          '--config',
+          config,
+          '--port',
+          '0',
+          '--tls-cert',
+          join(dir, 'pki-bulwark/tls.crt'),
+          '--tls-key',
+          join(dir, 'pki-bulwark/tls.key'),
+          '--kubeconfig',
+          join(dir, 'kubeconfig'),
+        ],
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAMESPACE: home, POD_NAME: name } },
+      );
+      const r = { child, log: '', stopped: false };
+      child.stdout!.on('data', (d: Buffer) => (r.log += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (r.log += d.toString()));
+      return r;
+    };
+    const stop = async (r: ReturnType<typeof replica>) => {
+      if (r.stopped) return;
+      r.stopped = true;
+      r.child.kill('SIGTERM');
+      await new Promise((done) => r.child.once('exit', done));
+    };
+    const one = replica('bg-replica-1');
+    let two: ReturnType<typeof replica> | undefined;
+    const log = () => one.log;
     const report = (): Obj | undefined => {
       const r = kubectl(['-n', ns, 'get', 'policyreport', 'bulwark', '-o', 'json']);
       return r.code === 0 ? (JSON.parse(r.stdout) as Obj) : undefined;
@@ -564,7 +576,7 @@ describe('Bulwark against a real kube-apiserver', () => {
     const waitFor = async (what: string, ok: () => boolean, seconds = 15) => {
       const deadline = Date.now() + seconds * 1000;
       while (!ok()) {
-        if (Date.now() > deadline) throw new Error(`${what} within ${seconds} s; bulwark log tail:\n${log.slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`${what} within ${seconds} s; bulwark log tail:\n${log().slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
     };
@@ -591,6 +603,41 @@ describe('Bulwark against a real kube-apiserver', () => {
       const scanned = (JSON.parse(scan.stdout) as Obj).results.flatMap((r: Obj) => r.findings.map((f: Obj) => `${r.kind}/${r.name} ${f.policy}`));
       for (const f of failing(first)) expect(scanned).toContain(f);
 
+      // One writer: a second replica runs its informers but does not take the Lease while the first holds it.
+      two = replica('bg-replica-2');
+      await waitFor('the second replica is serving', () => /listening on https/.test(two!.log));
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(two.log).not.toMatch(/became the background-scan writer/);
+      expect((JSON.parse(kubectl(['-n', home, 'get', 'lease', 'bulwark-background-scan', '-o', 'json']).stdout) as Obj).spec.holderIdentity).toBe(
+        'bg-replica-1',
+      );
+
+      // Labelling the namespace enforce, through the webhook: the pods admission would now deny are listed.
+      const port = /listening on https:\/\/[^:]+:(\d+)/.exec(one.log)?.[1];
+      expect(port, one.log.slice(-2000)).toBeDefined();
+      const reg = bulwarkCli([
+        'register',
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--url',
+        `https://127.0.0.1:${port}`,
+        '--ca-file',
+        join(dir, 'pki-bulwark/ca.crt'),
+      ]);
+      expect(reg.code, reg.stderr).toBe(0);
+      try {
+        await waitFor(
+          'the pods of priv exist (the controllers made them)',
+          () => kubectl(['-n', ns, 'get', 'pods', '-l', 'app=priv', '-o', 'name']).stdout.trim() !== '',
+        );
+        const label = kubectl(['label', 'namespace', ns, 'bulwark.io/mode=enforce']);
+        expect(label.code, label.stderr).toBe(0);
+        expect(label.stderr).toMatch(/Warning: \[bulwark\] \d+ existing pods? in namespace "team-bg" would be denied under bulwark.io\/mode=enforce:/);
+        expect(label.stderr).toMatch(/Warning: priv-[a-z0-9-]+: .*privileged-container/);
+      } finally {
+        expect(bulwarkCli(['register', '--kubeconfig', join(dir, 'kubeconfig'), '--unregister']).code).toBe(0);
+      }
+
       // A fix and a delete are followed through the watch.
       expect(kubectl(['apply', '-f', '-'], deploymentOf('priv', restricted)).code).toBe(0);
       expect(kubectl(['-n', ns, 'delete', 'daemonset', 'agent']).code).toBe(0);
@@ -598,9 +645,12 @@ describe('Bulwark against a real kube-apiserver', () => {
         const f = failing(report());
         return !f.some((x) => x.startsWith('Deployment/priv ') || x.startsWith('DaemonSet/agent '));
       });
+      // The first replica stops (and releases the Lease): the second becomes the writer.
+      await stop(one);
+      await waitFor('the second replica takes the Lease', () => /became the background-scan writer/.test(two!.log), 30);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await stop(one);
+      if (two) await stop(two);
     }
     // The alerts of what ran, from the store: raised once each, the fixed and the deleted one resolved.
     const { openAlertStore } = await import('../../alerts/store-factory.js');
