@@ -51,6 +51,7 @@ export interface ServerSettings {
   shutdownGraceMs: number;
   shutdownDelayMs: number;
   certPollIntervalMs: number;
+  configPollIntervalMs: number;
   /** A dedicated HTTPS listener for GET /metrics (a NetworkPolicy can restrict it); undefined: none. */
   metricsPort: number | undefined;
   /** Whether the webhook port answers GET /metrics too (default true, as the contract says). */
@@ -78,6 +79,7 @@ export function resolveServerSettings(
     shutdownGraceMs: server.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS,
     shutdownDelayMs: server.shutdownDelay ?? 0,
     certPollIntervalMs: server.certPollInterval ?? 10_000,
+    configPollIntervalMs: server.configPollInterval ?? 10_000,
     metricsPort: cli.metricsPort ?? server.metricsPort ?? undefined,
     metricsOnWebhookPort: server.metricsOnWebhookPort ?? true,
   };
@@ -178,6 +180,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     import('../webhook/server.js'),
   ]);
   const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
+  const { ConfigReloader } = await import('./config-reload.js');
   // Asynchronous stderr: a review that is logged does not wait for the write (flushed on exit).
   // JSON lines by default; a person at a terminal (or --log-format pretty) reads them formatted.
   const pretty = opts.logFormat === 'pretty' || (opts.logFormat === undefined && process.stderr.isTTY === true);
@@ -234,6 +237,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   }
 
   const metrics = createWebhookMetrics();
+  // The policy config in use: a config reload (cli/config-reload.ts) replaces `current`.
+  const live = { current: compiled };
   let background: BackgroundScanner | undefined;
   let backgroundSettings: BackgroundSettings;
   try {
@@ -324,7 +329,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
         const kc = cluster.kind === 'kubeconfig' ? await loadKubeConfig({ kubeconfig: cluster.file }) : await loadKubeConfig({});
         background = new BackgroundScanner({
           kc,
-          compiled: () => compiled,
+          compiled: () => live.current,
           settings: backgroundSettings,
           logger,
           registry: metrics.registry,
@@ -348,6 +353,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   try {
     handle = await startWebhookServer({
       compiled,
+      policies: live,
       logger,
       sinks,
       unverifiedAlerts: !settings.clientCA,
@@ -388,6 +394,21 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     `listening on https://${hostForUrl}:${handle.port}${handle.metricsPort !== undefined ? ` (metrics on port ${handle.metricsPort})` : ''}`,
   );
 
+  const reloader = opts.config
+    ? new ConfigReloader({
+        file: opts.config,
+        intervalMs: settings.configPollIntervalMs,
+        logger,
+        registry: metrics.registry,
+        running: config,
+        apply: (_next, nextCompiled) => {
+          live.current = nextCompiled;
+          background?.schedule();
+        },
+      })
+    : undefined;
+  reloader?.start();
+
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -399,6 +420,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   };
   process.once('SIGTERM', again);
   process.once('SIGINT', again);
+  reloader?.stop();
   const { forced } = await handle.close();
   // The scan stops before the store closes: an evaluation in flight may still be recording alerts.
   await background?.stop();

@@ -291,6 +291,10 @@ function build() {
       shutdownGrace: duration().nullable().optional().meta({ description: 'how long in-flight reviews may finish on shutdown (default 25s)' }),
       shutdownDelay: duration().nullable().optional().meta({ description: 'wait after SIGTERM before closing, for endpoints to update (default 0)' }),
       certPollInterval: duration().nullable().optional().meta({ description: 'how often the certificate files are checked for rotation (default 10s)' }),
+      configPollInterval: duration()
+        .nullable()
+        .optional()
+        .meta({ description: 'how often the config file is checked for changes to reload (default 10s; SIGHUP reloads at once)' }),
       metricsPort: port('an integer from 0 to 65535')
         .nullable()
         .optional()

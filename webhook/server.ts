@@ -33,6 +33,11 @@ export { DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_SERVER_NAMESPACE, DEFAULT_SHUTDO
 
 export interface WebhookAppOptions {
   compiled: CompiledConfig;
+  /**
+   * The live policy config, read on every review: a config reload replaces `current` (`bulwark
+   * serve` does, when the config file changes). Default: `compiled`, fixed.
+   */
+  policies?: { current: CompiledConfig };
   logger: Logger;
   /** Where alerts go (the log sink, a store, …). */
   sinks?: AlertSink[];
@@ -179,7 +184,8 @@ function metricsListener(metrics: WebhookMetrics): (req: IncomingMessage, res: S
 }
 
 export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
-  const { compiled, logger } = opts;
+  const { logger } = opts;
+  const live = opts.policies ?? { current: opts.compiled };
   const sinks = opts.sinks ?? [];
   const namespaceModes = opts.namespaceModes ?? NO_NAMESPACE_MODES;
   const serverNamespace = opts.serverNamespace ?? DEFAULT_SERVER_NAMESPACE;
@@ -205,7 +211,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   };
 
   /** After the response: build the alert and hand it to every sink, tracked until settled. */
-  const recordAlert = (decision: Decision, request: AdmissionRequest, log: Logger) => {
+  const recordAlert = (decision: Decision, request: AdmissionRequest, compiled: CompiledConfig, log: Logger) => {
     track(
       new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         let alert: Alert;
@@ -223,7 +229,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   };
 
   /** An exception outside the checks (a bug): answered as config onError says, like a throwing check. */
-  const errorDecision = (request: AdmissionRequest, err: unknown, log: Logger): Decision => {
+  const errorDecision = (request: AdmissionRequest, compiled: CompiledConfig, err: unknown, log: Logger): Decision => {
     metrics.error('internal');
     log.error({ err }, 'admission decision failed');
     const namespace = namespaceOf(request);
@@ -272,11 +278,13 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     if (!request) return;
     let log: Logger | undefined;
     const child = () => (log ??= logger.child({ uid: request.uid }));
+    // One config for the whole review (and its alert), even if a reload lands meanwhile.
+    const compiled = live.current;
     let decision: Decision;
     try {
       decision = decide({ request, compiled, namespaceModes, routeMode, serverNamespace });
     } catch (err) {
-      decision = errorDecision(request, err, child());
+      decision = errorDecision(request, compiled, err, child());
     }
     const dryRunWarnings = decision.response?.allowed === false ? [] : namespaceDryRunWarnings(request, opts.namespaceDryRun);
     if (dryRunWarnings.length > 0) {
@@ -315,7 +323,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
       },
       `${decision.outcome} ${request.operation} ${decision.kind}`,
     );
-    if (!request.dryRun && sinks.length > 0) recordAlert(decision, request, child());
+    if (!request.dryRun && sinks.length > 0) recordAlert(decision, request, compiled, child());
   };
 
   const mutate = async (req: IncomingMessage, res: ServerResponse) => {
@@ -325,6 +333,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     const kind = kindOf(request);
     let result = 'unchanged';
     let response = encodeAllowed(request.uid);
+    const compiled = live.current;
     try {
       if (requestExemption(request, compiled)) {
         result = 'exempt';

@@ -211,6 +211,29 @@ describe('background scanner', () => {
     }
   });
 
+  it('a config reload (a new compiled config and schedule(), as bulwark serve does) is in the reports within the debounce', async () => {
+    const kc = await loadKubeConfig({ kubeconfig });
+    const live = { current: compileConfig(defaultConfig()) };
+    const scanner = new BackgroundScanner({
+      kc,
+      compiled: () => live.current,
+      settings: { ...backgroundSettingsOf({ backgroundScan: { enabled: true }, reports: {} }), debounceMs: 50 },
+      logger: createLogger({ level: 'silent' }),
+      namespace: 'bulwark-system',
+      identity: 'replica-1',
+      leaseDurationMs: 1000,
+      renewIntervalMs: 200,
+      initialBackoffMs: 100,
+    });
+    scanners.push(scanner);
+    await scanner.start();
+    const privileged = () => (report('team-a')?.results ?? []).some((r: Obj) => r.policy === 'privileged-container');
+    await vi.waitFor(() => expect(privileged()).toBe(true), WAIT);
+    live.current = compileConfig({ ...defaultConfig(), actions: { 'privileged-container': 'off' } });
+    scanner.schedule();
+    await vi.waitFor(() => expect(privileged()).toBe(false), WAIT);
+  });
+
   it('does not rewrite a report whose content did not change', async () => {
     const { scanner } = await startScanner('replica-1');
     await vi.waitFor(() => expect(scanner.isLeader && scanner.evaluations > 0).toBe(true), WAIT);

@@ -144,19 +144,21 @@ describe('`bulwark serve` as a process', () => {
     return { child, exited, stderr: () => stderr };
   }
 
+  /** The port of a `serve` started with --port 0, from its listening line. */
+  async function listeningPort(proc: ReturnType<typeof serve>): Promise<number> {
+    await waitFor(() => /"msg":"listening on /.test(proc.stderr()), 10_000, 'the listening line');
+    const line = proc
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('listening on'))!;
+    return Number(/"port":(\d+)/.exec(line)![1]);
+  }
+
   it('serves, and on SIGTERM answers the in-flight review and exits 0', async (ctx) => {
     if (!built) ctx.skip();
     const certs = makeCerts();
     const proc = serve(['--port', '0', '--address', '127.0.0.1', '--no-kube', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
-    await waitFor(() => /"msg":"listening on /.test(proc.stderr()), 10_000, 'the listening line');
-    const port = Number(
-      /"port":(\d+)/.exec(
-        proc
-          .stderr()
-          .split('\n')
-          .find((l) => l.includes('listening on'))!,
-      )![1],
-    );
+    const port = await listeningPort(proc);
     const ca = fs.readFileSync(certs.caFile);
     expect((await request(port, ca, { path: '/readyz' })).status).toBe(200);
     const doc = review(withPodSpec('Pod', privilegedSpec()));
@@ -168,6 +170,46 @@ describe('`bulwark serve` as a process', () => {
     expect(await proc.exited).toBe(0);
     expect(proc.stderr()).toContain('--no-kube: namespace labels (bulwark.io/mode) are not read; config alone decides');
     expect(proc.stderr()).not.toContain('"level":50');
+  }, 30_000);
+
+  it('reloads the config file when it changes (and on SIGHUP): a valid one is used at once, an invalid one is refused and the running one stays', async (ctx) => {
+    if (!built) ctx.skip();
+    const certs = makeCerts();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-reload-'));
+    const file = path.join(dir, 'bulwark.yaml');
+    const write = (text: string) => fs.writeFileSync(file, `store: {url: 'sqlite:${path.join(dir, 'a.db')}'}\n${text}`);
+    write('defaultAction: warn\nserver: {configPollInterval: 200ms}\n');
+    const proc = serve(['--config', file, '--port', '0', '--address', '127.0.0.1', '--no-kube', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
+    const port = await listeningPort(proc);
+    const ca = fs.readFileSync(certs.caFile);
+    const allowed = async () => {
+      const res = await request(port, ca, {
+        method: 'POST',
+        path: '/validate',
+        body: JSON.stringify(review(withPodSpec('Pod', privilegedSpec()))),
+        headers: { 'content-type': 'application/json' },
+      });
+      return res.json().response.allowed as boolean;
+    };
+    expect(await allowed()).toBe(true);
+    // Enforce: the next reviews are denied, without a restart.
+    write('defaultAction: enforce\nserver: {configPollInterval: 200ms}\n');
+    await waitFor(() => proc.stderr().includes('config reloaded'), 5000, 'the reload line');
+    expect(await allowed()).toBe(false);
+    // An invalid file: one error line naming the key, and enforcement stays.
+    write('defaultAction: sometimes\nserver: {configPollInterval: 200ms}\n');
+    await waitFor(() => proc.stderr().includes('config reload failed'), 5000, 'the failure line');
+    expect(proc.stderr()).toMatch(/config reload failed, the running config stays: .*defaultAction/);
+    expect(await allowed()).toBe(false);
+    // A change to a section read only at start is applied where it can be and named for a restart; SIGHUP reloads at once.
+    write('defaultAction: warn\nserver: {configPollInterval: 1h, bodyLimit: 1Mi}\n');
+    proc.child.kill('SIGHUP');
+    await waitFor(() => /take effect after a restart/.test(proc.stderr()), 5000, 'the restart warning');
+    expect(proc.stderr()).toMatch(/config reload: changes to server take effect after a restart/);
+    expect(await allowed()).toBe(true);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
   it.each([
