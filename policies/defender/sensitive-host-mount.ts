@@ -5,18 +5,47 @@
 // with it every container on the node) or the kernel's knobs; mounting an ancestor (`/`, `/var`)
 // exposes everything beneath it. `/etc-backup` is not under `/etc`: paths compare by component.
 // The finding is about the pod's volume, not a container, so image exemptions do not drop it.
-import { NO_FINDINGS, containersOf, describeContainer, isPathWithin, isRecord, joinPath, normaliseHostPath, perList, quoteList } from '../helpers.js';
+import { NO_FINDINGS, containersOf, describeContainer, isRecord, joinPath, normaliseHostPath, perList, quoteList } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
-const normalisedSensitivePaths = perList((list) => [...new Set(list.map(normaliseHostPath))]);
+/** The normalised sensitive paths, where each stands in the list, and the first one under each ancestor. */
+const sensitiveIndex = perList((list) => {
+  const paths = [...new Set(list.map(normaliseHostPath))];
+  const index = new Map(paths.map((p, i) => [p, i] as const));
+  const firstBelow = new Map<string, number>();
+  paths.forEach((s, i) => {
+    for (let a = parentOf(s); a !== undefined; a = parentOf(a)) if (!firstBelow.has(a)) firstBelow.set(a, i);
+  });
+  return { paths, index, firstBelow };
+});
 
-function relation(path: string, sensitive: readonly string[]): string | undefined {
-  for (const s of sensitive) {
-    if (path === s) return `the sensitive path ${s}`;
-    if (isPathWithin(path, s)) return `under the sensitive path ${s}`;
-    if (isPathWithin(s, path)) return `an ancestor of the sensitive path ${s}`;
+/** The parent of a normalised absolute path (`/a/b` → `/a` → `/`), undefined for `/`. */
+function parentOf(path: string): string | undefined {
+  if (path === '/') return undefined;
+  const cut = path.lastIndexOf('/');
+  return cut <= 0 ? '/' : path.slice(0, cut);
+}
+
+/**
+ * How `path` relates to the first sensitive path (in list order) it equals, lies under or is an
+ * ancestor of — a few map lookups, one per component of `path`, instead of comparing every entry.
+ */
+function relation(path: string, sensitive: ReturnType<typeof sensitiveIndex>): string | undefined {
+  let best = sensitive.index.get(path) ?? Infinity;
+  let how = 'the sensitive path';
+  for (let a = parentOf(path); a !== undefined; a = parentOf(a)) {
+    const i = sensitive.index.get(a);
+    if (i !== undefined && i < best) {
+      best = i;
+      how = 'under the sensitive path';
+    }
   }
-  return undefined;
+  const below = sensitive.firstBelow.get(path);
+  if (below !== undefined && below < best) {
+    best = below;
+    how = 'an ancestor of the sensitive path';
+  }
+  return best === Infinity ? undefined : `${how} ${sensitive.paths[best]}`;
 }
 
 /**
@@ -55,7 +84,7 @@ export const sensitiveHostMount: Check<PodSubject> = {
   evaluate(subject, ctx) {
     const volumes = subject.spec.volumes;
     if (!Array.isArray(volumes) || volumes.length === 0) return NO_FINDINGS;
-    const sensitive = normalisedSensitivePaths(ctx.lists.sensitiveHostPaths);
+    const sensitive = sensitiveIndex(ctx.lists.sensitiveHostPaths);
     let findings: Finding[] | undefined;
     let mounters: Map<unknown, string[]> | undefined;
     for (let i = 0; i < volumes.length; i++) {

@@ -140,22 +140,22 @@ const privilegedPod = (name: string, ns: string) =>
     spec: { automountServiceAccountToken: false, containers: [{ name: 'shell', image: 'busybox:1.36', securityContext: { privileged: true } }] },
   });
 
-const dockerSockDeployment = (name: string, ns: string) =>
+/** A pod-template workload (Deployment, DaemonSet) labelled app=<name>, as JSON for kubectl. */
+const workload = (kind: 'Deployment' | 'DaemonSet', name: string, ns: string, podSpec: Obj) =>
   JSON.stringify({
     apiVersion: 'apps/v1',
-    kind: 'Deployment',
+    kind,
     metadata: { name, namespace: ns },
     spec: {
       selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          automountServiceAccountToken: false,
-          containers: [{ name: 'agent', image: 'example.com/agent:1', volumeMounts: [{ name: 'sock', mountPath: '/var/run/docker.sock' }] }],
-          volumes: [{ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }],
-        },
-      },
+      template: { metadata: { labels: { app: name } }, spec: { automountServiceAccountToken: false, ...podSpec } },
     },
+  });
+
+const dockerSockDeployment = (name: string, ns: string) =>
+  workload('Deployment', name, ns, {
+    containers: [{ name: 'agent', image: 'example.com/agent:1', volumeMounts: [{ name: 'sock', mountPath: '/var/run/docker.sock' }] }],
+    volumes: [{ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }],
   });
 
 const clusterAdminBinding = (name: string) =>
@@ -492,36 +492,13 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(crds.code, crds.stderr).toBe(0);
     const restricted = { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
     const deploymentOf = (name: string, securityContext: Obj) =>
-      JSON.stringify({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name, namespace: ns },
-        spec: {
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.example.com/app:1.0', securityContext }] },
-          },
-        },
-      });
+      workload('Deployment', name, ns, { containers: [{ name: 'app', image: 'registry.example.com/app:1.0', securityContext }] });
     // Objects that exist before the scanner starts (no webhook is registered now).
     expect(kubectl(['apply', '-f', '-'], deploymentOf('priv', { privileged: true })).code).toBe(0);
     expect(kubectl(['apply', '-f', '-'], deploymentOf('clean', restricted)).code).toBe(0);
-    const daemonSet = JSON.stringify({
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'agent', namespace: ns },
-      spec: {
-        selector: { matchLabels: { app: 'agent' } },
-        template: {
-          metadata: { labels: { app: 'agent' } },
-          spec: {
-            automountServiceAccountToken: false,
-            containers: [{ name: 'agent', image: 'registry.example.com/agent:1', volumeMounts: [{ name: 'root', mountPath: '/host' }] }],
-            volumes: [{ name: 'root', hostPath: { path: '/' } }],
-          },
-        },
-      },
+    const daemonSet = workload('DaemonSet', 'agent', ns, {
+      containers: [{ name: 'agent', image: 'registry.example.com/agent:1', volumeMounts: [{ name: 'root', mountPath: '/host' }] }],
+      volumes: [{ name: 'root', hostPath: { path: '/' } }],
     });
     expect(kubectl(['apply', '-f', '-'], daemonSet).code).toBe(0);
     expect(kubectl(['create', '-f', '-'], clusterAdminBinding('bg-admin')).code).toBe(0);

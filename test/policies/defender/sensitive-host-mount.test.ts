@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sensitiveHostMount } from '../../../policies/defender/sensitive-host-mount.js';
 import { container, cronJob, deployment, evaluateWithConfig, GARBAGE, lists, pathsOf, pod, runCheck } from './fixtures.js';
+import { prng } from '../../support/prng.js';
 
 function withHostPath(path: unknown, name = 'host'): Record<string, unknown> {
   return {
@@ -133,5 +134,33 @@ describe('sensitive-host-mount: node-root persistence paths in the default list 
   });
   it.each([['/usr/local/share/app'], ['/opt/cni-data'], ['/var/spool/mail'], ['/usr/binaries']])('does not fire on hostPath %j', (path) => {
     expect(pathsOf(sensitiveHostMount, pod(withHostPath(path)))).toEqual([]);
+  });
+});
+
+describe('sensitive-host-mount: the relation, against its definition', () => {
+  // The first sensitive path in list order that the host path equals, lies under or is an
+  // ancestor of (by component), computed the slow way for generated paths and lists.
+  const within = (a: string, b: string) => a === b || b === '/' || a.startsWith(b + '/');
+  const expected = (path: string, sensitive: string[]): string | undefined => {
+    for (const s of [...new Set(sensitive)]) {
+      if (path === s) return `the sensitive path ${s}`;
+      if (within(path, s)) return `under the sensitive path ${s}`;
+      if (within(s, path)) return `an ancestor of the sensitive path ${s}`;
+    }
+    return undefined;
+  };
+  const parts = ['etc', 'var', 'run', 'lib', 'kubelet', 'a', 'etc-backup', 'proc'];
+  const random = prng(20261204);
+  const genPath = () => '/' + Array.from({ length: Math.floor(random() * 4) }, () => parts[Math.floor(random() * parts.length)]).join('/');
+
+  it('names the same sensitive path and relation for 3,000 generated paths and lists', () => {
+    for (let n = 0; n < 3000; n++) {
+      const sensitive = Array.from({ length: 1 + Math.floor(random() * 6) }, genPath);
+      const path = genPath();
+      const findings = runCheck(sensitiveHostMount, pod(withHostPath(path)), { lists: lists({ sensitiveHostPaths: sensitive }) });
+      const want = expected(path, sensitive);
+      if (want === undefined) expect(findings, `${path} against ${JSON.stringify(sensitive)}`).toEqual([]);
+      else expect(findings[0]?.message, `${path} against ${JSON.stringify(sensitive)}`).toContain(`, ${want};`);
+    }
   });
 });
