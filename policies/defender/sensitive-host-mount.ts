@@ -5,7 +5,7 @@
 // with it every container on the node) or the kernel's knobs; mounting an ancestor (`/`, `/var`)
 // exposes everything beneath it. `/etc-backup` is not under `/etc`: paths compare by component.
 // The finding is about the pod's volume, not a container, so image exemptions do not drop it.
-import { NO_FINDINGS, containersOf, describeContainer, isRecord, joinPath, normaliseHostPath, perList, quoteList } from '../helpers.js';
+import { NO_FINDINGS, containersOf, describeContainer, isRecord, joinPath, normaliseHostPath, perList, quoteList, type ContainerRef } from '../helpers.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 /** The normalised sensitive paths, where each stands in the list, and the first one under each ancestor. */
@@ -51,26 +51,27 @@ function relation(path: string, sensitive: ReturnType<typeof sensitiveIndex>): s
 /**
  * Which containers mount each volume name, walked once per pod when the first finding needs it (a
  * walk per flagged volume made 100k volumes and mounts take minutes). Names compare as `===` does.
+ * Only the containers are kept; they are described for the flagged volumes alone.
  */
-function mountersByVolume(subject: PodSubject): Map<unknown, string[]> {
-  const byName = new Map<unknown, string[]>();
+function mountersByVolume(subject: PodSubject): Map<unknown, ContainerRef[]> {
+  const byName = new Map<unknown, ContainerRef[]>();
   for (const ref of containersOf(subject)) {
     const mounts = ref.container.volumeMounts;
     if (!Array.isArray(mounts)) continue;
-    const seen = new Set<unknown>();
-    for (const m of mounts) {
-      if (!isRecord(m) || Number.isNaN(m.name) || seen.has(m.name)) continue;
-      seen.add(m.name);
-      const names = byName.get(m.name);
-      if (names) names.push(describeContainer(ref));
-      else byName.set(m.name, [describeContainer(ref)]);
+    for (let i = 0; i < mounts.length; i++) {
+      const m = mounts[i];
+      if (!isRecord(m) || Number.isNaN(m.name)) continue;
+      const refs = byName.get(m.name);
+      // A container that mounts one volume twice is named once.
+      if (!refs) byName.set(m.name, [ref]);
+      else if (refs[refs.length - 1] !== ref) refs.push(ref);
     }
   }
   return byName;
 }
 
-function describeMounters(names: readonly string[] | undefined): string {
-  return names?.length ? `mounted by ${names.join(', ')}` : 'not mounted by any container yet';
+function describeMounters(refs: readonly ContainerRef[] | undefined): string {
+  return refs?.length ? `mounted by ${refs.map(describeContainer).join(', ')}` : 'not mounted by any container yet';
 }
 
 export const sensitiveHostMount: Check<PodSubject> = {
@@ -86,7 +87,7 @@ export const sensitiveHostMount: Check<PodSubject> = {
     if (!Array.isArray(volumes) || volumes.length === 0) return NO_FINDINGS;
     const sensitive = sensitiveIndex(ctx.lists.sensitiveHostPaths);
     let findings: Finding[] | undefined;
-    let mounters: Map<unknown, string[]> | undefined;
+    let mounters: Map<unknown, ContainerRef[]> | undefined;
     for (let i = 0; i < volumes.length; i++) {
       const volume = volumes[i];
       if (!isRecord(volume) || !isRecord(volume.hostPath)) continue;
