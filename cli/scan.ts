@@ -1,7 +1,7 @@
 // `bulwark scan`: the policies of the webhook, run offline on manifests (files, directories, stdin).
 import { findingLine, foldSameField } from '../policies/same-field.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { compileConfig, exemptionReason, type CompiledConfig } from '../policies/config.js';
 import { type BulwarkConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
@@ -13,7 +13,7 @@ import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { loadConfigFile } from '../config/load.js';
 import { isManifestError, isManifestSkip, loadManifests, readStream, type HelmChart, type ManifestSkip } from './manifests.js';
 import { globToRegExp } from '../core/glob.js';
-import { collect, filenameOptions, outputOptions, resolveFilesAndOutput, type FileAndOutputFlags } from '../core/cli-flags.js';
+import { collect, collectChecked, filenameOptions, outputOptions, resolveFilesAndOutput, type FileAndOutputFlags } from '../core/cli-flags.js';
 import type { Action } from '../policies/config.js';
 import { stringify as toYaml } from 'yaml';
 import { buildPolicyReports, type ReportSubject } from '../background/policyreport.js';
@@ -127,14 +127,7 @@ function currentIO(): ScanIO {
   };
 }
 
-function collectProfile(value: string, previous: string[] | undefined): string[] {
-  try {
-    parseProfile(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return [...(previous ?? []), value];
-}
+const collectProfile = collectChecked(parseProfile);
 
 export function registerScan(program: Command): void {
   program

@@ -1,6 +1,7 @@
 // `bulwark vap`: prints the ValidatingAdmissionPolicies and bindings compiled from the configuration
 // (the backstop that keeps enforcing while the webhook is down), or with --explain what was compiled.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { collectChecked } from '../core/cli-flags.js';
 import { stringify } from 'yaml';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.js';
@@ -18,14 +19,7 @@ export interface VapCommandOptions {
   format?: 'yaml' | 'json';
 }
 
-function collectProfile(value: string, previous: string[] | undefined): string[] {
-  try {
-    parseProfile(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return [...(previous ?? []), value];
-}
+const collectProfile = collectChecked(parseProfile);
 
 /** The policies for a config file (or the defaults) and profile override. Throws ConfigError on bad input. */
 export function vapForOptions(options: VapCommandOptions): VapResult {

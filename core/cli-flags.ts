@@ -3,10 +3,22 @@
 // of -o (DESIGN.md's contract), and the old `-f FORMAT` of scan and audit scan keeps working for one
 // release with a deprecation note: -f now names input files, as it does in kubectl.
 import { existsSync } from 'node:fs';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** A repeatable option whose every value is checked first (`check` throws a message for a bad one). */
+export function collectChecked(check: (value: string) => unknown): (value: string, previous: string[] | undefined) => string[] {
+  return (value, previous) => {
+    try {
+      check(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    return collect(value, previous);
+  };
 }
 
 /** -f/--filename and -R/--recursive. */
