@@ -1505,3 +1505,63 @@ describe('fuzz regressions: gzip member headers are bounded', () => {
     await expect(read()).rejects.toThrow(/header longer than 65536 bytes/);
   });
 });
+
+describe('fuzz: unauthenticated posts under mTLS (#14 §2)', () => {
+  it('no request without a certificate from the client CA reaches anything but GET /healthz, /readyz, /metrics — fresh, resumed or wrong-CA', async () => {
+    const fs = await import('node:fs');
+    const https = await import('node:https');
+    const path = await import('node:path');
+    const { createCA, createClientCert } = await import('../certs/x509.js');
+    const { request, startTestServer, tempDir } = await import('./webhook/support.js');
+    const clientCA = createCA({ commonName: 'apiserver-client-ca' });
+    const clientCAFile = path.join(tempDir(), 'client-ca.crt');
+    fs.writeFileSync(clientCAFile, clientCA.certPem);
+    const ts = await startTestServer({ clientCAFile });
+    const caPem = fs.readFileSync(ts.certs.caFile);
+    const wrong = createClientCert(createCA({ commonName: 'someone-else' }), { commonName: 'kube-apiserver' });
+    const resumed = new https.Agent({ keepAlive: false, maxCachedSessions: 10 });
+    const random = prng(20261204);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const paths = [
+      '/validate',
+      '/validate/enforce',
+      '/validate/audit?timeout=10s',
+      '/mutate',
+      '/audit',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/readyz?verbose=1',
+      '/healthz/../validate',
+      '//validate',
+      '/VALIDATE',
+      '/metrics/',
+      '/healthz%2f..%2fvalidate',
+      '/validate#healthz',
+      '*',
+    ];
+    const OPEN = new Set(['/healthz', '/readyz', '/metrics']);
+    const served: string[] = [];
+    try {
+      for (let n = 0; n < 300; n++) {
+        const method = pick(['GET', 'POST', 'PUT', 'DELETE']);
+        const route = pick(paths);
+        const client = pick(['fresh', 'resumed', 'wrong-ca'] as const);
+        const res = await request(ts.port, caPem, {
+          method,
+          path: route,
+          body: method === 'GET' ? undefined : JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u${n}` } }),
+          headers: { 'content-type': 'application/json' },
+          ...(client === 'resumed' ? { agent: resumed } : {}),
+          ...(client === 'wrong-ca' ? { cert: wrong.certPem, key: wrong.keyPem } : {}),
+        }).catch((err: Error) => ({ status: -1, text: err.message }));
+        const open = method === 'GET' && OPEN.has(route.split('?')[0]!);
+        if (res.status !== 401 && !open) served.push(`${client} ${method} ${route} → ${res.status}`);
+      }
+    } finally {
+      resumed.destroy();
+      await ts.close();
+    }
+    expect(served).toEqual([]);
+  }, 60_000);
+});
