@@ -278,7 +278,27 @@ async function main(): Promise<void> {
     'slow headers',
   );
   const cpuStart = readCpu(child.pid!);
-  const sampler = setInterval(() => rss.push({ t: (performance.now() - started) / 1000, kib: readRss(child.pid!) }), 5000);
+  // The server's own event-loop delay (prom-client's nodejs_eventloop_lag_*, reset at each scrape):
+  // what the server made reviews wait, apart from what the generator sharing the cores adds.
+  const loop: { p99: number; max: number }[] = [];
+  const scrapeLoop = () =>
+    new Promise<void>((resolve) => {
+      const req = https.get({ host: '127.0.0.1', port, servername: 'localhost', path: '/metrics', ca: ca.certPem, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+          const p99 = value('nodejs_eventloop_lag_p99_seconds');
+          if (Number.isFinite(p99)) loop.push({ p99, max: value('nodejs_eventloop_lag_max_seconds') });
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+    });
+  const sampler = setInterval(() => {
+    rss.push({ t: (performance.now() - started) / 1000, kib: readRss(child.pid!) });
+    void scrapeLoop();
+  }, 5000);
 
   while (performance.now() < deadline) await sleep(1000);
   clearTimeout(legit);
@@ -333,6 +353,11 @@ async function main(): Promise<void> {
   out(
     `  of which from send to answer: p50 ${serviceTimes[serviceTimes.length >> 1]!.toFixed(2)} ms, p99 ${serviceTimes[Math.floor(serviceTimes.length * 0.99)]!.toFixed(2)} ms`,
   );
+  if (loop.length > 0) {
+    out(
+      `server event loop (per 5 s): p99 median ${median(loop.map((l) => l.p99)).toFixed(1)} ms, p99 max ${Math.max(...loop.map((l) => l.p99)).toFixed(1)} ms, max ${Math.max(...loop.map((l) => l.max)).toFixed(1)} ms`,
+    );
+  }
   out(`server CPU: ${(cpuMs / 1000).toFixed(1)} s over ${requests} requests (${((cpuMs * 1000) / requests).toFixed(0)} µs/request)`);
   out(
     `RSS (MiB): after warm-up ${(median(first) / 1024).toFixed(1)}, last minute ${(median(last) / 1024).toFixed(1)}, max ${(Math.max(...rss.map((s) => s.kib)) / 1024).toFixed(1)}`,

@@ -153,7 +153,8 @@ export class CertificateWatcher {
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      this.reload();
+      // The folder may hold other busy files (a store's WAL): stat first, re-read only on a change.
+      if (this.statAll() !== this.stats) this.reload();
     }, this.opts.debounceMs ?? 100);
     this.debounce.unref();
   }

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CertificateWatcher, loadTlsMaterial } from '../../webhook/tls.js';
 import { createCA, createClientCert, createServingCert } from '../../certs/x509.js';
 import { makeCerts, request, review, startTestServer, tempDir, waitFor, withPodSpec, cleanSpec, type TestServer } from './support.js';
 
@@ -124,6 +125,42 @@ describe('certificate reload', () => {
       5000,
       'the rewritten certificate',
     );
+  });
+});
+
+describe('certificate watcher and busy neighbours', () => {
+  it('does not re-read the certificate when other files in its folder change (a store next to it), and still sees a new pair', async () => {
+    const certs = makeCerts();
+    const reads: string[] = [];
+    const applied: string[] = [];
+    const watcher = new CertificateWatcher({
+      files: { certFile: certs.certFile, keyFile: certs.keyFile },
+      current: loadTlsMaterial({ certFile: certs.certFile, keyFile: certs.keyFile }),
+      apply: () => applied.push('applied'),
+      pollIntervalMs: 0,
+      debounceMs: 20,
+    });
+    const original = fs.readFileSync;
+    const spy = vi.spyOn(fs, 'readFileSync').mockImplementation(((file: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+      if (typeof file === 'string' && file.startsWith(certs.dir)) reads.push(file);
+      return (original as (...a: unknown[]) => unknown)(file, ...rest);
+    }) as typeof fs.readFileSync);
+    try {
+      watcher.start();
+      reads.length = 0;
+      for (let i = 0; i < 20; i++) {
+        fs.writeFileSync(path.join(certs.dir, 'alerts.db-wal'), `write ${i}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 150));
+      expect(reads).toEqual([]);
+      // A new pair in the folder is still read and applied.
+      makeCerts(certs.dir);
+      await waitFor(() => applied.length === 1, 3000, 'the new pair applied');
+    } finally {
+      watcher.stop();
+      spy.mockRestore();
+    }
   });
 });
 
