@@ -6,7 +6,7 @@ import type { K8sObject } from '../policies/types.js';
 import { MODE_LABEL, isAction } from '../webhook/decide.js';
 import { staticNamespaceModes } from '../webhook/namespaces.js';
 import { judgeAll, type JudgeOptions, type JudgedObject } from './judge.js';
-import { KubeError, LISTED_KINDS, kubeErrorOf, kubeRequest, listAll, listPath, listTarget, listVersions } from './kube.js';
+import { KubeError, LISTED_KINDS, kubeErrorOf, kubeRequest, listAll, listPath, listTarget, servedVersion } from './kube.js';
 
 export interface ClusterReadOptions {
   /** One namespace, or all (undefined). */
@@ -43,19 +43,14 @@ export async function readCluster(kc: KubeConfig, opts: ClusterReadOptions = {})
   for (const kind of LISTED_KINDS) {
     const target = listTarget(kind);
     if (opts.namespace && !target.namespaced) continue;
-    const versions = listVersions(kind);
-    for (let i = 0; i < versions.length; i++) {
-      try {
-        const { items } = await listAll(kc, listPath(kind, opts.namespace, versions[i]), kind.kind, listTarget(kind, versions[i]).apiVersion);
-        objects.push(...items);
-        break;
-      } catch (err) {
-        if (!(err instanceof KubeError) || err.status === 0 || err.status === 401) throw err;
-        // Not served at this version: an older cluster may serve the next one.
-        if (err.status === 404 && i < versions.length - 1) continue;
-        opts.onKindError?.(kind.kind, err);
-        failedKinds.push(kind.kind);
-      }
+    try {
+      const version = await servedVersion(kc, kind, opts.namespace);
+      const { items } = await listAll(kc, listPath(kind, opts.namespace, version), kind.kind, listTarget(kind, version).apiVersion);
+      objects.push(...items);
+    } catch (err) {
+      if (!(err instanceof KubeError) || err.status === 0 || err.status === 401) throw err;
+      opts.onKindError?.(kind.kind, err);
+      failedKinds.push(kind.kind);
     }
   }
   return { objects, modes, failedKinds };

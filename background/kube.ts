@@ -69,6 +69,25 @@ export function listVersions(kind: JudgedKind): string[] {
   return [slash < 0 ? preferred : preferred.slice(slash + 1), ...(OLDER_VERSIONS[kind.kind] ?? [])];
 }
 
+/**
+ * The version a cluster serves a kind at: the preferred one, or an older one (a 404 on a list of
+ * one item moves to the next). Asked only for kinds with older versions; undefined means the
+ * preferred one (also when the cluster cannot be asked: the list that follows reports that).
+ */
+export async function servedVersion(kc: KubeConfig, kind: JudgedKind, namespace?: string): Promise<string | undefined> {
+  const versions = listVersions(kind);
+  if (versions.length < 2) return undefined;
+  for (const version of versions) {
+    try {
+      const res = await kubeRequest(kc, 'GET', `${listPath(kind, namespace, version)}?limit=1`);
+      if (res.status !== 404) return version;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** The list path of a kind, in one namespace or all (`namespace` undefined), at its preferred version or `version`. */
 export function listPath(kind: JudgedKind, namespace?: string, version?: string): string {
   const t = listTarget(kind, version);

@@ -14,7 +14,7 @@ import { parseSection, type BulwarkConfig } from '../config/load.js';
 import { MODE_LABEL, isAction } from '../webhook/decide.js';
 import { staticNamespaceModes } from '../webhook/namespaces.js';
 import { judgeAll, judgeObject, type JudgedObject } from './judge.js';
-import { KubeError, LISTED_KINDS, kubeErrorOf, kubeRequest, listAll, listPath, listTarget, listVersions } from './kube.js';
+import { KubeError, LISTED_KINDS, kubeErrorOf, kubeRequest, listAll, listPath, listTarget, servedVersion } from './kube.js';
 import { buildPolicyReports, DEFAULT_MAX_RESULTS, REPORT_API_VERSION, REPORT_NAME, type PolicyReport } from './policyreport.js';
 import { LeaseElector, LEASE_NAME } from './lease.js';
 import { syncBackgroundAlerts } from './alerts.js';
@@ -188,30 +188,11 @@ export class BackgroundScanner {
       if (before !== this.modes.get(name)) this.schedule();
     });
     for (const kind of LISTED_KINDS) {
-      const version = await this.servedVersion(kind);
+      const version = await servedVersion(kc, kind);
       add(kind.kind, listPath(kind, undefined, version), kind.kind, listTarget(kind, version).apiVersion, () => this.schedule());
     }
     this.elector.start();
     this.armResync();
-  }
-
-  /**
-   * The version to watch a kind at: the preferred one, or an older one the cluster serves instead
-   * (CronJob is batch/v1beta1 before Kubernetes 1.21). Asked once at start, only for such kinds.
-   */
-  private async servedVersion(kind: (typeof LISTED_KINDS)[number]): Promise<string | undefined> {
-    const versions = listVersions(kind);
-    if (versions.length < 2) return undefined;
-    for (const version of versions) {
-      try {
-        const res = await kubeRequest(this.opts.kc, 'GET', `${listPath(kind, undefined, version)}?limit=1`);
-        if (res.status === 404) continue;
-        return version;
-      } catch {
-        return undefined; // unreachable: the informer's own retries report it
-      }
-    }
-    return undefined;
   }
 
   private startInformer(key: string, informer: InformerLike, backoffMs: number): void {

@@ -34,6 +34,8 @@ export interface ApiserverConfigOptions {
 export interface ApiserverConfig {
   /** The client CA: `server.clientCA` (client-ca.crt) trusts it; its key signs later client certificates. */
   clientCA: CertKeyPem;
+  /** Where the files go on the control-plane nodes. */
+  installPath: string;
   files: Array<{ name: string; mode: number; text: string }>;
   /** The kube-apiserver flags that load the files. */
   flags: string[];
@@ -139,26 +141,29 @@ export function apiserverConfig(opts: ApiserverConfigOptions, auditPolicy: strin
     `--audit-webhook-config-file=${at('audit-webhook-kubeconfig.yaml')}`,
     `--audit-policy-file=${at('audit-policy.yaml')}`,
   ];
-  return { clientCA, files, flags };
+  return { clientCA, installPath, files, flags };
 }
 
-/** Writes the files into `dir` (made 0700 when new); refuses to overwrite unless `force`. */
-export function writeApiserverConfig(dir: string, config: ApiserverConfig, force = false): string[] {
-  const targets = config.files.map((f) => path.join(dir, f.name));
-  if (!force) {
-    const existing = targets.filter((f) => fs.existsSync(f));
-    if (existing.length) throw new Error(`refusing to overwrite ${existing.join(', ')} (use --force)`);
-  }
+/** The names `apiserverConfig` writes. */
+export const APISERVER_FILES = ['admission-config.yaml', 'admission-kubeconfig.yaml', 'audit-webhook-kubeconfig.yaml', 'audit-policy.yaml'] as const;
+
+/** Throws when a file of `dir` would be overwritten: checked before anything is generated or written. */
+export function refuseApiserverOverwrite(dir: string): void {
+  const existing = APISERVER_FILES.map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+  if (existing.length) throw new Error(`refusing to overwrite ${existing.join(', ')} (use --force)`);
+}
+
+/**
+ * Writes the files into `dir` (made 0700 when new; refuses to overwrite unless `force`) and returns
+ * what to tell the administrator: where the files go and the kube-apiserver flags that load them.
+ */
+export function writeApiserverConfig(dir: string, config: ApiserverConfig, force = false): string {
+  if (!force) refuseApiserverOverwrite(dir);
   preparePrivateDir(dir, '--apiserver-config');
-  config.files.forEach((f, i) => writeFileAtomic(targets[i]!, f.text, f.mode));
-  return targets;
-}
-
-/** What to tell the administrator after writing the files (stderr). */
-export function apiserverConfigSummary(dir: string, config: ApiserverConfig, installPath = DEFAULT_APISERVER_CONFIG_PATH): string {
+  for (const f of config.files) writeFileAtomic(path.join(dir, f.name), f.text, f.mode);
   return [
     `wrote the API server's files in ${dir}: ${config.files.map((f) => f.name).join(', ')}`,
-    `copy them to ${installPath} on every control-plane node and add to kube-apiserver:`,
+    `copy them to ${config.installPath} on every control-plane node and add to kube-apiserver:`,
     ...config.flags.map((f) => `  ${f}`),
     'an admission configuration you already have (PodSecurity, EventRateLimit) gets these two plugins added to it; the kubeconfigs hold a private key (mode 0600).',
   ].join('\n');

@@ -18,9 +18,9 @@ import { preparePrivateDir, writeFileAtomic } from '../core/atomic-write.js';
 import { projectRoot } from '../core/paths.js';
 import {
   apiserverConfig,
-  apiserverConfigSummary,
   DEFAULT_APISERVER_CONFIG_PATH,
   recommendedAuditPolicy,
+  refuseApiserverOverwrite,
   writeApiserverConfig,
   type ApiserverConfig,
 } from './apiserver.js';
@@ -148,11 +148,12 @@ function run(opts: CertsOptions): void {
       { name: 'client-ca.key', mode: 0o600, pick: (r) => r.apiserver!.clientCA.keyPem },
     );
   }
-  const servicePort = parsePort(opts.servicePort);
+  const servicePort = parseServicePort(opts.servicePort);
   if (opts.outDir && !opts.force) {
     const existing = outputs.map((o) => path.join(opts.outDir!, o.name)).filter((f) => fs.existsSync(f));
     if (existing.length) throw new Error(`refusing to overwrite ${existing.join(', ')} (use --force)`);
   }
+  if (opts.apiserverConfig && !opts.force) refuseApiserverOverwrite(opts.apiserverConfig);
 
   const certs = generateCertificates(opts);
   const result = {
@@ -203,15 +204,15 @@ function run(opts: CertsOptions): void {
     }
   }
   if (opts.apiserverConfig && result.apiserver) {
-    writeApiserverConfig(opts.apiserverConfig, result.apiserver, opts.force);
-    process.stderr.write(`${apiserverConfigSummary(opts.apiserverConfig, result.apiserver, opts.apiserverConfigPath)}\n`);
+    process.stderr.write(`${writeApiserverConfig(opts.apiserverConfig, result.apiserver, opts.force)}\n`);
     process.stderr.write(
       'bulwark serve needs server.clientCA (--client-ca) set to client-ca.crt; with the chart: --set-file apiserverClientCA=client-ca.crt\n',
     );
   }
 }
 
-function parsePort(value: string): number {
+/** A --service-port value: a whole number from 1 to 65535. */
+export function parseServicePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535) throw new Error(`--service-port must be a port number from 1 to 65535, got ${JSON.stringify(value)}`);
   return n;

@@ -2,9 +2,10 @@
 // (a mounted ConfigMap changes in place within a minute of `kubectl apply`) and at once on SIGHUP.
 // A changed file is validated and compiled exactly as at start; a valid one replaces the policy
 // config of admission, /mutate and the background scan (which re-evaluates); an invalid one is one
-// error line and a metric, and the running config stays. Sections read only at start (listeners,
-// the store, the alerts API, the audit analyser, the background scan's own settings) are named in
-// a warning when they change: they take a restart.
+// error line and a metric, and the running config stays. The audit analyser keeps the config it
+// started with (its rules, lists and object checks). Sections read only at start (listeners, the
+// store, the alerts API, the background scan's own settings) are named in a warning when they
+// change: they take a restart.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
@@ -15,7 +16,7 @@ import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { mutationsOf } from '../webhook/mutate.js';
 
 /** Sections `bulwark serve` reads only at start. */
-export const RESTART_ONLY_SECTIONS = ['server', 'store', 'api', 'audit', 'backgroundScan', 'reports', 'intel', 'tampering', 'cluster'] as const;
+export const RESTART_ONLY_SECTIONS = ['server', 'store', 'api', 'audit', 'backgroundScan', 'reports', 'intel', 'cluster'] as const;
 
 export interface ConfigReloaderOptions {
   file: string;
@@ -49,8 +50,11 @@ export class ConfigReloader {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.check('changed'), this.opts.intervalMs);
-    this.timer.unref();
+    // 0: no polling, SIGHUP only.
+    if (this.opts.intervalMs > 0) {
+      this.timer = setInterval(() => void this.check('changed'), this.opts.intervalMs);
+      this.timer.unref();
+    }
     process.on('SIGHUP', this.onHup);
   }
 
@@ -95,7 +99,7 @@ export class ConfigReloader {
     this.reloads.inc({ result: 'applied' });
     log.info(
       { file: this.opts.file, trigger: why, profiles: config.profiles, defaultAction: config.defaultAction, checks: compiled.checks.length },
-      'config reloaded: admission, /mutate and the background scan use it now',
+      'config reloaded: admission, /mutate and the background scan use it now; the audit analyser keeps the config it started with until a restart',
     );
     if (needRestart.length > 0) {
       log.warn({ sections: needRestart }, `config reload: changes to ${needRestart.join(', ')} take effect after a restart`);

@@ -12,15 +12,8 @@ import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { projectRoot as coreProjectRoot } from '../core/paths.js';
 import { kubeconfigSource } from '../core/kubeconfig.js';
 import { createCA, createServingCert, serviceDnsNames } from '../certs/x509.js';
-import {
-  apiserverConfig,
-  apiserverConfigSummary,
-  recommendedAuditPolicy,
-  writeApiserverConfig,
-  type ApiserverConfig,
-  type ApiserverConfigOptions,
-} from '../certs/apiserver.js';
-import { apiserverOptions } from '../certs/cli.js';
+import { apiserverConfig, recommendedAuditPolicy, writeApiserverConfig, type ApiserverConfig, type ApiserverConfigOptions } from '../certs/apiserver.js';
+import { apiserverOptions, parseServicePort } from '../certs/cli.js';
 import type { VapApiVersion } from '../vap/generate.js';
 import { vapObjectsForInstall } from './vap.js';
 import { describe } from '../core/command-descriptions.js';
@@ -558,7 +551,7 @@ export function registerManifests(program: Command): void {
     .option('--force', 'overwrite existing files in --apiserver-config');
   apiserverOptions(command).action((opts: ManifestsFlags) => {
     try {
-      const servicePort = parseIntOption('--service-port')(opts.servicePort);
+      const servicePort = parseServicePort(opts.servicePort);
       const out = installManifests({
         namespace: opts.namespace,
         mode: opts.mode,
@@ -566,10 +559,7 @@ export function registerManifests(program: Command): void {
         crds: opts.crds,
         ...(opts.apiserverConfig ? { apiserver: { servicePort, url: opts.url, auditUrl: opts.auditUrl, installPath: opts.apiserverConfigPath } } : {}),
       });
-      if (opts.apiserverConfig && out.apiserver) {
-        writeApiserverConfig(opts.apiserverConfig, out.apiserver, opts.force);
-        process.stderr.write(`${apiserverConfigSummary(opts.apiserverConfig, out.apiserver, opts.apiserverConfigPath)}\n`);
-      }
+      if (opts.apiserverConfig && out.apiserver) process.stderr.write(`${writeApiserverConfig(opts.apiserverConfig, out.apiserver, opts.force)}\n`);
       process.stdout.write(out.yaml);
     } catch (err) {
       process.stderr.write(`bulwark manifests: ${(err as Error).message}\n`);

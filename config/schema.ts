@@ -83,6 +83,9 @@ function build() {
   }
 
   /** A duration: `90s`, `10m`, `1h`, `1d`, `1h30m`, `500ms`, or a number of seconds. Milliseconds out. */
+  /** A timer longer than 2^31 ms fires at once in Node (and then every millisecond): poll intervals stop at a day. */
+  const POLL_MAX = { ms: 86_400_000, why: 'a polling interval' };
+
   function duration(opts: { positive?: boolean; max?: { ms: number; why: string } } = {}) {
     const expected = `must be a duration like 90s, 10m, 1h or 30d (or a number of seconds)`;
     return z
@@ -290,11 +293,14 @@ function build() {
       bodyLimit: byteSize().nullable().optional().meta({ description: 'largest AdmissionReview body (default 6Mi)' }),
       shutdownGrace: duration().nullable().optional().meta({ description: 'how long in-flight reviews may finish on shutdown (default 25s)' }),
       shutdownDelay: duration().nullable().optional().meta({ description: 'wait after SIGTERM before closing, for endpoints to update (default 0)' }),
-      certPollInterval: duration().nullable().optional().meta({ description: 'how often the certificate files are checked for rotation (default 10s)' }),
-      configPollInterval: duration()
+      certPollInterval: duration({ max: POLL_MAX })
         .nullable()
         .optional()
-        .meta({ description: 'how often the config file is checked for changes to reload (default 10s; SIGHUP reloads at once)' }),
+        .meta({ description: 'how often the certificate files are checked for rotation (default 10s; 0: only the folder watch; at most 1d)' }),
+      configPollInterval: duration({ max: POLL_MAX })
+        .nullable()
+        .optional()
+        .meta({ description: 'how often the config file is checked for changes to reload (default 10s; 0: only on SIGHUP; at most 1d)' }),
       metricsPort: port('an integer from 0 to 65535')
         .nullable()
         .optional()

@@ -100,11 +100,10 @@ export function decide(input: DecisionInput): Decision {
   const override = input.routeMode ?? (namespace ? input.namespaceModes?.modeOf(namespace) : undefined);
   const actionOf = (configured: Action): Action => (protectedNamespace ? 'audit' : (override ?? configured));
 
+  const actionOfPolicy = (policy: string): Action => actionOf(compiled.actionOf.get(policy) ?? compiled.config.defaultAction);
+
   const findings: ActionedFinding[] = [];
-  for (const f of evaluation.findings) {
-    const configured = compiled.actionOf.get(f.policy) ?? compiled.config.defaultAction;
-    findings.push({ ...f, action: actionOf(configured) });
-  }
+  for (const f of evaluation.findings) findings.push({ ...f, action: actionOfPolicy(f.policy) });
   if (evaluation.errors.length > 0 && compiled.config.onError === 'deny') {
     // A check that threw counts as a finding of its policy that the request could not pass.
     for (const e of evaluation.errors) {
@@ -121,11 +120,8 @@ export function decide(input: DecisionInput): Decision {
     return { outcome: 'allowed', response: undefined, findings, errors: evaluation.errors, namespace, kind };
   }
   findings.sort(byActionThenSeverity);
-  const omitted = evaluation.omitted
-    ? [...evaluation.omitted].map(([policy, count]) => ({ policy, count, action: actionOf(compiled.actionOf.get(policy) ?? compiled.config.defaultAction) }))
-    : undefined;
-  const decision = respond(request.uid, findings, evaluation.errors, !!request.dryRun, namespace, kind, omitted);
-  return omitted ? { ...decision, omitted } : decision;
+  const omitted = evaluation.omitted && [...evaluation.omitted].map(([policy, count]) => ({ policy, count, action: actionOfPolicy(policy) }));
+  return respond(request.uid, findings, evaluation.errors, !!request.dryRun, namespace, kind, omitted);
 }
 
 /** The omitted findings whose action passes `shown`, as the summary line counts them. */
@@ -161,6 +157,7 @@ function respond(
 ): Decision {
   const strongest = findings[0]!.action;
   const auditAnnotations = { [AUDIT_ANNOTATION]: policyIds(findings).join(',') };
+  const rest = { findings, errors, namespace, kind, ...(omitted ? { omitted } : {}) };
   if (strongest === 'enforce') {
     const shown = findings.filter((f) => f.action !== 'audit');
     return {
@@ -181,10 +178,7 @@ function respond(
         },
         auditAnnotations,
       },
-      findings,
-      errors,
-      namespace,
-      kind,
+      ...rest,
     };
   }
   if (strongest === 'warn') {
@@ -202,11 +196,8 @@ function respond(
         ),
         auditAnnotations,
       },
-      findings,
-      errors,
-      namespace,
-      kind,
+      ...rest,
     };
   }
-  return { outcome: 'audited', response: { uid, allowed: true, auditAnnotations }, findings, errors, namespace, kind };
+  return { outcome: 'audited', response: { uid, allowed: true, auditAnnotations }, ...rest };
 }

@@ -127,6 +127,13 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, JSON.stringify({ error: message }));
 }
 
+/** The path of a request URL without its query (the API server appends `?timeout=…`). */
+function routeOf(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return q >= 0 ? url.slice(0, q) : url;
+}
+
 /** Routes served without a client certificate under mTLS: the kubelet's probes and Prometheus carry none. */
 const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -154,9 +161,7 @@ function hasVerifiedCertificate(socket: TLSSocket): boolean {
 export function requireClientCertificate(listener: (req: IncomingMessage, res: ServerResponse) => void) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (hasVerifiedCertificate(req.socket as TLSSocket)) return listener(req, res);
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    if (req.method === 'GET' && OPEN_ROUTES.has(q >= 0 ? url.slice(0, q) : url)) return listener(req, res);
+    if (req.method === 'GET' && OPEN_ROUTES.has(routeOf(req))) return listener(req, res);
     res.setHeader('Connection', 'close');
     sendError(res, 401, 'a client certificate signed by the client CA (server.clientCA) is required');
   };
@@ -419,9 +424,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'POST') {
-      const url = req.url ?? '';
-      const q = url.indexOf('?'); // the API server appends ?timeout=…
-      const route = q >= 0 ? url.slice(0, q) : url;
+      const route = routeOf(req);
       let handled: Promise<void> | undefined;
       if (route === '/validate') handled = validate(req, res, undefined);
       else if (route === '/mutate') handled = mutate(req, res);

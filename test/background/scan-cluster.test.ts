@@ -231,7 +231,7 @@ describe('bulwark scan --cluster', () => {
       api.unserved.add('batch/v1beta1|cronjobs');
       const none = await scan(['--cluster', '--kubeconfig', kubeconfig, '-n', 'team-a', '--format', 'json']);
       expect(none.code).toBe(2);
-      expect(none.stderr).toMatch(/cannot list CronJob: GET \/apis\/batch\/v1beta1\/namespaces\/team-a\/cronjobs: 404/);
+      expect(none.stderr).toMatch(/cannot list CronJob: GET \/apis\/batch\/v1\/namespaces\/team-a\/cronjobs: 404/);
     } finally {
       api.unserved.clear();
       api.deleteObject(cron.apiVersion, 'CronJob', 'team-a', 'old-cron');

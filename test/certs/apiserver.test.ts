@@ -123,9 +123,12 @@ describe('bulwark certs --apiserver-config', () => {
     const client = new X509Certificate(fromB64(kc.users[0].user['client-certificate-data']));
     expect(client.checkIssued(new X509Certificate(fs.readFileSync(path.join(out, 'client-ca.crt'))))).toBe(true);
 
-    const again = await cli(registerCerts, 'certs', ['--out-dir', freshDir(), '--apiserver-config', api]);
+    const untouched = freshDir();
+    const again = await cli(registerCerts, 'certs', ['--out-dir', untouched, '--apiserver-config', api]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/refusing to overwrite .*admission-config.yaml/);
+    // Refused before anything was made: no half of a set of certificates in --out-dir.
+    expect(fs.existsSync(untouched)).toBe(false);
     const badPort = await cli(registerCerts, 'certs', ['--out-dir', freshDir(), '--apiserver-config', freshDir(), '--service-port', '70000']);
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/--service-port must be a port number/);

@@ -151,6 +151,14 @@ describe('one duration parser and one size parser', () => {
     }
   });
 
+  it('bounds the poll intervals at a day (a longer Node timer fires every millisecond); 0 turns polling off', () => {
+    for (const key of ['certPollInterval', 'configPollInterval']) {
+      expect(() => parseConfig(`server: {${key}: 30d}`), key).toThrow(`server.${key}: must be at most 86400s (a polling interval), got "30d"`);
+      expect(resolveServerSettings(parseConfig(`server: {${key}: 1d}`).server, {}, {}), key).toMatchObject({ [`${key}Ms`]: 86_400_000 });
+      expect(resolveServerSettings(parseConfig(`server: {${key}: 0}`).server, {}, {}), key).toMatchObject({ [`${key}Ms`]: 0 });
+    }
+  });
+
   it('reads sizes the same in server.bodyLimit and audit.maxLineBytes', () => {
     const config = parseConfig('server: {bodyLimit: 2Mi}\naudit: {maxLineBytes: 2Mi}\n');
     expect(resolveServerSettings(config.server, {}, {}).bodyLimit).toBe(2 * 1024 * 1024);

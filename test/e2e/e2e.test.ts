@@ -70,27 +70,24 @@ async function get(url: string): Promise<number> {
   });
 }
 
+/** `bulwark serve` with the e2e's serving certificate, from the e2e folder; `extra` adds flags. */
+function spawnServe(config: string, port: number | string, extra: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const args = [
+    'serve',
+    '--config',
+    config,
+    '--port',
+    String(port),
+    '--tls-cert',
+    join(dir, 'pki-bulwark/tls.crt'),
+    '--tls-key',
+    join(dir, 'pki-bulwark/tls.key'),
+  ];
+  return spawn(process.execPath, [join(root, 'bin/bulwark.js'), ...args, ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env });
+}
+
 async function startBulwark(mode: 'enforce' | 'warn'): Promise<void> {
-  bulwark = spawn(
-    process.execPath,
-    [
-      join(root, 'bin/bulwark.js'),
-      'serve',
-      '--config',
-      writeConfig(mode),
-      '--port',
-      String(BULWARK_PORT),
-      '--tls-cert',
-      join(dir, 'pki-bulwark/tls.crt'),
-      '--tls-key',
-      join(dir, 'pki-bulwark/tls.key'),
-      '--kubeconfig',
-      join(dir, 'kubeconfig'),
-      '--client-ca',
-      join(dir, 'pki-bulwark/client-ca.crt'),
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  bulwark = spawnServe(writeConfig(mode), BULWARK_PORT, ['--kubeconfig', join(dir, 'kubeconfig'), '--client-ca', join(dir, 'pki-bulwark/client-ca.crt')]);
   bulwark.stdout!.on('data', (d: Buffer) => (bulwarkLog += d.toString()));
   bulwark.stderr!.on('data', (d: Buffer) => (bulwarkLog += d.toString()));
   for (let i = 0; i < 100; i++) {
@@ -424,25 +421,7 @@ describe('Bulwark against a real kube-apiserver', () => {
       config,
       `store: {url: 'sqlite:${join(dir, 'tokens.db')}'}\napi: {port: 0, address: 127.0.0.1, tokenFile: ${tokens}, roles: {reader: [security-readers]}}\n`,
     );
-    const child = spawn(
-      process.execPath,
-      [
-        join(root, 'bin/bulwark.js'),
-        'serve',
-        '--config',
-        config,
-        '--port',
-        '0',
-        '--address',
-        '127.0.0.1',
-        '--no-kube',
-        '--tls-cert',
-        join(dir, 'pki-bulwark/tls.crt'),
-        '--tls-key',
-        join(dir, 'pki-bulwark/tls.key'),
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnServe(config, 0, ['--address', '127.0.0.1', '--no-kube']);
     let log = '';
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -509,24 +488,7 @@ describe('Bulwark against a real kube-apiserver', () => {
       `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: sqlite:${join(dir, 'bg.db')}\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n`,
     );
     const replica = (name: string) => {
-      const child = spawn(
-        process.execPath,
-        [
-          join(root, 'bin/bulwark.js'),
-          'serve',
-          '--config',
-          config,
-          '--port',
-          '0',
-          '--tls-cert',
-          join(dir, 'pki-bulwark/tls.crt'),
-          '--tls-key',
-          join(dir, 'pki-bulwark/tls.key'),
-          '--kubeconfig',
-          join(dir, 'kubeconfig'),
-        ],
-        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAMESPACE: home, POD_NAME: name } },
-      );
+      const child = spawnServe(config, 0, ['--kubeconfig', join(dir, 'kubeconfig')], { ...process.env, POD_NAMESPACE: home, POD_NAME: name });
       const r = { child, log: '', stopped: false };
       child.stdout!.on('data', (d: Buffer) => (r.log += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (r.log += d.toString()));

@@ -45,7 +45,9 @@ function call(method, path, { body, contentType = 'application/json', auth = `Be
 }
 
 const { buildWebhookConfigurations } = await import(join(root, 'dist/cli/install.js'));
-const caPem = readFileSync(join(root, 'test/fixtures/apiserver/ca.pem'), 'utf8');
+// Any CA will do for the caBundle the recorded configurations carry: a fresh one, never a committed file.
+const { createCA } = await import(join(root, 'dist/certs/x509.js'));
+const caPem = createCA({ commonName: 'recording-ca' }).certPem;
 const { validating, mutating } = buildWebhookConfigurations({ caBundle: caPem, url: 'https://127.0.0.1:8443', mutate: true, name: 'bulwark-rec' });
 const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
