@@ -20,7 +20,10 @@ import {
   severitiesAtOrAbove,
   type AlertFilter,
   type AlertPage,
+  baselineRows,
   type AlertStore,
+  type BaselineCursor,
+  type BaselineEntry,
   type OpenStoreOptions,
   type Retention,
 } from './store.js';
@@ -96,6 +99,8 @@ function lockKey(fingerprint: string): number {
 export class PostgresAlertStore implements AlertStore {
   readonly description: string;
   private readonly table: string;
+  /** The service-account baseline (audit/anomaly.ts). */
+  private readonly baselineTable: string;
   private closed = false;
 
   private constructor(
@@ -105,6 +110,7 @@ export class PostgresAlertStore implements AlertStore {
   ) {
     this.description = redactUrl(url);
     this.table = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alerts';
+    this.baselineTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_anomaly_baseline';
   }
 
   static async open(url: string, options: OpenStoreOptions = {}): Promise<PostgresAlertStore> {
@@ -167,6 +173,15 @@ export class PostgresAlertStore implements AlertStore {
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_retention ON ${t} (severity_rank DESC, updated_at DESC, id)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
                      WHERE status IN ('active', 'in-progress')`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.baselineTable} (
+          account       text NOT NULL,
+          operation     text NOT NULL,
+          first_seen_ms bigint NOT NULL,
+          stored_ms     bigint NOT NULL,
+          PRIMARY KEY (account, operation)
+        )`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_anomaly_baseline_by_stored ON ${this.baselineTable} (stored_ms, account, operation)`);
     });
   }
 
@@ -340,6 +355,38 @@ export class PostgresAlertStore implements AlertStore {
       }
       return deleted;
     });
+  }
+
+  async recordBaseline(entries: readonly BaselineEntry[]): Promise<void> {
+    const rows = baselineRows(entries);
+    if (rows.length === 0) return;
+    // The database's clock, so that every replica's loadBaseline reads one timeline.
+    await this.pool.query(
+      `INSERT INTO ${this.baselineTable} AS b (account, operation, first_seen_ms, stored_ms)
+       SELECT a, o, f, (extract(epoch from clock_timestamp()) * 1000)::bigint FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(a, o, f)
+       ON CONFLICT (account, operation) DO UPDATE SET first_seen_ms = EXCLUDED.first_seen_ms, stored_ms = EXCLUDED.stored_ms
+       WHERE EXCLUDED.first_seen_ms < b.first_seen_ms`,
+      [rows.map((r) => r.account), rows.map((r) => r.operation), rows.map((r) => r.firstSeenMs)],
+    );
+  }
+
+  async loadBaseline(sinceMs: number, after: BaselineCursor | undefined, limit: number): Promise<{ entries: BaselineEntry[]; nowMs: number }> {
+    const clock = await this.pool.query<{ now: string }>(`SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now`);
+    const params: unknown[] = [sinceMs, limit];
+    let page = '';
+    if (after) {
+      page = 'AND (stored_ms, account, operation) > ($3, $4, $5)';
+      params.push(after.storedMs, after.account, after.operation);
+    }
+    const r = await this.pool.query<{ account: string; operation: string; first_seen_ms: string; stored_ms: string }>(
+      `SELECT account, operation, first_seen_ms, stored_ms FROM ${this.baselineTable}
+       WHERE stored_ms >= $1 ${page} ORDER BY stored_ms, account, operation LIMIT $2`,
+      params,
+    );
+    return {
+      entries: r.rows.map((row) => ({ account: row.account, operation: row.operation, firstSeenMs: Number(row.first_seen_ms), storedMs: Number(row.stored_ms) })),
+      nowMs: Number(clock.rows[0]!.now),
+    };
   }
 
   async close(): Promise<void> {

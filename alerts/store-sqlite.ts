@@ -26,7 +26,10 @@ import {
   severitiesAtOrAbove,
   type AlertFilter,
   type AlertPage,
+  baselineRows,
   type AlertStore,
+  type BaselineCursor,
+  type BaselineEntry,
   type Retention,
 } from './store.js';
 
@@ -59,6 +62,15 @@ const MIGRATIONS: readonly string[] = [
    UPDATE alerts SET updated_ms = last_seen_ms;
    CREATE INDEX IF NOT EXISTS alerts_by_updated ON alerts (updated_ms);
    CREATE INDEX IF NOT EXISTS alerts_by_retention ON alerts (severity_rank DESC, updated_ms DESC, id);`,
+  // 2: the service-account baseline of serviceaccount-rare-operation (audit/anomaly.ts).
+  `CREATE TABLE IF NOT EXISTS anomaly_baseline (
+     account       TEXT NOT NULL,
+     operation     TEXT NOT NULL,
+     first_seen_ms INTEGER NOT NULL,
+     stored_ms     INTEGER NOT NULL,
+     PRIMARY KEY (account, operation)
+   );
+   CREATE INDEX IF NOT EXISTS anomaly_baseline_by_stored ON anomaly_baseline (stored_ms, account, operation);`,
 ];
 
 interface Row {
@@ -217,6 +229,45 @@ export class SqliteAlertStore implements AlertStore {
       return deleted;
     });
     return txn.immediate();
+  }
+
+  async recordBaseline(entries: readonly BaselineEntry[]): Promise<void> {
+    const rows = baselineRows(entries);
+    if (rows.length === 0) return;
+    const now = Date.now();
+    const insert = this.db.prepare(
+      `INSERT INTO anomaly_baseline (account, operation, first_seen_ms, stored_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (account, operation) DO UPDATE SET first_seen_ms = excluded.first_seen_ms, stored_ms = excluded.stored_ms
+       WHERE excluded.first_seen_ms < anomaly_baseline.first_seen_ms`,
+    );
+    this.db
+      .transaction(() => {
+        for (const r of rows) insert.run(r.account, r.operation, r.firstSeenMs, now);
+      })
+      .immediate();
+  }
+
+  async loadBaseline(sinceMs: number, after: BaselineCursor | undefined, limit: number): Promise<{ entries: BaselineEntry[]; nowMs: number }> {
+    const nowMs = Date.now();
+    const rows = (
+      after
+        ? this.db
+            .prepare(
+              `SELECT account, operation, first_seen_ms, stored_ms FROM anomaly_baseline
+               WHERE stored_ms >= ? AND (stored_ms, account, operation) > (?, ?, ?) ORDER BY stored_ms, account, operation LIMIT ?`,
+            )
+            .all(sinceMs, after.storedMs, after.account, after.operation, limit)
+        : this.db
+            .prepare(
+              `SELECT account, operation, first_seen_ms, stored_ms FROM anomaly_baseline
+               WHERE stored_ms >= ? ORDER BY stored_ms, account, operation LIMIT ?`,
+            )
+            .all(sinceMs, limit)
+    ) as { account: string; operation: string; first_seen_ms: number; stored_ms: number }[];
+    return {
+      entries: rows.map((r) => ({ account: r.account, operation: r.operation, firstSeenMs: r.first_seen_ms, storedMs: r.stored_ms })),
+      nowMs,
+    };
   }
 
   async close(): Promise<void> {

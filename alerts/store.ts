@@ -37,7 +37,54 @@ export interface Retention {
   maxCount?: number;
 }
 
-export interface AlertStore {
+/** The operation that marks an account's first event in the baseline (its learning window starts there). */
+export const ACCOUNT_MARKER = '';
+
+/** One learned fact as a store keeps it: `operation` ACCOUNT_MARKER is the account's first event. */
+export interface BaselineEntry {
+  account: string;
+  operation: string;
+  /** Event time (ms) the fact was first seen. */
+  firstSeenMs: number;
+  /** When the store wrote it (the store's clock, ms); set on entries read back. */
+  storedMs?: number;
+}
+
+/** Where a cursor of loadBaseline continues: after this entry in (storedMs, account, operation) order. */
+export interface BaselineCursor {
+  storedMs: number;
+  account: string;
+  operation: string;
+}
+
+/** The part of the alert store that keeps the service-account baseline (audit/anomaly.ts); both backends implement it. */
+export interface BaselineStore {
+  /** Adds facts; a fact already stored keeps the earlier firstSeenMs. */
+  recordBaseline(entries: readonly BaselineEntry[]): Promise<void>;
+  /**
+   * Facts the store wrote at or after `sinceMs` (its own clock), in (storedMs, account, operation)
+   * order, at most `limit`, continuing after `after`; `nowMs` is the store's clock when read.
+   */
+  loadBaseline(sinceMs: number, after: BaselineCursor | undefined, limit: number): Promise<{ entries: BaselineEntry[]; nowMs: number }>;
+}
+
+/**
+ * The entries to write, one per (account, operation) with the earliest firstSeenMs (one statement
+ * must not touch a row twice), with bounded text: a fact is never longer than the baseline makes it.
+ */
+export function baselineRows(entries: readonly BaselineEntry[]): BaselineEntry[] {
+  const byKey = new Map<string, BaselineEntry>();
+  for (const e of entries) {
+    if (typeof e.account !== 'string' || typeof e.operation !== 'string' || !Number.isFinite(e.firstSeenMs)) continue;
+    if (e.account.length > 512 || e.operation.length > 512) continue;
+    const key = e.account + '\u0000' + e.operation;
+    const seen = byKey.get(key);
+    if (seen === undefined || e.firstSeenMs < seen.firstSeenMs) byKey.set(key, { account: e.account, operation: e.operation, firstSeenMs: Math.floor(e.firstSeenMs) });
+  }
+  return [...byKey.values()];
+}
+
+export interface AlertStore extends BaselineStore {
   /**
    * Merges `alert` into the open alert (active or in-progress) with the same fingerprint last
    * seen within `windowMs` of it, or inserts it. Atomic under concurrent writers. Resolves to

@@ -25,6 +25,7 @@ import { auditSettingsOf, compileAuditSettings, type AuditSettings, type Compile
 import {
   apiGroupOf,
   effectiveUser,
+  eventTime,
   groupsOf,
   isDryRun,
   kindOfResource,
@@ -41,6 +42,8 @@ import {
 } from './event.js';
 import { objectOfWrite } from './objects.js';
 import { IntelLists } from './intel.js';
+import { AnomalyBaseline, anomalySettingsOf, humanClientOf, isServiceAccountName, operationOf } from './anomaly.js';
+import { listOf } from '../policies/lists.js';
 import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
@@ -73,6 +76,11 @@ export interface AnalyserOptions {
   intel?: IntelLists;
   /** A problem with the intel lists (a bad line, a file unreadable on reload); default: stderr. */
   onIntelProblem?: (message: string) => void;
+  /**
+   * The service-account baseline (default: a new one from `anomaly:`, unless
+   * serviceaccount-rare-operation is disabled); `serve` shares it with BaselineSync.
+   */
+  anomaly?: AnomalyBaseline | null;
   /** Called when a policy check throws on an audit object (the other checks still run). */
   onCheckError?: (error: CheckError, event: AuditEvent) => void;
 }
@@ -117,6 +125,11 @@ export class AuditAnalyser {
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   private readonly uaCache = new Map<string, boolean>();
+  private readonly clientCache = new Map<string, string | null>();
+  /** The service-account baseline; null when serviceaccount-rare-operation is off. */
+  readonly anomaly: AnomalyBaseline | null;
+  /** Whether a service account's requests are looked at (either service-account rule is on). */
+  private readonly watchAccounts: boolean;
   /** `cluster.name` of the config, on every alert. */
   private readonly cluster: string | undefined;
 
@@ -156,6 +169,13 @@ export class AuditAnalyser {
         : undefined);
     if (intel) this.ctx.intel = intel;
     this.cluster = typeof options.config.cluster?.name === 'string' ? options.config.cluster.name : undefined;
+    this.anomaly =
+      options.anomaly !== undefined
+        ? options.anomaly
+        : this.settings.disabled.has('serviceaccount-rare-operation')
+          ? null
+          : new AnomalyBaseline(anomalySettingsOf(options.config));
+    this.watchAccounts = this.anomaly !== null || !this.settings.disabled.has('serviceaccount-token-misuse');
     this.maxTracked = options.maxTrackedIDs ?? DEFAULT_MAX_TRACKED_IDS;
     this.onCheckError = options.onCheckError;
   }
@@ -245,6 +265,7 @@ export class AuditAnalyser {
   private evaluate(ev: AuditEvent): Alert[] {
     const f = this.facts(ev);
     this.ctx.intel?.maybeReload();
+    if (this.watchAccounts && f.success && !f.dryRun && isServiceAccountName(f.username) && !this.settings.isControlPlane(f.username)) this.observeAccount(f);
     let out: Alert[] | undefined;
     for (const rule of this.rules) {
       if (f.dryRun && rule.skipDryRun) continue;
@@ -263,6 +284,7 @@ export class AuditAnalyser {
         resource: m.resource,
         namespace: m.namespace,
       });
+      if (m.distinct !== undefined) alert.fingerprint = distinctFingerprint(alert.fingerprint, m.distinct);
       (out ??= []).push(alert);
     }
     if (f.success && !f.dryRun && WRITE_VERBS.has(f.verb) && this.compiled.checks.length > 0) {
@@ -274,6 +296,26 @@ export class AuditAnalyser {
       if (vapAlerts.length) (out ??= []).push(...vapAlerts);
     }
     return out ?? [];
+  }
+
+  /**
+   * A service account's successful request: the human client its user agent names, and what its
+   * baseline made of it. Only the account's own requests are learned; an impersonated one is judged.
+   */
+  private observeAccount(f: AuditFacts): void {
+    f.serviceAccount = true;
+    let client = this.clientCache.get(f.userAgent);
+    if (client === undefined) {
+      client = humanClientOf(f.userAgent, listOf(this.ctx.lists, 'humanClientUserAgents')) ?? null;
+      if (this.clientCache.size >= 4096) this.clientCache.clear();
+      this.clientCache.set(f.userAgent, client);
+    }
+    if (client !== null) f.humanClient = client;
+    if (this.anomaly === null) return;
+    const operation = operationOf(f);
+    if (operation === undefined) return;
+    const seen = this.anomaly.observe(f.username, operation, f.humanClient, eventTime(f.event), f.impersonator === undefined);
+    if (seen) f.anomaly = seen;
   }
 
   /** Whether `exceptions.<rule>` covers this match (judged on the authenticated user). */
@@ -452,6 +494,11 @@ export class AuditAnalyser {
     if (this.cluster !== undefined) alert.cluster = this.cluster;
     return alert;
   }
+}
+
+/** A fingerprint that also keeps apart what `distinct` names (RuleMatch.distinct). */
+function distinctFingerprint(fingerprint: string, distinct: string): string {
+  return createHash('sha256').update(fingerprint + '\u0000' + distinct).digest('hex').slice(0, 32);
 }
 
 /** `; and 12 more` for findings left out at evaluation (MAX_FINDINGS_PER_CHECK). */

@@ -36,6 +36,8 @@ export interface BulwarkConfig extends PolicyConfig {
   intel?: SectionInput<'intel'>;
   /** `cluster.name`: the name alerts carry. */
   cluster?: SectionInput<'cluster'>;
+  /** The service-account baseline (audit/anomaly.ts `anomalySettingsOf`). */
+  anomaly?: SectionInput<'anomaly'>;
   /** The folder of the config file, against which its relative paths resolve (unset: the working directory). */
   configDir?: string;
 }

@@ -524,6 +524,31 @@ function build() {
     'files, reloadInterval',
   );
 
+  // ---- anomaly: the service-account baseline (serviceaccount-rare-operation, serviceaccount-token-misuse) ----
+
+  const wholeNumber = (min: number, max: number) =>
+    z
+      .number({ error: (iss) => `must be a whole number from ${min} to ${max}, got ${show(iss.input)}` })
+      .int({ error: (iss) => `must be a whole number from ${min} to ${max}, got ${show(iss.input)}` })
+      .min(min, { error: (iss) => `must be a whole number from ${min} to ${max}, got ${show(iss.input)}` })
+      .max(max, { error: (iss) => `must be a whole number from ${min} to ${max}, got ${show(iss.input)}` });
+
+  const anomalySection = section(
+    {
+      learningPeriod: duration({ positive: true, max: { ms: 365 * 86_400_000, why: 'a learning period' } })
+        .optional()
+        .meta({ description: "how long (event time, from an account's first request) a service account's operations are learned before others alert (default 7d)" }),
+      maxOperationsPerAccount: wholeNumber(1, 10_000)
+        .optional()
+        .meta({ description: 'operations learned per service account at most; an account that reaches it is too broad to judge (default 500)' }),
+      maxAccounts: wholeNumber(1, 1_000_000).optional().meta({ description: 'service accounts tracked at most; later ones are not judged (default 50000)' }),
+      syncInterval: duration({ positive: true, max: POLL_MAX })
+        .optional()
+        .meta({ description: 'how often serve writes what it learned to the store and reads what other replicas learned (default 30s)' }),
+    },
+    'learningPeriod, maxOperationsPerAccount, maxAccounts, syncInterval',
+  );
+
   // ---- mutationDefaults: values the mutations fill in ----
 
   const quantities = (part: 'requests' | 'limits') =>
@@ -617,6 +642,7 @@ function build() {
     reports: reportsSection,
     intel: intelSection,
     cluster: clusterSection,
+    anomaly: anomalySection,
   } as const;
 
   const configSchema = section(
@@ -635,6 +661,10 @@ function build() {
       reports: reportsSection.nullable().optional().meta({ description: 'the PolicyReports the background scanner writes' }),
       intel: intelSection.nullable().optional().meta({ description: 'threat-intelligence address lists (threat-intel-source)' }),
       cluster: clusterSection.nullable().optional().meta({ description: 'this cluster' }),
+      anomaly: anomalySection
+        .nullable()
+        .optional()
+        .meta({ description: 'the service-account baseline of serviceaccount-rare-operation and serviceaccount-token-misuse' }),
     },
     'keys (profiles, defaultAction, …)',
   ).superRefine((c, ctx) => {

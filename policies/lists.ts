@@ -175,6 +175,9 @@ export const DEFAULT_LISTS: Readonly<PolicyLists> = Object.freeze({
   ],
   // system-clusterrole-modified: `system:` ClusterRoles that add-ons (not the bootstrap) create and update.
   systemRoleNamesIgnored: ['system:coredns', 'system:managed-certificate-controller'],
+  // serviceaccount-token-misuse: clients a person or an attacker uses, not a workload's own code
+  // (the product token of the user agent, lower-cased, starts with one: kubectl also covers kubectl.exe).
+  humanClientUserAgents: ['kubectl', 'curl', 'wget', 'python-requests', 'python-urllib', 'httpie', 'postmanruntime', 'insomnia', 'k9s'],
   // Formerly written into kube-events-deleted: the `system:` skip.
   eventDeleters: ['system:*'],
   attackToolUserAgents: DEFAULT_ATTACK_TOOL_USER_AGENTS,

@@ -15,6 +15,8 @@ import { serviceaccountInKubeNamespace } from './serviceaccount-in-kube-namespac
 import { ephemeralContainerAdded } from './ephemeral-container-added.js';
 import { portForward } from './port-forward.js';
 import { threatIntelSource } from './threat-intel-source.js';
+import { serviceaccountRareOperation } from './serviceaccount-rare-operation.js';
+import { serviceaccountTokenMisuse } from './serviceaccount-token-misuse.js';
 import type { AuditRule } from './types.js';
 
 export const AUDIT_RULES: readonly AuditRule[] = [
@@ -34,6 +36,8 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   ephemeralContainerAdded,
   portForward,
   threatIntelSource,
+  serviceaccountRareOperation,
+  serviceaccountTokenMisuse,
 ];
 
 export const AUDIT_ALERT_TYPES: readonly string[] = AUDIT_RULES.map((r) => r.id);

@@ -5,6 +5,7 @@ import type { Severity } from '../../core/severity.js';
 import type { CompiledAuditSettings } from '../config.js';
 import type { AuditEvent } from '../event.js';
 import type { IntelLists } from '../intel.js';
+import type { Observation } from '../anomaly.js';
 
 /** The facts of one event that rules read, computed once per event by the analyser. */
 export interface AuditFacts {
@@ -27,6 +28,15 @@ export interface AuditFacts {
   dryRun: boolean;
   userAgent: string;
   requestURI: string;
+  /** A service account's successful request, not the control plane's and not a dry run (the two rules below read it). */
+  serviceAccount?: boolean;
+  /**
+   * Such a request as its
+   * baseline saw it (audit/anomaly.ts); absent otherwise or when the baseline is off.
+   */
+  anomaly?: Observation;
+  /** A service account's successful request: the human client its user agent names (lists.humanClientUserAgents). */
+  humanClient?: string;
 }
 
 export interface RuleContext {
@@ -52,6 +62,11 @@ export interface RuleMatch {
   /** Overrides the resource taken from objectRef (e.g. a pentest tool alerts once per user, not per object). */
   resource?: { group: string; version: string; kind: string; name: string };
   namespace?: string;
+  /**
+   * What else keeps two alerts of this rule apart for one user, resource and namespace (e.g. the
+   * operation of serviceaccount-rare-operation): part of the de-duplication fingerprint.
+   */
+  distinct?: string;
 }
 
 export interface AuditRule extends CheckMeta {

@@ -37,7 +37,9 @@ describe('store migrations', () => {
     const [a, b] = await Promise.all([openAlertStore(`sqlite:${file}`), openAlertStore(`sqlite:${file}`)]);
     expect(await a.get(old.id)).toEqual(old);
     const check = new Database(file, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    // Every migration applied once (2: the service-account baseline table).
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'anomaly_baseline'").get()).toEqual({ name: 'anomaly_baseline' });
     expect((check.prepare('SELECT updated_ms FROM alerts WHERE id = ?').get(old.id) as { updated_ms: number }).updated_ms).toBe(Date.parse(old.lastSeen));
     check.close();
     // Old rows age from their lastSeen: a year later they go.

@@ -1,0 +1,225 @@
+// The service-account baseline (audit/anomaly.ts): what an operation is, which clients are human,
+// learning inside the window and judging after it, the bounds, merging what other replicas learned.
+import { describe, expect, it } from 'vitest';
+import {
+  ACCOUNT_MARKER,
+  AnomalyBaseline,
+  anomalySettingsOf,
+  defaultAnomalySettings,
+  humanClientOf,
+  isServiceAccountName,
+  MAX_PENDING_FACTS,
+  operationOf,
+  type AnomalySettings,
+} from '../../audit/anomaly.js';
+import type { AuditEvent } from '../../audit/event.js';
+import { ConfigError } from '../../config/load.js';
+import { DEFAULT_LISTS } from '../../policies/lists.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 10, 1);
+const SA = 'system:serviceaccount:shop:web';
+const settings = (over: Partial<AnomalySettings> = {}): AnomalySettings => ({ ...defaultAnomalySettings(), ...over });
+const facts = (over: Partial<{ verb: string; resource: string; subresource: string; apiGroup: string; namespace: string; requestURI: string }>) => ({
+  verb: 'get',
+  resource: '',
+  subresource: '',
+  apiGroup: '',
+  namespace: '',
+  ...over,
+  event: { requestURI: over.requestURI ?? '' } as AuditEvent,
+});
+
+describe('operationOf', () => {
+  it.each([
+    ['a namespaced get', { verb: 'get', resource: 'pods', namespace: 'shop' }, 'get pods in shop'],
+    ['a list across namespaces', { verb: 'list', resource: 'secrets' }, 'list secrets cluster-wide'],
+    ['a group and a subresource', { verb: 'create', resource: 'deployments', subresource: 'scale', apiGroup: 'apps', namespace: 'shop' }, 'create apps/deployments/scale in shop'],
+    ['a cluster-scoped kind', { verb: 'get', resource: 'nodes' }, 'get nodes cluster-wide'],
+    ['a non-resource URL: the first two segments', { verb: 'get', requestURI: '/apis/apps/v1?timeout=32s' }, 'get /apis/apps'],
+    ['a non-resource URL: the root', { verb: 'get', requestURI: '/' }, 'get /'],
+    ['a non-resource URL: a long path cannot make new operations', { verb: 'get', requestURI: '/metrics/x/y/z' }, 'get /metrics/x'],
+  ])('%s → %s', (_n, f, op) => {
+    expect(operationOf(facts(f))).toBe(op);
+  });
+
+  it('bounds every part, and refuses a missing verb or an odd path', () => {
+    const long = 'x'.repeat(10_000);
+    expect(operationOf(facts({ verb: 'get', resource: long, namespace: long, apiGroup: long }))!.length).toBeLessThan(300);
+    expect(operationOf(facts({ verb: 'get', requestURI: `/${long}/${long}/${long}` }))!.length).toBeLessThan(200);
+    expect(operationOf(facts({ verb: '', resource: 'pods' }))).toBeUndefined();
+    expect(operationOf(facts({ verb: 'get all', resource: 'pods' }))).toBeUndefined();
+    expect(operationOf(facts({ verb: 'get', requestURI: 'relative' }))).toBeUndefined();
+  });
+});
+
+describe('humanClientOf', () => {
+  const list = DEFAULT_LISTS.humanClientUserAgents!;
+  it.each([
+    ['kubectl/v1.30.2 (linux/amd64) kubernetes/3968350', 'kubectl'],
+    ['kubectl.exe/v1.29.0 (windows/amd64) kubernetes/abc', 'kubectl'],
+    ['curl/8.5.0', 'curl'],
+    ['python-requests/2.31.0', 'python-requests'],
+    ['Python-urllib/3.11', 'python-urllib'],
+    ['Wget/1.21.3', 'wget'],
+    ['HTTPie/3.2.2', 'httpie'],
+    ['k9s/v0.32.4 (linux/amd64) kubernetes/$Format', 'k9s'],
+  ])('%s → %s', (ua, client) => {
+    expect(humanClientOf(ua, list)).toBe(client);
+  });
+
+  it.each([
+    'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:replicaset-controller',
+    'argocd-application-controller/v0.0.0 (linux/amd64) kubernetes/$Format',
+    'Go-http-client/2.0',
+    'my-operator (curl-like)',
+    '',
+    '/curl',
+  ])('%s → no human client', (ua) => {
+    expect(humanClientOf(ua, list)).toBeUndefined();
+  });
+});
+
+describe('isServiceAccountName', () => {
+  it.each([
+    [SA, true],
+    ['system:serviceaccount:kube-system:coredns', true],
+    ['system:serviceaccount:shop', false],
+    ['system:serviceaccount::web', false],
+    ['system:serviceaccount:shop:', false],
+    ['system:serviceaccount:a:b:c', false],
+    ['system:serviceaccounts:shop', false],
+    ['alice', false],
+  ])('%s → %s', (name, yes) => {
+    expect(isServiceAccountName(name)).toBe(yes);
+  });
+});
+
+describe('AnomalyBaseline', () => {
+  it('learns during the window from the first request, then judges', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: 7 * DAY }));
+    const first = b.observe(SA, 'get pods in shop', undefined, T0, true)!;
+    expect(first).toMatchObject({ state: 'learning', known: false, learned: 1, learningEndsMs: T0 + 7 * DAY });
+    expect(b.observe(SA, 'get pods in shop', undefined, T0 + DAY, true)).toMatchObject({ state: 'learning', known: true });
+    expect(b.observe(SA, 'list configmaps in shop', undefined, T0 + 7 * DAY - 1, true)).toMatchObject({ state: 'learning', known: false, learned: 2 });
+    // From the window's end on: judged, never learned.
+    expect(b.observe(SA, 'get pods in shop', undefined, T0 + 7 * DAY, true)).toMatchObject({ state: 'judging', known: true });
+    expect(b.observe(SA, 'list secrets cluster-wide', undefined, T0 + 8 * DAY, true)).toMatchObject({ state: 'judging', known: false, learned: 2 });
+    expect(b.observe(SA, 'list secrets cluster-wide', undefined, T0 + 9 * DAY, true)).toMatchObject({ state: 'judging', known: false });
+    expect(b.operationsOf(SA)).toEqual(['get pods in shop', 'list configmaps in shop']);
+  });
+
+  it('each account has its own window', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY }));
+    b.observe(SA, 'get pods in shop', undefined, T0, true);
+    expect(b.observe('system:serviceaccount:shop:new', 'list secrets cluster-wide', undefined, T0 + 5 * DAY, true)).toMatchObject({ state: 'learning' });
+    expect(b.observe(SA, 'list secrets cluster-wide', undefined, T0 + 5 * DAY, true)).toMatchObject({ state: 'judging', known: false });
+  });
+
+  it('an earlier event arriving late moves the window start back', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY }));
+    b.observe(SA, 'get pods in shop', undefined, T0 + DAY / 2, true);
+    b.observe(SA, 'get pods in shop', undefined, T0, true);
+    expect(b.summaries()[0]).toMatchObject({ learningSinceMs: T0, learningEndsMs: T0 + DAY });
+    expect(b.observe(SA, 'watch pods in shop', undefined, T0 + DAY + 1, true)).toMatchObject({ state: 'judging', known: false });
+  });
+
+  it('a request not learned (impersonated) is judged but never widens the baseline, nor starts an account', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY }));
+    expect(b.observe(SA, 'get pods in shop', undefined, T0, false)).toMatchObject({ state: 'untracked', known: false });
+    expect(b.accountCount).toBe(0);
+    b.observe(SA, 'get pods in shop', undefined, T0, true);
+    b.observe(SA, 'delete pods in shop', undefined, T0 + 1, false);
+    expect(b.operationsOf(SA)).toEqual(['get pods in shop']);
+    expect(b.untracked).toBe(0);
+  });
+
+  it('learns the human client an account uses, apart from its operations', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY }));
+    expect(b.observe(SA, 'get pods in shop', 'kubectl', T0, true)).toMatchObject({ agent: 'kubectl', agentKnown: false });
+    expect(b.observe(SA, 'list pods in shop', 'kubectl', T0 + 1, true)).toMatchObject({ agent: 'kubectl', agentKnown: true });
+    expect(b.observe(SA, 'get pods in shop', 'curl', T0 + DAY, true)).toMatchObject({ state: 'judging', known: true, agent: 'curl', agentKnown: false });
+    expect(b.operationsOf(SA)).toEqual(['get pods in shop', 'list pods in shop', 'using kubectl']);
+  });
+
+  it('stops learning an account at maxOperationsPerAccount and calls it saturated', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY, maxOperationsPerAccount: 3 }));
+    for (const op of ['a', 'b', 'c', 'd', 'e']) b.observe(SA, `get ${op}`, undefined, T0, true);
+    expect(b.operationsOf(SA)).toEqual(['get a', 'get b', 'get c']);
+    expect(b.summaries()[0]!.saturated).toBe(true);
+    expect(b.observe(SA, 'get z', undefined, T0 + 2 * DAY, true)).toMatchObject({ state: 'saturated', known: false });
+  });
+
+  it('tracks at most maxAccounts accounts and counts the requests of the others', () => {
+    const b = new AnomalyBaseline(settings({ maxAccounts: 2 }));
+    b.observe('system:serviceaccount:a:a', 'get pods in a', undefined, T0, true);
+    b.observe('system:serviceaccount:b:b', 'get pods in b', undefined, T0, true);
+    expect(b.observe('system:serviceaccount:c:c', 'get pods in c', undefined, T0, true)).toMatchObject({ state: 'untracked' });
+    expect(b.accountCount).toBe(2);
+    expect(b.untracked).toBe(1);
+  });
+
+  it('queues each new fact once for the store, with the account marker first', () => {
+    const b = new AnomalyBaseline(settings());
+    b.observe(SA, 'get pods in shop', 'kubectl', T0, true);
+    b.observe(SA, 'get pods in shop', 'kubectl', T0 + 5, true);
+    expect(b.takePending()).toEqual([
+      { account: SA, operation: ACCOUNT_MARKER, firstSeenMs: T0 },
+      { account: SA, operation: 'get pods in shop', firstSeenMs: T0 },
+      { account: SA, operation: 'using kubectl', firstSeenMs: T0 },
+    ]);
+    expect(b.takePending()).toEqual([]);
+  });
+
+  it('bounds the queue when the store stays away: the oldest facts go unpersisted, and are counted', () => {
+    const b = new AnomalyBaseline(settings({ maxOperationsPerAccount: 10_000 }));
+    const facts = Array.from({ length: MAX_PENDING_FACTS }, (_, i) => ({ account: SA, operation: `get x${i}`, firstSeenMs: T0 }));
+    b.requeue(facts);
+    b.observe(SA, 'get pods in shop', undefined, T0, true);
+    expect(b.pendingCount).toBe(MAX_PENDING_FACTS);
+    expect(b.unpersisted).toBe(2);
+  });
+
+  it('merges what the store holds: the earliest start wins, operations add up, nothing is queued again', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY }));
+    b.observe(SA, 'get pods in shop', undefined, T0 + 1000, true);
+    b.takePending();
+    b.merge([
+      { account: SA, operation: ACCOUNT_MARKER, firstSeenMs: T0 },
+      { account: SA, operation: 'list secrets in shop', firstSeenMs: T0 + 5 },
+      { account: 'system:serviceaccount:x:y', operation: 'get nodes cluster-wide', firstSeenMs: T0 + 7 },
+      { account: 42, operation: 'bad', firstSeenMs: 'x' } as never,
+    ]);
+    expect(b.pendingCount).toBe(0);
+    expect(b.operationsOf(SA)).toEqual(['get pods in shop', 'list secrets in shop']);
+    expect(b.summaries().map((s) => [s.account, s.learningSinceMs])).toEqual([
+      [SA, T0],
+      ['system:serviceaccount:x:y', T0 + 7],
+    ]);
+    expect(b.observe(SA, 'list secrets in shop', undefined, T0 + 2 * DAY, true)).toMatchObject({ state: 'judging', known: true });
+  });
+
+  it('an event without a time is not judged', () => {
+    expect(new AnomalyBaseline(settings()).observe(SA, 'get pods in shop', undefined, NaN, true)).toBeUndefined();
+  });
+});
+
+describe('anomaly settings', () => {
+  it('defaults: 7 days, 500 operations, 50,000 accounts, 30 s', () => {
+    expect(anomalySettingsOf({})).toEqual({ learningPeriodMs: 7 * DAY, maxOperationsPerAccount: 500, maxAccounts: 50_000, syncIntervalMs: 30_000 });
+    expect(anomalySettingsOf({ anomaly: { learningPeriod: '2d', maxOperationsPerAccount: 50 } })).toMatchObject({ learningPeriodMs: 2 * DAY, maxOperationsPerAccount: 50 });
+  });
+
+  it.each([
+    [{ learningPeriod: '0s' }, /learningPeriod/],
+    [{ learningPeriod: '400d' }, /at most/],
+    [{ maxOperationsPerAccount: 0 }, /whole number from 1 to 10000/],
+    [{ maxOperationsPerAccount: 2.5 }, /whole number/],
+    [{ maxAccounts: -1 }, /maxAccounts/],
+    [{ syncInterval: '2d' }, /at most/],
+    [{ learningperiod: '1d' }, /learningPeriod/],
+  ])('refuses %j with a message naming the key', (anomaly, message) => {
+    expect(() => anomalySettingsOf({ anomaly } as never, 'bulwark.yaml')).toThrow(ConfigError);
+    expect(() => anomalySettingsOf({ anomaly } as never, 'bulwark.yaml')).toThrow(message);
+  });
+});
