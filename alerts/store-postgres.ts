@@ -384,7 +384,12 @@ export class PostgresAlertStore implements AlertStore {
       params,
     );
     return {
-      entries: r.rows.map((row) => ({ account: row.account, operation: row.operation, firstSeenMs: Number(row.first_seen_ms), storedMs: Number(row.stored_ms) })),
+      entries: r.rows.map((row) => ({
+        account: row.account,
+        operation: row.operation,
+        firstSeenMs: Number(row.first_seen_ms),
+        storedMs: Number(row.stored_ms),
+      })),
       nowMs: Number(clock.rows[0]!.now),
     };
   }

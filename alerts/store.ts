@@ -79,7 +79,8 @@ export function baselineRows(entries: readonly BaselineEntry[]): BaselineEntry[]
     if (e.account.length > 512 || e.operation.length > 512) continue;
     const key = e.account + '\u0000' + e.operation;
     const seen = byKey.get(key);
-    if (seen === undefined || e.firstSeenMs < seen.firstSeenMs) byKey.set(key, { account: e.account, operation: e.operation, firstSeenMs: Math.floor(e.firstSeenMs) });
+    if (seen === undefined || e.firstSeenMs < seen.firstSeenMs)
+      byKey.set(key, { account: e.account, operation: e.operation, firstSeenMs: Math.floor(e.firstSeenMs) });
   }
   return [...byKey.values()];
 }

@@ -498,7 +498,10 @@ export class AuditAnalyser {
 
 /** A fingerprint that also keeps apart what `distinct` names (RuleMatch.distinct). */
 function distinctFingerprint(fingerprint: string, distinct: string): string {
-  return createHash('sha256').update(fingerprint + '\u0000' + distinct).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(fingerprint + '\u0000' + distinct)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** `; and 12 more` for findings left out at evaluation (MAX_FINDINGS_PER_CHECK). */

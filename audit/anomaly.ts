@@ -117,7 +117,14 @@ export function serviceAccountRef(username: string): { namespace: string; resour
  * URLs: the first two path segments, so that a query or an object path cannot make new ones).
  * Object names are not part of it. Every part is bounded.
  */
-export function operationOf(f: { verb: string; resource: string; subresource: string; apiGroup: string; namespace: string; event: AuditEvent }): string | undefined {
+export function operationOf(f: {
+  verb: string;
+  resource: string;
+  subresource: string;
+  apiGroup: string;
+  namespace: string;
+  event: AuditEvent;
+}): string | undefined {
   const verb = clip(f.verb, 32);
   if (verb === '' || /\s/.test(verb)) return undefined;
   if (f.resource !== '') {
@@ -399,16 +406,24 @@ export class BaselineSync {
   }
 
   private async pull(): Promise<void> {
-    let after: BaselineCursor | undefined;
-    let now: number | undefined;
-    for (;;) {
-      const page = await this.store.loadBaseline(this.since, after, PAGE);
-      now ??= page.nowMs;
-      this.baseline.merge(page.entries);
-      if (page.entries.length < PAGE) break;
-      const last = page.entries[page.entries.length - 1]!;
-      after = { storedMs: last.storedMs ?? 0, account: last.account, operation: last.operation };
-    }
+    const now = await readBaseline(this.baseline, this.store, this.since);
     this.since = Math.max(0, now - OVERLAP_MS);
+  }
+}
+
+/**
+ * Merges into `baseline` every fact the store wrote at or after `sinceMs` (0: all), page by page;
+ * resolves to the store's clock when the read began.
+ */
+export async function readBaseline(baseline: AnomalyBaseline, store: BaselineStore, sinceMs = 0): Promise<number> {
+  let after: BaselineCursor | undefined;
+  let now: number | undefined;
+  for (;;) {
+    const page = await store.loadBaseline(sinceMs, after, PAGE);
+    now ??= page.nowMs;
+    baseline.merge(page.entries);
+    if (page.entries.length < PAGE) return now;
+    const last = page.entries[page.entries.length - 1]!;
+    after = { storedMs: last.storedMs ?? 0, account: last.account, operation: last.operation };
   }
 }

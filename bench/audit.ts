@@ -11,6 +11,7 @@
 //   npm run build && npm run bench:audit
 //   BENCH_AUDIT_EVENTS=2000000 node dist/bench/audit.js
 //   BENCH_AUDIT_KEEP=/tmp/audit-bench.log node dist/bench/audit.js   (keep the generated log)
+//   BENCH_AUDIT_NO_ANOMALY=1 node dist/bench/audit.js   (the two service-account rules off, to compare)
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -217,6 +218,31 @@ const TEMPLATES: Template[] = [
       requestObject: { ...okPod, metadata: { name: `dbg-${i % 10}`, namespace: 'shop' } },
     }),
   },
+  // Workloads' own service accounts (16 namespaces' `web`): learned by the baseline in the first
+  // hour (anomaly.learningPeriod below), judged afterwards.
+  {
+    weight: 10,
+    make: (i) => {
+      const ns = `app-${i % 16}`;
+      const [verb, resource] = (
+        [
+          ['get', 'configmaps'],
+          ['list', 'pods'],
+          ['watch', 'endpoints'],
+          ['get', 'secrets'],
+        ] as const
+      )[i % 4]!;
+      const name = verb === 'get' ? `/cfg-${i % 8}` : '';
+      return base(
+        verb,
+        `/api/v1/namespaces/${ns}/${resource}${name}`,
+        { username: `system:serviceaccount:${ns}:web`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] },
+        'web/v2.1.0 (linux/amd64) kubernetes/$Format',
+        { resource, namespace: ns, ...(name ? { name: name.slice(1) } : {}), apiVersion: 'v1' },
+        200,
+      );
+    },
+  },
   // Suspicious: about 3 % of events.
   {
     weight: 0.8,
@@ -274,7 +300,22 @@ const TEMPLATES: Template[] = [
         403,
       ),
   },
+  // A workload's token used from kubectl to list every secret (serviceaccount-rare-operation and -token-misuse).
+  {
+    weight: 0.2,
+    make: (i) =>
+      base(
+        'list',
+        '/api/v1/secrets?limit=500',
+        { username: `system:serviceaccount:app-${i % 16}:web`, groups: ['system:serviceaccounts', 'system:authenticated'] },
+        KUBECTL,
+        { resource: 'secrets', apiVersion: 'v1' },
+        200,
+      ),
+  },
 ];
+/** Templates from this index on are the suspicious ones. */
+const FIRST_SUSPICIOUS = 11;
 
 /** A template's line with placeholders for the per-event fields; the object is built once. */
 function compile(t: Template, i: number): string[] {
@@ -300,7 +341,7 @@ async function generate(file: string, n: number): Promise<{ bytes: number; suspi
     const r = rand();
     let k = 0;
     while (cumulative[k]! < r) k++;
-    if (k >= 10) suspicious++;
+    if (k >= FIRST_SUSPICIOUS) suspicious++;
     const parts = variants[k]![i & 63]!;
     const id = `0b7e${(i >>> 0).toString(16).padStart(8, '0')}-1c2d-4e5f-8a9b-${(k * 7919 + i).toString(16).padStart(12, '0').slice(-12)}`;
     const ts = new Date(start + i * 20).toISOString().replace('Z', '000Z');
@@ -340,7 +381,12 @@ async function bare(file: string): Promise<number> {
 }
 
 async function bulwark(file: string, rss: Map<number, number>): Promise<{ events: number; alerts: number; occurrences: number }> {
-  const config = defaultConfig();
+  // The generated log spans ~5.5 h of event time: the service accounts learn for the first hour.
+  const config = {
+    ...defaultConfig(),
+    ...(process.env.BENCH_AUDIT_NO_ANOMALY ? { audit: { disabled: ['serviceaccount-rare-operation', 'serviceaccount-token-misuse'] } } : {}),
+    anomaly: { learningPeriod: '1h' },
+  };
   const analyser = new AuditAnalyser({ config });
   const settings = auditSettingsOf(config);
   let alerts = 0;

@@ -17,5 +17,6 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Register>>> = 
   config: async () => (await import('../config/cli.js')).registerConfig,
   rules: async () => (await import('./rules.js')).registerRules,
   intel: async () => (await import('./intel.js')).registerIntel,
+  anomaly: async () => (await import('./anomaly.js')).registerAnomaly,
   vap: async () => (await import('./vap.js')).registerVap,
 };

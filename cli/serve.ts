@@ -181,6 +181,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   ]);
   const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
   const { ConfigReloader } = await import('./config-reload.js');
+  const { BaselineSync } = await import('../audit/anomaly.js');
+  const { registerAnomalyMetrics } = await import('../audit/anomaly-metrics.js');
   // Asynchronous stderr: a review that is logged does not wait for the write (flushed on exit).
   // JSON lines by default; a person at a terminal (or --log-format pretty) reads them formatted.
   const pretty = opts.logFormat === 'pretty' || (opts.logFormat === undefined && process.stderr.isTTY === true);
@@ -309,6 +311,21 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       }),
   ];
   const closers: (() => Promise<void> | void)[] = [() => alerts.close()];
+  // The service-account baseline lives in the store: loaded before the first audit batch, written
+  // and re-read every anomaly.syncInterval, and written once more before the store closes.
+  if (analyser.anomaly) {
+    const baselineSync = new BaselineSync(analyser.anomaly, alerts.store, logger.child({ component: 'anomaly' }));
+    try {
+      await baselineSync.start();
+    } catch (err) {
+      logger.warn(
+        { error: (err as Error).message },
+        'could not read the service-account baseline from the store; accounts learn again until the next sync reads it',
+      );
+    }
+    registerAnomalyMetrics(metrics.registry, analyser.anomaly);
+    closers.unshift(() => baselineSync.close());
+  }
   for (const ext of extensions) {
     const parts = await ext.setup({ config, compiled, logger, registry: metrics.registry });
     if (!parts) continue;

@@ -537,7 +537,9 @@ function build() {
     {
       learningPeriod: duration({ positive: true, max: { ms: 365 * 86_400_000, why: 'a learning period' } })
         .optional()
-        .meta({ description: "how long (event time, from an account's first request) a service account's operations are learned before others alert (default 7d)" }),
+        .meta({
+          description: "how long (event time, from an account's first request) a service account's operations are learned before others alert (default 7d)",
+        }),
       maxOperationsPerAccount: wholeNumber(1, 10_000)
         .optional()
         .meta({ description: 'operations learned per service account at most; an account that reaches it is too broad to judge (default 500)' }),

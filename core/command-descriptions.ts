@@ -12,6 +12,7 @@ export const COMMAND_DESCRIPTIONS = {
   config: 'check the configuration file, or print its JSON Schema',
   rules: 'the catalogue of every policy and alert type (id, title, severity, tactics, remediation, sources)',
   intel: 'threat-intelligence address lists (intel.files)',
+  anomaly: 'the service-account baseline of serviceaccount-rare-operation: what each account learned',
   vap: 'print ValidatingAdmissionPolicies + bindings compiled from the policies (enforcement that survives the webhook being down)',
 } as const;
 

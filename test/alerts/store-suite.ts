@@ -12,6 +12,7 @@ import {
   type AlertStore,
 } from '../../alerts/store.js';
 import { at, makeAlert } from './support.js';
+import { AnomalyBaseline, BaselineSync, defaultAnomalySettings } from '../../audit/anomaly.js';
 
 export interface StoreLocation {
   /** A new store instance on this location (same file / same database and schema). */
@@ -349,6 +350,94 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       // A normal alert is the newest in the list after it: the forged one does not sit on top forever.
       const later = await store.upsert(makeAlert({ firstSeen: new Date(Date.now() + CLOCK_SKEW_MS + 60_000).toISOString() }), WINDOW);
       expect(later.timeClamped).toBeDefined();
+    });
+
+    describe('the service-account baseline', () => {
+      const A = 'system:serviceaccount:shop:web';
+      const B = 'system:serviceaccount:shop:batch';
+      const strip = (es: { account: string; operation: string; firstSeenMs: number }[]) =>
+        es
+          .map((e) => ({ account: e.account, operation: e.operation, firstSeenMs: e.firstSeenMs }))
+          .sort((x, y) => (x.account + x.operation < y.account + y.operation ? -1 : 1));
+
+      it('keeps each fact once with its earliest time, across writers and batches', async () => {
+        const { store, open } = await fresh();
+        const other = await open();
+        await store.recordBaseline([
+          { account: A, operation: '', firstSeenMs: 2000 },
+          { account: A, operation: 'get pods in shop', firstSeenMs: 2000 },
+          // The same fact twice in one batch: one row, the earlier time.
+          { account: A, operation: 'get pods in shop', firstSeenMs: 1500 },
+        ]);
+        await other.recordBaseline([
+          { account: A, operation: '', firstSeenMs: 1000 },
+          { account: A, operation: 'get pods in shop', firstSeenMs: 3000 },
+          { account: B, operation: 'list secrets cluster-wide', firstSeenMs: 5000 },
+        ]);
+        const { entries, nowMs } = await store.loadBaseline(0, undefined, 100);
+        expect(strip(entries)).toEqual([
+          { account: B, operation: 'list secrets cluster-wide', firstSeenMs: 5000 },
+          { account: A, operation: '', firstSeenMs: 1000 },
+          { account: A, operation: 'get pods in shop', firstSeenMs: 1500 },
+        ]);
+        expect(Math.abs(nowMs - Date.now())).toBeLessThan(60_000);
+        for (const e of entries) expect(e.storedMs).toBeLessThanOrEqual(nowMs);
+      });
+
+      it('reads in pages that neither skip nor repeat, and only what was written since', async () => {
+        const { store } = await fresh();
+        const facts = Array.from({ length: 25 }, (_, i) => ({ account: i % 2 ? A : B, operation: `get x${String(i).padStart(2, '0')}`, firstSeenMs: i }));
+        await store.recordBaseline(facts);
+        const seen: string[] = [];
+        let after: { storedMs: number; account: string; operation: string } | undefined;
+        for (;;) {
+          const page = await store.loadBaseline(0, after, 7);
+          seen.push(...page.entries.map((e) => e.account + ' ' + e.operation));
+          if (page.entries.length < 7) break;
+          const last = page.entries[page.entries.length - 1]!;
+          after = { storedMs: last.storedMs!, account: last.account, operation: last.operation };
+        }
+        expect(seen.length).toBe(25);
+        expect(new Set(seen).size).toBe(25);
+        const { nowMs } = await store.loadBaseline(0, undefined, 1);
+        expect((await store.loadBaseline(nowMs + 60_000, undefined, 100)).entries).toEqual([]);
+      });
+
+      it('ignores malformed and oversized facts', async () => {
+        const { store } = await fresh();
+        await store.recordBaseline([
+          { account: A, operation: 'x'.repeat(600), firstSeenMs: 1 },
+          { account: A, operation: 'ok', firstSeenMs: NaN },
+          { account: 7, operation: 'ok', firstSeenMs: 1 } as never,
+        ]);
+        expect((await store.loadBaseline(0, undefined, 100)).entries).toEqual([]);
+      });
+
+      it('BaselineSync: a restart and a second replica start from what was learned', async () => {
+        const { store, open } = await fresh();
+        const log = { info: () => undefined, warn: () => undefined };
+        const settings = { ...defaultAnomalySettings(), learningPeriodMs: 1000 };
+        const first = new AnomalyBaseline(settings);
+        const sync1 = new BaselineSync(first, store, log);
+        await sync1.start();
+        first.observe(A, 'get pods in shop', 'kubectl', 10, true);
+        const replica = new AnomalyBaseline(settings);
+        const sync2 = new BaselineSync(replica, await open(), log);
+        await sync2.start();
+        expect(replica.knows(A, 'get pods in shop')).toBeUndefined();
+        await sync1.sync();
+        await sync2.sync();
+        expect(replica.knows(A, 'get pods in shop')).toBe(true);
+        // The replica's own late, earlier event for A reaches the first through the store.
+        replica.observe(A, 'watch pods in shop', undefined, 5, true);
+        await sync2.close();
+        await sync1.close();
+        const restarted = new AnomalyBaseline(settings);
+        await new BaselineSync(restarted, await open(), log).start();
+        expect(restarted.operationsOf(A)).toEqual(['get pods in shop', 'using kubectl', 'watch pods in shop']);
+        expect(restarted.summaries()[0]).toMatchObject({ account: A, learningSinceMs: 5 });
+        expect(restarted.observe(A, 'list secrets cluster-wide', undefined, 2000, true)).toMatchObject({ state: 'judging', known: false });
+      });
     });
   });
 }

@@ -34,7 +34,11 @@ describe('operationOf', () => {
   it.each([
     ['a namespaced get', { verb: 'get', resource: 'pods', namespace: 'shop' }, 'get pods in shop'],
     ['a list across namespaces', { verb: 'list', resource: 'secrets' }, 'list secrets cluster-wide'],
-    ['a group and a subresource', { verb: 'create', resource: 'deployments', subresource: 'scale', apiGroup: 'apps', namespace: 'shop' }, 'create apps/deployments/scale in shop'],
+    [
+      'a group and a subresource',
+      { verb: 'create', resource: 'deployments', subresource: 'scale', apiGroup: 'apps', namespace: 'shop' },
+      'create apps/deployments/scale in shop',
+    ],
     ['a cluster-scoped kind', { verb: 'get', resource: 'nodes' }, 'get nodes cluster-wide'],
     ['a non-resource URL: the first two segments', { verb: 'get', requestURI: '/apis/apps/v1?timeout=32s' }, 'get /apis/apps'],
     ['a non-resource URL: the root', { verb: 'get', requestURI: '/' }, 'get /'],
@@ -207,7 +211,10 @@ describe('AnomalyBaseline', () => {
 describe('anomaly settings', () => {
   it('defaults: 7 days, 500 operations, 50,000 accounts, 30 s', () => {
     expect(anomalySettingsOf({})).toEqual({ learningPeriodMs: 7 * DAY, maxOperationsPerAccount: 500, maxAccounts: 50_000, syncIntervalMs: 30_000 });
-    expect(anomalySettingsOf({ anomaly: { learningPeriod: '2d', maxOperationsPerAccount: 50 } })).toMatchObject({ learningPeriodMs: 2 * DAY, maxOperationsPerAccount: 50 });
+    expect(anomalySettingsOf({ anomaly: { learningPeriod: '2d', maxOperationsPerAccount: 50 } })).toMatchObject({
+      learningPeriodMs: 2 * DAY,
+      maxOperationsPerAccount: 50,
+    });
   });
 
   it.each([

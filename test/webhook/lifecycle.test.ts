@@ -1,7 +1,7 @@
 // Shutdown and alert delivery: draining finishes in-flight reviews, readyz turns 503, alerts in
 // flight are waited for, a failing sink is retried and never silently loses an alert; and the
 // real `bulwark serve` process exits 0 on SIGTERM after answering what it had accepted.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -9,7 +9,21 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertSink } from '../../alerts/model.js';
-import { client, cleanSpec, makeCerts, metricValue, privilegedSpec, request, review, sleep, startTestServer, waitFor, withPodSpec } from './support.js';
+import {
+  client,
+  cleanSpec,
+  listeningPort,
+  makeCerts,
+  metricValue,
+  privilegedSpec,
+  request,
+  review,
+  serveProcess,
+  sleep,
+  startTestServer,
+  waitFor,
+  withPodSpec,
+} from './support.js';
 
 /** Opens a TLS connection and sends a POST /validate whose body is held back until `finish()`. */
 async function partialReview(port: number, ca: Buffer, body: string) {
@@ -129,30 +143,7 @@ describe('`bulwark serve` as a process', () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   });
 
-  function serve(args: string[]) {
-    // Run from a temporary folder: the default store (./data/bulwark.db) must never be the user's own.
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-serve-'));
-    const child = spawn(process.execPath, [path.join(root, 'bin/bulwark.js'), 'serve', ...args], {
-      cwd,
-      env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '', HOME: cwd, KUBERNETES_SERVICE_HOST: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, exited, stderr: () => stderr };
-  }
-
-  /** The port of a `serve` started with --port 0, from its listening line. */
-  async function listeningPort(proc: ReturnType<typeof serve>): Promise<number> {
-    await waitFor(() => /"msg":"listening on /.test(proc.stderr()), 10_000, 'the listening line');
-    const line = proc
-      .stderr()
-      .split('\n')
-      .find((l) => l.includes('listening on'))!;
-    return Number(/"port":(\d+)/.exec(line)![1]);
-  }
+  const serve = (args: string[]) => serveProcess(args, children);
 
   it('serves, and on SIGTERM answers the in-flight review and exits 0', async (ctx) => {
     if (!built) ctx.skip();

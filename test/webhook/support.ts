@@ -1,11 +1,13 @@
 // Shared fixtures of the webhook suites: certificates, a real HTTPS server on port 0, a client
 // that trusts the test CA, AdmissionReview builders and one bad and one good object per kind.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../core/log.js';
 import type { Alert, AlertSink } from '../../alerts/model.js';
 import { createCA, createServingCert, type CertKeyPem } from '../../certs/x509.js';
@@ -455,4 +457,40 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     }
   }
   return found ? total : 0;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ServeProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stderr(): string;
+}
+
+/**
+ * `bulwark serve ARGS` as a process (dist/ must be built), from a temporary folder: the default
+ * store (./data/bulwark.db) must never be the user's own. `children` collects it for cleanup.
+ */
+export function serveProcess(args: string[], children: ChildProcess[], env: Record<string, string> = {}): ServeProcess {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-serve-'));
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/bulwark.js'), 'serve', ...args], {
+    cwd,
+    env: { ...process.env, BULWARK_LOG_LEVEL: 'info', KUBECONFIG: '', HOME: cwd, KUBERNETES_SERVICE_HOST: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}
+
+/** The port of a `serve` started with --port 0, from its listening line. */
+export async function listeningPort(proc: ServeProcess): Promise<number> {
+  await waitFor(() => /"msg":"listening on /.test(proc.stderr()), 10_000, 'the listening line');
+  const line = proc
+    .stderr()
+    .split('\n')
+    .find((l) => l.includes('listening on'))!;
+  return Number(/"port":(\d+)/.exec(line)![1]);
 }

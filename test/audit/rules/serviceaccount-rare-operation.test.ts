@@ -112,7 +112,9 @@ describe(ID, () => {
   it('one alert per (account, operation): objects of one operation merge, operations stay apart', () => {
     const a = learned();
     const x = rare(a.analyse(req(8, 'get', 'secrets', 'shop', { objectRef: { resource: 'secrets', namespace: 'shop', name: 'db', apiVersion: 'v1' } })))[0]!;
-    const y = rare(a.analyse(req(8.0005, 'get', 'secrets', 'shop', { objectRef: { resource: 'secrets', namespace: 'shop', name: 'tls', apiVersion: 'v1' } })))[0]!;
+    const y = rare(
+      a.analyse(req(8.0005, 'get', 'secrets', 'shop', { objectRef: { resource: 'secrets', namespace: 'shop', name: 'tls', apiVersion: 'v1' } })),
+    )[0]!;
     const z = rare(a.analyse(req(8.001, 'list', 'secrets', 'shop')))[0]!;
     expect(x.fingerprint).toBe(y.fingerprint);
     expect(z.fingerprint).not.toBe(x.fingerprint);
@@ -135,7 +137,9 @@ describe(ID, () => {
 
   it('is switched off by audit.disabled, and takes exceptions by user and namespace', () => {
     expect(rare(learned({ audit: { disabled: [ID] } }).analyse(req(8, 'list', 'secrets', undefined)))).toEqual([]);
-    expect(rare(learned({ exceptions: { [ID]: [{ users: ['system:serviceaccount:shop:*'] }] } } as never).analyse(req(8, 'list', 'secrets', 'shop')))).toEqual([]);
+    expect(rare(learned({ exceptions: { [ID]: [{ users: ['system:serviceaccount:shop:*'] }] } } as never).analyse(req(8, 'list', 'secrets', 'shop')))).toEqual(
+      [],
+    );
     expect(rare(learned({ exceptions: { [ID]: [{ namespaces: ['payments'] }] } } as never).analyse(req(8, 'list', 'secrets', 'shop')))).toHaveLength(1);
   });
 

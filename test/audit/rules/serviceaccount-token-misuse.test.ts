@@ -83,7 +83,10 @@ describe(ID, () => {
     ['a failed self review', ssar(0, APP_UA, { responseStatus: { metadata: {}, code: 403 } })],
     ['a dry run', ssar(0, APP_UA, { requestURI: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews?dryRun=All' })],
     ['the workload listing its own pods with its own client', getPods(0)],
-    ['a SubjectAccessReview (an authorizer webhook, not a self review)', ssar(0, APP_UA, { objectRef: { resource: 'subjectaccessreviews', apiGroup: 'authorization.k8s.io' } })],
+    [
+      'a SubjectAccessReview (an authorizer webhook, not a self review)',
+      ssar(0, APP_UA, { objectRef: { resource: 'subjectaccessreviews', apiGroup: 'authorization.k8s.io' } }),
+    ],
     ['a controller of the control plane', ssar(0, KUBECTL_UA, { user: { username: 'system:serviceaccount:kube-system:job-controller', groups: [] } })],
   ])('stays quiet on %s', (_n, event) => {
     expect(misuse(analyser().analyse(event))).toEqual([]);
@@ -113,7 +116,19 @@ describe(ID, () => {
   it('an impersonated request is judged on the account, and teaches nothing', () => {
     const a = analyser();
     const imp = { user: { username: 'mallory', groups: [] }, impersonatedUser: WEB };
-    expect(misuse(a.analyse(ev(0, { ...imp, verb: 'list', userAgent: KUBECTL_UA, requestURI: '/api/v1/namespaces/shop/pods', objectRef: { resource: 'pods', namespace: 'shop' } })))).toHaveLength(1);
+    expect(
+      misuse(
+        a.analyse(
+          ev(0, {
+            ...imp,
+            verb: 'list',
+            userAgent: KUBECTL_UA,
+            requestURI: '/api/v1/namespaces/shop/pods',
+            objectRef: { resource: 'pods', namespace: 'shop' },
+          }),
+        ),
+      ),
+    ).toHaveLength(1);
     expect(misuse(a.analyse(getPods(1, KUBECTL_UA)))).toHaveLength(1);
   });
 
@@ -127,7 +142,9 @@ describe(ID, () => {
   it('distinct signs are distinct alerts; the same signs on other objects merge', () => {
     const a = analyser({ audit: { disabled: ['serviceaccount-rare-operation'] } });
     const [x] = misuse(a.analyse(exec(0)));
-    const [y] = misuse(a.analyse(ev(0, { ...exec(0), auditID: 'other', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'shop', name: 'cache-0' } })));
+    const [y] = misuse(
+      a.analyse(ev(0, { ...exec(0), auditID: 'other', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'shop', name: 'cache-0' } })),
+    );
     const [z] = misuse(a.analyse(ssar(0)));
     expect(x!.fingerprint).toBe(y!.fingerprint);
     expect(z!.fingerprint).not.toBe(x!.fingerprint);
