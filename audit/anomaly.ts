@@ -100,9 +100,9 @@ export function anomalySettingsOf(config: Pick<BulwarkConfig, 'anomaly'>, source
 /** `system:serviceaccount:<namespace>:<name>` — exactly that shape, else undefined. */
 export function isServiceAccountName(username: string): boolean {
   if (!username.startsWith(SERVICE_ACCOUNT_PREFIX)) return false;
-  const rest = username.slice(SERVICE_ACCOUNT_PREFIX.length);
-  const colon = rest.indexOf(':');
-  return colon > 0 && colon < rest.length - 1 && rest.indexOf(':', colon + 1) < 0;
+  const from = SERVICE_ACCOUNT_PREFIX.length;
+  const colon = username.indexOf(':', from);
+  return colon > from && colon < username.length - 1 && username.indexOf(':', colon + 1) < 0;
 }
 
 /** The ServiceAccount a `system:serviceaccount:<namespace>:<name>` user is, as an alert's resource and namespace. */
@@ -184,7 +184,16 @@ export class AnomalyBaseline {
     if (acc === undefined) {
       if (!learn || this.accounts.size >= this.settings.maxAccounts) {
         if (learn) this.untracked++;
-        return { account, operation, state: 'untracked', known: false, ...(agent ? { agent, agentKnown: false } : {}), learningEndsMs: NaN, learned: 0 };
+        return {
+          account,
+          operation,
+          state: 'untracked',
+          known: false,
+          agent,
+          agentKnown: agent === undefined ? undefined : false,
+          learningEndsMs: NaN,
+          learned: 0,
+        };
       }
       acc = { start: t, ops: new Uint32Array(8), size: 0 };
       this.accounts.set(account, acc);
@@ -204,12 +213,14 @@ export class AnomalyBaseline {
       if (!known) this.learn(account, acc, operation, t);
       if (agentOp !== undefined && !agentKnown) this.learn(account, acc, agentOp, t);
     }
+    // One shape for every observation (no spread): one is made per service-account request.
     return {
       account,
       operation,
       state: saturated ? 'saturated' : learning ? 'learning' : 'judging',
       known,
-      ...(agent !== undefined ? { agent, agentKnown: agentKnown === true } : {}),
+      agent,
+      agentKnown: agent === undefined ? undefined : agentKnown === true,
       learningEndsMs: ends,
       learned: acc.size,
     };

@@ -12,7 +12,7 @@ import {
   operationOf,
   type AnomalySettings,
 } from '../../audit/anomaly.js';
-import type { AuditEvent } from '../../audit/event.js';
+import { parseTimestamp, type AuditEvent } from '../../audit/event.js';
 import { ConfigError } from '../../config/load.js';
 import { DEFAULT_LISTS } from '../../policies/lists.js';
 
@@ -228,5 +228,39 @@ describe('anomaly settings', () => {
   ])('refuses %j with a message naming the key', (anomaly, message) => {
     expect(() => anomalySettingsOf({ anomaly } as never, 'bulwark.yaml')).toThrow(ConfigError);
     expect(() => anomalySettingsOf({ anomaly } as never, 'bulwark.yaml')).toThrow(message);
+  });
+});
+
+describe('parseTimestamp (event times without a Date.parse per event)', () => {
+  it.each([
+    '2026-11-01T08:00:00.123456Z',
+    '2026-11-01T08:00:00.123456Z', // the same second again (cached)
+    '2026-11-01T08:00:00.999999Z',
+    '2026-11-01T08:00:01.5Z',
+    '2026-11-01T08:00:01.05Z',
+    '2026-11-01T08:00:01.000000001Z',
+    '2026-11-01T08:00:01Z',
+    '2024-02-29T23:59:59.999Z',
+    '2026-11-01T08:00:00.12a456Z',
+    '2026-11-01T08:00:00.Z',
+    '2026-11-01T08:00:00+02:00',
+    '2026-11-01T08:00:00.123456+02:00',
+    '2026-11-01 08:00:00Z',
+    '2026-13-01T08:00:00Z',
+    'not a time',
+    '',
+  ])('%s agrees with Date.parse', (t) => {
+    expect(parseTimestamp(t)).toEqual(Date.parse(t));
+  });
+
+  it('agrees with Date.parse on 5,000 random API-server micro-times', () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    for (let i = 0; i < 5000; i++) {
+      const base = new Date(Date.UTC(2000 + rand(50), rand(12), 1 + rand(28), rand(24), rand(60), rand(60))).toISOString().slice(0, 19);
+      const digits = rand(10);
+      const t = base + (digits ? '.' + String(rand(10 ** digits)).padStart(digits, '0') : '') + 'Z';
+      expect(parseTimestamp(t), t).toBe(Date.parse(t));
+    }
   });
 });
