@@ -50,6 +50,26 @@ export const DEFAULT_CONTROL_PLANE_IDENTITIES = [
   'system:serviceaccount:kube-system:ttl-after-finished-controller',
   'system:serviceaccount:kube-system:service-account-controller',
   'system:serviceaccount:kube-system:root-ca-cert-publisher',
+  // The rest of kube-controller-manager's controllers under --use-service-account-credentials
+  // (kubeadm's default): their informers watch every resource, secrets included, cluster-wide.
+  'system:serviceaccount:kube-system:attachdetach-controller',
+  'system:serviceaccount:kube-system:bootstrap-signer',
+  'system:serviceaccount:kube-system:certificate-controller',
+  'system:serviceaccount:kube-system:endpointslicemirroring-controller',
+  'system:serviceaccount:kube-system:ephemeral-volume-controller',
+  'system:serviceaccount:kube-system:expand-controller',
+  'system:serviceaccount:kube-system:legacy-service-account-token-cleaner',
+  'system:serviceaccount:kube-system:node-controller',
+  'system:serviceaccount:kube-system:persistent-volume-binder',
+  'system:serviceaccount:kube-system:pod-garbage-collector',
+  'system:serviceaccount:kube-system:pv-protection-controller',
+  'system:serviceaccount:kube-system:pvc-protection-controller',
+  'system:serviceaccount:kube-system:resourcequota-controller',
+  'system:serviceaccount:kube-system:route-controller',
+  'system:serviceaccount:kube-system:service-controller',
+  'system:serviceaccount:kube-system:token-cleaner',
+  'system:serviceaccount:kube-system:ttl-controller',
+  'system:serviceaccount:kube-system:validatingadmissionpolicy-status-controller',
   // The kubelet creates the mirror pods of static pods (etcd, the API server: host network, host paths).
   'system:node:*',
 ];

@@ -15,6 +15,9 @@ const BULWARK_PORT = Number(process.env.BULWARK_E2E_WEBHOOK_PORT ?? 18443);
 const API_PORT = Number(process.env.BULWARK_E2E_ALERTS_PORT ?? 18444);
 /** api.cacheTTL of the e2e configuration: how long a revoked credential may keep working. */
 const CACHE_TTL_S = 2;
+/** anomaly.learningPeriod of the e2e configuration. */
+const LEARNING_S = 4;
+const APISERVER_PORT = Number(process.env.BULWARK_E2E_APISERVER_PORT ?? 16443);
 /** kube-apiserver caches successful token authentications this long (its default). */
 const APISERVER_TOKEN_CACHE_S = 10;
 
@@ -54,8 +57,20 @@ api:
   # tokens come from its static token file, which is valid for that audience only.
   audiences: [bulwark, https://kubernetes.default.svc]
   cacheTTL: ${CACHE_TTL_S}s
+# threat-intel-source: a documentation block (RFC 5737) stands for a TOR exit list.
+intel:
+  files: [intel.txt]
+# serviceaccount-rare-operation learns for a few seconds here (7 days by default); the controller
+# manager's own service accounts (--use-service-account-credentials) are a common exception.
+anomaly:
+  learningPeriod: ${LEARNING_S}s
+  syncInterval: 1s
+exceptions:
+  serviceaccount-rare-operation:
+    - namespaces: [kube-system]
 `,
   );
+  writeFileSync(join(dir, 'intel.txt'), '# e2e intel list\n203.0.113.0/24\n');
   return file;
 }
 
@@ -127,7 +142,70 @@ const ALERT_RBAC = [
   .map((o) => JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', ...o }))
   .join('\n');
 
-const token = (who: 'reader' | 'secadmin') => readFileSync(join(dir, `${who}.token`), 'utf8').trim();
+const token = (who: 'reader' | 'secadmin' | 'admin') => readFileSync(join(dir, `${who}.token`), 'utf8').trim();
+
+/** One request to the API server as a client of our choosing: its token, user agent and X-Forwarded-For. */
+function apiCall(
+  method: string,
+  path: string,
+  opts: { token: string; userAgent: string; forwardedFor?: string; body?: unknown },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolveCall, reject) => {
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: APISERVER_PORT,
+        method,
+        path,
+        ca: readFileSync(join(dir, 'pki/ca.crt')),
+        headers: {
+          Authorization: `Bearer ${opts.token}`,
+          'User-Agent': opts.userAgent,
+          Accept: 'application/json',
+          ...(opts.forwardedFor ? { 'X-Forwarded-For': opts.forwardedFor } : {}),
+          ...(body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolveCall({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The stored alerts of `type`, read through the alerts API as the security reader, once `ok` holds for them (up to ~20 s). */
+async function waitForAlerts(type: string, ok: (items: Obj[]) => boolean): Promise<Obj[]> {
+  let items: Obj[] = [];
+  let last = { code: 0, stdout: '', stderr: '' };
+  for (let i = 0; i < 40; i++) {
+    last = bulwarkCli([
+      'alerts',
+      '--server',
+      `https://127.0.0.1:${API_PORT}`,
+      '--token',
+      token('reader'),
+      '--ca',
+      join(dir, 'pki-bulwark/ca.crt'),
+      'list',
+      '--type',
+      type,
+      '--format',
+      'json',
+    ]);
+    if (last.code === 0) {
+      items = ((JSON.parse(last.stdout) as Obj).items ?? []) as Obj[];
+      if (ok(items)) return items;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`no ${type} alert as expected: ${last.stderr}${JSON.stringify(items).slice(0, 1500)}\nbulwark log tail:\n${bulwarkLog.slice(-3000)}`);
+}
 
 const privilegedPod = (name: string, ns: string) =>
   JSON.stringify({
@@ -336,6 +414,73 @@ describe('Bulwark against a real kube-apiserver', () => {
     // Sent over mTLS by the API server itself: not marked as anyone-could-have-sent-it.
     expect(fromBackend.every((a) => a.verified !== false)).toBe(true);
   });
+
+  it('detections of #12 from the real audit webhook: a stolen service-account token, its rare operation, a listed source address, system RBAC and kube-system service accounts, an exposed Redis', async () => {
+    const KUBECTL_UA = 'kubectl/v1.20.2 (linux/amd64) kubernetes/faecb19';
+    const BOT_UA = 'e2e-bot/1.0 (linux/amd64) kubernetes/$Format';
+    const bot = 'system:serviceaccount:team-a:e2e-bot';
+    expect(kubectl(['-n', 'team-a', 'create', 'serviceaccount', 'e2e-bot']).code).toBe(0);
+    const minted = kubectl(['-n', 'team-a', 'create', 'token', 'e2e-bot']);
+    expect(minted.code, minted.stderr).toBe(0);
+    const botToken = minted.stdout.trim();
+    // Learning: the workload's own discovery call, then its token asks what it may do from kubectl.
+    expect((await apiCall('GET', '/api', { token: botToken, userAgent: BOT_UA })).status).toBe(200);
+    const review = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb: 'list', resource: 'secrets' } },
+    };
+    expect(
+      (await apiCall('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { token: botToken, userAgent: KUBECTL_UA, body: review })).status,
+    ).toBe(201);
+    // Past the learning period (event time is the API server's clock): an operation it never did.
+    await new Promise((r) => setTimeout(r, (LEARNING_S + 1.5) * 1000));
+    expect((await apiCall('GET', '/apis', { token: botToken, userAgent: BOT_UA })).status).toBe(200);
+    // A request through a proxy that names a listed address; system RBAC changed; a service account in kube-system; a public Redis.
+    expect(
+      (await apiCall('GET', '/api/v1/namespaces/team-a/configmaps', { token: token('admin'), userAgent: KUBECTL_UA, forwardedFor: '203.0.113.9' })).status,
+    ).toBe(200);
+    expect(kubectl(['label', 'clusterrole', 'system:basic-user', 'e2e=touched']).code).toBe(0);
+    expect(kubectl(['-n', 'kube-system', 'create', 'serviceaccount', 'sneaky']).code).toBe(0);
+    const redis = kubectl(['-n', 'team-w', 'create', 'service', 'loadbalancer', 'redis', '--tcp=6379:6379']);
+    expect(redis.code, redis.stderr).toBe(0);
+
+    const misuse = await waitForAlerts('serviceaccount-token-misuse', (a) => a.some((x) => x.user.username === bot));
+    expect(misuse.find((x) => x.user.username === bot)).toMatchObject({
+      severity: 'high',
+      source: 'audit',
+      namespace: 'team-a',
+      resource: { kind: 'ServiceAccount', name: 'e2e-bot' },
+      userAgent: KUBECTL_UA,
+      evidence: { signs: ['self-review', 'human-client'], client: 'kubectl', baseline: 'learning' },
+    });
+    const rare = await waitForAlerts('serviceaccount-rare-operation', (a) => a.some((x) => x.user.username === bot));
+    // Only the one operation it never did: /api and the self review were learned.
+    expect(rare.filter((x) => x.user.username === bot).map((x) => x.evidence.operation)).toEqual(['get /apis']);
+    const intel = await waitForAlerts('threat-intel-source', (a) => a.length > 0);
+    expect(intel[0]).toMatchObject({ severity: 'high', user: { username: 'e2e-admin' } });
+    expect(intel[0]!.sourceIPs).toContain('203.0.113.9');
+    const rbac = await waitForAlerts('system-clusterrole-modified', (a) => a.some((x) => x.resource.name === 'system:basic-user'));
+    expect(rbac.find((x) => x.resource.name === 'system:basic-user')).toMatchObject({ user: { username: 'e2e-admin' } });
+    const sa = await waitForAlerts('serviceaccount-in-kube-namespace', (a) => a.some((x) => x.resource.name === 'sneaky'));
+    expect(sa.find((x) => x.resource.name === 'sneaky')).toMatchObject({ namespace: 'kube-system' });
+    const exposed = await waitForAlerts('exposed-service', (a) => a.some((x) => x.resource.name === 'redis'));
+    expect(exposed.find((x) => x.resource.name === 'redis')).toMatchObject({ namespace: 'team-w' });
+
+    // What the baseline learned is in the store (anomaly.syncInterval 1s), as `bulwark anomaly status` reads it.
+    let status = { code: 0, stdout: '', stderr: '' };
+    for (let i = 0; i < 20; i++) {
+      status = bulwarkCli(['anomaly', 'status', '-c', join(dir, 'config-enforce.yaml'), '--account', bot, '-o', 'json']);
+      if (status.code === 0 && (JSON.parse(status.stdout) as Obj).operations.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      account: bot,
+      state: 'judging',
+      operations: ['create authorization.k8s.io/selfsubjectaccessreviews cluster-wide', 'get /api', 'using kubectl'],
+    });
+  }, 60_000);
 
   it("answers 401 to reviews and audit batches from anyone without the API server's client certificate", async () => {
     const post = (path: string) =>
