@@ -95,6 +95,12 @@ export interface AnalyserStats {
   occurrences: number;
 }
 
+/**
+ * User agents longer than this are judged but not remembered (the API server truncates them at
+ * 1 KiB; a hand-made log line need not): the caches stay at most 4096 × 1 KiB.
+ */
+const MAX_CACHED_AGENT = 1024;
+
 /** Keys longer than this are hashed, so that tracked memory stays bounded whatever the URI or ID length. */
 const MAX_PLAIN_KEY = 512;
 
@@ -307,8 +313,10 @@ export class AuditAnalyser {
     let client = this.clientCache.get(f.userAgent);
     if (client === undefined) {
       client = humanClientOf(f.userAgent, listOf(this.ctx.lists, 'humanClientUserAgents')) ?? null;
-      if (this.clientCache.size >= 4096) this.clientCache.clear();
-      this.clientCache.set(f.userAgent, client);
+      if (f.userAgent.length <= MAX_CACHED_AGENT) {
+        if (this.clientCache.size >= 4096) this.clientCache.clear();
+        this.clientCache.set(f.userAgent, client);
+      }
     }
     if (client !== null) f.humanClient = client;
     if (this.anomaly === null) return;
@@ -378,8 +386,10 @@ export class AuditAnalyser {
     if (hit === undefined) {
       const lower = ua.toLowerCase();
       hit = this.settings.attackTools.some((t) => lower.includes(t));
-      if (this.uaCache.size >= 4096) this.uaCache.clear();
-      this.uaCache.set(ua, hit);
+      if (ua.length <= MAX_CACHED_AGENT) {
+        if (this.uaCache.size >= 4096) this.uaCache.clear();
+        this.uaCache.set(ua, hit);
+      }
     }
     return hit;
   }

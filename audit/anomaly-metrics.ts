@@ -36,4 +36,12 @@ export function registerAnomalyMetrics(registry: Registry, baseline: AnomalyBase
       this.set(baseline.unpersisted);
     },
   });
+  new Gauge({
+    name: 'bulwark_anomaly_unlearned_operations',
+    help: 'Operations not learned because the baseline kept its most distinct operation names (since start)',
+    registers: [registry],
+    collect() {
+      this.set(baseline.unlearned);
+    },
+  });
 }

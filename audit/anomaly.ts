@@ -25,6 +25,11 @@ export const DEFAULT_LEARNING_PERIOD_MS = 7 * 86_400_000;
 export const DEFAULT_MAX_OPERATIONS_PER_ACCOUNT = 500;
 export const DEFAULT_MAX_ACCOUNTS = 50_000;
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
+/**
+ * Distinct operation names kept at most, over all accounts (~100 MB at their longest). Beyond it a
+ * new operation is not learned — it will alert later rather than be silently trusted — and counted.
+ */
+export const MAX_OPERATION_NAMES = 1_000_000;
 /** Facts waiting to be written to the store; beyond this (a store down for long) the oldest are not persisted. */
 export const MAX_PENDING_FACTS = 100_000;
 const AGENT_PREFIX = 'using ';
@@ -167,8 +172,14 @@ export class AnomalyBaseline {
   untracked = 0;
   /** Learned facts not persisted because the queue was full. */
   unpersisted = 0;
+  /** Operations not learned because MAX_OPERATION_NAMES distinct names were kept already. */
+  unlearned = 0;
 
-  constructor(readonly settings: AnomalySettings) {}
+  constructor(
+    readonly settings: AnomalySettings,
+    /** MAX_OPERATION_NAMES, lower in tests. */
+    private readonly maxNames = MAX_OPERATION_NAMES,
+  ) {}
 
   get accountCount(): number {
     return this.accounts.size;
@@ -242,7 +253,9 @@ export class AnomalyBaseline {
         acc = { start: e.firstSeenMs, ops: new Uint32Array(8), size: 0 };
         this.accounts.set(e.account, acc);
       } else if (e.firstSeenMs < acc.start) acc.start = e.firstSeenMs;
-      if (e.operation !== ACCOUNT_MARKER && acc.size < this.settings.maxOperationsPerAccount) this.insert(acc, this.intern(e.operation));
+      if (e.operation === ACCOUNT_MARKER || acc.size >= this.settings.maxOperationsPerAccount) continue;
+      const id = this.intern(e.operation);
+      if (id >= 0) this.insert(acc, id);
     }
   }
 
@@ -290,7 +303,9 @@ export class AnomalyBaseline {
 
   private learn(account: string, acc: Account, operation: string, t: number): void {
     if (acc.size >= this.settings.maxOperationsPerAccount) return;
-    this.insert(acc, this.intern(operation));
+    const id = this.intern(operation);
+    if (id < 0) return;
+    this.insert(acc, id);
     this.queue({ account, operation, firstSeenMs: t });
   }
 
@@ -302,9 +317,14 @@ export class AnomalyBaseline {
     this.pending.push(entry);
   }
 
+  /** The number of an operation name, or -1 when MAX_OPERATION_NAMES are kept already. */
   private intern(name: string): number {
     let id = this.ids.get(name);
     if (id === undefined) {
+      if (this.names.length >= this.maxNames) {
+        this.unlearned++;
+        return -1;
+      }
       id = this.names.length;
       this.names.push(name);
       this.ids.set(name, id);

@@ -264,3 +264,17 @@ describe('parseTimestamp (event times without a Date.parse per event)', () => {
     }
   });
 });
+
+describe('AnomalyBaseline bounds under attack', () => {
+  it('keeps at most the configured number of distinct operation names over all accounts; later ones are not learned (they alert later) and are counted', () => {
+    const b = new AnomalyBaseline(settings({ learningPeriodMs: DAY }), 3);
+    for (let i = 0; i < 5; i++) b.observe(`system:serviceaccount:ns:a${i}`, `list pods in random-${i}`, undefined, T0, true);
+    b.observe('system:serviceaccount:ns:a0', 'list pods in random-1', undefined, T0 + 1, true); // an interned name is still learned
+    expect(b.unlearned).toBe(2);
+    expect(b.operationsOf('system:serviceaccount:ns:a0')).toEqual(['list pods in random-0', 'list pods in random-1']);
+    expect(b.operationsOf('system:serviceaccount:ns:a4')).toEqual([]);
+    expect(b.observe('system:serviceaccount:ns:a4', 'list pods in random-4', undefined, T0 + 2 * DAY, true)).toMatchObject({ state: 'judging', known: false });
+    b.merge([{ account: 'system:serviceaccount:ns:a4', operation: 'list pods in other', firstSeenMs: T0 }]);
+    expect(b.unlearned).toBe(3);
+  });
+});
