@@ -155,6 +155,7 @@ EOF
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$pki/sa.pub" \
     --service-account-signing-key-file="$pki/sa.key" \
     --token-auth-file="$dir/tokens.csv" --authorization-mode=RBAC --allow-privileged=true \
+    --feature-gates=EphemeralContainers=true \
     --service-cluster-ip-range=10.96.0.0/16 \
     --audit-log-path="$dir/log/audit.log" --audit-policy-file="$dir/audit-policy.yaml" --audit-log-format=json \
     "${audit_webhook[@]}" "${admission[@]}" \

@@ -415,7 +415,7 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(fromBackend.every((a) => a.verified !== false)).toBe(true);
   });
 
-  it('detections of #12 from the real audit webhook: a stolen service-account token, its rare operation, a listed source address, system RBAC and kube-system service accounts, an exposed Redis', async () => {
+  it('detections of #12 from the real audit webhook: a stolen service-account token, its rare operation, a listed source address, system RBAC and kube-system service accounts, an ephemeral container, an exposed Redis', async () => {
     const KUBECTL_UA = 'kubectl/v1.20.2 (linux/amd64) kubernetes/faecb19';
     const BOT_UA = 'e2e-bot/1.0 (linux/amd64) kubernetes/$Format';
     const bot = 'system:serviceaccount:team-a:e2e-bot';
@@ -444,6 +444,26 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(kubectl(['-n', 'kube-system', 'create', 'serviceaccount', 'sneaky']).code).toBe(0);
     const redis = kubectl(['-n', 'team-w', 'create', 'service', 'loadbalancer', 'redis', '--tcp=6379:6379']);
     expect(redis.code, redis.stderr).toBe(0);
+    // kubectl debug as 1.20 serves it (EphemeralContainers, an alpha gate cluster.sh turns on): the
+    // EphemeralContainers kind on the pods/ephemeralcontainers subresource.
+    const target = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'debug-target', namespace: 'team-w' },
+      spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'busybox:1.36' }] },
+    });
+    expect(kubectl(['apply', '-f', '-'], target).code).toBe(0);
+    const debug = await apiCall('PUT', '/api/v1/namespaces/team-w/pods/debug-target/ephemeralcontainers', {
+      token: token('admin'),
+      userAgent: KUBECTL_UA,
+      body: {
+        apiVersion: 'v1',
+        kind: 'EphemeralContainers',
+        metadata: { name: 'debug-target', namespace: 'team-w' },
+        ephemeralContainers: [{ name: 'debugger', image: 'busybox:1.36', command: ['sh'], stdin: true, tty: true, targetContainerName: 'app' }],
+      },
+    });
+    expect(debug.status, debug.text).toBe(200);
 
     const misuse = await waitForAlerts('serviceaccount-token-misuse', (a) => a.some((x) => x.user.username === bot));
     expect(misuse.find((x) => x.user.username === bot)).toMatchObject({
@@ -464,6 +484,8 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(rbac.find((x) => x.resource.name === 'system:basic-user')).toMatchObject({ user: { username: 'e2e-admin' } });
     const sa = await waitForAlerts('serviceaccount-in-kube-namespace', (a) => a.some((x) => x.resource.name === 'sneaky'));
     expect(sa.find((x) => x.resource.name === 'sneaky')).toMatchObject({ namespace: 'kube-system' });
+    const ephemeral = await waitForAlerts('ephemeral-container-added', (a) => a.some((x) => x.resource.name === 'debug-target'));
+    expect(ephemeral.find((x) => x.resource.name === 'debug-target')).toMatchObject({ namespace: 'team-w', user: { username: 'e2e-admin' } });
     const exposed = await waitForAlerts('exposed-service', (a) => a.some((x) => x.resource.name === 'redis'));
     expect(exposed.find((x) => x.resource.name === 'redis')).toMatchObject({ namespace: 'team-w' });
 
