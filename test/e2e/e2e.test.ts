@@ -486,6 +486,7 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(sa.find((x) => x.resource.name === 'sneaky')).toMatchObject({ namespace: 'kube-system' });
     const ephemeral = await waitForAlerts('ephemeral-container-added', (a) => a.some((x) => x.resource.name === 'debug-target'));
     expect(ephemeral.find((x) => x.resource.name === 'debug-target')).toMatchObject({ namespace: 'team-w', user: { username: 'e2e-admin' } });
+    expect(kubectl(['-n', 'team-w', 'delete', 'pod', 'debug-target', '--wait=false']).code).toBe(0);
     const exposed = await waitForAlerts('exposed-service', (a) => a.some((x) => x.resource.name === 'redis'));
     expect(exposed.find((x) => x.resource.name === 'redis')).toMatchObject({ namespace: 'team-w' });
 
