@@ -114,10 +114,22 @@ function str(value: unknown): string {
  */
 export function requestKey(ev: AuditEvent): string {
   const impersonated = isRecord(ev.impersonatedUser) ? usernameOf(ev.impersonatedUser) : '';
-  const key = [ev.auditID, verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join(
-    '\u0000',
-  );
-  return key.length <= MAX_PLAIN_KEY ? key : 'sha256:' + createHash('sha256').update(key).digest('hex');
+  const rest = [verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join('\u0000');
+  // The auditID part always leads, so that auditIDPart() finds it in a hashed key too.
+  const id = auditIDPart(ev.auditID);
+  return id.length + rest.length < MAX_PLAIN_KEY ? id + '\u0000' + rest : id + '\u0000sha256:' + createHash('sha256').update(rest).digest('hex');
+}
+
+/** The auditID as the first part of a request key: itself, or its hash when long or holding a NUL. */
+function auditIDPart(auditID: unknown): string {
+  const id = str(auditID);
+  return id.length <= 128 && !id.includes('\u0000') ? id : 'sha256:' + createHash('sha256').update(id).digest('hex');
+}
+
+/** The auditID part of a request key (a key from an older checkpoint, without one, is its own). */
+function auditIDOfKey(key: string): string {
+  const nul = key.indexOf('\u0000');
+  return nul < 0 ? key : key.slice(0, nul);
 }
 
 export class AuditAnalyser {
@@ -128,6 +140,11 @@ export class AuditAnalyser {
   private readonly ctx: RuleContext;
   /** request key → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
   private readonly tracked = new Map<string, 'started' | 'alerted'>();
+  /**
+   * auditID part → how many tracked keys start with it. Most events' auditID has none, and then
+   * their request key is never built (it was the analyser's largest single cost).
+   */
+  private readonly trackedIDs = new Map<string, number>();
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   private readonly uaCache = new Map<string, boolean>();
@@ -194,21 +211,23 @@ export class AuditAnalyser {
     this.stats.events++;
     const stage = ev.stage;
     if (stage === 'RequestReceived') return [];
-    const id = requestKey(ev);
-    const prior = this.tracked.get(id);
+    // The key is built only when this auditID has a tracked key, or the request is to be tracked.
+    let id = stage === 'ResponseStarted' || this.trackedIDs.has(auditIDPart(ev.auditID)) ? requestKey(ev) : undefined;
+    const prior = id === undefined ? undefined : this.tracked.get(id);
     if (stage === 'ResponseStarted') {
       if (prior !== undefined) return [];
-      journal?.push([id, prior]);
-      this.track(id, 'started');
+      journal?.push([id!, prior]);
+      this.track(id!, 'started');
     } else if (prior !== undefined) {
       // The ResponseComplete/Panic of a session analysed at ResponseStarted, or a replayed event.
-      journal?.push([id, prior]);
-      this.tracked.delete(id);
+      journal?.push([id!, prior]);
+      this.untrack(id!);
       return [];
     }
     this.stats.analysed++;
     const alerts = this.evaluate(ev);
     if (alerts.length > 0 && stage !== 'ResponseStarted') {
+      id ??= requestKey(ev);
       journal?.push([id, prior]);
       this.track(id, 'alerted');
     }
@@ -220,8 +239,8 @@ export class AuditAnalyser {
   rollback(journal: AnalyserJournal): void {
     for (let i = journal.length - 1; i >= 0; i--) {
       const [id, prior] = journal[i]!;
-      if (prior === undefined) this.tracked.delete(id);
-      else this.tracked.set(id, prior);
+      if (prior === undefined) this.untrack(id);
+      else this.setTracked(id, prior);
     }
     journal.length = 0;
   }
@@ -238,11 +257,27 @@ export class AuditAnalyser {
   }
 
   private track(id: string, state: 'started' | 'alerted'): void {
-    this.tracked.set(id, state);
+    this.setTracked(id, state);
     if (this.tracked.size > this.maxTracked) {
       const oldest = this.tracked.keys().next().value;
-      if (oldest !== undefined) this.tracked.delete(oldest);
+      if (oldest !== undefined) this.untrack(oldest);
     }
+  }
+
+  private setTracked(id: string, state: 'started' | 'alerted'): void {
+    if (!this.tracked.has(id)) {
+      const part = auditIDOfKey(id);
+      this.trackedIDs.set(part, (this.trackedIDs.get(part) ?? 0) + 1);
+    }
+    this.tracked.set(id, state);
+  }
+
+  private untrack(id: string): void {
+    if (!this.tracked.delete(id)) return;
+    const part = auditIDOfKey(id);
+    const n = (this.trackedIDs.get(part) ?? 1) - 1;
+    if (n > 0) this.trackedIDs.set(part, n);
+    else this.trackedIDs.delete(part);
   }
 
   private facts(ev: AuditEvent): AuditFacts {

@@ -1,7 +1,7 @@
 // Stages, impersonation, dry runs, failed requests, the control-plane skip list and de-duplication.
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../alerts/model.js';
-import { AuditAnalyser } from '../../audit/analyser.js';
+import { AuditAnalyser, requestKey } from '../../audit/analyser.js';
 import { parseAuditSettings } from '../../audit/config.js';
 import { Deduplicator } from '../../audit/dedup.js';
 import type { AuditEvent } from '../../audit/event.js';
@@ -379,5 +379,79 @@ describe('audit settings', () => {
     expect(parseAuditSettings({ dedupWindow: '90s' }).dedupWindowMs).toBe(90_000);
     expect(parseAuditSettings({ dedupWindow: 120 }).dedupWindowMs).toBe(120_000);
     expect(parseAuditSettings({ dedupWindow: '1h' }).dedupWindowMs).toBe(3_600_000);
+  });
+});
+
+describe('request tracking: the auditID index never changes what is analysed', () => {
+  // An oracle with the documented semantics and no index: every event's request key is looked up.
+  class Oracle {
+    readonly tracked = new Map<string, 'started' | 'alerted'>();
+    constructor(private readonly max: number) {}
+    analyse(ev: AuditEvent, raises: boolean, journal?: Array<[string, 'started' | 'alerted' | undefined]>): boolean {
+      if (ev.stage === 'RequestReceived') return false;
+      const id = requestKey(ev);
+      const prior = this.tracked.get(id);
+      if (ev.stage === 'ResponseStarted') {
+        if (prior !== undefined) return false;
+        journal?.push([id, prior]);
+        this.track(id, 'started');
+      } else if (prior !== undefined) {
+        journal?.push([id, prior]);
+        this.tracked.delete(id);
+        return false;
+      }
+      if (raises && ev.stage !== 'ResponseStarted') {
+        journal?.push([id, prior]);
+        this.track(id, 'alerted');
+      }
+      return true;
+    }
+    rollback(journal: Array<[string, 'started' | 'alerted' | undefined]>): void {
+      for (let i = journal.length - 1; i >= 0; i--) {
+        const [id, prior] = journal[i]!;
+        if (prior === undefined) this.tracked.delete(id);
+        else this.tracked.set(id, prior);
+      }
+      journal.length = 0;
+    }
+    private track(id: string, state: 'started' | 'alerted'): void {
+      this.tracked.set(id, state);
+      if (this.tracked.size > this.max) this.tracked.delete(this.tracked.keys().next().value!);
+    }
+  }
+
+  it('agrees with a key lookup per event over 20,000 seeded events (shared and odd auditIDs, sessions, replays, rollbacks, eviction)', () => {
+    let seed = 11;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 8 });
+    const oracle = new Oracle(8);
+    const ids = ['a', 'b', 'c', 'x'.repeat(200), 'nul\u0000id', ''];
+    const seen: AuditEvent[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      // Replay an earlier event now and then; otherwise a new one: an exec session (two stages) or a secrets listing (alerts).
+      const ev =
+        seen.length > 0 && rand(4) === 0
+          ? seen[rand(seen.length)]!
+          : auditEvent({
+              auditID: ids[rand(ids.length)],
+              stage: (['ResponseStarted', 'ResponseComplete', 'Panic', 'RequestReceived'] as const)[rand(4)],
+              verb: rand(2) ? 'list' : 'get',
+              requestURI: rand(2) ? '/api/v1/secrets' : '/api/v1/namespaces/default/pods/web-0',
+              objectRef: rand(2) ? { resource: 'secrets', apiVersion: 'v1' } : { resource: 'pods', namespace: 'default', name: 'web-0', apiVersion: 'v1' },
+              requestReceivedTimestamp: at(rand(5)),
+            });
+      if (seen.length < 500) seen.push(ev);
+      const journal: Array<[string, 'started' | 'alerted' | undefined]> = [];
+      const oracleJournal: Array<[string, 'started' | 'alerted' | undefined]> = [];
+      const before = a.stats.analysed;
+      const alerts = a.analyse(ev, journal);
+      const analysed = a.stats.analysed > before;
+      expect(oracle.analyse(ev, alerts.length > 0, oracleJournal), `event ${i}`).toBe(analysed);
+      if (rand(10) === 0) {
+        a.rollback(journal);
+        oracle.rollback(oracleJournal);
+      }
+    }
+    expect(a.pendingSessions().sort()).toEqual([...oracle.tracked].filter(([, s]) => s === 'started').map(([k]) => k).sort());
   });
 });
