@@ -96,10 +96,13 @@ export interface AnalyserStats {
 }
 
 /**
- * User agents longer than this are judged but not remembered (the API server truncates them at
- * 1 KiB; a hand-made log line need not): the caches stay at most 4096 × 1 KiB.
+ * User agents (and user names) longer than this are judged but not remembered (the API server
+ * truncates user agents at 1 KiB; a hand-made log line need not): each cache stays at most 4096 × 1 KiB.
  */
 const MAX_CACHED_AGENT = 1024;
+
+/** The answer of most events: one shared, frozen empty list (no allocation per event). */
+const NONE: readonly Alert[] = Object.freeze([]);
 
 /** Keys longer than this are hashed, so that tracked memory stays bounded whatever the URI or ID length. */
 const MAX_PLAIN_KEY = 512;
@@ -137,6 +140,9 @@ export class AuditAnalyser {
   readonly stats: AnalyserStats = { events: 0, analysed: 0, occurrences: 0 };
   private readonly compiled: CompiledConfig;
   private readonly rules: AuditRule[];
+  /** The rules to run for a resource, in catalogue order; resources no rule lists get `anyResourceRules`. */
+  private readonly rulesByResource = new Map<string, AuditRule[]>();
+  private readonly anyResourceRules: AuditRule[];
   private readonly ctx: RuleContext;
   /** request key → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
   private readonly tracked = new Map<string, 'started' | 'alerted'>();
@@ -149,6 +155,7 @@ export class AuditAnalyser {
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   private readonly uaCache = new Map<string, boolean>();
   private readonly clientCache = new Map<string, string | null>();
+  private readonly accountCache = new Map<string, boolean>();
   /** The service-account baseline; null when serviceaccount-rare-operation is off. */
   readonly anomaly: AnomalyBaseline | null;
   /** Whether a service account's requests are looked at (either service-account rule is on). */
@@ -163,6 +170,13 @@ export class AuditAnalyser {
     this.compiled = compileConfig({ ...options.config, profiles: ['defender'] });
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
+    this.anyResourceRules = this.rules.filter((r) => r.resources === undefined);
+    for (const resource of new Set(this.rules.flatMap((r) => r.resources ?? []))) {
+      this.rulesByResource.set(
+        resource,
+        this.rules.filter((r) => r.resources === undefined || r.resources.includes(resource)),
+      );
+    }
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
     const globCache = new Map<readonly string[], RegExp>();
     this.ctx = {
@@ -207,22 +221,22 @@ export class AuditAnalyser {
    * The alerts one event raises (usually none). With a journal, the changes to the tracked
    * auditIDs are recorded so that `rollback` can undo them (a batch whose alerts were not recorded).
    */
-  analyse(ev: AuditEvent, journal?: AnalyserJournal): Alert[] {
+  analyse(ev: AuditEvent, journal?: AnalyserJournal): readonly Alert[] {
     this.stats.events++;
     const stage = ev.stage;
-    if (stage === 'RequestReceived') return [];
+    if (stage === 'RequestReceived') return NONE;
     // The key is built only when this auditID has a tracked key, or the request is to be tracked.
     let id = stage === 'ResponseStarted' || this.trackedIDs.has(auditIDPart(ev.auditID)) ? requestKey(ev) : undefined;
     const prior = id === undefined ? undefined : this.tracked.get(id);
     if (stage === 'ResponseStarted') {
-      if (prior !== undefined) return [];
+      if (prior !== undefined) return NONE;
       journal?.push([id!, prior]);
       this.track(id!, 'started');
     } else if (prior !== undefined) {
       // The ResponseComplete/Panic of a session analysed at ResponseStarted, or a replayed event.
       journal?.push([id!, prior]);
       this.untrack(id!);
-      return [];
+      return NONE;
     }
     this.stats.analysed++;
     const alerts = this.evaluate(ev);
@@ -303,12 +317,13 @@ export class AuditAnalyser {
     };
   }
 
-  private evaluate(ev: AuditEvent): Alert[] {
+  private evaluate(ev: AuditEvent): readonly Alert[] {
     const f = this.facts(ev);
     this.ctx.intel?.maybeReload();
-    if (this.watchAccounts && f.success && !f.dryRun && isServiceAccountName(f.username) && !this.settings.isControlPlane(f.username)) this.observeAccount(f);
+    if (this.watchAccounts && f.success && !f.dryRun && this.watchedAccount(f.username)) this.observeAccount(f);
     let out: Alert[] | undefined;
-    for (const rule of this.rules) {
+    const rules = this.rulesByResource.get(f.resource) ?? this.anyResourceRules;
+    for (const rule of rules) {
       if (f.dryRun && rule.skipDryRun) continue;
       if (rule.id === 'pentest-tool' && !this.knownToolAgent(f.userAgent)) continue;
       const m = rule.match(f, this.ctx);
@@ -336,7 +351,20 @@ export class AuditAnalyser {
       const vapAlerts = this.vapAlerts(f, out);
       if (vapAlerts.length) (out ??= []).push(...vapAlerts);
     }
-    return out ?? [];
+    return out ?? NONE;
+  }
+
+  /** A service account that is not the control plane's (cached: a log repeats its users). */
+  private watchedAccount(username: string): boolean {
+    let yes = this.accountCache.get(username);
+    if (yes === undefined) {
+      yes = isServiceAccountName(username) && !this.settings.isControlPlane(username);
+      if (username.length <= MAX_CACHED_AGENT) {
+        if (this.accountCache.size >= 4096) this.accountCache.clear();
+        this.accountCache.set(username, yes);
+      }
+    }
+    return yes;
   }
 
   /**
@@ -379,10 +407,10 @@ export class AuditAnalyser {
    * policy, unless this event's object checks already raised that type. Control-plane writes are skipped
    * as in objectChecks (a workload's pods, created by its controller, alert through the workload).
    */
-  private vapAlerts(f: AuditFacts, already: readonly Alert[] | undefined): Alert[] {
+  private vapAlerts(f: AuditFacts, already: readonly Alert[] | undefined): readonly Alert[] {
     const found = vapFindings(f.event);
-    if (found.length === 0) return [];
-    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return [];
+    if (found.length === 0) return NONE;
+    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return NONE;
     const kind = kindOfResource(f.resource);
     const alerts: Alert[] = [];
     for (const policy of new Set(found.map((x) => x.policy))) {
@@ -430,15 +458,15 @@ export class AuditAnalyser {
   }
 
   /** The defender checks on the stored object of a successful create/update/patch. */
-  private objectChecks(f: AuditFacts): Alert[] {
-    if (f.subresource !== '' && f.subresource !== 'ephemeralcontainers') return [];
+  private objectChecks(f: AuditFacts): readonly Alert[] {
+    if (f.subresource !== '' && f.subresource !== 'ephemeralcontainers') return NONE;
     // The control plane's own writes (controllers creating pods of a workload, bootstrap RBAC) are
     // skipped — unless someone impersonated a control-plane identity.
-    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return [];
+    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return NONE;
     const obj = objectOfWrite(f.event);
-    if (!obj) return [];
+    if (!obj) return NONE;
     const subject = toSubject(obj);
-    if (!subject) return [];
+    if (!subject) return NONE;
     // The URL's namespace is the object's (the API server rejects a body that disagrees); clients
     // that put it only in the URL (client-go, curl, controllers) send a body without one.
     if (f.namespace) subject.ref.namespace = f.namespace;
@@ -446,7 +474,7 @@ export class AuditAnalyser {
     const user = { username: f.username, groups: groupsOf(effectiveUser(f.event)) };
     // Config exemptions apply to the authenticated user, not to whom it impersonates.
     const authenticated = f.impersonator === undefined ? user : { username: usernameOf(f.event.user), groups: groupsOf(f.event.user) };
-    if (exemptionReason(this.compiled, namespace, authenticated) !== undefined) return [];
+    if (exemptionReason(this.compiled, namespace, authenticated) !== undefined) return NONE;
     // Checks that read the user (kube-system-workload) judge the authenticated one: impersonating a
     // system: identity must not make a human's workload look like the control plane's.
     const evaluation = evaluateSubject(
@@ -456,7 +484,7 @@ export class AuditAnalyser {
       { maxFindingsPerCheck: MAX_FINDINGS_PER_CHECK },
     );
     for (const error of evaluation.errors) this.onCheckError?.(error, f.event);
-    if (evaluation.findings.length === 0) return [];
+    if (evaluation.findings.length === 0) return NONE;
     const byPolicy = new Map<string, Finding[]>();
     for (const finding of evaluation.findings) {
       const list = byPolicy.get(finding.policy);

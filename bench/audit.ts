@@ -419,7 +419,7 @@ async function main(): Promise<void> {
   // BENCH_AUDIT_KEEP=FILE keeps the generated log there (to profile or compare against).
   const file = process.env.BENCH_AUDIT_KEEP ?? join(dir, 'audit.log');
   try {
-    let t = performance.now();
+    const t = performance.now();
     const gen = await generate(file, EVENTS);
     console.log(
       `generated ${EVENTS} events (${((gen.suspicious / EVENTS) * 100).toFixed(1)} % suspicious), ${(statSync(file).size / 1048576).toFixed(0)} MiB, in ${((performance.now() - t) / 1000).toFixed(1)} s`,

@@ -941,7 +941,7 @@ describe('fuzz: the audit analyser on mutated audit events', () => {
           continue;
         }
         analysed++;
-        let alerts: Alert[];
+        let alerts: readonly Alert[];
         try {
           alerts = analyser.analyse(line as unknown as AuditEvent);
         } catch (err) {

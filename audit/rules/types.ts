@@ -74,6 +74,11 @@ export interface AuditRule extends CheckMeta {
   sources?: readonly ('admission' | 'audit' | 'background')[];
   /** Rules about stored changes do not fire on a dry run (it stored nothing). */
   skipDryRun: boolean;
+  /**
+   * The only `objectRef.resource` values the rule can fire on, when it has such a list: the
+   * analyser then runs it for those alone (most events concern leases, pods and configmaps).
+   */
+  resources?: readonly string[];
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
 }
 

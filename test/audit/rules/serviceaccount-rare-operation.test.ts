@@ -43,7 +43,7 @@ function learned(config: Partial<BulwarkConfig> = {}): AuditAnalyser {
   }
   return a;
 }
-const rare = (alerts: Alert[]) => alerts.filter((x) => x.type === ID);
+const rare = (alerts: readonly Alert[]) => alerts.filter((x) => x.type === ID);
 
 describe(ID, () => {
   it.each([

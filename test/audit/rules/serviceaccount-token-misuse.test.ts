@@ -55,7 +55,7 @@ const exec = (days: number, ua = APP_UA) =>
     responseStatus: { metadata: {}, code: 101 },
   });
 
-const misuse = (alerts: Alert[]) => alerts.filter((a) => a.type === ID);
+const misuse = (alerts: readonly Alert[]) => alerts.filter((a) => a.type === ID);
 function analyser(config: Partial<BulwarkConfig> = {}): AuditAnalyser {
   return new AuditAnalyser({ config: { ...defaultConfig(), anomaly: { learningPeriod: '7d' }, ...config } });
 }
