@@ -118,21 +118,25 @@ function str(value: unknown): string {
 export function requestKey(ev: AuditEvent): string {
   const impersonated = isRecord(ev.impersonatedUser) ? usernameOf(ev.impersonatedUser) : '';
   const rest = [verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join('\u0000');
-  // The auditID part always leads, so that auditIDPart() finds it in a hashed key too.
+  // The auditID part leads, prefixed with its length, so that auditIDOfKey() reads it back exactly
+  // (a NUL in it included) from a plain or a hashed key.
   const id = auditIDPart(ev.auditID);
-  return id.length + rest.length < MAX_PLAIN_KEY ? id + '\u0000' + rest : id + '\u0000sha256:' + createHash('sha256').update(rest).digest('hex');
+  const head = `${id.length}:${id}\u0000`;
+  return head.length + rest.length <= MAX_PLAIN_KEY ? head + rest : head + 'sha256:' + createHash('sha256').update(rest).digest('hex');
 }
 
-/** The auditID as the first part of a request key: itself, or its hash when long or holding a NUL. */
+/** The auditID as the first part of a request key, and the auditID index's key: itself, or its hash when long. */
 function auditIDPart(auditID: unknown): string {
   const id = str(auditID);
-  return id.length <= 128 && !id.includes('\u0000') ? id : 'sha256:' + createHash('sha256').update(id).digest('hex');
+  return id.length <= 128 ? id : 'sha256:' + createHash('sha256').update(id).digest('hex');
 }
 
 /** The auditID part of a request key (a key from an older checkpoint, without one, is its own). */
 function auditIDOfKey(key: string): string {
-  const nul = key.indexOf('\u0000');
-  return nul < 0 ? key : key.slice(0, nul);
+  const colon = key.indexOf(':');
+  const length = colon > 0 && colon <= 3 ? Number(key.slice(0, colon)) : NaN;
+  if (!Number.isInteger(length) || key.charCodeAt(colon + 1 + length) !== 0) return key;
+  return key.slice(colon + 1, colon + 1 + length);
 }
 
 export class AuditAnalyser {

@@ -422,6 +422,25 @@ describe('request tracking: the auditID index never changes what is analysed', (
     }
   }
 
+  it.each([
+    ['a NUL', 'nul\u0000id'],
+    ['300 characters (hashed)', 'x'.repeat(300)],
+    ['digits and a colon, like the key prefix', '12:ab\u0000cd'],
+  ])('an exec session whose auditID holds %s alerts once, at ResponseStarted', (_n, id) => {
+    const a = new AuditAnalyser({ config: defaultConfig() });
+    const session = {
+      auditID: id,
+      verb: 'create',
+      requestURI: '/api/v1/namespaces/kube-system/pods/etcd-0/exec?command=sh',
+      objectRef: { resource: 'pods', subresource: 'exec', namespace: 'kube-system', name: 'etcd-0', apiVersion: 'v1' },
+    };
+    expect(a.analyse(auditEvent({ ...session, stage: 'ResponseStarted', responseStatus: { metadata: {}, code: 101 } })).map((x) => x.type)).toEqual([
+      'exec-into-pod',
+    ]);
+    expect(a.analyse(auditEvent({ ...session, stage: 'ResponseComplete' }))).toEqual([]);
+    expect(a.pendingSessions()).toEqual([]);
+  });
+
   it('agrees with a key lookup per event over 20,000 seeded events (shared and odd auditIDs, sessions, replays, rollbacks, eviction)', () => {
     let seed = 11;
     const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
