@@ -86,11 +86,28 @@ export interface CompiledAuditSettings {
   disabled: Set<string>;
 }
 
+/** User names longer than this are matched but not remembered (the cache stays at most 4096 × 1 KiB). */
+const MAX_CACHED_NAME = 1024;
+
 function identityMatcher(globs: string[]): (username: string) => boolean {
   const exact = new Set(globs.filter((g) => !g.includes('*') && !g.includes('?')));
   const patterns = globs.filter((g) => g.includes('*') || g.includes('?'));
   const re = patterns.length ? new RegExp(patterns.map((g) => globToRegExp(g).source).join('|')) : undefined;
-  return (username) => username !== '' && (exact.has(username) || (re !== undefined && re.test(username)));
+  const match = (username: string) => username !== '' && (exact.has(username) || (re !== undefined && re.test(username)));
+  if (re === undefined) return match;
+  // An audit log repeats a few hundred user names (nodes, controllers): the glob test runs once for each.
+  const cache = new Map<string, boolean>();
+  return (username) => {
+    let hit = cache.get(username);
+    if (hit === undefined) {
+      hit = match(username);
+      if (username.length <= MAX_CACHED_NAME) {
+        if (cache.size >= 4096) cache.clear();
+        cache.set(username, hit);
+      }
+    }
+    return hit;
+  };
 }
 
 export function compileAuditSettings(settings: AuditSettings): CompiledAuditSettings {
