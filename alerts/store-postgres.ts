@@ -24,6 +24,8 @@ import {
   type AlertStore,
   type BaselineCursor,
   type BaselineEntry,
+  type OutboxEntry,
+  MAX_OUTBOX_ERROR,
   type OpenStoreOptions,
   type Retention,
 } from './store.js';
@@ -101,6 +103,8 @@ export class PostgresAlertStore implements AlertStore {
   private readonly table: string;
   /** The service-account baseline (audit/anomaly.ts). */
   private readonly baselineTable: string;
+  /** The notification outbox (alerts/notify.ts). */
+  private readonly outboxTable: string;
   private closed = false;
 
   private constructor(
@@ -111,6 +115,7 @@ export class PostgresAlertStore implements AlertStore {
     this.description = redactUrl(url);
     this.table = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alerts';
     this.baselineTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_anomaly_baseline';
+    this.outboxTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_notify_outbox';
   }
 
   static async open(url: string, options: OpenStoreOptions = {}): Promise<PostgresAlertStore> {
@@ -182,6 +187,19 @@ export class PostgresAlertStore implements AlertStore {
           PRIMARY KEY (account, operation)
         )`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_anomaly_baseline_by_stored ON ${this.baselineTable} (stored_ms, account, operation)`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.outboxTable} (
+          id              bigserial PRIMARY KEY,
+          sink            text NOT NULL,
+          alert_id        text NOT NULL,
+          body            jsonb NOT NULL,
+          attempts        integer NOT NULL DEFAULT 0,
+          next_attempt_ms bigint NOT NULL,
+          created_ms      bigint NOT NULL,
+          last_error      text NOT NULL DEFAULT '',
+          UNIQUE (sink, alert_id)
+        )`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_notify_outbox_due ON ${this.outboxTable} (next_attempt_ms, id)`);
     });
   }
 
@@ -272,7 +290,7 @@ export class PostgresAlertStore implements AlertStore {
     await c.query(`UPDATE ${this.table} SET ${sets} WHERE id = $1`, PostgresAlertStore.values(a));
   }
 
-  async upsert(input: Alert, windowMs: number): Promise<Alert> {
+  async upsert(input: Alert, windowMs: number, notify: readonly string[] = []): Promise<Alert> {
     const incoming = normaliseAlert(input);
     return this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, lockKey(incoming.fingerprint)]);
@@ -290,8 +308,58 @@ export class PostgresAlertStore implements AlertStore {
         return merged;
       }
       await this.insert(c, incoming);
+      const sinks = [...new Set(notify)];
+      if (sinks.length > 0) {
+        const now = Date.now();
+        await c.query(
+          `INSERT INTO ${this.outboxTable} (sink, alert_id, body, next_attempt_ms, created_ms)
+           SELECT s, $2, $3::jsonb, $4, $4 FROM unnest($1::text[]) AS x(s) ON CONFLICT (sink, alert_id) DO NOTHING`,
+          [sinks, incoming.id, JSON.stringify(incoming), now],
+        );
+      }
       return incoming;
     });
+  }
+
+  async claimOutbox(nowMs: number, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+    // SKIP LOCKED: replicas claiming at once take different rows; the lease (next_attempt_ms moved
+    // ahead) keeps a claimed row from the others until it is completed, failed or the lease ends.
+    const r = await this.pool.query<{ id: string; sink: string; body: Alert; attempts: number; created_ms: string; last_error: string }>(
+      `UPDATE ${this.outboxTable} SET next_attempt_ms = $2 WHERE id IN (
+         SELECT id FROM ${this.outboxTable} WHERE next_attempt_ms <= $1 ORDER BY next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING id, sink, body, attempts, created_ms, last_error`,
+      [nowMs, nowMs + leaseMs, limit],
+    );
+    return r.rows
+      .map((row) => ({ id: Number(row.id), sink: row.sink, alert: row.body, attempts: row.attempts, createdMs: Number(row.created_ms), lastError: row.last_error }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  async completeOutbox(id: number): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.outboxTable} WHERE id = $1`, [id]);
+  }
+
+  async failOutbox(id: number, error: string, nextAttemptMs: number): Promise<void> {
+    await this.pool.query(`UPDATE ${this.outboxTable} SET attempts = attempts + 1, last_error = $2, next_attempt_ms = $3 WHERE id = $1`, [
+      id,
+      error.slice(0, MAX_OUTBOX_ERROR),
+      nextAttemptMs,
+    ]);
+  }
+
+  async expireOutbox(beforeMs: number): Promise<Record<string, number>> {
+    const r = await this.pool.query<{ sink: string; n: string }>(
+      `WITH gone AS (DELETE FROM ${this.outboxTable} WHERE created_ms < $1 RETURNING sink) SELECT sink, COUNT(*) AS n FROM gone GROUP BY sink`,
+      [beforeMs],
+    );
+    return Object.fromEntries(r.rows.map((row) => [row.sink, Number(row.n)]));
+  }
+
+  async outboxStats(): Promise<Record<string, { pending: number; oldestMs: number; failing: number }>> {
+    const r = await this.pool.query<{ sink: string; n: string; oldest: string; failing: string }>(
+      `SELECT sink, COUNT(*) AS n, MIN(created_ms) AS oldest, COUNT(*) FILTER (WHERE attempts > 0) AS failing FROM ${this.outboxTable} GROUP BY sink`,
+    );
+    return Object.fromEntries(r.rows.map((row) => [row.sink, { pending: Number(row.n), oldestMs: Number(row.oldest), failing: Number(row.failing) }]));
   }
 
   async get(id: string): Promise<Alert | undefined> {

@@ -30,6 +30,8 @@ import {
   type AlertStore,
   type BaselineCursor,
   type BaselineEntry,
+  type OutboxEntry,
+  MAX_OUTBOX_ERROR,
   type Retention,
 } from './store.js';
 
@@ -71,6 +73,19 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (account, operation)
    );
    CREATE INDEX IF NOT EXISTS anomaly_baseline_by_stored ON anomaly_baseline (stored_ms, account, operation);`,
+  // 3: the notification outbox (alerts/notify.ts), written in the alert's own transaction.
+  `CREATE TABLE IF NOT EXISTS notify_outbox (
+     id              INTEGER PRIMARY KEY AUTOINCREMENT,
+     sink            TEXT NOT NULL,
+     alert_id        TEXT NOT NULL,
+     body            TEXT NOT NULL,
+     attempts        INTEGER NOT NULL DEFAULT 0,
+     next_attempt_ms INTEGER NOT NULL,
+     created_ms      INTEGER NOT NULL,
+     last_error      TEXT NOT NULL DEFAULT '',
+     UNIQUE (sink, alert_id)
+   );
+   CREATE INDEX IF NOT EXISTS notify_outbox_due ON notify_outbox (next_attempt_ms, id);`,
 ];
 
 interface Row {
@@ -145,7 +160,7 @@ export class SqliteAlertStore implements AlertStore {
     }
   }
 
-  async upsert(input: Alert, windowMs: number): Promise<Alert> {
+  async upsert(input: Alert, windowMs: number, notify: readonly string[] = []): Promise<Alert> {
     const incoming = normaliseAlert(input);
     const txn = this.db.transaction((): Alert => {
       // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
@@ -163,9 +178,55 @@ export class SqliteAlertStore implements AlertStore {
         return merged;
       }
       this.write(incoming, true);
+      if (notify.length > 0) {
+        const now = Date.now();
+        const body = JSON.stringify(incoming);
+        const queue = this.db.prepare(
+          'INSERT OR IGNORE INTO notify_outbox (sink, alert_id, body, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)',
+        );
+        for (const sink of new Set(notify)) queue.run(sink, incoming.id, body, now, now);
+      }
       return incoming;
     });
     return txn.immediate();
+  }
+
+  async claimOutbox(nowMs: number, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+    const txn = this.db.transaction((): OutboxEntry[] => {
+      const rows = this.db
+        .prepare('SELECT id, sink, body, attempts, created_ms, last_error FROM notify_outbox WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?')
+        .all(nowMs, limit) as { id: number; sink: string; body: string; attempts: number; created_ms: number; last_error: string }[];
+      const lease = this.db.prepare('UPDATE notify_outbox SET next_attempt_ms = ? WHERE id = ?');
+      for (const r of rows) lease.run(nowMs + leaseMs, r.id);
+      return rows.map((r) => ({ id: r.id, sink: r.sink, alert: JSON.parse(r.body) as Alert, attempts: r.attempts, createdMs: r.created_ms, lastError: r.last_error }));
+    });
+    return txn.immediate();
+  }
+
+  async completeOutbox(id: number): Promise<void> {
+    this.db.prepare('DELETE FROM notify_outbox WHERE id = ?').run(id);
+  }
+
+  async failOutbox(id: number, error: string, nextAttemptMs: number): Promise<void> {
+    this.db
+      .prepare('UPDATE notify_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE id = ?')
+      .run(error.slice(0, MAX_OUTBOX_ERROR), nextAttemptMs, id);
+  }
+
+  async expireOutbox(beforeMs: number): Promise<Record<string, number>> {
+    const txn = this.db.transaction((): Record<string, number> => {
+      const rows = this.db.prepare('SELECT sink, COUNT(*) AS n FROM notify_outbox WHERE created_ms < ? GROUP BY sink').all(beforeMs) as { sink: string; n: number }[];
+      this.db.prepare('DELETE FROM notify_outbox WHERE created_ms < ?').run(beforeMs);
+      return Object.fromEntries(rows.map((r) => [r.sink, r.n]));
+    });
+    return txn.immediate();
+  }
+
+  async outboxStats(): Promise<Record<string, { pending: number; oldestMs: number; failing: number }>> {
+    const rows = this.db
+      .prepare('SELECT sink, COUNT(*) AS n, MIN(created_ms) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS failing FROM notify_outbox GROUP BY sink')
+      .all() as { sink: string; n: number; oldest: number; failing: number }[];
+    return Object.fromEntries(rows.map((r) => [r.sink, { pending: r.n, oldestMs: r.oldest, failing: r.failing }]));
   }
 
   async get(id: string): Promise<Alert | undefined> {

@@ -85,13 +85,45 @@ export function baselineRows(entries: readonly BaselineEntry[]): BaselineEntry[]
   return [...byKey.values()];
 }
 
-export interface AlertStore extends BaselineStore {
+/** One pending delivery of an alert to a notification sink (alerts/notify.ts): the outbox. */
+export interface OutboxEntry {
+  id: number;
+  sink: string;
+  /** The alert as it was first stored (JSON). */
+  alert: Alert;
+  attempts: number;
+  /** When it was queued (the store's clock, ms). */
+  createdMs: number;
+  lastError: string;
+}
+
+/** The outbox: deliveries queued in the same transaction as the alert they carry. */
+export interface OutboxStore {
+  /**
+   * Up to `limit` deliveries due at `nowMs`, each leased to the caller for `leaseMs` (another
+   * process does not get it until then): oldest first.
+   */
+  claimOutbox(nowMs: number, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
+  /** Delivered: gone from the outbox. */
+  completeOutbox(id: number): Promise<void>;
+  /** Not delivered: tried again at `nextAttemptMs`, with the reason kept (bounded). */
+  failOutbox(id: number, error: string, nextAttemptMs: number): Promise<void>;
+  /** Deliveries queued before `beforeMs` are given up; resolves to how many per sink. */
+  expireOutbox(beforeMs: number): Promise<Record<string, number>>;
+  /** Pending deliveries per sink, and the oldest one's queue time. */
+  outboxStats(): Promise<Record<string, { pending: number; oldestMs: number; failing: number }>>;
+}
+
+export const MAX_OUTBOX_ERROR = 512;
+
+export interface AlertStore extends BaselineStore, OutboxStore {
   /**
    * Merges `alert` into the open alert (active or in-progress) with the same fingerprint last
    * seen within `windowMs` of it, or inserts it. Atomic under concurrent writers. Resolves to
-   * the stored alert once it is durable.
+   * the stored alert once it is durable. When the alert is new (not merged), a delivery to each
+   * sink of `notify` is queued in the outbox in the same transaction.
    */
-  upsert(alert: Alert, windowMs: number): Promise<Alert>;
+  upsert(alert: Alert, windowMs: number, notify?: readonly string[]): Promise<Alert>;
   get(id: string): Promise<Alert | undefined>;
   /** Ordered by lastSeen descending, then id: stable across pages. */
   list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage>;

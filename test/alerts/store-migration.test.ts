@@ -37,8 +37,9 @@ describe('store migrations', () => {
     const [a, b] = await Promise.all([openAlertStore(`sqlite:${file}`), openAlertStore(`sqlite:${file}`)]);
     expect(await a.get(old.id)).toEqual(old);
     const check = new Database(file, { readonly: true });
-    // Every migration applied once (2: the service-account baseline table).
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    // Every migration applied once (2: the service-account baseline table; 3: the notification outbox).
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notify_outbox'").get()).toEqual({ name: 'notify_outbox' });
     expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'anomaly_baseline'").get()).toEqual({ name: 'anomaly_baseline' });
     expect((check.prepare('SELECT updated_ms FROM alerts WHERE id = ?').get(old.id) as { updated_ms: number }).updated_ms).toBe(Date.parse(old.lastSeen));
     check.close();

@@ -6,6 +6,7 @@ import {
   CLOCK_SKEW_MS,
   InvalidCursorError,
   LATER_EVIDENCE_BYTES,
+  MAX_OUTBOX_ERROR,
   MAX_AUDIT_IDS,
   MAX_LATER_EVIDENCE,
   StatusChangeError,
@@ -350,6 +351,58 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       // A normal alert is the newest in the list after it: the forged one does not sit on top forever.
       const later = await store.upsert(makeAlert({ firstSeen: new Date(Date.now() + CLOCK_SKEW_MS + 60_000).toISOString() }), WINDOW);
       expect(later.timeClamped).toBeDefined();
+    });
+
+    describe('the notification outbox', () => {
+      it('queues a delivery per sink with a new alert, in its transaction; a merged occurrence queues none', async () => {
+        const { store } = await fresh();
+        const resource = { group: '', version: 'v1', kind: 'Pod', name: 'web' };
+        const first = makeAlert({ firstSeen: at(0), resource });
+        await store.upsert(first, WINDOW, ['slack', 'siem', 'slack']);
+        await store.upsert(makeAlert({ firstSeen: at(5), resource }), WINDOW, ['slack', 'siem']); // merges into first
+        const claimed = await store.claimOutbox(Date.now(), 10, 30_000);
+        expect(claimed.map((e) => [e.sink, e.alert.id, e.attempts]).sort()).toEqual([
+          ['siem', first.id, 0],
+          ['slack', first.id, 0],
+        ]);
+        expect(claimed[0]!.alert).toEqual(first);
+        // Leased: not handed out again until the lease ends.
+        expect(await store.claimOutbox(Date.now(), 10, 30_000)).toEqual([]);
+        expect((await store.claimOutbox(Date.now() + 31_000, 10, 30_000)).length).toBe(2);
+      });
+
+      it('completes, fails with a bounded reason and a next attempt, expires old deliveries, counts per sink', async () => {
+        const { store, open } = await fresh();
+        const a = makeAlert();
+        const b = makeAlert();
+        await store.upsert(a, WINDOW, ['hook']);
+        await store.upsert(b, WINDOW, ['hook', 'file']);
+        const now = Date.now();
+        const [x, y, z] = await store.claimOutbox(now, 10, 1000);
+        await store.completeOutbox(x!.id);
+        await store.failOutbox(y!.id, 'connection refused '.repeat(100), now + 5000);
+        await store.failOutbox(z!.id, 'HTTP 500', now + 5000);
+        expect(await store.claimOutbox(now + 4000, 10, 1000)).toEqual([]);
+        const again = await (await open()).claimOutbox(now + 5000, 10, 1000);
+        expect(again.map((e) => e.attempts)).toEqual([1, 1]);
+        expect(again[0]!.lastError.length).toBeLessThanOrEqual(MAX_OUTBOX_ERROR);
+        const stats = await store.outboxStats();
+        expect(Object.values(stats).reduce((n, s) => n + s.pending, 0)).toBe(2);
+        expect(Object.values(stats).every((s) => s.failing === 1)).toBe(true);
+        expect(await store.expireOutbox(now + 60_000)).toEqual(Object.fromEntries(Object.keys(stats).map((k) => [k, 1])));
+        expect(await store.outboxStats()).toEqual({});
+      });
+
+      it('two claimers at once never get the same delivery', async () => {
+        const { store, open } = await fresh();
+        const other = await open();
+        for (let i = 0; i < 20; i++) await store.upsert(makeAlert(), WINDOW, ['hook']);
+        const now = Date.now();
+        const [p, q] = await Promise.all([store.claimOutbox(now, 15, 60_000), other.claimOutbox(now, 15, 60_000)]);
+        const ids = [...p, ...q].map((e) => e.id);
+        expect(ids.length).toBe(20);
+        expect(new Set(ids).size).toBe(20);
+      });
     });
 
     describe('the service-account baseline', () => {
