@@ -25,6 +25,8 @@ export interface AlertPipelineOptions {
   logSink?: AlertSink;
   /** Alerts of one (source, type, user) stored per minute before the rest become one alert-flood alert (default 600; undefined in options means the default, null: no limit). */
   floodLimitPerMinute?: number | null;
+  /** The notification sinks that want an alert (alerts/notify.ts): queued in the outbox with it when it is new. */
+  notify?: (alert: Alert) => string[];
 }
 
 /**
@@ -163,7 +165,10 @@ export class AlertPipeline implements AlertSink {
     this.metrics = metricsIn(this.registry);
     this.floodLimit = options.floodLimitPerMinute === null ? undefined : (options.floodLimitPerMinute ?? DEFAULT_FLOOD_LIMIT_PER_MINUTE);
     this.flood = new FloodGuard(this.floodLimit);
+    this.notify = options.notify;
   }
+
+  private readonly notify: ((alert: Alert) => string[]) | undefined;
 
   /**
    * Logs the alert and stores it. Resolves once the alert is in the store, or — when the store
@@ -190,7 +195,7 @@ export class AlertPipeline implements AlertSink {
       return;
     }
     try {
-      await this.store.upsert(toStore, this.windowMs);
+      await this.store.upsert(toStore, this.windowMs, this.notify?.(toStore));
       this.metrics.stored.inc();
       this.lastError = undefined;
     } catch (err) {
@@ -320,7 +325,7 @@ export class AlertPipeline implements AlertSink {
         while (this.queue.length > 0) {
           const next = this.queue[0]!;
           try {
-            await this.store.upsert(next, this.windowMs);
+            await this.store.upsert(next, this.windowMs, this.notify?.(next));
           } catch (err) {
             if (isPermanentStoreError(err)) {
               // This alert will never go in: set it aside and carry on with the ones behind it.

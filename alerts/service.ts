@@ -8,6 +8,7 @@ import { startAlertsApi, type RunningAlertsApi, type TlsFiles } from './api.js';
 import { KubernetesAccess, TokenFileAccess, type AccessControl, type Readiness } from './auth.js';
 import type { Logger } from '../core/log.js';
 import { AlertPipeline } from './pipeline.js';
+import { createSink, notifySettingsOf, notifyTargets, NotifyDispatcher } from './notify.js';
 import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } from './settings.js';
 
 export { DEV_CERT_DIR };
@@ -25,6 +26,8 @@ export interface AlertsServiceOptions {
   /** Overrides api.port (tests: 0 for an ephemeral port). */
   apiPort?: number;
   storeOptions?: OpenStoreOptions;
+  /** The config file's name, for messages about its keys. */
+  configSource?: string;
 }
 
 export interface AlertsService {
@@ -50,6 +53,8 @@ export function apiTlsFiles(config: Pick<BulwarkConfig, 'server'>, api: ApiSetti
 
 export async function startAlertsService(config: BulwarkConfig, logger: Logger, options: AlertsServiceOptions = {}): Promise<AlertsService> {
   const settings = alertsSettings(config);
+  // Read before the store opens: a sink that cannot work (no secret, not https) stops the start.
+  const notify = notifySettingsOf(config, options.configSource);
   const log = logger.child({ component: 'alerts' });
   const store = await openAlertStore(settings.store.url, options.storeOptions);
   log.info({ store: store.description, dedupWindowMs: settings.store.dedupWindowMs }, 'alert store open');
@@ -70,7 +75,21 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     dedupWindowMs: settings.store.dedupWindowMs,
     floodLimitPerMinute: settings.store.floodLimitPerMinute,
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(notify.sinks.length > 0 ? { notify: notifyTargets(notify) } : {}),
   });
+  const dispatcher =
+    notify.sinks.length > 0
+      ? new NotifyDispatcher({
+          store,
+          sinks: notify.sinks.map((s) => createSink(s)),
+          logger,
+          maxAgeMs: notify.maxAgeMs,
+          pollIntervalMs: notify.pollIntervalMs,
+          ...(options.registry ? { registry: options.registry } : {}),
+        })
+      : undefined;
+  dispatcher?.start();
+  if (dispatcher) log.info({ sinks: notify.sinks.map((s) => `${s.name} (${s.type})`) }, 'alert forwarding on');
   try {
     await prune();
     timer = setInterval(() => {
@@ -106,6 +125,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     }
   } catch (err) {
     if (timer) clearInterval(timer);
+    await dispatcher?.close();
     await pipeline.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
@@ -125,6 +145,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
       if (timer) clearInterval(timer);
       await api?.close();
       await pipeline.close();
+      await dispatcher?.close();
       await store.close();
     },
   };

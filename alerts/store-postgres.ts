@@ -331,7 +331,14 @@ export class PostgresAlertStore implements AlertStore {
       [nowMs, nowMs + leaseMs, limit],
     );
     return r.rows
-      .map((row) => ({ id: Number(row.id), sink: row.sink, alert: row.body, attempts: row.attempts, createdMs: Number(row.created_ms), lastError: row.last_error }))
+      .map((row) => ({
+        id: Number(row.id),
+        sink: row.sink,
+        alert: row.body,
+        attempts: row.attempts,
+        createdMs: Number(row.created_ms),
+        lastError: row.last_error,
+      }))
       .sort((a, b) => a.id - b.id);
   }
 

@@ -181,9 +181,7 @@ export class SqliteAlertStore implements AlertStore {
       if (notify.length > 0) {
         const now = Date.now();
         const body = JSON.stringify(incoming);
-        const queue = this.db.prepare(
-          'INSERT OR IGNORE INTO notify_outbox (sink, alert_id, body, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)',
-        );
+        const queue = this.db.prepare('INSERT OR IGNORE INTO notify_outbox (sink, alert_id, body, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)');
         for (const sink of new Set(notify)) queue.run(sink, incoming.id, body, now, now);
       }
       return incoming;
@@ -198,7 +196,14 @@ export class SqliteAlertStore implements AlertStore {
         .all(nowMs, limit) as { id: number; sink: string; body: string; attempts: number; created_ms: number; last_error: string }[];
       const lease = this.db.prepare('UPDATE notify_outbox SET next_attempt_ms = ? WHERE id = ?');
       for (const r of rows) lease.run(nowMs + leaseMs, r.id);
-      return rows.map((r) => ({ id: r.id, sink: r.sink, alert: JSON.parse(r.body) as Alert, attempts: r.attempts, createdMs: r.created_ms, lastError: r.last_error }));
+      return rows.map((r) => ({
+        id: r.id,
+        sink: r.sink,
+        alert: JSON.parse(r.body) as Alert,
+        attempts: r.attempts,
+        createdMs: r.created_ms,
+        lastError: r.last_error,
+      }));
     });
     return txn.immediate();
   }
@@ -215,7 +220,10 @@ export class SqliteAlertStore implements AlertStore {
 
   async expireOutbox(beforeMs: number): Promise<Record<string, number>> {
     const txn = this.db.transaction((): Record<string, number> => {
-      const rows = this.db.prepare('SELECT sink, COUNT(*) AS n FROM notify_outbox WHERE created_ms < ? GROUP BY sink').all(beforeMs) as { sink: string; n: number }[];
+      const rows = this.db.prepare('SELECT sink, COUNT(*) AS n FROM notify_outbox WHERE created_ms < ? GROUP BY sink').all(beforeMs) as {
+        sink: string;
+        n: number;
+      }[];
       this.db.prepare('DELETE FROM notify_outbox WHERE created_ms < ?').run(beforeMs);
       return Object.fromEntries(rows.map((r) => [r.sink, r.n]));
     });
@@ -224,7 +232,9 @@ export class SqliteAlertStore implements AlertStore {
 
   async outboxStats(): Promise<Record<string, { pending: number; oldestMs: number; failing: number }>> {
     const rows = this.db
-      .prepare('SELECT sink, COUNT(*) AS n, MIN(created_ms) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS failing FROM notify_outbox GROUP BY sink')
+      .prepare(
+        'SELECT sink, COUNT(*) AS n, MIN(created_ms) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS failing FROM notify_outbox GROUP BY sink',
+      )
       .all() as { sink: string; n: number; oldest: number; failing: number }[];
     return Object.fromEntries(rows.map((r) => [r.sink, { pending: r.n, oldestMs: r.oldest, failing: r.failing }]));
   }

@@ -18,6 +18,7 @@
 // starts from what was learned instead of learning again.
 import { ACCOUNT_MARKER, type BaselineCursor, type BaselineEntry, type BaselineStore } from '../alerts/store.js';
 import { parseSection, type BulwarkConfig } from '../config/load.js';
+import { PeriodicTask } from '../core/periodic.js';
 import { requestPath, type AuditEvent } from './event.js';
 
 export const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
@@ -381,43 +382,38 @@ const OVERLAP_MS = 60_000;
  * `syncIntervalMs` writes what was learned and reads what other replicas learned.
  */
 export class BaselineSync {
-  private timer: NodeJS.Timeout | undefined;
   private since = 0;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly baseline: AnomalyBaseline,
     private readonly store: BaselineStore,
     private readonly log: SyncLogger,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(
+      baseline.settings.syncIntervalMs,
+      async () => {
+        await this.push();
+        await this.pull();
+      },
+      (err) => this.log.warn({ error: err.message, pending: this.baseline.pendingCount }, 'service-account baseline sync failed; will try again'),
+    );
+  }
 
   /** Reads the whole stored baseline; then syncs on a timer. */
   async start(): Promise<void> {
     await this.pull();
     this.log.info({ accounts: this.baseline.accountCount }, 'service-account baseline loaded');
-    this.timer = setInterval(() => void this.sync(), this.baseline.settings.syncIntervalMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   /** One round: write what was learned, read what others learned. Never throws (a failure is logged and retried). */
   sync(): Promise<void> {
-    this.running ??= (async () => {
-      try {
-        await this.push();
-        await this.pull();
-      } catch (err) {
-        this.log.warn({ error: (err as Error).message, pending: this.baseline.pendingCount }, 'service-account baseline sync failed; will try again');
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.task.run();
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
     try {
       await this.push();
     } catch (err) {

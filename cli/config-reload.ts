@@ -16,7 +16,7 @@ import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { mutationsOf } from '../webhook/mutate.js';
 
 /** Sections `bulwark serve` reads only at start. */
-export const RESTART_ONLY_SECTIONS = ['server', 'store', 'api', 'audit', 'backgroundScan', 'reports', 'intel', 'cluster', 'anomaly'] as const;
+export const RESTART_ONLY_SECTIONS = ['server', 'store', 'api', 'audit', 'backgroundScan', 'reports', 'intel', 'cluster', 'anomaly', 'notify'] as const;
 
 export interface ConfigReloaderOptions {
   file: string;

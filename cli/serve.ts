@@ -261,6 +261,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     alerts = await startAlertsService({ ...config, store, server: { ...config.server, tlsCert, tlsKey } }, logger, {
       registry: metrics.registry,
       devCertDir: path.join(projectRoot(), 'certs', 'dev'),
+      ...(opts.config ? { configSource: opts.config } : {}),
     });
   } catch (err) {
     const message = (err as Error).message;

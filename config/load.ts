@@ -38,6 +38,8 @@ export interface BulwarkConfig extends PolicyConfig {
   cluster?: SectionInput<'cluster'>;
   /** The service-account baseline (audit/anomaly.ts `anomalySettingsOf`). */
   anomaly?: SectionInput<'anomaly'>;
+  /** Alert forwarding (alerts/notify.ts `notifySettingsOf`). */
+  notify?: SectionInput<'notify'>;
   /** The folder of the config file, against which its relative paths resolve (unset: the working directory). */
   configDir?: string;
 }

@@ -551,6 +551,61 @@ function build() {
     'learningPeriod, maxOperationsPerAccount, maxAccounts, syncInterval',
   );
 
+  // ---- notify: alert forwarding (alerts/notify.ts) ----
+
+  const sinkSchema = section(
+    {
+      name: z
+        .string({ error: (iss) => `must be a sink name, got ${show(iss.input)}` })
+        .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: (iss) => `must be a name of lower-case letters, digits and -, got ${show(iss.input)}` })
+        .meta({ description: "the sink's name: deliveries are queued by it, metrics and logs carry it" }),
+      type: enumOf(['webhook', 'slack', 'syslog', 'jsonl']).meta({
+        description:
+          'webhook (the alert as JSON, HMAC-SHA256 signed), slack (an incoming webhook), syslog (RFC 5424 over TLS), jsonl (JSON lines on stdout or in a file)',
+      }),
+      url: nonEmptyString('an https:// URL').optional().meta({ description: 'webhook, slack: where to POST (https only)' }),
+      urlFile: nonEmptyString('a file path')
+        .optional()
+        .meta({ description: 'webhook, slack: a file holding the URL (a Slack URL is a secret: keep it in a Secret)' }),
+      secretFile: nonEmptyString('a file path')
+        .optional()
+        .meta({ description: 'webhook: a file holding the HMAC-SHA256 key (at least 16 characters) of X-Bulwark-Signature' }),
+      caFile: nonEmptyString('a file path').optional().meta({ description: "webhook, slack, syslog: a CA bundle to trust instead of the system's" }),
+      consoleUrl: nonEmptyString('a URL').optional().meta({ description: "slack: the console's address, linked from each message" }),
+      address: nonEmptyString('host:port').optional().meta({ description: 'syslog: the collector, host:port' }),
+      tls: z
+        .boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` })
+        .optional()
+        .meta({ description: 'syslog: TLS (default true); false sends plain TCP (a collector on the same host only)' }),
+      file: nonEmptyString('a file path or -').optional().meta({ description: 'jsonl: the file to append to (mode 0600), or - for stdout (the default)' }),
+      minSeverity: enumOf(['informational', 'low', 'medium', 'high']).optional().meta({ description: 'only alerts at or above this severity' }),
+      types: stringList().optional().meta({ description: 'only these alert types (default: all)' }),
+      namespaces: stringList().optional().meta({ description: 'only alerts in these namespaces (default: all)' }),
+      timeout: duration({ positive: true, max: { ms: 300_000, why: 'a delivery timeout' } })
+        .optional()
+        .meta({ description: 'how long one delivery may take (default 10s)' }),
+    },
+    'name, type, url, urlFile, secretFile, caFile, consoleUrl, address, tls, file, minSeverity, types, namespaces, timeout',
+  );
+
+  const notifySection = section(
+    {
+      sinks: z
+        .array(sinkSchema, { error: (iss) => `must be a list of sinks, got ${show(iss.input)}` })
+        .max(32, { error: 'at most 32 sinks' })
+        .nullable()
+        .optional()
+        .meta({ description: 'where new alerts are forwarded (each alert once per sink, at least once)' }),
+      maxAge: duration({ positive: true, max: { ms: 30 * 86_400_000, why: 'how long deliveries are retried' } })
+        .optional()
+        .meta({ description: 'deliveries still failing after this long are given up, counted and logged (default 24h)' }),
+      pollInterval: duration({ positive: true, max: POLL_MAX })
+        .optional()
+        .meta({ description: 'how often the outbox is looked at for due deliveries (default 1s)' }),
+    },
+    'sinks, maxAge, pollInterval',
+  );
+
   // ---- mutationDefaults: values the mutations fill in ----
 
   const quantities = (part: 'requests' | 'limits') =>
@@ -645,6 +700,7 @@ function build() {
     intel: intelSection,
     cluster: clusterSection,
     anomaly: anomalySection,
+    notify: notifySection,
   } as const;
 
   const configSchema = section(
@@ -667,6 +723,7 @@ function build() {
         .nullable()
         .optional()
         .meta({ description: 'the service-account baseline of serviceaccount-rare-operation and serviceaccount-token-misuse' }),
+      notify: notifySection.nullable().optional().meta({ description: 'alert forwarding: webhook, Slack, syslog, JSON lines' }),
     },
     'keys (profiles, defaultAction, …)',
   ).superRefine((c, ctx) => {

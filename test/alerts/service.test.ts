@@ -91,6 +91,46 @@ describe('startAlertsService', () => {
     expect(fs.existsSync(path.join(dir, 'data', 'bulwark.db'))).toBe(true);
   });
 
+  it('forwards new alerts to the notify: sinks that want them, with delivery metrics', async () => {
+    const dir = tempDir();
+    const config = parseConfig(`
+store: {url: 'sqlite:${path.join(dir, 'a.db')}'}
+notify:
+  pollInterval: 50ms
+  sinks:
+    - {name: high-only, type: jsonl, file: high.jsonl, minSeverity: high}
+    - {name: everything, type: jsonl, file: all.jsonl}
+`);
+    config.configDir = dir;
+    const registry = new Registry();
+    const { logger, lines } = memoryLogger();
+    const service = await startAlertsService(config, logger, { registry });
+    const high = makeAlert({ severity: 'high' });
+    const low = makeAlert({ severity: 'low' });
+    await service.pipeline.record(high);
+    await service.pipeline.record(low);
+    const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').filter(Boolean) : []);
+    for (let i = 0; i < 100 && read('all.jsonl').length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(read('all.jsonl').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([high.id, low.id]);
+    expect(read('high.jsonl').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([high.id]);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/bulwark_notify_delivered_total\{sink="everything"\} 2/);
+    expect(metrics).toMatch(/bulwark_notify_pending\{sink="high-only"\} 0/);
+    expect(lines.some((l) => l.msg === 'alert forwarding on')).toBe(true);
+    await service.close();
+  });
+
+  it('refuses to start with a sink that cannot work, naming the file and the sink', async () => {
+    const dir = tempDir();
+    const config = parseConfig(
+      `store: {url: 'sqlite:${path.join(dir, 'a.db')}'}\nnotify: {sinks: [{name: soc, type: webhook, url: 'https://soc.example/x'}]}\n`,
+    );
+    await expect(startAlertsService(config, memoryLogger().logger, { configSource: 'bulwark.yaml' })).rejects.toThrow(
+      'bulwark.yaml: notify.sinks[0] (soc): a webhook sink needs secretFile',
+    );
+    expect(fs.existsSync(path.join(dir, 'a.db'))).toBe(false);
+  });
+
   it('applies retention at start', async () => {
     const dir = tempDir();
     const url = `sqlite:${path.join(dir, 'r.db')}`;
