@@ -66,6 +66,8 @@ export interface NotifySettings {
 export const DEFAULT_NOTIFY_MAX_AGE_MS = 24 * 3_600_000;
 export const DEFAULT_NOTIFY_POLL_MS = 1000;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** Deliveries kept per sink while it fails (an alert flood behind a dead sink stays bounded). */
+export const MAX_PENDING_PER_SINK = 100_000;
 /** The most a sink's answer is read (it is only drained). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -311,6 +313,8 @@ export interface DispatcherOptions {
   pollIntervalMs?: number;
   /** How long a claimed delivery is this process's before another may take it (default 2 min). */
   leaseMs?: number;
+  /** Deliveries kept per sink at most (default MAX_PENDING_PER_SINK): past it the oldest are given up. */
+  maxPending?: number;
   /** Deliveries claimed per round (default 100). */
   batch?: number;
   /** The clock (tests). */
@@ -349,7 +353,7 @@ export class NotifyDispatcher {
         failed: new Counter({ name: 'bulwark_notify_failures_total', help: 'Failed delivery attempts (retried), by sink', labelNames: ['sink'], registers }),
         expired: new Counter({
           name: 'bulwark_notify_expired_total',
-          help: 'Deliveries given up after notify.maxAge, by sink',
+          help: 'Deliveries given up after notify.maxAge or beyond 100,000 waiting, by sink',
           labelNames: ['sink'],
           registers,
         }),
@@ -395,10 +399,10 @@ export class NotifyDispatcher {
 
   private async roundBody(): Promise<void> {
     if (this.rounds++ % 60 === 0) {
-      const expired = await this.options.store.expireOutbox(this.now() - this.maxAgeMs);
+      const expired = await this.options.store.expireOutbox(this.now() - this.maxAgeMs, this.options.maxPending ?? MAX_PENDING_PER_SINK);
       for (const [sink, n] of Object.entries(expired)) {
         this.metrics?.expired.inc({ sink }, n);
-        this.log.error({ sink, deliveries: n, maxAgeMs: this.maxAgeMs }, 'gave up alert deliveries older than notify.maxAge');
+        this.log.error({ sink, deliveries: n, maxAgeMs: this.maxAgeMs }, 'gave up alert deliveries older than notify.maxAge or beyond the per-sink bound');
       }
     }
     const due = await this.options.store.claimOutbox(this.now(), this.options.batch ?? 100, this.options.leaseMs ?? 120_000);

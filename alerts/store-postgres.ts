@@ -354,10 +354,14 @@ export class PostgresAlertStore implements AlertStore {
     ]);
   }
 
-  async expireOutbox(beforeMs: number): Promise<Record<string, number>> {
+  async expireOutbox(beforeMs: number, maxPerSink = Number.MAX_SAFE_INTEGER): Promise<Record<string, number>> {
     const r = await this.pool.query<{ sink: string; n: string }>(
-      `WITH gone AS (DELETE FROM ${this.outboxTable} WHERE created_ms < $1 RETURNING sink) SELECT sink, COUNT(*) AS n FROM gone GROUP BY sink`,
-      [beforeMs],
+      `WITH ranked AS (
+         SELECT id, created_ms, row_number() OVER (PARTITION BY sink ORDER BY id DESC) AS newest FROM ${this.outboxTable}),
+       gone AS (
+         DELETE FROM ${this.outboxTable} WHERE id IN (SELECT id FROM ranked WHERE created_ms < $1 OR newest > $2) RETURNING sink)
+       SELECT sink, COUNT(*) AS n FROM gone GROUP BY sink`,
+      [beforeMs, maxPerSink],
     );
     return Object.fromEntries(r.rows.map((row) => [row.sink, Number(row.n)]));
   }

@@ -218,14 +218,23 @@ export class SqliteAlertStore implements AlertStore {
       .run(error.slice(0, MAX_OUTBOX_ERROR), nextAttemptMs, id);
   }
 
-  async expireOutbox(beforeMs: number): Promise<Record<string, number>> {
+  async expireOutbox(beforeMs: number, maxPerSink = Number.MAX_SAFE_INTEGER): Promise<Record<string, number>> {
     const txn = this.db.transaction((): Record<string, number> => {
       const rows = this.db.prepare('SELECT sink, COUNT(*) AS n FROM notify_outbox WHERE created_ms < ? GROUP BY sink').all(beforeMs) as {
         sink: string;
         n: number;
       }[];
+      const out: Record<string, number> = Object.fromEntries(rows.map((r) => [r.sink, r.n]));
       this.db.prepare('DELETE FROM notify_outbox WHERE created_ms < ?').run(beforeMs);
-      return Object.fromEntries(rows.map((r) => [r.sink, r.n]));
+      const over = this.db.prepare('SELECT sink, COUNT(*) AS n FROM notify_outbox GROUP BY sink HAVING COUNT(*) > ?').all(maxPerSink) as {
+        sink: string;
+        n: number;
+      }[];
+      for (const { sink, n } of over) {
+        this.db.prepare('DELETE FROM notify_outbox WHERE id IN (SELECT id FROM notify_outbox WHERE sink = ? ORDER BY id LIMIT ?)').run(sink, n - maxPerSink);
+        out[sink] = (out[sink] ?? 0) + (n - maxPerSink);
+      }
+      return out;
     });
     return txn.immediate();
   }

@@ -108,8 +108,11 @@ export interface OutboxStore {
   completeOutbox(id: number): Promise<void>;
   /** Not delivered: tried again at `nextAttemptMs`, with the reason kept (bounded). */
   failOutbox(id: number, error: string, nextAttemptMs: number): Promise<void>;
-  /** Deliveries queued before `beforeMs` are given up; resolves to how many per sink. */
-  expireOutbox(beforeMs: number): Promise<Record<string, number>>;
+  /**
+   * Deliveries queued before `beforeMs`, and a sink's oldest beyond its newest `maxPerSink`, are
+   * given up; resolves to how many per sink.
+   */
+  expireOutbox(beforeMs: number, maxPerSink?: number): Promise<Record<string, number>>;
   /** Pending deliveries per sink, and the oldest one's queue time. */
   outboxStats(): Promise<Record<string, { pending: number; oldestMs: number; failing: number }>>;
 }

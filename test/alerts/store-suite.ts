@@ -393,6 +393,19 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
         expect(await store.outboxStats()).toEqual({});
       });
 
+      it('keeps at most maxPerSink deliveries a sink: the oldest go first, other sinks alike', async () => {
+        const { store } = await fresh();
+        const alerts = Array.from({ length: 5 }, () => makeAlert());
+        for (const a of alerts) await store.upsert(a, WINDOW, ['flooded', 'calm']);
+        const now = Date.now();
+        expect(await store.expireOutbox(now - 3_600_000, 5)).toEqual({});
+        expect(await store.expireOutbox(now - 3_600_000, 2)).toEqual({ flooded: 3, calm: 3 });
+        const left = await store.claimOutbox(now + 1000, 10, 1000);
+        expect(left.map((e) => `${e.sink} ${e.alert.id}`).sort()).toEqual(
+          [`calm ${alerts[3]!.id}`, `calm ${alerts[4]!.id}`, `flooded ${alerts[3]!.id}`, `flooded ${alerts[4]!.id}`].sort(),
+        );
+      });
+
       it('two claimers at once never get the same delivery', async () => {
         const { store, open } = await fresh();
         const other = await open();
