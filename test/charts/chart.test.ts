@@ -111,6 +111,25 @@ describe('helm chart', () => {
     expect(config.exemptions.images).toEqual(['registry.k8s.io/*']);
   });
 
+  it('forwards alerts with notify.sinks, their secrets from notify.secret mounted read-only at /etc/bulwark/notify', () => {
+    const docs = render([
+      'notify.secret=bulwark-notify',
+      'notify.sinks[0].name=slack',
+      'notify.sinks[0].type=slack',
+      'notify.sinks[0].urlFile=/etc/bulwark/notify/slack-url',
+      'notify.sinks[0].minSeverity=high',
+    ]);
+    const config = parseConfig(find(docs, 'ConfigMap').data['config.yaml'], 'configmap');
+    expect(config.notify).toEqual({ sinks: [{ name: 'slack', type: 'slack', urlFile: '/etc/bulwark/notify/slack-url', minSeverity: 'high' }] });
+    const pod = find(docs, 'Deployment').spec.template.spec;
+    expect(pod.volumes.find((v: Obj) => v.name === 'notify')).toEqual({ name: 'notify', secret: { secretName: 'bulwark-notify', defaultMode: 0o440 } });
+    expect(pod.containers[0].volumeMounts.find((m: Obj) => m.name === 'notify')).toEqual({ name: 'notify', mountPath: '/etc/bulwark/notify', readOnly: true });
+    // Without them: no notify section, no volume.
+    const plain = render();
+    expect(parseConfig(find(plain, 'ConfigMap').data['config.yaml'], 'configmap').notify).toBeUndefined();
+    expect(find(plain, 'Deployment').spec.template.spec.volumes.some((v: Obj) => v.name === 'notify')).toBe(false);
+  });
+
   it('listens on the pod interfaces (bulwark serve alone binds loopback); listenAddress changes both listeners', () => {
     const configOf = (sets: string[]) => parseConfig(find(render(sets), 'ConfigMap').data['config.yaml'], 'configmap');
     const byDefault = configOf([]);

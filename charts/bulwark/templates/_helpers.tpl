@@ -58,6 +58,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.alerts.api.enabled -}}{{- $_ := set $base "api" $api -}}{{- end -}}
 {{- $_ := set $base "backgroundScan" (dict "enabled" .Values.backgroundScan.enabled "resync" .Values.backgroundScan.resync "debounce" .Values.backgroundScan.debounce) -}}
 {{- $_ := set $base "reports" (dict "includePass" .Values.reports.includePass "maxResultsPerReport" (int .Values.reports.maxResultsPerReport)) -}}
+{{- if .Values.notify.sinks -}}{{- $_ := set $base "notify" (dict "sinks" .Values.notify.sinks) -}}{{- end -}}
 {{- toYaml (mergeOverwrite $base (deepCopy .Values.extraConfig)) -}}
 {{- end -}}
 
