@@ -225,6 +225,15 @@ export class AlertPipeline implements AlertSink {
     );
   }
 
+  /**
+   * Whether the store is behind: half the in-memory queue is full. Producers that can be asked to
+   * send again later (the API server's audit webhook backend) should be, before the queue's bound
+   * makes the pipeline drop alerts.
+   */
+  backlogged(): boolean {
+    return this.queue.length >= this.maxQueue / 2;
+  }
+
   status(): PipelineStatus {
     return {
       queued: this.queue.length,

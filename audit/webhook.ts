@@ -13,6 +13,8 @@ import type { AnalyserJournal, AuditAnalyser } from './analyser.js';
 import { auditEventProblem, type AuditEvent } from './event.js';
 
 export const AUDIT_BODY_LIMIT = 12 * 1024 * 1024;
+/** What a refused batch is told to wait before it is sent again. */
+const RETRY_AFTER_S = 5;
 
 export interface AuditRouteDeps {
   analyser: AuditAnalyser;
@@ -26,6 +28,11 @@ export interface AuditRouteDeps {
   token?: string;
   /** Mark alerts `verified: false` (neither a token nor a client certificate authenticates the sender). */
   unverified?: boolean;
+  /**
+   * True while the alert store is behind (AlertPipeline.backlogged): batches are then refused with
+   * 503 and Retry-After before they are read, and the API server's batch backend sends them again.
+   */
+  backlogged?: () => boolean;
 }
 
 /** Constant-time comparison of a presented bearer token with the expected one. */
@@ -77,6 +84,12 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
           .json({ status: 401, error: 'a valid bearer token is required (audit.webhookTokenFile)' });
         return;
       }
+      if (deps.backlogged?.()) {
+        // Back-pressure: refused before the body is read or analysed, so nothing is half-done.
+        log.warn({ retryAfterSeconds: RETRY_AFTER_S }, 'refused an audit batch: the alert store is behind; the API server will send it again');
+        res.status(503).set('Retry-After', String(RETRY_AFTER_S)).json({ status: 503, error: 'the alert store is behind; send this batch again later' });
+        return;
+      }
       next();
     },
     express.json({
@@ -112,7 +125,10 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
           { err, events: items.length, alerts: alerts.length },
           'could not record the alerts of an audit batch; answering 503 so that the API server retries',
         );
-        res.status(503).json({ status: 503, error: `could not record alerts: ${(err as Error).message}` });
+        res
+          .status(503)
+          .set('Retry-After', String(RETRY_AFTER_S))
+          .json({ status: 503, error: `could not record alerts: ${(err as Error).message}` });
         return;
       }
       log.debug({ events: items.length, alerts: alerts.length }, 'audit batch processed');

@@ -309,6 +309,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
         logger,
         ...(auditToken ? { token: auditToken } : {}),
         unverified: !settings.clientCA && auditToken === undefined,
+        backlogged: () => alerts.pipeline.backlogged(),
       }),
   ];
   const closers: (() => Promise<void> | void)[] = [() => alerts.close()];

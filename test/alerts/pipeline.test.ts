@@ -93,6 +93,20 @@ describe('AlertPipeline', () => {
     expect(pipeline.status().dropped).toBe(5);
   });
 
+  it('is backlogged from half its queue on, so that producers that can resend (the audit webhook) are refused before anything is dropped', async () => {
+    const { f, pipeline } = await setup({ maxQueue: 4 });
+    f.failing = true;
+    await pipeline.record(makeAlert());
+    expect(pipeline.backlogged()).toBe(false);
+    await pipeline.record(makeAlert());
+    expect(pipeline.backlogged()).toBe(true);
+    expect(pipeline.status()).toMatchObject({ queued: 2, dropped: 0 });
+    f.failing = false;
+    await waitUntil(() => pipeline.status().queued === 0);
+    expect(pipeline.backlogged()).toBe(false);
+    await pipeline.close();
+  });
+
   it('flushes the queue on close when the store is back', async () => {
     const { store, f, pipeline } = await setup();
     f.failing = true;

@@ -31,6 +31,8 @@ let server: https.Server;
 let port = 0;
 let sink: MemorySink;
 let analyser: AuditAnalyser;
+/** What the route's back-pressure hook answers (AlertPipeline.backlogged in serve). */
+let backlog = false;
 
 beforeAll(async () => {
   const app = express();
@@ -44,6 +46,7 @@ beforeAll(async () => {
       return sink;
     },
     logger: createLogger({ level: 'silent' }),
+    backlogged: () => backlog,
   } as Parameters<typeof mountAuditRoute>[1]);
   server = https.createServer({ cert: serving.certPem, key: serving.keyPem }, app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -51,18 +54,22 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
+  backlog = false;
   sink = new MemorySink();
   analyser = new AuditAnalyser({ config: defaultConfig() });
 });
 
-function post(body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; json: any }> {
+function post(
+  body: string | Buffer,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<{ status: number; json: any; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, path: '/audit', method: 'POST', ca: ca.certPem, servername: 'localhost', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined, headers: res.headers });
       });
     });
     req.on('error', reject);
@@ -123,11 +130,27 @@ describe('POST /audit', () => {
     expect(r.json.error).toContain('larger than');
   });
 
+  it('503 with Retry-After, before reading the batch, while the alert store is behind; the resend is processed in full', async () => {
+    const body = readFileSync(`${FIXTURES}session-batch.json`);
+    backlog = true;
+    const refused = await post(body);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.json.error).toMatch(/alert store is behind/);
+    expect(analyser.stats.events).toBe(0);
+    expect(sink.alerts).toEqual([]);
+    backlog = false;
+    const r = await post(body);
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ events: 25, alerts: 12, occurrences: 14 });
+  });
+
   it('503 when recording fails; the API server retry is then processed in full', async () => {
     const body = batch([auditEvent({ verb: 'list', objectRef: { resource: 'secrets', apiVersion: 'v1' } })]);
     sink.failNext = 1;
     const r = await post(body);
     expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('5');
     expect(r.json.error).toContain('database is locked');
     expect(sink.alerts.length).toBe(0);
     const retry = await post(body);
