@@ -88,10 +88,15 @@ export function notifySettingsOf(config: Pick<BulwarkConfig, 'notify' | 'configD
   const base = config.configDir ?? process.cwd();
   const file = (f: string) => path.resolve(base, f);
   const sinks: SinkSettings[] = [];
+  const ofType = new Map<string, number>();
   (n.sinks ?? []).forEach((s, i) => {
-    const at = `notify.sinks[${i}] (${s.name})`;
+    // Unnamed: its type, then type-2, type-3… in list order.
+    const nth = (ofType.get(s.type) ?? 0) + 1;
+    ofType.set(s.type, nth);
+    const name = s.name ?? (nth === 1 ? s.type : `${s.type}-${nth}`);
+    const at = `notify.sinks[${i}] (${name})`;
     const out: SinkSettings = {
-      name: s.name,
+      name,
       type: s.type,
       filter: { minSeverity: s.minSeverity ?? undefined, types: s.types ?? [], namespaces: s.namespaces ?? [] },
       timeoutMs: s.timeout ?? DEFAULT_TIMEOUT_MS,

@@ -129,8 +129,12 @@ export function validateConfig(raw: unknown, where: (path: Path) => string): Bul
   const config = defaultConfig();
   if (raw === null || raw === undefined) return config;
   if (!isRecord(raw)) throw new ConfigError(`${where([])}: the configuration must be a mapping of keys (profiles, defaultAction, …)`);
-  const result = validate(schemas().configSchema, raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, where).join('\n'));
+  // DESIGN.md's short form `notify: [sink, …]` is `notify: {sinks: [sink, …]}`; its lines are found where they are written.
+  const notifyListed = Array.isArray(raw.notify);
+  const doc: Record<string, unknown> = notifyListed ? { ...raw, notify: { sinks: raw.notify } } : raw;
+  const located = notifyListed ? (path: Path) => where(path[0] === 'notify' && path[1] === 'sinks' ? ['notify', ...path.slice(2)] : path) : where;
+  const result = validate(schemas().configSchema, doc);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, located).join('\n'));
   const v = result.data;
   if (v.profiles) config.profiles = v.profiles;
   if (v.defaultAction) config.defaultAction = v.defaultAction;
@@ -149,7 +153,7 @@ export function validateConfig(raw: unknown, where: (path: Path) => string): Bul
     }
   }
   for (const key of Object.keys(schemas().SECTIONS) as SectionName[]) {
-    const section = raw[key];
+    const section = doc[key];
     if (isRecord(section)) (config as unknown as Record<SectionName, unknown>)[key] = section;
   }
   return config;

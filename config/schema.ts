@@ -558,7 +558,11 @@ function build() {
       name: z
         .string({ error: (iss) => `must be a sink name, got ${show(iss.input)}` })
         .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: (iss) => `must be a name of lower-case letters, digits and -, got ${show(iss.input)}` })
-        .meta({ description: "the sink's name: deliveries are queued by it, metrics and logs carry it" }),
+        .optional()
+        .meta({
+          description:
+            "the sink's name: deliveries are queued by it, metrics and logs carry it (default: its type, then type-2, type-3… in list order; name sinks to keep queued deliveries across reordering)",
+        }),
       type: enumOf(['webhook', 'slack', 'syslog', 'jsonl']).meta({
         description:
           'webhook (the alert as JSON, HMAC-SHA256 signed), slack (an incoming webhook), syslog (RFC 5424 over TLS), jsonl (JSON lines on stdout or in a file)',
@@ -595,7 +599,7 @@ function build() {
         .max(32, { error: 'at most 32 sinks' })
         .nullable()
         .optional()
-        .meta({ description: 'where new alerts are forwarded (each alert once per sink, at least once)' }),
+        .meta({ description: 'where new alerts are forwarded (each alert once per sink, at least once); `notify:` may also be this list itself' }),
       maxAge: duration({ positive: true, max: { ms: 30 * 86_400_000, why: 'how long deliveries are retried' } })
         .optional()
         .meta({ description: 'deliveries still failing after this long are given up, counted and logged (default 24h)' }),

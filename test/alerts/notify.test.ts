@@ -24,6 +24,7 @@ import { AlertPipeline } from '../../alerts/pipeline.js';
 import { openAlertStore } from '../../alerts/store-factory.js';
 import type { AlertStore } from '../../alerts/store.js';
 import { ConfigError } from '../../core/errors.js';
+import { parseConfig } from '../../config/load.js';
 import { LogCapture, makeCerts, type TestCerts } from '../webhook/support.js';
 import { makeAlert } from './support.js';
 
@@ -121,6 +122,26 @@ describe('notify settings', () => {
     write(dir, 'short', 'abc');
     expect(() => notifySettingsOf({ configDir: dir, notify: { sinks: [sink] } } as never, 'bulwark.yaml')).toThrow(ConfigError);
     expect(() => notifySettingsOf({ configDir: dir, notify: { sinks: [sink] } } as never, 'bulwark.yaml')).toThrow(message);
+  });
+
+  it("takes DESIGN.md's short form `notify: [sink, …]`; unnamed sinks are named by type in list order; an error points at the sink's line", () => {
+    const dir = tmp();
+    write(dir, 'key', SECRET);
+    const file = path.join(dir, 'bulwark.yaml');
+    const config = parseConfig(
+      `notify: [{type: webhook, url: https://soc.example/x, secretFile: key, minSeverity: medium}, {type: jsonl}, {type: jsonl, file: b.jsonl}]\n`,
+      file,
+    );
+    config.configDir = dir;
+    const s = notifySettingsOf(config, file);
+    expect(s.sinks.map((x) => [x.name, x.type, x.filter.minSeverity])).toEqual([
+      ['webhook', 'webhook', 'medium'],
+      ['jsonl', 'jsonl', undefined],
+      ['jsonl-2', 'jsonl', undefined],
+    ]);
+    expect(() => parseConfig('cluster: {name: a}\nnotify:\n  - type: jsonl\n  - type: email\n', 'bulwark.yaml')).toThrow(
+      /^bulwark\.yaml:4: notify\.sinks\.1\.type: must be one of webhook, slack, syslog, jsonl, got "email"/,
+    );
   });
 
   it('refuses two sinks of one name', () => {

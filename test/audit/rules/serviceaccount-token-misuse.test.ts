@@ -107,6 +107,18 @@ describe(ID, () => {
     expect(misuse(a.analyse(ssar(10)))).toHaveLength(1);
   });
 
+  it("DESIGN.md's example: kubectl SelfSubjectAccessReview after the learning window raises both service-account alerts", () => {
+    const a = analyser();
+    a.analyse(getPods(0));
+    expect(
+      a
+        .analyse(ssar(8, KUBECTL_UA))
+        .map((x) => x.type)
+        .filter((t) => t.startsWith('serviceaccount-'))
+        .sort(),
+    ).toEqual(['serviceaccount-rare-operation', 'serviceaccount-token-misuse']);
+  });
+
   it('without the baseline (serviceaccount-rare-operation disabled) every sign alerts', () => {
     const a = analyser({ audit: { disabled: ['serviceaccount-rare-operation'] } });
     expect(misuse(a.analyse(getPods(0, KUBECTL_UA)))).toHaveLength(1);
