@@ -44,6 +44,7 @@ import { objectOfWrite } from './objects.js';
 import { IntelLists } from './intel.js';
 import { AnomalyBaseline, anomalySettingsOf, humanClientOf, isServiceAccountName, operationOf } from './anomaly.js';
 import { listOf } from '../policies/lists.js';
+import { boundedMemo } from '../core/memo.js';
 import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
@@ -94,12 +95,6 @@ export interface AnalyserStats {
   analysed: number;
   occurrences: number;
 }
-
-/**
- * User agents (and user names) longer than this are judged but not remembered (the API server
- * truncates user agents at 1 KiB; a hand-made log line need not): each cache stays at most 4096 × 1 KiB.
- */
-const MAX_CACHED_AGENT = 1024;
 
 /** The answer of most events: one shared, frozen empty list (no allocation per event). */
 const NONE: readonly Alert[] = Object.freeze([]);
@@ -157,9 +152,9 @@ export class AuditAnalyser {
   private readonly trackedIDs = new Map<string, number>();
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
-  private readonly uaCache = new Map<string, boolean>();
-  private readonly clientCache = new Map<string, string | null>();
-  private readonly accountCache = new Map<string, boolean>();
+  /** Whether a user agent names an attack tool; which human client it names (both bounded memos). */
+  private readonly toolAgent: (ua: string) => boolean;
+  private readonly humanClient: (ua: string) => string | undefined;
   /** The service-account baseline; null when serviceaccount-rare-operation is off. */
   readonly anomaly: AnomalyBaseline | null;
   /** Whether a service account's requests are looked at (either service-account rule is on). */
@@ -210,6 +205,13 @@ export class AuditAnalyser {
         : undefined);
     if (intel) this.ctx.intel = intel;
     this.cluster = typeof options.config.cluster?.name === 'string' ? options.config.cluster.name : undefined;
+    const tools = this.settings.attackTools;
+    this.toolAgent = boundedMemo((ua) => {
+      const lower = ua.toLowerCase();
+      return tools.some((t) => lower.includes(t));
+    });
+    const clients = listOf(this.ctx.lists, 'humanClientUserAgents');
+    this.humanClient = boundedMemo((ua) => humanClientOf(ua, clients));
     this.anomaly =
       options.anomaly !== undefined
         ? options.anomaly
@@ -324,12 +326,12 @@ export class AuditAnalyser {
   private evaluate(ev: AuditEvent): readonly Alert[] {
     const f = this.facts(ev);
     this.ctx.intel?.maybeReload();
-    if (this.watchAccounts && f.success && !f.dryRun && this.watchedAccount(f.username)) this.observeAccount(f);
+    if (this.watchAccounts && f.success && !f.dryRun && isServiceAccountName(f.username) && !this.settings.isControlPlane(f.username)) this.observeAccount(f);
     let out: Alert[] | undefined;
     const rules = this.rulesByResource.get(f.resource) ?? this.anyResourceRules;
     for (const rule of rules) {
       if (f.dryRun && rule.skipDryRun) continue;
-      if (rule.id === 'pentest-tool' && !this.knownToolAgent(f.userAgent)) continue;
+      if (rule.id === 'pentest-tool' && (f.userAgent === '' || !this.toolAgent(f.userAgent))) continue;
       const m = rule.match(f, this.ctx);
       if (!m) continue;
       if (this.compiled.exceptions.size > 0 && this.excepted(rule.id, f, m)) continue;
@@ -358,34 +360,14 @@ export class AuditAnalyser {
     return out ?? NONE;
   }
 
-  /** A service account that is not the control plane's (cached: a log repeats its users). */
-  private watchedAccount(username: string): boolean {
-    let yes = this.accountCache.get(username);
-    if (yes === undefined) {
-      yes = isServiceAccountName(username) && !this.settings.isControlPlane(username);
-      if (username.length <= MAX_CACHED_AGENT) {
-        if (this.accountCache.size >= 4096) this.accountCache.clear();
-        this.accountCache.set(username, yes);
-      }
-    }
-    return yes;
-  }
-
   /**
    * A service account's successful request: the human client its user agent names, and what its
    * baseline made of it. Only the account's own requests are learned; an impersonated one is judged.
    */
   private observeAccount(f: AuditFacts): void {
     f.serviceAccount = true;
-    let client = this.clientCache.get(f.userAgent);
-    if (client === undefined) {
-      client = humanClientOf(f.userAgent, listOf(this.ctx.lists, 'humanClientUserAgents')) ?? null;
-      if (f.userAgent.length <= MAX_CACHED_AGENT) {
-        if (this.clientCache.size >= 4096) this.clientCache.clear();
-        this.clientCache.set(f.userAgent, client);
-      }
-    }
-    if (client !== null) f.humanClient = client;
+    const client = this.humanClient(f.userAgent);
+    if (client !== undefined) f.humanClient = client;
     if (this.anomaly === null) return;
     const operation = operationOf(f);
     if (operation === undefined) return;
@@ -444,21 +426,6 @@ export class AuditAnalyser {
       );
     }
     return alerts;
-  }
-
-  /** Most user agents repeat (kubelet, controllers, kubectl): remember the answer. */
-  private knownToolAgent(ua: string): boolean {
-    if (ua === '') return false;
-    let hit = this.uaCache.get(ua);
-    if (hit === undefined) {
-      const lower = ua.toLowerCase();
-      hit = this.settings.attackTools.some((t) => lower.includes(t));
-      if (ua.length <= MAX_CACHED_AGENT) {
-        if (this.uaCache.size >= 4096) this.uaCache.clear();
-        this.uaCache.set(ua, hit);
-      }
-    }
-    return hit;
   }
 
   /** The defender checks on the stored object of a successful create/update/patch. */

@@ -5,6 +5,7 @@
 import { parseSection, type BulwarkConfig } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { globToRegExp } from '../core/glob.js';
+import { boundedMemo } from '../core/memo.js';
 import { isRecord } from '../core/record.js';
 import {
   AUDIT_LIST_NAMES,
@@ -86,28 +87,13 @@ export interface CompiledAuditSettings {
   disabled: Set<string>;
 }
 
-/** User names longer than this are matched but not remembered (the cache stays at most 4096 × 1 KiB). */
-const MAX_CACHED_NAME = 1024;
-
 function identityMatcher(globs: string[]): (username: string) => boolean {
   const exact = new Set(globs.filter((g) => !g.includes('*') && !g.includes('?')));
   const patterns = globs.filter((g) => g.includes('*') || g.includes('?'));
   const re = patterns.length ? new RegExp(patterns.map((g) => globToRegExp(g).source).join('|')) : undefined;
   const match = (username: string) => username !== '' && (exact.has(username) || (re !== undefined && re.test(username)));
-  if (re === undefined) return match;
   // An audit log repeats a few hundred user names (nodes, controllers): the glob test runs once for each.
-  const cache = new Map<string, boolean>();
-  return (username) => {
-    let hit = cache.get(username);
-    if (hit === undefined) {
-      hit = match(username);
-      if (username.length <= MAX_CACHED_NAME) {
-        if (cache.size >= 4096) cache.clear();
-        cache.set(username, hit);
-      }
-    }
-    return hit;
-  };
+  return re === undefined ? match : boundedMemo(match);
 }
 
 export function compileAuditSettings(settings: AuditSettings): CompiledAuditSettings {

@@ -253,6 +253,47 @@ describe('delivery through the outbox', () => {
     expect(all).not.toContain(SECRET);
   });
 
+  it('a receiver that never answers costs one timeout; one that answers without end is read no further than 64 KiB', async () => {
+    const certs = makeCerts();
+    const opts = { cert: fs.readFileSync(certs.certFile), key: fs.readFileSync(certs.keyFile) };
+    let mode: 'hang' | 'flood' = 'hang';
+    let sent = 0;
+    const server = https.createServer(opts, (req, res) => {
+      req.resume();
+      if (mode === 'hang') return; // never answers
+      res.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = () => {
+        while (sent < 50 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        if (sent < 50 * 1024 * 1024) res.once('drain', pump);
+        else res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const sink = createSink(
+      settings({
+        name: 'soc',
+        type: 'webhook',
+        url: `https://localhost:${(server.address() as AddressInfo).port}/`,
+        secret: SECRET,
+        ca: fs.readFileSync(certs.caFile),
+        timeoutMs: 300,
+      }),
+    );
+    const started = Date.now();
+    await expect(sink.deliver([makeAlert()])).rejects.toThrow('no answer within 300 ms');
+    expect(Date.now() - started).toBeLessThan(5000);
+    mode = 'flood';
+    await sink.deliver([makeAlert()]);
+    // The connection was dropped after the first 64 KiB: the server got nowhere near its 50 MiB.
+    expect(sent).toBeLessThan(10 * 1024 * 1024);
+  });
+
   it('a restart loses nothing: deliveries queued before it are sent by the next process', async () => {
     const dir = tmp();
     const file = path.join(dir, 'out.jsonl');

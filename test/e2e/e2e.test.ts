@@ -384,33 +384,12 @@ describe('Bulwark against a real kube-apiserver', () => {
     const priv = alerts.find((a) => a.type === 'privileged-container')!;
     expect(priv).toMatchObject({ source: 'audit', namespace: 'team-w', user: { username: 'e2e-admin' } });
     // The webhook backend batches within a second; its alerts reach the store through POST /audit.
-    let fromBackend: Obj[] = [];
-    let last = { code: 0, stdout: '', stderr: '' };
-    for (let i = 0; i < 40 && fromBackend.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      const list = bulwarkCli([
-        'alerts',
-        '--server',
-        `https://127.0.0.1:${API_PORT}`,
-        '--token',
-        token('reader'),
-        '--ca',
-        join(dir, 'pki-bulwark/ca.crt'),
-        'list',
-        '--type',
-        'privileged-container',
-        '--namespace',
-        'team-w',
-        '--format',
-        'json',
-      ]);
-      last = list;
-      if (list.code === 0)
-        // The warn-mode admission alert and the audit occurrence are one incident: the store merges them
-        // (same type, resource, namespace, user), and the audit event's auditID shows the backend's part.
-        fromBackend = ((JSON.parse(list.stdout) as Obj).items ?? []).filter((a: Obj) => a.auditIDs.length > 0);
-    }
-    expect(fromBackend.length, `alerts list: ${last.stderr}${last.stdout.slice(0, 500)}\nbulwark log tail:\n${bulwarkLog.slice(-3000)}`).toBeGreaterThan(0);
+    // The warn-mode admission alert and the audit occurrence are one incident: the store merges them
+    // (same type, resource, namespace, user), and the audit event's auditID shows the backend's part.
+    const fromBackend = (await waitForAlerts('privileged-container', (a) => a.some((x) => x.namespace === 'team-w' && x.auditIDs.length > 0))).filter(
+      (a) => a.namespace === 'team-w' && a.auditIDs.length > 0,
+    );
+    expect(fromBackend.length).toBeGreaterThan(0);
     // Sent over mTLS by the API server itself: not marked as anyone-could-have-sent-it.
     expect(fromBackend.every((a) => a.verified !== false)).toBe(true);
   });

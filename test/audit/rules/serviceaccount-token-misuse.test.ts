@@ -19,29 +19,20 @@ function ev(days: number, over: Record<string, unknown>): AuditEvent {
   const t = START + days * DAY;
   return auditEvent({ user: WEB, userAgent: APP_UA, requestReceivedTimestamp: time(t), stageTimestamp: time(t + 5), ...over });
 }
-const ssar = (days: number, ua = APP_UA, extra: Record<string, unknown> = {}) =>
+/** A self review (`kubectl auth can-i` / `auth whoami`) of `resource` in `group`, answered 201. */
+const selfReview = (days: number, resource: string, group: string, ua = APP_UA, extra: Record<string, unknown> = {}) =>
   ev(days, {
     verb: 'create',
     userAgent: ua,
-    requestURI: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-    objectRef: { resource: 'selfsubjectaccessreviews', apiGroup: 'authorization.k8s.io', apiVersion: 'v1' },
+    requestURI: `/apis/${group}/v1/${resource}`,
+    objectRef: { resource, apiGroup: group, apiVersion: 'v1' },
     responseStatus: { metadata: {}, code: 201 },
     ...extra,
   });
-const ssrr = (days: number) =>
-  ev(days, {
-    verb: 'create',
-    requestURI: '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
-    objectRef: { resource: 'selfsubjectrulesreviews', apiGroup: 'authorization.k8s.io', apiVersion: 'v1' },
-    responseStatus: { metadata: {}, code: 201 },
-  });
-const whoami = (days: number) =>
-  ev(days, {
-    verb: 'create',
-    requestURI: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-    objectRef: { resource: 'selfsubjectreviews', apiGroup: 'authentication.k8s.io', apiVersion: 'v1' },
-    responseStatus: { metadata: {}, code: 201 },
-  });
+const ssar = (days: number, ua = APP_UA, extra: Record<string, unknown> = {}) =>
+  selfReview(days, 'selfsubjectaccessreviews', 'authorization.k8s.io', ua, extra);
+const ssrr = (days: number) => selfReview(days, 'selfsubjectrulesreviews', 'authorization.k8s.io');
+const whoami = (days: number) => selfReview(days, 'selfsubjectreviews', 'authentication.k8s.io');
 const getPods = (days: number, ua = APP_UA) =>
   ev(days, { verb: 'list', userAgent: ua, requestURI: '/api/v1/namespaces/shop/pods', objectRef: { resource: 'pods', namespace: 'shop', apiVersion: 'v1' } });
 const allSecrets = (days: number) => ev(days, { verb: 'list', requestURI: '/api/v1/secrets', objectRef: { resource: 'secrets', apiVersion: 'v1' } });
