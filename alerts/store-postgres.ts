@@ -11,8 +11,12 @@ import type { Alert, AlertStatus } from './model.js';
 import {
   AlertNotFoundError,
   applyStatusChange,
-  decodeCursor,
-  encodeCursor,
+  MAX_FACETS,
+  summaryOf,
+  trendDays,
+  type AlertFacets,
+  type AlertSummary,
+  type AlertTrends,
   mergeAlerts,
   mergeHorizon,
   normaliseAlert,
@@ -30,6 +34,9 @@ import {
   type Retention,
 } from './store.js';
 import { redactUrl } from '../config/store-url.js';
+import { cursorAfter, decodeCursor, DEFAULT_SORT, keysetAfter, likePattern, orderBy, searchTextOf, type AlertSort, type SortKey } from './query.js';
+
+const SORT_COLUMNS: Record<SortKey, string> = { lastSeen: 'last_seen', firstSeen: 'first_seen', severity: 'severity_rank', count: 'count' };
 
 /** First key of Bulwark's advisory locks ("BULW"), so that they do not collide with other applications'. */
 const LOCK_CLASS = 0x42554c57;
@@ -60,6 +67,7 @@ const COLUMNS = [
   'history',
   'extra',
   'updated_at',
+  'search',
 ] as const;
 
 /** The fields with a column of their own; anything else a producer adds travels in `extra`. */
@@ -175,6 +183,21 @@ export class PostgresAlertStore implements AlertStore {
         await c.query(`ALTER TABLE ${t} ALTER COLUMN updated_at SET NOT NULL, ALTER COLUMN updated_at SET DEFAULT now()`);
       }
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_updated ON ${t} (updated_at)`);
+      // Additive: the console's search text, filled for the alerts already stored.
+      const searchable = await c.query(
+        `SELECT 1 FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = 'bulwark_alerts' AND column_name = 'search'`,
+        [this.schema ?? null],
+      );
+      if (searchable.rowCount === 0) {
+        await c.query(`ALTER TABLE ${t} ADD COLUMN search text NOT NULL DEFAULT ''`);
+        const all = await c.query(`SELECT * FROM ${t}`);
+        for (const row of all.rows) await c.query(`UPDATE ${t} SET search = $1 WHERE id = $2`, [searchTextOf(PostgresAlertStore.toAlert(row)), row.id]);
+      }
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_first_seen ON ${t} (first_seen DESC, last_seen DESC, id)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_severity ON ${t} (severity_rank DESC, last_seen DESC, id)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_count ON ${t} (count DESC, last_seen DESC, id)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_type ON ${t} (type, last_seen)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_namespace ON ${t} (namespace, last_seen)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_retention ON ${t} (severity_rank DESC, updated_at DESC, id)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
                      WHERE status IN ('active', 'in-progress')`);
@@ -275,6 +298,7 @@ export class PostgresAlertStore implements AlertStore {
       json(a.history ?? []),
       json(extra),
       new Date().toISOString(),
+      searchTextOf(a),
     ];
   }
 
@@ -378,9 +402,8 @@ export class PostgresAlertStore implements AlertStore {
     return r.rows[0] ? PostgresAlertStore.toAlert(r.rows[0]) : undefined;
   }
 
-  async list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage> {
+  private static where(filter: AlertFilter, params: unknown[] = []): { where: string[]; params: unknown[]; p: (v: unknown) => string } {
     const where: string[] = [];
-    const params: unknown[] = [];
     const p = (v: unknown) => {
       params.push(v);
       return `$${params.length}`;
@@ -395,17 +418,66 @@ export class PostgresAlertStore implements AlertStore {
     anyOf('namespace', filter.namespace);
     anyOf('source', filter.source);
     if (filter.since) where.push(`last_seen >= ${p(filter.since.toISOString())}`);
+    if (filter.until) where.push(`last_seen < ${p(filter.until.toISOString())}`);
+    if (filter.text) where.push(`search LIKE ${p(likePattern(filter.text))} ESCAPE '\\'`);
+    return { where, params, p };
+  }
+
+  async list(filter: AlertFilter, cursor: string | undefined, limit: number, sort: AlertSort = DEFAULT_SORT): Promise<AlertPage> {
+    const { where, params, p } = PostgresAlertStore.where(filter);
+    const column = (k: SortKey) => SORT_COLUMNS[k];
     if (cursor !== undefined) {
-      const c = decodeCursor(cursor);
-      const t = p(new Date(c.t).toISOString());
-      where.push(`(last_seen < ${t} OR (last_seen = ${t} AND id > ${p(c.id)}))`);
+      where.push(keysetAfter(sort, decodeCursor(cursor, sort), column, (k, v) => (k === 'lastSeen' || k === 'firstSeen' ? p(new Date(v).toISOString()) : p(v))));
     }
     const sql = `SELECT * FROM ${this.table} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-                 ORDER BY last_seen DESC, id LIMIT ${p(limit + 1)}`;
+                 ORDER BY ${orderBy(sort, column)} LIMIT ${p(limit + 1)}`;
     const r = await this.pool.query(sql, params);
     const items = r.rows.slice(0, limit).map(PostgresAlertStore.toAlert);
     const last = items[items.length - 1];
-    return r.rows.length > limit && last ? { items, nextCursor: encodeCursor({ t: Date.parse(last.lastSeen), id: last.id }) } : { items };
+    return r.rows.length > limit && last ? { items, nextCursor: cursorAfter(last, sort) } : { items };
+  }
+
+  async summary(filter: AlertFilter): Promise<AlertSummary> {
+    const { where, params } = PostgresAlertStore.where(filter);
+    const r = await this.pool.query(
+      `SELECT severity, status, COUNT(*) AS n FROM ${this.table} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY severity, status`,
+      params,
+    );
+    return summaryOf(r.rows);
+  }
+
+  async trends(sinceMs: number, untilMs: number, top: number): Promise<AlertTrends> {
+    const since = new Date(sinceMs).toISOString();
+    const until = new Date(untilMs).toISOString();
+    const range = 'first_seen >= $1 AND first_seen < $2';
+    const days = await this.pool.query(
+      `SELECT floor(extract(epoch FROM first_seen - $1::timestamptz) / 86400)::int AS day, severity, COUNT(*) AS n
+         FROM ${this.table} WHERE ${range} GROUP BY day, severity`,
+      [since, until],
+    );
+    const tally = async (expr: string, from = this.table) =>
+      (
+        await this.pool.query(
+          `SELECT ${expr} AS key, COUNT(*) AS count FROM ${from} WHERE ${range} AND ${expr} <> '' GROUP BY key ORDER BY count DESC, key LIMIT $3`,
+          [since, until, top],
+        )
+      ).rows.map((r: { key: string; count: string }) => ({ key: r.key, count: Number(r.count) }));
+    return {
+      days: trendDays(sinceMs, untilMs, days.rows),
+      types: await tally('type'),
+      users: await tally(`("user"->>'username')`),
+      sourceIPs: await tally('ip', `${this.table}, jsonb_array_elements_text(source_ips) AS ip`),
+    };
+  }
+
+  async facets(): Promise<AlertFacets> {
+    const values = async (column: string) =>
+      (
+        await this.pool.query(`SELECT ${column} AS v, COUNT(*) AS n FROM ${this.table} WHERE ${column} <> '' GROUP BY ${column} ORDER BY n DESC, v LIMIT $1`, [
+          MAX_FACETS,
+        ])
+      ).rows.map((r: { v: string }) => r.v);
+    return { types: await values('type'), namespaces: await values('namespace') };
   }
 
   async setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert> {

@@ -17,9 +17,14 @@ import type { Alert, AlertStatus } from './model.js';
 import {
   AlertNotFoundError,
   applyStatusChange,
-  decodeCursor,
-  encodeCursor,
+  DAY_MS,
+  MAX_FACETS,
   mergeAlerts,
+  summaryOf,
+  trendDays,
+  type AlertFacets,
+  type AlertSummary,
+  type AlertTrends,
   mergeHorizon,
   normaliseAlert,
   SEVERITY_RANK,
@@ -34,6 +39,7 @@ import {
   MAX_OUTBOX_ERROR,
   type Retention,
 } from './store.js';
+import { cursorAfter, decodeCursor, DEFAULT_SORT, keysetAfter, likePattern, orderBy, searchTextOf, type AlertSort, type SortKey } from './query.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS alerts (
@@ -58,7 +64,7 @@ CREATE INDEX IF NOT EXISTS alerts_open_by_fingerprint ON alerts (fingerprint, la
  * Additive migrations, in order, each applied once (PRAGMA user_version counts them) inside the
  * write lock, so processes opening one file together apply each once. Never destructive.
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
   // 1: retention by the store's own clock (when the alert was last written), not by event time.
   `ALTER TABLE alerts ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;
    UPDATE alerts SET updated_ms = last_seen_ms;
@@ -86,7 +92,36 @@ const MIGRATIONS: readonly string[] = [
      UNIQUE (sink, alert_id)
    );
    CREATE INDEX IF NOT EXISTS notify_outbox_due ON notify_outbox (next_attempt_ms, id);`,
+  // 4: the console's sorts, search and tallies: count, user name and search text as columns,
+  // filled for the alerts already stored.
+  (db) => {
+    db.exec(`ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+             ALTER TABLE alerts ADD COLUMN username TEXT NOT NULL DEFAULT '';
+             ALTER TABLE alerts ADD COLUMN search TEXT NOT NULL DEFAULT '';
+             CREATE INDEX IF NOT EXISTS alerts_by_first_seen ON alerts (first_seen_ms DESC, last_seen_ms DESC, id);
+             CREATE INDEX IF NOT EXISTS alerts_by_severity ON alerts (severity_rank DESC, last_seen_ms DESC, id);
+             CREATE INDEX IF NOT EXISTS alerts_by_count ON alerts (count DESC, last_seen_ms DESC, id);
+             CREATE INDEX IF NOT EXISTS alerts_by_type ON alerts (type, last_seen_ms);
+             CREATE INDEX IF NOT EXISTS alerts_by_namespace ON alerts (namespace, last_seen_ms);`);
+    const fill = db.prepare('UPDATE alerts SET count = ?, username = ?, search = ? WHERE id = ?');
+    const batch = db.prepare('SELECT rowid, id, body FROM alerts WHERE rowid > ? ORDER BY rowid LIMIT 1000');
+    for (let after = 0; ; ) {
+      const rows = batch.all(after) as { rowid: number; id: string; body: string }[];
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const a = JSON.parse(row.body) as Alert;
+        fill.run(countOf(a), a.user?.username ?? '', searchTextOf(a), row.id);
+      }
+      after = rows[rows.length - 1]!.rowid;
+    }
+  },
 ];
+
+function countOf(a: Alert): number {
+  return Number.isSafeInteger(a.count) && a.count > 0 ? a.count : 1;
+}
+
+const SORT_COLUMNS: Record<SortKey, string> = { lastSeen: 'last_seen_ms', firstSeen: 'first_seen_ms', severity: 'severity_rank', count: 'count' };
 
 interface Row {
   body: string;
@@ -114,7 +149,11 @@ export class SqliteAlertStore implements AlertStore {
       db.exec(SCHEMA);
       db.transaction(() => {
         const version = db.pragma('user_version', { simple: true }) as number;
-        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+        for (let v = version; v < MIGRATIONS.length; v++) {
+          const step = MIGRATIONS[v]!;
+          if (typeof step === 'string') db.exec(step);
+          else step(db);
+        }
         if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
       }).immediate();
     } catch (err) {
@@ -141,20 +180,24 @@ export class SqliteAlertStore implements AlertStore {
       first_seen_ms: Date.parse(alert.firstSeen),
       last_seen_ms: Date.parse(alert.lastSeen),
       updated_ms: Date.now(),
+      count: countOf(alert),
+      username: alert.user?.username ?? '',
+      search: searchTextOf(alert),
       body: JSON.stringify(alert),
     };
     if (insert) {
       this.db
         .prepare(
-          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, body)
-                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @body)`,
+          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, count, username, search, body)
+                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @count, @username, @search, @body)`,
         )
         .run(params);
     } else {
       this.db
         .prepare(
           `UPDATE alerts SET severity = @severity, severity_rank = @severity_rank, status = @status,
-                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, updated_ms = @updated_ms, body = @body WHERE id = @id`,
+                  first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, updated_ms = @updated_ms,
+                  count = @count, username = @username, search = @search, body = @body WHERE id = @id`,
         )
         .run(params);
     }
@@ -253,7 +296,7 @@ export class SqliteAlertStore implements AlertStore {
     return row ? SqliteAlertStore.toAlert(row) : undefined;
   }
 
-  async list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage> {
+  private static where(filter: AlertFilter): { where: string[]; params: unknown[] } {
     const where: string[] = [];
     const params: unknown[] = [];
     const anyOf = (column: string, values: readonly string[] | undefined) => {
@@ -271,17 +314,66 @@ export class SqliteAlertStore implements AlertStore {
       where.push('last_seen_ms >= ?');
       params.push(filter.since.getTime());
     }
+    if (filter.until) {
+      where.push('last_seen_ms < ?');
+      params.push(filter.until.getTime());
+    }
+    if (filter.text) {
+      where.push("search LIKE ? ESCAPE '\\'");
+      params.push(likePattern(filter.text));
+    }
+    return { where, params };
+  }
+
+  async list(filter: AlertFilter, cursor: string | undefined, limit: number, sort: AlertSort = DEFAULT_SORT): Promise<AlertPage> {
+    const { where, params } = SqliteAlertStore.where(filter);
+    const column = (k: SortKey) => SORT_COLUMNS[k];
     if (cursor !== undefined) {
-      const c = decodeCursor(cursor);
-      where.push('(last_seen_ms < ? OR (last_seen_ms = ? AND id > ?))');
-      params.push(c.t, c.t, c.id);
+      where.push(
+        keysetAfter(sort, decodeCursor(cursor, sort), column, (_k, v) => {
+          params.push(v);
+          return '?';
+        }),
+      );
     }
     const sql = `SELECT body FROM alerts ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-                 ORDER BY last_seen_ms DESC, id LIMIT ?`;
+                 ORDER BY ${orderBy(sort, column)} LIMIT ?`;
     const rows = this.db.prepare(sql).all(...params, limit + 1) as Row[];
     const items = rows.slice(0, limit).map(SqliteAlertStore.toAlert);
     const last = items[items.length - 1];
-    return rows.length > limit && last ? { items, nextCursor: encodeCursor({ t: Date.parse(last.lastSeen), id: last.id }) } : { items };
+    return rows.length > limit && last ? { items, nextCursor: cursorAfter(last, sort) } : { items };
+  }
+
+  async summary(filter: AlertFilter): Promise<AlertSummary> {
+    const { where, params } = SqliteAlertStore.where(filter);
+    const sql = `SELECT severity, status, COUNT(*) AS n FROM alerts ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY severity, status`;
+    return summaryOf(this.db.prepare(sql).all(...params) as { severity: string; status: string; n: number }[]);
+  }
+
+  async trends(sinceMs: number, untilMs: number, top: number): Promise<AlertTrends> {
+    const range = 'first_seen_ms >= ? AND first_seen_ms < ?';
+    const days = this.db
+      .prepare(`SELECT CAST((first_seen_ms - ?) / ${DAY_MS} AS INTEGER) AS day, severity, COUNT(*) AS n FROM alerts WHERE ${range} GROUP BY day, severity`)
+      .all(sinceMs, sinceMs, untilMs) as { day: number; severity: string; n: number }[];
+    const tally = (expr: string, from = 'alerts') =>
+      this.db
+        .prepare(`SELECT ${expr} AS tally, COUNT(*) AS n FROM ${from} WHERE ${range} AND ${expr} != '' GROUP BY 1 ORDER BY n DESC, tally LIMIT ?`)
+        .all(sinceMs, untilMs, top)
+        .map((r) => ({ key: (r as { tally: string }).tally, count: (r as { n: number }).n }));
+    return {
+      days: trendDays(sinceMs, untilMs, days),
+      types: tally('type'),
+      users: tally('username'),
+      sourceIPs: tally('ip.value', "alerts, json_each(alerts.body, '$.sourceIPs') AS ip"),
+    };
+  }
+
+  async facets(): Promise<AlertFacets> {
+    const values = (column: string) =>
+      (this.db.prepare(`SELECT ${column} AS v, COUNT(*) AS n FROM alerts WHERE ${column} != '' GROUP BY ${column} ORDER BY n DESC, v LIMIT ?`).all(MAX_FACETS) as { v: string }[]).map(
+        (r) => r.v,
+      );
+    return { types: values('type'), namespaces: values('namespace') };
   }
 
   async setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert> {

@@ -4,6 +4,7 @@
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { ALERT_STATUSES, fingerprintOf, type Alert, type AlertSource, type AlertStatus } from './model.js';
 import { boundEvidence } from './bound.js';
+import type { AlertSort } from './query.js';
 
 export interface AlertFilter {
   severity?: Severity[];
@@ -15,7 +16,41 @@ export interface AlertFilter {
   source?: AlertSource[];
   /** Alerts last seen at or after this instant. */
   since?: Date;
+  /** Alerts last seen before this instant. */
+  until?: Date;
+  /** Alerts whose search text (query.ts searchTextOf) contains this, case-insensitively. */
+  text?: string;
 }
+
+/** Counts of the alerts a filter matches. */
+export interface AlertSummary {
+  total: number;
+  bySeverity: Partial<Record<Severity, number>>;
+  byStatus: Partial<Record<AlertStatus, number>>;
+}
+
+/** One value and how many alerts have it. */
+export interface Tally {
+  key: string;
+  count: number;
+}
+
+/** Alerts over time: first seen per UTC day by severity, and the top types, users and source IPs. */
+export interface AlertTrends {
+  /** From `sinceMs` (a UTC midnight), one entry per day, oldest first, days without alerts included. */
+  days: { day: string; bySeverity: Partial<Record<Severity, number>> }[];
+  types: Tally[];
+  users: Tally[];
+  sourceIPs: Tally[];
+}
+
+/** The values seen in the store, for filter choices (at most MAX_FACETS each, most frequent first). */
+export interface AlertFacets {
+  types: string[];
+  namespaces: string[];
+}
+export const MAX_FACETS = 500;
+export const MAX_TREND_DAYS = 366;
 
 export interface AlertPage {
   items: Alert[];
@@ -128,8 +163,13 @@ export interface AlertStore extends BaselineStore, OutboxStore {
    */
   upsert(alert: Alert, windowMs: number, notify?: readonly string[]): Promise<Alert>;
   get(id: string): Promise<Alert | undefined>;
-  /** Ordered by lastSeen descending, then id: stable across pages. */
-  list(filter: AlertFilter, cursor: string | undefined, limit: number): Promise<AlertPage>;
+  /** Ordered by `sort` (default lastSeen descending), then lastSeen, then id: stable across pages. */
+  list(filter: AlertFilter, cursor: string | undefined, limit: number, sort?: AlertSort): Promise<AlertPage>;
+  /** How many alerts `filter` matches, in all and by severity and status. */
+  summary(filter: AlertFilter): Promise<AlertSummary>;
+  /** Trends of alerts first seen in [sinceMs, untilMs): per day by severity, and the top `top` of each tally. */
+  trends(sinceMs: number, untilMs: number, top: number): Promise<AlertTrends>;
+  facets(): Promise<AlertFacets>;
   /** Moves an alert to another status and appends the history entry. */
   setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert>;
   /** Applies retention; resolves to the number of alerts deleted. */
@@ -170,34 +210,32 @@ export class StatusChangeError extends Error {
   }
 }
 
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('the continue token is not valid: pass back the one a list response returned');
-    this.name = 'InvalidCursorError';
+export { type Cursor, decodeCursor, encodeCursor, InvalidCursorError } from './query.js';
+
+export const DAY_MS = 86_400_000;
+
+/** The day list of AlertTrends from per-day counts (`day` = whole days since `sinceMs`). */
+export function trendDays(sinceMs: number, untilMs: number, rows: readonly { day: number; severity: string; n: number }[]): AlertTrends['days'] {
+  const count = Math.max(0, Math.min(MAX_TREND_DAYS, Math.ceil((untilMs - sinceMs) / DAY_MS)));
+  const days: AlertTrends['days'] = [];
+  for (let i = 0; i < count; i++) days.push({ day: new Date(sinceMs + i * DAY_MS).toISOString().slice(0, 10), bySeverity: {} });
+  for (const r of rows) {
+    const d = days[Number(r.day)];
+    if (d && r.severity in SEVERITY_RANK) d.bySeverity[r.severity as Severity] = (d.bySeverity[r.severity as Severity] ?? 0) + Number(r.n);
   }
+  return days;
 }
 
-export interface Cursor {
-  /** lastSeen of the last item returned, ms since the epoch. */
-  t: number;
-  id: string;
-}
-
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, t: c.t, id: c.id }), 'utf8').toString('base64url');
-}
-
-export function decodeCursor(token: string): Cursor {
-  try {
-    const raw: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (raw && typeof raw === 'object') {
-      const { v, t, id } = raw as Record<string, unknown>;
-      if (v === 1 && typeof t === 'number' && Number.isFinite(t) && typeof id === 'string' && id !== '') return { t, id };
-    }
-  } catch {
-    // fall through
+/** An AlertSummary from (severity, status, n) rows. */
+export function summaryOf(rows: readonly { severity: string; status: string; n: number | string }[]): AlertSummary {
+  const out: AlertSummary = { total: 0, bySeverity: {}, byStatus: {} };
+  for (const r of rows) {
+    const n = Number(r.n);
+    out.total += n;
+    out.bySeverity[r.severity as Severity] = (out.bySeverity[r.severity as Severity] ?? 0) + n;
+    out.byStatus[r.status as AlertStatus] = (out.byStatus[r.status as AlertStatus] ?? 0) + n;
   }
-  throw new InvalidCursorError();
+  return out;
 }
 
 function isoOr(value: unknown, fallback: string): string {

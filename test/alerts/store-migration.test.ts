@@ -37,13 +37,20 @@ describe('store migrations', () => {
     const [a, b] = await Promise.all([openAlertStore(`sqlite:${file}`), openAlertStore(`sqlite:${file}`)]);
     expect(await a.get(old.id)).toEqual(old);
     const check = new Database(file, { readonly: true });
-    // Every migration applied once (2: the service-account baseline table; 3: the notification outbox).
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    // Every migration applied once (2: the service-account baseline table; 3: the notification
+    // outbox; 4: the console's count, user name and search text, filled from the stored alert).
+    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.prepare('SELECT count, username, search FROM alerts WHERE id = ?').get(old.id)).toEqual({
+      count: old.count,
+      username: 'alice',
+      search: expect.stringContaining('privileged-container\nprivileged container\ncontainer "app" is privileged'),
+    });
     expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notify_outbox'").get()).toEqual({ name: 'notify_outbox' });
     expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'anomaly_baseline'").get()).toEqual({ name: 'anomaly_baseline' });
     expect((check.prepare('SELECT updated_ms FROM alerts WHERE id = ?').get(old.id) as { updated_ms: number }).updated_ms).toBe(Date.parse(old.lastSeen));
     check.close();
     // Old rows age from their lastSeen: a year later they go.
+    expect((await b.summary({ text: 'APP" IS PRIV' })).total).toBe(1);
     expect(await b.prune({ maxAgeMs: 30 * 86_400_000 }, Date.parse('2025-01-20T00:00:00Z'))).toBe(0);
     expect(await b.prune({ maxAgeMs: 30 * 86_400_000 }, Date.parse('2026-01-20T00:00:00Z'))).toBe(1);
     await a.close();
@@ -60,11 +67,13 @@ describe('store migrations', () => {
       const old = makeAlert({ firstSeen: '2025-01-01T10:00:00.000Z' });
       await first.upsert(old, 1);
       await first.close();
-      await admin.query(`ALTER TABLE ${schema}.bulwark_alerts DROP COLUMN updated_at`);
+      await admin.query(`ALTER TABLE ${schema}.bulwark_alerts DROP COLUMN updated_at, DROP COLUMN search`);
       const stores = await Promise.all([0, 1, 2].map(() => openAlertStore(POSTGRES_URL!, { schema })));
       const r = await admin.query(`SELECT updated_at, last_seen FROM ${schema}.bulwark_alerts WHERE id = $1`, [old.id]);
       expect(r.rows[0].updated_at.toISOString()).toBe(r.rows[0].last_seen.toISOString());
       expect(await stores[0]!.get(old.id)).toEqual(old);
+      // The search text is filled for the rows already there.
+      expect((await stores[2]!.summary({ text: 'APP" IS PRIV' })).total).toBe(1);
       expect(await stores[1]!.prune({ maxAgeMs: 30 * 86_400_000 }, Date.parse('2026-01-20T00:00:00Z'))).toBe(1);
       for (const s of stores) await s.close();
     } finally {

@@ -1,6 +1,6 @@
 // The one behaviour every AlertStore has: run against SQLite and PostgreSQL by store.test.ts.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AlertStatus } from '../../alerts/model.js';
+import type { Alert, AlertStatus } from '../../alerts/model.js';
 import {
   AlertNotFoundError,
   CLOCK_SKEW_MS,
@@ -221,6 +221,134 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       const exact = await store.list({}, undefined, total);
       expect(exact.items).toHaveLength(total);
       expect(exact.nextCursor).toBeUndefined();
+    });
+
+    describe('the console queries', () => {
+      async function seeded(store: AlertStore) {
+        const severities = ['low', 'high', 'medium', 'informational'] as const;
+        for (let i = 0; i < 40; i++) {
+          await store.upsert(
+            makeAlert({
+              type: i % 3 === 0 ? 'exec-into-pod' : 'privileged-container',
+              severity: severities[i % 4]!,
+              // Pairs share a lastSeen and firstSeen, so the tie-breaks matter.
+              firstSeen: at(Math.floor(i / 2) * 10),
+              lastSeen: at(Math.floor(i / 2) * 10 + (i % 7)),
+              count: (i * 7) % 11 + 1,
+              namespace: i % 4 === 0 ? 'prod' : 'dev',
+              user: { username: i % 2 ? 'alice' : 'Bob.Smith', groups: [] },
+              sourceIPs: i % 5 === 0 ? ['10.0.0.9', '10.0.0.1'] : ['10.0.0.1'],
+              message: i === 7 ? 'container "Miner_100%" runs xmrig' : 'nothing special',
+            }),
+            WINDOW,
+          );
+        }
+      }
+
+      const rank = { informational: 0, low: 1, medium: 2, high: 3 } as const;
+      const cases = [
+        { key: 'lastSeen', value: (a: Alert) => Date.parse(a.lastSeen) },
+        { key: 'firstSeen', value: (a: Alert) => Date.parse(a.firstSeen) },
+        { key: 'severity', value: (a: Alert) => rank[a.severity] },
+        { key: 'count', value: (a: Alert) => a.count },
+      ] as const;
+      for (const { key, value } of cases) {
+        for (const order of ['desc', 'asc'] as const) {
+          it(`sorts by ${key} ${order}, then lastSeen, then id the other way, and pages without gaps or repeats`, async () => {
+            const { store } = await fresh();
+            await seeded(store);
+            const sort = { key, order };
+            const seen: Alert[] = [];
+            let cursor: string | undefined;
+            do {
+              const page = await store.list({ namespace: ['dev', 'prod'] }, cursor, 7, sort);
+              seen.push(...page.items);
+              cursor = page.nextCursor;
+            } while (cursor && seen.length < 100);
+            expect(new Set(seen.map((a) => a.id)).size).toBe(40);
+            expect(seen).toHaveLength(40);
+            const sign = order === 'desc' ? -1 : 1;
+            const expected = [...seen].sort(
+              (a, b) =>
+                sign * (value(a) - value(b)) ||
+                sign * (Date.parse(a.lastSeen) - Date.parse(b.lastSeen)) ||
+                -sign * (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+            );
+            expect(seen.map((a) => a.id)).toEqual(expected.map((a) => a.id));
+          });
+        }
+      }
+
+      it('refuses a cursor made for another sort', async () => {
+        const { store } = await fresh();
+        await seeded(store);
+        const page = await store.list({}, undefined, 5, { key: 'severity', order: 'desc' });
+        await expect(store.list({}, page.nextCursor, 5)).rejects.toThrow(/made for sort=severity&order=desc/);
+        const plain = await store.list({}, undefined, 5);
+        await expect(store.list({}, plain.nextCursor, 5, { key: 'count', order: 'asc' })).rejects.toBeInstanceOf(InvalidCursorError);
+      });
+
+      it('searches type, title, message, names, user and source IPs case-insensitively, with LIKE wildcards taken literally', async () => {
+        const { store } = await fresh();
+        await seeded(store);
+        const n = async (text: string) => (await store.summary({ text })).total;
+        expect(await n('XMRIG')).toBe(1);
+        expect(await n('miner_100%')).toBe(1);
+        expect(await n('miner%100')).toBe(0);
+        expect(await n('_')).toBe(0 + (await n('miner_'))); // "_" only where the text has one
+        expect(await n('bob.smith')).toBe(20);
+        expect(await n('10.0.0.9')).toBe(8);
+        expect(await n('exec-into')).toBe(14);
+        expect(await n('pod-')).toBe(40);
+        const listed = await store.list({ text: 'xmrig', namespace: ['dev'] }, undefined, 10);
+        expect(listed.items.map((a) => a.message)).toEqual(['container "Miner_100%" runs xmrig']);
+      });
+
+      it('filters by until (lastSeen before) and counts by severity and status', async () => {
+        const { store } = await fresh();
+        await seeded(store);
+        const first = (await store.list({}, undefined, 1, { key: 'lastSeen', order: 'asc' })).items[0]!;
+        await store.setStatus(first.id, 'dismissed', 'carol', 'noise');
+        const before = await store.summary({ until: new Date(at(50)) });
+        const all = await store.list({}, undefined, 100);
+        expect(before.total).toBe(all.items.filter((a) => a.lastSeen < at(50)).length);
+        const summary = await store.summary({});
+        expect(summary.total).toBe(40);
+        expect(summary.bySeverity).toEqual({ low: 10, high: 10, medium: 10, informational: 10 });
+        expect(summary.byStatus).toEqual({ active: 39, dismissed: 1 });
+        expect(await store.summary({ namespace: ['nowhere'] })).toEqual({ total: 0, bySeverity: {}, byStatus: {} });
+      });
+
+      it('tallies trends per UTC day by severity and the top types, users and source IPs', async () => {
+        const { store } = await fresh();
+        await seeded(store);
+        const since = Date.parse('2024-12-30T00:00:00Z');
+        const trends = await store.trends(since, since + 4 * 86_400_000, 2);
+        expect(trends.days.map((d) => d.day)).toEqual(['2024-12-30', '2024-12-31', '2025-01-01', '2025-01-02']);
+        expect(trends.days[2]!.bySeverity).toEqual({ low: 10, high: 10, medium: 10, informational: 10 });
+        expect(trends.days[0]!.bySeverity).toEqual({});
+        expect(trends.types).toEqual([
+          { key: 'privileged-container', count: 26 },
+          { key: 'exec-into-pod', count: 14 },
+        ]);
+        expect(trends.users).toEqual([
+          { key: 'Bob.Smith', count: 20 },
+          { key: 'alice', count: 20 },
+        ]);
+        expect(trends.sourceIPs).toEqual([
+          { key: '10.0.0.1', count: 40 },
+          { key: '10.0.0.9', count: 8 },
+        ]);
+        const none = await store.trends(since, since + 86_400_000, 5);
+        expect(none).toEqual({ days: [{ day: '2024-12-30', bySeverity: {} }], types: [], users: [], sourceIPs: [] });
+      });
+
+      it('lists the types and namespaces in the store, most frequent first', async () => {
+        const { store } = await fresh();
+        expect(await store.facets()).toEqual({ types: [], namespaces: [] });
+        await seeded(store);
+        expect(await store.facets()).toEqual({ types: ['privileged-container', 'exec-into-pod'], namespaces: ['dev', 'prod'] });
+      });
     });
 
     it('rejects a cursor it did not make', async () => {
