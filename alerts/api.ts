@@ -2,9 +2,17 @@
 //   GET  /api/v1/alerts               list, filtered, cursor-paginated ({items, continue?})
 //   GET  /api/v1/alerts/{id}          one alert
 //   POST /api/v1/alerts/{id}/status   {status, reason}: move an alert (admin)
+//   GET  /api/v1/summary              counts of the alerts a filter matches (by severity, status)
+//   GET  /api/v1/trends               alerts per day by severity, top types, users, source IPs
+//   GET  /api/v1/facets               the types and namespaces in the store (filter choices)
+//   GET  /api/v1/posture              the background scan's findings and what enforce would deny
+//   GET  /api/v1/notify               the forwarding sinks' backlog and failures
+//   GET  /api/v1/whoami               the caller and whether they may change alerts
 //   GET  /healthz, /readyz            no token; /readyz is 503 while the identity backend cannot
 //                                     authenticate anyone (a broken token file revoked every token)
-// Every /api route needs a bearer token; readers list and get, admins also change status.
+//   /ui/…                             the web console (alerts/console.ts)
+// Every /api route needs a bearer token (Authorization header, or the console's session cookie);
+// readers list and get, admins also change status.
 import { applyLimits, DEFAULT_LISTENER_LIMITS, limitOptions, type ListenerLimits } from '../core/listener.js';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -15,16 +23,24 @@ import { parseSince } from '../core/duration.js';
 import type { Logger } from '../core/log.js';
 import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
 import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
-import { AlertNotFoundError, encodeCursor, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
+import { AlertNotFoundError, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
 import { once } from 'node:events';
 import type { PipelineStatus } from './pipeline.js';
+import { clearSessionCookie, consoleRouter, csrfRefusal, loadConsoleAssets, MAX_SESSION_TOKEN, securityHeaders, sessionToken, setSessionCookie, type ConsoleAssets } from './console.js';
+import { cursorAfter, DEFAULT_SORT, MAX_SEARCH_LENGTH, SORT_KEYS, type AlertSort, type SortKey } from './query.js';
+import type { PostureSource } from './posture.js';
+import { DAY_MS, MAX_TREND_DAYS } from './store.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 /** A list page stops before this many bytes of alerts (the continue token says where to resume). */
 export const MAX_LIST_BYTES = 4 * 1024 * 1024;
 const SOURCES: AlertSource[] = ['admission', 'audit', 'background'];
-const LIST_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'limit', 'continue'];
+const FILTER_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'until', 'q'];
+const LIST_PARAMETERS = [...FILTER_PARAMETERS, 'sort', 'order', 'limit', 'continue'];
+const TREND_PARAMETERS = ['days', 'top'];
+export const DEFAULT_TREND_DAYS = 30;
+export const MAX_TREND_TOP = 50;
 
 /** A 4xx/5xx answer: `{error, parameter?, allowed?}`. */
 export class ApiError extends Error {
@@ -45,6 +61,12 @@ export interface AlertsAppOptions {
   /** Shown on /healthz: whether alerts are waiting for the store. */
   pipelineStatus?: () => PipelineStatus;
   now?: () => number;
+  /** The background scan's posture (GET /api/v1/posture); absent when the scan is off. */
+  posture?: PostureSource;
+  /** The forwarding sinks configured (GET /api/v1/notify). */
+  notifySinks?: readonly { name: string; type: string }[];
+  /** The console's files (default: ui/ and dist/ui/ of this install); null serves no console. */
+  consoleAssets?: ConsoleAssets | null;
 }
 
 interface Authed {
@@ -84,16 +106,34 @@ function oneOf<T extends string>(query: Request['query'], name: string, allowed:
   return list as T[];
 }
 
-/** The list query: filters, limit and cursor, or an ApiError naming the bad parameter. */
-export function parseListQuery(query: Request['query'], now = Date.now()): { filter: AlertFilter; limit: number; cursor: string | undefined } {
+function onlyParameters(query: Request['query'], allowed: readonly string[]): void {
   for (const key of Object.keys(query)) {
-    if (!LIST_PARAMETERS.includes(key)) {
-      throw new ApiError(400, `unknown parameter ${JSON.stringify(key)}: allowed parameters are ${LIST_PARAMETERS.join(', ')}`, {
+    if (!allowed.includes(key)) {
+      throw new ApiError(400, `unknown parameter ${JSON.stringify(key)}: allowed parameters are ${allowed.join(', ')}`, {
         parameter: key,
-        allowed: LIST_PARAMETERS,
+        allowed: [...allowed],
       });
     }
   }
+}
+
+function instant(query: Request['query'], name: 'since' | 'until', now: number): Date | undefined {
+  const raw = single(query, name);
+  if (raw === undefined) return undefined;
+  // An unencoded "+" in a query string arrives as a space: 10:00:00+02:00 → "10:00:00 02:00".
+  const at = parseSince(raw.replace(/ (\d{2}:\d{2})$/, '+$1'), now);
+  if (!at) {
+    throw new ApiError(
+      400,
+      `invalid ${name} ${JSON.stringify(raw)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`,
+      { parameter: name },
+    );
+  }
+  return at;
+}
+
+/** The filter parameters (FILTER_PARAMETERS) of a query, or an ApiError naming the bad one. */
+export function parseFilter(query: Request['query'], now = Date.now()): AlertFilter {
   const filter: AlertFilter = {};
   const severity = oneOf(query, 'severity', SEVERITIES);
   if (severity) filter.severity = severity;
@@ -114,18 +154,36 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
   if (type) filter.type = type;
   const namespace = values(query, 'namespace');
   if (namespace) filter.namespace = namespace;
-  const since = single(query, 'since');
-  if (since !== undefined) {
-    // An unencoded "+" in a query string arrives as a space: 10:00:00+02:00 → "10:00:00 02:00".
-    const at = parseSince(since.replace(/ (\d{2}:\d{2})$/, '+$1'), now);
-    if (!at) {
-      throw new ApiError(
-        400,
-        `invalid since ${JSON.stringify(since)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`,
-        { parameter: 'since' },
-      );
-    }
-    filter.since = at;
+  const since = instant(query, 'since', now);
+  if (since) filter.since = since;
+  const until = instant(query, 'until', now);
+  if (until) filter.until = until;
+  const q = single(query, 'q');
+  if (q !== undefined && q.trim() !== '') {
+    if (q.length > MAX_SEARCH_LENGTH) throw new ApiError(400, `q is longer than ${MAX_SEARCH_LENGTH} characters`, { parameter: 'q' });
+    filter.text = q.trim();
+  }
+  return filter;
+}
+
+/** The list query: filters, sort, limit and cursor, or an ApiError naming the bad parameter. */
+export function parseListQuery(
+  query: Request['query'],
+  now = Date.now(),
+): { filter: AlertFilter; sort: AlertSort; limit: number; cursor: string | undefined } {
+  onlyParameters(query, LIST_PARAMETERS);
+  const filter = parseFilter(query, now);
+  const sort: AlertSort = { ...DEFAULT_SORT };
+  const key = single(query, 'sort');
+  if (key !== undefined) {
+    if (!(SORT_KEYS as readonly string[]).includes(key))
+      throw new ApiError(400, `invalid sort ${JSON.stringify(key)}: allowed values are ${SORT_KEYS.join(', ')}`, { parameter: 'sort', allowed: [...SORT_KEYS] });
+    sort.key = key as SortKey;
+  }
+  const order = single(query, 'order');
+  if (order !== undefined) {
+    if (order !== 'asc' && order !== 'desc') throw new ApiError(400, `invalid order ${JSON.stringify(order)}: asc or desc`, { parameter: 'order', allowed: ['asc', 'desc'] });
+    sort.order = order;
   }
   let limit = DEFAULT_LIMIT;
   const rawLimit = single(query, 'limit');
@@ -136,7 +194,22 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
     limit = Number(rawLimit);
   }
   const cursor = single(query, 'continue');
-  return { filter, limit, cursor: cursor === '' ? undefined : cursor };
+  return { filter, sort, limit, cursor: cursor === '' ? undefined : cursor };
+}
+
+function wholeNumber(query: Request['query'], name: string, fallback: number, max: number): number {
+  const raw = single(query, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
+    throw new ApiError(400, `invalid ${name} ${JSON.stringify(raw)}: a whole number from 1 to ${max}`, { parameter: name });
+  return Number(raw);
+}
+
+function methodNotAllowed(allowed: string) {
+  return (_req: Request, res: Response) => {
+    res.setHeader('Allow', allowed);
+    sendError(res, new ApiError(405, `method not allowed: use ${allowed}`));
+  };
 }
 
 function sendError(res: Response, err: ApiError): void {
@@ -153,6 +226,7 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.setHeader('Cache-Control', 'no-store');
+    securityHeaders(res);
     res.on('finish', () => {
       const user = (res.locals as Partial<Authed>).identity?.username;
       logger.info(
@@ -179,15 +253,25 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
-    if (!match) {
+    // The console's session cookie stands in for the header (never both: the header wins).
+    const cookie = header ? undefined : sessionToken(req);
+    if (!match && !cookie) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="bulwark"');
       return sendError(
         res,
         new ApiError(401, header ? 'the Authorization header must be "Bearer <token>"' : 'authentication required: send Authorization: Bearer <token>'),
       );
     }
-    const identity = await access.authenticate(match[1]!);
+    if (cookie && req.method !== 'GET' && req.method !== 'HEAD') {
+      const refusal = csrfRefusal(req);
+      if (refusal) return sendError(res, new ApiError(403, refusal));
+    }
+    const identity = await access.authenticate(match ? match[1]! : cookie!);
     if (!identity) {
+      if (cookie) {
+        clearSessionCookie(res);
+        return sendError(res, new ApiError(401, 'the console session has ended: the token is no longer valid; sign in again'));
+      }
       res.setHeader('WWW-Authenticate', 'Bearer realm="bulwark", error="invalid_token"');
       return sendError(res, new ApiError(401, 'the bearer token is not valid'));
     }
@@ -206,11 +290,95 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
     next();
   };
 
+  // The console: sign-in checks the token as the API would and puts it in the session cookie.
+  const assets = options.consoleAssets === undefined ? loadConsoleAssets() : (options.consoleAssets ?? undefined);
+  if (options.consoleAssets !== null) {
+    app.post('/ui/session', express.json({ limit: '8kb' }), async (req, res) => {
+      const refusal = csrfRefusal(req);
+      if (refusal) throw new ApiError(403, refusal);
+      const token: unknown = (req.body as Record<string, unknown> | undefined)?.token;
+      if (typeof token !== 'string' || token.trim() === '') throw new ApiError(400, 'the body must be {"token": "<bearer token>"}', { parameter: 'token' });
+      if (token.length > MAX_SESSION_TOKEN || /[\s\x00-\x1f]/.test(token.trim()))
+        throw new ApiError(400, `the token must be one line of at most ${MAX_SESSION_TOKEN} characters`, { parameter: 'token' });
+      const identity = await access.authenticate(token.trim());
+      if (!identity) throw new ApiError(401, 'the token is not valid');
+      if (!(await access.authorize(identity, 'list')))
+        throw new ApiError(403, `user ${JSON.stringify(identity.username)} may not list alerts: that needs ${access.describeRequirement('list')}`);
+      (res.locals as Authed).identity = identity;
+      setSessionCookie(res, token.trim());
+      res.json(await whoami(identity));
+    });
+    app.delete('/ui/session', (req, res) => {
+      const refusal = csrfRefusal(req);
+      if (refusal) throw new ApiError(403, refusal);
+      clearSessionCookie(res);
+      res.status(204).end();
+    });
+    app.all('/ui/session', methodNotAllowed('POST, DELETE'));
+    app.get('/', (_req, res) => res.redirect(302, '/ui/'));
+    app.use('/ui', consoleRouter(assets));
+  }
+
+  const whoami = async (identity: Identity) => ({
+    username: identity.username,
+    groups: identity.groups,
+    canUpdate: await access.authorize(identity, 'update'),
+  });
+
   app.use('/api', authenticate);
 
+  app.get('/api/v1/whoami', allow('list'), async (_req, res) => {
+    res.json(await whoami((res.locals as Authed).identity));
+  });
+
+  app.get('/api/v1/summary', allow('list'), async (req, res) => {
+    onlyParameters(req.query, FILTER_PARAMETERS);
+    res.json(await store.summary(parseFilter(req.query, now())));
+  });
+
+  app.get('/api/v1/trends', allow('list'), async (req, res) => {
+    onlyParameters(req.query, TREND_PARAMETERS);
+    const days = wholeNumber(req.query, 'days', DEFAULT_TREND_DAYS, MAX_TREND_DAYS);
+    const top = wholeNumber(req.query, 'top', 10, MAX_TREND_TOP);
+    // Whole UTC days, today included.
+    const until = Math.floor(now() / DAY_MS) * DAY_MS + DAY_MS;
+    res.json(await store.trends(until - days * DAY_MS, until, top));
+  });
+
+  app.get('/api/v1/facets', allow('list'), async (req, res) => {
+    onlyParameters(req.query, []);
+    res.json(await store.facets());
+  });
+
+  app.get('/api/v1/posture', allow('list'), (req, res) => {
+    onlyParameters(req.query, []);
+    if (!options.posture || options.posture.enabled?.() === false) return res.json({ enabled: false, reason: 'the background scan is off (backgroundScan.enabled, and a cluster to read)' });
+    const snapshot = options.posture.posture();
+    if (!snapshot) return res.json({ enabled: true, ready: false, reason: 'the background scan has not finished its first evaluation yet' });
+    res.json({ enabled: true, ready: true, ...snapshot });
+  });
+
+  app.get('/api/v1/notify', allow('list'), async (req, res) => {
+    onlyParameters(req.query, []);
+    const sinks = options.notifySinks ?? [];
+    const stats = sinks.length > 0 ? await store.outboxStats() : {};
+    res.json({
+      sinks: sinks.map((s) => {
+        const st = stats[s.name];
+        return {
+          name: s.name,
+          type: s.type,
+          pending: st?.pending ?? 0,
+          failing: st?.failing ?? 0,
+          ...(st && st.pending > 0 ? { oldestQueued: new Date(st.oldestMs).toISOString() } : {}),
+        };
+      }),
+    });
+  });
+
   app.get('/api/v1/alerts', allow('list'), async (req, res) => {
-    const { filter, limit, cursor } = parseListQuery(req.query, now());
-    const page = await store.list(filter, cursor, limit);
+    const { filter, sort, limit, cursor } = parseListQuery(req.query, now());
+    const page = await store.list(filter, cursor, limit, sort);
     // Streamed one alert at a time and bounded in bytes as well as count: a page stops before
     // MAX_LIST_BYTES and its continue token resumes right after the last alert written.
     res.status(200).type('application/json');
@@ -222,7 +390,7 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
       const text = JSON.stringify(item);
       const size = Buffer.byteLength(text);
       if (last && bytes + size > MAX_LIST_BYTES) {
-        next = encodeCursor({ t: Date.parse(last.lastSeen), id: last.id });
+        next = cursorAfter(last, sort);
         break;
       }
       if (!res.write(last ? ',' + text : text)) await once(res, 'drain');
@@ -282,14 +450,11 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
     },
   );
 
-  const methodNotAllowed = (allowed: string) => (_req: Request, res: Response) => {
-    res.setHeader('Allow', allowed);
-    sendError(res, new ApiError(405, `method not allowed: use ${allowed}`));
-  };
   app.all('/api/v1/alerts', methodNotAllowed('GET'));
   app.all('/api/v1/alerts/:id', methodNotAllowed('GET'));
   app.all('/api/v1/alerts/:id/status', methodNotAllowed('POST'));
-  app.use((req, res) => sendError(res, new ApiError(404, `no route ${req.method} ${req.path}: the API serves /api/v1/alerts`)));
+  for (const route of ['/api/v1/whoami', '/api/v1/summary', '/api/v1/trends', '/api/v1/facets', '/api/v1/posture', '/api/v1/notify']) app.all(route, methodNotAllowed('GET'));
+  app.use((req, res) => sendError(res, new ApiError(404, `no route ${req.method} ${req.path}: the API serves /api/v1/alerts, and the console /ui/`)));
 
   // Express 5 routes rejected promises here.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

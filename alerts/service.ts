@@ -14,6 +14,7 @@ import { alertsSettings, DEV_CERT_DIR, type ApiSettings, type StoreSettings } fr
 export { DEV_CERT_DIR };
 import { type AlertStore, type OpenStoreOptions } from './store.js';
 import { openAlertStore } from './store-factory.js';
+import type { PostureSource } from './posture.js';
 import { kubeconfigSource } from '../core/kubeconfig.js';
 
 export interface AlertsServiceOptions {
@@ -28,6 +29,8 @@ export interface AlertsServiceOptions {
   storeOptions?: OpenStoreOptions;
   /** The config file's name, for messages about its keys. */
   configSource?: string;
+  /** The background scan's posture, for the console (serve sets it once the scan starts). */
+  posture?: PostureSource;
 }
 
 export interface AlertsService {
@@ -117,6 +120,8 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
         access,
         logger: log,
         pipelineStatus: () => pipeline.status(),
+        ...(options.posture ? { posture: options.posture } : {}),
+        notifySinks: notify.sinks.map((s) => ({ name: s.name, type: s.type })),
         port: options.apiPort ?? settings.api.port,
         ...(settings.api.address ? { address: settings.api.address } : {}),
         tls: apiTlsFiles(config, settings.api, options.devCertDir),

@@ -20,6 +20,8 @@ import { LeaseElector, LEASE_NAME } from './lease.js';
 import { syncBackgroundAlerts } from './alerts.js';
 import type { AlertSink } from '../alerts/model.js';
 import type { AlertStore } from '../alerts/store.js';
+import type { PostureSnapshot } from '../alerts/posture.js';
+import { postureOf } from './posture.js';
 
 export interface BackgroundSettings {
   enabled: boolean;
@@ -102,6 +104,9 @@ export class BackgroundScanner {
   private again = false;
   /** Last judged objects (for the namespace dry run) and the reports' content last written. */
   private judged: JudgedObject[] = [];
+  private reports: PolicyReport[] = [];
+  private evaluatedAt = new Date(0);
+  private postureCache: { evaluation: number; snapshot: PostureSnapshot } | undefined;
   private readonly written = new Map<string, string>();
   private writeBackoffMs: number;
   private writeBlockedUntil = 0;
@@ -297,6 +302,8 @@ export class BackgroundScanner {
             },
           );
           if (overflow > 0) this.dropped.inc(overflow);
+          this.reports = reports;
+          this.evaluatedAt = new Date();
           const count = { fail: 0, warn: 0, pass: 0 };
           for (const r of reports) {
             count.fail += r.summary.fail;
@@ -386,6 +393,20 @@ export class BackgroundScanner {
     const collection = path.slice(0, path.lastIndexOf('/'));
     const res = await kubeRequest(this.opts.kc, 'POST', collection, report);
     if (res.status !== 201 && res.status !== 200) throw kubeErrorOf('POST', collection, res.status, res.body);
+  }
+
+  /**
+   * The console's posture: the last evaluation's reports by namespace and policy, and what enforce
+   * mode would deny (judged again once per evaluation, on demand). Undefined before the first.
+   */
+  posture(): PostureSnapshot | undefined {
+    if (this.evaluations === 0) return undefined;
+    if (this.postureCache?.evaluation === this.evaluations) return this.postureCache.snapshot;
+    const evaluation = this.evaluations;
+    const underEnforce = judgeAll(this.objects(), { compiled: this.opts.compiled(), mode: 'enforce', serverNamespace: this.opts.namespace });
+    const snapshot = postureOf(this.reports, underEnforce, this.modes, this.evaluatedAt);
+    this.postureCache = { evaluation, snapshot };
+    return snapshot;
   }
 
   /**

@@ -262,6 +262,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       registry: metrics.registry,
       devCertDir: path.join(projectRoot(), 'certs', 'dev'),
       ...(opts.config ? { configSource: opts.config } : {}),
+      // The scan starts after the store opens; the console asks it once it runs.
+      posture: { posture: () => background?.posture(), enabled: () => background !== undefined },
     });
   } catch (err) {
     const message = (err as Error).message;
