@@ -308,13 +308,24 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
       setSessionCookie(res, token.trim());
       res.json(await whoami(identity));
     });
+    // Whether the browser has a session: always 200 (a signed-out page is not an error).
+    app.get('/ui/session', async (req, res) => {
+      const token = sessionToken(req);
+      const identity = token ? await access.authenticate(token) : undefined;
+      if (!identity || !(await access.authorize(identity, 'list'))) {
+        if (token) clearSessionCookie(res);
+        return res.json({ signedIn: false });
+      }
+      (res.locals as Authed).identity = identity;
+      res.json({ signedIn: true, ...(await whoami(identity)) });
+    });
     app.delete('/ui/session', (req, res) => {
       const refusal = csrfRefusal(req);
       if (refusal) throw new ApiError(403, refusal);
       clearSessionCookie(res);
       res.status(204).end();
     });
-    app.all('/ui/session', methodNotAllowed('POST, DELETE'));
+    app.all('/ui/session', methodNotAllowed('GET, POST, DELETE'));
     app.get('/', (_req, res) => res.redirect(302, '/ui/'));
     app.use('/ui', consoleRouter(assets));
   }
