@@ -315,34 +315,47 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async upsert(input: Alert, windowMs: number, notify: readonly string[] = []): Promise<Alert> {
-    const incoming = normaliseAlert(input);
+    return (await this.upsertMany([input], windowMs, notify))[0]!;
+  }
+
+  async upsertMany(inputs: readonly Alert[], windowMs: number, notify: readonly string[] = []): Promise<Alert[]> {
+    const incoming = inputs.map((a) => normaliseAlert(a));
+    if (incoming.length === 0) return [];
+    // Each fingerprint's lock once, in one order: two batches never wait on each other in a circle.
+    const locks = [...new Set(incoming.map((a) => lockKey(a.fingerprint)))].sort((a, b) => a - b);
     return this.transaction(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, lockKey(incoming.fingerprint)]);
-      // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
-      const again = await c.query(`SELECT * FROM ${this.table} WHERE id = $1`, [incoming.id]);
-      if (again.rows[0]) return PostgresAlertStore.toAlert(again.rows[0]);
-      const open = await c.query(
-        `SELECT * FROM ${this.table} WHERE fingerprint = $1 AND status IN ('active', 'in-progress') AND last_seen >= $2
-         ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE`,
-        [incoming.fingerprint, new Date(mergeHorizon(incoming, windowMs)).toISOString()],
-      );
-      if (open.rows[0]) {
-        const merged = mergeAlerts(PostgresAlertStore.toAlert(open.rows[0]), incoming);
-        await this.update(c, merged);
-        return merged;
-      }
-      await this.insert(c, incoming);
-      const sinks = [...new Set(notify)];
-      if (sinks.length > 0) {
-        const now = Date.now();
-        await c.query(
-          `INSERT INTO ${this.outboxTable} (sink, alert_id, body, next_attempt_ms, created_ms)
-           SELECT s, $2, $3::jsonb, $4, $4 FROM unnest($1::text[]) AS x(s) ON CONFLICT (sink, alert_id) DO NOTHING`,
-          [sinks, incoming.id, JSON.stringify(incoming), now],
-        );
-      }
-      return incoming;
+      for (const key of locks) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, key]);
+      const out: Alert[] = [];
+      for (const alert of incoming) out.push(await this.upsertIn(c, alert, windowMs, notify));
+      return out;
     });
+  }
+
+  private async upsertIn(c: pg.PoolClient, incoming: Alert, windowMs: number, notify: readonly string[]): Promise<Alert> {
+    // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
+    const again = await c.query(`SELECT * FROM ${this.table} WHERE id = $1`, [incoming.id]);
+    if (again.rows[0]) return PostgresAlertStore.toAlert(again.rows[0]);
+    const open = await c.query(
+      `SELECT * FROM ${this.table} WHERE fingerprint = $1 AND status IN ('active', 'in-progress') AND last_seen >= $2
+       ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE`,
+      [incoming.fingerprint, new Date(mergeHorizon(incoming, windowMs)).toISOString()],
+    );
+    if (open.rows[0]) {
+      const merged = mergeAlerts(PostgresAlertStore.toAlert(open.rows[0]), incoming);
+      await this.update(c, merged);
+      return merged;
+    }
+    await this.insert(c, incoming);
+    const sinks = [...new Set(notify)];
+    if (sinks.length > 0) {
+      const now = Date.now();
+      await c.query(
+        `INSERT INTO ${this.outboxTable} (sink, alert_id, body, next_attempt_ms, created_ms)
+         SELECT s, $2, $3::jsonb, $4, $4 FROM unnest($1::text[]) AS x(s) ON CONFLICT (sink, alert_id) DO NOTHING`,
+        [sinks, incoming.id, JSON.stringify(incoming), now],
+      );
+    }
+    return incoming;
   }
 
   async claimOutbox(nowMs: number, limit: number, leaseMs: number): Promise<OutboxEntry[]> {

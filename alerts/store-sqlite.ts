@@ -204,32 +204,39 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async upsert(input: Alert, windowMs: number, notify: readonly string[] = []): Promise<Alert> {
-    const incoming = normaliseAlert(input);
-    const txn = this.db.transaction((): Alert => {
-      // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
-      const again = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(incoming.id) as Row | undefined;
-      if (again) return SqliteAlertStore.toAlert(again);
-      const row = this.db
-        .prepare(
-          `SELECT body FROM alerts WHERE fingerprint = ? AND status IN ('active', 'in-progress') AND last_seen_ms >= ?
-                  ORDER BY last_seen_ms DESC, id LIMIT 1`,
-        )
-        .get(incoming.fingerprint, mergeHorizon(incoming, windowMs)) as Row | undefined;
-      if (row) {
-        const merged = mergeAlerts(SqliteAlertStore.toAlert(row), incoming);
-        this.write(merged, false);
-        return merged;
-      }
-      this.write(incoming, true);
-      if (notify.length > 0) {
-        const now = Date.now();
-        const body = JSON.stringify(incoming);
-        const queue = this.db.prepare('INSERT OR IGNORE INTO notify_outbox (sink, alert_id, body, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)');
-        for (const sink of new Set(notify)) queue.run(sink, incoming.id, body, now, now);
-      }
-      return incoming;
-    });
-    return txn.immediate();
+    return (await this.upsertMany([input], windowMs, notify))[0]!;
+  }
+
+  async upsertMany(inputs: readonly Alert[], windowMs: number, notify: readonly string[] = []): Promise<Alert[]> {
+    const incoming = inputs.map((a) => normaliseAlert(a));
+    if (incoming.length === 0) return [];
+    // One transaction, so one fsync, for the whole batch.
+    return this.db.transaction((): Alert[] => incoming.map((a) => this.upsertIn(a, windowMs, notify))).immediate();
+  }
+
+  private upsertIn(incoming: Alert, windowMs: number, notify: readonly string[]): Alert {
+    // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
+    const again = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(incoming.id) as Row | undefined;
+    if (again) return SqliteAlertStore.toAlert(again);
+    const row = this.db
+      .prepare(
+        `SELECT body FROM alerts WHERE fingerprint = ? AND status IN ('active', 'in-progress') AND last_seen_ms >= ?
+                ORDER BY last_seen_ms DESC, id LIMIT 1`,
+      )
+      .get(incoming.fingerprint, mergeHorizon(incoming, windowMs)) as Row | undefined;
+    if (row) {
+      const merged = mergeAlerts(SqliteAlertStore.toAlert(row), incoming);
+      this.write(merged, false);
+      return merged;
+    }
+    this.write(incoming, true);
+    if (notify.length > 0) {
+      const now = Date.now();
+      const body = JSON.stringify(incoming);
+      const queue = this.db.prepare('INSERT OR IGNORE INTO notify_outbox (sink, alert_id, body, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)');
+      for (const sink of new Set(notify)) queue.run(sink, incoming.id, body, now, now);
+    }
+    return incoming;
   }
 
   async claimOutbox(nowMs: number, limit: number, leaseMs: number): Promise<OutboxEntry[]> {

@@ -162,6 +162,11 @@ export interface AlertStore extends BaselineStore, OutboxStore {
    * sink of `notify` is queued in the outbox in the same transaction.
    */
   upsert(alert: Alert, windowMs: number, notify?: readonly string[]): Promise<Alert>;
+  /**
+   * upsert for many alerts in one transaction (one commit, so one fsync): each is merged or
+   * inserted as upsert would, in order, a later one merging into an earlier one of the batch.
+   */
+  upsertMany(alerts: readonly Alert[], windowMs: number, notify?: readonly string[]): Promise<Alert[]>;
   get(id: string): Promise<Alert | undefined>;
   /** Ordered by `sort` (default lastSeen descending), then lastSeen, then id: stable across pages. */
   list(filter: AlertFilter, cursor: string | undefined, limit: number, sort?: AlertSort): Promise<AlertPage>;

@@ -70,6 +70,22 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       expect(await again.get(a.id)).toMatchObject({ id: a.id, status: 'in-progress', history: [{ by: 'carol', reason: 'looking' }] });
     });
 
+    it('upserts a batch in one transaction as one by one: merges within the batch and into stored alerts, replays once, queues only new alerts', async () => {
+      const { store } = await fresh();
+      const stored = await store.upsert(makeAlert({ firstSeen: at(0) }), WINDOW, ['hook']);
+      const again = makeAlert({ resource: stored.resource, firstSeen: at(2) });
+      const other = makeAlert({ firstSeen: at(3) });
+      const otherAgain = makeAlert({ resource: other.resource, firstSeen: at(4), count: 2 });
+      const out = await store.upsertMany([again, other, otherAgain, stored], WINDOW, ['hook']);
+      expect(out.map((a) => a.id)).toEqual([stored.id, other.id, other.id, stored.id]);
+      expect((await store.get(stored.id))!.count).toBe(2);
+      expect((await store.get(other.id))!.count).toBe(3);
+      expect((await store.summary({})).total).toBe(2);
+      const queued = await store.claimOutbox(Date.now() + 1000, 10, 30_000);
+      expect(queued.map((q) => q.alert.id).sort()).toEqual([stored.id, other.id].sort());
+      expect(await store.upsertMany([], WINDOW)).toEqual([]);
+    });
+
     it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen; the first message and evidence stay', async () => {
       const { store } = await fresh();
       const first = makeAlert({ firstSeen: at(0), auditIDs: ['a1', 'a2'], sourceIPs: ['10.0.0.1'], message: 'first', evidence: { n: 1 } });
