@@ -26,7 +26,17 @@ import { AccessBackendError, type AccessControl, type Identity, type Verb } from
 import { AlertNotFoundError, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
 import { once } from 'node:events';
 import type { PipelineStatus } from './pipeline.js';
-import { clearSessionCookie, consoleRouter, csrfRefusal, loadConsoleAssets, MAX_SESSION_TOKEN, securityHeaders, sessionToken, setSessionCookie, type ConsoleAssets } from './console.js';
+import {
+  clearSessionCookie,
+  consoleRouter,
+  csrfRefusal,
+  loadConsoleAssets,
+  MAX_SESSION_TOKEN,
+  securityHeaders,
+  sessionToken,
+  setSessionCookie,
+  type ConsoleAssets,
+} from './console.js';
 import { cursorAfter, DEFAULT_SORT, MAX_SEARCH_LENGTH, SORT_KEYS, type AlertSort, type SortKey } from './query.js';
 import type { PostureSource } from './posture.js';
 import { DAY_MS, MAX_TREND_DAYS } from './store.js';
@@ -123,11 +133,9 @@ function instant(query: Request['query'], name: 'since' | 'until', now: number):
   // An unencoded "+" in a query string arrives as a space: 10:00:00+02:00 → "10:00:00 02:00".
   const at = parseSince(raw.replace(/ (\d{2}:\d{2})$/, '+$1'), now);
   if (!at) {
-    throw new ApiError(
-      400,
-      `invalid ${name} ${JSON.stringify(raw)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`,
-      { parameter: name },
-    );
+    throw new ApiError(400, `invalid ${name} ${JSON.stringify(raw)}: an RFC 3339 time (2024-05-01T10:00:00Z) or a duration back from now (90s, 10m, 1h, 7d)`, {
+      parameter: name,
+    });
   }
   return at;
 }
@@ -167,22 +175,23 @@ export function parseFilter(query: Request['query'], now = Date.now()): AlertFil
 }
 
 /** The list query: filters, sort, limit and cursor, or an ApiError naming the bad parameter. */
-export function parseListQuery(
-  query: Request['query'],
-  now = Date.now(),
-): { filter: AlertFilter; sort: AlertSort; limit: number; cursor: string | undefined } {
+export function parseListQuery(query: Request['query'], now = Date.now()): { filter: AlertFilter; sort: AlertSort; limit: number; cursor: string | undefined } {
   onlyParameters(query, LIST_PARAMETERS);
   const filter = parseFilter(query, now);
   const sort: AlertSort = { ...DEFAULT_SORT };
   const key = single(query, 'sort');
   if (key !== undefined) {
     if (!(SORT_KEYS as readonly string[]).includes(key))
-      throw new ApiError(400, `invalid sort ${JSON.stringify(key)}: allowed values are ${SORT_KEYS.join(', ')}`, { parameter: 'sort', allowed: [...SORT_KEYS] });
+      throw new ApiError(400, `invalid sort ${JSON.stringify(key)}: allowed values are ${SORT_KEYS.join(', ')}`, {
+        parameter: 'sort',
+        allowed: [...SORT_KEYS],
+      });
     sort.key = key as SortKey;
   }
   const order = single(query, 'order');
   if (order !== undefined) {
-    if (order !== 'asc' && order !== 'desc') throw new ApiError(400, `invalid order ${JSON.stringify(order)}: asc or desc`, { parameter: 'order', allowed: ['asc', 'desc'] });
+    if (order !== 'asc' && order !== 'desc')
+      throw new ApiError(400, `invalid order ${JSON.stringify(order)}: asc or desc`, { parameter: 'order', allowed: ['asc', 'desc'] });
     sort.order = order;
   }
   let limit = DEFAULT_LIMIT;
@@ -363,7 +372,8 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
 
   app.get('/api/v1/posture', allow('list'), (req, res) => {
     onlyParameters(req.query, []);
-    if (!options.posture || options.posture.enabled?.() === false) return res.json({ enabled: false, reason: 'the background scan is off (backgroundScan.enabled, and a cluster to read)' });
+    if (!options.posture || options.posture.enabled?.() === false)
+      return res.json({ enabled: false, reason: 'the background scan is off (backgroundScan.enabled, and a cluster to read)' });
     const snapshot = options.posture.posture();
     if (!snapshot) return res.json({ enabled: true, ready: false, reason: 'the background scan has not finished its first evaluation yet' });
     res.json({ enabled: true, ready: true, ...snapshot });
@@ -464,7 +474,8 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   app.all('/api/v1/alerts', methodNotAllowed('GET'));
   app.all('/api/v1/alerts/:id', methodNotAllowed('GET'));
   app.all('/api/v1/alerts/:id/status', methodNotAllowed('POST'));
-  for (const route of ['/api/v1/whoami', '/api/v1/summary', '/api/v1/trends', '/api/v1/facets', '/api/v1/posture', '/api/v1/notify']) app.all(route, methodNotAllowed('GET'));
+  for (const route of ['/api/v1/whoami', '/api/v1/summary', '/api/v1/trends', '/api/v1/facets', '/api/v1/posture', '/api/v1/notify'])
+    app.all(route, methodNotAllowed('GET'));
   app.use((req, res) => sendError(res, new ApiError(404, `no route ${req.method} ${req.path}: the API serves /api/v1/alerts, and the console /ui/`)));
 
   // Express 5 routes rejected promises here.

@@ -76,7 +76,8 @@ export function clearSessionCookie(res: Response): void {
 export function csrfRefusal(req: Request): string | undefined {
   if (req.headers[CONSOLE_HEADER] !== '1') return `a change through the console session needs the header ${CONSOLE_HEADER}: 1`;
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin') return `a change through the console session must come from the console's own origin (Sec-Fetch-Site: ${site})`;
+  if (site !== undefined && site !== 'same-origin')
+    return `a change through the console session must come from the console's own origin (Sec-Fetch-Site: ${site})`;
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`)
     return `a change through the console session must come from the console's own origin (Origin: ${origin.slice(0, 200)})`;
@@ -128,10 +129,7 @@ export function consoleRouter(assets: ConsoleAssets | undefined): express.Router
   });
   router.get(/.*/, (_req, res) => {
     if (!assets) {
-      res
-        .status(503)
-        .type('text/plain')
-        .send('the console was not built: run `npm run build` (it compiles ui/src into dist/ui), then restart bulwark serve');
+      res.status(503).type('text/plain').send('the console was not built: run `npm run build` (it compiles ui/src into dist/ui), then restart bulwark serve');
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');

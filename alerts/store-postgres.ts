@@ -440,7 +440,9 @@ export class PostgresAlertStore implements AlertStore {
     const { where, params, p } = PostgresAlertStore.where(filter);
     const column = (k: SortKey) => SORT_COLUMNS[k];
     if (cursor !== undefined) {
-      where.push(keysetAfter(sort, decodeCursor(cursor, sort), column, (k, v) => (k === 'lastSeen' || k === 'firstSeen' ? p(new Date(v).toISOString()) : p(v))));
+      where.push(
+        keysetAfter(sort, decodeCursor(cursor, sort), column, (k, v) => (k === 'lastSeen' || k === 'firstSeen' ? p(new Date(v).toISOString()) : p(v))),
+      );
     }
     const sql = `SELECT * FROM ${this.table} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
                  ORDER BY ${orderBy(sort, column)} LIMIT ${p(limit + 1)}`;

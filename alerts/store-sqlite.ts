@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { SEVERITIES } from '../core/severity.js';
 import type { Alert, AlertStatus } from './model.js';
 import {
   AlertNotFoundError,
@@ -28,7 +29,6 @@ import {
   mergeHorizon,
   normaliseAlert,
   SEVERITY_RANK,
-  severitiesAtOrAbove,
   type AlertFilter,
   type AlertPage,
   baselineRows,
@@ -98,24 +98,33 @@ const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
     db.exec(`ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
              ALTER TABLE alerts ADD COLUMN username TEXT NOT NULL DEFAULT '';
              ALTER TABLE alerts ADD COLUMN search TEXT NOT NULL DEFAULT '';
+             ALTER TABLE alerts ADD COLUMN source_ips TEXT NOT NULL DEFAULT '[]';
              CREATE INDEX IF NOT EXISTS alerts_by_first_seen ON alerts (first_seen_ms DESC, last_seen_ms DESC, id);
              CREATE INDEX IF NOT EXISTS alerts_by_severity ON alerts (severity_rank DESC, last_seen_ms DESC, id);
              CREATE INDEX IF NOT EXISTS alerts_by_count ON alerts (count DESC, last_seen_ms DESC, id);
              CREATE INDEX IF NOT EXISTS alerts_by_type ON alerts (type, last_seen_ms);
-             CREATE INDEX IF NOT EXISTS alerts_by_namespace ON alerts (namespace, last_seen_ms);`);
-    const fill = db.prepare('UPDATE alerts SET count = ?, username = ?, search = ? WHERE id = ?');
+             CREATE INDEX IF NOT EXISTS alerts_by_namespace ON alerts (namespace, last_seen_ms);
+             CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, last_seen_ms);
+             -- Covering: the counts above the console's table, and its trends, read these and not the rows.
+             CREATE INDEX IF NOT EXISTS alerts_summary ON alerts (severity_rank, status, last_seen_ms);
+             CREATE INDEX IF NOT EXISTS alerts_trends ON alerts (first_seen_ms, severity, type, username, source_ips);`);
+    const fill = db.prepare('UPDATE alerts SET count = ?, username = ?, search = ?, source_ips = ? WHERE id = ?');
     const batch = db.prepare('SELECT rowid, id, body FROM alerts WHERE rowid > ? ORDER BY rowid LIMIT 1000');
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const rows = batch.all(after) as { rowid: number; id: string; body: string }[];
       if (rows.length === 0) break;
       for (const row of rows) {
         const a = JSON.parse(row.body) as Alert;
-        fill.run(countOf(a), a.user?.username ?? '', searchTextOf(a), row.id);
+        fill.run(countOf(a), a.user?.username ?? '', searchTextOf(a), sourceIpsOf(a), row.id);
       }
       after = rows[rows.length - 1]!.rowid;
     }
   },
 ];
+
+function sourceIpsOf(a: Alert): string {
+  return JSON.stringify(Array.isArray(a.sourceIPs) ? a.sourceIPs.filter((ip) => typeof ip === 'string') : []);
+}
 
 function countOf(a: Alert): number {
   return Number.isSafeInteger(a.count) && a.count > 0 ? a.count : 1;
@@ -183,13 +192,14 @@ export class SqliteAlertStore implements AlertStore {
       count: countOf(alert),
       username: alert.user?.username ?? '',
       search: searchTextOf(alert),
+      source_ips: sourceIpsOf(alert),
       body: JSON.stringify(alert),
     };
     if (insert) {
       this.db
         .prepare(
-          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, count, username, search, body)
-                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @count, @username, @search, @body)`,
+          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, count, username, search, source_ips, body)
+                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @count, @username, @search, @source_ips, @body)`,
         )
         .run(params);
     } else {
@@ -197,7 +207,7 @@ export class SqliteAlertStore implements AlertStore {
         .prepare(
           `UPDATE alerts SET severity = @severity, severity_rank = @severity_rank, status = @status,
                   first_seen_ms = @first_seen_ms, last_seen_ms = @last_seen_ms, updated_ms = @updated_ms,
-                  count = @count, username = @username, search = @search, body = @body WHERE id = @id`,
+                  count = @count, username = @username, search = @search, source_ips = @source_ips, body = @body WHERE id = @id`,
         )
         .run(params);
     }
@@ -311,8 +321,16 @@ export class SqliteAlertStore implements AlertStore {
       where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
       params.push(...values);
     };
-    anyOf('severity', filter.severity);
-    if (filter.minSeverity) anyOf('severity', severitiesAtOrAbove(filter.minSeverity));
+    // By rank: the index on (severity_rank, last_seen_ms) then serves the filter in list order.
+    const ranks = (list: readonly string[]) => list.map((sev) => SEVERITY_RANK[sev as keyof typeof SEVERITY_RANK] ?? -1);
+    if (filter.severity && filter.severity.length > 0) {
+      where.push(`severity_rank IN (${filter.severity.map(() => '?').join(', ')})`);
+      params.push(...ranks(filter.severity));
+    }
+    if (filter.minSeverity) {
+      where.push('severity_rank >= ?');
+      params.push(ranks([filter.minSeverity])[0]);
+    }
     anyOf('type', filter.type);
     anyOf('status', filter.status);
     anyOf('namespace', filter.namespace);
@@ -353,8 +371,14 @@ export class SqliteAlertStore implements AlertStore {
 
   async summary(filter: AlertFilter): Promise<AlertSummary> {
     const { where, params } = SqliteAlertStore.where(filter);
-    const sql = `SELECT severity, status, COUNT(*) AS n FROM alerts ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY severity, status`;
-    return summaryOf(this.db.prepare(sql).all(...params) as { severity: string; status: string; n: number }[]);
+    // A search reads every row's text anyway: one pass over the table beats index lookups per row.
+    // Filters on severity, status and time alone are answered from the covering index (the
+    // planner would otherwise seek alerts_by_status and read each row).
+    const coveredOnly = !filter.text && !filter.type?.length && !filter.namespace?.length && !filter.source?.length;
+    const from = filter.text ? 'alerts NOT INDEXED' : coveredOnly ? 'alerts INDEXED BY alerts_summary' : 'alerts';
+    const sql = `SELECT severity_rank AS rank, status, COUNT(*) AS n FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY severity_rank, status`;
+    const rows = this.db.prepare(sql).all(...params) as { rank: number; status: string; n: number }[];
+    return summaryOf(rows.map((r) => ({ severity: SEVERITIES[r.rank] ?? 'informational', status: r.status, n: r.n })));
   }
 
   async trends(sinceMs: number, untilMs: number, top: number): Promise<AlertTrends> {
@@ -371,15 +395,17 @@ export class SqliteAlertStore implements AlertStore {
       days: trendDays(sinceMs, untilMs, days),
       types: tally('type'),
       users: tally('username'),
-      sourceIPs: tally('ip.value', "alerts, json_each(alerts.body, '$.sourceIPs') AS ip"),
+      sourceIPs: tally('ip.value', 'alerts, json_each(alerts.source_ips) AS ip'),
     };
   }
 
   async facets(): Promise<AlertFacets> {
     const values = (column: string) =>
-      (this.db.prepare(`SELECT ${column} AS v, COUNT(*) AS n FROM alerts WHERE ${column} != '' GROUP BY ${column} ORDER BY n DESC, v LIMIT ?`).all(MAX_FACETS) as { v: string }[]).map(
-        (r) => r.v,
-      );
+      (
+        this.db
+          .prepare(`SELECT ${column} AS v, COUNT(*) AS n FROM alerts WHERE ${column} != '' GROUP BY ${column} ORDER BY n DESC, v LIMIT ?`)
+          .all(MAX_FACETS) as { v: string }[]
+      ).map((r) => r.v);
     return { types: values('type'), namespaces: values('namespace') };
   }
 

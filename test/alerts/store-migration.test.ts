@@ -40,9 +40,10 @@ describe('store migrations', () => {
     // Every migration applied once (2: the service-account baseline table; 3: the notification
     // outbox; 4: the console's count, user name and search text, filled from the stored alert).
     expect(check.pragma('user_version', { simple: true })).toBe(4);
-    expect(check.prepare('SELECT count, username, search FROM alerts WHERE id = ?').get(old.id)).toEqual({
+    expect(check.prepare('SELECT count, username, source_ips, search FROM alerts WHERE id = ?').get(old.id)).toEqual({
       count: old.count,
       username: 'alice',
+      source_ips: '[]',
       search: expect.stringContaining('privileged-container\nprivileged container\ncontainer "app" is privileged'),
     });
     expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notify_outbox'").get()).toEqual({ name: 'notify_outbox' });
