@@ -28,7 +28,7 @@ export interface PostureSnapshot {
     /** Objects that admission would deny if the namespace were in enforce mode. */
     wouldDeny: number;
   }[];
-  /** Per policy across the cluster, most failures first. */
+  /** Per policy across the cluster, most failures first (from the results the reports list: a report past its bound lists fewer). */
   policies: { policy: string; category: string; severity: string; fail: number; warn: number; error: number }[];
   /** The failing and warning results, at most MAX_POSTURE_RESULTS (the counts above are whole). */
   results: PostureResult[];

@@ -285,6 +285,25 @@ describe('background scanner', () => {
     expect(warnings[1]).toMatch(/^loose: .*privileged-container/);
   });
 
+  it('the console posture: the reports by namespace and policy, the failing resources, what enforce would deny; once per evaluation', async () => {
+    const { scanner } = await startScanner('replica-1');
+    await vi.waitFor(() => expect(scanner.evaluations).toBeGreaterThan(0), WAIT);
+    const posture = scanner.posture()!;
+    expect(Date.parse(posture.evaluatedAt)).toBeGreaterThan(Date.now() - 60_000);
+    const teamA = posture.namespaces.find((n) => n.namespace === 'team-a')!;
+    expect(teamA.fail).toBeGreaterThan(0);
+    // The privileged Deployment and the loose pod; cluster-scoped, the cluster-admin binding.
+    expect(teamA.wouldDeny).toBe(2);
+    expect(posture.wouldDeny.filter((d) => d.namespace === 'team-a').map((d) => `${d.kind}/${d.name}`).sort()).toEqual(['Deployment/priv', 'Pod/loose']);
+    expect(posture.policies.find((p) => p.policy === 'privileged-container')!.fail).toBeGreaterThan(0);
+    expect(posture.results).toContainEqual(expect.objectContaining({ namespace: 'team-a', kind: 'Pod', name: 'loose', policy: 'privileged-container', result: 'fail' }));
+    expect(posture.wouldDeny).toContainEqual({ namespace: 'team-a', kind: 'Pod', name: 'loose', policies: expect.arrayContaining(['privileged-container']) });
+    // The same evaluation answers from its cache; a new one judges again.
+    expect(scanner.posture()).toBe(posture);
+    await scanner.evaluate();
+    expect(scanner.posture()).not.toBe(posture);
+  });
+
   it('one writer: a second replica does not write while the first holds the Lease, and takes over when it stops', async () => {
     const first = await startScanner('replica-1');
     await vi.waitFor(() => expect(first.scanner.isLeader).toBe(true), WAIT);
