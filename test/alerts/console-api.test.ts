@@ -64,7 +64,15 @@ beforeAll(async () => {
     ],
   });
   base = `https://127.0.0.1:${api.port}`;
-  bare = await startAlertsApi({ store, access, logger, port: 0, address: '127.0.0.1', tls: { cert: leaf.certPem, key: leaf.keyPem }, consoleAssets: undefined });
+  bare = await startAlertsApi({
+    store,
+    access,
+    logger,
+    port: 0,
+    address: '127.0.0.1',
+    tls: { cert: leaf.certPem, key: leaf.keyPem },
+    consoleAssets: undefined,
+  });
   const severities = ['high', 'medium', 'low', 'informational'] as const;
   for (let i = 0; i < 24; i++) {
     seeded.push(
@@ -101,7 +109,8 @@ describe('the console page and its assets', () => {
     }
     expect((await call('/ui/assets/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect((await call('/ui/assets/style.css')).headers['content-type']).toBe('text/css; charset=utf-8');
-    for (const p of ['/ui/assets/notes.txt', '/ui/assets/..%2F..%2Fpackage.json', '/ui/assets/index.html', '/ui/assets/nothing.js']) expect((await call(p)).status).toBe(404);
+    for (const p of ['/ui/assets/notes.txt', '/ui/assets/..%2F..%2Fpackage.json', '/ui/assets/index.html', '/ui/assets/nothing.js'])
+      expect((await call(p)).status).toBe(404);
     const root = await call('/');
     expect(root.status).toBe(302);
     expect(root.headers.location).toBe('/ui/');
@@ -148,7 +157,8 @@ describe('the console session', () => {
   });
 
   it('refuses a sign-in without the console header, with a bad token, one without a role, or one too long for a cookie', async () => {
-    const post = (token: unknown, headers: Record<string, string> = { 'x-bulwark-console': '1' }) => call('/ui/session', { method: 'POST', body: { token }, headers });
+    const post = (token: unknown, headers: Record<string, string> = { 'x-bulwark-console': '1' }) =>
+      call('/ui/session', { method: 'POST', body: { token }, headers });
     expect((await post(TOKENS.admin, {})).status).toBe(403);
     expect((await post(TOKENS.admin, { 'x-bulwark-console': '1', origin: 'https://evil.example' })).status).toBe(403);
     const bad = await post('not-a-token');
@@ -175,7 +185,11 @@ describe('the console session', () => {
     const id = seeded[1]!.id;
     expect((await call('/api/v1/alerts?limit=1', { headers: { cookie: cookieOf(TOKENS.reader) } })).status).toBe(200);
     const change = (token: string, headers: Record<string, string>) =>
-      call(`/api/v1/alerts/${id}/status`, { method: 'POST', body: { status: 'in-progress', reason: 'triage' }, headers: { cookie: cookieOf(token), ...headers } });
+      call(`/api/v1/alerts/${id}/status`, {
+        method: 'POST',
+        body: { status: 'in-progress', reason: 'triage' },
+        headers: { cookie: cookieOf(token), ...headers },
+      });
     const noHeader = await change(TOKENS.admin, {});
     expect(noHeader.status).toBe(403);
     expect(noHeader.json.error).toContain('x-bulwark-console');

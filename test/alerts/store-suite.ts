@@ -250,7 +250,7 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
               // Pairs share a lastSeen and firstSeen, so the tie-breaks matter.
               firstSeen: at(Math.floor(i / 2) * 10),
               lastSeen: at(Math.floor(i / 2) * 10 + (i % 7)),
-              count: (i * 7) % 11 + 1,
+              count: ((i * 7) % 11) + 1,
               namespace: i % 4 === 0 ? 'prod' : 'dev',
               user: { username: i % 2 ? 'alice' : 'Bob.Smith', groups: [] },
               sourceIPs: i % 5 === 0 ? ['10.0.0.9', '10.0.0.1'] : ['10.0.0.1'],
@@ -286,9 +286,7 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
             const sign = order === 'desc' ? -1 : 1;
             const expected = [...seen].sort(
               (a, b) =>
-                sign * (value(a) - value(b)) ||
-                sign * (Date.parse(a.lastSeen) - Date.parse(b.lastSeen)) ||
-                -sign * (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+                sign * (value(a) - value(b)) || sign * (Date.parse(a.lastSeen) - Date.parse(b.lastSeen)) || -sign * (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
             );
             expect(seen.map((a) => a.id)).toEqual(expected.map((a) => a.id));
           });

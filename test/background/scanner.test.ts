@@ -294,9 +294,16 @@ describe('background scanner', () => {
     expect(teamA.fail).toBeGreaterThan(0);
     // The privileged Deployment and the loose pod; cluster-scoped, the cluster-admin binding.
     expect(teamA.wouldDeny).toBe(2);
-    expect(posture.wouldDeny.filter((d) => d.namespace === 'team-a').map((d) => `${d.kind}/${d.name}`).sort()).toEqual(['Deployment/priv', 'Pod/loose']);
+    expect(
+      posture.wouldDeny
+        .filter((d) => d.namespace === 'team-a')
+        .map((d) => `${d.kind}/${d.name}`)
+        .sort(),
+    ).toEqual(['Deployment/priv', 'Pod/loose']);
     expect(posture.policies.find((p) => p.policy === 'privileged-container')!.fail).toBeGreaterThan(0);
-    expect(posture.results).toContainEqual(expect.objectContaining({ namespace: 'team-a', kind: 'Pod', name: 'loose', policy: 'privileged-container', result: 'fail' }));
+    expect(posture.results).toContainEqual(
+      expect.objectContaining({ namespace: 'team-a', kind: 'Pod', name: 'loose', policy: 'privileged-container', result: 'fail' }),
+    );
     expect(posture.wouldDeny).toContainEqual({ namespace: 'team-a', kind: 'Pod', name: 'loose', policies: expect.arrayContaining(['privileged-container']) });
     // The same evaluation answers from its cache; a new one judges again.
     expect(scanner.posture()).toBe(posture);
