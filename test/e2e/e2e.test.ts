@@ -632,8 +632,10 @@ describe('Bulwark against a real kube-apiserver', () => {
     const config = join(dir, 'config-bg.yaml');
     writeFileSync(
       config,
-      `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: sqlite:${join(dir, 'bg.db')}\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n`,
+      `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: sqlite:${join(dir, 'bg.db')}\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n` +
+        `api:\n  port: 0\n  tokenFile: ${join(dir, 'bg-tokens.csv')}\n  roles: {admin: [], reader: [security-readers]}\n`,
     );
+    writeFileSync(join(dir, 'bg-tokens.csv'), 'bg-reader-token-91c2,rita,u1,security-readers\n');
     const replica = (name: string) => {
       const child = spawnServe(config, 0, ['--kubeconfig', join(dir, 'kubeconfig')], { ...process.env, POD_NAMESPACE: home, POD_NAME: name });
       const r = { child, log: '', stopped: false };
@@ -682,6 +684,32 @@ describe('Bulwark against a real kube-apiserver', () => {
       expect(cluster.results.some((x: Obj) => x.policy === 'cluster-admin-binding' && x.resources[0].name === 'bg-admin')).toBe(true);
       const lease = JSON.parse(kubectl(['-n', home, 'get', 'lease', 'bulwark-background-scan', '-o', 'json']).stdout) as Obj;
       expect(lease.spec.holderIdentity).toBe('bg-replica-1');
+
+      // The console's posture (GET /api/v1/posture) says the same as the reports, and what enforce would deny.
+      const apiUrl = /"url":"(https:\/\/[^"]+)","auth":"tokens","msg":"alerts api listening"/.exec(one.log)?.[1];
+      expect(apiUrl, one.log.slice(-2000)).toBeDefined();
+      const posture = await new Promise<Obj>((done, fail) => {
+        const req = request(
+          `${apiUrl!.replace('localhost', '127.0.0.1')}/api/v1/posture`,
+          { ca: readFileSync(join(dir, 'pki-bulwark/ca.crt')), servername: 'localhost', headers: { authorization: 'Bearer bg-reader-token-91c2' } },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => done(JSON.parse(text) as Obj));
+          },
+        );
+        req.on('error', fail);
+        req.end();
+      });
+      expect(posture).toMatchObject({ enabled: true, ready: true });
+      const bg = posture.namespaces.find((n: Obj) => n.namespace === ns);
+      expect(bg.fail).toBeGreaterThanOrEqual(2);
+      const postureFailing = posture.results.filter((r: Obj) => r.namespace === ns && r.result === 'fail').map((r: Obj) => `${r.kind}/${r.name} ${r.policy}`);
+      for (const f of failing(first)) expect(postureFailing).toContain(f);
+      const denied = posture.wouldDeny.filter((d: Obj) => d.namespace === ns).map((d: Obj) => `${d.kind}/${d.name}`);
+      expect(denied).toEqual(expect.arrayContaining(['Deployment/priv', 'DaemonSet/agent']));
+      expect(denied).not.toContain('Deployment/clean');
+      expect(posture.namespaces.find((n: Obj) => n.namespace === '').fail).toBeGreaterThanOrEqual(1);
 
       // `bulwark scan --cluster` says the same of the namespace.
       const scan = bulwarkCli(['scan', '--cluster', '--kubeconfig', join(dir, 'kubeconfig'), '-n', ns, '-o', 'json']);

@@ -37,7 +37,7 @@ function list(items: readonly string[], cls = 'mono'): HTMLElement | string {
   return items.length === 0 ? '' : h('ul', { class: `plain ${cls}` }, ...items.map((i) => h('li', {}, i)));
 }
 
-function statusForm(ctx: PageContext, alert: Alert, rerender: (a: Alert) => void): HTMLElement {
+function statusForm(alert: Alert, rerender: (a: Alert) => void): HTMLElement {
   const choices = STATUSES.filter((s) => s !== alert.status);
   const error = h('p', { class: 'error', role: 'alert' });
   const to = h('select', { id: 'to', name: 'status' }, ...choices.map((s) => h('option', { value: s }, s)));
@@ -69,16 +69,14 @@ function statusForm(ctx: PageContext, alert: Alert, rerender: (a: Alert) => void
         button.disabled = false;
       });
   });
-  void ctx;
   return form;
 }
 
 function render(ctx: PageContext, a: Alert): void {
   document.title = `${a.title || a.type} · Bulwark`;
-  const back = ctx.url.searchParams.get('from');
   replace(
     ctx.main,
-    h('p', { class: 'crumbs' }, h('a', { href: back && back.startsWith('/ui/alerts') ? back : '/ui/alerts' }, '← Alerts')),
+    h('p', { class: 'crumbs' }, h('a', { href: '/ui/alerts' }, '← Alerts')),
     h('h1', {}, a.title || a.type),
     h(
       'p',
@@ -136,7 +134,7 @@ function render(ctx: PageContext, a: Alert): void {
         { 'aria-labelledby': 'fix' },
         h('h2', { id: 'fix' }, 'Remediation'),
         h('p', {}, a.remediation),
-        ctx.me.canUpdate ? statusForm(ctx, a, (updated) => render(ctx, updated)) : null,
+        ctx.me.canUpdate ? statusForm(a, (updated) => render(ctx, updated)) : null,
       ),
     ),
     h('section', { 'aria-labelledby': 'evidence' }, h('h2', { id: 'evidence' }, 'Evidence'), jsonTree(a.evidence)),
