@@ -64,7 +64,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
 
   const { maxAgeMs, maxCount, intervalMs } = settings.store.retention;
   const prune = async (): Promise<number> => {
-    if (maxAgeMs === undefined && maxCount === undefined) return 0;
+    // Runs with retention off too: it also expires the stores' occurrence claims.
     const deleted = await store.prune({ maxAgeMs, maxCount });
     if (deleted > 0) log.info({ deleted, maxAgeMs, maxCount }, 'alert retention applied');
     return deleted;

@@ -11,6 +11,8 @@ import type { Alert, AlertStatus } from './model.js';
 import {
   AlertNotFoundError,
   applyStatusChange,
+  claimKeysOf,
+  CLAIM_TTL_MS,
   MAX_FACETS,
   summaryOf,
   trendDays,
@@ -113,6 +115,8 @@ export class PostgresAlertStore implements AlertStore {
   private readonly baselineTable: string;
   /** The notification outbox (alerts/notify.ts). */
   private readonly outboxTable: string;
+  /** The occurrences already recorded (claimKeysOf). */
+  private readonly claimsTable: string;
   private closed = false;
 
   private constructor(
@@ -124,6 +128,7 @@ export class PostgresAlertStore implements AlertStore {
     this.table = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alerts';
     this.baselineTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_anomaly_baseline';
     this.outboxTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_notify_outbox';
+    this.claimsTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alert_claims';
   }
 
   static async open(url: string, options: OpenStoreOptions = {}): Promise<PostgresAlertStore> {
@@ -223,6 +228,8 @@ export class PostgresAlertStore implements AlertStore {
           UNIQUE (sink, alert_id)
         )`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_notify_outbox_due ON ${this.outboxTable} (next_attempt_ms, id)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${this.claimsTable} (key text PRIMARY KEY, created_ms bigint NOT NULL)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alert_claims_by_created ON ${this.claimsTable} (created_ms)`);
     });
   }
 
@@ -335,6 +342,18 @@ export class PostgresAlertStore implements AlertStore {
     // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
     const again = await c.query(`SELECT * FROM ${this.table} WHERE id = $1`, [incoming.id]);
     if (again.rows[0]) return PostgresAlertStore.toAlert(again.rows[0]);
+    const keys = claimKeysOf(incoming);
+    if (keys.length > 0) {
+      const claimed = await c.query(
+        `INSERT INTO ${this.claimsTable} (key, created_ms) SELECT k, $2 FROM unnest($1::text[]) AS x(k) ON CONFLICT (key) DO NOTHING`,
+        [keys, Date.now()],
+      );
+      if (claimed.rowCount === 0) {
+        // Every occurrence it stands for is recorded already: the alert that holds them stands.
+        const holder = await c.query(`SELECT * FROM ${this.table} WHERE fingerprint = $1 ORDER BY last_seen DESC, id LIMIT 1`, [incoming.fingerprint]);
+        return holder.rows[0] ? PostgresAlertStore.toAlert(holder.rows[0]) : incoming;
+      }
+    }
     const open = await c.query(
       `SELECT * FROM ${this.table} WHERE fingerprint = $1 AND status IN ('active', 'in-progress') AND last_seen >= $2
        ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE`,
@@ -519,6 +538,7 @@ export class PostgresAlertStore implements AlertStore {
         );
         deleted += r.rowCount ?? 0;
       }
+      await c.query(`DELETE FROM ${this.claimsTable} WHERE created_ms < $1`, [now - CLAIM_TTL_MS]);
       return deleted;
     });
   }

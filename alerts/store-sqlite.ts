@@ -18,6 +18,8 @@ import type { Alert, AlertStatus } from './model.js';
 import {
   AlertNotFoundError,
   applyStatusChange,
+  claimKeysOf,
+  CLAIM_TTL_MS,
   DAY_MS,
   MAX_FACETS,
   mergeAlerts,
@@ -120,6 +122,10 @@ const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
       after = rows[rows.length - 1]!.rowid;
     }
   },
+  // 5: the occurrences already recorded (claimKeysOf), so that replicas sharing the file count a
+  // request once whichever of them sees which stage.
+  `CREATE TABLE IF NOT EXISTS alert_claims (key TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS alert_claims_by_created ON alert_claims (created_ms);`,
 ];
 
 function sourceIpsOf(a: Alert): string {
@@ -228,6 +234,19 @@ export class SqliteAlertStore implements AlertStore {
     // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
     const again = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(incoming.id) as Row | undefined;
     if (again) return SqliteAlertStore.toAlert(again);
+    const keys = claimKeysOf(incoming);
+    if (keys.length > 0) {
+      const claim = this.db.prepare('INSERT OR IGNORE INTO alert_claims (key, created_ms) VALUES (?, ?)');
+      const now = Date.now();
+      let fresh = 0;
+      for (const key of keys) fresh += claim.run(key, now).changes;
+      if (fresh === 0) {
+        // Every occurrence it stands for is recorded already: the alert that holds them stands.
+        const holder = this.db.prepare('SELECT body FROM alerts WHERE fingerprint = ? ORDER BY last_seen_ms DESC, id LIMIT 1').get(incoming.fingerprint) as
+          Row | undefined;
+        return holder ? SqliteAlertStore.toAlert(holder) : incoming;
+      }
+    }
     const row = this.db
       .prepare(
         `SELECT body FROM alerts WHERE fingerprint = ? AND status IN ('active', 'in-progress') AND last_seen_ms >= ?
@@ -431,6 +450,7 @@ export class SqliteAlertStore implements AlertStore {
           .prepare(`DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY severity_rank DESC, updated_ms DESC, id LIMIT -1 OFFSET ?)`)
           .run(retention.maxCount).changes;
       }
+      this.db.prepare('DELETE FROM alert_claims WHERE created_ms < ?').run(now - CLAIM_TTL_MS);
       return deleted;
     });
     return txn.immediate();

@@ -184,6 +184,30 @@ export interface AlertStore extends BaselineStore, OutboxStore {
   readonly description: string;
 }
 
+/** How long a claim (claimKeysOf) is kept: longer than any request's stages are apart. */
+export const CLAIM_TTL_MS = 24 * 3_600_000;
+export const MAX_CLAIM_KEY = 512;
+
+/**
+ * The occurrences an alert stands for, as keys no other replica's alert may record again: one per
+ * audit ID (for audit alerts) or the AdmissionReview uid (admission), with the type, and whether
+ * the source was authenticated, so that a forged unauthenticated event cannot claim a real
+ * request's alert first. Stores record them in the alert's transaction: when every key of an
+ * alert is already claimed (another replica saw another stage of the same request, or the same
+ * review twice), the alert is not counted again.
+ */
+export function claimKeysOf(alert: Alert): string[] {
+  const trust = alert.verified === false ? 'u' : 'v';
+  const keys: string[] = [];
+  if (alert.source === 'audit') {
+    for (const id of alert.auditIDs ?? []) if (typeof id === 'string' && id !== '') keys.push(`a:${trust}:${alert.type}:${id}`);
+  } else if (alert.source === 'admission') {
+    const uid = (alert.evidence as { uid?: unknown } | undefined)?.uid;
+    if (typeof uid === 'string' && uid !== '') keys.push(`r:${trust}:${alert.type}:${uid}`);
+  }
+  return keys.filter((k) => k.length <= MAX_CLAIM_KEY);
+}
+
 /** Open alerts are the ones new occurrences merge into. */
 export const OPEN_STATUSES: readonly AlertStatus[] = ['active', 'in-progress'];
 /** auditIDs kept per alert: the first ones (count still says how many occurrences there were). */

@@ -39,7 +39,7 @@ describe('store migrations', () => {
     const check = new Database(file, { readonly: true });
     // Every migration applied once (2: the service-account baseline table; 3: the notification
     // outbox; 4: the console's count, user name and search text, filled from the stored alert).
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(5);
     expect(check.prepare('SELECT count, username, source_ips, search FROM alerts WHERE id = ?').get(old.id)).toEqual({
       count: old.count,
       username: 'alice',

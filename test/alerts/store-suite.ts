@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Alert, AlertStatus } from '../../alerts/model.js';
 import {
   AlertNotFoundError,
+  CLAIM_TTL_MS,
   CLOCK_SKEW_MS,
   InvalidCursorError,
   LATER_EVIDENCE_BYTES,
@@ -84,6 +85,43 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       const queued = await store.claimOutbox(Date.now() + 1000, 10, 30_000);
       expect(queued.map((q) => q.alert.id).sort()).toEqual([stored.id, other.id].sort());
       expect(await store.upsertMany([], WINDOW)).toEqual([]);
+    });
+
+    it('counts a request once across replicas: an audit ID or review uid already claimed for a type is not recorded again', async () => {
+      const { store, open } = await fresh();
+      const other = await open(); // a second replica on the same store
+      const audit = (auditID: string, extra: Partial<Alert> = {}) =>
+        makeAlert({
+          type: 'exec-into-pod',
+          source: 'audit',
+          auditIDs: [auditID],
+          firstSeen: at(1),
+          resource: { group: '', version: 'v1', kind: 'Pod', name: 'web' },
+          ...extra,
+        });
+      // ResponseStarted on one replica, ResponseComplete of the same request on the other.
+      await store.upsert(audit('req-1'), WINDOW);
+      const second = await other.upsert(audit('req-1', { firstSeen: at(2) }), WINDOW);
+      expect(second.count).toBe(1);
+      expect((await store.summary({})).total).toBe(1);
+      // Another request, or another alert type of the same request, counts.
+      expect((await other.upsert(audit('req-2'), WINDOW)).count).toBe(2);
+      await store.upsert(audit('req-1', { type: 'pentest-tool' }), WINDOW);
+      expect((await store.summary({ type: ['pentest-tool'] })).total).toBe(1);
+      // A forged, unauthenticated event cannot take a real request's claim first.
+      await store.upsert(audit('req-3', { verified: false, resource: { group: '', version: 'v1', kind: 'Pod', name: 'forged' } }), WINDOW);
+      await store.upsert(audit('req-3'), WINDOW);
+      expect((await store.list({ type: ['exec-into-pod'] }, undefined, 10)).items.map((a) => [a.resource.name, a.count]).sort()).toEqual([
+        ['forged', 1],
+        ['web', 3],
+      ]);
+      // The same admission review (uid) twice, through two replicas.
+      const review = () => makeAlert({ evidence: { uid: 'review-9' }, firstSeen: at(3) });
+      const first = await store.upsert(review(), WINDOW);
+      expect((await other.upsert({ ...review(), resource: first.resource }, WINDOW)).count).toBe(1);
+      // Claims expire a day after they were made.
+      expect(await store.prune({}, Date.now() + CLAIM_TTL_MS + 60_000)).toBe(0);
+      expect((await store.upsert(audit('req-1', { firstSeen: at(4) }), WINDOW)).count).toBe(4);
     });
 
     it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen; the first message and evidence stay', async () => {
