@@ -46,7 +46,7 @@ export const MAX_LIMIT = 500;
 /** A list page stops before this many bytes of alerts (the continue token says where to resume). */
 export const MAX_LIST_BYTES = 4 * 1024 * 1024;
 const SOURCES: AlertSource[] = ['admission', 'audit', 'background'];
-const FILTER_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'since', 'until', 'q'];
+const FILTER_PARAMETERS = ['severity', 'minSeverity', 'type', 'status', 'namespace', 'source', 'cluster', 'since', 'until', 'q'];
 const LIST_PARAMETERS = [...FILTER_PARAMETERS, 'sort', 'order', 'limit', 'continue'];
 const TREND_PARAMETERS = ['days', 'top'];
 export const DEFAULT_TREND_DAYS = 30;
@@ -162,6 +162,8 @@ export function parseFilter(query: Request['query'], now = Date.now()): AlertFil
   if (type) filter.type = type;
   const namespace = values(query, 'namespace');
   if (namespace) filter.namespace = namespace;
+  const cluster = values(query, 'cluster');
+  if (cluster) filter.cluster = cluster;
   const since = instant(query, 'since', now);
   if (since) filter.since = since;
   const until = instant(query, 'until', now);

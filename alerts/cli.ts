@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { formatDuration } from '../core/duration.js';
 import { ALERT_STATUSES, type Alert } from './model.js';
 import { DEV_CERT_DIR } from './settings.js';
@@ -228,14 +228,19 @@ export function registerAlerts(program: Command): void {
 
   alerts
     .command('list')
-    .description('list alerts, most recently seen first')
+    .description('list alerts, most recently seen first (or by --sort)')
     .option('--severity <list>', 'only these severities (comma-separated: informational, low, medium, high)')
     .option('--min-severity <severity>', 'only alerts at or above this severity')
     .option('--type <list>', 'only these alert types (comma-separated)')
     .option('--status <list>', `only these statuses (comma-separated: ${ALERT_STATUSES.join(', ')})`)
     .option('--namespace <list>', 'only these namespaces (comma-separated)')
     .option('--source <list>', 'only from admission, audit or background')
+    .option('--cluster <list>', 'only these clusters (cluster.name; comma-separated)')
     .option('--since <time>', 'only alerts seen since an RFC 3339 time or for a duration (1h, 7d)')
+    .option('--until <time>', 'only alerts last seen before an RFC 3339 time or a duration ago')
+    .option('-q, --search <text>', 'only alerts whose title, message, names, user, agent or source IPs contain this')
+    .addOption(new Option('--sort <key>', 'order by this, most first (--order asc: least first)').choices(['lastSeen', 'firstSeen', 'severity', 'count']))
+    .addOption(new Option('--order <order>', 'desc (default) or asc').choices(['desc', 'asc']))
     .option('--limit <n>', 'alerts per page (1-500)')
     .option('--continue <token>', 'the page after the one that printed this token')
     .option('--all', 'follow every page')
@@ -251,7 +256,12 @@ export function registerAlerts(program: Command): void {
         ['status', 'status'],
         ['namespace', 'namespace'],
         ['source', 'source'],
+        ['cluster', 'cluster'],
         ['since', 'since'],
+        ['until', 'until'],
+        ['search', 'q'],
+        ['sort', 'sort'],
+        ['order', 'order'],
         ['limit', 'limit'],
         ['continue', 'continue'],
       ];

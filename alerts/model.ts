@@ -72,9 +72,15 @@ export interface Alert {
 export type AlertInput = Omit<Alert, 'id' | 'count' | 'status' | 'history' | 'fingerprint' | 'auditIDs' | 'sourceIPs' | 'userAgent' | 'evidence' | 'lastSeen'> &
   Partial<Pick<Alert, 'count' | 'auditIDs' | 'sourceIPs' | 'userAgent' | 'evidence' | 'lastSeen'>>;
 
-/** The de-duplication key of DESIGN.md: type, resource, namespace, user. */
-export function fingerprintOf(a: Pick<Alert, 'type' | 'namespace' | 'resource' | 'user'>): string {
-  const key = [a.type, a.namespace, a.resource.group, a.resource.kind, a.resource.name, a.user.username].join('\u0000');
+/**
+ * The de-duplication key of DESIGN.md: type, resource, namespace, user — and the cluster, when
+ * the alert names one, so that many clusters can share one store (an alert without a cluster keeps
+ * the key it always had).
+ */
+export function fingerprintOf(a: Pick<Alert, 'type' | 'namespace' | 'resource' | 'user' | 'cluster'>): string {
+  const parts = [a.type, a.namespace, a.resource.group, a.resource.kind, a.resource.name, a.user.username];
+  if (typeof a.cluster === 'string' && a.cluster !== '') parts.push(a.cluster);
+  const key = parts.join('\u0000');
   return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 

@@ -5,7 +5,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { LogAlertSink } from './log.js';
-import type { Alert, AlertSink } from './model.js';
+import { fingerprintOf, type Alert, type AlertSink } from './model.js';
 import { DEFAULT_DEDUP_WINDOW_MS, mergeAlerts, mergesInto, normaliseAlert, type AlertStore } from './store.js';
 import { boundAlert } from './bound.js';
 import { DEFAULT_FLOOD_LIMIT_PER_MINUTE, FloodGuard, floodAlert } from './flood.js';
@@ -27,6 +27,8 @@ export interface AlertPipelineOptions {
   floodLimitPerMinute?: number | null;
   /** The notification sinks that want an alert (alerts/notify.ts): queued in the outbox with it when it is new. */
   notify?: (alert: Alert) => string[];
+  /** `cluster.name`: put on every alert that does not name its cluster (and in its fingerprint). */
+  cluster?: string;
 }
 
 /**
@@ -166,9 +168,11 @@ export class AlertPipeline implements AlertSink {
     this.floodLimit = options.floodLimitPerMinute === null ? undefined : (options.floodLimitPerMinute ?? DEFAULT_FLOOD_LIMIT_PER_MINUTE);
     this.flood = new FloodGuard(this.floodLimit);
     this.notify = options.notify;
+    this.cluster = options.cluster;
   }
 
   private readonly notify: ((alert: Alert) => string[]) | undefined;
+  private readonly cluster: string | undefined;
 
   /**
    * Logs the alert and stores it. Resolves once the alert is in the store, or — when the store
@@ -176,7 +180,12 @@ export class AlertPipeline implements AlertSink {
    */
   async record(input: Alert): Promise<void> {
     // Bounded and JSON-safe from here on: nothing downstream meets a cycle, a BigInt or 40,000 findings.
-    const alert = normaliseAlert(boundAlert(input));
+    const bounded = boundAlert(input);
+    if (this.cluster && !bounded.cluster) {
+      bounded.cluster = this.cluster;
+      bounded.fingerprint = fingerprintOf(bounded);
+    }
+    const alert = normaliseAlert(bounded);
     try {
       await this.logSink.record(alert);
     } catch (err) {

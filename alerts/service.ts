@@ -77,6 +77,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     logger,
     dedupWindowMs: settings.store.dedupWindowMs,
     floodLimitPerMinute: settings.store.floodLimitPerMinute,
+    ...(typeof config.cluster?.name === 'string' ? { cluster: config.cluster.name } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(notify.sinks.length > 0 ? { notify: notifyTargets(notify) } : {}),
   });

@@ -38,6 +38,9 @@ import {
 import { redactUrl } from '../config/store-url.js';
 import { cursorAfter, decodeCursor, DEFAULT_SORT, keysetAfter, likePattern, orderBy, searchTextOf, type AlertSort, type SortKey } from './query.js';
 
+/** An alert's cluster lives in `extra` (it has no column of its own). */
+const CLUSTER = `COALESCE(extra->>'cluster', '')`;
+
 const SORT_COLUMNS: Record<SortKey, string> = { lastSeen: 'last_seen', firstSeen: 'first_seen', severity: 'severity_rank', count: 'count' };
 
 /** First key of Bulwark's advisory locks ("BULW"), so that they do not collide with other applications'. */
@@ -203,6 +206,7 @@ export class PostgresAlertStore implements AlertStore {
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_count ON ${t} (count DESC, last_seen DESC, id)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_type ON ${t} (type, last_seen)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_namespace ON ${t} (namespace, last_seen)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_cluster ON ${t} ((${CLUSTER}), last_seen)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_retention ON ${t} (severity_rank DESC, updated_at DESC, id)`);
       await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
                      WHERE status IN ('active', 'in-progress')`);
@@ -449,6 +453,7 @@ export class PostgresAlertStore implements AlertStore {
     anyOf('status', filter.status);
     anyOf('namespace', filter.namespace);
     anyOf('source', filter.source);
+    anyOf(CLUSTER, filter.cluster);
     if (filter.since) where.push(`last_seen >= ${p(filter.since.toISOString())}`);
     if (filter.until) where.push(`last_seen < ${p(filter.until.toISOString())}`);
     if (filter.text) where.push(`search LIKE ${p(likePattern(filter.text))} ESCAPE '\\'`);
@@ -511,7 +516,7 @@ export class PostgresAlertStore implements AlertStore {
           MAX_FACETS,
         ])
       ).rows.map((r: { v: string }) => r.v);
-    return { types: await values('type'), namespaces: await values('namespace') };
+    return { types: await values('type'), namespaces: await values('namespace'), clusters: await values(CLUSTER) };
   }
 
   async setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert> {

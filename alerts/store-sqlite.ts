@@ -124,8 +124,12 @@ const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
   },
   // 5: the occurrences already recorded (claimKeysOf), so that replicas sharing the file count a
   // request once whichever of them sees which stage.
+  // and the cluster of each alert as a column (many clusters, one store).
   `CREATE TABLE IF NOT EXISTS alert_claims (key TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);
-   CREATE INDEX IF NOT EXISTS alert_claims_by_created ON alert_claims (created_ms);`,
+   CREATE INDEX IF NOT EXISTS alert_claims_by_created ON alert_claims (created_ms);
+   ALTER TABLE alerts ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
+   UPDATE alerts SET cluster = COALESCE(json_extract(body, '$.cluster'), '') WHERE json_type(body, '$.cluster') = 'text';
+   CREATE INDEX IF NOT EXISTS alerts_by_cluster ON alerts (cluster, last_seen_ms);`,
 ];
 
 function sourceIpsOf(a: Alert): string {
@@ -199,13 +203,14 @@ export class SqliteAlertStore implements AlertStore {
       username: alert.user?.username ?? '',
       search: searchTextOf(alert),
       source_ips: sourceIpsOf(alert),
+      cluster: typeof alert.cluster === 'string' ? alert.cluster : '',
       body: JSON.stringify(alert),
     };
     if (insert) {
       this.db
         .prepare(
-          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, count, username, search, source_ips, body)
-                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @count, @username, @search, @source_ips, @body)`,
+          `INSERT INTO alerts (id, fingerprint, type, severity, severity_rank, source, status, namespace, first_seen_ms, last_seen_ms, updated_ms, count, username, search, source_ips, cluster, body)
+                  VALUES (@id, @fingerprint, @type, @severity, @severity_rank, @source, @status, @namespace, @first_seen_ms, @last_seen_ms, @updated_ms, @count, @username, @search, @source_ips, @cluster, @body)`,
         )
         .run(params);
     } else {
@@ -354,6 +359,7 @@ export class SqliteAlertStore implements AlertStore {
     anyOf('status', filter.status);
     anyOf('namespace', filter.namespace);
     anyOf('source', filter.source);
+    anyOf('cluster', filter.cluster);
     if (filter.since) {
       where.push('last_seen_ms >= ?');
       params.push(filter.since.getTime());
@@ -393,7 +399,7 @@ export class SqliteAlertStore implements AlertStore {
     // A search reads every row's text anyway: one pass over the table beats index lookups per row.
     // Filters on severity, status and time alone are answered from the covering index (the
     // planner would otherwise seek alerts_by_status and read each row).
-    const coveredOnly = !filter.text && !filter.type?.length && !filter.namespace?.length && !filter.source?.length;
+    const coveredOnly = !filter.text && !filter.type?.length && !filter.namespace?.length && !filter.source?.length && !filter.cluster?.length;
     const from = filter.text ? 'alerts NOT INDEXED' : coveredOnly ? 'alerts INDEXED BY alerts_summary' : 'alerts';
     const sql = `SELECT severity_rank AS rank, status, COUNT(*) AS n FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY severity_rank, status`;
     const rows = this.db.prepare(sql).all(...params) as { rank: number; status: string; n: number }[];
@@ -425,7 +431,7 @@ export class SqliteAlertStore implements AlertStore {
           .prepare(`SELECT ${column} AS v, COUNT(*) AS n FROM alerts WHERE ${column} != '' GROUP BY ${column} ORDER BY n DESC, v LIMIT ?`)
           .all(MAX_FACETS) as { v: string }[]
       ).map((r) => r.v);
-    return { types: values('type'), namespaces: values('namespace') };
+    return { types: values('type'), namespaces: values('namespace'), clusters: values('cluster') };
   }
 
   async setStatus(id: string, to: AlertStatus, by: string, reason: string): Promise<Alert> {

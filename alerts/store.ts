@@ -20,6 +20,8 @@ export interface AlertFilter {
   until?: Date;
   /** Alerts whose search text (query.ts searchTextOf) contains this, case-insensitively. */
   text?: string;
+  /** Alerts of these clusters (`cluster.name`; '' for alerts that name none). */
+  cluster?: string[];
 }
 
 /** Counts of the alerts a filter matches. */
@@ -48,6 +50,7 @@ export interface AlertTrends {
 export interface AlertFacets {
   types: string[];
   namespaces: string[];
+  clusters: string[];
 }
 export const MAX_FACETS = 500;
 export const MAX_TREND_DAYS = 366;

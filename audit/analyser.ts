@@ -11,7 +11,7 @@
 // one chosen ID. The key is auditID + verb + requestURI + user (and impersonated user) +
 // requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
 import { createHash } from 'node:crypto';
-import { newAlert, type Alert, type AlertUser } from '../alerts/model.js';
+import { fingerprintOf, newAlert, type Alert, type AlertUser } from '../alerts/model.js';
 import { compileConfig, exemptionReason, isExcepted, type CompiledConfig } from '../policies/config.js';
 import { globToRegExp } from '../core/glob.js';
 import { type BulwarkConfig } from '../config/load.js';
@@ -535,7 +535,10 @@ export class AuditAnalyser {
       tactics: [...a.tactics],
       remediation: a.remediation,
     });
-    if (this.cluster !== undefined) alert.cluster = this.cluster;
+    if (this.cluster !== undefined) {
+      alert.cluster = this.cluster;
+      alert.fingerprint = fingerprintOf(alert);
+    }
     return alert;
   }
 }

@@ -271,7 +271,8 @@ describe('what the pages read', () => {
   });
 
   it('facets list the types and namespaces in the store', async () => {
-    expect((await get('/api/v1/facets')).json).toEqual({ types: ['privileged-container', 'exec-into-pod'], namespaces: ['dev', 'prod'] });
+    expect((await get('/api/v1/facets')).json).toEqual({ types: ['privileged-container', 'exec-into-pod'], namespaces: ['dev', 'prod'], clusters: [] });
+    expect((await get('/api/v1/summary?cluster=prod-eu-1')).json.total).toBe(0);
   });
 
   it('posture says when the scan is off or not ready, then serves its snapshot', async () => {

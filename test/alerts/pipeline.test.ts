@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlertPipeline } from '../../alerts/pipeline.js';
 import { type AlertStore } from '../../alerts/store.js';
 import { openAlertStore } from '../../alerts/store-factory.js';
-import type { Alert } from '../../alerts/model.js';
+import { fingerprintOf, type Alert } from '../../alerts/model.js';
 import { at, makeAlert, memoryLogger, tempDir } from './support.js';
 
 /** A real SQLite store that can be made to fail, as a network store does. */
@@ -38,7 +38,7 @@ describe('AlertPipeline', () => {
   afterEach(async () => {
     for (const s of stores.splice(0)) await s.close();
   });
-  async function setup(options: { maxQueue?: number } = {}) {
+  async function setup(options: { maxQueue?: number; cluster?: string } = {}) {
     const store = await openAlertStore(`sqlite:${path.join(tempDir(), 'p.db')}`);
     stores.push(store);
     const f = flaky(store);
@@ -48,6 +48,19 @@ describe('AlertPipeline', () => {
     return { store, f, lines, registry, pipeline };
   }
 
+  it('names the cluster (cluster.name) on every alert that names none, in its fingerprint too; an alert that names one keeps it', async () => {
+    const { store, pipeline } = await setup({ cluster: 'prod-eu-1' });
+    const plain = makeAlert({ firstSeen: at(0) });
+    await pipeline.record(plain);
+    const stored = (await store.get(plain.id))!;
+    expect(stored.cluster).toBe('prod-eu-1');
+    expect(stored.fingerprint).toBe(fingerprintOf({ ...plain, cluster: 'prod-eu-1' }));
+    expect(stored.fingerprint).not.toBe(plain.fingerprint);
+    const named = makeAlert({ cluster: 'other', firstSeen: at(1) });
+    await pipeline.record(named);
+    expect((await store.get(named.id))!.cluster).toBe('other');
+    expect(plain.cluster).toBeUndefined(); // the caller's alert is not changed
+  });
   it('writes the pino alert line and stores the alert, de-duplicated by fingerprint', async () => {
     const { store, lines, registry, pipeline } = await setup();
     const a = makeAlert({ firstSeen: at(0) });

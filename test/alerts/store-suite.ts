@@ -397,9 +397,24 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
 
       it('lists the types and namespaces in the store, most frequent first', async () => {
         const { store } = await fresh();
-        expect(await store.facets()).toEqual({ types: [], namespaces: [] });
+        expect(await store.facets()).toEqual({ types: [], namespaces: [], clusters: [] });
         await seeded(store);
-        expect(await store.facets()).toEqual({ types: ['privileged-container', 'exec-into-pod'], namespaces: ['dev', 'prod'] });
+        expect(await store.facets()).toEqual({ types: ['privileged-container', 'exec-into-pod'], namespaces: ['dev', 'prod'], clusters: [] });
+      });
+
+      it('keeps many clusters apart: the cluster is in the de-duplication key, a filter and a facet', async () => {
+        const { store } = await fresh();
+        const resource = { group: '', version: 'v1', kind: 'Pod', name: 'web' };
+        const east = makeAlert({ cluster: 'prod-east', resource, firstSeen: at(0) });
+        const west = makeAlert({ cluster: 'prod-west', resource, firstSeen: at(1) });
+        const none = makeAlert({ resource, firstSeen: at(2) });
+        expect(new Set([east.fingerprint, west.fingerprint, none.fingerprint]).size).toBe(3);
+        for (const a of [east, west, none]) await store.upsert(a, WINDOW);
+        await store.upsert(makeAlert({ cluster: 'prod-east', resource, firstSeen: at(3) }), WINDOW);
+        expect((await store.get(east.id))!.count).toBe(2);
+        expect((await store.list({ cluster: ['prod-west'] }, undefined, 10)).items.map((a) => a.id)).toEqual([west.id]);
+        expect((await store.summary({ cluster: ['prod-east', ''] })).total).toBe(2);
+        expect((await store.facets()).clusters).toEqual(['prod-east', 'prod-west']);
       });
     });
 

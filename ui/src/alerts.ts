@@ -4,7 +4,7 @@ import { get, SEVERITIES, SOURCES, STATUSES, type Alert, type Summary } from './
 import { h, numberFormat, replace, time } from './dom.js';
 import type { PageContext } from './app.js';
 
-const FILTERS = ['q', 'severity', 'status', 'source', 'type', 'namespace', 'since', 'until'] as const;
+const FILTERS = ['q', 'severity', 'status', 'source', 'type', 'namespace', 'cluster', 'since', 'until'] as const;
 const SORTABLE: Record<string, string> = { severity: 'Severity', count: 'Count', firstSeen: 'First seen', lastSeen: 'Last seen' };
 export const PAGE_SIZE = 50;
 const POLL_MS = 10_000;
@@ -71,6 +71,13 @@ function filterForm(ctx: PageContext): HTMLFormElement {
     select('source', 'Source', SOURCES, p.get('source')),
     input('type', 'Type', p.get('type'), { list: 'types', autocomplete: 'off' }),
     input('namespace', 'Namespace', p.get('namespace'), { list: 'namespaces', autocomplete: 'off' }),
+    // Shown when the store holds alerts of named clusters (or the URL filters on one).
+    h(
+      'div',
+      { class: 'field', id: 'cluster-field', ...(p.get('cluster') ? {} : { hidden: true }) },
+      h('label', { for: 'f-cluster' }, 'Cluster'),
+      h('input', { id: 'f-cluster', name: 'cluster', value: p.get('cluster') ?? '', list: 'clusters', autocomplete: 'off' }),
+    ),
     h(
       'div',
       { class: 'field' },
@@ -86,6 +93,7 @@ function filterForm(ctx: PageContext): HTMLFormElement {
     input('until', 'Last seen before', null, { type: 'datetime-local', value: toLocalInput(p.get('until')) }),
     h('datalist', { id: 'types' }),
     h('datalist', { id: 'namespaces' }),
+    h('datalist', { id: 'clusters' }),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Apply'), h('a', { href: '/ui/alerts', class: 'button' }, 'Clear')),
   );
   form.addEventListener('submit', (e) => {
@@ -130,7 +138,7 @@ function row(a: Alert, fresh: boolean): HTMLTableRowElement {
     h('td', {}, severityBadge(a.severity)),
     h('td', { class: 'mono wrap' }, a.type),
     h('td', {}, h('a', { href: `/ui/alerts/${encodeURIComponent(a.id)}` }, a.title || a.type)),
-    h('td', {}, a.namespace),
+    h('td', {}, a.namespace, a.cluster ? h('div', { class: 'muted' }, a.cluster) : null),
     h('td', { class: 'mono wrap' }, resourceText(a)),
     h('td', { class: 'wrap' }, a.user?.username ?? ''),
     h('td', { class: 'num' }, numberFormat.format(a.count)),
@@ -209,10 +217,12 @@ export async function alertsPage(ctx: PageContext): Promise<void> {
   );
 
   // Filter choices from what the store holds (after the page: it is not needed to read it).
-  void get<{ types: string[]; namespaces: string[] }>('/api/v1/facets')
+  void get<{ types: string[]; namespaces: string[]; clusters: string[] }>('/api/v1/facets')
     .then((f) => {
       replace(form.querySelector('#types')!, ...f.types.map((t) => h('option', { value: t })));
       replace(form.querySelector('#namespaces')!, ...f.namespaces.map((n) => h('option', { value: n })));
+      replace(form.querySelector('#clusters')!, ...f.clusters.map((c) => h('option', { value: c })));
+      if (f.clusters.length > 0) form.querySelector('#cluster-field')!.removeAttribute('hidden');
     })
     .catch(() => undefined);
 
