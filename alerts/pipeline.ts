@@ -27,8 +27,12 @@ export interface AlertPipelineOptions {
   floodLimitPerMinute?: number | null;
   /** The notification sinks that want an alert (alerts/notify.ts): queued in the outbox with it when it is new. */
   notify?: (alert: Alert) => string[];
-  /** `cluster.name`: put on every alert that does not name its cluster (and in its fingerprint). */
-  cluster?: string;
+  /**
+   * `cluster.name`: put on every alert that does not name its cluster (and in its fingerprint). A
+   * function is asked per alert (serve's default, the kube-system namespace's uid, is known once
+   * the namespace informer has seen it).
+   */
+  cluster?: string | (() => string | undefined);
 }
 
 /**
@@ -168,11 +172,12 @@ export class AlertPipeline implements AlertSink {
     this.floodLimit = options.floodLimitPerMinute === null ? undefined : (options.floodLimitPerMinute ?? DEFAULT_FLOOD_LIMIT_PER_MINUTE);
     this.flood = new FloodGuard(this.floodLimit);
     this.notify = options.notify;
-    this.cluster = options.cluster;
+    const cluster = options.cluster;
+    this.cluster = typeof cluster === 'string' ? () => cluster : cluster;
   }
 
   private readonly notify: ((alert: Alert) => string[]) | undefined;
-  private readonly cluster: string | undefined;
+  private readonly cluster: (() => string | undefined) | undefined;
 
   /**
    * Logs the alert and stores it. Resolves once the alert is in the store, or — when the store
@@ -181,8 +186,9 @@ export class AlertPipeline implements AlertSink {
   async record(input: Alert): Promise<void> {
     // Bounded and JSON-safe from here on: nothing downstream meets a cycle, a BigInt or 40,000 findings.
     const bounded = boundAlert(input);
-    if (this.cluster && !bounded.cluster) {
-      bounded.cluster = this.cluster;
+    const cluster = bounded.cluster ? undefined : this.cluster?.();
+    if (cluster) {
+      bounded.cluster = cluster;
       bounded.fingerprint = fingerprintOf(bounded);
     }
     const alert = normaliseAlert(bounded);

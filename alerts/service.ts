@@ -31,6 +31,8 @@ export interface AlertsServiceOptions {
   configSource?: string;
   /** The background scan's posture, for the console (serve sets it once the scan starts). */
   posture?: PostureSource;
+  /** The cluster's name when `cluster.name` is not set (serve: the kube-system namespace's uid, once known). */
+  defaultCluster?: () => string | undefined;
 }
 
 export interface AlertsService {
@@ -77,7 +79,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
     logger,
     dedupWindowMs: settings.store.dedupWindowMs,
     floodLimitPerMinute: settings.store.floodLimitPerMinute,
-    ...(typeof config.cluster?.name === 'string' ? { cluster: config.cluster.name } : {}),
+    ...(typeof config.cluster?.name === 'string' ? { cluster: config.cluster.name } : options.defaultCluster ? { cluster: options.defaultCluster } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(notify.sinks.length > 0 ? { notify: notifyTargets(notify) } : {}),
   });

@@ -4,7 +4,7 @@
 // the alert is resolved by the scan itself when the object is fixed or deleted. An alert a person
 // dismissed stays dismissed while the object stays as it is.
 import type { Alert, AlertSink } from '../alerts/model.js';
-import { newAlert } from '../alerts/model.js';
+import { fingerprintOf, newAlert } from '../alerts/model.js';
 import type { AlertFilter, AlertStore } from '../alerts/store.js';
 import type { CompiledConfig } from '../policies/config.js';
 import type { AdmissionRequest } from '../webhook/admission.js';
@@ -60,14 +60,20 @@ export async function syncBackgroundAlerts(
   sink: AlertSink,
   store: AlertStore,
   now = new Date(),
+  /** This cluster's name (a shared store holds other clusters' background alerts, left alone). */
+  cluster?: string,
 ): Promise<BackgroundAlertResult> {
   const wanted = new Map<string, Alert>();
   for (const j of judged) {
     if ((j.outcome !== 'denied' && j.outcome !== 'warned' && j.outcome !== 'audited') || j.findings.length === 0) continue;
     const alert = backgroundAlert(j, compiled, now);
+    if (cluster) {
+      alert.cluster = cluster;
+      alert.fingerprint = fingerprintOf(alert);
+    }
     wanted.set(alert.fingerprint, alert);
   }
-  const { open, dismissed } = await knownAlerts(store);
+  const { open, dismissed } = await knownAlerts(store, cluster ?? '');
   let raised = 0;
   for (const [fingerprint, alert] of wanted) {
     if (open.has(fingerprint) || dismissed.has(fingerprint)) continue;
@@ -86,10 +92,10 @@ export async function syncBackgroundAlerts(
 }
 
 /** The background alerts that are open (by fingerprint) and the fingerprints a person dismissed. */
-async function knownAlerts(store: AlertStore): Promise<{ open: Map<string, Alert[]>; dismissed: Set<string> }> {
+async function knownAlerts(store: AlertStore, cluster: string): Promise<{ open: Map<string, Alert[]>; dismissed: Set<string> }> {
   const open = new Map<string, Alert[]>();
   const dismissed = new Set<string>();
-  const filter: AlertFilter = { source: ['background'], status: ['active', 'in-progress', 'dismissed'] };
+  const filter: AlertFilter = { source: ['background'], status: ['active', 'in-progress', 'dismissed'], cluster: [cluster] };
   let seen = 0;
   let cursor: string | undefined;
   do {

@@ -75,6 +75,12 @@ export interface BackgroundScannerOptions {
   initialBackoffMs?: number;
   /** Where background alerts go (the alert pipeline) and the store asked which are open; none: no alerts. */
   alerts?: { sink: AlertSink; store: AlertStore } | undefined;
+  /**
+   * This cluster's name on its background alerts: `cluster.name`, or serve's default (the
+   * kube-system namespace's uid). null while a default is expected but not known yet: the alerts
+   * then wait for the next evaluation.
+   */
+  cluster?: () => string | undefined | null;
 }
 
 interface InformerLike {
@@ -331,7 +337,12 @@ export class BackgroundScanner {
     const alerts = this.opts.alerts;
     if (!alerts) return;
     try {
-      const { raised, resolved } = await syncBackgroundAlerts(this.judged, this.opts.compiled(), alerts.sink, alerts.store);
+      const cluster = this.opts.cluster?.();
+      if (cluster === null) {
+        this.schedule(this.opts.settings.debounceMs);
+        return;
+      }
+      const { raised, resolved } = await syncBackgroundAlerts(this.judged, this.opts.compiled(), alerts.sink, alerts.store, new Date(), cluster);
       if (raised) this.alertsCounter.inc({ event: 'raised' }, raised);
       if (resolved) this.alertsCounter.inc({ event: 'resolved' }, resolved);
       if (raised || resolved) this.log.info({ raised, resolved }, 'background alerts updated');

@@ -239,6 +239,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   }
 
   const metrics = createWebhookMetrics();
+  // The cluster alerts name: cluster.name, else the kube-system namespace's uid once the informer saw it.
+  const clusterName = (): string | undefined => (typeof config.cluster?.name === 'string' ? config.cluster.name : informer?.kubeSystemUid);
   // The policy config in use: a config reload (cli/config-reload.ts) replaces `current`.
   const live = { current: compiled };
   let background: BackgroundScanner | undefined;
@@ -264,6 +266,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       ...(opts.config ? { configSource: opts.config } : {}),
       // The scan starts after the store opens; the console asks it once it runs.
       posture: { posture: () => background?.posture(), enabled: () => background !== undefined },
+      // Without cluster.name, alerts name their cluster by the kube-system namespace's uid.
+      defaultCluster: () => informer?.kubeSystemUid,
     });
   } catch (err) {
     const message = (err as Error).message;
@@ -358,6 +362,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
           identity: process.env.POD_NAME || os.hostname(),
           // What already runs raises the alerts admission would (source background), once per object.
           alerts: { sink: alerts.pipeline, store: alerts.store },
+          // The name the pipeline puts on alerts (null: the kube-system uid is not known yet).
+          cluster: () => clusterName() ?? (informer && !informer.synced ? null : undefined),
         });
         await background.start();
         logger.info(

@@ -38,6 +38,8 @@ export function detectCluster(kubeconfig: string | undefined, env: NodeJS.Proces
 export interface InformerNamespaceModes extends NamespaceModes {
   /** True once the first list has filled the cache. */
   readonly synced: boolean;
+  /** The uid of namespace kube-system once seen: the cluster's identity when `cluster.name` is not set. */
+  readonly kubeSystemUid: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startNamespaceInformer(source: ClusterSource, logger: Logg
   const informer = k8s.makeInformer<V1Namespace>(kc, '/api/v1/namespaces', () => api.listNamespace());
   const modes = new Map<string, Action>();
   let synced = false;
+  let kubeSystemUid: string | undefined;
   let stopped = false;
   let restart: NodeJS.Timeout | undefined;
 
@@ -65,6 +68,7 @@ export async function startNamespaceInformer(source: ClusterSource, logger: Logg
     synced = true;
     const name = ns.metadata?.name;
     if (!name) return;
+    if (name === 'kube-system' && typeof ns.metadata?.uid === 'string' && /^[0-9a-f-]{8,64}$/i.test(ns.metadata.uid)) kubeSystemUid = ns.metadata.uid;
     const value = ns.metadata?.labels?.[MODE_LABEL];
     if (isAction(value)) {
       if (modes.get(name) !== value) logger.info({ namespace: name, mode: value }, `namespace ${name}: ${MODE_LABEL}=${value}`);
@@ -110,6 +114,9 @@ export async function startNamespaceInformer(source: ClusterSource, logger: Logg
     modeOf: (ns) => modes.get(ns),
     get synced() {
       return synced;
+    },
+    get kubeSystemUid() {
+      return kubeSystemUid;
     },
     async stop() {
       stopped = true;

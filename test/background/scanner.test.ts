@@ -10,7 +10,7 @@ import { loadKubeConfig } from '../../background/kube.js';
 import { BackgroundScanner, backgroundSettingsOf, type BackgroundSettings } from '../../background/scanner.js';
 import { namespaceDryRunWarnings } from '../../webhook/server.js';
 import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
-import type { AlertSink } from '../../alerts/model.js';
+import { newAlert, type AlertSink } from '../../alerts/model.js';
 import type { AlertStore } from '../../alerts/store.js';
 import { openAlertStore } from '../../alerts/store-factory.js';
 import { AlertPipeline } from '../../alerts/pipeline.js';
@@ -54,6 +54,7 @@ async function startScanner(
   over: Partial<BackgroundSettings> = {},
   config = defaultConfig(),
   alerts?: { sink: AlertSink; store: AlertStore },
+  cluster?: () => string | undefined | null,
 ) {
   const kc = await loadKubeConfig({ kubeconfig });
   const log = logSink();
@@ -71,6 +72,7 @@ async function startScanner(
     renewIntervalMs: 200,
     initialBackoffMs: 100,
     alerts,
+    ...(cluster ? { cluster } : {}),
   });
   scanners.push(scanner);
   await scanner.start();
@@ -204,6 +206,44 @@ describe('background scanner', () => {
       // Broken again: a new alert (the old one stays resolved).
       api.updateObject(deployment('priv', 'team-a', privileged));
       await vi.waitFor(async () => expect((await of('priv')).map((a) => a.status).sort()).toEqual(['active', 'resolved']), WAIT);
+    } finally {
+      await Promise.all(scanners.splice(0).map((s) => s.stop()));
+      await pipeline.close();
+      await store.close();
+    }
+  });
+
+  it('names its cluster on its alerts, waits while the name is pending, and leaves the other clusters of a shared store alone', async () => {
+    const store = await openAlertStore(`sqlite:${join(dir, 'background-clusters.db')}`);
+    const pipeline = new AlertPipeline({ store, logger: createLogger({ level: 'silent' }), registry: new Registry() });
+    // Another cluster's open alert for an object of the same name: not this scan's to resolve.
+    const elsewhere = newAlert({
+      type: 'privileged-container',
+      title: 'Privileged container',
+      severity: 'high',
+      source: 'background',
+      firstSeen: new Date().toISOString(),
+      namespace: 'team-a',
+      resource: { group: 'apps', version: 'v1', kind: 'Deployment', name: 'gone-here' },
+      user: { username: '', groups: [] },
+      message: 'x',
+      tactics: [],
+      remediation: '',
+      cluster: 'prod-west',
+    });
+    await store.upsert(elsewhere, 600_000);
+    let name: string | null = null;
+    try {
+      const { scanner } = await startScanner('replica-1', {}, defaultConfig(), { sink: pipeline, store }, () => name);
+      await vi.waitFor(() => expect(scanner.isLeader && scanner.evaluations > 0).toBe(true), WAIT);
+      await scanner.evaluate();
+      expect((await store.summary({ source: ['background'] })).total).toBe(1); // pending: nothing raised yet
+      name = 'prod-east';
+      await vi.waitFor(async () => expect((await store.summary({ source: ['background'], cluster: ['prod-east'] })).total).toBeGreaterThanOrEqual(3), WAIT);
+      await scanner.evaluate();
+      const east = (await store.list({ source: ['background'], cluster: ['prod-east'] }, undefined, 100)).items;
+      expect(east.every((a) => a.cluster === 'prod-east' && a.count === 1 && a.status === 'active')).toBe(true);
+      expect((await store.get(elsewhere.id))!.status).toBe('active');
     } finally {
       await Promise.all(scanners.splice(0).map((s) => s.stop()));
       await pipeline.close();

@@ -776,6 +776,10 @@ describe('Bulwark against a real kube-apiserver', () => {
       expect(status('DaemonSet', 'agent')).toEqual(['resolved']);
       expect(status('ClusterRoleBinding', 'bg-admin')).toEqual(['active']);
       expect(status('Deployment', 'clean')).toEqual([]);
+      // Without cluster.name, the alerts name their cluster by the kube-system namespace's uid.
+      const uid = (JSON.parse(kubectl(['get', 'namespace', 'kube-system', '-o', 'json']).stdout) as Obj).metadata.uid as string;
+      expect(items.length).toBeGreaterThan(0);
+      expect(new Set(items.map((a) => a.cluster))).toEqual(new Set([uid]));
     } finally {
       await store.close();
     }
