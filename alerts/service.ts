@@ -61,7 +61,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
   // Read before the store opens: a sink that cannot work (no secret, not https) stops the start.
   const notify = notifySettingsOf(config, options.configSource);
   const log = logger.child({ component: 'alerts' });
-  const store = await openAlertStore(settings.store.url, options.storeOptions);
+  const store = await openAlertStore(settings.store.url, { poolSize: settings.store.maxConnections, ...options.storeOptions });
   log.info({ store: store.description, dedupWindowMs: settings.store.dedupWindowMs }, 'alert store open');
 
   const { maxAgeMs, maxCount, intervalMs } = settings.store.retention;

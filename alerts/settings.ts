@@ -7,12 +7,16 @@ import { ConfigError } from '../core/errors.js';
 import { DEFAULT_AUDIENCES, DEFAULT_CACHE_TTL_MS } from './auth.js';
 import { DEFAULT_DEDUP_WINDOW_MS } from './store.js';
 
+export const DEFAULT_MAX_CONNECTIONS = 10;
+
 export interface StoreSettings {
   url: string;
   dedupWindowMs: number;
   retention: { maxAgeMs: number | undefined; maxCount: number | undefined; intervalMs: number };
   /** Alerts of one (source, type) stored per minute; null: no limit. */
   floodLimitPerMinute: number | null;
+  /** PostgreSQL: the pool's size. */
+  maxConnections: number;
 }
 
 export type AuthMode = 'tokens' | 'kubernetes';
@@ -54,6 +58,7 @@ export function parseStoreSettings(raw: SectionInput<'store'> | Record<string, u
       intervalMs: retention.interval ?? DEFAULT_RETENTION.intervalMs,
     },
     floodLimitPerMinute: off(store.floodLimit, DEFAULT_FLOOD_LIMIT_PER_MINUTE) ?? null,
+    maxConnections: store.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
   };
 }
 

@@ -363,8 +363,15 @@ function build() {
           description:
             'alerts of one source, type and user stored per minute (default 600); the rest are counted into one alert-flood alert per source, type and user (each is still logged); off: no limit',
         }),
+      maxConnections: z
+        .number({ error: (iss) => `must be a whole number from 1 to 100, got ${show(iss.input)}` })
+        .int({ error: 'must be a whole number from 1 to 100' })
+        .min(1, { error: 'must be a whole number from 1 to 100' })
+        .max(100, { error: 'must be a whole number from 1 to 100' })
+        .optional()
+        .meta({ description: 'PostgreSQL: connections this replica opens at most (default 10); replicas × maxConnections must fit the server' }),
     },
-    'url, dedupWindow, retention, floodLimit',
+    'url, dedupWindow, retention, floodLimit, maxConnections',
   );
 
   const apiSection = section(

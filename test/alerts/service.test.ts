@@ -17,6 +17,7 @@ describe('store and api settings', () => {
       dedupWindowMs: 600_000,
       retention: { maxAgeMs: 30 * 86_400_000, maxCount: 100_000, intervalMs: 3_600_000 },
       floodLimitPerMinute: 600,
+      maxConnections: 10,
     });
     expect(parseApiSettings({}).enabled).toBe(false);
     expect(parseApiSettings({ tokenFile: 't.csv' })).toMatchObject({ enabled: true, port: 8444, auth: 'tokens', cacheTtlMs: 10_000 });
@@ -29,6 +30,7 @@ store:
   dedupWindow: 5m
   retention: {maxAge: 7d, maxCount: 5000, interval: 15m}
   floodLimit: off
+  maxConnections: 4
 api:
   port: 9444
   address: 127.0.0.1
@@ -40,6 +42,7 @@ api:
       dedupWindowMs: 300_000,
       retention: { maxAgeMs: 7 * 86_400_000, maxCount: 5000, intervalMs: 900_000 },
       floodLimitPerMinute: null,
+      maxConnections: 4,
     });
     expect(parseApiSettings(config.api)).toMatchObject({
       enabled: true,
@@ -57,7 +60,10 @@ api:
     [{ retention: { maxAge: '30 days' } }, /^store\.retention\.maxAge: must be a duration/],
     [{ retention: { maxCount: -1 } }, /^store\.retention\.maxCount: must be a positive whole number/],
     [{ retention: { keep: 1 } }, /^store\.retention\.keep: unknown key \(known keys: maxAge, maxCount, interval\)/],
-    [{ path: 'x' }, /^store\.path: unknown key \(known keys: url, dedupWindow, retention, floodLimit\)/],
+    [{ path: 'x' }, /^store\.path: unknown key \(known keys: url, dedupWindow, retention, floodLimit, maxConnections\)/],
+    [{ maxConnections: 0 }, /^store\.maxConnections: must be a whole number from 1 to 100/],
+    [{ maxConnections: 2.5 }, /^store\.maxConnections: must be a whole number from 1 to 100/],
+    [{ maxConnections: '10' }, /^store\.maxConnections: must be a whole number from 1 to 100, got "10"/],
   ])('rejects store %j', (raw, message) => {
     expect(() => parseStoreSettings(raw as Record<string, unknown>)).toThrow(message);
   });
