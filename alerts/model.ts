@@ -106,4 +106,6 @@ export function newAlert(input: AlertInput): Alert {
 export interface AlertSink {
   /** Records one alert. Resolves once it is durable where the sink keeps things. */
   record(alert: Alert): Promise<void>;
+  /** Records several at once (one store transaction), in order; a sink without it gets record() each. */
+  recordMany?(alerts: readonly Alert[]): Promise<void>;
 }

@@ -184,6 +184,42 @@ export class AlertPipeline implements AlertSink {
    * is failing — once it is queued for retry (the log line is then its durable copy). Never rejects.
    */
   async record(input: Alert): Promise<void> {
+    const alert = await this.admit(input);
+    if (alert) await this.store1(alert);
+  }
+
+  /**
+   * record() for several alerts, stored in one transaction (an audit batch's alerts: one commit,
+   * not one per alert). A value the store refuses for good sends the batch through one at a
+   * time, so that only that alert is dead-lettered. Never rejects.
+   */
+  async recordMany(inputs: readonly Alert[]): Promise<void> {
+    const batch: Alert[] = [];
+    for (const input of inputs) {
+      const alert = await this.admit(input);
+      if (alert) batch.push(alert);
+    }
+    if (batch.length === 0) return;
+    if (batch.length === 1 || this.queue.length > 0 || this.draining) {
+      for (const alert of batch) await this.store1(alert);
+      return;
+    }
+    try {
+      await this.store.upsertMany(batch, this.windowMs, this.notify);
+      this.metrics.stored.inc(batch.length);
+      this.lastError = undefined;
+    } catch (err) {
+      if (isPermanentStoreError(err)) {
+        for (const alert of batch) await this.store1(alert);
+        return;
+      }
+      this.failed(err);
+      for (const alert of batch) this.enqueue(alert);
+    }
+  }
+
+  /** The alert as it will be stored (bounded, its cluster named, maybe an alert-flood alert instead), once logged; undefined once closed. */
+  private async admit(input: Alert): Promise<Alert | undefined> {
     // Bounded and JSON-safe from here on: nothing downstream meets a cycle, a BigInt or 40,000 findings.
     const bounded = boundAlert(input);
     const cluster = bounded.cluster ? undefined : this.cluster?.();
@@ -201,9 +237,13 @@ export class AlertPipeline implements AlertSink {
     if (this.closed) {
       this.logger.error({ alertId: alert.id }, 'alert pipeline is closed: the alert is only in the log');
       this.drop(1);
-      return;
+      return undefined;
     }
-    const toStore = this.flood.admit(alert) ? alert : this.holdBack(alert);
+    return this.flood.admit(alert) ? alert : this.holdBack(alert);
+  }
+
+  /** Stores one admitted alert, or queues it behind those waiting / while the store fails. */
+  private async store1(toStore: Alert): Promise<void> {
     // Keep order behind alerts already waiting, and do not hammer a store that is failing.
     if (this.queue.length > 0 || this.draining) {
       this.enqueue(toStore);

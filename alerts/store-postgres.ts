@@ -12,6 +12,8 @@ import {
   AlertNotFoundError,
   applyStatusChange,
   claimKeysOf,
+  targetsOf,
+  type NotifyTargets,
   CLAIM_TTL_MS,
   MAX_FACETS,
   summaryOf,
@@ -329,7 +331,7 @@ export class PostgresAlertStore implements AlertStore {
     return (await this.upsertMany([input], windowMs, notify))[0]!;
   }
 
-  async upsertMany(inputs: readonly Alert[], windowMs: number, notify: readonly string[] = []): Promise<Alert[]> {
+  async upsertMany(inputs: readonly Alert[], windowMs: number, notify?: NotifyTargets): Promise<Alert[]> {
     const incoming = inputs.map((a) => normaliseAlert(a));
     if (incoming.length === 0) return [];
     // Each fingerprint's lock once, in one order: two batches never wait on each other in a circle.
@@ -337,7 +339,7 @@ export class PostgresAlertStore implements AlertStore {
     return this.transaction(async (c) => {
       for (const key of locks) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, key]);
       const out: Alert[] = [];
-      for (const alert of incoming) out.push(await this.upsertIn(c, alert, windowMs, notify));
+      for (const alert of incoming) out.push(await this.upsertIn(c, alert, windowMs, targetsOf(notify, alert)));
       return out;
     });
   }

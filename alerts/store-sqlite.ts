@@ -19,6 +19,8 @@ import {
   AlertNotFoundError,
   applyStatusChange,
   claimKeysOf,
+  targetsOf,
+  type NotifyTargets,
   CLAIM_TTL_MS,
   DAY_MS,
   MAX_FACETS,
@@ -228,11 +230,11 @@ export class SqliteAlertStore implements AlertStore {
     return (await this.upsertMany([input], windowMs, notify))[0]!;
   }
 
-  async upsertMany(inputs: readonly Alert[], windowMs: number, notify: readonly string[] = []): Promise<Alert[]> {
+  async upsertMany(inputs: readonly Alert[], windowMs: number, notify?: NotifyTargets): Promise<Alert[]> {
     const incoming = inputs.map((a) => normaliseAlert(a));
     if (incoming.length === 0) return [];
     // One transaction, so one fsync, for the whole batch.
-    return this.db.transaction((): Alert[] => incoming.map((a) => this.upsertIn(a, windowMs, notify))).immediate();
+    return this.db.transaction((): Alert[] => incoming.map((a) => this.upsertIn(a, windowMs, targetsOf(notify, a)))).immediate();
   }
 
   private upsertIn(incoming: Alert, windowMs: number, notify: readonly string[]): Alert {

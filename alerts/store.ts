@@ -169,7 +169,7 @@ export interface AlertStore extends BaselineStore, OutboxStore {
    * upsert for many alerts in one transaction (one commit, so one fsync): each is merged or
    * inserted as upsert would, in order, a later one merging into an earlier one of the batch.
    */
-  upsertMany(alerts: readonly Alert[], windowMs: number, notify?: readonly string[]): Promise<Alert[]>;
+  upsertMany(alerts: readonly Alert[], windowMs: number, notify?: NotifyTargets): Promise<Alert[]>;
   get(id: string): Promise<Alert | undefined>;
   /** Ordered by `sort` (default lastSeen descending), then lastSeen, then id: stable across pages. */
   list(filter: AlertFilter, cursor: string | undefined, limit: number, sort?: AlertSort): Promise<AlertPage>;
@@ -209,6 +209,13 @@ export function claimKeysOf(alert: Alert): string[] {
     if (typeof uid === 'string' && uid !== '') keys.push(`r:${trust}:${alert.type}:${uid}`);
   }
   return keys.filter((k) => k.length <= MAX_CLAIM_KEY);
+}
+
+/** The sinks a new alert is queued for: the same for every alert, or chosen per alert. */
+export type NotifyTargets = readonly string[] | ((alert: Alert) => readonly string[]);
+
+export function targetsOf(notify: NotifyTargets | undefined, alert: Alert): readonly string[] {
+  return typeof notify === 'function' ? notify(alert) : (notify ?? []);
 }
 
 /** Open alerts are the ones new occurrences merge into. */

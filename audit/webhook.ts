@@ -118,7 +118,9 @@ export function mountAuditRoute(app: express.Express, deps: AuditRouteDeps): voi
           const raised = deps.analyser.analyse(ev, journal);
           for (const a of raised) alerts.push(deps.unverified ? { ...a, verified: false } : a);
         }
-        for (const alert of alerts) await deps.sink.record(alert);
+        // One store transaction for the batch's alerts, not one per alert.
+        if (deps.sink.recordMany) await deps.sink.recordMany(alerts);
+        else for (const alert of alerts) await deps.sink.record(alert);
       } catch (err) {
         deps.analyser.rollback(journal);
         log.error(

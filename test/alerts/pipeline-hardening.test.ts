@@ -172,6 +172,42 @@ describe('AlertPipeline under attack', () => {
     expect(lines.filter((l) => /dead-lettered/.test(String(l.msg)))).toHaveLength(1);
   });
 
+  it('recordMany stores a batch in one transaction; a poisoned batch goes one by one, only the poison dead-lettered; a failing store queues the batch', async () => {
+    const real = await openAlertStore(`sqlite:${path.join(tempDir(), 'm.db')}`);
+    stores.push(real);
+    const poison = makeAlert({ firstSeen: at(0), message: 'poison' });
+    const calls = { many: 0, one: 0 };
+    const store = Object.assign(Object.create(real) as AlertStore, {
+      failing: false,
+      async upsert(this: { failing: boolean }, alert: Alert, windowMs: number) {
+        calls.one++;
+        if (alert.id === poison.id) throw Object.assign(new Error('value too long'), { code: '22001' });
+        if (this.failing) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return real.upsert(alert, windowMs);
+      },
+      async upsertMany(this: { failing: boolean }, alerts: readonly Alert[], windowMs: number) {
+        calls.many++;
+        if (alerts.some((a) => a.id === poison.id)) throw Object.assign(new Error('value too long'), { code: '22001' });
+        if (this.failing) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return real.upsertMany(alerts, windowMs);
+      },
+    });
+    const { pipeline } = await setup(store);
+    await pipeline.recordMany([1, 2, 3].map((m) => makeAlert({ firstSeen: at(m) })));
+    expect(calls).toEqual({ many: 1, one: 0 });
+    expect((await real.summary({})).total).toBe(3);
+    await pipeline.recordMany([makeAlert({ firstSeen: at(4) }), poison, makeAlert({ firstSeen: at(5) })]);
+    expect(calls).toEqual({ many: 2, one: 3 });
+    expect((await real.summary({})).total).toBe(5);
+    expect(pipeline.status()).toMatchObject({ deadLettered: 1, queued: 0 });
+    (store as unknown as { failing: boolean }).failing = true;
+    await pipeline.recordMany([makeAlert({ firstSeen: at(6) }), makeAlert({ firstSeen: at(7) })]);
+    expect(pipeline.status().queued).toBe(2);
+    (store as unknown as { failing: boolean }).failing = false;
+    await pipeline.flush();
+    expect((await real.summary({})).total).toBe(7);
+  });
+
   it.each([
     [new TypeError('Converting circular structure to JSON'), true],
     [new RangeError('Invalid string length'), true],

@@ -41,7 +41,9 @@ describe('every command validates the whole file', () => {
   ])('%s rejects it with exit 2 and the same message', (_name, args) => {
     const r = run(args);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${typo}:3: store.dedupWindo: unknown key (known keys: url, dedupWindow, retention, floodLimit, maxConnections); did you mean "dedupWindow"?`);
+    expect(r.stderr).toContain(
+      `${typo}:3: store.dedupWindo: unknown key (known keys: url, dedupWindow, retention, floodLimit, maxConnections); did you mean "dedupWindow"?`,
+    );
   });
 });
 
