@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { compileConfig } from '../../policies/config.js';
@@ -9,9 +10,10 @@ import { chartDir, helm } from '../support/helm.js';
 
 type Obj = Record<string, any>;
 
-function render(sets: string[] = [], namespace = 'bulwark-system'): Obj[] {
+function render(sets: string[] = [], namespace = 'bulwark-system', valuesFiles: string[] = []): Obj[] {
   // helm template asks no cluster: generated certificates need the explicit opt-in (test/charts/chart-hardening.test.ts).
   const args = ['template', 'rel', chartDir, '--namespace', namespace, '--set', 'certificates.generate.allowTemplateRender=true'];
+  for (const f of valuesFiles) args.push('-f', f);
   for (const s of sets) args.push('--set', s);
   const r = helm(args);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
@@ -35,6 +37,7 @@ const VALUE_SETS: Record<string, string[]> = {
   'audit-only warning mode': ['mode=warn'],
   'mutation, cert-manager': ['mutation.enabled=true', 'certificates.mode=cert-manager'],
   'existing secret': ['certificates.mode=secret', 'certificates.existingSecret=my-tls', 'certificates.caBundle=PEM'],
+  'autoscaling on a shared store': ['autoscaling.enabled=true', 'alerts.storeUrlSecret=bulwark-store'],
   'network policy, persistence, pss': [
     'networkPolicy.enabled=true',
     'alerts.persistence.enabled=true',
@@ -99,6 +102,34 @@ describe('helm chart', () => {
       const { findings } = evaluateSubject(subject, compiled);
       expect(findings, `${doc.kind} ${doc.metadata.name}`).toEqual([]);
     }
+  });
+
+  it('examples/helm/ha-values.yaml: an HPA on CPU and no fixed replicas, PDB of 2, anti-affinity, the store URL from a Secret, cluster and pool size in the config', () => {
+    const docs = render([], 'bulwark-system', [join(chartDir, '../../examples/helm/ha-values.yaml')]);
+    const hpa = find(docs, 'HorizontalPodAutoscaler');
+    expect(hpa).toMatchObject({
+      apiVersion: 'autoscaling/v2',
+      spec: { scaleTargetRef: { kind: 'Deployment', name: 'rel-bulwark' }, minReplicas: 3, maxReplicas: 6 },
+    });
+    expect(hpa.spec.metrics[0].resource).toEqual({ name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } });
+    const deployment = find(docs, 'Deployment');
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(deployment.spec.template.spec.affinity.podAntiAffinity).toBeDefined();
+    expect(deployment.spec.template.spec.topologySpreadConstraints).toHaveLength(1);
+    const env = deployment.spec.template.spec.containers[0].env as Obj[];
+    expect(env.find((e) => e.name === 'BULWARK_STORE_URL')?.valueFrom?.secretKeyRef).toMatchObject({ name: 'bulwark-store', key: 'url' });
+    expect(find(docs, 'PodDisruptionBudget').spec.minAvailable).toBe(2);
+    const config = parseConfig(find(docs, 'ConfigMap').data['config.yaml'], 'configmap');
+    expect(config.cluster).toEqual({ name: 'prod-eu-1' });
+    expect(config.store.maxConnections).toBe(10);
+    // Without autoscaling the Deployment keeps its replica count.
+    expect(find(render(), 'Deployment').spec.replicas).toBe(2);
+  });
+
+  it('refuses autoscaling on per-replica SQLite stores', () => {
+    const r = helm(['template', 'rel', chartDir, '--set', 'certificates.generate.allowTemplateRender=true', '--set', 'autoscaling.enabled=true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('autoscaling.enabled needs a store the replicas share');
   });
 
   it('ships a ConfigMap that Bulwark accepts as its configuration', () => {
