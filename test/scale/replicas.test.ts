@@ -1,7 +1,8 @@
 // Three `bulwark serve` replicas on one PostgreSQL (the suite's throwaway server), fed one audit
 // log split across them — every event to exactly one replica, in random batches, stages of one
 // request scattered — store the same alerts as one replica reading the whole log in order: every
-// (type, audit ID) occurrence once, none lost, none doubled.
+// (type, audit ID) occurrence once, none lost, none doubled — also when a replica is killed in the
+// middle and the sender retries what it did not acknowledge on another one.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -134,13 +135,32 @@ describe.skipIf(!POSTGRES_URL)('replicas on one PostgreSQL', () => {
   }
 
   async function replicas(url: string, n: number): Promise<number[]> {
+    return (await replicaProcesses(url, n)).map((r) => r.port);
+  }
+
+  async function replicaProcesses(url: string, n: number): Promise<{ port: number; child: ChildProcess }[]> {
     const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'bulwark-replicas-'));
     const config = path.join(dir, 'bulwark.yaml');
     fs.writeFileSync(config, `store:\n  url: '${url}'\n  dedupWindow: 10m\n`);
     const args = ['--config', config, '--port', '0', '--address', '127.0.0.1', '--no-kube', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile];
     // Started together: the schema is made once under the advisory lock, whoever comes first.
     const procs = Array.from({ length: n }, () => serveProcess(args, children));
-    return Promise.all(procs.map((p) => listeningPort(p)));
+    return Promise.all(procs.map(async (p) => ({ port: await listeningPort(p), child: p.child })));
+  }
+
+  /** A batch as the API server's batch backend sends it: true once acknowledged (200), false when the replica did not answer. */
+  async function send(port: number, items: AuditEvent[]): Promise<boolean> {
+    try {
+      const res = await request(port, ca, {
+        method: 'POST',
+        path: '/audit',
+        body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items }),
+        headers: { 'content-type': 'application/json' },
+      });
+      return res.status === 200;
+    } catch {
+      return false;
+    }
   }
 
   async function post(port: number, items: AuditEvent[]): Promise<void> {
@@ -169,7 +189,7 @@ describe.skipIf(!POSTGRES_URL)('replicas on one PostgreSQL', () => {
     }
   }
 
-  it('the same log split across three replicas in random batches stores every occurrence once', async () => {
+  it('the same log split across three replicas in random batches stores every occurrence once, also when one is killed mid-run', async () => {
     const log = auditLog();
     // One replica, the whole log in order.
     const alone = await storeUrl();
@@ -206,5 +226,44 @@ describe.skipIf(!POSTGRES_URL)('replicas on one PostgreSQL', () => {
       expect(got.counts, `seed ${seed}`).toEqual(expected.counts);
       expect(got.learned, `seed ${seed}`).toEqual(expected.learned);
     }
+
+    // A replica killed (SIGKILL) in the middle: what it acknowledged is stored; what it did not
+    // is sent again to another replica by the sender, and lands once.
+    const shared = await storeUrl();
+    const procs = await replicaProcesses(shared, 3);
+    const random = prng(3);
+    const batches: AuditEvent[][] = [];
+    for (let i = 0; i < log.length;) {
+      const size = 1 + Math.floor(random() * 40);
+      batches.push(log.slice(i, i + size));
+      i += size;
+    }
+    const alive = [true, true, true];
+    let sentToVictim = 0;
+    let resent = 0;
+    await Promise.all(
+      [0, 1, 2].map(async (lane) => {
+        for (let b = lane; b < batches.length; b += 3) {
+          let target = lane;
+          if (lane === 1 && alive[1] && ++sentToVictim === 4) {
+            // Killed while this batch is on its way: it may or may not have been stored, it is not acknowledged.
+            const pending = send(procs[1]!.port, batches[b]!);
+            procs[1]!.child.kill('SIGKILL');
+            alive[1] = false;
+            if (await pending) continue;
+          }
+          while (!(await send(procs[target]!.port, batches[b]!))) {
+            alive[target] = false;
+            target = alive.findIndex((a) => a);
+            resent++;
+          }
+        }
+      }),
+    );
+    expect(alive).toEqual([true, false, true]);
+    expect(resent).toBeGreaterThan(0);
+    const got = occurrences(await stored(shared));
+    expect(got.ids).toEqual(expected.ids);
+    expect(got.counts).toEqual(expected.counts);
   }, 180_000);
 });
