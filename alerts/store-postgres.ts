@@ -12,6 +12,7 @@ import {
   AlertNotFoundError,
   applyStatusChange,
   claimKeysOf,
+  withoutClaimed,
   targetsOf,
   type NotifyTargets,
   CLAIM_TTL_MS,
@@ -241,16 +242,25 @@ export class PostgresAlertStore implements AlertStore {
 
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection cut while the client is checked out (a server restart, a failover) is an 'error'
+    // event on the client, which without a listener would end the process: the query in flight
+    // fails instead, and the caller retries on a new connection.
+    const onError = (): void => undefined;
+    client.on('error', onError);
+    let failed: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      failed = err instanceof Error ? err : new Error(String(err));
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // After a failure the connection may be broken: closed, not put back in the pool.
+      client.release(failed);
     }
   }
 
@@ -344,21 +354,24 @@ export class PostgresAlertStore implements AlertStore {
     });
   }
 
-  private async upsertIn(c: pg.PoolClient, incoming: Alert, windowMs: number, notify: readonly string[]): Promise<Alert> {
+  private async upsertIn(c: pg.PoolClient, input: Alert, windowMs: number, notify: readonly string[]): Promise<Alert> {
+    let incoming = input;
     // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
     const again = await c.query(`SELECT * FROM ${this.table} WHERE id = $1`, [incoming.id]);
     if (again.rows[0]) return PostgresAlertStore.toAlert(again.rows[0]);
     const keys = claimKeysOf(incoming);
     if (keys.length > 0) {
       const claimed = await c.query(
-        `INSERT INTO ${this.claimsTable} (key, created_ms) SELECT k, $2 FROM unnest($1::text[]) AS x(k) ON CONFLICT (key) DO NOTHING`,
+        `INSERT INTO ${this.claimsTable} (key, created_ms) SELECT k, $2 FROM unnest($1::text[]) AS x(k) ON CONFLICT (key) DO NOTHING RETURNING key`,
         [keys, Date.now()],
       );
-      if (claimed.rowCount === 0) {
+      const fresh = new Set(claimed.rows.map((r: { key: string }) => r.key));
+      if (fresh.size === 0) {
         // Every occurrence it stands for is recorded already: the alert that holds them stands.
         const holder = await c.query(`SELECT * FROM ${this.table} WHERE fingerprint = $1 ORDER BY last_seen DESC, id LIMIT 1`, [incoming.fingerprint]);
         return holder.rows[0] ? PostgresAlertStore.toAlert(holder.rows[0]) : incoming;
       }
+      incoming = withoutClaimed(incoming, fresh);
     }
     const open = await c.query(
       `SELECT * FROM ${this.table} WHERE fingerprint = $1 AND status IN ('active', 'in-progress') AND last_seen >= $2

@@ -19,6 +19,7 @@ import {
   AlertNotFoundError,
   applyStatusChange,
   claimKeysOf,
+  withoutClaimed,
   targetsOf,
   type NotifyTargets,
   CLAIM_TTL_MS,
@@ -237,7 +238,8 @@ export class SqliteAlertStore implements AlertStore {
     return this.db.transaction((): Alert[] => incoming.map((a) => this.upsertIn(a, windowMs, targetsOf(notify, a)))).immediate();
   }
 
-  private upsertIn(incoming: Alert, windowMs: number, notify: readonly string[]): Alert {
+  private upsertIn(input: Alert, windowMs: number, notify: readonly string[]): Alert {
+    let incoming = input;
     // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
     const again = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(incoming.id) as Row | undefined;
     if (again) return SqliteAlertStore.toAlert(again);
@@ -245,14 +247,15 @@ export class SqliteAlertStore implements AlertStore {
     if (keys.length > 0) {
       const claim = this.db.prepare('INSERT OR IGNORE INTO alert_claims (key, created_ms) VALUES (?, ?)');
       const now = Date.now();
-      let fresh = 0;
-      for (const key of keys) fresh += claim.run(key, now).changes;
-      if (fresh === 0) {
+      const fresh = new Set<string>();
+      for (const key of keys) if (claim.run(key, now).changes > 0) fresh.add(key);
+      if (fresh.size === 0) {
         // Every occurrence it stands for is recorded already: the alert that holds them stands.
         const holder = this.db.prepare('SELECT body FROM alerts WHERE fingerprint = ? ORDER BY last_seen_ms DESC, id LIMIT 1').get(incoming.fingerprint) as
           Row | undefined;
         return holder ? SqliteAlertStore.toAlert(holder) : incoming;
       }
+      incoming = withoutClaimed(incoming, fresh);
     }
     const row = this.db
       .prepare(

@@ -200,15 +200,36 @@ export const MAX_CLAIM_KEY = 512;
  * review twice), the alert is not counted again.
  */
 export function claimKeysOf(alert: Alert): string[] {
+  return claimsOf(alert).map((c) => c.key);
+}
+
+function claimsOf(alert: Alert): { key: string; auditID?: string }[] {
   const trust = alert.verified === false ? 'u' : 'v';
-  const keys: string[] = [];
+  const claims: { key: string; auditID?: string }[] = [];
   if (alert.source === 'audit') {
-    for (const id of alert.auditIDs ?? []) if (typeof id === 'string' && id !== '') keys.push(`a:${trust}:${alert.type}:${id}`);
+    for (const id of alert.auditIDs ?? []) if (typeof id === 'string' && id !== '') claims.push({ key: `a:${trust}:${alert.type}:${id}`, auditID: id });
   } else if (alert.source === 'admission') {
     const uid = (alert.evidence as { uid?: unknown } | undefined)?.uid;
-    if (typeof uid === 'string' && uid !== '') keys.push(`r:${trust}:${alert.type}:${uid}`);
+    if (typeof uid === 'string' && uid !== '') claims.push({ key: `r:${trust}:${alert.type}:${uid}` });
   }
-  return keys.filter((k) => k.length <= MAX_CLAIM_KEY);
+  return claims.filter((c) => c.key.length <= MAX_CLAIM_KEY);
+}
+
+/**
+ * The alert without the occurrences already claimed (`fresh`: the keys this write claimed): an
+ * alert that stands for several requests (merged in a replica's retry queue while the store was
+ * down) keeps only the ones no one recorded yet, and its count drops by as many.
+ */
+export function withoutClaimed(alert: Alert, fresh: ReadonlySet<string>): Alert {
+  const claims = claimsOf(alert);
+  const taken = claims.filter((c) => !fresh.has(c.key));
+  if (taken.length === 0) return alert;
+  const gone = new Set(taken.map((c) => c.auditID).filter((id): id is string => id !== undefined));
+  return {
+    ...alert,
+    count: Math.max(1, alert.count - taken.length),
+    auditIDs: gone.size > 0 ? alert.auditIDs.filter((id) => !gone.has(id)) : alert.auditIDs,
+  };
 }
 
 /** The sinks a new alert is queued for: the same for every alert, or chosen per alert. */

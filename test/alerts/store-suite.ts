@@ -119,9 +119,14 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       const review = () => makeAlert({ evidence: { uid: 'review-9' }, firstSeen: at(3) });
       const first = await store.upsert(review(), WINDOW);
       expect((await other.upsert({ ...review(), resource: first.resource }, WINDOW)).count).toBe(1);
+      // An alert that stands for several requests (merged in a retry queue) counts only those not yet claimed.
+      const merged = { ...audit('req-1', { firstSeen: at(3) }), auditIDs: ['req-1', 'req-9'], count: 2 };
+      const after = await other.upsert(merged, WINDOW);
+      expect(after.count).toBe(4);
+      expect(after.auditIDs.filter((id) => id === 'req-1' || id === 'req-9').sort()).toEqual(['req-1', 'req-9']);
       // Claims expire a day after they were made.
       expect(await store.prune({}, Date.now() + CLAIM_TTL_MS + 60_000)).toBe(0);
-      expect((await store.upsert(audit('req-1', { firstSeen: at(4) }), WINDOW)).count).toBe(4);
+      expect((await store.upsert(audit('req-1', { firstSeen: at(4) }), WINDOW)).count).toBe(5);
     });
 
     it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen; the first message and evidence stay', async () => {

@@ -3,7 +3,7 @@
 // request scattered — store the same alerts as one replica reading the whole log in order: every
 // (type, audit ID) occurrence once, none lost, none doubled — also when a replica is killed in the
 // middle and the sender retries what it did not acknowledge on another one.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,12 +16,17 @@ import type { AuditEvent } from '../../audit/event.js';
 import { POSTGRES_URL } from '../alerts/support.js';
 import { auditEvent, auditID } from '../audit/helpers.js';
 import { prng } from '../support/prng.js';
-import { listeningPort, makeCerts, request, serveProcess, type TestCerts } from '../webhook/support.js';
+import { listeningPort, makeCerts, metricValue, request, serveProcess, type TestCerts } from '../webhook/support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The project's audit fixtures, and a busier stretch of the same shapes: each request in its stages. */
+let theLog: AuditEvent[] | undefined;
+/** The project's audit fixtures, and a busier stretch of the same shapes: each request in its stages (made once: its audit IDs come from a counter). */
 function auditLog(): AuditEvent[] {
+  return (theLog ??= makeAuditLog());
+}
+
+function makeAuditLog(): AuditEvent[] {
   const events: AuditEvent[] = [];
   for (const file of ['test/fixtures/audit/session.log', 'examples/audit/sample.log']) {
     for (const line of fs.readFileSync(path.join(root, file), 'utf8').split('\n')) if (line.trim()) events.push(JSON.parse(line) as AuditEvent);
@@ -189,13 +194,19 @@ describe.skipIf(!POSTGRES_URL)('replicas on one PostgreSQL', () => {
     }
   }
 
-  it('the same log split across three replicas in random batches stores every occurrence once, also when one is killed mid-run', async () => {
-    const log = auditLog();
-    // One replica, the whole log in order.
+  let reference: ReturnType<typeof occurrences> | undefined;
+  /** What one replica reading the whole log in order stores. */
+  async function expectedOccurrences(log: AuditEvent[]): Promise<ReturnType<typeof occurrences>> {
+    if (reference) return reference;
     const alone = await storeUrl();
     const [single] = await replicas(alone, 1);
     for (let i = 0; i < log.length; i += 100) await post(single!, log.slice(i, i + 100));
-    const expected = occurrences(await stored(alone));
+    return (reference = occurrences(await stored(alone)));
+  }
+
+  it('the same log split across three replicas in random batches stores every occurrence once, also when one is killed mid-run', async () => {
+    const log = auditLog();
+    const expected = await expectedOccurrences(log);
     expect(expected.ids.length).toBeGreaterThan(100);
     expect(expected.learned.length).toBeGreaterThan(0);
     expect(Object.keys(expected.counts)).toEqual(expect.arrayContaining(['exec-into-pod', 'secrets-enumerated', 'kube-events-deleted', 'pentest-tool']));
@@ -266,4 +277,57 @@ describe.skipIf(!POSTGRES_URL)('replicas on one PostgreSQL', () => {
     expect(got.ids).toEqual(expected.ids);
     expect(got.counts).toEqual(expected.counts);
   }, 180_000);
+
+  it('PostgreSQL restarted mid-run: nothing lost, the replicas recover by themselves', async () => {
+    const log = auditLog();
+    const expected = await expectedOccurrences(log);
+    // A server of this test's own, restarted under the replicas (the suite's is shared with other files).
+    const started = spawnSync('bash', [path.join(root, 'test/support/postgres.sh'), 'start'], { encoding: 'utf8', timeout: 120_000 });
+    expect(started.status, started.stderr).toBe(0);
+    const env = Object.fromEntries([...started.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]));
+    const url = env.BULWARK_TEST_POSTGRES_URL!;
+    try {
+      const ports = await replicas(url, 2);
+      const random = prng(5);
+      const batches: AuditEvent[][] = [];
+      for (let i = 0; i < log.length;) {
+        const size = 1 + Math.floor(random() * 30);
+        batches.push(log.slice(i, i + size));
+        i += size;
+      }
+      let restarted: Promise<void> | undefined;
+      for (const [b, batch] of batches.entries()) {
+        if (b === Math.floor(batches.length / 3)) {
+          restarted = new Promise((resolve, reject) => {
+            const child = spawn('bash', [path.join(root, 'test/support/postgres.sh'), 'restart', env.BULWARK_TEST_POSTGRES_DIR!], { stdio: 'ignore' });
+            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`restart exited ${code}`))));
+          });
+        }
+        // As the API server's batch backend: a batch not acknowledged (503 while the store is behind) is sent again.
+        for (let tries = 0; !(await send(ports[b % 2]!, batch)); tries++) {
+          expect(tries).toBeLessThan(100);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      await restarted;
+      // Whatever waited in a replica's queue while the server was down is stored once it is back.
+      const drained = async () => {
+        for (const port of ports) {
+          const metrics = await request(port, ca, { path: '/metrics' });
+          if (metricValue(metrics.text, 'bulwark_alert_store_queue') > 0) return false;
+        }
+        return true;
+      };
+      for (let i = 0; !(await drained()); i++) {
+        expect(i).toBeLessThan(150);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const got = occurrences(await stored(url));
+      expect(got.ids).toEqual(expected.ids);
+      expect(got.counts).toEqual(expected.counts);
+    } finally {
+      for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+      spawnSync('bash', [path.join(root, 'test/support/postgres.sh'), 'stop', env.BULWARK_TEST_POSTGRES_DIR!], { timeout: 60_000 });
+    }
+  }, 240_000);
 });

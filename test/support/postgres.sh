@@ -3,6 +3,7 @@
 #
 #   eval "$(bash test/support/postgres.sh start)"   # prints `export BULWARK_TEST_POSTGRES_URL=…`
 #   bash test/support/postgres.sh stop "$BULWARK_TEST_POSTGRES_DIR"
+#   bash test/support/postgres.sh restart "$BULWARK_TEST_POSTGRES_DIR"   # an immediate stop, then start again
 #
 # Installs Debian's `postgresql` with apt-get when initdb/pg_ctl are missing (root only), then
 # runs initdb and the server as an unprivileged user (initdb and postgres refuse to run as root)
@@ -118,8 +119,20 @@ stop() {
   rm -rf "$dir"
 }
 
+# Stops the server at once (as a crash or a failover would: connections cut, no checkpoint) and
+# starts it again on the same port and data; for the tests of clients that must recover alone.
+restart() {
+  local dir=${1:-${BULWARK_TEST_POSTGRES_DIR:-}}
+  [ -n "$dir" ] && [ -d "$dir/data" ] || die "usage: postgres.sh restart DIR (the BULWARK_TEST_POSTGRES_DIR that start printed)"
+  local bindir
+  bindir=$(find_bindir) || die "PostgreSQL binaries not found"
+  DB_OS_USER=$(stat -c %U "$dir/data")
+  as_db_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 restart >&2 || die "the server did not restart"
+}
+
 case "${1:-start}" in
   start) start ;;
   stop) shift; stop "$@" ;;
-  *) die "usage: postgres.sh start | stop DIR" ;;
+  restart) shift; restart "$@" ;;
+  *) die "usage: postgres.sh start | stop DIR | restart DIR" ;;
 esac
