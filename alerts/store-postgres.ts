@@ -49,6 +49,8 @@ const SORT_COLUMNS: Record<SortKey, string> = { lastSeen: 'last_seen', firstSeen
 /** First key of Bulwark's advisory locks ("BULW"), so that they do not collide with other applications'. */
 const LOCK_CLASS = 0x42554c57;
 const SCHEMA_LOCK = 0;
+/** Retention runs on one replica at a time: the others find the lock taken and skip that round. */
+const RETENTION_LOCK = 1;
 
 const COLUMNS = [
   'id',
@@ -546,6 +548,8 @@ export class PostgresAlertStore implements AlertStore {
 
   async prune(retention: Retention, now = Date.now()): Promise<number> {
     return this.transaction(async (c) => {
+      const lock = await c.query('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [LOCK_CLASS, RETENTION_LOCK]);
+      if (!lock.rows[0]?.got) return 0;
       let deleted = 0;
       if (retention.maxAgeMs !== undefined) {
         const r = await c.query(`DELETE FROM ${this.table} WHERE updated_at < $1`, [new Date(now - retention.maxAgeMs).toISOString()]);

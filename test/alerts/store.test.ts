@@ -10,7 +10,7 @@ import { openAlertStore } from '../../alerts/store-factory.js';
 import { redactUrl, sqlitePath, storeKind } from '../../config/store-url.js';
 import { startWorker } from './child.js';
 import { storeSuite } from './store-suite.js';
-import { POSTGRES_URL, tempDir } from './support.js';
+import { makeAlert, POSTGRES_URL, tempDir } from './support.js';
 
 storeSuite('SQLite', async () => {
   const dir = tempDir();
@@ -34,6 +34,27 @@ if (POSTGRES_URL) {
         await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       },
     };
+  });
+  describe('PostgreSQL retention across replicas', () => {
+    it('runs on one replica at a time: while another holds the retention lock, a prune deletes nothing', async () => {
+      const schema = `t_${randomBytes(6).toString('hex')}`;
+      const store = await openAlertStore(url, { schema });
+      const holder = await admin.connect();
+      try {
+        await store.upsert(makeAlert({ firstSeen: '2025-01-01T10:00:00.000Z' }), 1);
+        const later = Date.now() + 400 * 86_400_000;
+        // Bulwark's lock class ("BULW") and the retention lock's key.
+        await holder.query('SELECT pg_advisory_lock($1, 1)', [0x42554c57]);
+        expect(await store.prune({ maxAgeMs: 86_400_000 }, later)).toBe(0);
+        expect((await store.summary({})).total).toBe(1);
+        await holder.query('SELECT pg_advisory_unlock($1, 1)', [0x42554c57]);
+        expect(await store.prune({ maxAgeMs: 86_400_000 }, later)).toBe(1);
+      } finally {
+        holder.release();
+        await store.close();
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      }
+    });
   });
 } else if (process.env.CI) {
   describe('AlertStore: PostgreSQL', () => {
