@@ -17,6 +17,7 @@ import { newAlert, type Alert } from '../../alerts/model.js';
 import type { AlertStore } from '../../alerts/store.js';
 import { seedAlerts } from '../support/alerts-seed.js';
 import { makeCerts, serveProcess, waitFor } from '../webhook/support.js';
+import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
@@ -56,6 +57,9 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
   let store: AlertStore;
   let base: string;
   let miner: Alert;
+  let apiserver: StandIn;
+  /** Alerts in the store once the background scan has raised its own (the seeded ones and those). */
+  let total: number;
   const problems: string[] = [];
 
   beforeAll(async () => {
@@ -71,6 +75,27 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
     for (const a of seedAlerts(240, { seed: 7 })) await store.upsert(a, 1);
     miner = await store.upsert(marked('Crypto-miner image'), 1);
     fs.writeFileSync(path.join(dir, 'tokens.csv'), `${ADMIN},ada,u1,"security-admins"\n${READER},rita,u2,"security-readers"\n`);
+    // A cluster for the background scan (the Posture page): the kube-apiserver stand-in, holding a
+    // privileged Deployment, a hostPath DaemonSet and a clean Deployment in "shop".
+    apiserver = await startApiServerStandIn();
+    fs.writeFileSync(path.join(dir, 'kubeconfig'), apiserver.kubeconfig());
+    apiserver.objects.set('/api/v1/namespaces/shop', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', uid: 'ns-shop' } });
+    const workload = (kind: string, name: string, spec: Record<string, unknown>) => ({
+      apiVersion: 'apps/v1',
+      kind,
+      metadata: { name, namespace: 'shop' },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec } },
+    });
+    apiserver.addObject(
+      workload('Deployment', 'payments-api', { containers: [{ name: 'app', image: 'registry.example.com/pay:1', securityContext: { privileged: true } }] }),
+    );
+    apiserver.addObject(
+      workload('DaemonSet', 'node-agent', {
+        containers: [{ name: 'agent', image: 'registry.example.com/agent:1', volumeMounts: [{ name: 'root', mountPath: '/host' }] }],
+        volumes: [{ name: 'root', hostPath: { path: '/' } }],
+      }),
+    );
+    apiserver.addObject(workload('Deployment', 'web', { containers: [{ name: 'app', image: 'registry.example.com/web:1' }] }));
     const certs = makeCerts();
     const config = path.join(dir, 'bulwark.yaml');
     fs.writeFileSync(
@@ -81,10 +106,24 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
         '  port: 0',
         `  tokenFile: ${path.join(dir, 'tokens.csv')}`,
         '  roles: {admin: [security-admins], reader: [security-readers]}',
+        'backgroundScan: {enabled: true, debounce: 1s}',
       ].join('\n'),
     );
     const proc = serveProcess(
-      ['--config', config, '--port', '0', '--address', '127.0.0.1', '--no-kube', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile],
+      [
+        '--config',
+        config,
+        '--port',
+        '0',
+        '--address',
+        '127.0.0.1',
+        '--kubeconfig',
+        path.join(dir, 'kubeconfig'),
+        '--tls-cert',
+        certs.certFile,
+        '--tls-key',
+        certs.keyFile,
+      ],
       children,
     );
     await waitFor(() => /alerts api listening/.test(proc.stderr()), 20_000, 'the alerts API');
@@ -93,12 +132,16 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
       .split('\n')
       .find((l) => l.includes('alerts api listening'))!;
     base = (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1');
+    // The scan's alerts (the privileged Deployment, the hostPath DaemonSet) join the seeded ones.
+    await waitFor(async () => (await store.summary({ source: ['background'] })).total >= 2, 30_000, 'the background alerts');
+    total = (await store.summary({})).total;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await apiserver?.close();
     await store?.close();
   });
 
@@ -175,7 +218,7 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
     expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');
     expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('main');
-    await expect.poll(() => page.locator('.summary strong').textContent()).toBe('241 alerts');
+    await expect.poll(() => page.locator('.summary strong').textContent()).toBe(`${total} alerts`);
     await shot(page, 'alerts');
 
     // The token lives only in an HttpOnly, Secure, SameSite=Strict cookie: not in the page's reach.
@@ -231,7 +274,7 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
     const fresh = await store.upsert(marked('Freshly raised alert', { resource: { group: '', version: 'v1', kind: 'Pod', name: 'fresh-1' } }), 1);
     await page.locator(`tr[data-id="${fresh.id}"]`).waitFor({ timeout: 25_000 });
     expect(await page.locator(`tr[data-id="${fresh.id}"]`).getAttribute('class')).toBe('fresh');
-    expect(await page.locator('.summary strong').textContent()).toBe('242 alerts');
+    expect(await page.locator('.summary strong').textContent()).toBe(`${total + 1} alerts`);
 
     // The detail: message, evidence (collapsible), IDs, IPs, agent; no triage controls for a reader.
     await page.goto(base + '/ui/alerts?q=xmrig');
@@ -263,9 +306,22 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
     expect(await page.locator('svg.chart rect.bar-high').count()).toBeGreaterThan(5);
     expect(await page.locator('#top-types').textContent()).toBe('Top alert types');
     await shot(page, 'trends');
+    // Posture: the background scan's findings by namespace and policy, and what enforce would deny.
     await page.getByRole('link', { name: 'Posture' }).click();
-    await expect.poll(() => page.locator('main .empty').textContent()).toContain('background scan is off');
+    const shop = page.locator('#by-ns ~ div table tbody tr', { hasText: 'shop' });
+    await shop.waitFor({ timeout: 20_000 });
+    expect(Number(await shop.locator('td:nth-child(3)').textContent())).toBeGreaterThanOrEqual(2);
+    expect(Number(await shop.locator('td:nth-child(6)').textContent())).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('#by-policy ~ div table').textContent()).toContain('privileged-container');
     await shot(page, 'posture');
+    await shop.getByRole('link', { name: 'shop' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('namespace')).toBe('shop');
+    const failing = await page.locator('#failing ~ div table tbody').textContent();
+    expect(failing).toContain('Deployment/payments-api');
+    expect(failing).toContain('DaemonSet/node-agent');
+    expect(failing).not.toContain('Deployment/web');
+    const denied = await page.locator('#enforce ~ div table tbody').textContent();
+    expect(denied).toContain('Deployment/payments-api');
 
     // Sign-out clears the cookie; the console asks for a token again.
     await page.getByRole('button', { name: 'Sign out' }).click();
