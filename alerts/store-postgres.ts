@@ -125,6 +125,8 @@ export class PostgresAlertStore implements AlertStore {
   private readonly outboxTable: string;
   /** The occurrences already recorded (claimKeysOf). */
   private readonly claimsTable: string;
+  /** The schema changes applied (createSchema). */
+  private readonly migrationsTable: string;
   private closed = false;
 
   private constructor(
@@ -137,6 +139,7 @@ export class PostgresAlertStore implements AlertStore {
     this.baselineTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_anomaly_baseline';
     this.outboxTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_notify_outbox';
     this.claimsTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_alert_claims';
+    this.migrationsTable = (schema ? quoteIdent(schema) + '.' : '') + 'bulwark_schema_migrations';
   }
 
   static async open(url: string, options: OpenStoreOptions = {}): Promise<PostgresAlertStore> {
@@ -153,92 +156,148 @@ export class PostgresAlertStore implements AlertStore {
     return store;
   }
 
-  private async createSchema(): Promise<void> {
+  /**
+   * The schema's changes, in order. Each is additive (never a drop) and idempotent (IF NOT EXISTS,
+   * a column added only when missing), so a database made before versions were recorded takes
+   * them all once; `bulwark_schema_migrations` records each one applied.
+   */
+  private migrations(): { version: number; description: string; apply(c: pg.PoolClient): Promise<void> }[] {
     const t = this.table;
+    const hasColumn = async (c: pg.PoolClient, column: string) =>
+      (
+        await c.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = 'bulwark_alerts' AND column_name = $2`,
+          [this.schema ?? null, column],
+        )
+      ).rowCount! > 0;
+    return [
+      {
+        version: 1,
+        description: 'the alerts table, its list and open-alert indexes',
+        apply: async (c) => {
+          await c.query(`
+            CREATE TABLE IF NOT EXISTS ${t} (
+              id            text PRIMARY KEY,
+              fingerprint   text NOT NULL,
+              type          text NOT NULL,
+              title         text NOT NULL,
+              severity      text NOT NULL,
+              severity_rank smallint NOT NULL,
+              source        text NOT NULL,
+              status        text NOT NULL,
+              namespace     text NOT NULL,
+              first_seen    timestamptz NOT NULL,
+              last_seen     timestamptz NOT NULL,
+              count         bigint NOT NULL,
+              resource      jsonb NOT NULL,
+              "user"        jsonb NOT NULL,
+              source_ips    jsonb NOT NULL,
+              user_agent    text NOT NULL,
+              audit_ids     jsonb NOT NULL,
+              message       text NOT NULL,
+              evidence      jsonb NOT NULL,
+              tactics       jsonb NOT NULL,
+              remediation   text NOT NULL,
+              history       jsonb NOT NULL,
+              extra         jsonb NOT NULL DEFAULT '{}'::jsonb
+            )`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_last_seen ON ${t} (last_seen DESC, id)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
+                         WHERE status IN ('active', 'in-progress')`);
+        },
+      },
+      {
+        version: 2,
+        description: 'updated_at: retention by the store clock, not by event time',
+        apply: async (c) => {
+          if (!(await hasColumn(c, 'updated_at'))) {
+            await c.query(`ALTER TABLE ${t} ADD COLUMN updated_at timestamptz`);
+            await c.query(`UPDATE ${t} SET updated_at = last_seen`);
+            await c.query(`ALTER TABLE ${t} ALTER COLUMN updated_at SET NOT NULL, ALTER COLUMN updated_at SET DEFAULT now()`);
+          }
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_updated ON ${t} (updated_at)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_retention ON ${t} (severity_rank DESC, updated_at DESC, id)`);
+        },
+      },
+      {
+        version: 3,
+        description: 'the service-account baseline',
+        apply: async (c) => {
+          await c.query(`
+            CREATE TABLE IF NOT EXISTS ${this.baselineTable} (
+              account       text NOT NULL,
+              operation     text NOT NULL,
+              first_seen_ms bigint NOT NULL,
+              stored_ms     bigint NOT NULL,
+              PRIMARY KEY (account, operation)
+            )`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_anomaly_baseline_by_stored ON ${this.baselineTable} (stored_ms, account, operation)`);
+        },
+      },
+      {
+        version: 4,
+        description: 'the notification outbox',
+        apply: async (c) => {
+          await c.query(`
+            CREATE TABLE IF NOT EXISTS ${this.outboxTable} (
+              id              bigserial PRIMARY KEY,
+              sink            text NOT NULL,
+              alert_id        text NOT NULL,
+              body            jsonb NOT NULL,
+              attempts        integer NOT NULL DEFAULT 0,
+              next_attempt_ms bigint NOT NULL,
+              created_ms      bigint NOT NULL,
+              last_error      text NOT NULL DEFAULT '',
+              UNIQUE (sink, alert_id)
+            )`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_notify_outbox_due ON ${this.outboxTable} (next_attempt_ms, id)`);
+        },
+      },
+      {
+        version: 5,
+        description: "the console's search text (filled for the alerts already stored) and sort and filter indexes",
+        apply: async (c) => {
+          if (!(await hasColumn(c, 'search'))) {
+            await c.query(`ALTER TABLE ${t} ADD COLUMN search text NOT NULL DEFAULT ''`);
+            const all = await c.query(`SELECT * FROM ${t}`);
+            for (const row of all.rows) await c.query(`UPDATE ${t} SET search = $1 WHERE id = $2`, [searchTextOf(PostgresAlertStore.toAlert(row)), row.id]);
+          }
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_first_seen ON ${t} (first_seen DESC, last_seen DESC, id)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_severity ON ${t} (severity_rank DESC, last_seen DESC, id)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_count ON ${t} (count DESC, last_seen DESC, id)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_type ON ${t} (type, last_seen)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_namespace ON ${t} (namespace, last_seen)`);
+        },
+      },
+      {
+        version: 6,
+        description: 'occurrence claims (replicas count a request once) and the cluster index',
+        apply: async (c) => {
+          await c.query(`CREATE TABLE IF NOT EXISTS ${this.claimsTable} (key text PRIMARY KEY, created_ms bigint NOT NULL)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alert_claims_by_created ON ${this.claimsTable} (created_ms)`);
+          await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_cluster ON ${t} ((${CLUSTER}), last_seen)`);
+        },
+      },
+    ];
+  }
+
+  /** Applies the migrations not yet recorded, under an advisory lock: replicas starting together apply each once. */
+  private async createSchema(): Promise<void> {
     await this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, SCHEMA_LOCK]);
       if (this.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
       await c.query(`
-        CREATE TABLE IF NOT EXISTS ${t} (
-          id            text PRIMARY KEY,
-          fingerprint   text NOT NULL,
-          type          text NOT NULL,
-          title         text NOT NULL,
-          severity      text NOT NULL,
-          severity_rank smallint NOT NULL,
-          source        text NOT NULL,
-          status        text NOT NULL,
-          namespace     text NOT NULL,
-          first_seen    timestamptz NOT NULL,
-          last_seen     timestamptz NOT NULL,
-          count         bigint NOT NULL,
-          resource      jsonb NOT NULL,
-          "user"        jsonb NOT NULL,
-          source_ips    jsonb NOT NULL,
-          user_agent    text NOT NULL,
-          audit_ids     jsonb NOT NULL,
-          message       text NOT NULL,
-          evidence      jsonb NOT NULL,
-          tactics       jsonb NOT NULL,
-          remediation   text NOT NULL,
-          history       jsonb NOT NULL,
-          extra         jsonb NOT NULL DEFAULT '{}'::jsonb
+        CREATE TABLE IF NOT EXISTS ${this.migrationsTable} (
+          version     integer PRIMARY KEY,
+          description text NOT NULL,
+          applied_at  timestamptz NOT NULL DEFAULT now()
         )`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_last_seen ON ${t} (last_seen DESC, id)`);
-      // Additive: retention by the store's own clock (when the alert was last written), not by event time.
-      const added = await c.query(
-        `SELECT 1 FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = 'bulwark_alerts' AND column_name = 'updated_at'`,
-        [this.schema ?? null],
-      );
-      if (added.rowCount === 0) {
-        await c.query(`ALTER TABLE ${t} ADD COLUMN updated_at timestamptz`);
-        await c.query(`UPDATE ${t} SET updated_at = last_seen`);
-        await c.query(`ALTER TABLE ${t} ALTER COLUMN updated_at SET NOT NULL, ALTER COLUMN updated_at SET DEFAULT now()`);
+      const applied = new Set((await c.query(`SELECT version FROM ${this.migrationsTable}`)).rows.map((r: { version: number }) => r.version));
+      for (const m of this.migrations()) {
+        if (applied.has(m.version)) continue;
+        await m.apply(c);
+        await c.query(`INSERT INTO ${this.migrationsTable} (version, description) VALUES ($1, $2)`, [m.version, m.description]);
       }
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_updated ON ${t} (updated_at)`);
-      // Additive: the console's search text, filled for the alerts already stored.
-      const searchable = await c.query(
-        `SELECT 1 FROM information_schema.columns WHERE table_schema = COALESCE($1, current_schema()) AND table_name = 'bulwark_alerts' AND column_name = 'search'`,
-        [this.schema ?? null],
-      );
-      if (searchable.rowCount === 0) {
-        await c.query(`ALTER TABLE ${t} ADD COLUMN search text NOT NULL DEFAULT ''`);
-        const all = await c.query(`SELECT * FROM ${t}`);
-        for (const row of all.rows) await c.query(`UPDATE ${t} SET search = $1 WHERE id = $2`, [searchTextOf(PostgresAlertStore.toAlert(row)), row.id]);
-      }
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_first_seen ON ${t} (first_seen DESC, last_seen DESC, id)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_severity ON ${t} (severity_rank DESC, last_seen DESC, id)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_count ON ${t} (count DESC, last_seen DESC, id)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_type ON ${t} (type, last_seen)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_namespace ON ${t} (namespace, last_seen)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_cluster ON ${t} ((${CLUSTER}), last_seen)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_by_retention ON ${t} (severity_rank DESC, updated_at DESC, id)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alerts_open_by_fingerprint ON ${t} (fingerprint, last_seen)
-                     WHERE status IN ('active', 'in-progress')`);
-      await c.query(`
-        CREATE TABLE IF NOT EXISTS ${this.baselineTable} (
-          account       text NOT NULL,
-          operation     text NOT NULL,
-          first_seen_ms bigint NOT NULL,
-          stored_ms     bigint NOT NULL,
-          PRIMARY KEY (account, operation)
-        )`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_anomaly_baseline_by_stored ON ${this.baselineTable} (stored_ms, account, operation)`);
-      await c.query(`
-        CREATE TABLE IF NOT EXISTS ${this.outboxTable} (
-          id              bigserial PRIMARY KEY,
-          sink            text NOT NULL,
-          alert_id        text NOT NULL,
-          body            jsonb NOT NULL,
-          attempts        integer NOT NULL DEFAULT 0,
-          next_attempt_ms bigint NOT NULL,
-          created_ms      bigint NOT NULL,
-          last_error      text NOT NULL DEFAULT '',
-          UNIQUE (sink, alert_id)
-        )`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_notify_outbox_due ON ${this.outboxTable} (next_attempt_ms, id)`);
-      await c.query(`CREATE TABLE IF NOT EXISTS ${this.claimsTable} (key text PRIMARY KEY, created_ms bigint NOT NULL)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS bulwark_alert_claims_by_created ON ${this.claimsTable} (created_ms)`);
     });
   }
 

@@ -68,13 +68,26 @@ describe('store migrations', () => {
       const old = makeAlert({ firstSeen: '2025-01-01T10:00:00.000Z' });
       await first.upsert(old, 1);
       await first.close();
+      const versions = async () =>
+        (await admin.query(`SELECT version, applied_at FROM ${schema}.bulwark_schema_migrations ORDER BY version`)).rows.map((r) => [
+          r.version,
+          r.applied_at.toISOString(),
+        ]);
+      expect((await versions()).map((v) => v[0])).toEqual([1, 2, 3, 4, 5, 6]);
+      // Opening again applies nothing: the recorded versions stay as they were.
+      const before = await versions();
+      await (await openAlertStore(POSTGRES_URL!, { schema })).close();
+      expect(await versions()).toEqual(before);
+      // The first release's shape: no updated_at, no search column, no versions recorded.
       await admin.query(`ALTER TABLE ${schema}.bulwark_alerts DROP COLUMN updated_at, DROP COLUMN search`);
+      await admin.query(`DROP TABLE ${schema}.bulwark_schema_migrations`);
       const stores = await Promise.all([0, 1, 2].map(() => openAlertStore(POSTGRES_URL!, { schema })));
       const r = await admin.query(`SELECT updated_at, last_seen FROM ${schema}.bulwark_alerts WHERE id = $1`, [old.id]);
       expect(r.rows[0].updated_at.toISOString()).toBe(r.rows[0].last_seen.toISOString());
       expect(await stores[0]!.get(old.id)).toEqual(old);
-      // The search text is filled for the rows already there.
+      // The search text is filled for the rows already there; each change is recorded once.
       expect((await stores[2]!.summary({ text: 'APP" IS PRIV' })).total).toBe(1);
+      expect((await versions()).map((v) => v[0])).toEqual([1, 2, 3, 4, 5, 6]);
       expect(await stores[1]!.prune({ maxAgeMs: 30 * 86_400_000 }, Date.parse('2026-01-20T00:00:00Z'))).toBe(1);
       for (const s of stores) await s.close();
     } finally {
