@@ -23,7 +23,16 @@ import { parseSince } from '../core/duration.js';
 import type { Logger } from '../core/log.js';
 import { ALERT_STATUSES, type AlertSource, type AlertStatus } from './model.js';
 import { AccessBackendError, type AccessControl, type Identity, type Verb } from './auth.js';
-import { AlertNotFoundError, InvalidCursorError, MAX_REASON_LENGTH, StatusChangeError, type AlertFilter, type AlertStore } from './store.js';
+import {
+  AlertNotFoundError,
+  DAY_MS,
+  InvalidCursorError,
+  MAX_REASON_LENGTH,
+  MAX_TREND_DAYS,
+  StatusChangeError,
+  type AlertFilter,
+  type AlertStore,
+} from './store.js';
 import { once } from 'node:events';
 import type { PipelineStatus } from './pipeline.js';
 import {
@@ -39,7 +48,6 @@ import {
 } from './console.js';
 import { cursorAfter, DEFAULT_SORT, MAX_SEARCH_LENGTH, SORT_KEYS, type AlertSort, type SortKey } from './query.js';
 import type { PostureSource } from './posture.js';
-import { DAY_MS, MAX_TREND_DAYS } from './store.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
@@ -75,8 +83,10 @@ export interface AlertsAppOptions {
   posture?: PostureSource;
   /** The forwarding sinks configured (GET /api/v1/notify). */
   notifySinks?: readonly { name: string; type: string }[];
-  /** The console's files (default: ui/ and dist/ui/ of this install); null serves no console. */
+  /** The console's files (default: ui/ and dist/ui/ of this install, or of `consoleRoot`); null serves no console. */
   consoleAssets?: ConsoleAssets | null;
+  /** Where the console's ui/ and dist/ui/ are when consoleAssets is not given (default: this install). */
+  consoleRoot?: string;
 }
 
 interface Authed {
@@ -302,7 +312,7 @@ export function createAlertsApp(options: AlertsAppOptions): express.Express {
   };
 
   // The console: sign-in checks the token as the API would and puts it in the session cookie.
-  const assets = options.consoleAssets === undefined ? loadConsoleAssets() : (options.consoleAssets ?? undefined);
+  const assets = options.consoleAssets === undefined ? loadConsoleAssets(options.consoleRoot) : (options.consoleAssets ?? undefined);
   if (options.consoleAssets !== null) {
     app.post('/ui/session', express.json({ limit: '8kb' }), async (req, res) => {
       const refusal = csrfRefusal(req);
