@@ -172,7 +172,8 @@ export function parseFilter(query: Request['query'], now = Date.now()): AlertFil
   if (type) filter.type = type;
   const namespace = values(query, 'namespace');
   if (namespace) filter.namespace = namespace;
-  const cluster = values(query, 'cluster');
+  // `cluster=` alone: the alerts that name no cluster.
+  const cluster = query.cluster === '' ? [''] : values(query, 'cluster');
   if (cluster) filter.cluster = cluster;
   const since = instant(query, 'since', now);
   if (since) filter.since = since;

@@ -276,6 +276,7 @@ describe('what the pages read', () => {
   it('facets list the types and namespaces in the store', async () => {
     expect((await get('/api/v1/facets')).json).toEqual({ types: ['privileged-container', 'exec-into-pod'], namespaces: ['dev', 'prod'], clusters: [] });
     expect((await get('/api/v1/summary?cluster=prod-eu-1')).json.total).toBe(0);
+    expect((await get('/api/v1/summary?cluster=')).json.total).toBe(24); // none of them names a cluster
   });
 
   it('posture says when the scan is off or not ready, then serves its snapshot', async () => {
