@@ -207,14 +207,7 @@ export function parseListQuery(query: Request['query'], now = Date.now()): { fil
       throw new ApiError(400, `invalid order ${JSON.stringify(order)}: asc or desc`, { parameter: 'order', allowed: ['asc', 'desc'] });
     sort.order = order;
   }
-  let limit = DEFAULT_LIMIT;
-  const rawLimit = single(query, 'limit');
-  if (rawLimit !== undefined) {
-    if (!/^\d+$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_LIMIT) {
-      throw new ApiError(400, `invalid limit ${JSON.stringify(rawLimit)}: a whole number from 1 to ${MAX_LIMIT}`, { parameter: 'limit' });
-    }
-    limit = Number(rawLimit);
-  }
+  const limit = wholeNumber(query, 'limit', DEFAULT_LIMIT, MAX_LIMIT);
   const cursor = single(query, 'continue');
   return { filter, sort, limit, cursor: cursor === '' ? undefined : cursor };
 }

@@ -16,6 +16,7 @@ import {
   targetsOf,
   type NotifyTargets,
   CLAIM_TTL_MS,
+  MAX_CLAIMS,
   MAX_FACETS,
   summaryOf,
   trendDays,
@@ -622,6 +623,9 @@ export class PostgresAlertStore implements AlertStore {
         deleted += r.rowCount ?? 0;
       }
       await c.query(`DELETE FROM ${this.claimsTable} WHERE created_ms < $1`, [now - CLAIM_TTL_MS]);
+      await c.query(`DELETE FROM ${this.claimsTable} WHERE key IN (SELECT key FROM ${this.claimsTable} ORDER BY created_ms DESC, key DESC OFFSET $1)`, [
+        retention.maxClaims ?? MAX_CLAIMS,
+      ]);
       return deleted;
     });
   }

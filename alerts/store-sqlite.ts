@@ -23,6 +23,7 @@ import {
   targetsOf,
   type NotifyTargets,
   CLAIM_TTL_MS,
+  MAX_CLAIMS,
   DAY_MS,
   MAX_FACETS,
   mergeAlerts,
@@ -462,6 +463,9 @@ export class SqliteAlertStore implements AlertStore {
           .run(retention.maxCount).changes;
       }
       this.db.prepare('DELETE FROM alert_claims WHERE created_ms < ?').run(now - CLAIM_TTL_MS);
+      this.db
+        .prepare('DELETE FROM alert_claims WHERE rowid IN (SELECT rowid FROM alert_claims ORDER BY created_ms DESC, rowid DESC LIMIT -1 OFFSET ?)')
+        .run(retention.maxClaims ?? MAX_CLAIMS);
       return deleted;
     });
     return txn.immediate();

@@ -73,6 +73,11 @@ export interface Retention {
    * first within a severity, so low alerts never push out high ones.
    */
   maxCount?: number;
+  /**
+   * Occurrence claims kept at most (default MAX_CLAIMS), the newest: claims come from fields a
+   * sender chooses (audit IDs), so their number is bounded as well as their age.
+   */
+  maxClaims?: number;
 }
 
 /** The operation that marks an account's first event in the baseline (its learning window starts there). */
@@ -190,6 +195,7 @@ export interface AlertStore extends BaselineStore, OutboxStore {
 /** How long a claim (claimKeysOf) is kept: longer than any request's stages are apart. */
 export const CLAIM_TTL_MS = 24 * 3_600_000;
 export const MAX_CLAIM_KEY = 512;
+export const MAX_CLAIMS = 1_000_000;
 
 /**
  * The occurrences an alert stands for, as keys no other replica's alert may record again: one per

@@ -171,6 +171,8 @@ describe('the console session', () => {
     expect((await post('x'.repeat(MAX_SESSION_TOKEN + 1))).status).toBe(400);
     expect((await post('two words')).status).toBe(400);
     expect((await post(42)).status).toBe(400);
+    // The body is bounded before it is parsed.
+    expect((await post('x'.repeat(9000))).status).toBe(413);
     expect((await call('/ui/session', { method: 'PUT', headers: { 'x-bulwark-console': '1' } })).status).toBe(405);
   });
 

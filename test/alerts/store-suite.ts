@@ -124,9 +124,13 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       const after = await other.upsert(merged, WINDOW);
       expect(after.count).toBe(4);
       expect(after.auditIDs.filter((id) => id === 'req-1' || id === 'req-9').sort()).toEqual(['req-1', 'req-9']);
+      // Their number is bounded too (the newest kept): a flood of forged audit IDs cannot grow them without end.
+      await store.prune({ maxClaims: 1 });
+      expect((await store.upsert(audit('req-2', { firstSeen: at(3) }), WINDOW)).count).toBe(5);
+      expect((await store.upsert(audit('req-2', { firstSeen: at(3) }), WINDOW)).count).toBe(5);
       // Claims expire a day after they were made.
       expect(await store.prune({}, Date.now() + CLAIM_TTL_MS + 60_000)).toBe(0);
-      expect((await store.upsert(audit('req-1', { firstSeen: at(4) }), WINDOW)).count).toBe(5);
+      expect((await store.upsert(audit('req-1', { firstSeen: at(4) }), WINDOW)).count).toBe(6);
     });
 
     it('merges an occurrence of an open alert within the window: counts, auditIDs, sourceIPs, lastSeen; the first message and evidence stay', async () => {

@@ -3,7 +3,8 @@
 // admin, filters kept in the URL and the back button, sorting, pages, new alerts without a reload,
 // the alert detail, triage as admin, refusal as reader, trends and posture — with no console error
 // and no request that leaves Bulwark's origin. Screenshots of each page at 1280×800 go to
-// test-output/console/.
+// $BULWARK_TEST_OUTPUT/console/ (default: bulwark-test-output/console/ in the system's temporary
+// folder, so that the run leaves the working tree as it found it).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -21,7 +22,7 @@ import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = path.join(root, 'test-output', 'console');
+const SHOTS = path.join(process.env.BULWARK_TEST_OUTPUT ?? path.join(os.tmpdir(), 'bulwark-test-output'), 'console');
 const ADMIN = 'admin-token-7f3a9c';
 const READER = 'reader-token-51be02';
 
@@ -69,6 +70,7 @@ describe.skipIf(!haveChromium)('the console in a real browser', () => {
       if (r.status !== 0) throw new Error(`tsc -p ${project} failed: ${r.stdout}${r.stderr}`);
     }
     fs.mkdirSync(SHOTS, { recursive: true });
+    console.info(`console screenshots: ${SHOTS}`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-console-'));
     const db = path.join(dir, 'alerts.db');
     store = await openAlertStore(`sqlite:${db}`);

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Folders the tests may write to: build output (tsc), dependencies, test-output/ (the browser tests' screenshots). */
-export const ALLOWED_OUTPUT = ['node_modules/', 'dist/', 'coverage/', 'test-output/'];
+/** Folders the tests may write to: build output (tsc), dependencies. */
+export const ALLOWED_OUTPUT = ['node_modules/', 'dist/', 'coverage/'];
 
 export function snapshotWorkTree(dir = root): Map<string, string> {
   const r = spawnSync('git', ['status', '--porcelain=v1', '-z', '--ignored=traditional', '-uall'], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
