@@ -1,7 +1,13 @@
-// How deeply a JSON text nests, found by one pass over its bytes before JSON.parse. V8 parses deep
-// nesting without a stack overflow, but it costs ~15 times more per byte than an ordinary object
-// (a 400 KB body of nested arrays blocks the event loop for ~40 ms), so a caller of an admission
-// or audit route could stall every review behind it. Kubernetes objects nest a few dozen levels.
+// How deeply a JSON text nests, found before JSON.parse. V8 parses deep nesting without a stack
+// overflow, but it costs ~15 times more per byte than an ordinary object (a 400 KB body of nested
+// arrays blocks the event loop for ~40 ms), so a caller of an admission or audit route could stall
+// every review behind it. Kubernetes objects nest a few dozen levels.
+//
+// The admission hot path pays for this check on every review, so it starts with a bound that the
+// engine computes natively: a text cannot nest deeper than the number of `{` and `[` characters it
+// holds (in strings or not). A review of a few hundred brackets is cleared by counting them
+// (indexOf: ~2.5 µs for a 12.6 KB Deployment review decoded, against ~12 µs for the byte walk);
+// only a text with more than `max` of them is walked byte by byte, strings skipped.
 
 /** Nesting deeper than this is refused before parsing. */
 export const MAX_JSON_DEPTH = 1000;
@@ -14,10 +20,33 @@ const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 
 /**
- * Whether the JSON text in `buf` opens more than `max` objects or arrays inside one another
- * (brackets inside strings do not count). Linear, no allocation; invalid JSON is left to JSON.parse.
+ * Whether the JSON text in `bytes` (UTF-8) opens more than `max` objects or arrays inside one
+ * another (brackets inside strings do not count). `text`, when the caller has already decoded the
+ * bytes, makes the first count faster; it must be those same bytes decoded (no byte of a multi-byte
+ * UTF-8 sequence is ASCII, so both hold the same brackets). Linear, no allocation; invalid JSON is
+ * left to JSON.parse.
  */
-export function nestsDeeperThan(buf: Uint8Array, max = MAX_JSON_DEPTH): boolean {
+export function nestsDeeperThan(bytes: Uint8Array, max = MAX_JSON_DEPTH, text?: string): boolean {
+  const few = text !== undefined ? atMostOpeningsInText(text, max) : atMostOpeningsInBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), max);
+  return !few && walk(bytes, max);
+}
+
+/** True when the text holds at most `max` `{` and `[` characters in all (so it cannot nest deeper). */
+function atMostOpeningsInText(text: string, max: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++n > max) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++n > max) return false;
+  return true;
+}
+
+function atMostOpeningsInBytes(buf: Buffer, max: number): boolean {
+  let n = 0;
+  for (let i = buf.indexOf(OPEN_BRACE); i !== -1; i = buf.indexOf(OPEN_BRACE, i + 1)) if (++n > max) return false;
+  for (let i = buf.indexOf(OPEN_BRACKET); i !== -1; i = buf.indexOf(OPEN_BRACKET, i + 1)) if (++n > max) return false;
+  return true;
+}
+
+function walk(buf: Uint8Array, max: number): boolean {
   let depth = 0;
   const n = buf.length;
   for (let i = 0; i < n; i++) {

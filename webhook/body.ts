@@ -26,69 +26,68 @@ export function isJsonContentType(header: string | undefined): boolean {
   return type === 'application/json';
 }
 
+/** Called once with the parsed body, or with the HttpError to answer. */
+export type BodyCallback = (err: HttpError | undefined, value?: unknown) => void;
+
 /**
- * Reads and parses the body. Rejects with an HttpError: 415 unless the content type is
- * application/json, 413 over `limit` bytes (at once from Content-Length, or as soon as the
- * streamed bytes pass it), 400 for an empty body, invalid JSON or nesting deeper than MAX_JSON_DEPTH.
+ * Reads and parses the body, then calls `done` once: with an HttpError of 415 unless the content
+ * type is application/json, 413 over `limit` bytes (at once from Content-Length, or as soon as the
+ * streamed bytes pass it), 400 for an empty body, invalid JSON, nesting deeper than MAX_JSON_DEPTH,
+ * a read error or an aborted request. A callback, not a promise: this runs for every admission
+ * review, and the promise and its microtask hops cost more than the rest of the reading.
+ * `done` may run synchronously (a refused header) or from the request's 'end' event.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    if (!isJsonContentType(req.headers['content-type'])) {
-      const got = req.headers['content-type'];
-      reject(new HttpError(415, `the content type must be application/json, got ${got ? JSON.stringify(got) : 'none'}`, 'unsupported-media-type'));
+export function readJsonBody(req: IncomingMessage, limit: number, done: BodyCallback): void {
+  if (!isJsonContentType(req.headers['content-type'])) {
+    const got = req.headers['content-type'];
+    done(new HttpError(415, `the content type must be application/json, got ${got ? JSON.stringify(got) : 'none'}`, 'unsupported-media-type'));
+    return;
+  }
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    done(new HttpError(413, `the body is ${declared} bytes, over the limit of ${formatBytes(limit)}`, 'payload-too-large'));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  // The listeners stay on the request (it is not reused); `finished` makes every later event a no-op.
+  const finish = (err: HttpError | undefined, value?: unknown) => {
+    if (finished) return;
+    finished = true;
+    done(err, value);
+  };
+  req.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    size += chunk.length;
+    if (size > limit) {
+      req.pause();
+      finish(new HttpError(413, `the body is over the limit of ${formatBytes(limit)}`, 'payload-too-large'));
       return;
     }
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) {
-      reject(new HttpError(413, `the body is ${declared} bytes, over the limit of ${formatBytes(limit)}`, 'payload-too-large'));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (err: Error | undefined, value?: unknown) => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.pause();
-        finish(new HttpError(413, `the body is over the limit of ${formatBytes(limit)}`, 'payload-too-large'));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (size === 0) {
-        finish(new HttpError(400, 'the body is empty: expected an AdmissionReview (JSON)'));
-        return;
-      }
-      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      if (nestsDeeperThan(buf)) {
-        finish(new HttpError(400, `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`));
-        return;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(buf.toString('utf8'));
-      } catch (err) {
-        finish(new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`));
-        return;
-      }
-      finish(undefined, value);
-    };
-    const onError = (err: Error) => finish(new HttpError(400, `the body could not be read: ${err.message}`));
-    const onAborted = () => finish(new HttpError(400, 'the client aborted the request'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
+    chunks.push(chunk);
   });
+  req.on('end', () => {
+    if (finished) return;
+    if (size === 0) {
+      finish(new HttpError(400, 'the body is empty: expected an AdmissionReview (JSON)'));
+      return;
+    }
+    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    const text = buf.toString('utf8');
+    if (nestsDeeperThan(buf, MAX_JSON_DEPTH, text)) {
+      finish(new HttpError(400, `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      finish(new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`));
+      return;
+    }
+    finish(undefined, value);
+  });
+  req.on('error', (err: Error) => finish(new HttpError(400, `the body could not be read: ${err.message}`)));
+  req.on('aborted', () => finish(new HttpError(400, 'the client aborted the request')));
 }

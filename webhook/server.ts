@@ -16,7 +16,7 @@ import type { Logger } from '../core/log.js';
 import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
 import type { Action, CompiledConfig } from '../policies/config.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission.js';
-import { DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './body.js';
+import { DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
 import { decide, isAction, MODE_LABEL, type Decision, type NamespaceModes } from './decide.js';
 import { decisionAlert } from './decision-alert.js';
 import { clip, policyIds, WARNING_LIMITS } from './clip.js';
@@ -254,33 +254,47 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     return { outcome: deny ? 'denied' : 'allowed', response, findings: [], errors: [], namespace, kind: kindOf(request) };
   };
 
-  const readReview = async (req: IncomingMessage, res: ServerResponse): Promise<AdmissionRequest | undefined> => {
-    let body: unknown;
-    try {
-      body = await readJsonBody(req, bodyLimit);
-    } catch (err) {
-      if (err instanceof HttpError) {
-        metrics.error(err.reason);
-        // Unread bytes of a too-large body are not worth reading: close the connection after answering.
-        if (err.status === 413) res.setHeader('Connection', 'close');
-        sendError(res, err.status, err.message);
-        return undefined;
-      }
-      throw err;
-    }
-    const parsed = parseAdmissionReview(body);
-    if (!parsed.ok) {
-      metrics.error('not-admission-review');
-      sendError(res, 400, `not an admission.k8s.io/v1 AdmissionReview: ${parsed.error}`);
-      return undefined;
-    }
-    return parsed.request;
+  /** A handler that failed outside the checks (a bug): 500 if nothing was sent yet, else the connection is cut. */
+  const failed = (res: ServerResponse, err: unknown) => {
+    metrics.error('internal');
+    logger.error({ err }, 'admission request failed');
+    if (!res.headersSent) sendError(res, 500, 'internal error');
+    else res.destroy();
   };
 
-  const validate = async (req: IncomingMessage, res: ServerResponse, routeMode: Action | undefined) => {
+  /**
+   * Reads the review of an admission request and hands it to `handle` with the time the handling
+   * started; a body that is not one is answered here (415, 413, 400) and counted. No promise: the
+   * body reader calls back from the request's 'end' event, and anything `handle` throws is caught.
+   */
+  const withReview = (req: IncomingMessage, res: ServerResponse, handle: (request: AdmissionRequest, started: number) => void) => {
     const started = performance.now();
-    const request = await readReview(req, res);
-    if (!request) return;
+    readJsonBody(req, bodyLimit, (err, body) => {
+      try {
+        if (err) {
+          metrics.error(err.reason);
+          // Unread bytes of a too-large body are not worth reading: close the connection after answering.
+          if (err.status === 413) res.setHeader('Connection', 'close');
+          sendError(res, err.status, err.message);
+          return;
+        }
+        const parsed = parseAdmissionReview(body);
+        if (!parsed.ok) {
+          metrics.error('not-admission-review');
+          sendError(res, 400, `not an admission.k8s.io/v1 AdmissionReview: ${parsed.error}`);
+          return;
+        }
+        handle(parsed.request, started);
+      } catch (e) {
+        failed(res, e);
+      }
+    });
+  };
+
+  const validate = (req: IncomingMessage, res: ServerResponse, routeMode: Action | undefined) =>
+    withReview(req, res, (request, started) => judge(request, started, res, routeMode));
+
+  const judge = (request: AdmissionRequest, started: number, res: ServerResponse, routeMode: Action | undefined) => {
     let log: Logger | undefined;
     const child = () => (log ??= logger.child({ uid: request.uid }));
     // One config for the whole review (and its alert), even if a reload lands meanwhile.
@@ -331,10 +345,9 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     if (!request.dryRun && sinks.length > 0) recordAlert(decision, request, compiled, child());
   };
 
-  const mutate = async (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const request = await readReview(req, res);
-    if (!request) return;
+  const mutate = (req: IncomingMessage, res: ServerResponse) => withReview(req, res, (request, started) => patch(request, started, res));
+
+  const patch = (request: AdmissionRequest, started: number, res: ServerResponse) => {
     const kind = kindOf(request);
     let result = 'unchanged';
     let response = encodeAllowed(request.uid);
@@ -425,18 +438,15 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'POST') {
       const route = routeOf(req);
-      let handled: Promise<void> | undefined;
-      if (route === '/validate') handled = validate(req, res, undefined);
-      else if (route === '/mutate') handled = mutate(req, res);
-      else if (route.startsWith('/validate/') && isAction(route.slice(10))) handled = validate(req, res, route.slice(10) as Action);
-      if (handled) {
+      const mode = route.startsWith('/validate/') ? route.slice(10) : undefined;
+      if (route === '/validate' || route === '/mutate' || (mode !== undefined && isAction(mode))) {
         if (health.draining) res.setHeader('Connection', 'close');
-        handled.catch((err: unknown) => {
-          metrics.error('internal');
-          logger.error({ err }, 'admission request failed');
-          if (!res.headersSent) sendError(res, 500, 'internal error');
-          else res.destroy();
-        });
+        try {
+          if (route === '/mutate') mutate(req, res);
+          else validate(req, res, mode as Action | undefined);
+        } catch (err) {
+          failed(res, err);
+        }
         return;
       }
     }

@@ -114,4 +114,43 @@ describe('nestsDeeperThan (core/json-depth.ts)', () => {
     expect(nestsDeeperThan(b('['.repeat(MAX_JSON_DEPTH + 1)))).toBe(true);
     expect(nestsDeeperThan(b('['.repeat(MAX_JSON_DEPTH)))).toBe(false);
   });
+
+  // The depth of a parsed value, as a reference: objects and arrays count one level each.
+  const depthOf = (v: unknown): number =>
+    v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v as Record<string, unknown>).map(depthOf)) : 0;
+
+  it('agrees with the parsed depth at every bound, from the bytes alone or with the decoded text', () => {
+    const values: unknown[] = [
+      { a: [1, { b: [[], {}] }], s: '{{{[[[', u: 'ü€😀 "q" \\' },
+      [[[[[[['x']]]]]]],
+      { 'k[{': { 'v"{': ['[', ']', '{', '}', '\\"['] } },
+      Array.from({ length: 50 }, (_, i) => (i % 2 ? [i, [i]] : { i, s: '['.repeat(i) })),
+      { deep: JSON.parse('['.repeat(40) + ']'.repeat(40)), text: '{'.repeat(200) },
+    ];
+    for (const v of values) {
+      const text = JSON.stringify(v, null, v === values[1] ? 2 : undefined);
+      const bytes = Buffer.from(text);
+      const depth = depthOf(v);
+      for (let max = 0; max <= depth + 1; max++) {
+        expect(nestsDeeperThan(bytes, max), `${text.slice(0, 40)} max ${max}`).toBe(depth > max);
+        expect(nestsDeeperThan(bytes, max, text), `${text.slice(0, 40)} max ${max} (text)`).toBe(depth > max);
+      }
+    }
+  });
+
+  it('brackets in strings past the bound send it to the full walk, which still ignores them', () => {
+    // 2,000 brackets in a string: more openings than the bound, yet only 2 levels deep.
+    const text = JSON.stringify({ s: '['.repeat(1000) + '{'.repeat(1000), a: [] });
+    expect(nestsDeeperThan(Buffer.from(text))).toBe(false);
+    expect(nestsDeeperThan(Buffer.from(text), MAX_JSON_DEPTH, text)).toBe(false);
+    const deep = '{"s":"' + '['.repeat(1000) + '","a":' + '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH) + '}';
+    expect(nestsDeeperThan(Buffer.from(deep), MAX_JSON_DEPTH, deep)).toBe(true);
+    // Exactly at the bound: as many openings as allowed levels, all nested.
+    const edge = '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH);
+    expect(nestsDeeperThan(Buffer.from(edge), MAX_JSON_DEPTH, edge)).toBe(false);
+    // A subarray of a larger buffer is read at its own offset.
+    const big = Buffer.from('xxxx' + '[[[]]]' + 'yyyy');
+    expect(nestsDeeperThan(big.subarray(4, 10), 2)).toBe(true);
+    expect(nestsDeeperThan(new Uint8Array(big.buffer, big.byteOffset + 4, 6), 3)).toBe(false);
+  });
 });
