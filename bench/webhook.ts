@@ -14,10 +14,15 @@
 // Loopback only, bounded in time (per workload about (2 × rounds × duration) + 2 × rate-duration + warm-ups:
 // ~1.5 min by default, ~30 s with --short).
 //
-//   node dist/bench/webhook.js [--short] [--rounds 5] [--duration 3] [--warmup 1] [--concurrency 32]
-//     [--rate 1000] [--rate-duration 30] [--workload deployment|pod|both] [--profile DIR]
+//   node dist/bench/webhook.js [--short] [--rounds 25] [--duration 1] [--warmup 1] [--concurrency 32]
+//     [--rate 1000] [--rate-duration 30] [--workload deployment|pod|both] [--profile DIR] [--no-pin] [--aa]
 //   (--profile: `node --cpu-prof` of both servers into DIR, for Chrome DevTools or speedscope)
-import { spawn, type ChildProcess } from 'node:child_process';
+//
+// Pinning: with `taskset` and two or more CPUs, the load generator runs on CPU 0 and the servers
+// on the others, so neither server shares a core with the generator. Unpinned, the scheduler's
+// placement favoured one slot: a Bulwark-against-Bulwark run (`--aa`) measured 1.05–1.11 instead
+// of 1.0; pinned, 0.98–1.01.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -44,15 +49,24 @@ interface Args {
   workload: string;
   /** Write a --cpu-prof profile of the Bulwark server into this directory. */
   profile: string;
+  /** Pin the generator to CPU 0 and the servers to the other CPUs (taskset). */
+  pin: boolean;
+  /** Bulwark in both slots: the noise floor of the CPU ratio (should read 1.0). */
+  aa: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 5, duration: 3, warmup: 1, concurrency: 32, rate: 1000, rateDuration: 30, workload: 'both', profile: '' };
+  const args: Args = { rounds: 25, duration: 1, warmup: 1, concurrency: 32, rate: 1000, rateDuration: 30, workload: 'both', profile: '', pin: true, aa: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--short') {
       args.rateDuration = 5;
-      args.rounds = 3;
+      args.rounds = 11;
+      continue;
+    }
+    if (flag === '--no-pin' || flag === '--aa') {
+      if (flag === '--no-pin') args.pin = false;
+      else args.aa = true;
       continue;
     }
     const key = flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof Args;
@@ -60,6 +74,7 @@ function parseArgs(argv: string[]): Args {
     const value = argv[++i];
     if (value === undefined) throw new Error(`option ${flag} needs a value`);
     if (key === 'workload' || key === 'profile') args[key] = value;
+    else if (key === 'pin' || key === 'aa') throw new Error(`unknown option ${flag}`);
     else {
       const n = Number(value);
       if (!Number.isFinite(n) || n <= 0) throw new Error(`option ${flag}: expected a positive number, got ${value}`);
@@ -292,10 +307,17 @@ interface Child {
   system(): number;
 }
 
-function startChild(kind: 'bulwark' | 'bare', certFile: string, keyFile: string, profileDir: string): Promise<Child> {
+/**
+ * Starts the server of one slot in a child process: `serve` says which server runs there (Bulwark
+ * in both slots with --aa), `cpus` the CPU list it is pinned to (taskset), if any.
+ */
+function startChild(kind: Kind, serve: Kind, certFile: string, keyFile: string, profileDir: string, cpus: string | undefined): Promise<Child> {
   const self = fileURLToPath(import.meta.url);
   const node = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${kind}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...node, self, '--child', kind, certFile, keyFile], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const command = [process.execPath, ...node, self, '--child', serve, certFile, keyFile];
+  const child = cpus
+    ? spawn('taskset', ['-c', cpus, ...command], { stdio: ['ignore', 'pipe', 'ignore'] })
+    : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
   let lastLoop = { p99: NaN, max: NaN };
   let lastSystem = 0;
   const waiting: ((line: Record<string, unknown>) => void)[] = [];
@@ -529,6 +551,18 @@ async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Chi
   );
 }
 
+/** Pins this process (the load generator) to CPU 0; the CPU list for the servers, or undefined when pinning is not possible. */
+function pinGenerator(): string | undefined {
+  const n = os.cpus().length;
+  if (n < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return n === 2 ? '1' : `1-${n - 1}`;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
@@ -557,9 +591,16 @@ async function main(): Promise<void> {
   console.log("CPU = the server process's own utime+stime (process.cpuUsage() inside it); loop = its event-loop delay (perf_hooks.monitorEventLoopDelay), ms");
 
   const profileDir = args.profile ? path.resolve(args.profile) : '';
+  const serverCpus = args.pin ? pinGenerator() : undefined;
+  console.log(
+    serverCpus
+      ? `pinned: load generator on CPU 0, servers on CPU ${serverCpus}`
+      : `not pinned${args.pin ? ' (needs taskset and 2 or more CPUs)' : ''}: generator and servers share the cores`,
+  );
+  if (args.aa) console.log('--aa: Bulwark in both slots ("bare" is a second Bulwark): the ratios show the noise floor, 1.0 expected');
   const servers: Record<Kind, Child> = {
-    bare: await startChild('bare', certFile, keyFile, profileDir),
-    bulwark: await startChild('bulwark', certFile, keyFile, profileDir),
+    bare: await startChild('bare', args.aa ? 'bulwark' : 'bare', certFile, keyFile, profileDir, serverCpus),
+    bulwark: await startChild('bulwark', 'bulwark', certFile, keyFile, profileDir, serverCpus),
   };
   try {
     if (args.workload !== 'pod') await runWorkload('3-container Deployment', Buffer.from(deploymentReview()), servers, caPem, args);
