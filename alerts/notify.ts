@@ -324,6 +324,11 @@ export interface DispatcherOptions {
   batch?: number;
   /** The clock (tests). */
   now?: () => number;
+  /**
+   * Whether this replica delivers now (serve: it holds the maintenance Lease). A round of a replica
+   * that does not is skipped; the outbox claims keep two deliverers apart all the same.
+   */
+  active?: () => boolean;
 }
 
 /** The back-off after `attempts` failures: 1 s doubling to 5 min, ±20 % jitter. */
@@ -403,6 +408,7 @@ export class NotifyDispatcher {
   }
 
   private async roundBody(): Promise<void> {
+    if (this.options.active && !this.options.active()) return;
     if (this.rounds++ % 60 === 0) {
       const expired = await this.options.store.expireOutbox(this.now() - this.maxAgeMs, this.options.maxPending ?? MAX_PENDING_PER_SINK);
       for (const [sink, n] of Object.entries(expired)) {

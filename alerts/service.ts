@@ -33,6 +33,12 @@ export interface AlertsServiceOptions {
   posture?: PostureSource;
   /** The cluster's name when `cluster.name` is not set (serve: the kube-system namespace's uid, once known). */
   defaultCluster?: () => string | undefined;
+  /**
+   * Whether this replica runs the store's maintenance now — retention and notification delivery
+   * (serve: it holds the Lease `bulwark-maintenance` on a shared store). Default: always. The
+   * store's own guards (PostgreSQL advisory lock, outbox claims) still apply underneath.
+   */
+  maintains?: () => boolean;
 }
 
 export interface AlertsService {
@@ -65,6 +71,7 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
   log.info({ store: store.description, dedupWindowMs: settings.store.dedupWindowMs }, 'alert store open');
 
   const { maxAgeMs, maxCount, intervalMs } = settings.store.retention;
+  const maintains = options.maintains ?? (() => true);
   const prune = async (): Promise<number> => {
     // Runs with retention off too: it also expires the stores' occurrence claims.
     const deleted = await store.prune({ maxAgeMs, maxCount });
@@ -91,14 +98,16 @@ export async function startAlertsService(config: BulwarkConfig, logger: Logger, 
           logger,
           maxAgeMs: notify.maxAgeMs,
           pollIntervalMs: notify.pollIntervalMs,
+          active: maintains,
           ...(options.registry ? { registry: options.registry } : {}),
         })
       : undefined;
   dispatcher?.start();
   if (dispatcher) log.info({ sinks: notify.sinks.map((s) => `${s.name} (${s.type})`) }, 'alert forwarding on');
   try {
-    await prune();
+    if (maintains()) await prune();
     timer = setInterval(() => {
+      if (!maintains()) return;
       prune().catch((err: unknown) => log.warn({ error: (err as Error).message }, 'alert retention failed; will try again'));
     }, intervalMs);
     timer.unref();

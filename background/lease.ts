@@ -1,11 +1,22 @@
-// One writer among replicas: a coordination.k8s.io/v1 Lease, acquired when absent or expired,
-// renewed every renewInterval, taken over by another replica once leaseDuration passed without a
-// renewal. Optimistic concurrency (resourceVersion on PUT) settles races: a 409 means someone
-// else won.
+// One owner among replicas: a coordination.k8s.io/v1 Lease, acquired when absent, released or
+// expired, renewed every renewInterval, taken over by another replica once leaseDuration passed
+// without a renewal. Optimistic concurrency (resourceVersion on PUT) settles races: a 409 means
+// someone else won.
+//
+// Expiry is judged as client-go's leader election judges it: by when THIS replica last saw the
+// Lease record change (its own clock), not by the holder's renewTime — two nodes' clocks need not
+// agree. A replica that starts and finds a Lease held therefore waits a full leaseDuration of
+// silence before taking over. With the defaults (15 s, renewed every 5 s) a holder that dies is
+// replaced within 15 s + two renew periods, under 30 s; one that stops cleanly releases the Lease
+// and is replaced at the next renew period.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeErrorOf, kubeRequest } from './kube.js';
 
 export const LEASE_NAME = 'bulwark-background-scan';
+/** The Lease of the store's maintenance jobs (retention, notification delivery) on a shared store. */
+export const MAINTENANCE_LEASE_NAME = 'bulwark-maintenance';
+export const DEFAULT_LEASE_DURATION_MS = 15_000;
+export const DEFAULT_RENEW_INTERVAL_MS = 5_000;
 
 export interface LeaseElectorOptions {
   kc: KubeConfig;
@@ -29,11 +40,31 @@ export class LeaseElector {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
+  /** The Lease record last seen (holder and renew time) and when, by this replica's clock. */
+  private observed: { record: string; atMs: number } | undefined;
+  /** When the API server last answered a tick (any answer but an error), by this replica's clock. */
+  private lastContactMs: number | undefined;
+  private readonly startedMs: number;
 
-  constructor(private readonly opts: LeaseElectorOptions) {}
+  constructor(private readonly opts: LeaseElectorOptions) {
+    this.startedMs = this.nowMs();
+  }
 
   get isLeader(): boolean {
     return this.leader;
+  }
+
+  /**
+   * How long since the API server last answered about the Lease (an error answer such as 403
+   * does not count), in ms: at most about one renew period while ticks get answers. A caller whose job has a safety net of its own (a database
+   * lock) may run it on every replica after this passes leaseDuration, rather than on none.
+   */
+  unreachableForMs(): number {
+    return this.nowMs() - (this.lastContactMs ?? this.startedMs);
+  }
+
+  get leaseDurationMs(): number {
+    return this.opts.leaseDurationMs;
   }
 
   start(): void {
@@ -49,6 +80,10 @@ export class LeaseElector {
     loop();
   }
 
+  private nowMs(): number {
+    return (this.opts.now ?? (() => new Date()))().getTime();
+  }
+
   private path(withName: boolean): string {
     const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.opts.namespace)}/leases`;
     return withName ? `${base}/${encodeURIComponent(this.opts.name)}` : base;
@@ -60,14 +95,19 @@ export class LeaseElector {
     this.opts.onChange(value);
   }
 
+  /** A request of one tick: bounded by the renew period, so a hung API server cannot stall the loop past the Lease. */
+  private request(method: string, path: string, body?: unknown) {
+    return kubeRequest(this.opts.kc, method, path, body, Math.max(1000, this.opts.renewIntervalMs));
+  }
+
   /** One acquire-or-renew attempt. */
   async tick(): Promise<void> {
     const now = (this.opts.now ?? (() => new Date()))();
     const durationSeconds = Math.ceil(this.opts.leaseDurationMs / 1000);
     try {
-      const current = await kubeRequest(this.opts.kc, 'GET', this.path(true));
+      const current = await this.request('GET', this.path(true));
       if (current.status === 404) {
-        const res = await kubeRequest(this.opts.kc, 'POST', this.path(false), {
+        const res = await this.request('POST', this.path(false), {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.opts.name, namespace: this.opts.namespace },
@@ -79,17 +119,19 @@ export class LeaseElector {
             leaseTransitions: 0,
           },
         });
-        if (res.status === 409) return this.setLeader(false);
+        if (res.status === 409) return this.contact(false);
         if (res.status !== 201 && res.status !== 200) throw kubeErrorOf('POST', this.path(false), res.status, res.body);
-        return this.setLeader(true);
+        return this.contact(true);
       }
       if (current.status !== 200) throw kubeErrorOf('GET', this.path(true), current.status, current.body);
       const lease = current.body;
       const spec = lease.spec ?? {};
-      const holder = spec.holderIdentity;
-      const renewed = Date.parse(spec.renewTime ?? spec.acquireTime ?? '');
-      const expired = !holder || !Number.isFinite(renewed) || renewed + (spec.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
-      if (holder !== this.opts.identity && !expired) return this.setLeader(false);
+      const holder = typeof spec.holderIdentity === 'string' ? spec.holderIdentity : '';
+      const record = `${holder}\0${String(spec.renewTime ?? spec.acquireTime ?? '')}`;
+      if (this.observed?.record !== record) this.observed = { record, atMs: now.getTime() };
+      const durationMs = (typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : durationSeconds) * 1000;
+      const expired = holder === '' || this.observed.atMs + durationMs <= now.getTime();
+      if (holder !== this.opts.identity && !expired) return this.contact(false);
       const takeover = holder !== this.opts.identity;
       const body = {
         ...lease,
@@ -101,15 +143,20 @@ export class LeaseElector {
           ...(takeover ? { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
         },
       };
-      const res = await kubeRequest(this.opts.kc, 'PUT', this.path(true), body);
-      if (res.status === 409) return this.setLeader(false);
+      const res = await this.request('PUT', this.path(true), body);
+      if (res.status === 409) return this.contact(false);
       if (res.status !== 200) throw kubeErrorOf('PUT', this.path(true), res.status, res.body);
-      this.setLeader(true);
+      this.contact(true);
     } catch (err) {
-      // Unable to renew: stop writing (another replica may take over once the lease expires).
+      // Unable to renew: stop acting as the owner (another replica may take over once the Lease expires).
       this.setLeader(false);
       this.opts.onError(err);
     }
+  }
+
+  private contact(leader: boolean): void {
+    this.lastContactMs = this.nowMs();
+    this.setLeader(leader);
   }
 
   /** Stops renewing and releases the Lease if held, so a successor does not wait for expiry. */
@@ -120,9 +167,9 @@ export class LeaseElector {
     if (!this.leader) return;
     this.leader = false;
     try {
-      const current = await kubeRequest(this.opts.kc, 'GET', this.path(true));
+      const current = await this.request('GET', this.path(true));
       if (current.status === 200 && current.body?.spec?.holderIdentity === this.opts.identity) {
-        await kubeRequest(this.opts.kc, 'PUT', this.path(true), { ...current.body, spec: { ...current.body.spec, holderIdentity: '', renewTime: null } });
+        await this.request('PUT', this.path(true), { ...current.body, spec: { ...current.body.spec, holderIdentity: '', renewTime: null } });
       }
     } catch {
       // best effort: the lease expires anyway

@@ -16,7 +16,7 @@ import { staticNamespaceModes } from '../webhook/namespaces.js';
 import { judgeAll, judgeObject, type JudgedObject } from './judge.js';
 import { KubeError, LISTED_KINDS, kubeErrorOf, kubeRequest, listAll, listPath, listTarget, servedVersion } from './kube.js';
 import { buildPolicyReports, DEFAULT_MAX_RESULTS, REPORT_API_VERSION, REPORT_NAME, type PolicyReport } from './policyreport.js';
-import { LeaseElector, LEASE_NAME } from './lease.js';
+import { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_INTERVAL_MS, LeaseElector, LEASE_NAME } from './lease.js';
 import { syncBackgroundAlerts } from './alerts.js';
 import type { AlertSink } from '../alerts/model.js';
 import type { AlertStore } from '../alerts/store.js';
@@ -153,8 +153,8 @@ export class BackgroundScanner {
       namespace: opts.namespace,
       name: LEASE_NAME,
       identity: opts.identity,
-      leaseDurationMs: opts.leaseDurationMs ?? 30_000,
-      renewIntervalMs: opts.renewIntervalMs ?? 10_000,
+      leaseDurationMs: opts.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      renewIntervalMs: opts.renewIntervalMs ?? DEFAULT_RENEW_INTERVAL_MS,
       onChange: (leader) => {
         this.log.info(
           { identity: opts.identity, lease: `${opts.namespace}/${LEASE_NAME}` },

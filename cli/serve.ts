@@ -24,6 +24,8 @@ import { projectRoot } from '../core/paths.js';
 import os from 'node:os';
 import type { BackgroundScanner, BackgroundSettings } from '../background/scanner.js';
 import { loadKubeConfig } from '../background/kube.js';
+import { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_INTERVAL_MS, LeaseElector, MAINTENANCE_LEASE_NAME } from '../background/lease.js';
+import type { ClusterSource } from '../webhook/namespaces.js';
 import { describe } from '../core/command-descriptions.js';
 
 export interface ServeCliOptions {
@@ -254,6 +256,17 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   }
   // One alert pipeline for admission and audit: the pino alert line and the store (and the
   // alerts API on its own listener when configured). The API shares the webhook's certificate.
+  // This replica's name in the Leases (the pod name in the chart).
+  const identity = process.env.POD_NAME || os.hostname();
+  const kubeConfigOf = (cluster: ClusterSource) => (cluster.kind === 'kubeconfig' ? loadKubeConfig({ kubeconfig: cluster.file }) : loadKubeConfig({}));
+  // On a store the replicas share, retention and notification delivery run on the holder of the
+  // Lease bulwark-maintenance; the store's own guards (advisory lock, outbox claims) stay underneath.
+  const storeUrl = process.env.BULWARK_STORE_URL ?? config.store?.url;
+  const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
+  const maintenance =
+    cluster && typeof storeUrl === 'string' && /^postgres(ql)?:/i.test(storeUrl)
+      ? await maintenanceLease(await kubeConfigOf(cluster).catch(() => undefined), settings.namespace, identity, logger)
+      : undefined;
   let alerts: AlertsService;
   let analyser: AuditAnalyser;
   try {
@@ -268,6 +281,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       posture: { posture: () => background?.posture(), enabled: () => background !== undefined },
       // Without cluster.name, alerts name their cluster by the kube-system namespace's uid.
       defaultCluster: () => informer?.kubeSystemUid,
+      // The Lease holder maintains; a Lease that cannot be read for longer than it lasts (no API
+      // server, no RBAC) leaves it to every replica, kept apart by the store's locks.
+      ...(maintenance ? { maintains: () => maintenance.isLeader || maintenance.unreachableForMs() > maintenance.leaseDurationMs } : {}),
     });
   } catch (err) {
     const message = (err as Error).message;
@@ -275,6 +291,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     const why =
       err instanceof ConfigError ? message : /^api\./.test(message) ? `${opts.config ?? 'config'}: ${message}` : `cannot start the alert store: ${message}`;
     process.stderr.write(`bulwark: ${why}\n`);
+    await maintenance?.stop();
     await informer?.stop();
     return 2;
   }
@@ -318,7 +335,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
         backlogged: () => alerts.pipeline.backlogged(),
       }),
   ];
-  const closers: (() => Promise<void> | void)[] = [() => alerts.close()];
+  // The maintenance Lease is released last, once this replica's store work has stopped.
+  const closers: (() => Promise<void> | void)[] = [() => alerts.close(), () => maintenance?.stop()];
   // The service-account baseline lives in the store: loaded before the first audit batch, written
   // and re-read every anomaly.syncInterval, and written once more before the store closes.
   if (analyser.anomaly) {
@@ -344,14 +362,13 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
 
   // The background scan starts once the alert store is open: its alerts go through the same pipeline.
   if (backgroundSettings.enabled) {
-    const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
     if (!cluster) {
       logger.warn(
         'backgroundScan.enabled but no cluster (no --kubeconfig, $KUBECONFIG or in-cluster service account, or --no-kube): the background scan is off',
       );
     } else {
       try {
-        const kc = cluster.kind === 'kubeconfig' ? await loadKubeConfig({ kubeconfig: cluster.file }) : await loadKubeConfig({});
+        const kc = await kubeConfigOf(cluster);
         background = new BackgroundScanner({
           kc,
           compiled: () => live.current,
@@ -359,7 +376,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
           logger,
           registry: metrics.registry,
           namespace: settings.namespace,
-          identity: process.env.POD_NAME || os.hostname(),
+          identity,
           // What already runs raises the alerts admission would (source background), once per object.
           alerts: { sink: alerts.pipeline, store: alerts.store },
           // The name the pipeline puts on alerts (null: the kube-system uid is not known yet).
@@ -465,4 +482,42 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   // (process.exit still flushes any line logged after this point: pino's exit hook.)
   setTimeout(() => process.exit(0), 1000).unref();
   return 0;
+}
+
+/**
+ * Starts the elector of the Lease `bulwark-maintenance` (undefined without a usable kubeconfig).
+ * Its errors are logged when they change, not every renew period.
+ */
+async function maintenanceLease(kc: Awaited<ReturnType<typeof loadKubeConfig>> | undefined, namespace: string, identity: string, logger: Logger) {
+  if (!kc) {
+    logger.warn('cannot load the cluster credentials for the maintenance Lease: every replica runs retention and delivery, kept apart by the store');
+    return undefined;
+  }
+  let lastError = '';
+  const elector: LeaseElector = new LeaseElector({
+    kc,
+    namespace,
+    name: MAINTENANCE_LEASE_NAME,
+    identity,
+    leaseDurationMs: DEFAULT_LEASE_DURATION_MS,
+    renewIntervalMs: DEFAULT_RENEW_INTERVAL_MS,
+    onChange: (leader) => {
+      if (leader) lastError = '';
+      logger.info(
+        { identity, lease: `${namespace}/${MAINTENANCE_LEASE_NAME}` },
+        leader ? 'holding the maintenance Lease: alert retention and notification delivery run on this replica' : 'no longer holding the maintenance Lease',
+      );
+    },
+    onError: (err) => {
+      const message = (err as Error).message;
+      if (message === lastError) return;
+      lastError = message;
+      logger.warn(
+        { err: message, lease: `${namespace}/${MAINTENANCE_LEASE_NAME}` },
+        'cannot hold the maintenance Lease; if this lasts longer than the Lease, every replica runs retention and delivery (kept apart by the store)',
+      );
+    },
+  });
+  elector.start();
+  return elector;
 }

@@ -126,6 +126,43 @@ notify:
     await service.close();
   });
 
+  it('maintains (the maintenance Lease): a replica that does not hold it neither delivers nor prunes; once it does, both run', async () => {
+    const dir = tempDir();
+    const url = `sqlite:${path.join(dir, 'm.db')}`;
+    const seed = await openAlertStore(url);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let old;
+    try {
+      vi.setSystemTime(Date.now() - 40 * 86_400_000);
+      old = await seed.upsert(makeAlert({ firstSeen: new Date().toISOString() }), 1);
+    } finally {
+      vi.useRealTimers();
+    }
+    await seed.close();
+    const config = parseConfig(`
+store: {url: '${url}', retention: {maxAge: 30d, interval: 1s}}
+notify:
+  pollInterval: 50ms
+  sinks: [{name: all, type: jsonl, file: all.jsonl}]
+`);
+    config.configDir = dir;
+    let holds = false;
+    const service = await startAlertsService(config, memoryLogger().logger, { maintains: () => holds });
+    const fresh = makeAlert({ severity: 'high' });
+    await service.pipeline.record(fresh);
+    const delivered = () =>
+      fs.existsSync(path.join(dir, 'all.jsonl')) ? fs.readFileSync(path.join(dir, 'all.jsonl'), 'utf8').trim().split('\n').filter(Boolean) : [];
+    // Several poll and retention periods: nothing delivered, the 40-day-old alert still there.
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(delivered()).toEqual([]);
+    expect(await service.store.get(old.id)).toBeDefined();
+    expect((await service.store.outboxStats()).all?.pending).toBe(1);
+    holds = true;
+    await vi.waitFor(() => expect(delivered().map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([fresh.id]), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect(await service.store.get(old.id)).toBeUndefined(), { timeout: 5000, interval: 100 });
+    await service.close();
+  });
+
   it('refuses to start with a sink that cannot work, naming the file and the sink', async () => {
     const dir = tempDir();
     const config = parseConfig(

@@ -71,6 +71,25 @@ describe('chart: background scan', () => {
     });
   });
 
+  it('a shared store (PostgreSQL) adds the maintenance Lease, by name only; a per-replica SQLite store does not', () => {
+    const maintenance = (docs: Obj[], kind: string) => docs.find((d) => d.kind === kind && d.metadata.name === 'rel-bulwark-maintenance-lease');
+    const sqlite = render().docs;
+    expect(maintenance(sqlite, 'Role')).toBeUndefined();
+    expect(maintenance(sqlite, 'RoleBinding')).toBeUndefined();
+    for (const set of ['alerts.storeUrlSecret=bulwark-store', 'alerts.storeUrl=postgres://bulwark@db/alerts']) {
+      const { docs } = render([set]);
+      const role = maintenance(docs, 'Role')!;
+      expect(role.metadata.namespace).toBe('bulwark-system');
+      expect(role.rules).toEqual([
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['bulwark-maintenance'], verbs: ['get', 'update'] },
+      ]);
+      const binding = maintenance(docs, 'RoleBinding')!;
+      expect(binding.roleRef).toMatchObject({ kind: 'Role', name: 'rel-bulwark-maintenance-lease' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'rel-bulwark', namespace: 'bulwark-system' }]);
+    }
+  });
+
   it('backgroundScan.enabled=false drops the extra RBAC', () => {
     const { docs } = render(['backgroundScan.enabled=false']);
     const role = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'rel-bulwark')!;

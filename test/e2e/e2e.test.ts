@@ -629,10 +629,28 @@ describe('Bulwark against a real kube-apiserver', () => {
     expect(kubectl(['apply', '-f', '-'], daemonSet).code).toBe(0);
     expect(kubectl(['create', '-f', '-'], clusterAdminBinding('bg-admin')).code).toBe(0);
 
+    // On the suite's PostgreSQL when there is one (CI): a store the replicas share, so they also
+    // hold the maintenance Lease between them on this API server. Else a SQLite file.
+    const pgUrl = process.env.BULWARK_TEST_POSTGRES_URL;
+    let storeUrl = `sqlite:${join(dir, 'bg.db')}`;
+    const schema = `e2e_${process.pid}_${Date.now().toString(36)}`;
+    if (pgUrl) {
+      const pg = (await import('pg')).default;
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      await admin.end();
+      const u = new URL(pgUrl);
+      u.searchParams.set('options', `-c search_path=${schema}`);
+      storeUrl = u.toString();
+    }
+    const maintenanceHolder = () =>
+      (JSON.parse(kubectl(['-n', home, 'get', 'lease', 'bulwark-maintenance', '-o', 'json', '--ignore-not-found']).stdout || '{}') as Obj).spec
+        ?.holderIdentity as string | undefined;
     const config = join(dir, 'config-bg.yaml');
     writeFileSync(
       config,
-      `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: sqlite:${join(dir, 'bg.db')}\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n` +
+      `profiles: [defender]\ndefaultAction: enforce\nstore:\n  url: '${storeUrl}'\nbackgroundScan:\n  enabled: true\n  debounce: 1s\n` +
         `api:\n  port: 0\n  tokenFile: ${join(dir, 'bg-tokens.csv')}\n  roles: {admin: [], reader: [security-readers]}\n`,
     );
     writeFileSync(join(dir, 'bg-tokens.csv'), 'bg-reader-token-91c2,rita,u1,security-readers\n');
@@ -725,6 +743,14 @@ describe('Bulwark against a real kube-apiserver', () => {
       expect((JSON.parse(kubectl(['-n', home, 'get', 'lease', 'bulwark-background-scan', '-o', 'json']).stdout) as Obj).spec.holderIdentity).toBe(
         'bg-replica-1',
       );
+      // On a shared store, the first replica also holds the maintenance Lease; the second waits.
+      if (pgUrl) {
+        await waitFor('the maintenance Lease is held', () => maintenanceHolder() === 'bg-replica-1');
+        expect(one.log).toMatch(/holding the maintenance Lease/);
+        expect(two.log).not.toMatch(/holding the maintenance Lease/);
+      } else {
+        expect(maintenanceHolder()).toBeUndefined();
+      }
 
       // Labelling the namespace enforce, through the webhook: the pods admission would now deny are listed.
       const port = /listening on https:\/\/[^:]+:(\d+)/.exec(one.log)?.[1];
@@ -762,13 +788,19 @@ describe('Bulwark against a real kube-apiserver', () => {
       // The first replica stops (and releases the Lease): the second becomes the writer.
       await stop(one);
       await waitFor('the second replica takes the Lease', () => /became the background-scan writer/.test(two!.log), 30);
+      if (pgUrl)
+        await waitFor(
+          'the second replica takes the maintenance Lease',
+          () => maintenanceHolder() === 'bg-replica-2' && /holding the maintenance Lease/.test(two!.log),
+          30,
+        );
     } finally {
       await stop(one);
       if (two) await stop(two);
     }
     // The alerts of what ran, from the store: raised once each, the fixed and the deleted one resolved.
     const { openAlertStore } = await import('../../alerts/store-factory.js');
-    const store = await openAlertStore(`sqlite:${join(dir, 'bg.db')}`);
+    const store = await openAlertStore(storeUrl);
     try {
       const items = (await store.list({ source: ['background'] }, undefined, 100)).items;
       const status = (kind: string, name: string) => items.filter((a) => a.resource.kind === kind && a.resource.name === name).map((a) => a.status);
@@ -782,6 +814,13 @@ describe('Bulwark against a real kube-apiserver', () => {
       expect(new Set(items.map((a) => a.cluster))).toEqual(new Set([uid]));
     } finally {
       await store.close();
+      if (pgUrl) {
+        const pg = (await import('pg')).default;
+        const admin = new pg.Client({ connectionString: pgUrl });
+        await admin.connect();
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.end();
+      }
     }
   });
 

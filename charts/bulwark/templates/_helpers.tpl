@@ -139,3 +139,8 @@ matchExpressions:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* "true" when the replicas share the alert store (PostgreSQL): its maintenance then runs on one Lease holder. */}}
+{{- define "bulwark.sharedStore" -}}
+{{- if or .Values.alerts.storeUrlSecret (not (hasPrefix "sqlite:" .Values.alerts.storeUrl)) -}}true{{- end -}}
+{{- end -}}
