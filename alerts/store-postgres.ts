@@ -81,6 +81,35 @@ const COLUMNS = [
   'search',
 ] as const;
 
+/** Each column's type, for the arrays of the batched statements. */
+const COLUMN_TYPES: Record<(typeof COLUMNS)[number], string> = {
+  id: 'text',
+  fingerprint: 'text',
+  type: 'text',
+  title: 'text',
+  severity: 'text',
+  severity_rank: 'smallint',
+  source: 'text',
+  status: 'text',
+  namespace: 'text',
+  first_seen: 'timestamptz',
+  last_seen: 'timestamptz',
+  count: 'bigint',
+  resource: 'jsonb',
+  '"user"': 'jsonb',
+  source_ips: 'jsonb',
+  user_agent: 'text',
+  audit_ids: 'jsonb',
+  message: 'text',
+  evidence: 'jsonb',
+  tactics: 'jsonb',
+  remediation: 'text',
+  history: 'jsonb',
+  extra: 'jsonb',
+  updated_at: 'timestamptz',
+  search: 'text',
+};
+
 /** The fields with a column of their own; anything else a producer adds travels in `extra`. */
 const KNOWN_FIELDS = new Set([
   'id',
@@ -387,11 +416,6 @@ export class PostgresAlertStore implements AlertStore {
     ];
   }
 
-  private async insert(c: pg.PoolClient, a: Alert): Promise<void> {
-    const placeholders = COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
-    await c.query(`INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES (${placeholders})`, PostgresAlertStore.values(a));
-  }
-
   private async update(c: pg.PoolClient, a: Alert): Promise<void> {
     const sets = COLUMNS.slice(1)
       .map((col, i) => `${col} = $${i + 2}`)
@@ -403,59 +427,122 @@ export class PostgresAlertStore implements AlertStore {
     return (await this.upsertMany([input], windowMs, notify))[0]!;
   }
 
+  /**
+   * The batch in a fixed number of round trips, however many alerts it holds: its fingerprints'
+   * locks in one statement, then one query each for alerts already stored under these IDs, the
+   * occurrence claims, the open alerts to merge into (and, only when some alert's occurrences are
+   * all claimed already, the alerts that hold them); the alerts are folded in memory in batch order
+   * — exactly as one upsert after the other would — and written with one INSERT, one UPDATE and one
+   * outbox INSERT. Every statement has a fixed text (arrays, not a VALUES list per row), so each is
+   * prepared once per connection.
+   */
   async upsertMany(inputs: readonly Alert[], windowMs: number, notify?: NotifyTargets): Promise<Alert[]> {
     const incoming = inputs.map((a) => normaliseAlert(a));
     if (incoming.length === 0) return [];
     // Each fingerprint's lock once, in one order: two batches never wait on each other in a circle.
     const locks = [...new Set(incoming.map((a) => lockKey(a.fingerprint)))].sort((a, b) => a - b);
     return this.transaction(async (c) => {
-      for (const key of locks) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, key]);
+      await c.query({ name: 'bulwark_lock_fingerprints', text: this.sql.lock, values: [LOCK_CLASS, locks] });
+      const stored = new Map<string, Alert>();
+      for (const row of (await c.query({ name: 'bulwark_alerts_by_id', text: this.sql.byId, values: [[...new Set(incoming.map((a) => a.id))]] })).rows)
+        stored.set(row.id, PostgresAlertStore.toAlert(row));
+      // Claims: every key of every alert not stored yet, in one INSERT; the fresh ones go to the first alert naming them.
+      const keysOf = new Map<Alert, string[]>();
+      for (const a of incoming) if (!stored.has(a.id)) keysOf.set(a, claimKeysOf(a));
+      const allKeys = [...new Set([...keysOf.values()].flat())];
+      const fresh = new Set<string>();
+      if (allKeys.length > 0) {
+        const claimed = await c.query({ name: 'bulwark_claim', text: this.sql.claim, values: [allKeys, Date.now()] });
+        for (const r of claimed.rows as { key: string }[]) fresh.add(r.key);
+      }
+      const taken = new Set<string>();
+      /** Per alert: undefined (stored already), 'held' (every occurrence claimed before), or the alert with only its fresh occurrences. */
+      const plan = incoming.map((a): Alert | 'held' | undefined => {
+        if (stored.has(a.id)) return undefined;
+        const keys = keysOf.get(a)!;
+        if (keys.length === 0) return a;
+        const mine = new Set(keys.filter((k) => fresh.has(k) && !taken.has(k)));
+        for (const k of mine) taken.add(k);
+        return mine.size === 0 ? 'held' : withoutClaimed(a, mine);
+      });
+      const fingerprints = [...new Set(plan.flatMap((p, i) => (p === undefined ? [] : [incoming[i]!.fingerprint])))];
+      // The newest open alert per fingerprint (locked), and the newest of any status where an alert's occurrences are all held.
+      const open = new Map<string, Alert>();
+      if (fingerprints.length > 0)
+        for (const row of (await c.query({ name: 'bulwark_open_by_fingerprint', text: this.sql.open, values: [fingerprints] })).rows)
+          open.set(row.fingerprint, PostgresAlertStore.toAlert(row));
+      const latest = new Map<string, Alert>();
+      const heldPrints = [...new Set(plan.flatMap((p, i) => (p === 'held' ? [incoming[i]!.fingerprint] : [])))];
+      if (heldPrints.length > 0)
+        for (const row of (await c.query({ name: 'bulwark_latest_by_fingerprint', text: this.sql.latest, values: [heldPrints] })).rows)
+          latest.set(row.fingerprint, PostgresAlertStore.toAlert(row));
+
+      const inserts = new Map<string, Alert>();
+      const updates = new Map<string, Alert>();
+      const deliveries: { sink: string; alert: Alert }[] = [];
+      // What a later alert of this batch sees: the newest by (last_seen desc, id), as the queries order them.
+      // (A later version of the same alert replaces it, whatever its time.)
+      const newer = (x: Alert, y: Alert | undefined) =>
+        !y || x.id === y.id || Date.parse(x.lastSeen) > Date.parse(y.lastSeen) || (x.lastSeen === y.lastSeen && x.id < y.id) ? x : y;
+      const wrote = (a: Alert) => {
+        latest.set(a.fingerprint, newer(a, latest.get(a.fingerprint)));
+        if (a.status === 'active' || a.status === 'in-progress') open.set(a.fingerprint, newer(a, open.get(a.fingerprint)));
+        stored.set(a.id, a);
+      };
       const out: Alert[] = [];
-      for (const alert of incoming) out.push(await this.upsertIn(c, alert, windowMs, targetsOf(notify, alert)));
+      for (let i = 0; i < incoming.length; i++) {
+        const input = incoming[i]!;
+        const step = plan[i];
+        // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
+        if (step === undefined || stored.has(input.id)) {
+          out.push(stored.get(input.id)!);
+          continue;
+        }
+        // Every occurrence it stands for is recorded already: the alert that holds them stands.
+        if (step === 'held') {
+          out.push(latest.get(input.fingerprint) ?? input);
+          continue;
+        }
+        const target = open.get(step.fingerprint);
+        if (target && Date.parse(target.lastSeen) >= mergeHorizon(step, windowMs)) {
+          const merged = mergeAlerts(target, step);
+          if (inserts.has(merged.id)) inserts.set(merged.id, merged);
+          else updates.set(merged.id, merged);
+          open.set(merged.fingerprint, merged);
+          wrote(merged);
+          out.push(merged);
+          continue;
+        }
+        inserts.set(step.id, step);
+        for (const sink of new Set(targetsOf(notify, input))) deliveries.push({ sink, alert: step });
+        wrote(step);
+        out.push(step);
+      }
+      if (inserts.size > 0) await c.query({ name: 'bulwark_insert_alerts', text: this.sql.insert, values: PostgresAlertStore.columns([...inserts.values()]) });
+      if (updates.size > 0) await c.query({ name: 'bulwark_update_alerts', text: this.sql.update, values: PostgresAlertStore.columns([...updates.values()]) });
+      if (deliveries.length > 0) {
+        // The body is the alert as first stored (a merge later in the batch does not change what was raised).
+        const now = Date.now();
+        await c.query({
+          name: 'bulwark_queue_deliveries',
+          text: this.sql.outbox,
+          values: [deliveries.map((d) => d.sink), deliveries.map((d) => d.alert.id), deliveries.map((d) => JSON.stringify(d.alert)), now],
+        });
+      }
       return out;
     });
   }
 
-  private async upsertIn(c: pg.PoolClient, input: Alert, windowMs: number, notify: readonly string[]): Promise<Alert> {
-    let incoming = input;
-    // The same alert delivered twice (a retry after an ambiguous failure) is applied once.
-    const again = await c.query(`SELECT * FROM ${this.table} WHERE id = $1`, [incoming.id]);
-    if (again.rows[0]) return PostgresAlertStore.toAlert(again.rows[0]);
-    const keys = claimKeysOf(incoming);
-    if (keys.length > 0) {
-      const claimed = await c.query(
-        `INSERT INTO ${this.claimsTable} (key, created_ms) SELECT k, $2 FROM unnest($1::text[]) AS x(k) ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [keys, Date.now()],
-      );
-      const fresh = new Set(claimed.rows.map((r: { key: string }) => r.key));
-      if (fresh.size === 0) {
-        // Every occurrence it stands for is recorded already: the alert that holds them stands.
-        const holder = await c.query(`SELECT * FROM ${this.table} WHERE fingerprint = $1 ORDER BY last_seen DESC, id LIMIT 1`, [incoming.fingerprint]);
-        return holder.rows[0] ? PostgresAlertStore.toAlert(holder.rows[0]) : incoming;
-      }
-      incoming = withoutClaimed(incoming, fresh);
-    }
-    const open = await c.query(
-      `SELECT * FROM ${this.table} WHERE fingerprint = $1 AND status IN ('active', 'in-progress') AND last_seen >= $2
-       ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE`,
-      [incoming.fingerprint, new Date(mergeHorizon(incoming, windowMs)).toISOString()],
-    );
-    if (open.rows[0]) {
-      const merged = mergeAlerts(PostgresAlertStore.toAlert(open.rows[0]), incoming);
-      await this.update(c, merged);
-      return merged;
-    }
-    await this.insert(c, incoming);
-    const sinks = [...new Set(notify)];
-    if (sinks.length > 0) {
-      const now = Date.now();
-      await c.query(
-        `INSERT INTO ${this.outboxTable} (sink, alert_id, body, next_attempt_ms, created_ms)
-         SELECT s, $2, $3::jsonb, $4, $4 FROM unnest($1::text[]) AS x(s) ON CONFLICT (sink, alert_id) DO NOTHING`,
-        [sinks, incoming.id, JSON.stringify(incoming), now],
-      );
-    }
-    return incoming;
+  private statements: ReturnType<typeof upsertStatements> | undefined;
+  /** The statements of upsertMany, on this store's tables. */
+  private get sql(): ReturnType<typeof upsertStatements> {
+    return (this.statements ??= upsertStatements({ alerts: this.table, claims: this.claimsTable, outbox: this.outboxTable }));
+  }
+
+  /** Rows as one array per column (the parameters of the unnest statements). */
+  private static columns(alerts: readonly Alert[]): unknown[][] {
+    const rows = alerts.map((a) => PostgresAlertStore.values(a));
+    return COLUMNS.map((_, i) => rows.map((r) => r[i]));
   }
 
   async claimOutbox(nowMs: number, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
@@ -672,4 +759,25 @@ export class PostgresAlertStore implements AlertStore {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+/** The statements of upsertMany: fixed texts (arrays as parameters), so each is prepared once per connection. */
+function upsertStatements(t: { alerts: string; claims: string; outbox: string }) {
+  const typed = COLUMNS.map((col, i) => `$${i + 1}::${COLUMN_TYPES[col]}[]`).join(', ');
+  return {
+    lock: `SELECT count(pg_advisory_xact_lock($1, k)) FROM (SELECT k FROM unnest($2::int[]) AS u(k) ORDER BY k) AS ordered`,
+    byId: `SELECT * FROM ${t.alerts} WHERE id = ANY($1::text[])`,
+    claim: `INSERT INTO ${t.claims} (key, created_ms) SELECT k, $2 FROM unnest($1::text[]) AS x(k) ON CONFLICT (key) DO NOTHING RETURNING key`,
+    open: `SELECT o.* FROM unnest($1::text[]) AS x(fp) CROSS JOIN LATERAL (
+             SELECT * FROM ${t.alerts} WHERE fingerprint = x.fp AND status IN ('active', 'in-progress')
+             ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE) AS o`,
+    latest: `SELECT o.* FROM unnest($1::text[]) AS x(fp) CROSS JOIN LATERAL (
+               SELECT * FROM ${t.alerts} WHERE fingerprint = x.fp ORDER BY last_seen DESC, id LIMIT 1) AS o`,
+    insert: `INSERT INTO ${t.alerts} (${COLUMNS.join(', ')}) SELECT * FROM unnest(${typed})`,
+    update: `UPDATE ${t.alerts} AS a SET ${COLUMNS.slice(1)
+      .map((col) => `${col} = v.${col}`)
+      .join(', ')} FROM unnest(${typed}) AS v(${COLUMNS.join(', ')}) WHERE a.id = v.id`,
+    outbox: `INSERT INTO ${t.outbox} (sink, alert_id, body, next_attempt_ms, created_ms)
+             SELECT s, a, b::jsonb, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(s, a, b) ON CONFLICT (sink, alert_id) DO NOTHING`,
+  };
 }

@@ -14,6 +14,7 @@ import {
   type AlertStore,
 } from '../../alerts/store.js';
 import { at, makeAlert } from './support.js';
+import { prng } from '../support/prng.js';
 import { AnomalyBaseline, BaselineSync, defaultAnomalySettings } from '../../audit/anomaly.js';
 
 export interface StoreLocation {
@@ -85,6 +86,55 @@ export function storeSuite(name: string, createLocation: () => Promise<StoreLoca
       const queued = await store.claimOutbox(Date.now() + 1000, 10, 30_000);
       expect(queued.map((q) => q.alert.id).sort()).toEqual([stored.id, other.id].sort());
       expect(await store.upsertMany([], WINDOW)).toEqual([]);
+    });
+
+    it('a batch stores exactly what the same alerts upserted one by one store: repeats, claims, windows, replays, closed alerts (random batches)', async () => {
+      for (let seed = 1; seed <= 12; seed++) {
+        const random = prng(seed);
+        const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+        const resources = ['a', 'b', 'c'].map((name) => ({ group: '', version: 'v1', kind: 'Pod', name: `${name}-${seed}` }));
+        const make = () =>
+          makeAlert({
+            type: pick(['exec-into-pod', 'pentest-tool']),
+            source: 'audit',
+            resource: pick(resources),
+            // Spread over three windows, so some occurrences fall outside the open alert's.
+            firstSeen: at(Math.floor(random() * 30)),
+            auditIDs: random() < 0.8 ? [`req-${seed}-${Math.floor(random() * 12)}`] : [],
+            count: random() < 0.2 ? 2 : 1,
+          });
+        // Stored before: open ones, a dismissed one, and what their occurrences claimed.
+        const before = Array.from({ length: 6 }, make);
+        const batch: Alert[] = [];
+        for (let i = 0; i < 40; i++) batch.push(random() < 0.1 && batch.length > 0 ? pick(batch) : random() < 0.1 ? pick(before) : make());
+        const stores: AlertStore[] = [];
+        const results: { out: Alert[]; all: Alert[]; queued: string[] }[] = [];
+        for (const mode of ['batch', 'one by one'] as const) {
+          const loc = await createLocation();
+          try {
+            const store = await loc.open();
+            stores.push(store);
+            const kept: string[] = [];
+            for (const b of before) kept.push((await store.upsert(b, WINDOW, ['hook'])).id);
+            const ids = [...new Set(kept)];
+            await store.setStatus(ids[0]!, 'dismissed', 'sam', 'known');
+            if (ids[1]) await store.setStatus(ids[1], 'in-progress', 'sam', 'looking');
+            const out: Alert[] = [];
+            if (mode === 'batch') out.push(...(await store.upsertMany(batch, WINDOW, ['hook'])));
+            else for (const a of batch) out.push(await store.upsert(a, WINDOW, ['hook']));
+            const all = (await store.list({}, undefined, 500)).items.map((a) => ({ ...a, history: a.history.map((h) => ({ ...h, at: '' })) }));
+            const queued = (await store.claimOutbox(Date.now() + 1000, 500, 30_000)).map((q) => `${q.sink} ${q.alert.id} ${q.alert.count}`).sort();
+            results.push({ out: out.map((a) => ({ ...a, history: a.history.map((h) => ({ ...h, at: '' })) })), all, queued });
+            await store.close();
+          } finally {
+            await loc.cleanup();
+          }
+        }
+        expect(results[0]!.all.length, `seed ${seed}`).toBeGreaterThan(3);
+        expect(results[0]!.out, `seed ${seed}: what each upsert returned`).toEqual(results[1]!.out);
+        expect(results[0]!.all, `seed ${seed}: what is stored`).toEqual(results[1]!.all);
+        expect(results[0]!.queued, `seed ${seed}: what is queued for delivery`).toEqual(results[1]!.queued);
+      }
     });
 
     it('counts a request once across replicas: an audit ID or review uid already claimed for a type is not recorded again', async () => {
