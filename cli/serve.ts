@@ -24,7 +24,7 @@ import { projectRoot } from '../core/paths.js';
 import os from 'node:os';
 import type { BackgroundScanner, BackgroundSettings } from '../background/scanner.js';
 import { loadKubeConfig } from '../background/kube.js';
-import { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_INTERVAL_MS, LeaseElector, MAINTENANCE_LEASE_NAME } from '../background/lease.js';
+import { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_INTERVAL_MS, LEASE_NAME, LeaseElector, MAINTENANCE_LEASE_NAME } from '../background/lease.js';
 import type { ClusterSource } from '../webhook/namespaces.js';
 import { describe } from '../core/command-descriptions.js';
 
@@ -392,6 +392,21 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
         background = undefined;
       }
     }
+  }
+  // Which Leases this replica holds: across the replicas, the sum per lease should be 1 — 0 for
+  // long means nobody maintains (or someone else holds the Lease: alert on it).
+  if (maintenance || background) {
+    const { Gauge } = await import('prom-client');
+    new Gauge({
+      name: 'bulwark_lease_held',
+      help: 'Whether this replica holds the Lease (1) or not (0), by Lease name: bulwark-maintenance (retention, notification delivery) and bulwark-background-scan.',
+      labelNames: ['lease'] as const,
+      registers: [metrics.registry],
+      collect() {
+        if (maintenance) this.set({ lease: MAINTENANCE_LEASE_NAME }, maintenance.isLeader ? 1 : 0);
+        if (background) this.set({ lease: LEASE_NAME }, background.isLeader ? 1 : 0);
+      },
+    });
   }
   let handle;
   try {

@@ -15,7 +15,7 @@ import type { AuditEvent } from '../../audit/event.js';
 import { POSTGRES_URL } from '../alerts/support.js';
 import { auditEvent, auditID } from '../audit/helpers.js';
 import { startApiServerStandIn, type StandIn } from '../support/apiserver.js';
-import { listeningPort, makeCerts, request, serveProcess, waitFor, type ServeProcess, type TestCerts } from '../webhook/support.js';
+import { listeningPort, makeCerts, metricValue, request, serveProcess, waitFor, type ServeProcess, type TestCerts } from '../webhook/support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NS = 'bulwark-system';
@@ -109,6 +109,10 @@ describe.skipIf(!POSTGRES_URL)('the maintenance Lease on a shared store', () => 
     const holder = api.objects.get(LEASE)!.spec.holderIdentity === 'replica-a' ? a! : b!;
     const other = holder === a ? b! : a!;
     expect(holder.proc.stderr()).toMatch(/holding the maintenance Lease: alert retention and notification delivery run on this replica/);
+    // Each replica says whether it holds it: across them the sum is 1.
+    const held = async (r: { port: number }) =>
+      metricValue((await request(r.port, ca, { method: 'GET', path: '/metrics' })).text, 'bulwark_lease_held', { lease: MAINTENANCE_LEASE_NAME });
+    await waitFor(async () => (await held(holder)) === 1 && (await held(other)) === 0, 10_000, 'bulwark_lease_held');
 
     // Raised on the other replica, delivered by the holder only (both poll the outbox every 100 ms).
     const first: string[] = [];
