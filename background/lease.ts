@@ -67,6 +67,15 @@ export class LeaseElector {
     return this.opts.leaseDurationMs;
   }
 
+  /**
+   * For a job with a safety net of its own (a database lock, claimed rows): run it here when this
+   * replica holds the Lease, or when the Lease could not be read for longer than it lasts (no API
+   * server, no RBAC) — then on every replica, rather than on none.
+   */
+  leadsOrUnreachable(): boolean {
+    return this.leader || this.unreachableForMs() > this.opts.leaseDurationMs;
+  }
+
   start(): void {
     const loop = (): void => {
       if (this.stopped) return;

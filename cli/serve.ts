@@ -283,7 +283,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       defaultCluster: () => informer?.kubeSystemUid,
       // The Lease holder maintains; a Lease that cannot be read for longer than it lasts (no API
       // server, no RBAC) leaves it to every replica, kept apart by the store's locks.
-      ...(maintenance ? { maintains: () => maintenance.isLeader || maintenance.unreachableForMs() > maintenance.leaseDurationMs } : {}),
+      ...(maintenance ? { maintains: () => maintenance.leadsOrUnreachable() } : {}),
     });
   } catch (err) {
     const message = (err as Error).message;

@@ -162,11 +162,15 @@ describe('LeaseElector', () => {
     await lonely.tick();
     expect(lonely.isLeader).toBe(false);
     expect(errors.length).toBe(1);
+    // Within the lease duration it does not act; past it (nobody can hold the Lease), it does.
+    expect(lonely.leadsOrUnreachable()).toBe(false);
     clock.ms += 20_000;
     expect(lonely.unreachableForMs()).toBeGreaterThanOrEqual(20_000);
-    // The reachable one stays in contact.
+    expect(lonely.leadsOrUnreachable()).toBe(true);
+    // The reachable one stays in contact: a follower that gets answers never acts on its own.
     await e.tick();
     expect(e.unreachableForMs()).toBe(0);
+    expect(e.isLeader || !e.leadsOrUnreachable()).toBe(true);
   });
 
   it('an API server that accepts but never answers: a tick ends within about a renew period', async () => {
