@@ -5,7 +5,9 @@
 export function boundedMemo<T>(compute: (key: string) => T, maxEntries = 4096, maxKeyLength = 1024): (key: string) => T {
   const cache = new Map<string, T>();
   return (key) => {
-    if (cache.has(key)) return cache.get(key)!;
+    // One lookup in the common case (a remembered value is never undefined unless T allows it).
+    const known = cache.get(key);
+    if (known !== undefined || cache.has(key)) return known as T;
     const value = compute(key);
     if (key.length <= maxKeyLength) {
       if (cache.size >= maxEntries) cache.clear();
