@@ -763,16 +763,19 @@ export class PostgresAlertStore implements AlertStore {
 
 /** The statements of upsertMany: fixed texts (arrays as parameters), so each is prepared once per connection. */
 function upsertStatements(t: { alerts: string; claims: string; outbox: string }) {
+  // Named columns, never *: a prepared statement whose result shape changes (a later version's
+  // migration adding a column, during a rolling upgrade) fails instead of re-planning.
+  const cols = COLUMNS.join(', ');
   const typed = COLUMNS.map((col, i) => `$${i + 1}::${COLUMN_TYPES[col]}[]`).join(', ');
   return {
     lock: `SELECT count(pg_advisory_xact_lock($1, k)) FROM (SELECT k FROM unnest($2::int[]) AS u(k) ORDER BY k) AS ordered`,
-    byId: `SELECT * FROM ${t.alerts} WHERE id = ANY($1::text[])`,
+    byId: `SELECT ${cols} FROM ${t.alerts} WHERE id = ANY($1::text[])`,
     claim: `INSERT INTO ${t.claims} (key, created_ms) SELECT k, $2 FROM unnest($1::text[]) AS x(k) ON CONFLICT (key) DO NOTHING RETURNING key`,
     open: `SELECT o.* FROM unnest($1::text[]) AS x(fp) CROSS JOIN LATERAL (
-             SELECT * FROM ${t.alerts} WHERE fingerprint = x.fp AND status IN ('active', 'in-progress')
+             SELECT ${cols} FROM ${t.alerts} WHERE fingerprint = x.fp AND status IN ('active', 'in-progress')
              ORDER BY last_seen DESC, id LIMIT 1 FOR UPDATE) AS o`,
     latest: `SELECT o.* FROM unnest($1::text[]) AS x(fp) CROSS JOIN LATERAL (
-               SELECT * FROM ${t.alerts} WHERE fingerprint = x.fp ORDER BY last_seen DESC, id LIMIT 1) AS o`,
+               SELECT ${cols} FROM ${t.alerts} WHERE fingerprint = x.fp ORDER BY last_seen DESC, id LIMIT 1) AS o`,
     insert: `INSERT INTO ${t.alerts} (${COLUMNS.join(', ')}) SELECT * FROM unnest(${typed})`,
     update: `UPDATE ${t.alerts} AS a SET ${COLUMNS.slice(1)
       .map((col) => `${col} = v.${col}`)

@@ -35,6 +35,29 @@ if (POSTGRES_URL) {
       },
     };
   });
+  describe('PostgreSQL prepared statements', () => {
+    it('a column added by a newer replica while the statements are prepared: the next batches still store (rolling upgrade)', async () => {
+      const schema = `t_${randomBytes(6).toString('hex')}`;
+      const store = await openAlertStore(url, { schema, poolSize: 1 });
+      try {
+        const first = makeAlert({ firstSeen: '2025-01-01T10:00:00.000Z' });
+        await store.upsertMany([first], 600_000);
+        // What a later version's migration could do, from another process, on the same table.
+        await admin.query(`ALTER TABLE ${schema}.bulwark_alerts ADD COLUMN added_later text NOT NULL DEFAULT ''`);
+        const again = makeAlert({ resource: first.resource, firstSeen: '2025-01-01T10:01:00.000Z' });
+        const other = makeAlert({ firstSeen: '2025-01-01T10:02:00.000Z' });
+        const out = await store.upsertMany([again, other], 600_000);
+        expect(out.map((a) => [a.id, a.count])).toEqual([
+          [first.id, 2],
+          [other.id, 1],
+        ]);
+      } finally {
+        await store.close();
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      }
+    });
+  });
+
   describe('PostgreSQL retention across replicas', () => {
     it('runs on one replica at a time: while another holds the retention lock, a prune deletes nothing', async () => {
       const schema = `t_${randomBytes(6).toString('hex')}`;
