@@ -141,6 +141,31 @@ describe('bad input: a 4xx JSON error that says what is wrong, and the server ke
   });
 });
 
+describe('a failure outside the checks (a bug): 500, counted and logged, and the server keeps serving', () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    ts = await startTestServer({
+      // The namespace dry run (the background scanner's cache) throwing for one namespace.
+      namespaceDryRun: (ns) => {
+        if (ns === 'broken') throw new Error('scanner cache corrupted');
+        return undefined;
+      },
+    });
+  });
+  afterAll(() => ts.close());
+
+  it('answers 500 with a JSON error, counts internal, logs it; the next review is judged', async () => {
+    const c = client(ts);
+    const ns = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'broken', labels } });
+    const res = await c.post('/validate', review(ns({ 'bulwark.io/mode': 'enforce' }), { operation: 'UPDATE', name: 'broken', oldObject: ns({}) }));
+    expect(res.status).toBe(500);
+    expect(res.json()).toEqual({ error: 'internal error' });
+    expect(ts.logs.lines.some((l) => l.msg === 'admission request failed' && /scanner cache corrupted/.test(JSON.stringify(l.err)))).toBe(true);
+    expect(metricValue((await c.get('/metrics')).text, 'bulwark_admission_errors_total', { reason: 'internal' })).toBe(1);
+    expect((await c.review(review(withPodSpec('Pod', cleanSpec())))).allowed).toBe(true);
+  });
+});
+
 describe('health and slow clients', () => {
   let ts: TestServer;
   beforeAll(async () => {
