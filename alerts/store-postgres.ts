@@ -25,6 +25,7 @@ import {
   type AlertTrends,
   mergeAlerts,
   mergeHorizon,
+  OPEN_STATUSES,
   normaliseAlert,
   SEVERITY_RANK,
   severitiesAtOrAbove,
@@ -459,11 +460,9 @@ export class PostgresAlertStore implements AlertStore {
       /** Per alert: undefined (stored already), 'held' (every occurrence claimed before), or the alert with only its fresh occurrences. */
       const plan = incoming.map((a): Alert | 'held' | undefined => {
         if (stored.has(a.id)) return undefined;
-        const keys = keysOf.get(a)!;
-        if (keys.length === 0) return a;
-        const mine = new Set(keys.filter((k) => fresh.has(k) && !taken.has(k)));
+        const mine = new Set(keysOf.get(a)!.filter((k) => fresh.has(k) && !taken.has(k)));
         for (const k of mine) taken.add(k);
-        return mine.size === 0 ? 'held' : withoutClaimed(a, mine);
+        return withoutClaimed(a, mine) ?? 'held';
       });
       const fingerprints = [...new Set(plan.flatMap((p, i) => (p === undefined ? [] : [incoming[i]!.fingerprint])))];
       // The newest open alert per fingerprint (locked), and the newest of any status where an alert's occurrences are all held.
@@ -486,7 +485,7 @@ export class PostgresAlertStore implements AlertStore {
         !y || x.id === y.id || Date.parse(x.lastSeen) > Date.parse(y.lastSeen) || (x.lastSeen === y.lastSeen && x.id < y.id) ? x : y;
       const wrote = (a: Alert) => {
         latest.set(a.fingerprint, newer(a, latest.get(a.fingerprint)));
-        if (a.status === 'active' || a.status === 'in-progress') open.set(a.fingerprint, newer(a, open.get(a.fingerprint)));
+        if (OPEN_STATUSES.includes(a.status)) open.set(a.fingerprint, newer(a, open.get(a.fingerprint)));
         stored.set(a.id, a);
       };
       const out: Alert[] = [];
@@ -508,7 +507,6 @@ export class PostgresAlertStore implements AlertStore {
           const merged = mergeAlerts(target, step);
           if (inserts.has(merged.id)) inserts.set(merged.id, merged);
           else updates.set(merged.id, merged);
-          open.set(merged.fingerprint, merged);
           wrote(merged);
           out.push(merged);
           continue;

@@ -127,8 +127,8 @@ const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
     }
   },
   // 5: the occurrences already recorded (claimKeysOf), so that replicas sharing the file count a
-  // request once whichever of them sees which stage.
-  // and the cluster of each alert as a column (many clusters, one store).
+  // request once whichever of them sees which stage; and the cluster of each alert as a column
+  // (many clusters, one store).
   `CREATE TABLE IF NOT EXISTS alert_claims (key TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);
    CREATE INDEX IF NOT EXISTS alert_claims_by_created ON alert_claims (created_ms);
    ALTER TABLE alerts ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
@@ -250,13 +250,14 @@ export class SqliteAlertStore implements AlertStore {
       const now = Date.now();
       const fresh = new Set<string>();
       for (const key of keys) if (claim.run(key, now).changes > 0) fresh.add(key);
-      if (fresh.size === 0) {
+      const unclaimed = withoutClaimed(incoming, fresh);
+      if (!unclaimed) {
         // Every occurrence it stands for is recorded already: the alert that holds them stands.
         const holder = this.db.prepare('SELECT body FROM alerts WHERE fingerprint = ? ORDER BY last_seen_ms DESC, id LIMIT 1').get(incoming.fingerprint) as
           Row | undefined;
         return holder ? SqliteAlertStore.toAlert(holder) : incoming;
       }
-      incoming = withoutClaimed(incoming, fresh);
+      incoming = unclaimed;
     }
     const row = this.db
       .prepare(

@@ -224,12 +224,14 @@ function claimsOf(alert: Alert): { key: string; auditID?: string }[] {
 /**
  * The alert without the occurrences already claimed (`fresh`: the keys this write claimed): an
  * alert that stands for several requests (merged in a replica's retry queue while the store was
- * down) keeps only the ones no one recorded yet, and its count drops by as many.
+ * down) keeps only the ones no one recorded yet, and its count drops by as many. Undefined when
+ * it claims occurrences and every one was recorded before: the alert that holds them stands.
  */
-export function withoutClaimed(alert: Alert, fresh: ReadonlySet<string>): Alert {
+export function withoutClaimed(alert: Alert, fresh: ReadonlySet<string>): Alert | undefined {
   const claims = claimsOf(alert);
   const taken = claims.filter((c) => !fresh.has(c.key));
   if (taken.length === 0) return alert;
+  if (taken.length === claims.length) return undefined;
   const gone = new Set(taken.map((c) => c.auditID).filter((id): id is string => id !== undefined));
   return {
     ...alert,

@@ -89,8 +89,12 @@ export class LeaseElector {
     loop();
   }
 
+  private clock(): Date {
+    return this.opts.now ? this.opts.now() : new Date();
+  }
+
   private nowMs(): number {
-    return (this.opts.now ?? (() => new Date()))().getTime();
+    return this.clock().getTime();
   }
 
   private path(withName: boolean): string {
@@ -111,7 +115,7 @@ export class LeaseElector {
 
   /** One acquire-or-renew attempt. */
   async tick(): Promise<void> {
-    const now = (this.opts.now ?? (() => new Date()))();
+    const now = this.clock();
     const durationSeconds = Math.ceil(this.opts.leaseDurationMs / 1000);
     try {
       const current = await this.request('GET', this.path(true));

@@ -49,6 +49,20 @@ function base(
   };
 }
 
+/** A developer's `kubectl get pod`, at one stage. */
+function kubectlGetPod(i: number, stage?: string): Record<string, unknown> {
+  const name = `web-${i % 300}`;
+  return base(
+    'get',
+    `/api/v1/namespaces/shop/pods/${name}`,
+    human(`dev${i % 20}`),
+    KUBECTL,
+    { resource: 'pods', namespace: 'shop', name, apiVersion: 'v1' },
+    200,
+    stage,
+  );
+}
+
 const okPod = {
   kind: 'Pod',
   apiVersion: 'v1',
@@ -127,31 +141,8 @@ const TEMPLATES: Template[] = [
     weight: 10,
     make: () => base('list', '/api/v1/pods?limit=500&resourceVersion=0', sa('generic-garbage-collector'), K, { resource: 'pods', apiVersion: 'v1' }, 200),
   },
-  {
-    weight: 14,
-    make: (i) =>
-      base(
-        'get',
-        `/api/v1/namespaces/shop/pods/web-${i % 300}`,
-        human(`dev${i % 20}`),
-        KUBECTL,
-        { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1' },
-        200,
-        'RequestReceived',
-      ),
-  },
-  {
-    weight: 8,
-    make: (i) =>
-      base(
-        'get',
-        `/api/v1/namespaces/shop/pods/web-${i % 300}`,
-        human(`dev${i % 20}`),
-        KUBECTL,
-        { resource: 'pods', namespace: 'shop', name: `web-${i % 300}`, apiVersion: 'v1' },
-        200,
-      ),
-  },
+  { weight: 14, make: (i) => kubectlGetPod(i, 'RequestReceived') },
+  { weight: 8, make: (i) => kubectlGetPod(i) },
   {
     weight: 4,
     make: (i) =>

@@ -26,6 +26,7 @@ import type { BackgroundScanner, BackgroundSettings } from '../background/scanne
 import { loadKubeConfig } from '../background/kube.js';
 import { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_INTERVAL_MS, LEASE_NAME, LeaseElector, MAINTENANCE_LEASE_NAME } from '../background/lease.js';
 import type { ClusterSource } from '../webhook/namespaces.js';
+import { storeKind } from '../config/store-url.js';
 import { describe } from '../core/command-descriptions.js';
 
 export interface ServeCliOptions {
@@ -264,7 +265,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   const storeUrl = process.env.BULWARK_STORE_URL ?? config.store?.url;
   const cluster = opts.kube === false ? undefined : detectCluster(opts.kubeconfig);
   const maintenance =
-    cluster && typeof storeUrl === 'string' && /^postgres(ql)?:/i.test(storeUrl)
+    cluster && isSharedStore(storeUrl)
       ? await maintenanceLease(await kubeConfigOf(cluster).catch(() => undefined), settings.namespace, identity, logger)
       : undefined;
   let alerts: AlertsService;
@@ -497,6 +498,15 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   // (process.exit still flushes any line logged after this point: pino's exit hook.)
   setTimeout(() => process.exit(0), 1000).unref();
   return 0;
+}
+
+/** Whether the store URL names a store the replicas share (PostgreSQL); a bad URL is reported when the store opens. */
+function isSharedStore(url: unknown): boolean {
+  try {
+    return typeof url === 'string' && storeKind(url) === 'postgres';
+  } catch {
+    return false;
+  }
 }
 
 /**

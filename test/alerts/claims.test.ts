@@ -22,8 +22,13 @@ describe('occurrence claims', () => {
   it('withoutClaimed keeps the unclaimed occurrences and lowers the count by the claimed ones', () => {
     const merged = makeAlert({ source: 'audit', auditIDs: ['a1', 'a2', 'a3'], count: 3 });
     const left = withoutClaimed(merged, new Set(['a:v:privileged-container:a2']));
-    expect(left.auditIDs).toEqual(['a2']);
-    expect(left.count).toBe(1);
+    expect(left?.auditIDs).toEqual(['a2']);
+    expect(left?.count).toBe(1);
     expect(withoutClaimed(merged, new Set(claimKeysOf(merged)))).toBe(merged);
+    // None of its occurrences claimed by this write: it stands for nothing new.
+    expect(withoutClaimed(merged, new Set())).toBeUndefined();
+    // An alert that claims nothing (no audit ID, no review uid) always stands.
+    const plain = makeAlert({ source: 'admission' });
+    expect(withoutClaimed(plain, new Set())).toBe(plain);
   });
 });

@@ -48,13 +48,10 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(root, 'ui', 'notes.txt'), 'not served');
   fs.writeFileSync(path.join(root, 'dist', 'ui', 'app.js'), 'export {};');
   const assets = loadConsoleAssets(root);
+  // Both servers: the same store, tokens and certificate, on a free loopback port.
+  const common = { store, access, logger, port: 0, address: '127.0.0.1', tls: { cert: leaf.certPem, key: leaf.keyPem } } as const;
   api = await startAlertsApi({
-    store,
-    access,
-    logger,
-    port: 0,
-    address: '127.0.0.1',
-    tls: { cert: leaf.certPem, key: leaf.keyPem },
+    ...common,
     consoleAssets: assets ?? null,
     now: () => NOW,
     posture: { posture: () => posture, enabled: () => scanRunning },
@@ -68,15 +65,7 @@ beforeAll(async () => {
   const unbuilt = tempDir();
   fs.mkdirSync(path.join(unbuilt, 'ui'));
   fs.writeFileSync(path.join(unbuilt, 'ui', 'index.html'), '<!doctype html>');
-  bare = await startAlertsApi({
-    store,
-    access,
-    logger,
-    port: 0,
-    address: '127.0.0.1',
-    tls: { cert: leaf.certPem, key: leaf.keyPem },
-    consoleRoot: unbuilt,
-  });
+  bare = await startAlertsApi({ ...common, consoleRoot: unbuilt });
   const severities = ['high', 'medium', 'low', 'informational'] as const;
   for (let i = 0; i < 24; i++) {
     seeded.push(
