@@ -153,7 +153,7 @@ export class LeaseElector {
           holderIdentity: this.opts.identity,
           leaseDurationSeconds: durationSeconds,
           renewTime: microTime(now),
-          ...(takeover ? { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+          ...(takeover ? { acquireTime: microTime(now), leaseTransitions: (Number.isSafeInteger(spec.leaseTransitions) ? spec.leaseTransitions : 0) + 1 } : {}),
         },
       };
       const res = await this.request('PUT', this.path(true), body);

@@ -132,6 +132,20 @@ describe('LeaseElector', () => {
     expect(b.e.isLeader).toBe(true);
   });
 
+  it('a Lease someone wrote with odd fields (holder not a string, duration not a number) is read as free, and taken', async () => {
+    api.objects.delete(KEY);
+    const clock = { ms: Date.parse('2026-12-04T10:00:00Z') };
+    const a = await elector('replica-a', clock);
+    await a.e.tick();
+    const lease = api.objects.get(KEY)!;
+    lease.spec = { holderIdentity: 42, leaseDurationSeconds: 'forever', renewTime: { not: 'a time' }, leaseTransitions: 'many' };
+    const b = await elector('replica-b', clock);
+    await b.e.tick();
+    expect(b.errors).toEqual([]);
+    expect(b.e.isLeader).toBe(true);
+    expect(api.objects.get(KEY)!.spec).toMatchObject({ holderIdentity: 'replica-b', leaseDurationSeconds: 15, leaseTransitions: 1 });
+  });
+
   it('two replicas racing for an expired Lease: exactly one wins (the other gets 409)', async () => {
     api.objects.delete(KEY);
     const clock = { ms: Date.parse('2026-12-04T10:00:00Z') };
