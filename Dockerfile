@@ -13,6 +13,9 @@ COPY policies policies
 COPY audit audit
 COPY alerts alerts
 COPY cli cli
+COPY background background
+COPY vap vap
+COPY ui ui
 COPY certs/*.ts certs/
 COPY bin bin
 COPY charts charts
@@ -28,6 +31,8 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/bin bin
 COPY --from=build /src/charts/static charts/static
+# The console's page and styles (its scripts are in dist/ui).
+COPY --from=build /src/ui ui
 USER 65532:65532
 # 8443 webhook, 8444 alerts API, 9443 metrics (the chart serves /metrics on its own port)
 EXPOSE 8443 8444 9443

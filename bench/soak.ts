@@ -21,6 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { openAlertStore } from '../alerts/store-factory.js';
 import type { AlertFilter } from '../alerts/store.js';
@@ -93,6 +94,47 @@ interface Tally {
   [status: string]: number;
 }
 
+/** A POST helper that tallies answers by class and status and counts requests on new connections. */
+function poster(port: number): { post: Post; tallies: Record<string, Tally>; newSockets: () => number } {
+  const tallies: Record<string, Tally> = {};
+  let fresh = 0;
+  const post = (agent: https.Agent, route: string, body: string | Buffer, cls: string): Promise<number> =>
+    new Promise((resolve) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          path: route,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+          timeout: 30_000,
+        },
+        (res) => {
+          if (!req.reusedSocket) fresh++;
+          res.resume();
+          res.on('end', () => {
+            const t = (tallies[cls] ??= {});
+            t[res.statusCode!] = (t[res.statusCode!] ?? 0) + 1;
+            resolve(res.statusCode!);
+          });
+        },
+      );
+      req.on('error', (err) => {
+        const t = (tallies[cls] ??= {});
+        const key = (err as NodeJS.ErrnoException).code ?? 'error';
+        t[key] = (t[key] ?? 0) + 1;
+        resolve(0);
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.end(body);
+    });
+  return { post, tallies, newSockets: () => fresh };
+}
+
+type Post = (agent: https.Agent, route: string, body: string | Buffer, cls: string) => Promise<number>;
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-soak-'));
   const ca = createCA({ commonName: 'soak-ca' });
@@ -130,40 +172,7 @@ async function main(): Promise<void> {
 
   const trusted = new https.Agent({ keepAlive: true, maxSockets: 32, ca: ca.certPem, cert: client.certPem, key: client.keyPem });
   const anonymous = new https.Agent({ keepAlive: true, maxSockets: 8, ca: ca.certPem });
-  const tallies: Record<string, Tally> = {};
-  let newSockets = 0;
-  const post = (agent: https.Agent, route: string, body: string | Buffer, cls: string): Promise<number> =>
-    new Promise((resolve) => {
-      const req = https.request(
-        {
-          host: '127.0.0.1',
-          port,
-          servername: 'localhost',
-          path: route,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json' },
-          timeout: 30_000,
-        },
-        (res) => {
-          if (!req.reusedSocket) newSockets++;
-          res.resume();
-          res.on('end', () => {
-            const t = (tallies[cls] ??= {});
-            t[res.statusCode!] = (t[res.statusCode!] ?? 0) + 1;
-            resolve(res.statusCode!);
-          });
-        },
-      );
-      req.on('error', (err) => {
-        const t = (tallies[cls] ??= {});
-        const key = (err as NodeJS.ErrnoException).code ?? 'error';
-        t[key] = (t[key] ?? 0) + 1;
-        resolve(0);
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.end(body);
-    });
+  const { post, tallies, newSockets } = poster(port);
 
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -186,42 +195,24 @@ async function main(): Promise<void> {
   const oversized = Buffer.alloc(8 * 1024 * 1024, 0x20);
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
-  const latencies: number[] = [];
-  const serviceTimes: number[] = [];
   const rss: { t: number; kib: number }[] = [];
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  let legitAlerts = 0;
   let legitExecs = 0;
   let n = 0;
 
-  // Legitimate reviews, open loop: each is due at a fixed time; latency counts from then.
-  let sent = 0;
-  let legit: NodeJS.Timeout | undefined;
-  const sendDue = (): void => {
-    const now = performance.now();
-    if (now >= deadline) return;
-    const due = Math.floor(((now - started) / 1000) * RATE) + 1; // request k is due at k / RATE s
-    for (; sent < due; sent++) {
-      const scheduled = started + (sent / RATE) * 1000;
-      const privileged = sent % 20 === 0;
-      if (privileged) legitAlerts++;
-      const body = podReview(pod(`legit-${sent}`, 'team-legit', privileged), 'alice');
-      const sentAt = performance.now();
-      track(
-        post(trusted, '/validate', body, 'legit review').then(() => {
-          latencies.push(performance.now() - scheduled);
-          serviceTimes.push(performance.now() - sentAt);
-        }),
-      );
-    }
-    // Wake at the next request's due time, not on a coarse tick (the lag would count as latency).
-    legit = setTimeout(sendDue, Math.max(0, started + (sent / RATE) * 1000 - performance.now()));
-  };
-  sendDue();
+  // Legitimate reviews come from their own thread, as the API server is its own process: the attack
+  // traffic's TLS handshakes and timers on this thread's loop would otherwise delay their sends.
+  const legit = new Worker(new URL(import.meta.url), {
+    workerData: { port, ca: ca.certPem, cert: client.certPem, key: client.keyPem, seconds: SECONDS } satisfies LegitOptions,
+  });
+  const legitDone = new Promise<LegitResult>((resolve, reject) => {
+    legit.once('message', resolve);
+    legit.once('error', reject);
+  });
 
   const every = (ms: number, fn: () => void, cls = '') => setInterval(() => performance.now() < deadline && !SKIP.has(cls) && fn(), ms);
   const timers = [
@@ -301,10 +292,11 @@ async function main(): Promise<void> {
   }, 5000);
 
   while (performance.now() < deadline) await sleep(1000);
-  clearTimeout(legit);
   for (const t of [slowTimer, sampler, ...timers]) clearInterval(t);
   for (const s of slow) s.destroy();
   await Promise.allSettled([...inflight]);
+  const { latencies, serviceTimes, alerts: legitAlerts, tally } = await legitDone;
+  tallies['legit review'] = tally;
   const cpuMs = (readCpu(child.pid!) - cpuStart) * (1000 / 100); // clock ticks (100 Hz) to ms
   trusted.destroy();
   anonymous.destroy();
@@ -345,7 +337,7 @@ async function main(): Promise<void> {
         .map(([k, v]) => `${k}: ${v}`)
         .join(', ')}`,
     );
-  out(`  slow-header connections opened: ${slowOpened}; requests on a new connection: ${newSockets}`);
+  out(`  slow-header connections opened: ${slowOpened}; requests on a new connection: ${newSockets()}`);
   out(
     `legit reviews: ${latencies.length}; p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms, p99.9 ${pct(99.9).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`,
   );
@@ -381,4 +373,60 @@ function readCpu(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-await main();
+interface LegitOptions {
+  port: number;
+  ca: string;
+  cert: string;
+  key: string;
+  seconds: number;
+}
+
+interface LegitResult {
+  latencies: number[];
+  serviceTimes: number[];
+  /** Privileged pods sent (each must be stored as an alert). */
+  alerts: number;
+  tally: Tally;
+}
+
+/** The worker: Pod reviews at RATE/s, open loop — request k is due at k / RATE s; latency counts from then. */
+async function legitReviews(o: LegitOptions): Promise<LegitResult> {
+  const { post, tallies } = poster(o.port);
+  const trusted = new https.Agent({ keepAlive: true, maxSockets: 32, ca: o.ca, cert: o.cert, key: o.key });
+  const started = performance.now();
+  const deadline = started + o.seconds * 1000;
+  const latencies: number[] = [];
+  const serviceTimes: number[] = [];
+  const inflight = new Set<Promise<unknown>>();
+  let alerts = 0;
+  let sent = 0;
+  await new Promise<void>((finish) => {
+    const sendDue = (): void => {
+      const now = performance.now();
+      if (now >= deadline) return finish();
+      const due = Math.floor(((now - started) / 1000) * RATE) + 1;
+      for (; sent < due; sent++) {
+        const scheduled = started + (sent / RATE) * 1000;
+        const privileged = sent % 20 === 0;
+        if (privileged) alerts++;
+        const body = podReview(pod(`legit-${sent}`, 'team-legit', privileged), 'alice');
+        const sentAt = performance.now();
+        const p = post(trusted, '/validate', body, 'legit review').then(() => {
+          latencies.push(performance.now() - scheduled);
+          serviceTimes.push(performance.now() - sentAt);
+        });
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+      }
+      // Wake at the next request's due time, not on a coarse tick (the lag would count as latency).
+      setTimeout(sendDue, Math.max(0, started + (sent / RATE) * 1000 - performance.now()));
+    };
+    sendDue();
+  });
+  await Promise.allSettled([...inflight]);
+  trusted.destroy();
+  return { latencies, serviceTimes, alerts, tally: tallies['legit review'] ?? {} };
+}
+
+if (isMainThread) await main();
+else parentPort!.postMessage(await legitReviews(workerData as LegitOptions));

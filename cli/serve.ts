@@ -172,6 +172,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     { createWebhookMetrics },
     { detectCluster, startNamespaceInformer },
     { startWebhookServer },
+    { ReviewOffload },
   ] = await Promise.all([
     import('../core/log.js'),
     import('../alerts/service.js'),
@@ -181,6 +182,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     import('../webhook/metrics.js'),
     import('../webhook/namespaces.js'),
     import('../webhook/server.js'),
+    import('../webhook/offload.js'),
   ]);
   const { BackgroundScanner, backgroundSettingsOf } = await import('../background/scanner.js');
   const { ConfigReloader } = await import('./config-reload.js');
@@ -409,9 +411,12 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       },
     });
   }
+  // Large reviews are judged on a worker thread (webhook/offload.ts), so one never stalls the others.
+  const offload = new ReviewOffload({ logger });
   let handle;
   try {
     handle = await startWebhookServer({
+      offload,
       compiled,
       policies: live,
       logger,
@@ -435,6 +440,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     });
   } catch (err) {
     process.stderr.write(`bulwark: cannot serve: ${(err as Error).message}\n`);
+    await offload.close();
     await background?.stop();
     await informer?.stop();
     return 2;
@@ -482,6 +488,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   process.once('SIGINT', again);
   reloader?.stop();
   const { forced } = await handle.close();
+  await offload.close();
   // The scan stops before the store closes: an evaluation in flight may still be recording alerts.
   await background?.stop();
   for (const c of closers) {

@@ -30,6 +30,27 @@ export function isJsonContentType(header: string | undefined): boolean {
 export type BodyCallback = (err: HttpError | undefined, value?: unknown) => void;
 
 /**
+ * Takes the raw bytes of a body of at least `threshold` bytes instead of having them parsed here
+ * (webhook/offload.ts: a worker thread parses and judges them). `take` returns false to decline
+ * (the worker is busy or down); the body is then parsed and handed to `done` as usual.
+ */
+export interface LargeBodyTaker {
+  threshold: number;
+  take(body: Buffer): boolean;
+}
+
+/** The JSON value of a complete body, or the HttpError (400) to answer: too deeply nested, or not JSON. */
+export function decodeJsonBody(buf: Buffer): HttpError | { value: unknown } {
+  const text = buf.toString('utf8');
+  if (nestsDeeperThan(buf, MAX_JSON_DEPTH, text)) return new HttpError(400, `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
  * Reads and parses the body, then calls `done` once: with an HttpError of 415 unless the content
  * type is application/json, 413 over `limit` bytes (at once from Content-Length, or as soon as the
  * streamed bytes pass it), 400 for an empty body, invalid JSON, nesting deeper than MAX_JSON_DEPTH,
@@ -37,7 +58,7 @@ export type BodyCallback = (err: HttpError | undefined, value?: unknown) => void
  * review, and the promise and its microtask hops cost more than the rest of the reading.
  * `done` may run synchronously (a refused header) or from the request's 'end' event.
  */
-export function readJsonBody(req: IncomingMessage, limit: number, done: BodyCallback): void {
+export function readJsonBody(req: IncomingMessage, limit: number, done: BodyCallback, large?: LargeBodyTaker): void {
   if (!isJsonContentType(req.headers['content-type'])) {
     const got = req.headers['content-type'];
     done(new HttpError(415, `the content type must be application/json, got ${got ? JSON.stringify(got) : 'none'}`, 'unsupported-media-type'));
@@ -74,19 +95,13 @@ export function readJsonBody(req: IncomingMessage, limit: number, done: BodyCall
       return;
     }
     const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    const text = buf.toString('utf8');
-    if (nestsDeeperThan(buf, MAX_JSON_DEPTH, text)) {
-      finish(new HttpError(400, `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`));
+    if (large !== undefined && size >= large.threshold && large.take(buf)) {
+      finished = true;
       return;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      finish(new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`));
-      return;
-    }
-    finish(undefined, value);
+    const decoded = decodeJsonBody(buf);
+    if (decoded instanceof HttpError) finish(decoded);
+    else finish(undefined, decoded.value);
   });
   req.on('error', (err: Error) => finish(new HttpError(400, `the body could not be read: ${err.message}`)));
   req.on('aborted', () => finish(new HttpError(400, 'the client aborted the request')));

@@ -14,7 +14,7 @@ export const WARNING_LIMITS: LineLimits = { maxLineBytes: 256, maxTotalBytes: 40
 export const DENIAL_LIMITS: LineLimits = { maxLineBytes: 1024, maxTotalBytes: 16384 };
 
 /** Distinct policy IDs in first-seen order. */
-export function policyIds(findings: readonly Finding[]): string[] {
+export function policyIds(findings: readonly { policy: string }[]): string[] {
   const ids: string[] = [];
   for (const f of findings) if (!ids.includes(f.policy)) ids.push(f.policy);
   return ids;

@@ -82,6 +82,28 @@ const ALLOWED_NOTHING: Omit<Decision, 'outcome' | 'reason' | 'namespace' | 'kind
   errors: [],
 }) as Omit<Decision, 'outcome' | 'reason' | 'namespace' | 'kind'>;
 
+/**
+ * What a request is answered when deciding it failed outside the checks (a bug): denied when config
+ * `onError` is deny (never in Bulwark's own namespace), else allowed. Pure.
+ */
+export function failureDecision(request: AdmissionRequest, compiled: CompiledConfig, serverNamespace: string | undefined): Decision {
+  const namespace = namespaceOf(request);
+  const deny = compiled.config.onError === 'deny' && namespace !== serverNamespace;
+  const response: AdmissionResponse | undefined = deny
+    ? {
+        uid: request.uid,
+        allowed: false,
+        status: {
+          status: 'Failure',
+          code: 403,
+          reason: 'Forbidden',
+          message: '[bulwark] the request could not be evaluated (internal error); it is denied because onError is deny',
+        },
+      }
+    : undefined;
+  return { outcome: deny ? 'denied' : 'allowed', response, findings: [], errors: [], namespace, kind: kindOf(request) };
+}
+
 /** The admission decision for one request. Pure. */
 export function decide(input: DecisionInput): Decision {
   const { request, compiled } = input;

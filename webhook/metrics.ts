@@ -27,6 +27,8 @@ export interface WebhookMetrics {
   observeDuration(route: 'validate' | 'mutate', seconds: number): void;
   error(reason: ErrorReason): void;
   certificateReload(result: 'success' | 'failure'): void;
+  /** A large review and the review worker: judged there, declined (judged on the server's thread), failed (answered 500). */
+  reviewWorker(result: 'judged' | 'declined' | 'failed'): void;
 }
 
 export const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
@@ -70,6 +72,12 @@ export function createWebhookMetrics(registry = new Registry(), defaultMetrics =
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const worker = new Counter({
+    name: 'bulwark_review_worker_reviews_total',
+    help: 'Large admission reviews and the review worker thread, by result: judged (there), declined (busy or restarting: judged on the server thread), failed (the worker died or timed out: answered 500).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   // Children are looked up once per label set, not hashed on every request.
   const cache = new Map<string, { inc(): void }>();
   const child = (key: string, make: () => { inc(): void }) => {
@@ -106,6 +114,9 @@ export function createWebhookMetrics(registry = new Registry(), defaultMetrics =
     },
     certificateReload(result) {
       reloads.labels(result).inc();
+    },
+    reviewWorker(result) {
+      worker.labels(result).inc();
     },
   };
 }

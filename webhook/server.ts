@@ -15,16 +15,16 @@ import express from 'express';
 import type { Logger } from '../core/log.js';
 import { newAlert, type Alert, type AlertSink } from '../alerts/model.js';
 import type { Action, CompiledConfig } from '../policies/config.js';
-import type { AdmissionRequest, AdmissionResponse } from './admission.js';
-import { DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
-import { decide, isAction, MODE_LABEL, type Decision, type NamespaceModes } from './decide.js';
+import type { AdmissionRequest } from './admission.js';
+import { enforceRelabelOf, mutationAnswer, reviewRequest, type DecisionSummary, type MutationAnswer } from './answer.js';
+import { DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './body.js';
+import { decide, failureDecision, isAction, MODE_LABEL, type Decision, type NamespaceModes } from './decide.js';
 import { decisionAlert } from './decision-alert.js';
 import { clip, policyIds, WARNING_LIMITS } from './clip.js';
-import { requestExemption } from './exemptions.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
-import { computeMutation } from './mutate.js';
 import { NO_NAMESPACE_MODES } from './namespaces.js';
-import { encodeAdmissionResponse, encodeAllowed, kindOf, nameOf, namespaceOf, parseAdmissionReview, userOf } from './review.js';
+import type { ReviewFacts, ReviewOffload } from './offload.js';
+import { encodeAdmissionResponse, encodeAllowed, nameOf, userOf } from './review.js';
 import { CertificateWatcher, contextOptions, loadTlsMaterial, MIN_TLS_VERSION, type TlsFiles } from './tls.js';
 
 // The defaults live in a module without express, so that the CLI can show them without loading it.
@@ -66,6 +66,8 @@ export interface WebhookAppOptions {
    */
   namespaceDryRun?: (namespace: string) => NamespaceDryRun | undefined;
   now?: () => Date;
+  /** Judges large reviews on a worker thread (bulwark serve starts one); none: every review on this thread. */
+  offload?: ReviewOffload;
 }
 
 export interface NamespaceDryRun {
@@ -74,13 +76,24 @@ export interface NamespaceDryRun {
   total: number;
 }
 
+/** A decided /validate review, as the server answers, counts, logs and alerts on it. */
+interface Concluded extends ReviewFacts {
+  decision: DecisionSummary;
+  /** The Namespace an UPDATE relabels to enforce: the dry run's warnings are added to the answer. */
+  enforceRelabel: string | undefined;
+  /** An exception outside the checks; the decision is then what config onError asks for. */
+  internalError?: unknown;
+  /** The alert of the findings, built after the response is sent. */
+  alert: () => Alert;
+}
+
 /** The warnings of a Namespace UPDATE that sets `bulwark.io/mode: enforce` (PSA's label dry run). */
 export function namespaceDryRunWarnings(request: AdmissionRequest, dryRun: ((ns: string) => NamespaceDryRun | undefined) | undefined): string[] {
-  if (!dryRun || request.operation !== 'UPDATE' || kindOf(request) !== 'Namespace') return [];
-  const label = (o: unknown): unknown => (o as { metadata?: { labels?: Record<string, unknown> } } | null | undefined)?.metadata?.labels?.[MODE_LABEL];
-  if (label(request.object) !== 'enforce' || label(request.oldObject) === 'enforce') return [];
-  const name = (request.object as { metadata?: { name?: unknown } }).metadata?.name;
-  if (typeof name !== 'string') return [];
+  const name = dryRun && enforceRelabelOf(request);
+  return name ? dryRunWarningsOf(name, dryRun) : [];
+}
+
+function dryRunWarningsOf(name: string, dryRun: (ns: string) => NamespaceDryRun | undefined): string[] {
   const found = dryRun(name);
   if (!found || found.total === 0) return [];
   const lines = [
@@ -196,6 +209,7 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const metrics = opts.metrics ?? createWebhookMetrics();
   const now = opts.now ?? (() => new Date());
+  const offload = opts.offload;
   const health: Health = { ready: false, draining: false };
   const pending = new Set<Promise<void>>();
 
@@ -215,12 +229,12 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   };
 
   /** After the response: build the alert and hand it to every sink, tracked until settled. */
-  const recordAlert = (decision: Decision, request: AdmissionRequest, compiled: CompiledConfig, log: Logger) => {
+  const recordAlert = (build: () => Alert, log: Logger) => {
     track(
       new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         let alert: Alert;
         try {
-          alert = newAlert(decisionAlert(decision, request, compiled, nameOf(request), now()));
+          alert = build();
           if (opts.unverifiedAlerts) alert.verified = false;
         } catch (err) {
           metrics.error('internal');
@@ -232,27 +246,6 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     );
   };
 
-  /** An exception outside the checks (a bug): answered as config onError says, like a throwing check. */
-  const errorDecision = (request: AdmissionRequest, compiled: CompiledConfig, err: unknown, log: Logger): Decision => {
-    metrics.error('internal');
-    log.error({ err }, 'admission decision failed');
-    const namespace = namespaceOf(request);
-    const deny = compiled.config.onError === 'deny' && namespace !== serverNamespace;
-    const response: AdmissionResponse | undefined = deny
-      ? {
-          uid: request.uid,
-          allowed: false,
-          status: {
-            status: 'Failure',
-            code: 403,
-            reason: 'Forbidden',
-            message: '[bulwark] the request could not be evaluated (internal error); it is denied because onError is deny',
-          },
-        }
-      : undefined;
-    return { outcome: deny ? 'denied' : 'allowed', response, findings: [], errors: [], namespace, kind: kindOf(request) };
-  };
-
   /** A handler that failed outside the checks (a bug): 500 if nothing was sent yet, else the connection is cut. */
   const failed = (res: ServerResponse, err: unknown) => {
     metrics.error('internal');
@@ -261,121 +254,175 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
     else res.destroy();
   };
 
+  const refuse = (res: ServerResponse, err: HttpError | { status: number; reason: HttpError['reason']; message: string }) => {
+    metrics.error(err.reason);
+    // Unread bytes of a too-large body are not worth reading: close the connection after answering.
+    if (err.status === 413) res.setHeader('Connection', 'close');
+    sendError(res, err.status, err.message);
+  };
+
   /**
    * Reads the review of an admission request and hands it to `handle` with the time the handling
    * started; a body that is not one is answered here (415, 413, 400) and counted. No promise: the
    * body reader calls back from the request's 'end' event, and anything `handle` throws is caught.
+   * A large body goes to the review worker instead, when there is one and it takes it.
    */
-  const withReview = (req: IncomingMessage, res: ServerResponse, handle: (request: AdmissionRequest, started: number) => void) => {
+  const withReview = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: 'validate' | 'mutate',
+    routeMode: Action | undefined,
+    handle: (request: AdmissionRequest, started: number) => void,
+  ) => {
     const started = performance.now();
-    readJsonBody(req, bodyLimit, (err, body) => {
+    readJsonBody(
+      req,
+      bodyLimit,
+      (err, body) => {
+        try {
+          if (err) return refuse(res, err);
+          const request = reviewRequest(body);
+          if (request instanceof HttpError) return refuse(res, request);
+          handle(request, started);
+        } catch (e) {
+          failed(res, e);
+        }
+      },
+      offload && { threshold: offload.threshold, take: (bytes) => toWorker(bytes, res, started, route, routeMode) },
+    );
+  };
+
+  /** Hands a large body to the review worker; false when it cannot take it now (judged here then). */
+  const toWorker = (body: Buffer, res: ServerResponse, started: number, route: 'validate' | 'mutate', routeMode: Action | undefined): boolean => {
+    const compiled = live.current;
+    const job = { route, routeMode, body, serverNamespace, alerts: sinks.length > 0, now: now().getTime() };
+    const taken = offload!.submit(job, compiled, namespaceModes, (result) => {
+      metrics.reviewWorker(result.type === 'failed' ? 'failed' : 'judged');
       try {
-        if (err) {
-          metrics.error(err.reason);
-          // Unread bytes of a too-large body are not worth reading: close the connection after answering.
-          if (err.status === 413) res.setHeader('Connection', 'close');
-          sendError(res, err.status, err.message);
-          return;
+        if (result.type === 'refused') return refuse(res, result);
+        if (result.type === 'failed') {
+          metrics.error('internal');
+          logger.error({ route }, `admission review not judged: ${result.message}`);
+          return sendError(res, 500, 'internal error: the review could not be judged');
         }
-        const parsed = parseAdmissionReview(body);
-        if (!parsed.ok) {
-          metrics.error('not-admission-review');
-          sendError(res, 400, `not an admission.k8s.io/v1 AdmissionReview: ${parsed.error}`);
-          return;
-        }
-        handle(parsed.request, started);
+        if (result.type === 'mutated') return mutated(res, started, result.facts.uid, result.facts.operation, result.answer);
+        const { facts, alert } = result;
+        conclude(res, started, compiled, {
+          ...facts,
+          decision: result.decision,
+          enforceRelabel: result.enforceRelabel,
+          internalError: result.internalError,
+          alert: () => {
+            if (!alert) throw new Error('the review worker built no alert');
+            return alert;
+          },
+        });
       } catch (e) {
         failed(res, e);
       }
     });
+    if (!taken) metrics.reviewWorker('declined');
+    return taken;
   };
 
   const validate = (req: IncomingMessage, res: ServerResponse, routeMode: Action | undefined) =>
-    withReview(req, res, (request, started) => judge(request, started, res, routeMode));
+    withReview(req, res, 'validate', routeMode, (request, started) => judge(request, started, res, routeMode));
 
   const judge = (request: AdmissionRequest, started: number, res: ServerResponse, routeMode: Action | undefined) => {
-    let log: Logger | undefined;
-    const child = () => (log ??= logger.child({ uid: request.uid }));
     // One config for the whole review (and its alert), even if a reload lands meanwhile.
     const compiled = live.current;
     let decision: Decision;
+    let internalError: unknown;
     try {
       decision = decide({ request, compiled, namespaceModes, routeMode, serverNamespace });
     } catch (err) {
-      decision = errorDecision(request, compiled, err, child());
+      // An exception outside the checks (a bug): answered as config onError says, like a throwing check.
+      internalError = err;
+      decision = failureDecision(request, compiled, serverNamespace);
     }
-    const dryRunWarnings = decision.response?.allowed === false ? [] : namespaceDryRunWarnings(request, opts.namespaceDryRun);
-    if (dryRunWarnings.length > 0) {
-      const response = decision.response ?? { uid: request.uid, allowed: true };
-      decision = { ...decision, response: { ...response, warnings: [...(response.warnings ?? []), ...dryRunWarnings] } };
+    conclude(res, started, compiled, {
+      uid: request.uid,
+      operation: request.operation,
+      dryRun: !!request.dryRun,
+      get name() {
+        return nameOf(request);
+      },
+      get username() {
+        return userOf(request).username;
+      },
+      decision,
+      enforceRelabel: opts.namespaceDryRun ? enforceRelabelOf(request) : undefined,
+      internalError,
+      alert: () => newAlert(decisionAlert(decision, request, compiled, nameOf(request), now())),
+    });
+  };
+
+  /** Answers a decided review (from this thread or the worker), then counts, logs and records its alert. */
+  const conclude = (res: ServerResponse, started: number, compiled: CompiledConfig, c: Concluded) => {
+    let log: Logger | undefined;
+    const child = () => (log ??= logger.child({ uid: c.uid }));
+    const d = c.decision;
+    if (c.internalError !== undefined) {
+      metrics.error('internal');
+      child().error({ err: c.internalError }, 'admission decision failed');
     }
-    sendJson(res, 200, decision.response ? encodeAdmissionResponse(decision.response) : encodeAllowed(request.uid));
+    let response = d.response;
+    if (c.enforceRelabel !== undefined && response?.allowed !== false && opts.namespaceDryRun) {
+      const warnings = dryRunWarningsOf(c.enforceRelabel, opts.namespaceDryRun);
+      if (warnings.length > 0) {
+        const r = response ?? { uid: c.uid, allowed: true };
+        response = { ...r, warnings: [...(r.warnings ?? []), ...warnings] };
+      }
+    }
+    sendJson(res, 200, response ? encodeAdmissionResponse(response) : encodeAllowed(c.uid));
     const seconds = (performance.now() - started) / 1000;
     metrics.observeDuration('validate', seconds);
-    metrics.request(request.operation, decision.kind, decision.outcome);
+    metrics.request(c.operation, d.kind, d.outcome);
 
-    for (const e of decision.errors) {
+    for (const e of d.errors) {
       metrics.error('check-error');
       child().error({ err: e.error, policy: e.policy }, `check ${e.policy} threw; onError is ${compiled.config.onError}`);
     }
-    if (decision.findings.length === 0) return; // allowed, skipped, exempt: counted, not logged
+    if (d.findings.length === 0) return; // allowed, skipped, exempt: counted, not logged
     const seen = new Set<string>();
-    for (const f of decision.findings) {
+    for (const f of d.findings) {
       const key = `${f.policy}\0${f.action}`;
       if (seen.has(key)) continue;
       seen.add(key);
       metrics.decision(f.policy, f.action);
     }
-    const user = userOf(request);
     child().info(
       {
-        decision: decision.outcome,
-        operation: request.operation,
-        kind: decision.kind,
-        namespace: decision.namespace,
-        name: nameOf(request),
-        user: user.username,
-        policies: policyIds(decision.findings),
-        dryRun: !!request.dryRun,
+        decision: d.outcome,
+        operation: c.operation,
+        kind: d.kind,
+        namespace: d.namespace,
+        name: c.name,
+        user: c.username,
+        policies: policyIds(d.findings),
+        dryRun: c.dryRun,
         durationMs: Math.round(seconds * 1e6) / 1e3,
       },
-      `${decision.outcome} ${request.operation} ${decision.kind}`,
+      `${d.outcome} ${c.operation} ${d.kind}`,
     );
-    if (!request.dryRun && sinks.length > 0) recordAlert(decision, request, compiled, child());
+    if (!c.dryRun && sinks.length > 0) recordAlert(c.alert, child());
   };
 
-  const mutate = (req: IncomingMessage, res: ServerResponse) => withReview(req, res, (request, started) => patch(request, started, res));
+  const mutate = (req: IncomingMessage, res: ServerResponse) =>
+    withReview(req, res, 'mutate', undefined, (request, started) =>
+      mutated(res, started, request.uid, request.operation, mutationAnswer(request, live.current)),
+    );
 
-  const patch = (request: AdmissionRequest, started: number, res: ServerResponse) => {
-    const kind = kindOf(request);
-    let result = 'unchanged';
-    let response = encodeAllowed(request.uid);
-    const compiled = live.current;
-    try {
-      if (requestExemption(request, compiled)) {
-        result = 'exempt';
-      } else {
-        const mutation = computeMutation(request, compiled);
-        if (mutation.patch.length > 0) {
-          result = 'patched';
-          response = encodeAdmissionResponse({
-            uid: request.uid,
-            allowed: true,
-            patchType: 'JSONPatch',
-            patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64'),
-          });
-          logger.debug({ uid: request.uid, kind, namespace: namespaceOf(request), applied: mutation.applied }, 'mutated');
-        }
-      }
-    } catch (err) {
+  const mutated = (res: ServerResponse, started: number, uid: string, operation: string, m: MutationAnswer) => {
+    if (m.result === 'patched') logger.debug({ uid, kind: m.kind, namespace: m.namespace, applied: m.applied }, 'mutated');
+    else if (m.result === 'error') {
       // A default that cannot be computed never blocks the request: allowed, unpatched, logged.
-      result = 'error';
       metrics.error('mutation-error');
-      logger.error({ uid: request.uid, err }, 'mutation failed; allowing the request unchanged');
+      logger.error({ uid, err: m.error }, 'mutation failed; allowing the request unchanged');
     }
-    sendJson(res, 200, response);
+    sendJson(res, 200, m.body);
     metrics.observeDuration('mutate', (performance.now() - started) / 1000);
-    metrics.mutation(request.operation, kind, result);
+    metrics.mutation(operation, m.kind, m.result);
   };
 
   const app = express();

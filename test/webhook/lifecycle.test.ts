@@ -163,6 +163,26 @@ describe('`bulwark serve` as a process', () => {
     expect(proc.stderr()).not.toContain('"level":50');
   }, 30_000);
 
+  it('judges a review over 256 KiB on its review worker thread (the compiled worker is found and started)', async (ctx) => {
+    if (!built) ctx.skip();
+    const certs = makeCerts();
+    const proc = serve(['--port', '0', '--address', '127.0.0.1', '--no-kube', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
+    const port = await listeningPort(proc);
+    const ca = fs.readFileSync(certs.caFile);
+    const base = (privilegedSpec().containers as Record<string, unknown>[])[0]!;
+    const doc = review(withPodSpec('Pod', { containers: Array.from({ length: 4000 }, (_, i) => ({ ...base, name: `c${i}` })) }));
+    const body = JSON.stringify(doc);
+    expect(body.length).toBeGreaterThan(256 * 1024);
+    const res = await request(port, ca, { method: 'POST', path: '/validate', body, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(res.json().response).toMatchObject({ uid: doc.request.uid, allowed: false });
+    const metrics = (await request(port, ca, { path: '/metrics' })).text;
+    expect(metricValue(metrics, 'bulwark_review_worker_reviews_total', { result: 'judged' })).toBe(1);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(proc.stderr()).not.toContain('"level":50');
+  }, 30_000);
+
   it('reloads the config file when it changes (and on SIGHUP): a valid one is used at once, an invalid one is refused and the running one stays', async (ctx) => {
     if (!built) ctx.skip();
     const certs = makeCerts();

@@ -16,6 +16,7 @@ import { defaultConfig, type BulwarkConfig } from '../../config/load.js';
 import type { K8sObject } from '../../policies/types.js';
 import type { AdmissionRequest, AdmissionResponse } from '../../webhook/admission.js';
 import { staticNamespaceModes } from '../../webhook/namespaces.js';
+import { ReviewOffload } from '../../webhook/offload.js';
 import { startWebhookServer, type WebhookServer, type WebhookServerOptions } from '../../webhook/server.js';
 
 export interface TestCerts {
@@ -87,6 +88,13 @@ export interface TestServerOptions extends Partial<Omit<WebhookServerOptions, 'c
   clientCAFile?: string;
 }
 
+/**
+ * Every review through the review worker thread (webhook/offload.ts, threshold 0): test/webhook/
+ * offloaded.test.ts sets this, then runs whole suites again. Servers given a `compiled` with checks
+ * of their own (not a config) keep judging on the server's thread: the worker compiles the config.
+ */
+export const offloadAll = { on: false };
+
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const certs = options.certs ?? makeCerts();
   const sink = new RecordingSink();
@@ -94,7 +102,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const compiled = options.compiled ?? compiledWith(options.config);
   const modes = staticNamespaceModes(options.namespaceModeLabels ?? {});
   const { config: _c, compiled: _cc, namespaceModeLabels: _n, certs: _ce, clientCAFile, ...rest } = options;
+  const offload = offloadAll.on && !options.compiled && !options.offload ? new ReviewOffload({ logger: logs.logger(), threshold: 0 }) : undefined;
   const handle = await startWebhookServer({
+    ...(offload ? { offload } : {}),
     compiled,
     logger: logs.logger(),
     sinks: [sink],
@@ -116,6 +126,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     modes,
     close: async () => {
       await handle.close(2000);
+      await offload?.close();
     },
   };
 }
