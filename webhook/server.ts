@@ -23,7 +23,7 @@ import { decisionAlert } from './decision-alert.js';
 import { clip, policyIds, WARNING_LIMITS } from './clip.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { NO_NAMESPACE_MODES } from './namespaces.js';
-import type { ReviewFacts, ReviewOffload } from './offload.js';
+import type { ReviewOffload } from './offload.js';
 import { encodeAdmissionResponse, encodeAllowed, nameOf, userOf } from './review.js';
 import { CertificateWatcher, contextOptions, loadTlsMaterial, MIN_TLS_VERSION, type TlsFiles } from './tls.js';
 
@@ -77,7 +77,12 @@ export interface NamespaceDryRun {
 }
 
 /** A decided /validate review, as the server answers, counts, logs and alerts on it. */
-interface Concluded extends ReviewFacts {
+interface Concluded {
+  uid: string;
+  operation: string;
+  dryRun: boolean;
+  /** The object's name and the user, for the log line. */
+  who: () => { name: string; username: string };
   decision: DecisionSummary;
   /** The Namespace an UPDATE relabels to enforce: the dry run's warnings are added to the answer. */
   enforceRelabel: string | undefined;
@@ -308,7 +313,10 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
         if (result.type === 'mutated') return mutated(res, started, result.facts.uid, result.facts.operation, result.answer);
         const { facts, alert } = result;
         conclude(res, started, compiled, {
-          ...facts,
+          uid: facts.uid,
+          operation: facts.operation,
+          dryRun: facts.dryRun,
+          who: () => facts,
           decision: result.decision,
           enforceRelabel: result.enforceRelabel,
           internalError: result.internalError,
@@ -344,12 +352,9 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
       uid: request.uid,
       operation: request.operation,
       dryRun: !!request.dryRun,
-      get name() {
-        return nameOf(request);
-      },
-      get username() {
-        return userOf(request).username;
-      },
+      // Read only when the decision is logged (a closure, not getters: an object literal with
+      // accessors takes V8's slow path and cost ~40 µs of server CPU per review in the bench).
+      who: () => ({ name: nameOf(request), username: userOf(request).username }),
       decision,
       enforceRelabel: opts.namespaceDryRun ? enforceRelabelOf(request) : undefined,
       internalError,
@@ -391,14 +396,15 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
       seen.add(key);
       metrics.decision(f.policy, f.action);
     }
+    const who = c.who();
     child().info(
       {
         decision: d.outcome,
         operation: c.operation,
         kind: d.kind,
         namespace: d.namespace,
-        name: c.name,
-        user: c.username,
+        name: who.name,
+        user: who.username,
         policies: policyIds(d.findings),
         dryRun: c.dryRun,
         durationMs: Math.round(seconds * 1e6) / 1e3,
