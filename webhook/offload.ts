@@ -110,6 +110,7 @@ export class ReviewOffload {
   private readonly script: URL | string;
   private worker: Worker | undefined;
   private sentConfig: PolicyConfig | undefined;
+  private unsendable: PolicyConfig | undefined;
   private readonly pending = new Map<number, Pending>();
   private pendingBytes = 0;
   private nextId = 1;
@@ -139,7 +140,15 @@ export class ReviewOffload {
     if (!worker || this.pendingBytes + bytes > this.maxPendingBytes) return false;
     const id = this.nextId++;
     if (this.sentConfig !== compiled.config) {
-      worker.postMessage({ type: 'config', config: compiled.config } satisfies ToWorker);
+      try {
+        worker.postMessage({ type: 'config', config: compiled.config } satisfies ToWorker);
+      } catch (err) {
+        // A config that cannot cross threads (never one read from a file): judge on this thread.
+        if (this.unsendable !== compiled.config)
+          this.opts.logger.error({ err }, 'the config cannot be posted to the review worker; large reviews are judged in place');
+        this.unsendable = compiled.config;
+        return false;
+      }
       this.sentConfig = compiled.config;
     }
     const timer = setTimeout(() => this.timedOut(id), this.timeoutMs);

@@ -166,6 +166,15 @@ describe('the review worker', () => {
     expect(await worker(ts, 'declined')).toBeGreaterThan(0);
   });
 
+  it('a config that cannot be posted to the worker (not one read from a file) means judging in place, logged once', async () => {
+    const compiled = compileConfig({ ...defaultConfig(), hook: () => 1 } as ReturnType<typeof defaultConfig>);
+    const { ts, logs } = await serverWith({}, { compiled });
+    const c = client(ts);
+    for (let i = 0; i < 2; i++) expect((await c.review(review(bigPod(800)))).allowed).toBe(false);
+    expect(await worker(ts, 'declined')).toBe(2);
+    expect(logs.lines.filter((l) => String(l.msg).startsWith('the config cannot be posted to the review worker'))).toHaveLength(1);
+  });
+
   it('after close, large reviews are judged in place', async () => {
     const { ts, offload } = await serverWith({});
     await offload.close();
