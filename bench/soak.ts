@@ -1,8 +1,10 @@
 // Soak (#14 "Proof"): a real `bulwark serve` (child process, loopback only, mTLS with a generated
 // client CA, SQLite store) under BENCH_SOAK_SECONDS (default 600) of mixed traffic:
 //   legitimate — admission reviews from "the API server" (the client certificate) at
-//     BENCH_SOAK_RATE/s (default 100; 1 in 20 a privileged pod in warn mode, so an alert), and one
-//     audit batch a second with BENCH_SOAK_EXECS exec events (default 4, each an alert);
+//     BENCH_SOAK_RATE/s (default 100; 1 in 20 a privileged pod in warn mode, so an alert), sent
+//     and timed on their own worker thread (the API server is its own process: the attack side's
+//     TLS handshakes and timers must not delay them), and one audit batch a second with
+//     BENCH_SOAK_EXECS exec events (default 4, each an alert);
 //   attack — unauthenticated reviews and audit batches (no certificate), slow-header connections,
 //     one user's alert flood (privileged pods at 40/s), 1 MB reviews with thousands of findings,
 //     deeply nested and malformed JSON, oversized bodies, audit batches reusing one chosen auditID.
