@@ -151,12 +151,14 @@ export class ReviewOffload {
       }
       this.sentConfig = compiled.config;
     }
+    // The bytes are copied into the message (the body may share its memory with other buffers).
+    // Posted before it is tracked: a post that throws leaves nothing behind. The answer cannot
+    // arrive before this returns (messages are delivered on a later turn of this thread's loop).
+    worker.postMessage({ type: 'job', job: { ...job, id } } satisfies ToWorker);
     const timer = setTimeout(() => this.timedOut(id), this.timeoutMs);
     timer.unref();
     this.pending.set(id, { bytes, modes, timer, done });
     this.pendingBytes += bytes;
-    // The bytes are copied into the message (the body may share its memory with other buffers).
-    worker.postMessage({ type: 'job', job: { ...job, id } } satisfies ToWorker);
     return true;
   }
 

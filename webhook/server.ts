@@ -23,7 +23,7 @@ import { decisionAlert } from './decision-alert.js';
 import { clip, policyIds, WARNING_LIMITS } from './clip.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { NO_NAMESPACE_MODES } from './namespaces.js';
-import type { ReviewOffload } from './offload.js';
+import type { OffloadResult, ReviewOffload } from './offload.js';
 import { encodeAdmissionResponse, encodeAllowed, nameOf, userOf } from './review.js';
 import { CertificateWatcher, contextOptions, loadTlsMaterial, MIN_TLS_VERSION, type TlsFiles } from './tls.js';
 
@@ -301,36 +301,44 @@ export function createWebhookApp(opts: WebhookAppOptions): WebhookApp {
   const toWorker = (body: Buffer, res: ServerResponse, started: number, route: 'validate' | 'mutate', routeMode: Action | undefined): boolean => {
     const compiled = live.current;
     const job = { route, routeMode, body, serverNamespace, alerts: sinks.length > 0, now: now().getTime() };
-    const taken = offload!.submit(job, compiled, namespaceModes, (result) => {
-      metrics.reviewWorker(result.type === 'failed' ? 'failed' : 'judged');
-      try {
-        if (result.type === 'refused') return refuse(res, result);
-        if (result.type === 'failed') {
-          metrics.error('internal');
-          logger.error({ route }, `admission review not judged: ${result.message}`);
-          return sendError(res, 500, 'internal error: the review could not be judged');
-        }
-        if (result.type === 'mutated') return mutated(res, started, result.facts.uid, result.facts.operation, result.answer);
-        const { facts, alert } = result;
-        conclude(res, started, compiled, {
-          uid: facts.uid,
-          operation: facts.operation,
-          dryRun: facts.dryRun,
-          who: () => facts,
-          decision: result.decision,
-          enforceRelabel: result.enforceRelabel,
-          internalError: result.internalError,
-          alert: () => {
-            if (!alert) throw new Error('the review worker built no alert');
-            return alert;
-          },
-        });
-      } catch (e) {
-        failed(res, e);
-      }
-    });
+    let taken = false;
+    try {
+      taken = offload!.submit(job, compiled, namespaceModes, (result) => concludeOffloaded(result, res, started, route, compiled));
+    } catch (err) {
+      // Never out of the body reader's 'end' event: judged here instead.
+      logger.error({ err }, 'could not hand a review to the review worker');
+    }
     if (!taken) metrics.reviewWorker('declined');
     return taken;
+  };
+
+  const concludeOffloaded = (result: OffloadResult, res: ServerResponse, started: number, route: 'validate' | 'mutate', compiled: CompiledConfig) => {
+    metrics.reviewWorker(result.type === 'failed' ? 'failed' : 'judged');
+    try {
+      if (result.type === 'refused') return refuse(res, result);
+      if (result.type === 'failed') {
+        metrics.error('internal');
+        logger.error({ route }, `admission review not judged: ${result.message}`);
+        return sendError(res, 500, 'internal error: the review could not be judged');
+      }
+      if (result.type === 'mutated') return mutated(res, started, result.facts.uid, result.facts.operation, result.answer);
+      const { facts, alert } = result;
+      conclude(res, started, compiled, {
+        uid: facts.uid,
+        operation: facts.operation,
+        dryRun: facts.dryRun,
+        who: () => facts,
+        decision: result.decision,
+        enforceRelabel: result.enforceRelabel,
+        internalError: result.internalError,
+        alert: () => {
+          if (!alert) throw new Error('the review worker built no alert');
+          return alert;
+        },
+      });
+    } catch (e) {
+      failed(res, e);
+    }
   };
 
   const validate = (req: IncomingMessage, res: ServerResponse, routeMode: Action | undefined) =>

@@ -175,6 +175,20 @@ describe('the review worker', () => {
     expect(logs.lines.filter((l) => String(l.msg).startsWith('the config cannot be posted to the review worker'))).toHaveLength(1);
   });
 
+  it('a hand-over that throws is judged in place, never thrown out of the body reader', async () => {
+    const broken = {
+      threshold: 0,
+      submit: () => {
+        throw new Error('cannot post');
+      },
+    } as unknown as ReviewOffload;
+    const ts = await startTestServer({ offload: broken });
+    servers.push(ts);
+    expect((await client(ts).review(review(bigPod(1)))).allowed).toBe(false);
+    expect(await worker(ts, 'declined')).toBe(1);
+    expect(ts.logs.lines.some((l) => l.msg === 'could not hand a review to the review worker')).toBe(true);
+  });
+
   it('after close, large reviews are judged in place', async () => {
     const { ts, offload } = await serverWith({});
     await offload.close();
