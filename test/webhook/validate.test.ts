@@ -37,7 +37,9 @@ describe('POST /validate, defaults (defender, enforce)', () => {
     c = client(ts);
   });
   afterAll(() => ts.close());
-  afterEach(() => {
+  afterEach(async () => {
+    // Alerts are recorded after the answer is written: the client can see the answer first.
+    await ts.handle.web.flushAlerts();
     ts.sink.alerts.length = 0;
   });
 
@@ -245,7 +247,9 @@ describe('exemptions, dry run', () => {
     c = client(ts);
   });
   afterAll(() => ts.close());
-  afterEach(() => {
+  afterEach(async () => {
+    // Alerts are recorded after the answer is written: the client can see the answer first.
+    await ts.handle.web.flushAlerts();
     ts.sink.alerts.length = 0;
   });
 
