@@ -26,7 +26,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asyncStderr, createLogger } from '../core/log.js';
@@ -246,13 +246,26 @@ function podReview(): string {
 
 const PROFILES = ['defender', 'pss-restricted'];
 
-/** What the child reports on SIGUSR2: its own CPU time and its event-loop delay since the last report. */
+/**
+ * What the child reports on SIGUSR2: its own CPU time, and since the last report its event-loop
+ * delay and its garbage-collection pauses (the longest, and their sum), to tell a stall's cause.
+ */
 function reporter(): () => void {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
+  let gcMax = 0;
+  let gcTotal = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMax = Math.max(gcMax, e.duration);
+      gcTotal += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
   return () => {
-    const report = { cpu: process.cpuUsage(), loop: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 } };
+    const report = { cpu: process.cpuUsage(), loop: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, gcMax, gcTotal } };
     delay.reset();
+    gcMax = 0;
+    gcTotal = 0;
     process.stdout.write(JSON.stringify(report) + '\n');
   };
 }
@@ -302,7 +315,7 @@ interface Child {
    * process.cpuUsage() inside it), and its event-loop delay since the previous call.
    */
   cpu(): Promise<number>;
-  loop(): { p99: number; max: number };
+  loop(): LoopStats;
   /** The system part of the last cpu() reading, in microseconds. */
   system(): number;
 }
@@ -318,7 +331,7 @@ function startChild(kind: Kind, serve: Kind, certFile: string, keyFile: string, 
   const child = cpus
     ? spawn('taskset', ['-c', cpus, ...command], { stdio: ['ignore', 'pipe', 'ignore'] })
     : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
-  let lastLoop = { p99: NaN, max: NaN };
+  let lastLoop: LoopStats = { p99: NaN, max: NaN, gcMax: NaN, gcTotal: NaN };
   let lastSystem = 0;
   const waiting: ((line: Record<string, unknown>) => void)[] = [];
   let out = '';
@@ -342,7 +355,7 @@ function startChild(kind: Kind, serve: Kind, certFile: string, keyFile: string, 
           child.kill('SIGUSR2');
           const line = await reply;
           const { user, system } = line.cpu as { user: number; system: number };
-          lastLoop = line.loop as { p99: number; max: number };
+          lastLoop = line.loop as LoopStats;
           lastSystem = system;
           return user + system;
         },
@@ -445,7 +458,15 @@ function percentile(sorted: number[], p: number): number {
 type Kind = 'bare' | 'bulwark';
 const KINDS: readonly Kind[] = ['bare', 'bulwark'];
 
-function summary(r: Result, cpuMicros: number, loop: { p99: number; max: number }) {
+/** A server's event-loop delay (p99, max) and GC pauses (longest, sum) over one run, in ms. */
+interface LoopStats {
+  p99: number;
+  max: number;
+  gcMax: number;
+  gcTotal: number;
+}
+
+function summary(r: Result, cpuMicros: number, loop: LoopStats) {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
   return {
     rps: r.requests / r.seconds,
@@ -456,6 +477,8 @@ function summary(r: Result, cpuMicros: number, loop: { p99: number; max: number 
     max: sorted[sorted.length - 1] ?? NaN,
     loopP99: loop.p99,
     loopMax: loop.max,
+    gcMax: loop.gcMax,
+    gcPerSecond: loop.gcTotal / r.seconds,
     errors: r.errors,
   };
 }
@@ -528,10 +551,10 @@ async function runWorkload(name: string, body: Buffer, servers: Record<Kind, Chi
 
   const med = (runs: Summary[]): Summary => [...runs].sort((a, b) => a.cpuPerRequest - b.cpuPerRequest)[Math.floor(runs.length / 2)]!;
   console.log(`\n== ${name} (${body.length} bytes), profiles ${PROFILES.join(' + ')}, load average ${os.loadavg()[0]!.toFixed(2)} ==`);
-  const head = ['req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'loop p99', 'loop max', 'server µs/req', 'errors'];
+  const head = ['req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'loop p99', 'loop max', 'gc max', 'gc ms/s', 'server µs/req', 'errors'];
   console.log(`${'server / mode'.padEnd(24)} ${head.map((h) => h.padStart(h.length > 8 ? h.length : 8)).join(' ')}`);
   const row = (label: string, s: Summary) =>
-    `${label.padEnd(24)} ${[fmt(s.rps, 0), fmt(s.p50), fmt(s.p99), fmt(s.p999), fmt(s.max), fmt(s.loopP99), fmt(s.loopMax)].map((v) => v.padStart(8)).join(' ')} ${fmt(s.cpuPerRequest, 0).padStart(13)} ${String(s.errors).padStart(8)}`;
+    `${label.padEnd(24)} ${[fmt(s.rps, 0), fmt(s.p50), fmt(s.p99), fmt(s.p999), fmt(s.max), fmt(s.loopP99), fmt(s.loopMax), fmt(s.gcMax), fmt(s.gcPerSecond)].map((v) => v.padStart(8)).join(' ')} ${fmt(s.cpuPerRequest, 0).padStart(13)} ${String(s.errors).padStart(8)}`;
   for (const kind of KINDS) {
     console.log(row(`${kind} closed (median)`, med(closedRuns[kind])));
     console.log(row(`${kind} ${args.rate}/s ${args.rateDuration}s`, fixed[kind]!));
