@@ -36,7 +36,8 @@ export interface DecisionSummary {
 
 export interface MutationAnswer {
   kind: string;
-  namespace: string;
+  /** The request's namespace (result `patched`, for the log line). */
+  namespace?: string;
   result: 'unchanged' | 'exempt' | 'patched' | 'error';
   /** The response review, encoded. */
   body: string;
@@ -49,20 +50,19 @@ export interface MutationAnswer {
 /** The /mutate answer: exempt, unchanged, or the patch of the mutation defaults. A default that cannot be computed never blocks the request. */
 export function mutationAnswer(request: AdmissionRequest, compiled: CompiledConfig): MutationAnswer {
   const kind = kindOf(request);
-  const namespace = namespaceOf(request);
   try {
-    if (requestExemption(request, compiled)) return { kind, namespace, result: 'exempt', body: encodeAllowed(request.uid) };
+    if (requestExemption(request, compiled)) return { kind, result: 'exempt', body: encodeAllowed(request.uid) };
     const mutation = computeMutation(request, compiled);
-    if (mutation.patch.length === 0) return { kind, namespace, result: 'unchanged', body: encodeAllowed(request.uid) };
+    if (mutation.patch.length === 0) return { kind, result: 'unchanged', body: encodeAllowed(request.uid) };
     const body = encodeAdmissionResponse({
       uid: request.uid,
       allowed: true,
       patchType: 'JSONPatch',
       patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64'),
     });
-    return { kind, namespace, result: 'patched', body, applied: mutation.applied };
+    return { kind, namespace: namespaceOf(request), result: 'patched', body, applied: mutation.applied };
   } catch (error) {
-    return { kind, namespace, result: 'error', body: encodeAllowed(request.uid), error };
+    return { kind, result: 'error', body: encodeAllowed(request.uid), error };
   }
 }
 

@@ -34,8 +34,8 @@ export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_OFFLOAD_TIMEOUT_MS = 8000;
 /** After a worker died, large reviews are judged in place for this long before a new one is started. */
 const RESTART_DELAY_MS = 1000;
-/** The worker's heap: a 6 MiB body (the limit) parses into well under this. */
-const WORKER_HEAP_MB = 512;
+/** The worker's old-generation heap (default): a 6 MiB body (the limit) parses into well under this. */
+export const DEFAULT_WORKER_HEAP_MB = 512;
 
 export interface OffloadJob {
   id: number;
@@ -76,7 +76,7 @@ export type OffloadResult =
   /** The worker died or did not answer in time (set by the server's side, never sent). */
   | { type: 'failed'; id: number; message: string };
 
-export type FromWorker = OffloadResult | { type: 'mode?'; id: number; namespace: string } | { type: 'ready' };
+export type FromWorker = OffloadResult | { type: 'mode?'; id: number; namespace: string };
 
 interface Pending {
   bytes: number;
@@ -91,6 +91,8 @@ export interface ReviewOffloadOptions {
   threshold?: number;
   timeoutMs?: number;
   maxPendingBytes?: number;
+  /** The worker's old-generation heap limit in MiB (default 512): past it the worker dies, not the server. */
+  heapMb?: number;
   /** The worker's script (default: review-worker.js beside this module, or in dist/ under the sources). */
   script?: URL | string;
 }
@@ -123,11 +125,6 @@ export class ReviewOffload {
     this.maxPendingBytes = opts.maxPendingBytes ?? MAX_PENDING_BYTES;
     this.script = opts.script ?? workerScript();
     this.start();
-  }
-
-  /** Reviews handed to the worker and not answered yet. */
-  get inFlight(): number {
-    return this.pending.size;
   }
 
   /**
@@ -174,7 +171,11 @@ export class ReviewOffload {
   private start(): Worker | undefined {
     let worker: Worker;
     try {
-      worker = new Worker(this.script, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB }, stdout: false, stderr: false });
+      worker = new Worker(this.script, {
+        resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? DEFAULT_WORKER_HEAP_MB },
+        stdout: false,
+        stderr: false,
+      });
     } catch (err) {
       this.opts.logger.error({ err }, 'cannot start the review worker; large reviews are judged in place');
       this.restartAfter = Date.now() + RESTART_DELAY_MS;
@@ -190,7 +191,6 @@ export class ReviewOffload {
   }
 
   private received(worker: Worker, m: FromWorker): void {
-    if (m.type === 'ready') return;
     if (m.type === 'mode?') {
       const p = this.pending.get(m.id);
       worker.postMessage({ type: 'mode', id: m.id, mode: p && typeof m.namespace === 'string' ? p.modes.modeOf(m.namespace) : undefined } satisfies ToWorker);

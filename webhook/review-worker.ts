@@ -135,5 +135,3 @@ function asError(e: unknown): Error {
   }
   return new Error(String(e));
 }
-
-post({ type: 'ready' });

@@ -147,6 +147,18 @@ describe('the review worker', () => {
     expect((await c.review(review(bigPod(1)))).allowed).toBe(false);
   });
 
+  it("a body that outgrows the worker's heap kills the worker, not the server: a 500, then judged in place", async () => {
+    const { ts, logs } = await serverWith({ heapMb: 8 });
+    const c = client(ts);
+    // ~5 MiB of small objects: several times the 8 MiB heap once parsed.
+    const pad = Array.from({ length: 420_000 }, (_, i) => ({ k: i }));
+    const res = await c.post('/validate', { ...review(bigPod(1)), pad });
+    expect(res.status).toBe(500);
+    expect(await worker(ts, 'failed')).toBe(1);
+    expect(logs.lines.some((l) => /the review worker (failed|exited)/.test(String(l.msg)))).toBe(true);
+    expect((await c.review(review(bigPod(800)))).allowed).toBe(false);
+  });
+
   it('a real worker replaced after a failure judges again', async () => {
     const { ts, offload } = await serverWith({ timeoutMs: 300 });
     const c = client(ts);
