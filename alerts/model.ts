@@ -1,6 +1,7 @@
 // The alert: one model for admission and audit, as DESIGN.md's contract lists its fields.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Severity } from '../core/severity.js';
+import { boundedMemo } from '../core/memo.js';
 
 export type AlertSource = 'admission' | 'audit' | 'background';
 export type AlertStatus = 'active' | 'in-progress' | 'resolved' | 'dismissed';
@@ -80,24 +81,46 @@ export type AlertInput = Omit<Alert, 'id' | 'count' | 'status' | 'history' | 'fi
 export function fingerprintOf(a: Pick<Alert, 'type' | 'namespace' | 'resource' | 'user' | 'cluster'>): string {
   const parts = [a.type, a.namespace, a.resource.group, a.resource.kind, a.resource.name, a.user.username];
   if (typeof a.cluster === 'string' && a.cluster !== '') parts.push(a.cluster);
-  const key = parts.join('\u0000');
-  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return shortHash(parts.join('\u0000'));
 }
 
+/**
+ * The first 32 hex digits of the SHA-256 of `key`. Remembered (bounded): the same alert repeats
+ * (an audit scan builds one per occurrence, most of them merged), and hashing costs more than the
+ * rest of building it.
+ */
+export const shortHash: (key: string) => string = boundedMemo((key) => createHash('sha256').update(key).digest('hex').slice(0, 32));
+
+/** Alert fields no producer must set: copied from the input when it has them. */
+const OPTIONAL_KEYS = ['cluster', 'laterEvidence', 'verified', 'timeClamped'] as const;
+
 export function newAlert(input: AlertInput): Alert {
+  // The defaults, then whatever the input sets (an explicit undefined included), in the key order a
+  // spread of the input over the defaults gives — without the spread's cost.
   const alert: Alert = {
     id: randomUUID(),
-    count: 1,
-    auditIDs: [],
-    sourceIPs: [],
-    userAgent: '',
-    evidence: {},
-    lastSeen: input.firstSeen,
+    count: 'count' in input ? input.count! : 1,
+    auditIDs: 'auditIDs' in input ? input.auditIDs! : [],
+    sourceIPs: 'sourceIPs' in input ? input.sourceIPs! : [],
+    userAgent: 'userAgent' in input ? input.userAgent! : '',
+    evidence: 'evidence' in input ? input.evidence! : {},
+    lastSeen: 'lastSeen' in input ? input.lastSeen! : input.firstSeen,
     status: 'active',
     history: [],
     fingerprint: '',
-    ...input,
+    type: input.type,
+    title: input.title,
+    severity: input.severity,
+    source: input.source,
+    firstSeen: input.firstSeen,
+    namespace: input.namespace,
+    resource: input.resource,
+    user: input.user,
+    message: input.message,
+    tactics: input.tactics,
+    remediation: input.remediation,
   };
+  for (const key of OPTIONAL_KEYS) if (key in input) (alert as unknown as Record<string, unknown>)[key] = (input as Record<string, unknown>)[key];
   alert.fingerprint = fingerprintOf(alert);
   return alert;
 }

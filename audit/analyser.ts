@@ -11,7 +11,7 @@
 // one chosen ID. The key is auditID + verb + requestURI + user (and impersonated user) +
 // requestReceivedTimestamp, which every stage of one request repeats and two requests do not share.
 import { createHash } from 'node:crypto';
-import { fingerprintOf, newAlert, type Alert, type AlertUser } from '../alerts/model.js';
+import { fingerprintOf, newAlert, shortHash, type Alert, type AlertUser } from '../alerts/model.js';
 import { compileConfig, exemptionReason, isExcepted, type CompiledConfig } from '../policies/config.js';
 import { globToRegExp } from '../core/glob.js';
 import { type BulwarkConfig } from '../config/load.js';
@@ -22,33 +22,16 @@ import { compileTampering, tamperingSettingsOf } from '../policies/tampering.js'
 import { type Finding } from '../policies/types.js';
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
-import {
-  apiGroupOf,
-  effectiveUser,
-  eventTime,
-  groupsOf,
-  isDryRun,
-  kindOfResource,
-  nameOf,
-  namespaceOf,
-  refVersion,
-  requestURIOf,
-  resourceOf,
-  responseCode,
-  subresourceOf,
-  usernameOf,
-  verbOf,
-  type AuditEvent,
-} from './event.js';
+import { effectiveUser, eventTime, groupsOf, isDryRun, kindOfResource, refVersion, requestURIOf, usernameOf, verbOf, type AuditEvent } from './event.js';
 import { objectOfWrite } from './objects.js';
 import { IntelLists } from './intel.js';
 import { AnomalyBaseline, anomalySettingsOf, humanClientOf, isServiceAccountName, operationOf } from './anomaly.js';
 import { listOf } from '../policies/lists.js';
-import { boundedMemo } from '../core/memo.js';
+import { stringMemo } from '../core/memo.js';
 import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
-import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext } from './rules/types.js';
+import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext, type RuleRequirement } from './rules/types.js';
 
 /** How many pending/alerted requests are remembered (oldest forgotten first). */
 export const DEFAULT_MAX_TRACKED_IDS = 100_000;
@@ -85,6 +68,31 @@ export interface AnalyserOptions {
   /** Called when a policy check throws on an audit object (the other checks still run). */
   onCheckError?: (error: CheckError, event: AuditEvent) => void;
 }
+
+/** A rule and the mask of its `requires`. */
+interface RuleEntry {
+  rule: AuditRule;
+  needs: number;
+}
+
+const REQUIREMENT: Readonly<Record<RuleRequirement, number>> = {
+  success: 1,
+  change: 2,
+  impersonated: 4,
+  serviceAccount: 8,
+  anonymous: 16,
+  intel: 32,
+  attackTool: 64,
+};
+
+function requirementMask(requires: readonly RuleRequirement[] | undefined): number {
+  let mask = 0;
+  for (const r of requires ?? []) mask |= REQUIREMENT[r];
+  return mask;
+}
+
+const CHANGE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+const ANONYMOUS = 'system:anonymous';
 
 /** Changes to the tracked requests: [request key, state before]. */
 export type AnalyserJournal = Array<[string, 'started' | 'alerted' | undefined]>;
@@ -126,6 +134,16 @@ function auditIDPart(auditID: unknown): string {
   return id.length <= 128 ? id : 'sha256:' + createHash('sha256').update(id).digest('hex');
 }
 
+const ID_FILTER_SLOTS = 1 << 16;
+
+/** The idFilter slot of an auditID part: its length and last 12 characters (a UUID's most varied). */
+function idSlot(part: string): number {
+  const n = part.length;
+  let h = n;
+  for (let i = n > 12 ? n - 12 : 0; i < n; i++) h = Math.imul(h, 31) + part.charCodeAt(i);
+  return (h ^ (h >>> 16)) & (ID_FILTER_SLOTS - 1);
+}
+
 /** The auditID part of a request key (a key from an older checkpoint, without one, is its own). */
 function auditIDOfKey(key: string): string {
   const colon = key.indexOf(':');
@@ -140,8 +158,8 @@ export class AuditAnalyser {
   private readonly compiled: CompiledConfig;
   private readonly rules: AuditRule[];
   /** The rules to run for a resource, in catalogue order; resources no rule lists get `anyResourceRules`. */
-  private readonly rulesByResource = new Map<string, AuditRule[]>();
-  private readonly anyResourceRules: AuditRule[];
+  private readonly rulesByResource = new Map<string, RuleEntry[]>();
+  private readonly anyResourceRules: RuleEntry[];
   private readonly ctx: RuleContext;
   /** request key → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
   private readonly tracked = new Map<string, 'started' | 'alerted'>();
@@ -150,6 +168,12 @@ export class AuditAnalyser {
    * their request key is never built (it was the analyser's largest single cost).
    */
   private readonly trackedIDs = new Map<string, number>();
+  /**
+   * A counting filter over the parts in `trackedIDs`, by `idSlot`: an event whose slot is 0 has no
+   * tracked key, and is known so without hashing its auditID (a fresh string in every event). A
+   * slot that reaches 255 stays there (only a lookup in `trackedIDs` then answers).
+   */
+  private readonly idFilter = new Uint8Array(ID_FILTER_SLOTS);
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   /** Whether a user agent names an attack tool; which human client it names (both bounded memos). */
@@ -157,6 +181,8 @@ export class AuditAnalyser {
   private readonly humanClient: (ua: string) => string | undefined;
   /** The service-account baseline; null when serviceaccount-rare-operation is off. */
   readonly anomaly: AnomalyBaseline | null;
+  /** Whether a rule requires `attackTool` (pentest-tool is on): only then is the user agent looked up. */
+  private readonly toolRule: boolean;
   /** Whether a service account's requests are looked at (either service-account rule is on). */
   private readonly watchAccounts: boolean;
   /** `cluster.name` of the config, on every alert. */
@@ -169,13 +195,12 @@ export class AuditAnalyser {
     this.compiled = compileConfig({ ...options.config, profiles: ['defender'] });
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
-    this.anyResourceRules = this.rules.filter((r) => r.resources === undefined);
+    const entry = (rule: AuditRule): RuleEntry => ({ rule, needs: requirementMask(rule.requires) });
+    this.anyResourceRules = this.rules.filter((r) => r.resources === undefined).map(entry);
     for (const resource of new Set(this.rules.flatMap((r) => r.resources ?? []))) {
-      this.rulesByResource.set(
-        resource,
-        this.rules.filter((r) => r.resources === undefined || r.resources.includes(resource)),
-      );
+      this.rulesByResource.set(resource, this.rules.filter((r) => r.resources === undefined || r.resources.includes(resource)).map(entry));
     }
+    this.toolRule = this.rules.some((r) => r.requires?.includes('attackTool'));
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
     const globCache = new Map<readonly string[], RegExp>();
     this.ctx = {
@@ -206,12 +231,12 @@ export class AuditAnalyser {
     if (intel) this.ctx.intel = intel;
     this.cluster = typeof options.config.cluster?.name === 'string' ? options.config.cluster.name : undefined;
     const tools = this.settings.attackTools;
-    this.toolAgent = boundedMemo((ua) => {
+    this.toolAgent = stringMemo((ua) => {
       const lower = ua.toLowerCase();
       return tools.some((t) => lower.includes(t));
     });
     const clients = listOf(this.ctx.lists, 'humanClientUserAgents');
-    this.humanClient = boundedMemo((ua) => humanClientOf(ua, clients));
+    this.humanClient = stringMemo((ua) => humanClientOf(ua, clients));
     this.anomaly =
       options.anomaly !== undefined
         ? options.anomaly
@@ -232,7 +257,7 @@ export class AuditAnalyser {
     const stage = ev.stage;
     if (stage === 'RequestReceived') return NONE;
     // The key is built only when this auditID has a tracked key, or the request is to be tracked.
-    let id = stage === 'ResponseStarted' || this.trackedIDs.has(auditIDPart(ev.auditID)) ? requestKey(ev) : undefined;
+    let id = stage === 'ResponseStarted' || this.mayBeTracked(auditIDPart(ev.auditID)) ? requestKey(ev) : undefined;
     const prior = id === undefined ? undefined : this.tracked.get(id);
     if (stage === 'ResponseStarted') {
       if (prior !== undefined) return NONE;
@@ -284,10 +309,19 @@ export class AuditAnalyser {
     }
   }
 
+  private mayBeTracked(part: string): boolean {
+    return this.idFilter[idSlot(part)] !== 0 && this.trackedIDs.has(part);
+  }
+
   private setTracked(id: string, state: 'started' | 'alerted'): void {
     if (!this.tracked.has(id)) {
       const part = auditIDOfKey(id);
-      this.trackedIDs.set(part, (this.trackedIDs.get(part) ?? 0) + 1);
+      const n = this.trackedIDs.get(part) ?? 0;
+      this.trackedIDs.set(part, n + 1);
+      if (n === 0) {
+        const slot = idSlot(part);
+        if (this.idFilter[slot]! < 255) this.idFilter[slot]!++;
+      }
     }
     this.tracked.set(id, state);
   }
@@ -297,29 +331,45 @@ export class AuditAnalyser {
     const part = auditIDOfKey(id);
     const n = (this.trackedIDs.get(part) ?? 1) - 1;
     if (n > 0) this.trackedIDs.set(part, n);
-    else this.trackedIDs.delete(part);
+    else {
+      this.trackedIDs.delete(part);
+      const slot = idSlot(part);
+      if (this.idFilter[slot]! < 255) this.idFilter[slot]!--;
+    }
   }
 
   private facts(ev: AuditEvent): AuditFacts {
-    const eff = effectiveUser(ev);
-    // Groups are read only when an alert is built (most events raise none).
-    const impersonated = isRecord(ev.impersonatedUser);
-    const code = responseCode(ev);
+    // Each field of the event is read once (an event's hidden class varies with the fields it has,
+    // so every read is a megamorphic load), and the facts have one shape from the start.
+    const user = ev.user;
+    const imp = ev.impersonatedUser;
+    const impersonated = isRecord(imp);
+    const eff = impersonated ? imp : isRecord(user) ? user : undefined;
+    const ref = ev.objectRef;
+    const r = isRecord(ref) ? ref : undefined;
+    const status = ev.responseStatus;
+    const rawCode = isRecord(status) ? status.code : undefined;
+    const code = typeof rawCode === 'number' ? rawCode : undefined;
+    const uri = str(ev.requestURI);
     return {
       event: ev,
-      username: usernameOf(eff),
-      impersonator: impersonated ? usernameOf(ev.user) || '(unknown)' : undefined,
-      verb: verbOf(ev),
-      resource: resourceOf(ev),
-      subresource: subresourceOf(ev),
-      apiGroup: apiGroupOf(ev),
-      namespace: namespaceOf(ev),
-      name: nameOf(ev),
+      username: eff === undefined ? '' : str(eff.username),
+      // Groups are read only when an alert is built (most events raise none).
+      impersonator: impersonated ? usernameOf(user) || '(unknown)' : undefined,
+      verb: str(ev.verb),
+      resource: r === undefined ? '' : str(r.resource),
+      subresource: r === undefined ? '' : str(r.subresource),
+      apiGroup: r === undefined ? '' : str(r.apiGroup),
+      namespace: r === undefined ? '' : str(r.namespace),
+      name: r === undefined ? '' : str(r.name),
       code,
       success: code !== undefined && code < 400,
-      dryRun: isDryRun(ev),
-      userAgent: typeof ev.userAgent === 'string' ? ev.userAgent : '',
-      requestURI: requestURIOf(ev),
+      dryRun: uri.includes('dryRun') && isDryRun(ev),
+      userAgent: str(ev.userAgent),
+      requestURI: uri,
+      serviceAccount: false,
+      anomaly: undefined,
+      humanClient: undefined,
     };
   }
 
@@ -329,9 +379,10 @@ export class AuditAnalyser {
     if (this.watchAccounts && f.success && !f.dryRun && isServiceAccountName(f.username) && !this.settings.isControlPlane(f.username)) this.observeAccount(f);
     let out: Alert[] | undefined;
     const rules = this.rulesByResource.get(f.resource) ?? this.anyResourceRules;
-    for (const rule of rules) {
-      if (f.dryRun && rule.skipDryRun) continue;
-      if (rule.id === 'pentest-tool' && (f.userAgent === '' || !this.toolAgent(f.userAgent))) continue;
+    const has = this.requirementsMet(f);
+    for (let i = 0; i < rules.length; i++) {
+      const { rule, needs } = rules[i]!;
+      if ((needs & has) !== needs || (f.dryRun && rule.skipDryRun)) continue;
       const m = rule.match(f, this.ctx);
       if (!m) continue;
       if (this.compiled.exceptions.size > 0 && this.excepted(rule.id, f, m)) continue;
@@ -358,6 +409,22 @@ export class AuditAnalyser {
       if (vapAlerts.length) (out ??= []).push(...vapAlerts);
     }
     return out ?? NONE;
+  }
+
+  /** Which of the rules' requirements (RuleRequirement) this event meets, as a mask. */
+  private requirementsMet(f: AuditFacts): number {
+    let has = 0;
+    if (f.success) has |= REQUIREMENT.success;
+    if (CHANGE_VERBS.has(f.verb)) has |= REQUIREMENT.change;
+    if (f.serviceAccount) has |= REQUIREMENT.serviceAccount;
+    if (f.impersonator !== undefined) {
+      has |= REQUIREMENT.impersonated;
+      if (usernameOf(f.event.user) === ANONYMOUS) has |= REQUIREMENT.anonymous;
+    } else if (f.username === ANONYMOUS) has |= REQUIREMENT.anonymous;
+    const intel = this.ctx.intel;
+    if (intel !== undefined && intel.entries > 0) has |= REQUIREMENT.intel;
+    if (this.toolRule && f.userAgent !== '' && this.toolAgent(f.userAgent)) has |= REQUIREMENT.attackTool;
+    return has;
   }
 
   /**
@@ -545,10 +612,7 @@ export class AuditAnalyser {
 
 /** A fingerprint that also keeps apart what `distinct` names (RuleMatch.distinct). */
 function distinctFingerprint(fingerprint: string, distinct: string): string {
-  return createHash('sha256')
-    .update(fingerprint + '\u0000' + distinct)
-    .digest('hex')
-    .slice(0, 32);
+  return shortHash(fingerprint + '\u0000' + distinct);
 }
 
 /** `; and 12 more` for findings left out at evaluation (MAX_FINDINGS_PER_CHECK). */

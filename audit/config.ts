@@ -5,7 +5,7 @@
 import { parseSection, type BulwarkConfig } from '../config/load.js';
 import type { SectionInput } from '../config/schema.js';
 import { globToRegExp } from '../core/glob.js';
-import { boundedMemo } from '../core/memo.js';
+import { stringMemo } from '../core/memo.js';
 import { isRecord } from '../core/record.js';
 import {
   AUDIT_LIST_NAMES,
@@ -92,8 +92,9 @@ function identityMatcher(globs: string[]): (username: string) => boolean {
   const patterns = globs.filter((g) => g.includes('*') || g.includes('?'));
   const re = patterns.length ? new RegExp(patterns.map((g) => globToRegExp(g).source).join('|')) : undefined;
   const match = (username: string) => username !== '' && (exact.has(username) || (re !== undefined && re.test(username)));
-  // An audit log repeats a few hundred user names (nodes, controllers): the glob test runs once for each.
-  return re === undefined ? match : boundedMemo(match);
+  // An audit log repeats a few hundred user names (nodes, controllers), each event a fresh copy:
+  // the set lookup and the glob test run once for each name while it stays in the memo.
+  return stringMemo(match, 1024);
 }
 
 export function compileAuditSettings(settings: AuditSettings): CompiledAuditSettings {

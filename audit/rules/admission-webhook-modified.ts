@@ -17,6 +17,7 @@ export const admissionWebhookModified: AuditRule = {
   remediation:
     'Check that the change was planned; if not, restore the configuration from source control and find out how the user got write access to admissionregistration.k8s.io.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: Object.keys(RESOURCES),
   match(f, ctx) {
     // Own keys only: `__proto__` or `toString` as a resource or verb is untrusted text, not a table entry.

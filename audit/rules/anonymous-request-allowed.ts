@@ -12,6 +12,7 @@ export const anonymousRequestAllowed: AuditRule = {
   tactics: ['Initial Access'],
   remediation: 'Remove the RBAC bindings that grant system:anonymous or system:unauthenticated; consider --anonymous-auth=false on the API server.',
   skipDryRun: false,
+  requires: ['anonymous'],
   match(f, ctx) {
     // The authenticated user: an anonymous client that impersonates someone is still anonymous.
     if (usernameOf(f.event.user) !== 'system:anonymous') return undefined;

@@ -93,6 +93,7 @@ export const bulwarkTampering: AuditRule = {
   ...TAMPERING_META,
   sources: ['admission', 'audit'],
   skipDryRun: true,
+  requires: ['success', 'change'],
   match(f, ctx) {
     if (!f.success) return undefined;
     const done = DONE.get(f.verb);

@@ -64,6 +64,7 @@ export const configmapCredentials: AuditRule = {
   tactics: ['Credential Access'],
   remediation: 'Move the credentials to a Secret (or an external secret store), rotate them, and remove them from the ConfigMap and its history.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: ['configmaps'],
   match(f, ctx) {
     if (f.resource !== 'configmaps' || f.apiGroup !== '' || f.subresource !== '' || !f.success) return undefined;

@@ -9,6 +9,7 @@ export const corednsModified: AuditRule = {
   tactics: ['Lateral Movement'],
   remediation: 'Review the Corefile change (rewrite, forward, hosts entries); restore it from source control if it was not planned.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: ['configmaps'],
   match(f) {
     if (f.resource !== 'configmaps' || f.apiGroup !== '' || f.namespace !== 'kube-system' || f.name !== 'coredns') return undefined;

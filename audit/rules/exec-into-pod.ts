@@ -86,6 +86,7 @@ export const execIntoPod: AuditRule = {
   remediation:
     'Confirm the session was expected; if not, revoke pods/exec, pods/attach and nodes/proxy from the user, rotate any credentials the container could read and investigate the pod.',
   skipDryRun: false,
+  requires: ['success'],
   resources: ['pods', 'nodes'],
   match(f) {
     if (f.resource === 'nodes') return viaKubelet(f);

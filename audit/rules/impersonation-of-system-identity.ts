@@ -30,6 +30,7 @@ export const impersonationOfSystemIdentity: AuditRule = {
   remediation:
     "Find out who holds impersonate on users, groups or service accounts and why they acted as a system identity; remove impersonate from roles that do not need it (or restrict it with resourceNames) and treat the impersonator's credentials as compromised if the request was not planned.",
   skipDryRun: false,
+  requires: ['impersonated'],
   match(f, ctx) {
     const ev = f.event;
     if (f.impersonator === undefined || !isRecord(ev.impersonatedUser)) return undefined;

@@ -12,6 +12,7 @@ export const kubeEventsDeleted: AuditRule = {
   tactics: ['Defense Evasion'],
   remediation: 'Find out why the user deleted events; restrict delete on events (core and events.k8s.io) to the control plane.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: ['events'],
   match(f, ctx) {
     if (f.resource !== 'events' || (f.apiGroup !== '' && f.apiGroup !== 'events.k8s.io')) return undefined;

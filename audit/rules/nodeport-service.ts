@@ -11,6 +11,7 @@ export const nodeportService: AuditRule = {
   tactics: ['Initial Access'],
   remediation: 'Expose the service through an Ingress, Gateway or LoadBalancer instead, or restrict the node ports with network policy and firewall rules.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: ['services'],
   match(f) {
     if (f.resource !== 'services' || f.apiGroup !== '' || f.verb !== 'create' || f.subresource !== '' || !f.success) return undefined;

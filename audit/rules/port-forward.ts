@@ -13,6 +13,7 @@ export const portForward: AuditRule = {
   tactics: ['Lateral Movement', 'Command and Control'],
   remediation: 'Confirm the tunnel was expected; if not, revoke create/get on pods/portforward from the user and check what the forwarded port serves.',
   skipDryRun: false,
+  requires: ['success'],
   resources: ['pods'],
   match(f, ctx) {
     if (f.resource !== 'pods' || f.subresource !== 'portforward' || f.apiGroup !== '') return undefined;

@@ -13,6 +13,7 @@ export const secretsEnumerated: AuditRule = {
   remediation:
     'Check why the user needs every secret; grant list/watch on secrets per namespace (Role, not ClusterRole) and rotate secrets if the access was not expected.',
   skipDryRun: false,
+  requires: ['success'],
   resources: ['secrets'],
   match(f, ctx) {
     if (f.resource !== 'secrets' || f.apiGroup !== '' || f.namespace !== '' || f.subresource !== '') return undefined;

@@ -16,6 +16,7 @@ export const serviceaccountInKubeNamespace: AuditRule = {
   remediation:
     'Check who created the service account and what it is bound to; delete it and its tokens if it was not planned, and restrict create on serviceaccounts in kube-system and kube-public.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: ['serviceaccounts'],
   match(f, ctx) {
     if (f.resource !== 'serviceaccounts' || f.apiGroup !== '' || f.verb !== 'create' || f.subresource !== '' || !f.success) return undefined;

@@ -27,6 +27,7 @@ export const systemClusterroleModified: AuditRule = {
   remediation:
     'Find out who changed the bootstrap RBAC object and why; restart of the API server restores the defaults (auto-reconciliation) unless rbac.authorization.kubernetes.io/autoupdate was set to false, which itself should be reverted.',
   skipDryRun: true,
+  requires: ['success', 'change'],
   resources: [...RESOURCES.keys()],
   match(f, ctx) {
     const kind = RESOURCES.get(f.resource);

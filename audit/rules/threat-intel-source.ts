@@ -18,6 +18,7 @@ export const threatIntelSource: AuditRule = {
   remediation:
     'Find out whose credentials were used from the listed address; revoke or rotate them, and restrict access to the API server (authorized networks, firewall) to known addresses.',
   skipDryRun: false,
+  requires: ['intel'],
   match(f, ctx) {
     const intel = ctx.intel;
     if (intel === undefined || intel.entries === 0) return undefined;

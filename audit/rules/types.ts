@@ -79,8 +79,22 @@ export interface AuditRule extends CheckMeta {
    * analyser then runs it for those alone (most events concern leases, pods and configmaps).
    */
   resources?: readonly string[];
+  /**
+   * Facts an event must have for the rule to fire, which the analyser checks before calling
+   * `match` (cheaply, once per event for all rules); `match` checks them again. Most events are
+   * reads by the control plane and need no rule at all.
+   */
+  requires?: readonly RuleRequirement[];
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
 }
+
+/**
+ * What `AuditRule.requires` can name: `success` (code < 400), `change` (verb create, update,
+ * patch, delete or deletecollection), `impersonated`, `serviceAccount` (AuditFacts.serviceAccount),
+ * `anonymous` (the authenticated user is system:anonymous), `intel` (threat-intelligence entries
+ * are loaded), `attackTool` (the user agent names one of `audit.attackToolUserAgents`).
+ */
+export type RuleRequirement = 'success' | 'change' | 'impersonated' | 'serviceAccount' | 'anonymous' | 'intel' | 'attackTool';
 
 /**
  * A request by the control plane itself (`audit.controlPlaneIdentities`). Exemptions apply to the

@@ -1,5 +1,5 @@
 // Stages, impersonation, dry runs, failed requests, the control-plane skip list and de-duplication.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Alert } from '../../alerts/model.js';
 import { AuditAnalyser, requestKey } from '../../audit/analyser.js';
 import { AUDIT_RULES } from '../../audit/rules/index.js';
@@ -441,12 +441,36 @@ describe('request tracking: the auditID index never changes what is analysed', (
     expect(a.pendingSessions()).toEqual([]);
   });
 
-  it('agrees with a key lookup per event over 20,000 seeded events (shared and odd auditIDs, sessions, replays, rollbacks, eviction)', () => {
+  it('a filter slot past 255 tracked auditIDs stays set, so the last one tracked is still found after the others are evicted', () => {
+    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 300 });
+    const listing = (auditID: string) =>
+      auditEvent({
+        auditID,
+        verb: 'list',
+        requestURI: '/api/v1/secrets',
+        objectRef: { resource: 'secrets', apiVersion: 'v1' },
+        requestReceivedTimestamp: at(1),
+      });
+    // 300 IDs of one slot (same length, same last 12 characters), each an alerting request: tracked as alerted.
+    const same = Array.from({ length: 300 }, (_, i) => listing(`${String(i).padStart(6, '0')}-eeeeeeeeeeee`));
+    for (const ev of same) expect(a.analyse(ev)).toHaveLength(1);
+    // 299 others evict the first 299 of them.
+    for (let i = 0; i < 299; i++) expect(a.analyse(listing(`other-${i}`))).toHaveLength(1);
+    // The last one of the slot is still tracked: its replay is not analysed again.
+    expect(a.analyse(same[299]!)).toEqual([]);
+    expect(a.analyse(same[0]!)).toHaveLength(1);
+  });
+
+  // The idFilter slot is the length and the last 12 characters: these 400 IDs share one slot, past its saturation at 255.
+  const colliding = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(6, '0')}-ffffffffffff`);
+  it.each([
+    ['shared and odd auditIDs', ['a', 'b', 'c', 'x'.repeat(200), 'nul\u0000id', ''], 8],
+    ['400 auditIDs in one filter slot', [...colliding, 'a', 'b'], 500],
+  ])('agrees with a key lookup per event over 20,000 seeded events (%s; sessions, replays, rollbacks, eviction)', (_name, ids, max) => {
     let seed = 11;
     const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
-    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 8 });
-    const oracle = new Oracle(8);
-    const ids = ['a', 'b', 'c', 'x'.repeat(200), 'nul\u0000id', ''];
+    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: max });
+    const oracle = new Oracle(max);
     const seen: AuditEvent[] = [];
     for (let i = 0; i < 20_000; i++) {
       // Replay an earlier event now and then; otherwise a new one: an exec session (two stages) or a secrets listing (alerts).
@@ -479,6 +503,34 @@ describe('request tracking: the auditID index never changes what is analysed', (
         .map(([k]) => k)
         .sort(),
     );
+  });
+});
+
+describe('rule requirements (AuditRule.requires)', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const rule = (id: string) => AUDIT_RULES.find((r) => r.id === id)!;
+
+  it('a rule is not called for an event that lacks what it requires, and is called for one that has it', () => {
+    const a = new AuditAnalyser({ config: defaultConfig() });
+    const misuse = vi.spyOn(rule('serviceaccount-token-misuse'), 'match');
+    const impersonation = vi.spyOn(rule('impersonation-of-system-identity'), 'match');
+    const tampering = vi.spyOn(rule('bulwark-tampering'), 'match');
+    const anonymous = vi.spyOn(rule('anonymous-request-allowed'), 'match');
+    a.analyse(auditEvent()); // alice gets a pod: none of the four
+    expect([misuse, impersonation, tampering, anonymous].map((m) => m.mock.calls.length)).toEqual([0, 0, 0, 0]);
+    a.analyse(auditEvent({ user: { username: 'system:serviceaccount:prod:web', groups: [] } }));
+    expect(misuse).toHaveBeenCalledTimes(1);
+    a.analyse(auditEvent({ impersonatedUser: { username: 'system:kube-scheduler' } }));
+    expect(impersonation).toHaveBeenCalledTimes(1);
+    a.analyse(auditEvent({ verb: 'delete' }));
+    expect(tampering).toHaveBeenCalledTimes(1);
+    a.analyse(auditEvent({ verb: 'delete', responseStatus: { metadata: {}, code: 403 } }));
+    expect(tampering).toHaveBeenCalledTimes(1);
+    a.analyse(auditEvent({ user: { username: 'system:anonymous', groups: ['system:unauthenticated'] }, requestURI: '/api/v1/pods' }));
+    expect(anonymous).toHaveBeenCalledTimes(1);
+    // The authenticated user decides: an anonymous client impersonating alice is still anonymous.
+    a.analyse(auditEvent({ user: { username: 'system:anonymous' }, impersonatedUser: { username: 'alice' } }));
+    expect(anonymous).toHaveBeenCalledTimes(2);
   });
 });
 

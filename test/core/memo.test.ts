@@ -1,6 +1,7 @@
 // boundedMemo: answers as the function does, remembers at most maxEntries keys of at most maxKeyLength.
+// stringMemo: the same answers from a direct-mapped table confirmed by comparing the strings.
 import { describe, expect, it } from 'vitest';
-import { boundedMemo } from '../../core/memo.js';
+import { boundedMemo, stringMemo } from '../../core/memo.js';
 
 describe('boundedMemo', () => {
   it('computes a short key once, a long key every time, and forgets everything when full', () => {
@@ -33,5 +34,52 @@ describe('boundedMemo', () => {
     memo('k');
     memo('k');
     expect(n).toBe(1);
+  });
+});
+
+describe('stringMemo', () => {
+  it('answers as the function does for fresh copies of many strings, colliding slots included', () => {
+    const calls = new Map<string, number>();
+    const compute = (k: string) => {
+      calls.set(k, (calls.get(k) ?? 0) + 1);
+      return `${k.length}:${k.toUpperCase()}`;
+    };
+    const memo = stringMemo(compute, 4); // 4 slots for 50 keys: most lookups collide
+    const keys = Array.from({ length: 50 }, (_, i) => `kube-controller-manager/v1.30.${i} (linux/amd64)`);
+    for (let round = 0; round < 3; round++) {
+      for (const k of keys) expect(memo(JSON.parse(JSON.stringify(k)) as string)).toBe(compute(k));
+    }
+    expect(memo('')).toBe('0:');
+  });
+
+  it('computes a repeated key once while it holds its slot, a long key every time', () => {
+    let n = 0;
+    const memo = stringMemo(
+      (k: string) => {
+        n++;
+        return k.length;
+      },
+      256,
+      10,
+    );
+    const ua = 'kubectl/v1';
+    for (let i = 0; i < 5; i++) memo(ua.slice(0, 5) + ua.slice(5)); // a new string object each time
+    expect(n).toBe(1);
+    const long = 'x'.repeat(11);
+    memo(long);
+    memo(long);
+    expect(n).toBe(3);
+  });
+
+  it('remembers an undefined answer too, and refuses a table size that is not a power of two', () => {
+    let n = 0;
+    const memo = stringMemo(() => {
+      n++;
+      return undefined;
+    });
+    memo('k');
+    memo('k');
+    expect(n).toBe(1);
+    expect(() => stringMemo(() => 1, 100)).toThrow(/power of two/);
   });
 });
