@@ -120,7 +120,8 @@ function str(value: unknown): string {
  */
 export function requestKey(ev: AuditEvent): string {
   const impersonated = isRecord(ev.impersonatedUser) ? usernameOf(ev.impersonatedUser) : '';
-  const rest = [verbOf(ev), requestURIOf(ev), usernameOf(isRecord(ev.user) ? ev.user : {}), impersonated, str(ev.requestReceivedTimestamp)].join('\u0000');
+  const user = isRecord(ev.user) ? usernameOf(ev.user) : '';
+  const rest = `${verbOf(ev)}\u0000${requestURIOf(ev)}\u0000${user}\u0000${impersonated}\u0000${str(ev.requestReceivedTimestamp)}`;
   // The auditID part leads, prefixed with its length, so that auditIDOfKey() reads it back exactly
   // (a NUL in it included) from a plain or a hashed key.
   const id = auditIDPart(ev.auditID);
@@ -278,6 +279,11 @@ export class AuditAnalyser {
     }
     this.stats.occurrences += alerts.length;
     return alerts;
+  }
+
+  /** An event the reader knew would not be analysed (a RequestReceived line left unparsed): counted as analyse would. */
+  countUnanalysed(): void {
+    this.stats.events++;
   }
 
   /** Undoes what `analyse` did with this journal, so that a retried batch (answered 5xx) is analysed again. */
@@ -590,15 +596,7 @@ export class AuditAnalyser {
       userAgent: f.userAgent,
       auditIDs: [ev.auditID],
       message: a.message,
-      evidence: {
-        verb: f.verb,
-        requestURI: f.requestURI,
-        responseCode: f.code ?? null,
-        stage: ev.stage,
-        ...(f.subresource ? { subresource: f.subresource } : {}),
-        ...(f.dryRun ? { dryRun: true } : {}),
-        ...a.evidence,
-      },
+      evidence: eventEvidence(f, a.evidence),
       tactics: [...a.tactics],
       remediation: a.remediation,
     });
@@ -608,6 +606,15 @@ export class AuditAnalyser {
     }
     return alert;
   }
+}
+
+/** An alert's evidence: the request's verb, URI, code and stage, then the rule's own (which wins on a clash). */
+function eventEvidence(f: AuditFacts, own: Record<string, unknown> | undefined): Record<string, unknown> {
+  const evidence: Record<string, unknown> = { verb: f.verb, requestURI: f.requestURI, responseCode: f.code ?? null, stage: f.event.stage };
+  if (f.subresource) evidence.subresource = f.subresource;
+  if (f.dryRun) evidence.dryRun = true;
+  if (own !== undefined) for (const key of Object.keys(own)) evidence[key] = own[key];
+  return evidence;
 }
 
 /** A fingerprint that also keeps apart what `distinct` names (RuleMatch.distinct). */

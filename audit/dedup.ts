@@ -10,6 +10,7 @@
 //   before it is seen.
 import type { Alert } from '../alerts/model.js';
 import { SEVERITY_RANK } from '../core/severity.js';
+import { parseTimestamp } from './event.js';
 
 export type DedupMode = 'hold' | 'pass';
 
@@ -48,7 +49,7 @@ export class Deduplicator {
   }
 
   /** One occurrence (count 1 or more) at event time `t` (ms; NaN when unknown: the watermark). */
-  add(alert: Alert, t: number = Date.parse(alert.firstSeen)): void {
+  add(alert: Alert, t: number = parseTimestamp(alert.firstSeen)): void {
     if (this.options.mode === 'pass') {
       this.emit(alert);
       return;

@@ -68,6 +68,10 @@ export async function scanAuditInputs(paths: readonly string[], analyser: AuditA
         }
       },
       malformed,
+      requestReceived() {
+        stats.events++;
+        analyser.countUnanalysed();
+      },
     });
     let chunksSinceProgress = 0;
     try {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartDir, helm, kubectlBinary } from '../support/helm.js';
+import { isRequestReceivedLine } from '../../audit/input.js';
 
 const root = resolve(__dirname, '../..');
 const cluster = join(root, 'test/e2e/cluster.sh');
@@ -271,6 +272,12 @@ describe('Bulwark against a real kube-apiserver', () => {
       `https://127.0.0.1:${BULWARK_PORT}`,
     ]);
     expect(certs.code, certs.stderr).toBe(0);
+    // The chart's policy omits the RequestReceived stage; here the API server logs it, so that the
+    // reader's shortcut for those lines is checked against what a real API server writes.
+    const policyFile = join(dir, 'apiserver/audit-policy.yaml');
+    const policy = readFileSync(policyFile, 'utf8');
+    expect(policy).toMatch(/^omitStages: \[RequestReceived\]/m);
+    writeFileSync(policyFile, policy.replace(/^omitStages: \[RequestReceived\].*$/m, ''));
     execFileSync('bash', [cluster, 'start', dir], {
       stdio: 'inherit',
       timeout: 180_000,
@@ -381,6 +388,14 @@ describe('Bulwark against a real kube-apiserver', () => {
     const types = new Set(alerts.map((a) => a.type));
     expect(types).toContain('privileged-container');
     expect(types).toContain('sensitive-host-mount');
+    // The reader counts RequestReceived lines without parsing them: exactly those, as this API server writes them.
+    let received = 0;
+    for (const line of readFileSync(logFile, 'utf8').split('\n').filter(Boolean)) {
+      const stage = (JSON.parse(line) as Obj).stage;
+      expect(isRequestReceivedLine(line), line.slice(0, 200)).toBe(stage === 'RequestReceived');
+      if (stage === 'RequestReceived') received++;
+    }
+    expect(received).toBeGreaterThan(0);
     const priv = alerts.find((a) => a.type === 'privileged-container')!;
     expect(priv).toMatchObject({ source: 'audit', namespace: 'team-w', user: { username: 'e2e-admin' } });
     // The webhook backend batches within a second; its alerts reach the store through POST /audit.
