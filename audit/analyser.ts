@@ -135,14 +135,18 @@ function auditIDPart(auditID: unknown): string {
   return id.length <= 128 ? id : 'sha256:' + createHash('sha256').update(id).digest('hex');
 }
 
-const ID_FILTER_SLOTS = 1 << 16;
+/** Parts dropped before the filter is rebuilt, however few are tracked. */
+const MIN_STALE_BEFORE_REBUILD = 4096;
 
-/** The idFilter slot of an auditID part: its length and last 12 characters (a UUID's most varied). */
-function idSlot(part: string): number {
+/** Bits of the tracked-auditID filter: 128 KiB, a few percent of them set at the 100,000 tracked requests. */
+const ID_FILTER_BITS = 1 << 20;
+
+/** The idFilter bit of an auditID part: its length and last 12 characters (a UUID's most varied). */
+function idBit(part: string): number {
   const n = part.length;
   let h = n;
   for (let i = n > 12 ? n - 12 : 0; i < n; i++) h = Math.imul(h, 31) + part.charCodeAt(i);
-  return (h ^ (h >>> 16)) & (ID_FILTER_SLOTS - 1);
+  return (h ^ (h >>> 13)) & (ID_FILTER_BITS - 1);
 }
 
 /** The auditID part of a request key (a key from an older checkpoint, without one, is its own). */
@@ -170,11 +174,13 @@ export class AuditAnalyser {
    */
   private readonly trackedIDs = new Map<string, number>();
   /**
-   * A counting filter over the parts in `trackedIDs`, by `idSlot`: an event whose slot is 0 has no
-   * tracked key, and is known so without hashing its auditID (a fresh string in every event). A
-   * slot that reaches 255 stays there (only a lookup in `trackedIDs` then answers).
+   * A filter over the parts in `trackedIDs`, one bit each (idBit): an event whose bit is clear has
+   * no tracked request, and is known so without hashing its auditID (a fresh string in every event).
+   * A part that is no longer tracked leaves its bit set until the filter is rebuilt from
+   * `trackedIDs`, once as many parts were dropped as are kept (so a rebuild is paid for by them).
    */
-  private readonly idFilter = new Uint8Array(ID_FILTER_SLOTS);
+  private readonly idFilter = new Uint32Array(ID_FILTER_BITS >>> 5);
+  private idFilterStale = 0;
   private readonly maxTracked: number;
   private readonly onCheckError: AnalyserOptions['onCheckError'];
   /** Whether a user agent names an attack tool; which human client it names (both bounded memos). */
@@ -316,7 +322,8 @@ export class AuditAnalyser {
   }
 
   private mayBeTracked(part: string): boolean {
-    return this.idFilter[idSlot(part)] !== 0 && this.trackedIDs.has(part);
+    const bit = idBit(part);
+    return (this.idFilter[bit >>> 5]! & (1 << (bit & 31))) !== 0 && this.trackedIDs.has(part);
   }
 
   private setTracked(id: string, state: 'started' | 'alerted'): void {
@@ -324,10 +331,7 @@ export class AuditAnalyser {
       const part = auditIDOfKey(id);
       const n = this.trackedIDs.get(part) ?? 0;
       this.trackedIDs.set(part, n + 1);
-      if (n === 0) {
-        const slot = idSlot(part);
-        if (this.idFilter[slot]! < 255) this.idFilter[slot]!++;
-      }
+      if (n === 0) this.setIdBit(part);
     }
     this.tracked.set(id, state);
   }
@@ -339,9 +343,19 @@ export class AuditAnalyser {
     if (n > 0) this.trackedIDs.set(part, n);
     else {
       this.trackedIDs.delete(part);
-      const slot = idSlot(part);
-      if (this.idFilter[slot]! < 255) this.idFilter[slot]!--;
+      if (++this.idFilterStale > Math.max(MIN_STALE_BEFORE_REBUILD, this.trackedIDs.size)) this.rebuildIdFilter();
     }
+  }
+
+  private setIdBit(part: string): void {
+    const bit = idBit(part);
+    this.idFilter[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  private rebuildIdFilter(): void {
+    this.idFilter.fill(0);
+    for (const part of this.trackedIDs.keys()) this.setIdBit(part);
+    this.idFilterStale = 0;
   }
 
   private facts(ev: AuditEvent): AuditFacts {

@@ -69,14 +69,23 @@ async function bulwark(file: string, rss: Map<number, number>): Promise<{ events
     },
   });
   const analyse = analyser.analyse.bind(analyser);
+  const countUnanalysed = analyser.countUnanalysed.bind(analyser);
   let n = 0;
   let next = 0;
-  analyser.analyse = (ev: AuditEvent) => {
+  const mark = () => {
     if (++n === MARKS[next]) {
       rss.set(n, process.memoryUsage.rss());
       next++;
     }
+  };
+  analyser.analyse = (ev: AuditEvent) => {
+    mark();
     return analyse(ev);
+  };
+  // RequestReceived lines are counted without being parsed (audit/input.ts): events all the same.
+  analyser.countUnanalysed = () => {
+    mark();
+    countUnanalysed();
   };
   const stats = await scanAuditInputs([file], analyser, dedup, { stdin: process.stdin, maxLineBytes: settings.maxLineBytes });
   return { events: stats.events, alerts, occurrences };

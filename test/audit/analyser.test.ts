@@ -441,8 +441,8 @@ describe('request tracking: the auditID index never changes what is analysed', (
     expect(a.pendingSessions()).toEqual([]);
   });
 
-  it('a filter slot past 255 tracked auditIDs stays set, so the last one tracked is still found after the others are evicted', () => {
-    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 300 });
+  it('the auditID filter, rebuilt after many requests were dropped, still finds every request tracked', () => {
+    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 5000 });
     const listing = (auditID: string) =>
       auditEvent({
         auditID,
@@ -451,21 +451,19 @@ describe('request tracking: the auditID index never changes what is analysed', (
         objectRef: { resource: 'secrets', apiVersion: 'v1' },
         requestReceivedTimestamp: at(1),
       });
-    // 300 IDs of one slot (same length, same last 12 characters), each an alerting request: tracked as alerted.
-    const same = Array.from({ length: 300 }, (_, i) => listing(`${String(i).padStart(6, '0')}-eeeeeeeeeeee`));
-    for (const ev of same) expect(a.analyse(ev)).toHaveLength(1);
-    // 299 others evict the first 299 of them.
-    for (let i = 0; i < 299; i++) expect(a.analyse(listing(`other-${i}`))).toHaveLength(1);
-    // The last one of the slot is still tracked: its replay is not analysed again.
-    expect(a.analyse(same[299]!)).toEqual([]);
-    expect(a.analyse(same[0]!)).toHaveLength(1);
+    // 11,000 alerting requests (each tracked as alerted): the first 6,000 are evicted, which rebuilds the filter.
+    const events = Array.from({ length: 11_000 }, (_, i) => listing(`5b1f0c2e-8d4a-4e6b-9c3d-${i.toString(16).padStart(12, '0')}`));
+    for (const ev of events) expect(a.analyse(ev)).toHaveLength(1);
+    // The 5,000 still tracked are replays now; the evicted ones are new requests again.
+    expect(events.slice(6000).filter((ev) => a.analyse(ev).length > 0)).toHaveLength(0);
+    expect(a.analyse(events[0]!)).toHaveLength(1);
   });
 
-  // The idFilter slot is the length and the last 12 characters: these 400 IDs share one slot, past its saturation at 255.
+  // The idFilter bit is the length and the last 12 characters: these 400 IDs share one bit.
   const colliding = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(6, '0')}-ffffffffffff`);
   it.each([
     ['shared and odd auditIDs', ['a', 'b', 'c', 'x'.repeat(200), 'nul\u0000id', ''], 8],
-    ['400 auditIDs in one filter slot', [...colliding, 'a', 'b'], 500],
+    ['400 auditIDs on one filter bit', [...colliding, 'a', 'b'], 500],
   ])('agrees with a key lookup per event over 20,000 seeded events (%s; sessions, replays, rollbacks, eviction)', (_name, ids, max) => {
     let seed = 11;
     const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
