@@ -89,7 +89,7 @@ export function fingerprintOf(a: Pick<Alert, 'type' | 'namespace' | 'resource' |
  * (an audit scan builds one per occurrence, most of them merged), and hashing costs more than the
  * rest of building it.
  */
-export const shortHash: (key: string) => string = boundedMemo((key) => createHash('sha256').update(key).digest('hex').slice(0, 32));
+export const shortHash: (key: string) => string = boundedMemo((key) => createHash('sha256').update(key).digest('hex').slice(0, 32), 4096, 512);
 
 /** Alert fields no producer must set: copied from the input when it has them. */
 const OPTIONAL_KEYS = ['cluster', 'laterEvidence', 'verified', 'timeClamped'] as const;

@@ -94,7 +94,7 @@ function identityMatcher(globs: string[]): (username: string) => boolean {
   const match = (username: string) => username !== '' && (exact.has(username) || (re !== undefined && re.test(username)));
   // An audit log repeats a few hundred user names (nodes, controllers), each event a fresh copy:
   // the set lookup and the glob test run once for each name while it stays in the memo.
-  return stringMemo(match, 1024);
+  return stringMemo(match, 1024, 256);
 }
 
 export function compileAuditSettings(settings: AuditSettings): CompiledAuditSettings {
