@@ -301,6 +301,10 @@ async function runFollow(
             if (stats.malformedSamples.length < 20) stats.malformedSamples.push(m);
             onMalformed(m);
           },
+          onRequestReceived: () => {
+            stats.events++;
+            analyser.countUnanalysed();
+          },
           // Held alerts (a one-shot --checkpoint run) are printed before the final checkpoint is saved.
           beforeFinalSave: () => dedup.flush(),
           onCheckpointRejected: (reason) => {

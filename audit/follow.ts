@@ -35,6 +35,8 @@ export interface FollowOptions {
   /** Handles one event; resolves to the number of alerts it raised once they are recorded. */
   onEvent(ev: AuditEvent, file: string, line: number): number | Promise<number>;
   onMalformed(m: MalformedLine): void;
+  /** When given, a RequestReceived line as the API server writes it is counted here instead of parsed (DecodeHandler.requestReceived). */
+  onRequestReceived?(): void;
   /** Runs before the last checkpoint is written (to emit alerts still held for de-duplication). */
   beforeFinalSave?: () => void | Promise<void>;
   /**
@@ -121,6 +123,7 @@ class Tailer {
       {
         event: (ev, lineNo) => void this.items.push({ ev, line: lineNo }),
         malformed: (m) => void this.items.push({ bad: m }),
+        ...(this.opts.onRequestReceived ? { requestReceived: () => this.opts.onRequestReceived!() } : {}),
       },
       offset,
       line + 1,

@@ -3,7 +3,7 @@
 // stage, another encoder's field order, a cut-short line, a hostile auditID — is parsed as before.
 // The e2e suite checks the same equivalence on a real kube-apiserver's log.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isRequestReceivedLine } from '../../audit/input.js';
 import type { AuditEvent } from '../../audit/event.js';
 import { auditEvent, lines, runCli, tempDir } from './helpers.js';
@@ -96,8 +96,14 @@ describe('audit scan with RequestReceived lines', () => {
         line('RequestReceived').slice(0, 200),
       ].join('\n') + '\n',
     );
+    const parse = vi.spyOn(JSON, 'parse');
+    // JSON.parse calls on the plain RequestReceived line of `a1` (its first line is parsed once
+    // where the reader tells JSON lines from a whole document; the forged-ID one always is).
+    const received = session('RequestReceived', 'a1');
+    const parsedReceived = () => parse.mock.calls.filter(([text]) => text === received).length;
     const r = await runCli(['--format', 'ndjson', file]);
     expect(r.code).toBe(0);
+    expect(parsedReceived()).toBe(1);
     const alerts = r.stdout
       .trim()
       .split('\n')
@@ -107,6 +113,18 @@ describe('audit scan with RequestReceived lines', () => {
     expect(alerts[0]!.auditIDs).toEqual(['a1', forged]);
     expect(r.stderr).toContain('from 5 events in 1 input; 1 malformed line skipped');
     expect(r.stderr).toContain(`${file}:6: invalid JSON`);
+    // The same through the checkpointed reader (what --follow and --checkpoint use).
+    const c = await runCli(['--format', 'ndjson', '--checkpoint', tmp.path('cp.json'), file]);
+    expect(c.code).toBe(0);
+    expect(
+      c.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string; count: number }).count),
+    ).toEqual([2]);
+    expect(c.stderr).toContain('from 5 events in 1 input; 1 malformed line skipped');
+    expect(parsedReceived()).toBe(1);
+    parse.mockRestore();
   });
 
   it('a scan of the same events with and without the RequestReceived lines raises the same alerts', async () => {
