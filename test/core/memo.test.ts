@@ -1,7 +1,7 @@
 // boundedMemo: answers as the function does, remembers at most maxEntries keys of at most maxKeyLength.
 // stringMemo: the same answers from a direct-mapped table confirmed by comparing the strings.
 import { describe, expect, it } from 'vitest';
-import { boundedMemo, stringMemo } from '../../core/memo.js';
+import { boundedMemo, slotOf, stringMemo } from '../../core/memo.js';
 
 describe('boundedMemo', () => {
   it('computes a short key once, a long key every time, and forgets everything when full', () => {
@@ -81,5 +81,20 @@ describe('stringMemo', () => {
     memo('k');
     expect(n).toBe(1);
     expect(() => stringMemo(() => 1, 100)).toThrow(/power of two/);
+  });
+});
+
+describe('slotOf', () => {
+  it('keeps apart names that differ in one character, and user agents that differ early or late', () => {
+    const spread = (keys: string[], slots: number) => new Set(keys.map((k) => slotOf(k) & (slots - 1))).size;
+    const devs = Array.from({ length: 10 }, (_, i) => `dev${i}@example.com`);
+    const accounts = Array.from({ length: 10 }, (_, i) => `system:serviceaccount:app-${i}:web`);
+    const nodes = Array.from({ length: 10 }, (_, i) => `system:node:worker-${i}`);
+    // In 1,024 slots, ten keys nearly always fall in ten slots; a hash blind to the digit puts them in one.
+    for (const keys of [devs, accounts, nodes]) expect(spread(keys, 1024)).toBeGreaterThanOrEqual(9);
+    const uas = ['kubectl/v1.30.2 (linux/amd64) kubernetes/3968350', 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350'];
+    expect(slotOf(uas[0]!) & 255).not.toBe(slotOf(uas[1]!) & 255);
+    const controllers = ['leader-election', 'shared-informers'].map((c) => `kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/${c}`);
+    expect(slotOf(controllers[0]!)).not.toBe(slotOf(controllers[1]!));
   });
 });
