@@ -16,7 +16,10 @@
 //
 //   node dist/bench/webhook.js [--short] [--rounds 25] [--duration 1] [--warmup 1] [--concurrency 32]
 //     [--rate 1000] [--rate-duration 30] [--workload deployment|pod|both] [--profile DIR] [--no-pin] [--aa]
+//     [--spin-us N]
 //   (--profile: `node --cpu-prof` of both servers into DIR, for Chrome DevTools or speedscope)
+//   (--spin-us N: a calibration — the Bulwark slot runs the bare server plus N µs of busy CPU per
+//    review, to see what a known amount of added work reads as on this machine)
 //
 // Pinning: with `taskset` and two or more CPUs, the load generator runs on CPU 0 and the servers
 // on the others, so neither server shares a core with the generator. Unpinned, the scheduler's
@@ -53,10 +56,24 @@ interface Args {
   pin: boolean;
   /** Bulwark in both slots: the noise floor of the CPU ratio (should read 1.0). */
   aa: boolean;
+  /** When > 0: the Bulwark slot runs the bare server plus this many µs of busy CPU per review. */
+  spinUs: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 25, duration: 1, warmup: 1, concurrency: 32, rate: 1000, rateDuration: 30, workload: 'both', profile: '', pin: true, aa: false };
+  const args: Args = {
+    rounds: 25,
+    duration: 1,
+    warmup: 1,
+    concurrency: 32,
+    rate: 1000,
+    rateDuration: 30,
+    workload: 'both',
+    profile: '',
+    pin: true,
+    aa: false,
+    spinUs: 0,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--short') {
@@ -270,7 +287,7 @@ function reporter(): () => void {
   };
 }
 
-async function runChild(kind: string, certFile: string, keyFile: string): Promise<void> {
+async function runChild(kind: string, certFile: string, keyFile: string, spinUs = 0): Promise<void> {
   const cert = fs.readFileSync(certFile);
   const key = fs.readFileSync(keyFile);
   let port: number;
@@ -294,6 +311,10 @@ async function runChild(kind: string, certFile: string, keyFile: string): Promis
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+        if (spinUs > 0) {
+          const until = process.hrtime.bigint() + BigInt(Math.round(spinUs * 1000));
+          while (process.hrtime.bigint() < until);
+        }
         const answer = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},"allowed":true}}`;
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(answer) });
         res.end(answer);
@@ -324,10 +345,10 @@ interface Child {
  * Starts the server of one slot in a child process: `serve` says which server runs there (Bulwark
  * in both slots with --aa), `cpus` the CPU list it is pinned to (taskset), if any.
  */
-function startChild(kind: Kind, serve: Kind, certFile: string, keyFile: string, profileDir: string, cpus: string | undefined): Promise<Child> {
+function startChild(kind: Kind, serve: Kind, certFile: string, keyFile: string, profileDir: string, cpus: string | undefined, spinUs = 0): Promise<Child> {
   const self = fileURLToPath(import.meta.url);
   const node = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${kind}.cpuprofile`] : [];
-  const command = [process.execPath, ...node, self, '--child', serve, certFile, keyFile];
+  const command = [process.execPath, ...node, self, '--child', serve, certFile, keyFile, String(spinUs)];
   const child = cpus
     ? spawn('taskset', ['-c', cpus, ...command], { stdio: ['ignore', 'pipe', 'ignore'] })
     : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -589,7 +610,7 @@ function pinGenerator(): string | undefined {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
-    await runChild(argv[1]!, argv[2]!, argv[3]!);
+    await runChild(argv[1]!, argv[2]!, argv[3]!, Number(argv[4] ?? 0));
     return;
   }
   const args = parseArgs(argv);
@@ -621,9 +642,11 @@ async function main(): Promise<void> {
       : `not pinned${args.pin ? ' (needs taskset and 2 or more CPUs)' : ''}: generator and servers share the cores`,
   );
   if (args.aa) console.log('--aa: Bulwark in both slots ("bare" is a second Bulwark): the ratios show the noise floor, 1.0 expected');
+  if (args.spinUs > 0)
+    console.log(`--spin-us ${args.spinUs}: the "bulwark" slot is the bare server plus ${args.spinUs} µs of busy CPU per review (a calibration, not Bulwark)`);
   const servers: Record<Kind, Child> = {
     bare: await startChild('bare', args.aa ? 'bulwark' : 'bare', certFile, keyFile, profileDir, serverCpus),
-    bulwark: await startChild('bulwark', 'bulwark', certFile, keyFile, profileDir, serverCpus),
+    bulwark: await startChild('bulwark', args.spinUs > 0 ? 'bare' : 'bulwark', certFile, keyFile, profileDir, serverCpus, args.spinUs),
   };
   try {
     if (args.workload !== 'pod') await runWorkload('3-container Deployment', Buffer.from(deploymentReview()), servers, caPem, args);
