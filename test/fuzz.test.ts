@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../alerts/model.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditEventProblem, type AuditEvent } from '../audit/event.js';
+import { isRequestReceivedLine } from '../audit/input.js';
 import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
@@ -1564,4 +1565,63 @@ describe('fuzz: unauthenticated posts under mTLS (#14 §2)', () => {
     }
     expect(served).toEqual([]);
   }, 60_000);
+});
+
+describe("fuzz: the reader's RequestReceived shortcut on mutated lines", () => {
+  // Text the shortcut looks for, and text that breaks JSON: spliced into lines at random places.
+  const SPLICES = ['","stage":"RequestReceived","', '"', '\\', '\\"', '}', '{', ']', ',', '{"kind":"Event"', '\n', 'RequestReceived', '\u0000'];
+
+  it('never takes a line that parses to another stage for RequestReceived, and takes every API-server-shaped one', () => {
+    const base = auditCorpus();
+    const failures: string[] = [];
+    let taken = 0;
+    let checked = 0;
+    base.forEach((ev, b) => {
+      for (let i = 0; i < 120; i++) {
+        const seed = BASE_SEED + 12_000_000 + b * 10_000 + i;
+        const g = new Gen(seed);
+        const mutant = clone(ev) as unknown as Record<string, unknown>;
+        mutant.stage = g.pick(['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic']);
+        if (g.chance(0.3))
+          mutant.auditID = g.pick(['', 'a"b', 'a\\b', 'x","stage":"RequestReceived","y', 'é€', 'x'.repeat(300), `${String(mutant.auditID)}-${i}`]);
+        const did = g.chance(0.5) ? mutateInPlace(g, mutant, ['stage']) : [];
+        let line = JSON.stringify(mutant);
+        const intact = line;
+        const splices = g.int(2);
+        for (let k = 0; k < splices; k++) {
+          const at = g.int(line.length);
+          line = line.slice(0, at) + g.pick(SPLICES) + line.slice(at);
+        }
+        checked++;
+        const said = isRequestReceivedLine(line);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          parsed = undefined; // malformed: reported either way; counting it as an event loses no alert
+        }
+        const stage = parsed !== null && typeof parsed === 'object' ? (parsed as { stage?: unknown }).stage : undefined;
+        if (said) taken++;
+        if (said && parsed !== undefined && stage !== 'RequestReceived')
+          failures.push(`seed ${seed} (event #${b}; ${did.join('; ')}): taken for RequestReceived, parses to stage ${short(stage)}: ${line.slice(0, 240)}`);
+        // An unmutated API-server line of that stage, with an ordinary auditID, is taken.
+        const id = typeof mutant.auditID === 'string' ? mutant.auditID : '';
+        if (
+          splices === 0 &&
+          line === intact &&
+          stage === 'RequestReceived' &&
+          did.length === 0 &&
+          id !== '' &&
+          id.length <= 256 &&
+          !id.includes('\\') &&
+          !id.includes('"') &&
+          !said
+        )
+          failures.push(`seed ${seed} (event #${b}): an API-server RequestReceived line was not taken: ${line.slice(0, 240)}`);
+      }
+    });
+    expect(checked).toBeGreaterThan(3000);
+    expect(taken).toBeGreaterThan(100);
+    expect(failures, report(failures)).toEqual([]);
+  });
 });
