@@ -384,7 +384,7 @@ export class AuditAnalyser {
       name: r === undefined ? '' : str(r.name),
       code,
       success: code !== undefined && code < 400,
-      dryRun: uri.includes('dryRun') && isDryRun(ev),
+      dryRun: isDryRun(ev),
       userAgent: str(ev.userAgent),
       requestURI: uri,
       serviceAccount: false,
@@ -437,10 +437,9 @@ export class AuditAnalyser {
     if (f.success) has |= REQUIREMENT.success;
     if (CHANGE_VERBS.has(f.verb)) has |= REQUIREMENT.change;
     if (f.serviceAccount) has |= REQUIREMENT.serviceAccount;
-    if (f.impersonator !== undefined) {
-      has |= REQUIREMENT.impersonated;
-      if (usernameOf(f.event.user) === ANONYMOUS) has |= REQUIREMENT.anonymous;
-    } else if (f.username === ANONYMOUS) has |= REQUIREMENT.anonymous;
+    if (f.impersonator !== undefined) has |= REQUIREMENT.impersonated;
+    // The authenticated user: the impersonator when there is one (an anonymous client impersonating alice is anonymous).
+    if ((f.impersonator ?? f.username) === ANONYMOUS) has |= REQUIREMENT.anonymous;
     const intel = this.ctx.intel;
     if (intel !== undefined && intel.entries > 0) has |= REQUIREMENT.intel;
     if (this.toolRule && f.userAgent !== '' && this.toolAgent(f.userAgent)) has |= REQUIREMENT.attackTool;
@@ -627,6 +626,7 @@ function eventEvidence(f: AuditFacts, own: Record<string, unknown> | undefined):
   const evidence: Record<string, unknown> = { verb: f.verb, requestURI: f.requestURI, responseCode: f.code ?? null, stage: f.event.stage };
   if (f.subresource) evidence.subresource = f.subresource;
   if (f.dryRun) evidence.dryRun = true;
+  // The rule's keys are names in its code (never taken from the event), so plain assignment is safe.
   if (own !== undefined) for (const key of Object.keys(own)) evidence[key] = own[key];
   return evidence;
 }
