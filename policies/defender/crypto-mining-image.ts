@@ -137,21 +137,16 @@ function mayHoldScheme(text: string, needles: readonly string[] | undefined): bo
   return false;
 }
 
-/** Where a container holds more commands to run: field path of the command list under the container. */
-const HANDLER_COMMANDS: readonly (readonly [string, string])[] = [
-  ['lifecycle', 'postStart'],
-  ['lifecycle', 'preStop'],
-  ['livenessProbe', ''],
-  ['readinessProbe', ''],
-  ['startupProbe', ''],
-];
-
-/** The exec command list of a hook or probe (`lifecycle.postStart.exec.command`), and its path, or undefined. */
-function handlerCommand(container: Record<string, unknown>, outer: string, inner: string): { list: unknown[]; path: string } | undefined {
-  let holder: unknown = container[outer];
-  if (inner) holder = isRecord(holder) ? holder[inner] : undefined;
-  if (!isRecord(holder) || !isRecord(holder.exec) || !Array.isArray(holder.exec.command)) return undefined;
-  return { list: holder.exec.command, path: `${inner ? `${outer}.${inner}` : outer}.exec.command` };
+/**
+ * The exec command list of a hook or probe (`lifecycle.postStart.exec.command`), scanned when there
+ * is one. The holders are read by name below (lifecycle hooks, then the three probes): a read with a
+ * key from a table is a megamorphic keyed load on every container of every review.
+ */
+function scanHandler(scan: Scan, holder: unknown, field: string): void {
+  if (!isRecord(holder)) return;
+  const exec = holder.exec;
+  if (!isRecord(exec) || !Array.isArray(exec.command)) return;
+  scanCommands(scan, exec.command, `${field}.exec.command`);
 }
 
 /** `stratum+tcp://wallet:pass@pool:3333` → `stratum+tcp://***@pool:3333`: credentials never reach warnings, alerts or logs. */
@@ -260,12 +255,14 @@ export const cryptoMiningImage: Check<PodSubject> = {
       if (Array.isArray(container.env)) scanEnv(scan, container.env);
       if (Array.isArray(container.command)) scanCommands(scan, container.command, 'command');
       if (Array.isArray(container.args)) scanCommands(scan, container.args, 'args');
-      for (let h = 0; h < HANDLER_COMMANDS.length; h++) {
-        const [outer, inner] = HANDLER_COMMANDS[h]!;
-        if (container[outer] === undefined) continue;
-        const handler = handlerCommand(container, outer, inner);
-        if (handler) scanCommands(scan, handler.list, handler.path);
+      const lifecycle = container.lifecycle;
+      if (isRecord(lifecycle)) {
+        scanHandler(scan, lifecycle.postStart, 'lifecycle.postStart');
+        scanHandler(scan, lifecycle.preStop, 'lifecycle.preStop');
       }
+      scanHandler(scan, container.livenessProbe, 'livenessProbe');
+      scanHandler(scan, container.readinessProbe, 'readinessProbe');
+      scanHandler(scan, container.startupProbe, 'startupProbe');
     }
     return scan.findings ?? NO_FINDINGS;
   },

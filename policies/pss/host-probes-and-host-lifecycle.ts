@@ -13,18 +13,17 @@ import { containersOf, describeContainer, isRecord, joinPath } from '../helpers.
 import type { Finding } from '../types.js';
 import { NO_FINDINGS, quote, report, stringField, type PssCheckDefinition } from './check.js';
 
-const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
-const HOOKS = ['postStart', 'preStop'] as const;
-const HANDLERS = ['httpGet', 'tcpSocket'] as const;
-const HOOK_FIELDS = { postStart: 'lifecycle.postStart', preStop: 'lifecycle.preStop' } as const;
-
-/** Appends `field.handler.host="h"` to `hosts` for each handler of a probe or hook that names a host. */
+/**
+ * Appends `field.handler.host="h"` to `hosts` for each handler of a probe or hook that names a host.
+ * Fields are read by name, here and in the check (a key from a table is a megamorphic keyed load
+ * on every container of every review).
+ */
 function hostsOf(action: unknown, field: string, hosts: string): string {
   if (!isRecord(action)) return hosts;
-  for (const handler of HANDLERS) {
-    const host = stringField(action[handler], 'host');
-    if (host) hosts += (hosts ? ', ' : '') + `${field}.${handler}.host=${quote(host)}`;
-  }
+  const httpGet = stringField(action.httpGet, 'host');
+  if (httpGet) hosts += (hosts ? ', ' : '') + `${field}.httpGet.host=${quote(httpGet)}`;
+  const tcpSocket = stringField(action.tcpSocket, 'host');
+  if (tcpSocket) hosts += (hosts ? ', ' : '') + `${field}.tcpSocket.host=${quote(tcpSocket)}`;
   return hosts;
 }
 
@@ -42,10 +41,15 @@ export const hostProbesAndHostLifecycle: PssCheckDefinition = {
       evaluate(subject, ctx) {
         let findings: Finding[] | undefined;
         for (const ref of containersOf(subject)) {
-          let hosts = '';
-          for (const probe of PROBES) hosts = hostsOf(ref.container[probe], probe, hosts);
-          const lifecycle = ref.container.lifecycle;
-          if (isRecord(lifecycle)) for (const hook of HOOKS) hosts = hostsOf(lifecycle[hook], HOOK_FIELDS[hook], hosts);
+          const container = ref.container;
+          let hosts = hostsOf(container.livenessProbe, 'livenessProbe', '');
+          hosts = hostsOf(container.readinessProbe, 'readinessProbe', hosts);
+          hosts = hostsOf(container.startupProbe, 'startupProbe', hosts);
+          const lifecycle = container.lifecycle;
+          if (isRecord(lifecycle)) {
+            hosts = hostsOf(lifecycle.postStart, 'lifecycle.postStart', hosts);
+            hosts = hostsOf(lifecycle.preStop, 'lifecycle.preStop', hosts);
+          }
           if (!hosts) continue;
           const first = hosts.slice(0, hosts.indexOf('='));
           findings = report(findings, ctx, `${describeContainer(ref)} must not set ${hosts}`, joinPath(ref.path, first), ref.image);
