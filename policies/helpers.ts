@@ -82,8 +82,10 @@ export function containersOf(subject: PodSubject): readonly ContainerRef[] {
 
 /** Drops the walks containersOf keeps (they are only a cache). */
 export function forgetWalks(): void {
-  recentSubjects.fill(undefined);
-  recentWalks.fill(undefined);
+  for (let i = 0; i < RECENT_WALKS; i++) {
+    recentSubjects[i] = undefined;
+    recentWalks[i] = undefined;
+  }
 }
 
 function walkContainers(subject: PodSubject): readonly ContainerRef[] {

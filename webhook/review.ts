@@ -66,7 +66,9 @@ export function userOf(request: AdmissionRequest): { username: string; groups: s
   const info = request.userInfo;
   if (!isRecord(info)) return { username: '', groups: [] };
   const username = typeof info.username === 'string' ? info.username : '';
-  const groups = Array.isArray(info.groups) ? info.groups.filter((g): g is string => typeof g === 'string') : [];
+  const groups: string[] = [];
+  const listed = info.groups;
+  if (Array.isArray(listed)) for (let i = 0; i < listed.length; i++) if (typeof listed[i] === 'string') groups.push(listed[i] as string);
   return { username, groups };
 }
 

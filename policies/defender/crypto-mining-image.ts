@@ -19,6 +19,7 @@
 import { NO_FINDINGS, compileTokenMatcher, containersOf, describeContainer, joinPath, perList, quoteList, type ContainerRef } from '../helpers.js';
 import { containerEnv, expandVars, mayExpand } from '../expansion.js';
 import { isRecord } from '../helpers.js';
+import { stringMemo } from '../../core/memo.js';
 import type { Check, Finding, PodSubject } from '../types.js';
 
 /**
@@ -45,29 +46,25 @@ const lowerSchemes = perList((list) => list.map((s) => s.toLowerCase()).filter((
 
 /**
  * Verdicts per image string, per miner list: a cluster runs few distinct images, so tokenising
- * each one once is enough. Bounded: cleared when full, so hostile input cannot grow it.
+ * each one once is enough. A direct-mapped memo (core/memo.ts): the image of every review is a
+ * fresh string, which a Map would hash whole on each lookup. Bounded: IMAGE_MEMO_SLOTS entries,
+ * images longer than MAX_MEMO_IMAGE never kept, so hostile input cannot grow it.
  */
-const IMAGE_CACHE_SIZE = 10_000;
-const imageVerdicts = perList(() => new Map<string, string | null>());
+const IMAGE_MEMO_SLOTS = 4096;
+const MAX_MEMO_IMAGE = 512;
+const imageVerdicts = perList((names) => stringMemo((image: string): string | undefined => minerInRepository(image, names), IMAGE_MEMO_SLOTS, MAX_MEMO_IMAGE));
+
+function minerInRepository(image: string, names: readonly string[]): string | undefined {
+  const matcher = minerMatcher(names);
+  for (const component of imageRepositoryPath(image).split('/')) {
+    const hit = matcher.match(component);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
 
 function minerInImage(image: string, names: readonly string[]): string | undefined {
-  if (!image) return undefined;
-  const verdicts = imageVerdicts(names);
-  let verdict = verdicts.get(image);
-  if (verdict === undefined) {
-    verdict = null;
-    const matcher = minerMatcher(names);
-    for (const component of imageRepositoryPath(image).split('/')) {
-      const hit = matcher.match(component);
-      if (hit !== undefined) {
-        verdict = hit;
-        break;
-      }
-    }
-    if (verdicts.size >= IMAGE_CACHE_SIZE) verdicts.clear();
-    verdicts.set(image, verdict);
-  }
-  return verdict ?? undefined;
+  return image ? imageVerdicts(names)(image) : undefined;
 }
 
 /** The pool address in `text` (from the scheme to the next space or quote), or undefined. */

@@ -100,6 +100,25 @@ describe('crypto-mining-image', () => {
     expect(pathsOf(cryptoMiningImage, pod({ containers: [container('a', { args: ['pool://x'] })] }), ctx)).toHaveLength(1);
   });
 
+  it('remembers verdicts per image and per list without mixing them up (a direct-mapped memo)', () => {
+    // Thousands of distinct images between the asks, so every slot of the memo is taken over
+    // many times; each image must keep its own verdict, under each list.
+    const miners = ['xmrig/xmrig:6.21', 'acme/xmr-stak-cpu', 'quay.io/team/cpuminer-opt:v3'];
+    const custom = { lists: lists({ minerNames: ['acme-agent'] }) };
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 6000; i++) {
+        const benign = `registry.example.com/team-${i}/app-${i}:1.${i}`;
+        expect(pathsOf(cryptoMiningImage, withImage(benign))).toEqual([]);
+        if (i % 1000 === 0) {
+          for (const m of miners) expect(pathsOf(cryptoMiningImage, withImage(m))).toEqual(['spec.containers[0].image']);
+          expect(pathsOf(cryptoMiningImage, withImage('acme/acme-agent:2'), custom)).toEqual(['spec.containers[0].image']);
+          expect(pathsOf(cryptoMiningImage, withImage('acme/acme-agent:2'))).toEqual([]);
+          expect(pathsOf(cryptoMiningImage, withImage('xmrig/xmrig:6.21'), custom)).toEqual([]);
+        }
+      }
+    }
+  });
+
   it('names the container, the image and the miner, or the pool', () => {
     expect(runCheck(cryptoMiningImage, pod({ containers: [{ name: 'app', image: 'acme/xmr-stak-cpu:1' }] }))).toEqual([
       {
