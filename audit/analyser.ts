@@ -28,6 +28,7 @@ import { IntelLists } from './intel.js';
 import { AnomalyBaseline, anomalySettingsOf, humanClientOf, isServiceAccountName, operationOf } from './anomaly.js';
 import { listOf } from '../policies/lists.js';
 import { stringMemo } from '../core/memo.js';
+import { evictionBatch, oldestKeys } from '../core/evict.js';
 import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
@@ -315,10 +316,7 @@ export class AuditAnalyser {
 
   private track(id: string, state: 'started' | 'alerted'): void {
     this.setTracked(id, state);
-    if (this.tracked.size > this.maxTracked) {
-      const oldest = this.tracked.keys().next().value;
-      if (oldest !== undefined) this.untrack(oldest);
-    }
+    if (this.tracked.size > this.maxTracked) for (const oldest of oldestKeys(this.tracked, evictionBatch(this.maxTracked))) this.untrack(oldest);
   }
 
   private mayBeTracked(part: string): boolean {

@@ -9,6 +9,7 @@
 //   fingerprint; the store pipeline merges occurrences by fingerprint, so nothing waits a window
 //   before it is seen.
 import type { Alert } from '../alerts/model.js';
+import { evictionBatch, oldestKeys } from '../core/evict.js';
 import { SEVERITY_RANK } from '../core/severity.js';
 import { parseTimestamp } from './event.js';
 
@@ -18,7 +19,7 @@ export interface DedupOptions {
   windowMs: number;
   mode: DedupMode;
   emit(alert: Alert): void;
-  /** Most alerts held open at once; beyond it the oldest is emitted early (default 100 000). */
+  /** Most alerts held open at once; beyond it the oldest 1/64 are emitted early (default 100 000). */
   maxOpen?: number;
   /** Most auditIDs kept per alert (the count stays exact; default 10 000). */
   maxAuditIDs?: number;
@@ -65,7 +66,7 @@ export class Deduplicator {
         this.emit(held.alert);
       }
       this.open.set(alert.fingerprint, { alert, start: Number.isFinite(time) ? time : 0 });
-      if (this.open.size > this.maxOpen) this.emitOldest();
+      if (this.open.size > this.maxOpen) this.emitOldest(evictionBatch(this.maxOpen));
     }
     this.advance(time);
   }
@@ -89,11 +90,13 @@ export class Deduplicator {
     this.open.clear();
   }
 
-  private emitOldest(): void {
-    const first = this.open.entries().next().value;
-    if (!first) return;
-    this.open.delete(first[0]);
-    this.emit(first[1].alert);
+  /** Emits the `count` oldest open alerts early (over `maxOpen`; in batches, see core/evict.ts). */
+  private emitOldest(count: number): void {
+    for (const key of oldestKeys(this.open, count)) {
+      const held = this.open.get(key)!;
+      this.open.delete(key);
+      this.emit(held.alert);
+    }
   }
 
   private emit(alert: Alert): void {

@@ -137,6 +137,20 @@ describe('stages: each auditID alerts once', () => {
     expect(a.pendingSessions()).toEqual([]);
   });
 
+  it('over the bound, drops the oldest 1/64 of it at once (one at a time costs a scan of the Map per request; core/evict.ts)', () => {
+    const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 640 });
+    const ids = Array.from({ length: 641 }, (_, i) => `7c0e4a1d-2b3c-4d5e-8f90-${i.toString(16).padStart(12, '0')}`);
+    for (const id of ids.slice(0, 640)) a.analyse(exec({ auditID: id, stage: 'ResponseStarted' }));
+    expect(a.pendingSessions()).toHaveLength(640);
+    a.analyse(exec({ auditID: ids[640], stage: 'ResponseStarted' }));
+    const pending = a.pendingSessions();
+    expect(pending).toHaveLength(631);
+    // The ten oldest went; the newest stayed.
+    expect(pending.some((k) => k.includes(ids[9]!))).toBe(false);
+    expect(pending.some((k) => k.includes(ids[10]!))).toBe(true);
+    expect(pending.some((k) => k.includes(ids[640]!))).toBe(true);
+  });
+
   it('remembers a bounded number of auditIDs', () => {
     const a = new AuditAnalyser({ config: defaultConfig(), maxTrackedIDs: 3 });
     for (let i = 0; i < 10; i++) a.analyse(exec({ stage: 'ResponseStarted' }));
@@ -355,6 +369,31 @@ describe('de-duplication', () => {
     expect(out.length).toBe(3);
   });
 
+  it('over maxOpen, the oldest open alerts are emitted early, 1/64 of the bound at a time, and none is lost', () => {
+    const a = analyser();
+    const out: Alert[] = [];
+    const dedup = new Deduplicator({ windowMs: 600_000, mode: 'hold', emit: (x) => out.push(x), maxOpen: 128 });
+    // 300 distinct alerts (one namespace each), all inside one window.
+    const alerts = Array.from({ length: 300 }, (_, i) =>
+      a.analyse(
+        exec({
+          requestReceivedTimestamp: at(1),
+          objectRef: { ...execRef, namespace: `ns-${i}` },
+          requestURI: `/api/v1/namespaces/ns-${i}/pods/web-0/exec?command=sh`,
+        }),
+      ),
+    ).flat();
+    expect(alerts).toHaveLength(300);
+    for (const [i, x] of alerts.entries()) {
+      dedup.add(x);
+      // Never more than maxOpen held; the 129th alert makes the oldest 2 (128 / 64) go.
+      expect(dedup.openCount).toBeLessThanOrEqual(128);
+      if (i === 128) expect(out.map((o) => o.namespace)).toEqual(['ns-0', 'ns-1']);
+    }
+    dedup.flush();
+    expect(out.map((o) => o.namespace).sort()).toEqual(alerts.map((o) => o.namespace).sort());
+  });
+
   it('pass mode hands every occurrence on at once, with the shared fingerprint', () => {
     const a = analyser();
     const out: Alert[] = [];
@@ -418,7 +457,8 @@ describe('request tracking: the auditID index never changes what is analysed', (
     }
     private track(id: string, state: 'started' | 'alerted'): void {
       this.tracked.set(id, state);
-      if (this.tracked.size > this.max) this.tracked.delete(this.tracked.keys().next().value!);
+      // Over the bound, the oldest 1/64 of it (at least one) go at once.
+      if (this.tracked.size > this.max) for (const k of [...this.tracked.keys()].slice(0, Math.max(1, Math.floor(this.max / 64)))) this.tracked.delete(k);
     }
   }
 
@@ -451,11 +491,13 @@ describe('request tracking: the auditID index never changes what is analysed', (
         objectRef: { resource: 'secrets', apiVersion: 'v1' },
         requestReceivedTimestamp: at(1),
       });
-    // 11,000 alerting requests (each tracked as alerted): the first 6,000 are evicted, which rebuilds the filter.
+    // 11,000 alerting requests (each tracked as alerted): whenever 5,001 are tracked the oldest 78
+    // (5,000 / 64) go, which rebuilds the filter; the newest 4,994 remain at the end (4,923 after the
+    // last batch, at the 10,929th, and 71 since).
     const events = Array.from({ length: 11_000 }, (_, i) => listing(`5b1f0c2e-8d4a-4e6b-9c3d-${i.toString(16).padStart(12, '0')}`));
     for (const ev of events) expect(a.analyse(ev)).toHaveLength(1);
-    // The 5,000 still tracked are replays now; the evicted ones are new requests again.
-    expect(events.slice(6000).filter((ev) => a.analyse(ev).length > 0)).toHaveLength(0);
+    // The newest still tracked are replays now; the evicted ones are new requests again.
+    expect(events.slice(6100).filter((ev) => a.analyse(ev).length > 0)).toHaveLength(0);
     expect(a.analyse(events[0]!)).toHaveLength(1);
   });
 
