@@ -5,18 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { RouteHistogram } from '../../core/route-histogram.js';
 import { createWebhookMetrics, DURATION_BUCKETS } from '../../webhook/metrics.js';
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../support/prng.js';
 
 const NAME = 'bulwark_admission_duration_seconds';
 const HELP = 'Time to answer one admission review, body read to response written.';
