@@ -123,7 +123,7 @@ class Tailer {
       {
         event: (ev, lineNo) => void this.items.push({ ev, line: lineNo }),
         malformed: (m) => void this.items.push({ bad: m }),
-        ...(this.opts.onRequestReceived ? { requestReceived: () => this.opts.onRequestReceived!() } : {}),
+        requestReceived: this.opts.onRequestReceived,
       },
       offset,
       line + 1,
