@@ -76,6 +76,14 @@ interface RuleEntry {
   needs: number;
 }
 
+/** What decides which parts of the analysis look at an event (rules, baseline, object checks). */
+type GateFacts = Pick<AuditFacts, 'username' | 'impersonator' | 'verb' | 'resource' | 'subresource' | 'success' | 'dryRun' | 'userAgent' | 'serviceAccount'>;
+
+/** Whether a rule may fire on an event that meets the requirements `has` (a mask). */
+function applies(e: RuleEntry, has: number, dryRun: boolean): boolean {
+  return (e.needs & has) === e.needs && !(dryRun && e.rule.skipDryRun);
+}
+
 const REQUIREMENT: Readonly<Record<RuleRequirement, number>> = {
   success: 1,
   change: 2,
@@ -163,8 +171,12 @@ export class AuditAnalyser {
   readonly stats: AnalyserStats = { events: 0, analysed: 0, occurrences: 0 };
   private readonly compiled: CompiledConfig;
   private readonly rules: AuditRule[];
-  /** The rules to run for a resource, in catalogue order; resources no rule lists get `anyResourceRules`. */
+  /**
+   * The rules to run (rulesFor), in catalogue order: by resource (`pods`), by resource and a
+   * subresource some rule names (`pods/exec`); resources no rule lists get `anyResourceRules`.
+   */
   private readonly rulesByResource = new Map<string, RuleEntry[]>();
+  private readonly rulesBySubresource = new Map<string, Map<string, RuleEntry[]>>();
   private readonly anyResourceRules: RuleEntry[];
   private readonly ctx: RuleContext;
   /** request key → 'started' (a later ResponseComplete is skipped) or 'alerted' (a replay is skipped). */
@@ -204,9 +216,18 @@ export class AuditAnalyser {
     this.compiled.checks = this.compiled.checks.filter((c) => !this.settings.disabled.has(c.id));
     this.rules = AUDIT_RULES.filter((r) => !this.settings.disabled.has(r.id));
     const entry = (rule: AuditRule): RuleEntry => ({ rule, needs: requirementMask(rule.requires) });
+    const covers = (r: AuditRule, resource: string, subresource: string): boolean =>
+      r.resources === undefined || r.resources.includes(resource) || (subresource !== '' && r.resources.includes(`${resource}/${subresource}`));
     this.anyResourceRules = this.rules.filter((r) => r.resources === undefined).map(entry);
-    for (const resource of new Set(this.rules.flatMap((r) => r.resources ?? []))) {
-      this.rulesByResource.set(resource, this.rules.filter((r) => r.resources === undefined || r.resources.includes(resource)).map(entry));
+    for (const listed of new Set(this.rules.flatMap((r) => r.resources ?? []))) {
+      const slash = listed.indexOf('/');
+      const resource = slash < 0 ? listed : listed.slice(0, slash);
+      if (!this.rulesByResource.has(resource)) this.rulesByResource.set(resource, this.rules.filter((r) => covers(r, resource, '')).map(entry));
+      if (slash < 0) continue;
+      const subresource = listed.slice(slash + 1);
+      let bySub = this.rulesBySubresource.get(resource);
+      if (bySub === undefined) this.rulesBySubresource.set(resource, (bySub = new Map()));
+      bySub.set(subresource, this.rules.filter((r) => covers(r, resource, subresource)).map(entry));
     }
     this.toolRule = this.rules.some((r) => r.requires?.includes('attackTool'));
     const serverNamespace = options.serverNamespace ?? (typeof options.config.server?.namespace === 'string' ? options.config.server.namespace : undefined);
@@ -394,13 +415,13 @@ export class AuditAnalyser {
   private evaluate(ev: AuditEvent): readonly Alert[] {
     const f = this.facts(ev);
     this.ctx.intel?.maybeReload();
-    if (this.watchAccounts && f.success && !f.dryRun && isServiceAccountName(f.username) && !this.settings.isControlPlane(f.username)) this.observeAccount(f);
+    if (this.observes(f)) this.observeAccount(f);
     let out: Alert[] | undefined;
-    const rules = this.rulesByResource.get(f.resource) ?? this.anyResourceRules;
+    const rules = this.rulesFor(f.resource, f.subresource);
     const has = this.requirementsMet(f);
     for (let i = 0; i < rules.length; i++) {
-      const { rule, needs } = rules[i]!;
-      if ((needs & has) !== needs || (f.dryRun && rule.skipDryRun)) continue;
+      if (!applies(rules[i]!, has, f.dryRun)) continue;
+      const rule = rules[i]!.rule;
       const m = rule.match(f, this.ctx);
       if (!m) continue;
       if (this.compiled.exceptions.size > 0 && this.excepted(rule.id, f, m)) continue;
@@ -418,7 +439,7 @@ export class AuditAnalyser {
       if (m.distinct !== undefined) alert.fingerprint = distinctFingerprint(alert.fingerprint, m.distinct);
       (out ??= []).push(alert);
     }
-    if (f.success && !f.dryRun && WRITE_VERBS.has(f.verb) && this.compiled.checks.length > 0) {
+    if (this.objectChecksApply(f)) {
       const objectAlerts = this.objectChecks(f);
       if (objectAlerts.length) (out ??= []).push(...objectAlerts);
     }
@@ -429,8 +450,39 @@ export class AuditAnalyser {
     return out ?? NONE;
   }
 
+  /** The rules that may fire on a resource and subresource (the `resources` of each rule). */
+  private rulesFor(resource: string, subresource: string): readonly RuleEntry[] {
+    if (subresource !== '') {
+      const bySub = this.rulesBySubresource.get(resource)?.get(subresource);
+      if (bySub !== undefined) return bySub;
+    }
+    return this.rulesByResource.get(resource) ?? this.anyResourceRules;
+  }
+
+  /** Whether a service account's own successful request: the baseline learns or judges it (observeAccount). */
+  private observes(f: GateFacts): boolean {
+    return this.watchAccounts && f.success && !f.dryRun && isServiceAccountName(f.username) && !this.settings.isControlPlane(f.username);
+  }
+
+  /**
+   * Whether the defender checks judge the stored object: a successful create/update/patch of an
+   * object (or its ephemeral containers), not by the control plane itself — its own writes
+   * (controllers creating pods of a workload, bootstrap RBAC) are skipped, unless someone
+   * impersonated a control-plane identity.
+   */
+  private objectChecksApply(f: GateFacts): boolean {
+    return (
+      f.success &&
+      !f.dryRun &&
+      WRITE_VERBS.has(f.verb) &&
+      this.compiled.checks.length > 0 &&
+      (f.subresource === '' || f.subresource === 'ephemeralcontainers') &&
+      !(f.impersonator === undefined && this.settings.isControlPlane(f.username))
+    );
+  }
+
   /** Which of the rules' requirements (RuleRequirement) this event meets, as a mask. */
-  private requirementsMet(f: AuditFacts): number {
+  private requirementsMet(f: GateFacts): number {
     let has = 0;
     if (f.success) has |= REQUIREMENT.success;
     if (CHANGE_VERBS.has(f.verb)) has |= REQUIREMENT.change;
@@ -514,10 +566,6 @@ export class AuditAnalyser {
 
   /** The defender checks on the stored object of a successful create/update/patch. */
   private objectChecks(f: AuditFacts): readonly Alert[] {
-    if (f.subresource !== '' && f.subresource !== 'ephemeralcontainers') return NONE;
-    // The control plane's own writes (controllers creating pods of a workload, bootstrap RBAC) are
-    // skipped — unless someone impersonated a control-plane identity.
-    if (f.impersonator === undefined && this.settings.isControlPlane(f.username)) return NONE;
     const obj = objectOfWrite(f.event);
     if (!obj) return NONE;
     const subject = toSubject(obj);

@@ -94,6 +94,7 @@ export const bulwarkTampering: AuditRule = {
   sources: ['admission', 'audit'],
   skipDryRun: true,
   requires: ['success', 'change'],
+  resources: ['namespaces', ...OWN.keys(), ...WEBHOOKS.keys()],
   match(f, ctx) {
     if (!f.success) return undefined;
     const done = DONE.get(f.verb);

@@ -54,7 +54,7 @@ export const ephemeralContainerAdded: AuditRule = {
     'Confirm the debug session was expected; if not, revoke update/patch on pods/ephemeralcontainers from the user and investigate the pod (an ephemeral container stays in the pod spec until the pod is deleted).',
   skipDryRun: true,
   requires: ['success', 'change'],
-  resources: ['pods'],
+  resources: ['pods/ephemeralcontainers'],
   match(f, ctx) {
     if (f.resource !== 'pods' || f.subresource !== 'ephemeralcontainers' || f.apiGroup !== '') return undefined;
     if ((f.verb !== 'update' && f.verb !== 'patch' && f.verb !== 'create') || !f.success) return undefined;

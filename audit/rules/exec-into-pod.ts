@@ -87,7 +87,7 @@ export const execIntoPod: AuditRule = {
     'Confirm the session was expected; if not, revoke pods/exec, pods/attach and nodes/proxy from the user, rotate any credentials the container could read and investigate the pod.',
   skipDryRun: false,
   requires: ['success'],
-  resources: ['pods', 'nodes'],
+  resources: ['pods/exec', 'pods/attach', 'nodes/proxy'],
   match(f) {
     if (f.resource === 'nodes') return viaKubelet(f);
     if (f.resource !== 'pods' || (f.subresource !== 'exec' && f.subresource !== 'attach')) return undefined;

@@ -14,7 +14,7 @@ export const portForward: AuditRule = {
   remediation: 'Confirm the tunnel was expected; if not, revoke create/get on pods/portforward from the user and check what the forwarded port serves.',
   skipDryRun: false,
   requires: ['success'],
-  resources: ['pods'],
+  resources: ['pods/portforward'],
   match(f, ctx) {
     if (f.resource !== 'pods' || f.subresource !== 'portforward' || f.apiGroup !== '') return undefined;
     if ((f.verb !== 'create' && f.verb !== 'get') || !f.success) return undefined;

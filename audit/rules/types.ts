@@ -76,7 +76,8 @@ export interface AuditRule extends CheckMeta {
   skipDryRun: boolean;
   /**
    * The only `objectRef.resource` values the rule can fire on, when it has such a list: the
-   * analyser then runs it for those alone (most events concern leases, pods and configmaps).
+   * analyser then runs it for those alone (most events concern leases, pods and configmaps). As in
+   * RBAC, `pods` is the resource with any subresource, `pods/exec` that subresource alone.
    */
   resources?: readonly string[];
   /**

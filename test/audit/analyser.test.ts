@@ -562,9 +562,15 @@ describe('rule requirements (AuditRule.requires)', () => {
     expect(misuse).toHaveBeenCalledTimes(1);
     a.analyse(auditEvent({ impersonatedUser: { username: 'system:kube-scheduler' } }));
     expect(impersonation).toHaveBeenCalledTimes(1);
-    a.analyse(auditEvent({ verb: 'delete' }));
+    const secret = { resource: 'secrets', namespace: 'default', name: 'db', apiVersion: 'v1' };
+    a.analyse(auditEvent({ objectRef: secret }));
+    expect(tampering).toHaveBeenCalledTimes(0);
+    a.analyse(auditEvent({ verb: 'delete', objectRef: secret }));
     expect(tampering).toHaveBeenCalledTimes(1);
-    a.analyse(auditEvent({ verb: 'delete', responseStatus: { metadata: {}, code: 403 } }));
+    a.analyse(auditEvent({ verb: 'delete', objectRef: secret, responseStatus: { metadata: {}, code: 403 } }));
+    expect(tampering).toHaveBeenCalledTimes(1);
+    // Not a resource it lists (bulwark-tampering's `resources`).
+    a.analyse(auditEvent({ verb: 'delete' }));
     expect(tampering).toHaveBeenCalledTimes(1);
     a.analyse(auditEvent({ user: { username: 'system:anonymous', groups: ['system:unauthenticated'] }, requestURI: '/api/v1/pods' }));
     expect(anonymous).toHaveBeenCalledTimes(1);
@@ -575,7 +581,7 @@ describe('rule requirements (AuditRule.requires)', () => {
 });
 
 describe('the rule index by resource', () => {
-  it('a rule that lists its resources fires on no other resource, whatever the rest of the request', () => {
+  it('a rule that lists its resources fires on no other resource or subresource, whatever the rest of the request', () => {
     const analyser = new AuditAnalyser({ config: defaultConfig() });
     const ctx = (analyser as unknown as { ctx: RuleContext }).ctx;
     const others = [
@@ -593,19 +599,31 @@ describe('the rule index by resource', () => {
       'deployments',
       'mutatingwebhookconfigurations',
       'validatingwebhookconfigurations',
+      'validatingadmissionpolicies',
       '',
       '__proto__',
     ];
     let checked = 0;
+    // As in RBAC: `pods` covers every subresource of pods, `pods/exec` that one alone.
+    const covered = (listed: readonly string[], resource: string, subresource: string) =>
+      listed.includes(resource) || (subresource !== '' && listed.includes(`${resource}/${subresource}`));
+    // Where bulwark-tampering looks (Bulwark's namespace, its names) and where coredns-modified does.
+    const places = [
+      { namespace: 'kube-system', name: 'coredns' },
+      { namespace: ctx.tampering.namespace, name: 'bulwark-webhook' },
+    ];
     for (const rule of AUDIT_RULES.filter((r) => r.resources !== undefined)) {
-      for (const resource of others.filter((r) => !rule.resources!.includes(r))) {
+      for (const resource of others) {
         for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection', 'get', 'list', 'watch']) {
-          for (const subresource of ['', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers']) {
-            for (const apiGroup of ['', 'rbac.authorization.k8s.io', 'admissionregistration.k8s.io', 'events.k8s.io']) {
+          for (const subresource of ['', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers', 'status', 'scale']) {
+            if (covered(rule.resources!, resource, subresource)) continue;
+            for (const [apiGroup, { namespace, name }] of ['', 'apps', 'rbac.authorization.k8s.io', 'admissionregistration.k8s.io', 'events.k8s.io'].flatMap(
+              (g) => places.map((p) => [g, p] as const),
+            )) {
               const event = auditEvent({
                 verb,
                 user: { username: 'mallory', groups: [] },
-                objectRef: { resource, subresource, apiGroup, namespace: 'kube-system', name: 'coredns' },
+                objectRef: { resource, subresource, apiGroup, namespace, name },
               });
               const facts: AuditFacts = {
                 event,
@@ -615,8 +633,8 @@ describe('the rule index by resource', () => {
                 resource,
                 subresource,
                 apiGroup,
-                namespace: 'kube-system',
-                name: 'coredns',
+                namespace,
+                name,
                 code: 200,
                 success: true,
                 dryRun: false,
