@@ -32,6 +32,7 @@ import { evictionBatch, oldestKeys } from '../core/evict.js';
 import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
+import { isRequestReceivedLine, skimLine, type SkimmedLine } from './skim.js';
 import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext, type RuleRequirement } from './rules/types.js';
 
 /** How many pending/alerted requests are remembered (oldest forgotten first). */
@@ -312,6 +313,46 @@ export class AuditAnalyser {
   /** An event the reader knew would not be analysed (a RequestReceived line left unparsed): counted as analyse would. */
   countUnanalysed(): void {
     this.stats.events++;
+  }
+
+  /**
+   * A line the analysis is known not to need, counted as `analyse` would count its event: a
+   * RequestReceived stage, or a completed request (skimLine) that no rule, object check, baseline
+   * or tracked session would look at — the same decisions `evaluate` takes, on the same facts read
+   * from the line. False: parse the line and `analyse` it. Only for events analysed in the order of
+   * their lines (a line skipped here must not wait behind unanalysed ones).
+   */
+  skipLine(text: string): boolean {
+    if (isRequestReceivedLine(text)) {
+      this.countUnanalysed();
+      return true;
+    }
+    const s = skimLine(text);
+    if (s === undefined || this.needsEvent(s)) return false;
+    this.stats.events++;
+    this.stats.analysed++;
+    return true;
+  }
+
+  private needsEvent(s: SkimmedLine): boolean {
+    if (this.mayBeTracked(auditIDPart(s.auditID))) return true;
+    const f: GateFacts = {
+      username: s.username,
+      impersonator: undefined,
+      verb: s.verb,
+      resource: s.resource,
+      subresource: s.subresource,
+      success: s.code < 400,
+      dryRun: false,
+      userAgent: s.userAgent,
+      serviceAccount: false,
+    };
+    if (this.observes(f) || this.objectChecksApply(f)) return true;
+    this.ctx.intel?.maybeReload();
+    const has = this.requirementsMet(f);
+    const rules = this.rulesFor(f.resource, f.subresource);
+    for (let i = 0; i < rules.length; i++) if (applies(rules[i]!, has, false)) return true;
+    return false;
   }
 
   /** Undoes what `analyse` did with this journal, so that a retried batch (answered 5xx) is analysed again. */

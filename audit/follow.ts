@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from './event.js';
 import { HEAD_BYTES, headHash, readCheckpoint, writeCheckpoint, type Checkpoint, type FileCheckpoint } from './checkpoint.js';
 import { describeError, eventSplitter, type MalformedLine } from './input.js';
+import { isRequestReceivedLine } from './skim.js';
 import type { LineSplitter } from './lines.js';
 
 const CHUNK = 1 << 20;
@@ -35,7 +36,7 @@ export interface FollowOptions {
   /** Handles one event; resolves to the number of alerts it raised once they are recorded. */
   onEvent(ev: AuditEvent, file: string, line: number): number | Promise<number>;
   onMalformed(m: MalformedLine): void;
-  /** When given, a RequestReceived line as the API server writes it is counted here instead of parsed (DecodeHandler.requestReceived). */
+  /** When given, a RequestReceived line as the API server writes it is counted here instead of parsed (isRequestReceivedLine). */
   onRequestReceived?(): void;
   /** Runs before the last checkpoint is written (to emit alerts still held for de-duplication). */
   beforeFinalSave?: () => void | Promise<void>;
@@ -60,12 +61,26 @@ class Tailer {
   private items: Item[] = [];
   private head: { bytes: number; hash: string } = { bytes: 0, hash: '' };
   private missingLogged = false;
+  /**
+   * RequestReceived lines are counted unparsed (opts.onRequestReceived). Completed requests are
+   * not skimmed here (AuditAnalyser.skipLine): lines are queued and analysed later, and whether one
+   * needs analysing depends on the sessions the lines before it open.
+   */
+  private readonly countRequestReceived: ((text: string) => boolean) | undefined;
 
   constructor(
     readonly path: string,
     private readonly opts: FollowOptions,
   ) {
     this.abs = resolve(path);
+    const counted = opts.onRequestReceived;
+    this.countRequestReceived =
+      counted &&
+      ((text) => {
+        if (!isRequestReceivedLine(text)) return false;
+        counted();
+        return true;
+      });
   }
 
   /** Opens the file, resuming from the checkpoint when it still describes it. */
@@ -123,7 +138,7 @@ class Tailer {
       {
         event: (ev, lineNo) => void this.items.push({ ev, line: lineNo }),
         malformed: (m) => void this.items.push({ bad: m }),
-        requestReceived: this.opts.onRequestReceived,
+        skip: this.countRequestReceived,
       },
       offset,
       line + 1,

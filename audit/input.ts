@@ -158,47 +158,11 @@ export interface DecodeHandler {
   event(ev: AuditEvent, lineNo: number, end: number): void;
   malformed(m: MalformedLine): void;
   /**
-   * When given: a line the API server wrote for a RequestReceived stage (isRequestReceivedLine) is
-   * counted here instead of parsed. That stage never alerts (analyser.ts), and an API server
-   * without `omitStages` writes one for every request.
+   * When given: called with each line before it is parsed; true when the line was dealt with
+   * unparsed (audit/skim.ts: a RequestReceived stage, which never alerts, or a line the analysis
+   * would not look at — AuditAnalyser.skipLine).
    */
-  requestReceived?(lineNo: number, end: number): void;
-}
-
-const RR_HEAD = '{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"';
-const RR_ID_KEY = '","auditID":"';
-const RR_HEAD_SHORT = '{"kind":"Event"';
-const RR_STAGE = '","stage":"RequestReceived","';
-/** An auditID longer than this is left to JSON.parse (and the analyser's hashing). */
-const RR_MAX_ID = 256;
-
-/**
- * Whether a line is a RequestReceived event exactly as kube-apiserver writes it: Go's encoder
- * writes the Event's fields in struct order (kind, apiVersion, level, auditID, stage, …), escapes
- * every quote inside a value, and never repeats a key, so the top-level stage is read here without
- * parsing the rest. The auditID is the client's Audit-ID header, so it is read as a JSON string:
- * one with a backslash in it is left to JSON.parse. Anything else — another field order (a log
- * shipper re-encoding events), another version, a line that does not end with `}` (cut short) —
- * is parsed as usual, so an unusual line costs time, never an alert.
- */
-export function isRequestReceivedLine(text: string): boolean {
-  // First a few characters at the places the API server's encoding puts them (most lines are
-  // another stage, and are told apart here in a few nanoseconds), then the whole check.
-  const l = RR_HEAD.length;
-  const c = text.charCodeAt(l);
-  const levelEnd = c === 77 /* M: Metadata */ ? l + 8 : c === 82 /* R: Request, RequestResponse */ ? (text.charCodeAt(l + 7) === 34 ? l + 7 : l + 15) : -1;
-  if (levelEnd < 0) return false;
-  const idStart = levelEnd + RR_ID_KEY.length;
-  const end = text.indexOf('"', idStart);
-  if (end <= idStart || end - idStart > RR_MAX_ID || text.charCodeAt(end + 13) !== 113 /* the q of RequestReceived */) return false;
-  const level = text.slice(l, levelEnd);
-  if (level !== 'Metadata' && level !== 'Request' && level !== 'RequestResponse') return false;
-  if (!text.startsWith(RR_HEAD) || !text.startsWith(RR_ID_KEY, levelEnd) || !text.startsWith(RR_STAGE, end)) return false;
-  // A line cut short, or two writes run together (a crash mid-line), is parsed and reported. (One
-  // cut right after an inner `}` is counted as an event: it could not have raised an alert either.)
-  if (text.charCodeAt(text.length - 1) !== 125 /* } */ || text.indexOf(RR_HEAD_SHORT, 1) >= 0) return false;
-  const slash = text.indexOf('\\', idStart);
-  return slash < 0 || slash > end;
+  skip?(text: string): boolean;
 }
 
 /** A LineSplitter whose lines are parsed as audit events; blank lines are skipped. */
@@ -206,7 +170,7 @@ export function eventSplitter(file: string, maxLineBytes: number, handler: Decod
   return new LineSplitter(
     {
       line(text, lineNo, end) {
-        if (handler.requestReceived !== undefined && isRequestReceivedLine(text)) return handler.requestReceived(lineNo, end);
+        if (handler.skip !== undefined && handler.skip(text)) return;
         const ev = decodeAuditLine(text);
         if (ev === undefined) return;
         if (typeof ev === 'string') handler.malformed({ file, line: lineNo, reason: ev });

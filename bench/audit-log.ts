@@ -49,6 +49,15 @@ function base(
   };
 }
 
+/**
+ * A write logged at level Request: its body where kube-apiserver's encoder writes it (struct order:
+ * after responseStatus, before the timestamps and annotations).
+ */
+function withBody(ev: Record<string, unknown>, body: unknown): Record<string, unknown> {
+  const { requestReceivedTimestamp, stageTimestamp, annotations, ...head } = ev;
+  return { ...head, level: 'Request', requestObject: body, requestReceivedTimestamp, stageTimestamp, ...(annotations ? { annotations } : {}) };
+}
+
 /** A developer's `kubectl get pod`, at one stage. */
 function kubectlGetPod(i: number, stage?: string): Record<string, unknown> {
   const name = `web-${i % 300}`;
@@ -159,33 +168,33 @@ const TEMPLATES: Template[] = [
   { weight: 3, make: () => base('get', '/readyz', { username: 'system:anonymous', groups: ['system:unauthenticated'] }, 'kube-probe/1.30', undefined, 200) },
   {
     weight: 6,
-    make: (i) => ({
-      ...base(
-        'create',
-        '/api/v1/namespaces/shop/pods',
-        sa('replicaset-controller'),
-        K,
-        { resource: 'pods', namespace: 'shop', name: `web-7d9f8c6b5-${i}`, apiVersion: 'v1' },
-        201,
+    make: (i) =>
+      withBody(
+        base(
+          'create',
+          '/api/v1/namespaces/shop/pods',
+          sa('replicaset-controller'),
+          K,
+          { resource: 'pods', namespace: 'shop', name: `web-7d9f8c6b5-${i}`, apiVersion: 'v1' },
+          201,
+        ),
+        okPod,
       ),
-      level: 'RequestResponse',
-      requestObject: okPod,
-    }),
   },
   {
     weight: 2,
-    make: (i) => ({
-      ...base(
-        'create',
-        '/api/v1/namespaces/shop/pods?fieldManager=kubectl-run',
-        human(`dev${i % 20}`),
-        KUBECTL,
-        { resource: 'pods', namespace: 'shop', name: `dbg-${i % 10}`, apiVersion: 'v1' },
-        201,
+    make: (i) =>
+      withBody(
+        base(
+          'create',
+          '/api/v1/namespaces/shop/pods?fieldManager=kubectl-run',
+          human(`dev${i % 20}`),
+          KUBECTL,
+          { resource: 'pods', namespace: 'shop', name: `dbg-${i % 10}`, apiVersion: 'v1' },
+          201,
+        ),
+        { ...okPod, metadata: { name: `dbg-${i % 10}`, namespace: 'shop' } },
       ),
-      level: 'RequestResponse',
-      requestObject: { ...okPod, metadata: { name: `dbg-${i % 10}`, namespace: 'shop' } },
-    }),
   },
   // Workloads' own service accounts (16 namespaces' `web`): learned by the baseline in the first
   // hour (anomaly.learningPeriod below), judged afterwards.
@@ -229,33 +238,33 @@ const TEMPLATES: Template[] = [
   { weight: 0.6, make: (i) => base('list', '/api/v1/secrets?limit=500', human(`dev${i % 20}`), KUBECTL, { resource: 'secrets', apiVersion: 'v1' }, 200) },
   {
     weight: 0.6,
-    make: (i) => ({
-      ...base(
-        'create',
-        '/apis/apps/v1/namespaces/ops/deployments',
-        human(`dev${i % 20}`),
-        KUBECTL,
-        { resource: 'deployments', namespace: 'ops', name: 'node-agent', apiGroup: 'apps', apiVersion: 'v1' },
-        201,
+    make: (i) =>
+      withBody(
+        base(
+          'create',
+          '/apis/apps/v1/namespaces/ops/deployments',
+          human(`dev${i % 20}`),
+          KUBECTL,
+          { resource: 'deployments', namespace: 'ops', name: 'node-agent', apiGroup: 'apps', apiVersion: 'v1' },
+          201,
+        ),
+        privileged,
       ),
-      level: 'RequestResponse',
-      requestObject: privileged,
-    }),
   },
   {
     weight: 0.5,
-    make: (i) => ({
-      ...base(
-        'update',
-        '/api/v1/namespaces/shop/configmaps/app',
-        human(`dev${i % 20}`),
-        KUBECTL,
-        { resource: 'configmaps', namespace: 'shop', name: 'app', apiVersion: 'v1' },
-        200,
+    make: (i) =>
+      withBody(
+        base(
+          'update',
+          '/api/v1/namespaces/shop/configmaps/app',
+          human(`dev${i % 20}`),
+          KUBECTL,
+          { resource: 'configmaps', namespace: 'shop', name: 'app', apiVersion: 'v1' },
+          200,
+        ),
+        creds,
       ),
-      level: 'RequestResponse',
-      requestObject: creds,
-    }),
   },
   {
     weight: 0.5,

@@ -69,7 +69,7 @@ async function bulwark(file: string, rss: Map<number, number>): Promise<{ events
     },
   });
   const analyse = analyser.analyse.bind(analyser);
-  const countUnanalysed = analyser.countUnanalysed.bind(analyser);
+  const skipLine = analyser.skipLine.bind(analyser);
   let n = 0;
   let next = 0;
   const mark = () => {
@@ -82,10 +82,11 @@ async function bulwark(file: string, rss: Map<number, number>): Promise<{ events
     mark();
     return analyse(ev);
   };
-  // RequestReceived lines are counted without being parsed (audit/input.ts): events all the same.
-  analyser.countUnanalysed = () => {
+  // Lines the analysis would not look at are counted without being parsed (audit/skim.ts): events all the same.
+  analyser.skipLine = (text: string) => {
+    if (!skipLine(text)) return false;
     mark();
-    countUnanalysed();
+    return true;
   };
   const stats = await scanAuditInputs([file], analyser, dedup, { stdin: process.stdin, maxLineBytes: settings.maxLineBytes });
   return { events: stats.events, alerts, occurrences };

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../alerts/model.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditEventProblem, type AuditEvent } from '../audit/event.js';
-import { isRequestReceivedLine } from '../audit/input.js';
+import { isRequestReceivedLine } from '../audit/skim.js';
 import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';

@@ -4,7 +4,7 @@
 // The e2e suite checks the same equivalence on a real kube-apiserver's log.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isRequestReceivedLine } from '../../audit/input.js';
+import { isRequestReceivedLine } from '../../audit/skim.js';
 import type { AuditEvent } from '../../audit/event.js';
 import { auditEvent, lines, runCli, tempDir } from './helpers.js';
 

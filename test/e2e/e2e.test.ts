@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartDir, helm, kubectlBinary } from '../support/helm.js';
-import { isRequestReceivedLine } from '../../audit/input.js';
+import { isRequestReceivedLine } from '../../audit/skim.js';
 
 const root = resolve(__dirname, '../..');
 const cluster = join(root, 'test/e2e/cluster.sh');
