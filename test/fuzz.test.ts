@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../alerts/model.js';
 import { AuditAnalyser } from '../audit/analyser.js';
 import { auditEventProblem, type AuditEvent } from '../audit/event.js';
-import { isRequestReceivedLine } from '../audit/skim.js';
+import { isRequestReceivedLine, skimLine } from '../audit/skim.js';
 import { compileConfig, type CompiledConfig } from '../policies/config.js';
 import { defaultConfig } from '../config/load.js';
 import { evaluateSubject } from '../policies/evaluate.js';
@@ -29,6 +29,7 @@ import { encodeAdmissionResponse, encodeAllowed, nameOf, parseAdmissionReview } 
 import { newAlert } from '../alerts/model.js';
 import { boundAlert } from '../alerts/bound.js';
 import { prng } from './support/prng.js';
+import { goJSON, goLine } from './audit/helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG and generators
@@ -1622,6 +1623,141 @@ describe("fuzz: the reader's RequestReceived shortcut on mutated lines", () => {
     });
     expect(checked).toBeGreaterThan(3000);
     expect(taken).toBeGreaterThan(100);
+    expect(failures, report(failures)).toEqual([]);
+  });
+});
+
+describe("fuzz: the reader's skim of completed requests on mutated lines", () => {
+  // Text that the skim's grammar turns on, and text that breaks JSON: spliced in at random places
+  // outside the request and response bodies (a body is taken as the API server encoded it: a
+  // client's keys and values are escaped inside it, which the mutations inside bodies exercise).
+  const SPLICES = [
+    '","verb":"delete","',
+    ',"impersonatedUser":{"username":"x"}',
+    '"',
+    '\\',
+    '\\"',
+    '\\u0041',
+    '}',
+    '{',
+    ']',
+    ',',
+    '{"kind":"Event"',
+    '\n',
+    '\u0001',
+    'dryRun',
+  ];
+  const VAP = 'validation.policy.admission.k8s.io/validation_failure';
+  /** A Status as the API server writes it for most requests: `{metadata: {}, code}` (and status, message, reason). */
+  const simpleStatus = (st: unknown): boolean => {
+    if (st === null || typeof st !== 'object') return false;
+    const { metadata, code, ...rest } = st as Record<string, unknown>;
+    return (
+      JSON.stringify(metadata) === '{}' &&
+      Number.isInteger(code) &&
+      (code as number) >= 1 &&
+      (code as number) <= 999 &&
+      Object.entries(rest).every(([k, v]) => ['status', 'message', 'reason'].includes(k) && typeof v === 'string')
+    );
+  };
+
+  it('reads exactly what JSON.parse reads from every line it takes, and takes every API-server-shaped one', () => {
+    const base = auditCorpus();
+    const failures: string[] = [];
+    let taken = 0;
+    let checked = 0;
+    base.forEach((ev, b) => {
+      for (let i = 0; i < 120; i++) {
+        const seed = BASE_SEED + 13_000_000 + b * 10_000 + i;
+        const g = new Gen(seed);
+        const mutant = clone(ev) as unknown as Record<string, unknown>;
+        mutant.stage = g.pick(['ResponseComplete', 'ResponseComplete', 'ResponseComplete', 'ResponseStarted', 'RequestReceived', 'Panic']);
+        if (g.chance(0.2)) mutant.auditID = g.pick(['', 'a"b', 'a\\b', 'é€', 'x'.repeat(300), `${String(mutant.auditID)}-${i}`]);
+        const did = g.chance(0.5) ? mutateInPlace(g, mutant, ['stage']) : [];
+        const intact = goLine(mutant);
+        // Where the bodies are in the line (from the first's key to the last's closing brace): no splice goes there.
+        let bodies: [number, number] | undefined;
+        for (const key of ['requestObject', 'responseObject']) {
+          if (mutant[key] === undefined) continue;
+          const text = `,"${key}":${goJSON(mutant[key])}`;
+          const at = intact.indexOf(text);
+          if (at >= 0) bodies = [bodies?.[0] ?? at, at + text.length];
+        }
+        const places = Array.from({ length: g.int(3) }, () => g.int(intact.length + 1))
+          .filter((p) => bodies === undefined || p <= bodies[0] || p > bodies[1])
+          .sort((x, y) => y - x);
+        let line = intact;
+        for (const p of places) line = line.slice(0, p) + g.pick(SPLICES) + line.slice(p);
+        checked++;
+        const said = skimLine(line);
+        let parsed: (AuditEvent & Record<string, any>) | undefined;
+        try {
+          parsed = JSON.parse(line) as AuditEvent & Record<string, any>;
+        } catch {
+          parsed = undefined;
+        }
+        const where = `seed ${seed} (event #${b}; ${did.join('; ')})`;
+        if (said !== undefined) {
+          taken++;
+          if (parsed === undefined) {
+            failures.push(`${where}: taken, but JSON.parse rejects it: ${line.slice(0, 240)}`);
+            continue;
+          }
+          const ref = (parsed.objectRef ?? {}) as Record<string, unknown>;
+          const expected = {
+            auditID: parsed.auditID,
+            verb: parsed.verb,
+            username: parsed.user?.username ?? '',
+            userAgent: parsed.userAgent ?? '',
+            resource: ref.resource ?? '',
+            subresource: ref.subresource ?? '',
+            code: parsed.responseStatus?.code,
+          };
+          const annotations = (parsed.annotations ?? {}) as Record<string, unknown>;
+          if (
+            JSON.stringify(said) !== JSON.stringify(expected) ||
+            parsed.stage !== 'ResponseComplete' ||
+            parsed.impersonatedUser !== undefined ||
+            String(parsed.requestURI).includes('dryRun') ||
+            Object.hasOwn(annotations, VAP) ||
+            auditEventProblem(parsed) !== undefined
+          )
+            failures.push(`${where}: skimmed as ${JSON.stringify(said)}, parses to ${short(expected)} (stage ${short(parsed.stage)}): ${line.slice(0, 240)}`);
+        }
+        // An unmutated completed request as the API server writes it is taken.
+        const annotations = (mutant.annotations ?? {}) as Record<string, unknown>;
+        const read = [
+          mutant.auditID,
+          mutant.verb,
+          (mutant.user as any)?.username,
+          mutant.userAgent,
+          (mutant.objectRef as any)?.resource,
+          (mutant.objectRef as any)?.subresource,
+        ];
+        if (
+          places.length === 0 &&
+          did.length === 0 &&
+          mutant.stage === 'ResponseComplete' &&
+          mutant.impersonatedUser === undefined &&
+          typeof mutant.requestURI === 'string' &&
+          !mutant.requestURI.includes('dryRun') &&
+          !/["\\\u0000-\u001f\u2028\u2029]/.test(mutant.requestURI) &&
+          !Object.hasOwn(annotations, VAP) &&
+          simpleStatus(mutant.responseStatus) &&
+          (mutant.objectRef === undefined || typeof (mutant.objectRef as any).resource === 'string') &&
+          typeof (mutant.user as any)?.username === 'string' &&
+          typeof mutant.auditID === 'string' &&
+          mutant.auditID !== '' &&
+          mutant.auditID.length <= 256 &&
+          read.every((v) => v === undefined || (typeof v === 'string' && !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(v))) &&
+          line.length <= 65_536 &&
+          said === undefined
+        )
+          failures.push(`${where}: an API-server completed request was not taken: ${line.slice(0, 240)}`);
+      }
+    });
+    expect(checked).toBeGreaterThan(3000);
+    expect(taken).toBeGreaterThan(300);
     expect(failures, report(failures)).toEqual([]);
   });
 });

@@ -89,3 +89,56 @@ export function tempDir(): { dir: string; path(name: string): string; cleanup():
 }
 
 export const FIXTURES = new URL('../fixtures/audit/', import.meta.url).pathname;
+
+const GO_ORDER: Record<string, readonly string[]> = {
+  event: [
+    'kind',
+    'apiVersion',
+    'level',
+    'auditID',
+    'stage',
+    'requestURI',
+    'verb',
+    'user',
+    'impersonatedUser',
+    'sourceIPs',
+    'userAgent',
+    'objectRef',
+    'responseStatus',
+    'requestObject',
+    'responseObject',
+    'requestReceivedTimestamp',
+    'stageTimestamp',
+    'annotations',
+  ],
+  user: ['username', 'uid', 'groups', 'extra'],
+  objectRef: ['resource', 'namespace', 'name', 'uid', 'apiGroup', 'apiVersion', 'resourceVersion', 'subresource'],
+  responseStatus: ['kind', 'apiVersion', 'metadata', 'status', 'message', 'reason', 'details', 'code'],
+};
+
+function ordered(value: unknown, order: readonly string[]): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of order) if (Object.hasOwn(obj, k) && obj[k] !== undefined) out[k] = obj[k];
+  for (const k of Object.keys(obj)) if (!Object.hasOwn(out, k)) out[k] = obj[k];
+  return out;
+}
+
+/**
+ * An event as kube-apiserver's encoder writes it: fields in Go struct order (Event, UserInfo,
+ * ObjectReference, Status; keys it does not know stay after them), `<`, `>`, `&`, U+2028 and
+ * U+2029 escaped as Go's encoding/json does.
+ */
+export function goLine(ev: object): string {
+  const e = ordered(ev, GO_ORDER.event!) as Record<string, unknown>;
+  for (const k of ['user', 'impersonatedUser'] as const) if (e[k] !== undefined) e[k] = ordered(e[k], GO_ORDER.user!);
+  if (e.objectRef !== undefined) e.objectRef = ordered(e.objectRef, GO_ORDER.objectRef!);
+  if (e.responseStatus !== undefined) e.responseStatus = ordered(e.responseStatus, GO_ORDER.responseStatus!);
+  return goJSON(e);
+}
+
+/** JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped. */
+export function goJSON(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
