@@ -297,7 +297,9 @@ const FIRST_SUSPICIOUS = 11;
 
 /** A template's line with placeholders for the per-event fields; the object is built once. */
 function compile(t: Template, i: number): string[] {
-  const parts = JSON.stringify(t.make(i)).split(/"@@\d@@"/);
+  // Go's encoding/json (kube-apiserver's encoder) writes `<`, `>` and `&` as \u003c, \u003e, \u0026.
+  const json = JSON.stringify(t.make(i)).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  const parts = json.split(/"@@\d@@"/);
   if (parts.length !== 4) throw new Error(`a bench template must have auditID and the two timestamps as placeholders`);
   return parts;
 }

@@ -1,6 +1,17 @@
 // A bounded memo for string-keyed answers that repeat (user agents, user names in an audit log):
 // at most `maxEntries` remembered (all forgotten at once when full), keys longer than `maxKeyLength`
-// answered but never remembered, so a hostile value cannot grow memory.
+// answered but never remembered, so a hostile value cannot grow memory. A key is kept as its own
+// copy (ownCopy): a user agent cut from an audit line must not keep the line alive.
+
+/**
+ * A string that holds its own characters. V8 makes a substring of 13 characters or more (a
+ * `slice`, a regular expression's capture) a view of the string it was cut from, which then stays
+ * in memory as long as the substring does: a 60-character user agent kept from a 64 KiB audit line
+ * would keep the 64 KiB. Prepending a character makes a rope that slicing flattens into a new string.
+ */
+export function ownCopy(s: string): string {
+  return (' ' + s).slice(1);
+}
 
 export function boundedMemo<T>(compute: (key: string) => T, maxEntries = 4096, maxKeyLength = 1024): (key: string) => T {
   const cache = new Map<string, T>();
@@ -11,7 +22,7 @@ export function boundedMemo<T>(compute: (key: string) => T, maxEntries = 4096, m
     const value = compute(key);
     if (key.length <= maxKeyLength) {
       if (cache.size >= maxEntries) cache.clear();
-      cache.set(key, value);
+      cache.set(ownCopy(key), value);
     }
     return value;
   };
@@ -34,7 +45,7 @@ export function stringMemo<T>(compute: (key: string) => T, slots = 256, maxKeyLe
     if (keys[i] === key) return values[i] as T;
     const value = compute(key);
     if (key.length <= maxKeyLength) {
-      keys[i] = key;
+      keys[i] = ownCopy(key);
       values[i] = value;
     }
     return value;

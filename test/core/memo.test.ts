@@ -1,7 +1,9 @@
 // boundedMemo: answers as the function does, remembers at most maxEntries keys of at most maxKeyLength.
 // stringMemo: the same answers from a direct-mapped table confirmed by comparing the strings.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { boundedMemo, slotOf, stringMemo } from '../../core/memo.js';
+import { boundedMemo, ownCopy, slotOf, stringMemo } from '../../core/memo.js';
 
 describe('boundedMemo', () => {
   it('computes a short key once, a long key every time, and forgets everything when full', () => {
@@ -93,5 +95,44 @@ describe('slotOf', () => {
     expect(slotOf(uas[0]!) & 255).not.toBe(slotOf(uas[1]!) & 255);
     const controllers = ['leader-election', 'shared-informers'].map((c) => `kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/${c}`);
     expect(slotOf(controllers[0]!)).not.toBe(slotOf(controllers[1]!));
+  });
+});
+
+describe('ownCopy (memo keys)', () => {
+  // V8 keeps a string alive while a substring of it lives: measured with a forced collection.
+  const gc = (() => {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  })();
+  const heapAfterKeeping = (keep: (key: string) => void): number => {
+    const re = /"userAgent":"([^"]*)"/;
+    for (let i = 0; i < 64; i++) {
+      const line = `{"userAgent":"agent-${i}/1.0 (linux/amd64) kubernetes/${'0'.repeat(20)}","requestObject":"${'x'.repeat(1 << 20)}"}`;
+      keep(re.exec(line)![1]!);
+    }
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+
+  it('is equal to the string and does not keep the string it was cut from', () => {
+    const line = `prefix ${'y'.repeat(100)} suffix`;
+    expect(ownCopy(line.slice(7, 107))).toBe('y'.repeat(100));
+    expect(ownCopy('')).toBe('');
+    const before = heapAfterKeeping(() => undefined);
+    const kept: string[] = [];
+    const copied = heapAfterKeeping((k) => kept.push(ownCopy(k)));
+    expect(kept).toHaveLength(64);
+    // 64 lines of 1 MiB each: the copies keep none of them.
+    expect(copied - before).toBeLessThan(8 * 1048576);
+  });
+
+  it.each([
+    ['stringMemo', () => stringMemo((ua: string) => ua.length, 256)],
+    ['boundedMemo', () => boundedMemo((ua: string) => ua.length)],
+  ])('%s keeps a copy of its keys, not the audit lines they were cut from', (_name, make) => {
+    const memo = make();
+    const before = heapAfterKeeping(() => undefined);
+    const after = heapAfterKeeping((k) => memo(k));
+    expect(after - before).toBeLessThan(8 * 1048576);
   });
 });
