@@ -33,7 +33,7 @@ import { parseSection } from '../config/load.js';
 import { vapFindings } from './vap.js';
 import { AUDIT_RULES } from './rules/index.js';
 import { isRequestReceivedLine, skimLine, type SkimmedLine } from './skim.js';
-import { actor, qualified, type AuditFacts, type AuditRule, type RuleContext, type RuleRequirement } from './rules/types.js';
+import { actor, qualified, type AuditFacts, type AuditRule, type GateFacts, type RuleContext, type RuleRequirement } from './rules/types.js';
 
 /** How many pending/alerted requests are remembered (oldest forgotten first). */
 export const DEFAULT_MAX_TRACKED_IDS = 100_000;
@@ -77,12 +77,9 @@ interface RuleEntry {
   needs: number;
 }
 
-/** What decides which parts of the analysis look at an event (rules, baseline, object checks). */
-type GateFacts = Pick<AuditFacts, 'username' | 'impersonator' | 'verb' | 'resource' | 'subresource' | 'success' | 'dryRun' | 'userAgent' | 'serviceAccount'>;
-
-/** Whether a rule may fire on an event that meets the requirements `has` (a mask). */
-function applies(e: RuleEntry, has: number, dryRun: boolean): boolean {
-  return (e.needs & has) === e.needs && !(dryRun && e.rule.skipDryRun);
+/** Whether a rule may fire on an event with these facts, which meets the requirements `has` (a mask). */
+function applies(e: RuleEntry, has: number, f: GateFacts, ctx: RuleContext): boolean {
+  return (e.needs & has) === e.needs && !(f.dryRun && e.rule.skipDryRun) && !(e.rule.quiet !== undefined && e.rule.quiet(f, ctx));
 }
 
 const REQUIREMENT: Readonly<Record<RuleRequirement, number>> = {
@@ -345,13 +342,14 @@ export class AuditAnalyser {
       success: s.code < 400,
       dryRun: false,
       userAgent: s.userAgent,
+      requestURI: s.requestURI,
       serviceAccount: false,
     };
     if (this.observes(f) || this.objectChecksApply(f)) return true;
     this.ctx.intel?.maybeReload();
     const has = this.requirementsMet(f);
     const rules = this.rulesFor(f.resource, f.subresource);
-    for (let i = 0; i < rules.length; i++) if (applies(rules[i]!, has, false)) return true;
+    for (let i = 0; i < rules.length; i++) if (applies(rules[i]!, has, f, this.ctx)) return true;
     return false;
   }
 
@@ -461,7 +459,7 @@ export class AuditAnalyser {
     const rules = this.rulesFor(f.resource, f.subresource);
     const has = this.requirementsMet(f);
     for (let i = 0; i < rules.length; i++) {
-      if (!applies(rules[i]!, has, f.dryRun)) continue;
+      if (!applies(rules[i]!, has, f, this.ctx)) continue;
       const rule = rules[i]!.rule;
       const m = rule.match(f, this.ctx);
       if (!m) continue;

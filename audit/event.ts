@@ -123,7 +123,11 @@ export function requestURIOf(ev: AuditEvent): string {
 
 /** The path of the request URI, without the query. */
 export function requestPath(ev: AuditEvent): string {
-  const uri = requestURIOf(ev);
+  return pathOf(requestURIOf(ev));
+}
+
+/** A request URI's path, without the query. */
+export function pathOf(uri: string): string {
   const q = uri.indexOf('?');
   return q >= 0 ? uri.slice(0, q) : uri;
 }

@@ -48,6 +48,8 @@ export function isRequestReceivedLine(text: string): boolean {
 /** The fields of a completed request that decide which parts of the analysis look at it. */
 export interface SkimmedLine {
   auditID: string;
+  /** Decoded (Go writes `&`, `<`, `>` as \\u0026, \\u003c, \\u003e). */
+  requestURI: string;
   verb: string;
   /** `user.username`; the line has no impersonatedUser. */
   username: string;
@@ -89,7 +91,7 @@ const HEAD_OF_COMPLETED = new RegExp(
     // A dry run is told from the URI's query (isDryRun): such a line is parsed. The URI may hold
     // the escapes Go writes for `&` (between query parameters), `<` and `>`, none of which can
     // spell `dryRun`; any other escape is not the API server's.
-    String.raw`"requestURI":"(?![^"]*dryRun)${C}*(?:\\u00(?:26|3[cCeE])${C}*)*","verb":${P},"user":${USER}` +
+    String.raw`"requestURI":"(?![^"]*dryRun)(${C}*(?:\\u00(?:26|3[cCeE])${C}*)*)","verb":${P},"user":${USER}` +
     // No impersonatedUser (it would come here).
     String.raw`(?:,"sourceIPs":${STRINGS})?(?:,"userAgent":${P})?(?:,"objectRef":${REF})?,"responseStatus":${STATUS}`,
 );
@@ -97,6 +99,8 @@ const TIMESTAMPS_KEY = ',"requestReceivedTimestamp":';
 /** From `,"requestReceivedTimestamp":` to the end of the line. */
 const TAIL = new RegExp(String.raw`,"requestReceivedTimestamp":${S},"stageTimestamp":${S}(?:,"annotations":\{(?:${KEY}:${S}(?:,${KEY}:${S})*)?\})?\}$`, 'y');
 const BODY_KEYS = [',"requestObject":{', ',"responseObject":{'];
+/** The only escapes the URI may hold (see HEAD_OF_COMPLETED). */
+const GO_ESCAPE = /\\u00(?:26|3[cCeE])/g;
 const VAP_KEY = '"validation.policy.admission.k8s.io/validation_failure"';
 
 /** Longer lines are parsed (they hold bodies, or are not the API server's); this bounds the skim's time and stack. */
@@ -128,13 +132,15 @@ export function skimLine(text: string): SkimmedLine | undefined {
   }
   TAIL.lastIndex = tail;
   if (!TAIL.test(text)) return undefined;
+  const uri = m[2]!;
   return {
     auditID: m[1]!,
-    verb: m[2]!,
-    username: m[3]!,
-    userAgent: m[4] ?? '',
-    resource: m[5] ?? '',
-    subresource: m[6] ?? '',
-    code: Number(m[7]),
+    requestURI: uri.includes('\\') ? uri.replace(GO_ESCAPE, (e) => String.fromCharCode(parseInt(e.slice(2), 16))) : uri,
+    verb: m[3]!,
+    username: m[4]!,
+    userAgent: m[5] ?? '',
+    resource: m[6] ?? '',
+    subresource: m[7] ?? '',
+    code: Number(m[8]),
   };
 }

@@ -1706,6 +1706,7 @@ describe("fuzz: the reader's skim of completed requests on mutated lines", () =>
           const ref = (parsed.objectRef ?? {}) as Record<string, unknown>;
           const expected = {
             auditID: parsed.auditID,
+            requestURI: parsed.requestURI,
             verb: parsed.verb,
             username: parsed.user?.username ?? '',
             userAgent: parsed.userAgent ?? '',

@@ -2,7 +2,7 @@
 // version endpoints (/healthz, /livez, /readyz, /version and their sub-paths;
 // `audit.anonymousAllowedPaths`). Anonymous access beyond those means a binding grants
 // system:anonymous or system:unauthenticated more than it should.
-import { requestPath, usernameOf } from '../event.js';
+import { pathOf, requestPath, usernameOf } from '../event.js';
 import { type AuditRule } from './types.js';
 
 export const anonymousRequestAllowed: AuditRule = {
@@ -13,6 +13,8 @@ export const anonymousRequestAllowed: AuditRule = {
   remediation: 'Remove the RBAC bindings that grant system:anonymous or system:unauthenticated; consider --anonymous-auth=false on the API server.',
   skipDryRun: false,
   requires: ['anonymous'],
+  // A health or version endpoint never alerts, whatever else the request was.
+  quiet: (f, ctx) => ctx.settings.anonymousAllowed(pathOf(f.requestURI)),
   match(f, ctx) {
     // The authenticated user: an anonymous client that impersonates someone is still anonymous.
     if (usernameOf(f.event.user) !== 'system:anonymous') return undefined;

@@ -86,8 +86,21 @@ export interface AuditRule extends CheckMeta {
    * reads by the control plane and need no rule at all.
    */
   requires?: readonly RuleRequirement[];
+  /**
+   * When given: true for a request the rule cannot fire on whatever else its event holds, judged
+   * from the gate's facts alone (user, verb, resource, subresource, code, user agent, URI). The
+   * analyser then does not call `match`, and a line it skims need not be parsed for this rule
+   * (AuditAnalyser.skipLine).
+   */
+  quiet?(f: GateFacts, ctx: RuleContext): boolean;
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
 }
+
+/** The facts that decide which parts of the analysis look at an event (rules, baseline, object checks). */
+export type GateFacts = Pick<
+  AuditFacts,
+  'username' | 'impersonator' | 'verb' | 'resource' | 'subresource' | 'success' | 'dryRun' | 'userAgent' | 'requestURI' | 'serviceAccount'
+>;
 
 /**
  * What `AuditRule.requires` can name: `success` (code < 400), `change` (verb create, update,

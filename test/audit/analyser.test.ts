@@ -10,7 +10,7 @@ import type { AuditEvent } from '../../audit/event.js';
 import { defaultConfig } from '../../config/load.js';
 import { MAX_FINDINGS_PER_CHECK } from '../../policies/evaluate.js';
 import { ConfigError } from '../../core/errors.js';
-import { at, auditEvent, auditID } from './helpers.js';
+import { ALICE, at, auditEvent, auditID } from './helpers.js';
 
 const analyser = (audit: Record<string, unknown> = {}, extra: Partial<ReturnType<typeof defaultConfig>> = {}) =>
   new AuditAnalyser({ config: { ...defaultConfig(), ...extra, audit } });
@@ -577,6 +577,51 @@ describe('rule requirements (AuditRule.requires)', () => {
     // The authenticated user decides: an anonymous client impersonating alice is still anonymous.
     a.analyse(auditEvent({ user: { username: 'system:anonymous' }, impersonatedUser: { username: 'alice' } }));
     expect(anonymous).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('quiet rules (AuditRule.quiet)', () => {
+  it('a rule is quiet only where it cannot fire: match answers nothing for any such request', () => {
+    const analyser = new AuditAnalyser({ config: defaultConfig() });
+    const internals = analyser as unknown as { ctx: RuleContext; facts(ev: AuditEvent): AuditFacts };
+    let quiet = 0;
+    let fired = 0;
+    for (const rule of AUDIT_RULES.filter((r) => r.quiet !== undefined)) {
+      for (const user of [{ username: 'system:anonymous', groups: ['system:unauthenticated'] }, ALICE, {}])
+        for (const impersonatedUser of [undefined, { username: 'system:anonymous' }, ALICE])
+          for (const requestURI of [
+            '/readyz',
+            '/readyz/ping',
+            '/healthz?verbose',
+            '/livez',
+            '/version',
+            '/versionx',
+            '/api',
+            '/api/v1/secrets',
+            '/',
+            '',
+            '/readyz/../api',
+          ])
+            for (const decision of ['allow', 'forbid', undefined])
+              for (const code of [200, 401, 403]) {
+                const ev = auditEvent({
+                  user,
+                  ...(impersonatedUser ? { impersonatedUser } : {}),
+                  requestURI,
+                  objectRef: undefined,
+                  responseStatus: { metadata: {}, code } as AuditEvent['responseStatus'],
+                  annotations: decision === undefined ? {} : { 'authorization.k8s.io/decision': decision },
+                });
+                const f = internals.facts(ev);
+                const m = rule.match(f, internals.ctx);
+                if (m !== undefined) fired++;
+                if (!rule.quiet!(f, internals.ctx)) continue;
+                quiet++;
+                expect(m, `${rule.id}: ${JSON.stringify(ev).slice(0, 300)}`).toBeUndefined();
+              }
+    }
+    expect(quiet).toBeGreaterThan(100);
+    expect(fired).toBeGreaterThan(10);
   });
 });
 

@@ -15,6 +15,7 @@ function parsedFields(line: string): SkimmedLine {
   const ref = ev.objectRef ?? {};
   return {
     auditID: ev.auditID,
+    requestURI: ev.requestURI,
     verb: ev.verb,
     username: ev.user?.username ?? '',
     userAgent: ev.userAgent ?? '',

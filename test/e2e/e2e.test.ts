@@ -407,6 +407,7 @@ describe('Bulwark against a real kube-apiserver', () => {
       if (ev.requestObject !== undefined || ev.responseObject !== undefined) skimmedWithBody++;
       expect(s, line.slice(0, 200)).toEqual({
         auditID: ev.auditID,
+        requestURI: ev.requestURI,
         verb: ev.verb,
         username: ev.user?.username ?? '',
         userAgent: ev.userAgent ?? '',
