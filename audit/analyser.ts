@@ -22,10 +22,22 @@ import { compileTampering, tamperingSettingsOf } from '../policies/tampering.js'
 import { type Finding } from '../policies/types.js';
 import { SEVERITY_RANK, type Severity } from '../core/severity.js';
 import { auditSettingsOf, compileAuditSettings, type AuditSettings, type CompiledAuditSettings } from './config.js';
-import { effectiveUser, eventTime, groupsOf, isDryRun, kindOfResource, refVersion, requestURIOf, usernameOf, verbOf, type AuditEvent } from './event.js';
+import {
+  effectiveUser,
+  eventTime,
+  groupsOf,
+  isDryRun,
+  kindOfResource,
+  parseTimestamp,
+  refVersion,
+  requestURIOf,
+  usernameOf,
+  verbOf,
+  type AuditEvent,
+} from './event.js';
 import { objectOfWrite } from './objects.js';
 import { IntelLists } from './intel.js';
-import { AnomalyBaseline, anomalySettingsOf, humanClientOf, isServiceAccountName, operationOf } from './anomaly.js';
+import { AnomalyBaseline, anomalySettingsOf, CHANGES, humanClientOf, isServiceAccountName, operationOf } from './anomaly.js';
 import { listOf } from '../policies/lists.js';
 import { stringMemo } from '../core/memo.js';
 import { evictionBatch, oldestKeys } from '../core/evict.js';
@@ -75,6 +87,27 @@ export interface AnalyserOptions {
 interface RuleEntry {
   rule: AuditRule;
   needs: number;
+}
+
+/** What a skimmed line's facts hold for `event`: reading it throws NOT_READ (the line is then parsed). */
+const NOT_READ = new Error('the event of a skimmed line is not read');
+const UNREAD = new Proxy({} as AuditEvent, {
+  get() {
+    throw NOT_READ;
+  },
+  has() {
+    throw NOT_READ;
+  },
+});
+
+/** Whether a rule judged on facts fires on a skimmed line's facts (reading the event means it would: it describes a match). */
+function firesOnFacts(rule: AuditRule, f: AuditFacts, ctx: RuleContext): boolean {
+  try {
+    return rule.match(f, ctx) !== undefined;
+  } catch (err) {
+    if (err === NOT_READ) return true;
+    throw err;
+  }
 }
 
 /** Whether a rule may fire on an event with these facts, which meets the requirements `has` (a mask). */
@@ -331,25 +364,38 @@ export class AuditAnalyser {
     return true;
   }
 
+  /** Whether `evaluate` would look at the event of a skimmed line: its decisions, on the same facts (the event unreadable). */
   private needsEvent(s: SkimmedLine): boolean {
     if (this.mayBeTracked(auditIDPart(s.auditID))) return true;
-    const f: GateFacts = {
+    const f: AuditFacts = {
+      event: UNREAD,
       username: s.username,
       impersonator: undefined,
       verb: s.verb,
       resource: s.resource,
       subresource: s.subresource,
+      apiGroup: s.apiGroup,
+      namespace: s.namespace,
+      name: s.name,
+      code: s.code,
       success: s.code < 400,
       dryRun: false,
       userAgent: s.userAgent,
       requestURI: s.requestURI,
       serviceAccount: false,
+      anomaly: undefined,
+      humanClient: undefined,
     };
-    if (this.observes(f) || this.objectChecksApply(f)) return true;
+    if (this.objectChecksApply(f)) return true;
     this.ctx.intel?.maybeReload();
+    // A request that would teach the baseline something is analysed (peeked at, not learned, here).
+    if (this.observes(f) && !this.observeAccount(f, parseTimestamp(s.requestReceivedTimestamp), false)) return true;
     const has = this.requirementsMet(f);
     const rules = this.rulesFor(f.resource, f.subresource);
-    for (let i = 0; i < rules.length; i++) if (applies(rules[i]!, has, f, this.ctx)) return true;
+    for (let i = 0; i < rules.length; i++) {
+      const e = rules[i]!;
+      if (applies(e, has, f, this.ctx) && (e.rule.judgedOnFacts !== true || firesOnFacts(e.rule, f, this.ctx))) return true;
+    }
     return false;
   }
 
@@ -454,7 +500,7 @@ export class AuditAnalyser {
   private evaluate(ev: AuditEvent): readonly Alert[] {
     const f = this.facts(ev);
     this.ctx.intel?.maybeReload();
-    if (this.observes(f)) this.observeAccount(f);
+    if (this.observes(f)) this.observeAccount(f, eventTime(ev), true);
     let out: Alert[] | undefined;
     const rules = this.rulesFor(f.resource, f.subresource);
     const has = this.requirementsMet(f);
@@ -536,18 +582,25 @@ export class AuditAnalyser {
   }
 
   /**
-   * A service account's successful request: the human client its user agent names, and what its
-   * baseline made of it. Only the account's own requests are learned; an impersonated one is judged.
+   * A service account's successful request at event time `t`: the human client its user agent
+   * names, and what its baseline made of it. Only the account's own requests are learned; an
+   * impersonated one is judged. Without `commit`, the baseline is only peeked at: false when the
+   * request would teach it something.
    */
-  private observeAccount(f: AuditFacts): void {
+  private observeAccount(f: AuditFacts, t: number, commit: boolean): boolean {
     f.serviceAccount = true;
     const client = this.humanClient(f.userAgent);
     if (client !== undefined) f.humanClient = client;
-    if (this.anomaly === null) return;
+    if (this.anomaly === null) return true;
     const operation = operationOf(f);
-    if (operation === undefined) return;
-    const seen = this.anomaly.observe(f.username, operation, f.humanClient, eventTime(f.event), f.impersonator === undefined);
+    if (operation === undefined) return true;
+    const learn = f.impersonator === undefined;
+    const seen = commit
+      ? this.anomaly.observe(f.username, operation, f.humanClient, t, learn)
+      : this.anomaly.peek(f.username, operation, f.humanClient, t, learn);
+    if (seen === CHANGES) return false;
     if (seen) f.anomaly = seen;
+    return true;
   }
 
   /** Whether `exceptions.<rule>` covers this match (judged on the authenticated user). */

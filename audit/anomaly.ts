@@ -19,9 +19,11 @@
 import { ACCOUNT_MARKER, type BaselineCursor, type BaselineEntry, type BaselineStore } from '../alerts/store.js';
 import { parseSection, type BulwarkConfig } from '../config/load.js';
 import { PeriodicTask } from '../core/periodic.js';
-import { requestPath, type AuditEvent } from './event.js';
+import { pathOf } from './event.js';
 
 export const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
+/** AnomalyBaseline.peek's answer for a request that would teach the baseline something. */
+export const CHANGES: unique symbol = Symbol('changes the baseline');
 export const DEFAULT_LEARNING_PERIOD_MS = 7 * 86_400_000;
 export const DEFAULT_MAX_OPERATIONS_PER_ACCOUNT = 500;
 export const DEFAULT_MAX_ACCOUNTS = 50_000;
@@ -129,7 +131,7 @@ export function operationOf(f: {
   subresource: string;
   apiGroup: string;
   namespace: string;
-  event: AuditEvent;
+  requestURI: string;
 }): string | undefined {
   const verb = clip(f.verb, 32);
   if (verb === '' || /\s/.test(verb)) return undefined;
@@ -137,7 +139,7 @@ export function operationOf(f: {
     const what = (f.apiGroup ? clip(f.apiGroup, 128) + '/' : '') + clip(f.resource, 64) + (f.subresource ? '/' + clip(f.subresource, 64) : '');
     return `${verb} ${what} ${f.namespace ? 'in ' + clip(f.namespace, 64) : 'cluster-wide'}`;
   }
-  const path = requestPath(f.event);
+  const path = pathOf(f.requestURI);
   if (!path.startsWith('/')) return undefined;
   const segments = path.split('/').filter((s) => s !== '');
   return `${verb} /${segments
@@ -191,11 +193,34 @@ export class AnomalyBaseline {
    * `learn` and within the account's window, learns it. `agent` is the human client of its user agent.
    */
   observe(account: string, operation: string, agent: string | undefined, t: number, learn: boolean): Observation | undefined {
+    return this.see(account, operation, agent, t, learn, true) as Observation | undefined;
+  }
+
+  /**
+   * What `observe` would answer, when it would change nothing (no account, start, operation or
+   * counter learned); CHANGES when it would. For a reader deciding whether a request needs its
+   * event at all (AuditAnalyser.skipLine): a request that teaches the baseline is analysed.
+   */
+  peek(account: string, operation: string, agent: string | undefined, t: number, learn: boolean): Observation | undefined | typeof CHANGES {
+    return this.see(account, operation, agent, t, learn, false);
+  }
+
+  private see(
+    account: string,
+    operation: string,
+    agent: string | undefined,
+    t: number,
+    learn: boolean,
+    commit: boolean,
+  ): Observation | undefined | typeof CHANGES {
     if (!Number.isFinite(t)) return undefined;
     let acc = this.accounts.get(account);
     if (acc === undefined) {
       if (!learn || this.accounts.size >= this.settings.maxAccounts) {
-        if (learn) this.untracked++;
+        if (learn) {
+          if (!commit) return CHANGES;
+          this.untracked++;
+        }
         return {
           account,
           operation,
@@ -207,11 +232,13 @@ export class AnomalyBaseline {
           learned: 0,
         };
       }
+      if (!commit) return CHANGES;
       acc = { start: t, ops: new Uint32Array(8), size: 0 };
       this.accounts.set(account, acc);
       this.queue({ account, operation: ACCOUNT_MARKER, firstSeenMs: t });
     } else if (learn && t < acc.start) {
       // An earlier event arriving late (a back-filled log): the window starts with it.
+      if (!commit) return CHANGES;
       acc.start = t;
       this.queue({ account, operation: ACCOUNT_MARKER, firstSeenMs: t });
     }
@@ -222,6 +249,7 @@ export class AnomalyBaseline {
     const agentKnown = agentOp !== undefined ? this.has(acc, agentOp) : undefined;
     const learning = t < ends;
     if (learning && learn) {
+      if (!commit && (!known || (agentOp !== undefined && !agentKnown))) return CHANGES;
       if (!known) this.learn(account, acc, operation, t);
       if (agentOp !== undefined && !agentKnown) this.learn(account, acc, agentOp, t);
     }

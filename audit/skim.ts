@@ -55,9 +55,13 @@ export interface SkimmedLine {
   username: string;
   /** '' when absent. */
   userAgent: string;
-  /** `objectRef.resource` and `.subresource` ('' when absent). */
+  /** `objectRef.resource`, `.subresource`, `.apiGroup`, `.namespace`, `.name` ('' when absent). */
   resource: string;
   subresource: string;
+  apiGroup: string;
+  namespace: string;
+  name: string;
+  requestReceivedTimestamp: string;
   /** `responseStatus.code`. */
   code: number;
 }
@@ -80,8 +84,8 @@ const STRINGS = String.raw`\[(?:${S}(?:,${S})*)?\]`;
 const EXTRA = String.raw`\{(?:${S}:${STRINGS}(?:,${S}:${STRINGS})*)?\}`;
 /** UserInfo, its fields in Go's order: username (read), uid, groups, extra. */
 const USER = String.raw`\{"username":${P}(?:,"uid":${S})?(?:,"groups":${STRINGS})?(?:,"extra":${EXTRA})?\}`;
-/** ObjectReference: resource (read), namespace, name, uid, apiGroup, apiVersion, resourceVersion, subresource (read). */
-const REF = String.raw`\{"resource":${P}(?:,"namespace":${S})?(?:,"name":${S})?(?:,"uid":${S})?(?:,"apiGroup":${S})?(?:,"apiVersion":${S})?(?:,"resourceVersion":${S})?(?:,"subresource":${P})?\}`;
+/** ObjectReference: resource, namespace, name (read), uid, apiGroup (read), apiVersion, resourceVersion, subresource (read). */
+const REF = String.raw`\{"resource":${P}(?:,"namespace":${P})?(?:,"name":${P})?(?:,"uid":${S})?(?:,"apiGroup":${P})?(?:,"apiVersion":${S})?(?:,"resourceVersion":${S})?(?:,"subresource":${P})?\}`;
 /** Status without details: metadata (empty), status, message, reason, code (read). */
 const STATUS = String.raw`\{"metadata":\{\}(?:,"status":${S})?(?:,"message":${S})?(?:,"reason":${S})?,"code":([1-9][0-9]{0,2})\}`;
 /** An annotation key, written without escapes, that is not the ValidatingAdmissionPolicy failure's (audit/vap.ts: analysed). */
@@ -97,7 +101,7 @@ const HEAD_OF_COMPLETED = new RegExp(
 );
 const TIMESTAMPS_KEY = ',"requestReceivedTimestamp":';
 /** From `,"requestReceivedTimestamp":` to the end of the line. */
-const TAIL = new RegExp(String.raw`,"requestReceivedTimestamp":${S},"stageTimestamp":${S}(?:,"annotations":\{(?:${KEY}:${S}(?:,${KEY}:${S})*)?\})?\}$`, 'y');
+const TAIL = new RegExp(String.raw`,"requestReceivedTimestamp":"${C}*","stageTimestamp":${S}(?:,"annotations":\{(?:${KEY}:${S}(?:,${KEY}:${S})*)?\})?\}$`, 'y');
 const BODY_KEYS = [',"requestObject":{', ',"responseObject":{'];
 /** The only escapes the URI may hold (see HEAD_OF_COMPLETED). */
 const GO_ESCAPE = /\\u00(?:26|3[cCeE])/g;
@@ -132,6 +136,7 @@ export function skimLine(text: string): SkimmedLine | undefined {
   }
   TAIL.lastIndex = tail;
   if (!TAIL.test(text)) return undefined;
+  const received = tail + TIMESTAMPS_KEY.length + 1;
   const uri = m[2]!;
   return {
     auditID: m[1]!,
@@ -140,7 +145,11 @@ export function skimLine(text: string): SkimmedLine | undefined {
     username: m[4]!,
     userAgent: m[5] ?? '',
     resource: m[6] ?? '',
-    subresource: m[7] ?? '',
-    code: Number(m[8]),
+    namespace: m[7] ?? '',
+    name: m[8] ?? '',
+    apiGroup: m[9] ?? '',
+    subresource: m[10] ?? '',
+    code: Number(m[11]),
+    requestReceivedTimestamp: text.slice(received, text.indexOf('"', received)),
   };
 }

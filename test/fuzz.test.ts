@@ -1648,6 +1648,7 @@ describe("fuzz: the reader's skim of completed requests on mutated lines", () =>
     'dryRun',
   ];
   const VAP = 'validation.policy.admission.k8s.io/validation_failure';
+  const canonical = (o: object): string => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
   /** A Status as the API server writes it for most requests: `{metadata: {}, code}` (and status, message, reason). */
   const simpleStatus = (st: unknown): boolean => {
     if (st === null || typeof st !== 'object') return false;
@@ -1712,11 +1713,15 @@ describe("fuzz: the reader's skim of completed requests on mutated lines", () =>
             userAgent: parsed.userAgent ?? '',
             resource: ref.resource ?? '',
             subresource: ref.subresource ?? '',
+            apiGroup: ref.apiGroup ?? '',
+            namespace: ref.namespace ?? '',
+            name: ref.name ?? '',
             code: parsed.responseStatus?.code,
+            requestReceivedTimestamp: parsed.requestReceivedTimestamp,
           };
           const annotations = (parsed.annotations ?? {}) as Record<string, unknown>;
           if (
-            JSON.stringify(said) !== JSON.stringify(expected) ||
+            canonical(said) !== canonical(expected) ||
             parsed.stage !== 'ResponseComplete' ||
             parsed.impersonatedUser !== undefined ||
             String(parsed.requestURI).includes('dryRun') ||
@@ -1727,13 +1732,17 @@ describe("fuzz: the reader's skim of completed requests on mutated lines", () =>
         }
         // An unmutated completed request as the API server writes it is taken.
         const annotations = (mutant.annotations ?? {}) as Record<string, unknown>;
+        const ref = mutant.objectRef as Record<string, unknown> | undefined;
         const read = [
           mutant.auditID,
           mutant.verb,
           (mutant.user as any)?.username,
           mutant.userAgent,
-          (mutant.objectRef as any)?.resource,
-          (mutant.objectRef as any)?.subresource,
+          ref?.resource,
+          ref?.subresource,
+          ref?.apiGroup,
+          ref?.namespace,
+          ref?.name,
         ];
         if (
           places.length === 0 &&
@@ -1751,6 +1760,9 @@ describe("fuzz: the reader's skim of completed requests on mutated lines", () =>
           mutant.auditID !== '' &&
           mutant.auditID.length <= 256 &&
           read.every((v) => v === undefined || (typeof v === 'string' && !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(v))) &&
+          typeof mutant.requestReceivedTimestamp === 'string' &&
+          !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(mutant.requestReceivedTimestamp) &&
+          typeof mutant.stageTimestamp === 'string' &&
           line.length <= 65_536 &&
           said === undefined
         )

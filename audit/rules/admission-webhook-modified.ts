@@ -19,6 +19,7 @@ export const admissionWebhookModified: AuditRule = {
   skipDryRun: true,
   requires: ['success', 'change'],
   resources: Object.keys(RESOURCES),
+  judgedOnFacts: true,
   match(f, ctx) {
     // Own keys only: `__proto__` or `toString` as a resource or verb is untrusted text, not a table entry.
     const which = Object.hasOwn(RESOURCES, f.resource) ? RESOURCES[f.resource] : undefined;

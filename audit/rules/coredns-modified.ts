@@ -11,6 +11,7 @@ export const corednsModified: AuditRule = {
   skipDryRun: true,
   requires: ['success', 'change'],
   resources: ['configmaps'],
+  judgedOnFacts: true,
   match(f) {
     if (f.resource !== 'configmaps' || f.apiGroup !== '' || f.namespace !== 'kube-system' || f.name !== 'coredns') return undefined;
     if ((f.verb !== 'update' && f.verb !== 'patch' && f.verb !== 'delete') || !f.success) return undefined;

@@ -14,6 +14,7 @@ export const kubeEventsDeleted: AuditRule = {
   skipDryRun: true,
   requires: ['success', 'change'],
   resources: ['events'],
+  judgedOnFacts: true,
   match(f, ctx) {
     if (f.resource !== 'events' || (f.apiGroup !== '' && f.apiGroup !== 'events.k8s.io')) return undefined;
     if ((f.verb !== 'delete' && f.verb !== 'deletecollection') || !f.success) return undefined;

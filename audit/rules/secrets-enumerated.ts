@@ -15,6 +15,7 @@ export const secretsEnumerated: AuditRule = {
   skipDryRun: false,
   requires: ['success'],
   resources: ['secrets'],
+  judgedOnFacts: true,
   match(f, ctx) {
     if (f.resource !== 'secrets' || f.apiGroup !== '' || f.namespace !== '' || f.subresource !== '') return undefined;
     if ((f.verb !== 'list' && f.verb !== 'watch') || !f.success) return undefined;

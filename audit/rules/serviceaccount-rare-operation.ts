@@ -17,6 +17,7 @@ export const serviceaccountRareOperation: AuditRule = {
     "Check what runs with this service account and whether the operation is expected (a new release may need it): if not, treat the account's token as stolen — rotate it (delete the pods or the token Secret), and narrow its Role; if it is, add an exception for the account.",
   skipDryRun: true,
   requires: ['serviceAccount'],
+  judgedOnFacts: true,
   match(f) {
     const o = f.anomaly;
     if (o === undefined || o.state !== 'judging' || o.known) return undefined;

@@ -54,6 +54,7 @@ export const serviceaccountTokenMisuse: AuditRule = {
     'Find where the token was used from (source IPs, user agent) and whether a person or a compromised pod holds it: rotate the token (delete the pods or the token Secret), check what the account can reach, and give people their own identities instead of service-account tokens.',
   skipDryRun: true,
   requires: ['serviceAccount'],
+  judgedOnFacts: true,
   match(f) {
     if (f.serviceAccount !== true) return undefined;
     const signs = signsOf(f);

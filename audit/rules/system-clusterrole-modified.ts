@@ -29,6 +29,7 @@ export const systemClusterroleModified: AuditRule = {
   skipDryRun: true,
   requires: ['success', 'change'],
   resources: [...RESOURCES.keys()],
+  judgedOnFacts: true,
   match(f, ctx) {
     const kind = RESOURCES.get(f.resource);
     const done = VERBS.get(f.verb);

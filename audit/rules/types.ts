@@ -93,14 +93,17 @@ export interface AuditRule extends CheckMeta {
    * (AuditAnalyser.skipLine).
    */
   quiet?(f: GateFacts, ctx: RuleContext): boolean;
+  /**
+   * `match` decides from the facts alone, reads `facts.event` only to describe a match it returns,
+   * and changes nothing: the analyser may then judge a line it skimmed with it (parsing the line
+   * only when the rule fires). Held to that by a test for every rule that says so.
+   */
+  judgedOnFacts?: true;
   match(facts: AuditFacts, ctx: RuleContext): RuleMatch | undefined;
 }
 
-/** The facts that decide which parts of the analysis look at an event (rules, baseline, object checks). */
-export type GateFacts = Pick<
-  AuditFacts,
-  'username' | 'impersonator' | 'verb' | 'resource' | 'subresource' | 'success' | 'dryRun' | 'userAgent' | 'requestURI' | 'serviceAccount'
->;
+/** The facts without the event: what decides which parts of the analysis look at an event. */
+export type GateFacts = Omit<AuditFacts, 'event'>;
 
 /**
  * What `AuditRule.requires` can name: `success` (code < 400), `change` (verb create, update,

@@ -625,6 +625,91 @@ describe('quiet rules (AuditRule.quiet)', () => {
   });
 });
 
+describe('rules judged on facts (AuditRule.judgedOnFacts)', () => {
+  it('decide from the facts alone: with an event that cannot be read, match answers the same, or reads the event only to describe a match', () => {
+    const analyser = new AuditAnalyser({ config: defaultConfig() });
+    const internals = analyser as unknown as { ctx: RuleContext; facts(ev: AuditEvent): AuditFacts };
+    const unread = new Error('read');
+    const unreadable = new Proxy({} as AuditEvent, {
+      get() {
+        throw unread;
+      },
+      has() {
+        throw unread;
+      },
+    });
+    const rules = AUDIT_RULES.filter((r) => r.judgedOnFacts);
+    expect(rules.length).toBeGreaterThan(4);
+    const users = [ALICE, { username: 'system:serviceaccount:shop:web' }, { username: 'system:anonymous' }, { username: 'system:kube-controller-manager' }];
+    const targets: [string, string, string, string, string][] = [
+      ['secrets', '', '', '', ''],
+      ['secrets', '', '', 'shop', 'db'],
+      ['events', '', '', 'shop', 'e'],
+      ['events', '', 'events.k8s.io', 'shop', 'e'],
+      ['configmaps', '', '', 'kube-system', 'coredns'],
+      ['validatingwebhookconfigurations', '', 'admissionregistration.k8s.io', '', 'bulwark-webhook'],
+      ['mutatingwebhookconfigurations', '', 'admissionregistration.k8s.io', '', 'x'],
+      ['clusterroles', '', 'rbac.authorization.k8s.io', '', 'system:controller:x'],
+      ['clusterrolebindings', '', 'rbac.authorization.k8s.io', '', 'system:node'],
+      ['selfsubjectaccessreviews', '', 'authorization.k8s.io', '', ''],
+      ['pods', 'exec', '', 'shop', 'web-0'],
+      ['pods', '', '', 'shop', 'web-0'],
+    ];
+    const observations = [
+      undefined,
+      { state: 'judging', known: false },
+      { state: 'judging', known: true, agentKnown: true },
+      { state: 'learning', known: false, agentKnown: false },
+      { state: 'untracked', known: false },
+    ] as const;
+    let fired = 0;
+    let checked = 0;
+    for (const rule of rules)
+      for (const user of users)
+        for (const [resource, subresource, apiGroup, namespace, name] of targets)
+          for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'])
+            for (const code of [200, 403])
+              for (const userAgent of ['kubectl/v1.30.2', 'kube-hunter/0.6.8'])
+                for (const o of observations) {
+                  const ev = auditEvent({
+                    user,
+                    verb,
+                    userAgent,
+                    objectRef: { resource, subresource, apiGroup, namespace, name },
+                    responseStatus: { metadata: {}, code } as AuditEvent['responseStatus'],
+                  });
+                  const f = internals.facts(ev);
+                  if (o !== undefined) {
+                    f.serviceAccount = true;
+                    f.humanClient = userAgent.startsWith('kubectl') ? 'kubectl' : undefined;
+                    f.anomaly = {
+                      account: f.username,
+                      operation: `${verb} ${resource}`,
+                      agent: f.humanClient,
+                      learningEndsMs: 0,
+                      learned: 3,
+                      ...o,
+                    } as AuditFacts['anomaly'];
+                  }
+                  const real = rule.match(f, internals.ctx);
+                  let blind: ReturnType<typeof rule.match> | 'read';
+                  try {
+                    blind = rule.match({ ...f, event: unreadable }, internals.ctx);
+                  } catch (err) {
+                    if (err !== unread) throw err;
+                    blind = 'read';
+                  }
+                  const where = `${rule.id}: ${verb} ${resource}/${subresource} by ${String(user.username)} (${JSON.stringify(o)})`;
+                  if (blind === 'read') expect(real, where).toBeDefined();
+                  else expect(blind, where).toEqual(real);
+                  if (real !== undefined) fired++;
+                  checked++;
+                }
+    expect(checked).toBeGreaterThan(10_000);
+    expect(fired).toBeGreaterThan(100);
+  });
+});
+
 describe('the rule index by resource', () => {
   it('a rule that lists its resources fires on no other resource or subresource, whatever the rest of the request', () => {
     const analyser = new AuditAnalyser({ config: defaultConfig() });

@@ -5,6 +5,7 @@ import {
   ACCOUNT_MARKER,
   AnomalyBaseline,
   anomalySettingsOf,
+  CHANGES,
   defaultAnomalySettings,
   humanClientOf,
   isServiceAccountName,
@@ -12,9 +13,10 @@ import {
   operationOf,
   type AnomalySettings,
 } from '../../audit/anomaly.js';
-import { parseTimestamp, type AuditEvent } from '../../audit/event.js';
+import { parseTimestamp } from '../../audit/event.js';
 import { ConfigError } from '../../config/load.js';
 import { DEFAULT_LISTS } from '../../policies/lists.js';
+import { prng } from '../support/prng.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 1);
@@ -26,8 +28,8 @@ const facts = (over: Partial<{ verb: string; resource: string; subresource: stri
   subresource: '',
   apiGroup: '',
   namespace: '',
+  requestURI: '',
   ...over,
-  event: { requestURI: over.requestURI ?? '' } as AuditEvent,
 });
 
 describe('operationOf', () => {
@@ -276,5 +278,44 @@ describe('AnomalyBaseline bounds under attack', () => {
     expect(b.observe('system:serviceaccount:ns:a4', 'list pods in random-4', undefined, T0 + 2 * DAY, true)).toMatchObject({ state: 'judging', known: false });
     b.merge([{ account: 'system:serviceaccount:ns:a4', operation: 'list pods in other', firstSeenMs: T0 }]);
     expect(b.unlearned).toBe(3);
+  });
+});
+
+describe('AnomalyBaseline.peek', () => {
+  it('answers what observe answers when observe changes nothing, CHANGES when it would learn, and changes nothing itself', () => {
+    const settings = { ...defaultAnomalySettings(), learningPeriodMs: 60_000, maxAccounts: 2 };
+    const watched = new AnomalyBaseline(settings);
+    const peeked = new AnomalyBaseline(settings);
+    const rand = prng(99);
+    const accounts = ['system:serviceaccount:a:x', 'system:serviceaccount:b:y', 'system:serviceaccount:c:z'];
+    const operations = ['get pods in a', 'list secrets cluster-wide', 'watch endpoints in a', 'create pods/exec in a'];
+    let changes = 0;
+    let same = 0;
+    for (let i = 0; i < 3000; i++) {
+      const account = accounts[Math.floor(rand() * accounts.length)]!;
+      const operation = operations[Math.floor(rand() * operations.length)]!;
+      const agent = rand() < 0.2 ? 'kubectl' : undefined;
+      // Mostly forward in time, sometimes a late event, sometimes no time.
+      const t = rand() < 0.02 ? NaN : T0 + i * 100 - (rand() < 0.05 ? 50_000 : 0);
+      const learn = rand() < 0.9;
+      const before = JSON.stringify([peeked.summaries(), peeked.untracked, peeked.pendingCount]);
+      const answer = peeked.peek(account, operation, agent, t, learn);
+      expect(JSON.stringify([peeked.summaries(), peeked.untracked, peeked.pendingCount])).toBe(before);
+      const stateBefore = JSON.stringify([watched.summaries(), watched.untracked, watched.pendingCount, accounts.map((a) => watched.operationsOf(a))]);
+      const observed = watched.observe(account, operation, agent, t, learn);
+      const stateAfter = JSON.stringify([watched.summaries(), watched.untracked, watched.pendingCount, accounts.map((a) => watched.operationsOf(a))]);
+      if (answer === CHANGES) {
+        changes++;
+        expect(stateAfter, `step ${i}`).not.toBe(stateBefore);
+      } else {
+        same++;
+        expect(stateAfter, `step ${i}`).toBe(stateBefore);
+        expect(answer, `step ${i}`).toEqual(observed);
+      }
+      // Keep the peeked baseline in step with the observed one.
+      peeked.observe(account, operation, agent, t, learn);
+    }
+    expect(changes).toBeGreaterThan(10);
+    expect(same).toBeGreaterThan(1000);
   });
 });

@@ -21,7 +21,11 @@ function parsedFields(line: string): SkimmedLine {
     userAgent: ev.userAgent ?? '',
     resource: ref.resource ?? '',
     subresource: ref.subresource ?? '',
+    apiGroup: ref.apiGroup ?? '',
+    namespace: ref.namespace ?? '',
+    name: ref.name ?? '',
     code: ev.responseStatus?.code,
+    requestReceivedTimestamp: ev.requestReceivedTimestamp,
   } as SkimmedLine;
 }
 
@@ -62,7 +66,20 @@ describe('skimLine', () => {
         !String(ev.requestURI).includes('dryRun') &&
         !('validation.policy.admission.k8s.io/validation_failure' in annotations) &&
         status.details === undefined &&
-        !/[\\]/.test(JSON.stringify([ev.verb, ev.user?.username, ev.userAgent, ev.objectRef?.resource, ev.objectRef?.subresource, ev.auditID]));
+        !/[\\]/.test(
+          JSON.stringify([
+            ev.verb,
+            ev.user?.username,
+            ev.userAgent,
+            ev.objectRef?.resource,
+            ev.objectRef?.subresource,
+            ev.objectRef?.apiGroup,
+            ev.objectRef?.namespace,
+            ev.objectRef?.name,
+            ev.auditID,
+            ev.requestReceivedTimestamp,
+          ]),
+        );
       expect(skimmed !== undefined, line.slice(0, 200)).toBe(expected);
       if (skimmed === undefined) continue;
       expect(skimmed, line.slice(0, 200)).toEqual(parsedFields(line));
@@ -143,6 +160,10 @@ describe('skimLine', () => {
       'an escape in the user agent': goLine(auditEvent({ userAgent: 'kubectl\\1.30' })),
       'an escape in the resource': goLine(auditEvent({ objectRef: { resource: 'pods\n' } })),
       'an escape in the subresource': goLine(auditEvent({ objectRef: { resource: 'pods', subresource: 'ex<ec' } })),
+      'an escape in the namespace': goLine(auditEvent({ objectRef: { resource: 'pods', namespace: 'a&b' } })),
+      'an escape in the name': goLine(auditEvent({ objectRef: { resource: 'pods', name: '<x>' } })),
+      'an escape in the API group': goLine(auditEvent({ objectRef: { resource: 'pods', apiGroup: 'x\\y' } })),
+      'an escape in the time received': goLine(auditEvent({ requestReceivedTimestamp: '2024-06-01T10:00:00\\u002e0Z' })),
       'an escaped auditID': goLine(auditEvent({ auditID: 'a"b' })),
       'an empty auditID': goLine(auditEvent({ auditID: '' })),
       'an auditID over 256 characters': goLine(auditEvent({ auditID: 'x'.repeat(257) })),

@@ -183,7 +183,19 @@ function run(lines: readonly string[], config: BulwarkConfig, skip: boolean, int
     }
     for (const a of analyser.analyse(JSON.parse(line) as AuditEvent)) alerts.push(comparable(a));
   }
-  return { alerts, stats: { ...analyser.stats }, pending: analyser.pendingSessions().sort(), baseline: analyser.anomaly?.summaries(), skipped };
+  const baseline = analyser.anomaly;
+  return {
+    alerts,
+    stats: { ...analyser.stats },
+    pending: analyser.pendingSessions().sort(),
+    // Every account's window and operations, what is queued for the store, and the counters.
+    baseline: baseline && {
+      accounts: baseline.summaries().map((s) => ({ ...s, operations: baseline.operationsOf(s.account) })),
+      queued: baseline.takePending(),
+      untracked: baseline.untracked,
+    },
+    skipped,
+  };
 }
 
 function expectSame(lines: readonly string[], config: BulwarkConfig, intel?: () => IntelLists): Outcome {

@@ -413,7 +413,11 @@ describe('Bulwark against a real kube-apiserver', () => {
         userAgent: ev.userAgent ?? '',
         resource: ev.objectRef?.resource ?? '',
         subresource: ev.objectRef?.subresource ?? '',
+        apiGroup: ev.objectRef?.apiGroup ?? '',
+        namespace: ev.objectRef?.namespace ?? '',
+        name: ev.objectRef?.name ?? '',
         code: ev.responseStatus?.code,
+        requestReceivedTimestamp: ev.requestReceivedTimestamp,
       });
       expect(ev.stage).toBe('ResponseComplete');
       expect(ev.impersonatedUser).toBeUndefined();
