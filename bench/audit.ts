@@ -5,9 +5,11 @@
 // few percent suspicious (exec, secrets listed, privileged workloads, credentials in ConfigMaps,
 // attack tools) — streamed to a temporary file, never held in memory. Then, in the same run:
 //   bare:    read the file, split lines, JSON.parse each (the floor of any JSON-lines reader);
-//   bulwark: the `audit scan` path (split, parse, validate, analyse, object checks, de-duplicate).
-// Prints events per CPU second for both, the median of their per-round ratios (target ≥ 0.75, issue #19; it was 0.6, issue
-// #12), and RSS at 250k/500k/1M events. BENCH_AUDIT_ROUNDS (default 3) paired rounds.
+//   bulwark: the `audit scan` path (split, skim or parse, validate, analyse, object checks,
+//            de-duplicate).
+// Prints events per CPU second for both, the median of their per-round ratios (target ≥ 0.75,
+// issue #19; it was 0.6, issue #12), and RSS at 250k/500k/1M events. BENCH_AUDIT_ROUNDS (default
+// 3) paired rounds.
 //
 //   npm run build && npm run bench:audit
 //   BENCH_AUDIT_EVENTS=2000000 node dist/bench/audit.js

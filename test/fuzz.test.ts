@@ -29,7 +29,7 @@ import { encodeAdmissionResponse, encodeAllowed, nameOf, parseAdmissionReview } 
 import { newAlert } from '../alerts/model.js';
 import { boundAlert } from '../alerts/bound.js';
 import { prng } from './support/prng.js';
-import { goJSON, goLine } from './audit/helpers.js';
+import { goJSON, goLine, skimmedFieldsOf } from './audit/helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG and generators
@@ -1568,58 +1568,62 @@ describe('fuzz: unauthenticated posts under mTLS (#14 §2)', () => {
   }, 60_000);
 });
 
+/** Each event of the audit corpus, 120 times: its seed, a generator and a clone to mutate. */
+function eachMutant(offset: number, fn: (g: Gen, mutant: Record<string, unknown>, seed: number, event: number, i: number) => void): void {
+  auditCorpus().forEach((ev, b) => {
+    for (let i = 0; i < 120; i++) {
+      const seed = BASE_SEED + offset + b * 10_000 + i;
+      fn(new Gen(seed), clone(ev) as unknown as Record<string, unknown>, seed, b, i);
+    }
+  });
+}
+
 describe("fuzz: the reader's RequestReceived shortcut on mutated lines", () => {
   // Text the shortcut looks for, and text that breaks JSON: spliced into lines at random places.
   const SPLICES = ['","stage":"RequestReceived","', '"', '\\', '\\"', '}', '{', ']', ',', '{"kind":"Event"', '\n', 'RequestReceived', '\u0000'];
 
   it('never takes a line that parses to another stage for RequestReceived, and takes every API-server-shaped one', () => {
-    const base = auditCorpus();
     const failures: string[] = [];
     let taken = 0;
     let checked = 0;
-    base.forEach((ev, b) => {
-      for (let i = 0; i < 120; i++) {
-        const seed = BASE_SEED + 12_000_000 + b * 10_000 + i;
-        const g = new Gen(seed);
-        const mutant = clone(ev) as unknown as Record<string, unknown>;
-        mutant.stage = g.pick(['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic']);
-        if (g.chance(0.3))
-          mutant.auditID = g.pick(['', 'a"b', 'a\\b', 'x","stage":"RequestReceived","y', 'é€', 'x'.repeat(300), `${String(mutant.auditID)}-${i}`]);
-        const did = g.chance(0.5) ? mutateInPlace(g, mutant, ['stage']) : [];
-        let line = JSON.stringify(mutant);
-        const intact = line;
-        const splices = g.int(2);
-        for (let k = 0; k < splices; k++) {
-          const at = g.int(line.length);
-          line = line.slice(0, at) + g.pick(SPLICES) + line.slice(at);
-        }
-        checked++;
-        const said = isRequestReceivedLine(line);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          parsed = undefined; // malformed: reported either way; counting it as an event loses no alert
-        }
-        const stage = parsed !== null && typeof parsed === 'object' ? (parsed as { stage?: unknown }).stage : undefined;
-        if (said) taken++;
-        if (said && parsed !== undefined && stage !== 'RequestReceived')
-          failures.push(`seed ${seed} (event #${b}; ${did.join('; ')}): taken for RequestReceived, parses to stage ${short(stage)}: ${line.slice(0, 240)}`);
-        // An unmutated API-server line of that stage, with an ordinary auditID, is taken.
-        const id = typeof mutant.auditID === 'string' ? mutant.auditID : '';
-        if (
-          splices === 0 &&
-          line === intact &&
-          stage === 'RequestReceived' &&
-          did.length === 0 &&
-          id !== '' &&
-          id.length <= 256 &&
-          !id.includes('\\') &&
-          !id.includes('"') &&
-          !said
-        )
-          failures.push(`seed ${seed} (event #${b}): an API-server RequestReceived line was not taken: ${line.slice(0, 240)}`);
+    eachMutant(12_000_000, (g, mutant, seed, b, i) => {
+      mutant.stage = g.pick(['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic']);
+      if (g.chance(0.3))
+        mutant.auditID = g.pick(['', 'a"b', 'a\\b', 'x","stage":"RequestReceived","y', 'é€', 'x'.repeat(300), `${String(mutant.auditID)}-${i}`]);
+      const did = g.chance(0.5) ? mutateInPlace(g, mutant, ['stage']) : [];
+      let line = JSON.stringify(mutant);
+      const intact = line;
+      const splices = g.int(2);
+      for (let k = 0; k < splices; k++) {
+        const at = g.int(line.length);
+        line = line.slice(0, at) + g.pick(SPLICES) + line.slice(at);
       }
+      checked++;
+      const said = isRequestReceivedLine(line);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = undefined; // malformed: reported either way; counting it as an event loses no alert
+      }
+      const stage = parsed !== null && typeof parsed === 'object' ? (parsed as { stage?: unknown }).stage : undefined;
+      if (said) taken++;
+      if (said && parsed !== undefined && stage !== 'RequestReceived')
+        failures.push(`seed ${seed} (event #${b}; ${did.join('; ')}): taken for RequestReceived, parses to stage ${short(stage)}: ${line.slice(0, 240)}`);
+      // An unmutated API-server line of that stage, with an ordinary auditID, is taken.
+      const id = typeof mutant.auditID === 'string' ? mutant.auditID : '';
+      if (
+        splices === 0 &&
+        line === intact &&
+        stage === 'RequestReceived' &&
+        did.length === 0 &&
+        id !== '' &&
+        id.length <= 256 &&
+        !id.includes('\\') &&
+        !id.includes('"') &&
+        !said
+      )
+        failures.push(`seed ${seed} (event #${b}): an API-server RequestReceived line was not taken: ${line.slice(0, 240)}`);
     });
     expect(checked).toBeGreaterThan(3000);
     expect(taken).toBeGreaterThan(100);
@@ -1663,111 +1667,91 @@ describe("fuzz: the reader's skim of completed requests on mutated lines", () =>
   };
 
   it('reads exactly what JSON.parse reads from every line it takes, and takes every API-server-shaped one', () => {
-    const base = auditCorpus();
     const failures: string[] = [];
     let taken = 0;
     let checked = 0;
-    base.forEach((ev, b) => {
-      for (let i = 0; i < 120; i++) {
-        const seed = BASE_SEED + 13_000_000 + b * 10_000 + i;
-        const g = new Gen(seed);
-        const mutant = clone(ev) as unknown as Record<string, unknown>;
-        mutant.stage = g.pick(['ResponseComplete', 'ResponseComplete', 'ResponseComplete', 'ResponseStarted', 'RequestReceived', 'Panic']);
-        if (g.chance(0.2)) mutant.auditID = g.pick(['', 'a"b', 'a\\b', 'é€', 'x'.repeat(300), `${String(mutant.auditID)}-${i}`]);
-        const did = g.chance(0.5) ? mutateInPlace(g, mutant, ['stage']) : [];
-        const intact = goLine(mutant);
-        // Where the bodies are in the line (from the first's key to the last's closing brace): no splice goes there.
-        let bodies: [number, number] | undefined;
-        for (const key of ['requestObject', 'responseObject']) {
-          if (mutant[key] === undefined) continue;
-          const text = `,"${key}":${goJSON(mutant[key])}`;
-          const at = intact.indexOf(text);
-          if (at >= 0) bodies = [bodies?.[0] ?? at, at + text.length];
-        }
-        const places = Array.from({ length: g.int(3) }, () => g.int(intact.length + 1))
-          .filter((p) => bodies === undefined || p <= bodies[0] || p > bodies[1])
-          .sort((x, y) => y - x);
-        let line = intact;
-        for (const p of places) line = line.slice(0, p) + g.pick(SPLICES) + line.slice(p);
-        checked++;
-        const said = skimLine(line);
-        let parsed: (AuditEvent & Record<string, any>) | undefined;
-        try {
-          parsed = JSON.parse(line) as AuditEvent & Record<string, any>;
-        } catch {
-          parsed = undefined;
-        }
-        const where = `seed ${seed} (event #${b}; ${did.join('; ')})`;
-        if (said !== undefined) {
-          taken++;
-          if (parsed === undefined) {
-            failures.push(`${where}: taken, but JSON.parse rejects it: ${line.slice(0, 240)}`);
-            continue;
-          }
-          const ref = (parsed.objectRef ?? {}) as Record<string, unknown>;
-          const expected = {
-            auditID: parsed.auditID,
-            requestURI: parsed.requestURI,
-            verb: parsed.verb,
-            username: parsed.user?.username ?? '',
-            userAgent: parsed.userAgent ?? '',
-            resource: ref.resource ?? '',
-            subresource: ref.subresource ?? '',
-            apiGroup: ref.apiGroup ?? '',
-            namespace: ref.namespace ?? '',
-            name: ref.name ?? '',
-            code: parsed.responseStatus?.code,
-            requestReceivedTimestamp: parsed.requestReceivedTimestamp,
-          };
-          const annotations = (parsed.annotations ?? {}) as Record<string, unknown>;
-          if (
-            canonical(said) !== canonical(expected) ||
-            parsed.stage !== 'ResponseComplete' ||
-            parsed.impersonatedUser !== undefined ||
-            String(parsed.requestURI).includes('dryRun') ||
-            Object.hasOwn(annotations, VAP) ||
-            auditEventProblem(parsed) !== undefined
-          )
-            failures.push(`${where}: skimmed as ${JSON.stringify(said)}, parses to ${short(expected)} (stage ${short(parsed.stage)}): ${line.slice(0, 240)}`);
-        }
-        // An unmutated completed request as the API server writes it is taken.
-        const annotations = (mutant.annotations ?? {}) as Record<string, unknown>;
-        const ref = mutant.objectRef as Record<string, unknown> | undefined;
-        const read = [
-          mutant.auditID,
-          mutant.verb,
-          (mutant.user as any)?.username,
-          mutant.userAgent,
-          ref?.resource,
-          ref?.subresource,
-          ref?.apiGroup,
-          ref?.namespace,
-          ref?.name,
-        ];
-        if (
-          places.length === 0 &&
-          did.length === 0 &&
-          mutant.stage === 'ResponseComplete' &&
-          mutant.impersonatedUser === undefined &&
-          typeof mutant.requestURI === 'string' &&
-          !mutant.requestURI.includes('dryRun') &&
-          !/["\\\u0000-\u001f\u2028\u2029]/.test(mutant.requestURI) &&
-          !Object.hasOwn(annotations, VAP) &&
-          simpleStatus(mutant.responseStatus) &&
-          (mutant.objectRef === undefined || typeof (mutant.objectRef as any).resource === 'string') &&
-          typeof (mutant.user as any)?.username === 'string' &&
-          typeof mutant.auditID === 'string' &&
-          mutant.auditID !== '' &&
-          mutant.auditID.length <= 256 &&
-          read.every((v) => v === undefined || (typeof v === 'string' && !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(v))) &&
-          typeof mutant.requestReceivedTimestamp === 'string' &&
-          !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(mutant.requestReceivedTimestamp) &&
-          typeof mutant.stageTimestamp === 'string' &&
-          line.length <= 65_536 &&
-          said === undefined
-        )
-          failures.push(`${where}: an API-server completed request was not taken: ${line.slice(0, 240)}`);
+    eachMutant(13_000_000, (g, mutant, seed, b, i) => {
+      mutant.stage = g.pick(['ResponseComplete', 'ResponseComplete', 'ResponseComplete', 'ResponseStarted', 'RequestReceived', 'Panic']);
+      if (g.chance(0.2)) mutant.auditID = g.pick(['', 'a"b', 'a\\b', 'é€', 'x'.repeat(300), `${String(mutant.auditID)}-${i}`]);
+      const did = g.chance(0.5) ? mutateInPlace(g, mutant, ['stage']) : [];
+      const intact = goLine(mutant);
+      // Where the bodies are in the line (from the first's key to the last's closing brace): no splice goes there.
+      let bodies: [number, number] | undefined;
+      for (const key of ['requestObject', 'responseObject']) {
+        if (mutant[key] === undefined) continue;
+        const text = `,"${key}":${goJSON(mutant[key])}`;
+        const at = intact.indexOf(text);
+        if (at >= 0) bodies = [bodies?.[0] ?? at, at + text.length];
       }
+      const places = Array.from({ length: g.int(3) }, () => g.int(intact.length + 1))
+        .filter((p) => bodies === undefined || p <= bodies[0] || p > bodies[1])
+        .sort((x, y) => y - x);
+      let line = intact;
+      for (const p of places) line = line.slice(0, p) + g.pick(SPLICES) + line.slice(p);
+      checked++;
+      const said = skimLine(line);
+      let parsed: (AuditEvent & Record<string, any>) | undefined;
+      try {
+        parsed = JSON.parse(line) as AuditEvent & Record<string, any>;
+      } catch {
+        parsed = undefined;
+      }
+      const where = `seed ${seed} (event #${b}; ${did.join('; ')})`;
+      if (said !== undefined) {
+        taken++;
+        if (parsed === undefined) {
+          failures.push(`${where}: taken, but JSON.parse rejects it: ${line.slice(0, 240)}`);
+          return;
+        }
+        const expected = skimmedFieldsOf(parsed);
+        const annotations = (parsed.annotations ?? {}) as Record<string, unknown>;
+        if (
+          canonical(said) !== canonical(expected) ||
+          parsed.stage !== 'ResponseComplete' ||
+          parsed.impersonatedUser !== undefined ||
+          String(parsed.requestURI).includes('dryRun') ||
+          Object.hasOwn(annotations, VAP) ||
+          auditEventProblem(parsed) !== undefined
+        )
+          failures.push(`${where}: skimmed as ${JSON.stringify(said)}, parses to ${short(expected)} (stage ${short(parsed.stage)}): ${line.slice(0, 240)}`);
+      }
+      // An unmutated completed request as the API server writes it is taken.
+      const annotations = (mutant.annotations ?? {}) as Record<string, unknown>;
+      const ref = mutant.objectRef as Record<string, unknown> | undefined;
+      const read = [
+        mutant.auditID,
+        mutant.verb,
+        (mutant.user as any)?.username,
+        mutant.userAgent,
+        ref?.resource,
+        ref?.subresource,
+        ref?.apiGroup,
+        ref?.namespace,
+        ref?.name,
+      ];
+      if (
+        places.length === 0 &&
+        did.length === 0 &&
+        mutant.stage === 'ResponseComplete' &&
+        mutant.impersonatedUser === undefined &&
+        typeof mutant.requestURI === 'string' &&
+        !mutant.requestURI.includes('dryRun') &&
+        !/["\\\u0000-\u001f\u2028\u2029]/.test(mutant.requestURI) &&
+        !Object.hasOwn(annotations, VAP) &&
+        simpleStatus(mutant.responseStatus) &&
+        (mutant.objectRef === undefined || typeof (mutant.objectRef as any).resource === 'string') &&
+        typeof (mutant.user as any)?.username === 'string' &&
+        typeof mutant.auditID === 'string' &&
+        mutant.auditID !== '' &&
+        mutant.auditID.length <= 256 &&
+        read.every((v) => v === undefined || (typeof v === 'string' && !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(v))) &&
+        typeof mutant.requestReceivedTimestamp === 'string' &&
+        !/["\\<>&\u0000-\u001f\u2028\u2029]/.test(mutant.requestReceivedTimestamp) &&
+        typeof mutant.stageTimestamp === 'string' &&
+        line.length <= 65_536 &&
+        said === undefined
+      )
+        failures.push(`${where}: an API-server completed request was not taken: ${line.slice(0, 240)}`);
     });
     expect(checked).toBeGreaterThan(3000);
     expect(taken).toBeGreaterThan(300);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAudit, withAuditIO, type AuditIO } from '../../audit/cli.js';
 import type { AuditEvent } from '../../audit/event.js';
+import type { SkimmedLine } from '../../audit/skim.js';
 
 let seq = 0;
 export function auditID(): string {
@@ -141,4 +142,23 @@ export function goLine(ev: object): string {
 /** JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped. */
 export function goJSON(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** What skimLine (audit/skim.ts) must read from a line, taken from the line's parsed event instead. */
+export function skimmedFieldsOf(ev: Record<string, any>): SkimmedLine {
+  const ref = (ev.objectRef ?? {}) as Record<string, unknown>;
+  return {
+    auditID: ev.auditID,
+    requestURI: ev.requestURI,
+    verb: ev.verb,
+    username: ev.user?.username ?? '',
+    userAgent: ev.userAgent ?? '',
+    resource: ref.resource ?? '',
+    subresource: ref.subresource ?? '',
+    apiGroup: ref.apiGroup ?? '',
+    namespace: ref.namespace ?? '',
+    name: ref.name ?? '',
+    code: ev.responseStatus?.code,
+    requestReceivedTimestamp: ev.requestReceivedTimestamp,
+  } as SkimmedLine;
 }

@@ -7,27 +7,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../audit/event.js';
 import { MAX_SKIM_CHARS, skimLine, type SkimmedLine } from '../../audit/skim.js';
-import { auditEvent, goLine } from './helpers.js';
+import { auditEvent, goLine, skimmedFieldsOf } from './helpers.js';
 
 /** What skimLine must answer for a line, read through JSON.parse. */
-function parsedFields(line: string): SkimmedLine {
-  const ev = JSON.parse(line) as AuditEvent & Record<string, any>;
-  const ref = ev.objectRef ?? {};
-  return {
-    auditID: ev.auditID,
-    requestURI: ev.requestURI,
-    verb: ev.verb,
-    username: ev.user?.username ?? '',
-    userAgent: ev.userAgent ?? '',
-    resource: ref.resource ?? '',
-    subresource: ref.subresource ?? '',
-    apiGroup: ref.apiGroup ?? '',
-    namespace: ref.namespace ?? '',
-    name: ref.name ?? '',
-    code: ev.responseStatus?.code,
-    requestReceivedTimestamp: ev.requestReceivedTimestamp,
-  } as SkimmedLine;
-}
+const parsedFields = (line: string): SkimmedLine => skimmedFieldsOf(JSON.parse(line) as Record<string, unknown>);
 
 const fixture = readFileSync(new URL('../fixtures/audit/session.log', import.meta.url), 'utf8')
   .split('\n')
