@@ -89,16 +89,15 @@ interface RuleEntry {
   needs: number;
 }
 
-/** What a skimmed line's facts hold for `event`: reading it throws NOT_READ (the line is then parsed). */
+/**
+ * What a skimmed line's facts hold for `event`: any look at it — a field, `in`, its keys — throws
+ * NOT_READ (the line is then parsed).
+ */
 const NOT_READ = new Error('the event of a skimmed line is not read');
-const UNREAD = new Proxy({} as AuditEvent, {
-  get() {
-    throw NOT_READ;
-  },
-  has() {
-    throw NOT_READ;
-  },
-});
+const notRead = (): never => {
+  throw NOT_READ;
+};
+const UNREAD = new Proxy({} as AuditEvent, { get: notRead, has: notRead, ownKeys: notRead, getOwnPropertyDescriptor: notRead });
 
 /** Whether a rule judged on facts fires on a skimmed line's facts (reading the event means it would: it describes a match). */
 function firesOnFacts(rule: AuditRule, f: AuditFacts, ctx: RuleContext): boolean {
